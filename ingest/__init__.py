@@ -1,0 +1,1 @@
+"""Everything left of the store: read, clean, structure, tag and chunk reports."""

@@ -1,0 +1,609 @@
+"""File → RawDocument: one small reader per format, chosen by the file's suffix.
+
+Every reader turns bytes into (text, heading hints) with paragraphs separated by '\\n' and table rows as one
+line each, cells joined with ' | ' (the chunker keeps such rows whole). Readers only extract; whitespace
+and width cleanup is `ingest.clean`'s job, except for the PDF layout repairs (joining wrapped lines, page
+headers, the table of contents) that need the page geometry only the PDF reader has.
+
+Bad input of any kind ends in an IngestError naming the file; UnsupportedFormatError when the file is not
+what its name claims (so the API answers 415 rather than 422).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import statistics
+import zipfile
+from collections import Counter
+from functools import reduce
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any, NamedTuple
+
+import charset_normalizer
+import docx
+import pdfplumber
+from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4.element import PreformattedString
+from docx.oxml.ns import qn
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from pdfminer.pdfdocument import PDFEncryptionError
+from pdfplumber.utils.exceptions import PdfminerException
+
+from ingest.document import CELL_SEP, HeadingHint, IngestError, RawDocument, UnsupportedFormatError
+
+Extracted = tuple[str, tuple[HeadingHint, ...]]
+
+_EMPTY = "文件为空"
+_BINARY = "不是文本文件（疑似二进制内容）"
+_BAD_DOCX = "文件已损坏或不是有效的 docx"
+_NOT_PDF = "文件内容不是 PDF"
+_BAD_PDF = "PDF 文件已损坏，无法读取"
+_ENCRYPTED_PDF = "PDF 已加密，无法读取"
+_NO_TEXT_LAYER = "PDF 没有文本层（可能是扫描件），无法提取文字"
+
+
+class _Reject(Exception):
+    """A reader's refusal; `_read` turns it into an IngestError carrying the file name."""
+
+    def __init__(self, reason: str, *, wrong_type: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.wrong_type = wrong_type
+
+
+# ---------------------------------------------------------------------------------------- shared
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _squash(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def _row_line(cells: Sequence[str]) -> str:
+    """One table row as text: cells joined with CELL_SEP, empty cells at either end dropped. A row that is
+    left with one cell keeps a trailing '|' so that "十、节能环保支出 |" still reads as a row, not a heading."""
+    original = len(cells)
+    cells = list(cells)
+    while cells and not cells[-1]:
+        cells.pop()
+    while cells and not cells[0]:
+        cells.pop(0)
+    line = CELL_SEP.join(cells)
+    return f"{line} |" if len(cells) == 1 and original > 1 else line
+
+
+def _join(left: str, right: str) -> str:
+    """Two pieces of one wrapped sentence: no space between CJK, one between Latin words or numbers."""
+    latin = left[-1:].isascii() and left[-1:].isalnum() and right[:1].isascii() and right[:1].isalnum()
+    return left + (" " if latin else "") + right
+
+
+# ---------------------------------------------------------------------------------------------- text
+
+_BOMS = (  # UTF-32 LE first: its BOM starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Control characters no report contains (tab, newline, CR, form feed, vertical tab excepted), plus the
+# private use area that binary decoded as GB18030 lands in.
+_JUNK = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
+_MAX_JUNK_SHARE = 0.05  # a stray control character or two is a text file's blemish; 5 % is binary
+
+
+def _check_text(text: str) -> str:
+    """text with unified line ends, or _Reject when it looks like decoded binary."""
+    if "\x00" in text or len(_JUNK.findall(text)) > _MAX_JUNK_SHARE * len(text):
+        raise _Reject(_BINARY, wrong_type=True)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").replace("\v", "\n")
+    return _JUNK.sub("", text)
+
+
+def decode_text(data: bytes) -> str:
+    """Decoded text of a text file: BOM, then strict UTF-8, then strict GB18030, then charset_normalizer.
+
+    UTF-8 goes first: GBK text practically never decodes as UTF-8, while UTF-8 text can decode (wrongly)
+    as GB18030. GB18030 rather than GBK, since it is the superset the GBK files in the wild really use.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return _check_text(data[len(bom) :].decode(encoding))
+            except UnicodeDecodeError as exc:
+                raise _Reject(_BINARY, wrong_type=True) from exc
+    if b"\x00" in data:  # without a BOM, NUL bytes mean binary (UTF-16 is only accepted with its BOM)
+        raise _Reject(_BINARY, wrong_type=True)
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return _check_text(data.decode(encoding))
+        except UnicodeDecodeError:
+            pass
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None:
+        raise _Reject(_BINARY, wrong_type=True)
+    return _check_text(str(best))
+
+
+def _read_txt(data: bytes) -> Extracted:
+    return decode_text(data), ()
+
+
+# ------------------------------------------------------------------------------------------ markdown
+
+# The space after the #'s is optional: Chinese authors often write "#一、概况".
+_MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]*(.*?)(?:[ \t]+#+)?[ \t]*$")
+_MD_TABLE_SEPARATOR = re.compile(r"^\s*\|?(?:\s*:?-+:?\s*\|)+\s*(?::?-+:?\s*)?$")
+_MD_RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$")
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_EMPHASIS = re.compile(r"\*\*|__")
+
+
+def _md_inline(text: str) -> str:
+    return _MD_EMPHASIS.sub("", _MD_LINK.sub(r"\1", text))
+
+
+def _md_table_row(line: str) -> str:
+    cells = [_md_inline(c).strip() for c in line.strip().strip("|").split("|")]
+    return _row_line(cells)
+
+
+def _read_md(data: bytes) -> Extracted:
+    lines: list[str] = []
+    hints: list[HeadingHint] = []
+    for line in decode_text(data).split("\n"):
+        heading = _MD_HEADING.match(line)
+        if heading and heading.group(2):
+            text = _md_inline(heading.group(2)).strip()
+            lines.append(text)
+            hints.append(HeadingHint(text, len(heading.group(1))))
+        elif _MD_TABLE_SEPARATOR.match(line) or _MD_RULE.match(line):
+            continue
+        elif line.lstrip().startswith("|"):
+            lines.append(_md_table_row(line))
+        else:
+            lines.append(_md_inline(line))
+    return "\n".join(lines), tuple(hints)
+
+
+# ---------------------------------------------------------------------------------------------- html
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-z0-9_.:-]+)""", re.IGNORECASE)
+_HTML_SKIP = frozenset({"script", "style", "nav", "noscript", "template", "head", "iframe", "svg"})
+_HTML_BLOCKS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "body", "caption", "dd", "div", "dl", "dt", "fieldset",
+        "figcaption", "figure", "footer", "form", "header", "hr", "html", "li", "main", "ol", "p", "pre",
+        "section", "td", "th", "tr", "ul",
+    }
+)  # fmt: skip
+_HTML_HEADINGS = {f"h{n}": n for n in range(1, 7)}
+def _decode_html(data: bytes) -> str:
+    """BOM or <meta charset> decide; anything else (or a wrong declaration) falls back to text detection."""
+    declared = _META_CHARSET.search(data[:4096])
+    if declared and not any(data.startswith(bom) for bom, _ in _BOMS):
+        try:
+            name = codecs.lookup(declared.group(1).decode("ascii")).name
+            # gb2312 and gbk pages routinely contain characters only their superset GB18030 has.
+            return _check_text(data.decode("gb18030" if name in ("gb2312", "gbk") else name))
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return decode_text(data)
+
+
+def _html_table_rows(table: Tag) -> list[str]:
+    rows = (_row_line([_squash(c.get_text(" ")) for c in tr.find_all(["td", "th"])]) for tr in table.find_all("tr"))
+    return [r for r in rows if r]
+
+
+def _read_html(data: bytes) -> Extracted:
+    soup = BeautifulSoup(_decode_html(data), "html.parser")
+    lines: list[str] = []
+    hints: list[HeadingHint] = []
+    inline: list[str] = []
+
+    def flush() -> None:
+        text = _squash("".join(inline))
+        if text:
+            lines.append(text)
+        inline.clear()
+
+    # Iterative walk (deeply nested pages must not hit the recursion limit); a (node, True) entry marks
+    # leaving a block element, which ends its paragraph.
+    stack: list[tuple[Any, bool]] = [(soup, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            flush()
+        elif isinstance(node, NavigableString):
+            if not isinstance(node, PreformattedString):  # comments, doctype, CDATA…
+                inline.append(str(node))
+        elif isinstance(node, Tag) and node.name not in _HTML_SKIP:
+            if node.name == "br":
+                flush()
+            elif node.name == "table":
+                flush()
+                lines.extend(_html_table_rows(node))
+            elif node.name in _HTML_HEADINGS:
+                flush()
+                text = _squash(node.get_text(" "))
+                if text:
+                    lines.append(text)
+                    hints.append(HeadingHint(text, _HTML_HEADINGS[node.name]))
+            else:
+                if node.name in _HTML_BLOCKS:
+                    flush()
+                    stack.append((node, True))
+                stack.extend((child, False) for child in reversed(node.contents))
+    flush()
+    return "\n".join(lines), tuple(hints)
+
+
+# ---------------------------------------------------------------------------------------------- docx
+
+_DOCX_HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*([1-9])$", re.IGNORECASE)
+_DOCX_TOC_STYLE = re.compile(r"^(?:toc|目录)", re.IGNORECASE)
+_BODY_TEXT_OUTLINE = 9  # w:outlineLvl 9 means "body text"
+
+
+def _outline_level(paragraph: Paragraph) -> int | None:
+    """w:outlineLvl of the paragraph, else of its style or the styles that style is based on."""
+    holders: list[Any] = [paragraph._p.pPr]
+    style = paragraph.style
+    while style is not None:
+        holders.append(style.element.pPr)
+        style = style.base_style
+    for ppr in holders:
+        found = ppr.find(qn("w:outlineLvl")) if ppr is not None else None
+        if found is not None:
+            return int(found.get(qn("w:val")))
+    return None
+
+
+def _docx_heading_level(paragraph: Paragraph) -> int | None:
+    named = _DOCX_HEADING_STYLE.match((paragraph.style.name or "").strip()) if paragraph.style else None
+    if named:
+        return int(named.group(1))
+    outline = _outline_level(paragraph)
+    return outline + 1 if outline is not None and outline < _BODY_TEXT_OUTLINE else None
+
+
+def _docx_blocks(parent: Any, document: Any) -> Iterator[Paragraph | Table]:
+    """Paragraphs and tables of the body in document order, including those inside content controls
+    (w:sdt, which Word uses for cover pages and the like)."""
+    for child in parent.iterchildren():
+        if child.tag == qn("w:p"):
+            yield Paragraph(child, document)
+        elif child.tag == qn("w:tbl"):
+            yield Table(child, document)
+        elif child.tag == qn("w:sdt"):
+            content = child.find(qn("w:sdtContent"))
+            if content is not None:
+                yield from _docx_blocks(content, document)
+
+
+def _docx_table_rows(table: Table) -> list[str]:
+    lines = []
+    for row in table.rows:
+        cells = []
+        previous = None
+        for cell in row.cells:
+            # A horizontally merged cell comes back once per grid column it spans: keep it once.
+            if cell._tc is not previous:
+                cells.append(_squash(cell.text))
+            previous = cell._tc
+        line = _row_line(cells)
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _read_docx(data: bytes) -> Extracted:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            is_word = "word/document.xml" in archive.namelist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise _Reject(_BAD_DOCX, wrong_type=True) from exc
+    if not is_word:
+        raise _Reject(_BAD_DOCX, wrong_type=True)
+    try:
+        document = docx.Document(io.BytesIO(data))
+        lines: list[str] = []
+        hints: list[HeadingHint] = []
+        for block in _docx_blocks(document.element.body, document):
+            if isinstance(block, Table):
+                lines.extend(_docx_table_rows(block))
+                continue
+            style_name = (block.style.name if block.style is not None else "") or ""
+            text = block.text.strip()
+            if not text or _DOCX_TOC_STYLE.match(style_name):  # Word's table of contents
+                continue
+            level = _docx_heading_level(block)
+            if level is not None:
+                hints.append(HeadingHint(text, level))
+            lines.append(text)
+    except Exception as exc:  # python-docx and lxml raise many types for a damaged package
+        raise _Reject(_BAD_DOCX) from exc
+    return "\n".join(lines), tuple(hints)
+
+
+# ----------------------------------------------------------------------------------------------- pdf
+
+_CN_NUM = "一二三四五六七八九十百零〇"
+# Lines that start a paragraph of their own: numbered headings and list items.
+_PDF_PARAGRAPH_START = re.compile(
+    rf"^(?:第[{_CN_NUM}\d]+(?:部分|章|节)|[{_CN_NUM}]+[、.．]|[（(][{_CN_NUM}\d]{{1,3}}[）)]"
+    r"|\d{1,2}(?:[、．]|\.(?!\d))|[⑴-⒇①-⑳])"
+)
+_SENTENCE_END = "。！？；：…!?;:"
+_CLOSERS = "”’」』）)》】"
+_PAGE_NUMBER = re.compile(
+    r"^(?:[-—–－_\s]*\d{1,4}[-—–－_\s]*|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?"
+    r"|\d{1,4}\s*/\s*\d{1,4}|page\s*\d{1,4}(?:\s*of\s*\d{1,4})?)$",
+    re.IGNORECASE,
+)
+_TOC_TITLE = re.compile(r"^\s*目\s*录\s*$")
+_TOC_PAGE_REF = re.compile(r"(?:[.．·…⋯_\-]{2,}\s*|\s)\d{1,3}\s*$")
+_DOT_LEADER = re.compile(r"[.．·…⋯]{4,}\s*\d{1,4}\s*$")
+_CID = re.compile(r"\(cid:\d+\)")
+_MARGIN_ZONE = 0.1  # headers and footers sit in the outer tenth of the page height
+_TOC_MAX_PAGES = 5  # a table of contents whose first entry never repeats ends within this many pages
+
+
+@dataclass(frozen=True)
+class _PdfLine:
+    text: str
+    page: int
+    page_width: float
+    in_margin_zone: bool
+    x0: float
+    x1: float
+    size: float
+    font: str  # the font most of the line is set in
+    is_table: bool = False  # a table row: always a line of its own
+
+
+def _pdf_table_rows(rows: list[list[str | None]]) -> list[str]:
+    """Rows of a pdfplumber table; None marks a cell covered by a merged neighbour and is skipped."""
+    lines = []
+    for row in rows:
+        cells = []
+        for cell in row:
+            if cell is not None:  # a cell's own line breaks are layout: join them like wrapped lines
+                parts = [p.strip() for p in cell.split("\n") if p.strip()]
+                cells.append(reduce(_join, parts) if parts else "")
+        line = _row_line(cells)
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _inside(obj: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
+    x = (obj["x0"] + obj["x1"]) / 2
+    y = (obj["top"] + obj["bottom"]) / 2
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+def _pdf_page_lines(page: Any, number: int) -> list[_PdfLine]:
+    """Text lines and table rows of one page, top to bottom; table text is read from the table cells."""
+    tables = page.find_tables()
+    boxes = [t.bbox for t in tables]
+    text_page = page.filter(lambda o: o.get("object_type") != "char" or not any(_inside(o, b) for b in boxes))
+    zone = _MARGIN_ZONE * page.height
+    placed: list[tuple[float, _PdfLine]] = []
+    for line in text_page.extract_text_lines():
+        if line["text"].strip():
+            chars = line["chars"]
+            size = statistics.median(c["size"] for c in chars)
+            font = Counter(c["fontname"] for c in chars).most_common(1)[0][0]
+            in_zone = line["top"] < zone or line["bottom"] > page.height - zone
+            text = line["text"].strip()
+            placed.append((line["top"], _PdfLine(text, number, page.width, in_zone, line["x0"], line["x1"], size, font)))
+    for table in tables:
+        x0, top, x1, _ = table.bbox
+        for row in _pdf_table_rows(table.extract()):
+            placed.append((top, _PdfLine(row, number, page.width, False, x0, x1, 0.0, "", is_table=True)))
+    placed.sort(key=lambda item: item[0])  # stable: a table's rows keep their order
+    return [line for _, line in placed]
+
+
+def _head_key(text: str) -> str:
+    """Running headers and footers repeat with only the page number changing."""
+    return re.sub(r"\d+", "#", re.sub(r"\s+", "", text))
+
+
+def _drop_running_heads(pages: list[list[_PdfLine]]) -> list[_PdfLine]:
+    """All lines except bare page numbers and the headers/footers repeated across pages."""
+    key_pages = {(_head_key(l.text), l.page) for page in pages for l in page if l.in_margin_zone}
+    per_key = Counter(key for key, _ in key_pages)
+    repeated = {key for key, n in per_key.items() if n >= max(3, 0.3 * len(pages))}
+    kept = []
+    for page in pages:
+        text_lines = [l for l in page if not l.is_table]
+        edges = {id(text_lines[0]), id(text_lines[-1])} if text_lines else set()
+        for line in page:
+            if line.in_margin_zone and (
+                _head_key(line.text) in repeated or (id(line) in edges and _PAGE_NUMBER.match(line.text))
+            ):
+                continue
+            kept.append(line)
+    return kept
+
+
+def _toc_key(text: str) -> str:
+    return re.sub(r"\s+", "", _TOC_PAGE_REF.sub("", text))
+
+
+def _drop_toc(lines: list[_PdfLine]) -> list[_PdfLine]:
+    """Lines without the table of contents: from a 目录 line to where the body starts.
+
+    The body starts where the first entry comes back as a heading. A contents list with page numbers also
+    ends at the first line that neither has a page number nor wraps onto one that has; one without page
+    numbers whose first entry never comes back ends with the page the 目录 line is on.
+    """
+    start = next((i for i, l in enumerate(lines) if _TOC_TITLE.match(l.text)), None)
+    if start is None or start + 1 >= len(lines):
+        return lines
+    first_key = _toc_key(lines[start + 1].text)
+    numbered = bool(_TOC_PAGE_REF.search(lines[start + 1].text))
+    toc_page = lines[start].page
+
+    def has_ref(i: int) -> bool:
+        return i < len(lines) and bool(_TOC_PAGE_REF.search(lines[i].text))
+
+    end = start + 2
+    while end < len(lines):
+        line = lines[end]
+        if _toc_key(line.text) == first_key:
+            break
+        if numbered and not has_ref(end) and not has_ref(end + 1):
+            break
+        if not numbered and line.page > toc_page + _TOC_MAX_PAGES:
+            end = next(i for i in range(start, len(lines)) if lines[i].page > toc_page)
+            break
+        end += 1
+    return lines[:start] + lines[end:]
+
+
+class _Margins(NamedTuple):
+    left: float
+    right: float
+    indents: bool  # paragraphs start with an indented first line, so a line at the left margin continues
+
+
+def _is_paragraph_indent(line: _PdfLine, left: float) -> bool:
+    return 0.8 * line.size <= line.x0 - left <= 3.5 * line.size
+
+
+def _margins(lines: list[_PdfLine]) -> dict[int, _Margins]:
+    """Body text margins per page width (portrait and landscape pages differ): the most common line start,
+    and the line end most full lines reach (75th percentile: wrapped lines are the bulk of a report)."""
+    by_width: dict[int, list[_PdfLine]] = {}
+    for line in lines:
+        if not line.is_table:
+            by_width.setdefault(round(line.page_width), []).append(line)
+    margins = {}
+    for width, group in by_width.items():
+        left = Counter(round(l.x0) for l in group).most_common(1)[0][0]
+        ends = sorted(l.x1 for l in group)
+        indented = sum(_is_paragraph_indent(l, left) for l in group)
+        margins[width] = _Margins(left, ends[(len(ends) * 3) // 4], indented >= 0.1 * len(group))
+    return margins
+
+
+def _continues(prev: _PdfLine, line: _PdfLine, margins: dict[int, _Margins]) -> bool:
+    """Whether `line` carries on the paragraph `prev` ends.
+
+    prev must run to the right margin (the layout wrapped it) and `line` must not start a numbered
+    paragraph. When prev ends mid-sentence, `line` continues unless indented as a first line. When prev
+    ends a sentence, only stronger evidence joins: the document marks paragraphs with first-line indents
+    and `line` sits at the left margin in the same font ("…完成年初预算的 100.00%。" / "决算数同预算数持平。").
+    """
+    if prev.is_table or line.is_table or abs(prev.size - line.size) > 1:
+        return False
+    prev_margins, margins_here = margins[round(prev.page_width)], margins[round(line.page_width)]
+    if prev.x1 < prev_margins.right - 1.5 * prev.size or _PDF_PARAGRAPH_START.match(line.text):
+        return False
+    if prev.text.rstrip(_CLOSERS)[-1:] in _SENTENCE_END:
+        at_left = abs(line.x0 - margins_here.left) <= 0.5 * line.size
+        return margins_here.indents and at_left and line.font == prev.font
+    return not _is_paragraph_indent(line, margins_here.left)
+
+
+def _pdf_paragraphs(lines: list[_PdfLine]) -> list[str]:
+    margins = _margins(lines)
+    paragraphs: list[str] = []
+    previous: _PdfLine | None = None
+    for line in lines:
+        if previous is not None and _continues(previous, line, margins):
+            paragraphs[-1] = _join(paragraphs[-1], line.text)
+        else:
+            paragraphs.append(line.text)
+        previous = line
+    return paragraphs
+
+
+def _read_pdf(data: bytes) -> Extracted:
+    if b"%PDF-" not in data[:1024]:
+        raise _Reject(_NOT_PDF, wrong_type=True)
+    try:
+        pages = []
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            for number, page in enumerate(pdf.pages):
+                pages.append(_pdf_page_lines(page, number))
+                page.close()  # frees the page's parsed objects: long reports stay small in memory
+    except PdfminerException as exc:
+        cause = exc.args[0] if exc.args else exc
+        raise _Reject(_ENCRYPTED_PDF if isinstance(cause, PDFEncryptionError) else _BAD_PDF) from exc
+    except Exception as exc:  # pdfminer raises assorted errors on damaged streams while pages are read
+        raise _Reject(_BAD_PDF) from exc
+    # No text at all (a scan: images only), or only glyphs without a Unicode mapping ("(cid:123)").
+    if not any(_CID.sub("", line.text).strip() for page in pages for line in page):
+        raise _Reject(_NO_TEXT_LAYER)
+    lines = [l for l in _drop_toc(_drop_running_heads(pages)) if not _DOT_LEADER.search(l.text)]
+    text = "\n".join(_pdf_paragraphs(lines))
+    return text, ()
+
+
+# ------------------------------------------------------------------------------------------ dispatch
+
+
+class _Reader(NamedTuple):
+    fmt: str
+    read: Callable[[bytes], Extracted]
+
+
+_READERS: dict[str, _Reader] = {
+    ".txt": _Reader("txt", _read_txt),
+    ".md": _Reader("md", _read_md),
+    ".markdown": _Reader("md", _read_md),
+    ".html": _Reader("html", _read_html),
+    ".htm": _Reader("html", _read_html),
+    ".docx": _Reader("docx", _read_docx),
+    ".pdf": _Reader("pdf", _read_pdf),
+}
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_READERS)
+
+
+def _read(data: bytes, source: str, suffix: str) -> RawDocument:
+    reader = _READERS.get(suffix.lower())
+    if reader is None:
+        supported = "、".join(sorted(SUPPORTED_SUFFIXES))
+        raise UnsupportedFormatError(source, f"不支持的文件类型 {suffix or '（无扩展名）'}，支持：{supported}")
+    if not data.strip():
+        raise IngestError(source, _EMPTY)
+    try:
+        text, hints = reader.read(data)
+    except _Reject as exc:
+        raise (UnsupportedFormatError if exc.wrong_type else IngestError)(source, exc.reason) from exc
+    except Exception as exc:  # the contract: nothing but IngestError leaves a reader, whatever the bytes
+        raise IngestError(source, f"读取失败（{type(exc).__name__}）") from exc
+    if not text.strip():
+        raise IngestError(source, _EMPTY)
+    return RawDocument(source=source, text=text, fmt=reader.fmt, heading_hints=hints)
+
+
+def read_bytes(data: bytes, source: str) -> RawDocument:
+    """Read a file's content; the format comes from the suffix of `source` and is checked against the bytes."""
+    return _read(data, source, PurePath(source).suffix)
+
+
+def read_document(path: Path, source: str | None = None) -> RawDocument:
+    """Read a file; `source` (the name reported and stored) defaults to the file name."""
+    source = source or path.name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise IngestError(source, "文件不存在") from exc
+    except IsADirectoryError as exc:
+        raise IngestError(source, "是目录而不是文件") from exc
+    except OSError as exc:
+        raise IngestError(source, f"无法读取文件（{exc.strerror or type(exc).__name__}）") from exc
+    return _read(data, source, path.suffix)

@@ -1,0 +1,258 @@
+"""Question → answer with verified citations: understand, retrieve, pick evidence sentences, compose.
+
+Three answer kinds (DESIGN.md §4):
+- aggregate ("哪些单位…"): an exhaustive pass over every document the filters admit, one verdict per
+  document from its best sentence, grouped by unit, each unit with its cited sentence; near misses are
+  listed separately as related and never counted;
+- lookup: the sentence(s) that answer, cited;
+- unanswerable: 未在已收录报告中找到… plus the nearest passages.
+The extractive composer is deterministic and needs no LLM: every sentence of an answer is a quoted source
+sentence with its [n] marker.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from qa.lexical import tokenize
+from qa.llm import LLMComposer, Passage
+from qa.evidence import EvidenceParams, Sentence, SentenceVectors, score_sentences, topic_role
+from qa.retrieve import Filters, Hit, Retriever
+from qa.understand import RELATED_HEADER, Turn, Understood, understand, unit_aliases
+
+log = logging.getLogger("qa.answer")
+Kind = Literal["aggregate", "lookup", "unanswerable"]
+# An organisation named in a question ("长沙市财政局") that no stored report belongs to.
+_ORG = re.compile(r"[\u4e00-\u9fa5]{2,14}?(?:局|中心|委员会|管委会|办公室|政府|医院|学校|研究院)")
+_NOT_ORG = re.compile(r"哪|单位|提到|是否|什么|多少|如何|怎么|的|和|与|在")
+_ROLE_WORDS = (("measures", re.compile(r"措施|建议|改进|整改|下一步")), ("problems", re.compile(r"问题|不足|困难|短板")))
+
+
+@dataclass(frozen=True)
+class Citation:
+    id: int
+    hit: Hit
+    text: str
+    char_start: int
+    char_end: int
+    score: float
+
+    def as_dict(self) -> dict[str, object]:
+        h = self.hit
+        return {
+            "id": self.id,
+            "doc_id": h.doc_id,
+            "source": h.source,
+            "unit": h.unit,
+            "year": h.year,
+            "title": h.title,
+            "section": h.section,
+            "text": self.text,
+            "char_start": self.char_start,
+            "char_end": self.char_end,
+            "score": self.score,
+        }
+
+
+@dataclass(frozen=True)
+class UnitEvidence:
+    unit: str  # the unit name, or the file name when the report names no unit
+    doc_id: str
+    source: str
+    citation_ids: tuple[int, ...]
+
+
+@dataclass
+class Answer:
+    answer: str
+    kind: Kind
+    resolved_question: str
+    citations: list[Citation] = field(default_factory=list)
+    units: list[UnitEvidence] | None = None
+    related: list[UnitEvidence] = field(default_factory=list)
+    filters: Filters = field(default_factory=Filters)
+    dropped: int = 0  # LLM sentences removed by citation checks
+
+
+def display_unit(hit: Hit) -> str:
+    return hit.unit or hit.source
+
+
+def _asked_role(question: str) -> str | None:
+    return next((role for role, cue in _ROLE_WORDS if cue.search(question)), None)
+
+
+class Answerer:
+    def __init__(self, retriever: Retriever, params: EvidenceParams | None = None, composer: LLMComposer | None = None) -> None:
+        self.retriever = retriever
+        self.params = params or EvidenceParams()
+        self.vectors = SentenceVectors(retriever.embedder)
+        self.composer = composer
+
+    def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, top_k: int | None = None) -> Answer:
+        catalogue = list(self.retriever.catalogue().values())
+        u = understand(question, history, catalogue, filters)
+        unknown = self._unknown_entity(u)
+        if unknown:
+            return self._decline(u, f"未在已收录报告中找到{unknown}的报告。", [])
+        if u.intent == "aggregate" and u.units:
+            return self._per_unit(u, top_k)
+        if u.intent == "aggregate":
+            return self._aggregate(u)
+        return self._lookup(u, top_k)
+
+    # --- helpers -----------------------------------------------------------------------------------------
+
+    def _unknown_entity(self, u: Understood) -> str | None:
+        """An organisation or year the question names that no stored report matches."""
+        catalogue = self.retriever.catalogue().values()
+        if u.filters.year is not None and not any(d.year == u.filters.year for d in catalogue):
+            return f"{u.filters.year}年"
+        if u.filters.unit or u.units or u.intent == "aggregate":
+            return None
+        aliases = [a for d in catalogue if d.unit for a in unit_aliases(d.unit, d.region)]
+        for m in _ORG.finditer(u.standalone):
+            name = m.group(0)
+            if _NOT_ORG.search(name):
+                continue
+            if not any(name in a or a in name for a in aliases) and not any(name in d.title for d in catalogue):
+                return name
+        return None
+
+    def _decline(self, u: Understood, message: str, nearest: list[Hit]) -> Answer:
+        citations = [Citation(i, h, h.text, h.char_start, h.char_end, round(h.score, 4)) for i, h in enumerate(nearest[:3], start=1)]
+        text = message + ("以下是最接近的段落，供参考：" + "".join(f"[{c.id}]" for c in citations) if citations else "")
+        return Answer(text, "unanswerable", u.standalone, citations, None, [], u.filters)
+
+    def _candidates(self, query: str, vec: np.ndarray, filters: Filters, depth: int) -> list[Hit]:
+        """Dense ∪ BM25 candidates, `depth` from each side (aggregate: the whole admitted corpus)."""
+        dense = self.retriever.dense(query, depth, filters, vector=vec)
+        lexical = self.retriever.bm25(query, depth, filters)
+        return list({h.id: h for h in dense + lexical}.values())
+
+    # --- aggregate -----------------------------------------------------------------------------------------
+
+    def _aggregate(self, u: Understood) -> Answer:
+        p = self.params
+        topic = u.topic
+        vec = self.retriever.embedder.encode([topic])[0]
+        # Recall far beyond a top-k: every chunk of every admitted document can be a candidate.
+        depth = max(200, self.retriever.store.count_chunks())
+        hits = self._candidates(topic, vec, u.filters, depth)
+        sentences = score_sentences(topic, vec, hits, self.vectors, p, prefer_role=topic_role(topic))
+        best: dict[str, Sentence] = {}
+        for s in sentences:
+            best.setdefault(s.doc_id, s)
+        ranked = sorted(best.values(), key=lambda s: -s.score)
+        top = ranked[0].score if ranked else 0.0
+        floor = max(p.aggregate_threshold, top - p.aggregate_margin)
+        accepted = [s for s in ranked if s.score >= floor]
+        related = [s for s in ranked if s not in accepted and s.score >= p.related_threshold][:5]
+
+        citations: list[Citation] = []
+        units = self._group(accepted, citations)
+        related_units = self._group(related, citations)
+        if not units:
+            lines = [f"未在已收录报告中找到提到“{topic}”的单位。"]
+        else:
+            lines = [f"共有 {len(units)} 个单位提到“{topic}”："]
+            lines += [f"{n}. {ue.unit}：" + "".join(self._quote(citations, cid) for cid in ue.citation_ids) for n, ue in enumerate(units, 1)]
+        if related_units:
+            lines.append(RELATED_HEADER)
+            lines += [f"- {ue.unit}：" + "".join(self._quote(citations, cid) for cid in ue.citation_ids) for ue in related_units]
+        return Answer("\n".join(lines), "aggregate", u.standalone, citations, units, related_units, u.filters)
+
+    @staticmethod
+    def _quote(citations: list[Citation], cid: int) -> str:
+        return f"{citations[cid - 1].text.strip()}[{cid}]"
+
+    @staticmethod
+    def _group(sentences: list[Sentence], citations: list[Citation]) -> list[UnitEvidence]:
+        """One entry per unit (file name when unknown), best first; appends the citations it uses."""
+        grouped: dict[str, UnitEvidence] = {}
+        for s in sentences:
+            name = display_unit(s.hit)
+            cid = len(citations) + 1
+            citations.append(Citation(cid, s.hit, s.text, s.char_start, s.char_end, s.score))
+            if name in grouped:
+                prev = grouped[name]
+                grouped[name] = UnitEvidence(prev.unit, prev.doc_id, prev.source, prev.citation_ids + (cid,))
+            else:
+                grouped[name] = UnitEvidence(name, s.doc_id, s.hit.source, (cid,))
+        return list(grouped.values())
+
+    # --- per-unit follow-ups ("它们分别提出了什么改进措施？") ----------------------------------------------------
+
+    def _per_unit(self, u: Understood, top_k: int | None) -> Answer:
+        role = _asked_role(u.topic)
+        vec = self.retriever.embedder.encode([u.topic])[0]
+        citations: list[Citation] = []
+        lines: list[str] = []
+        picked: list[Sentence] = []
+        for unit in u.units:
+            filters = Filters(year=u.filters.year, unit=unit, report_kind=u.filters.report_kind, section_role=role)
+            hits = self._candidates(u.topic, vec, filters, top_k or 8) or self._candidates(
+                u.topic, vec, Filters(year=u.filters.year, unit=unit), top_k or 8
+            )
+            # The unit's three best sentences, read in document order.
+            picked += sorted(score_sentences(u.topic, vec, hits, self.vectors, self.params)[:3], key=lambda s: s.char_start)
+        units = self._group(picked, citations)
+        for ue in units:
+            lines.append(f"{ue.unit}：" + "".join(self._quote(citations, cid) for cid in ue.citation_ids))
+        missing = [x for x in u.units if x not in {ue.unit for ue in units}]
+        lines += [f"{x}：未在其报告中找到相关内容。" for x in missing]
+        return Answer("\n".join(lines), "aggregate", u.standalone, citations, units, [], u.filters)
+
+    # --- lookup ------------------------------------------------------------------------------------------------
+
+    def _lookup(self, u: Understood, top_k: int | None) -> Answer:
+        p = self.params
+        vec = self.retriever.embedder.encode([u.standalone])[0]
+        role = _asked_role(u.standalone)
+        hits: list[Hit] = []
+        if role and u.filters.unit and not u.filters.section_role:
+            # "某单位提出了哪些改进措施？": that unit's measures section is the answer, whatever its wording.
+            hits = self.retriever.search(u.standalone, top_k=top_k or 8, filters=replace(u.filters, section_role=role), vector=vec)
+        from_section = bool(hits)
+        hits = hits or self.retriever.search(u.standalone, mode="hybrid", top_k=top_k or 8, filters=u.filters, vector=vec)
+        if not hits:
+            return self._decline(u, "未在已收录报告中找到与该问题相关的内容。", [])
+        # Unit names match every sentence of their own report's prefix; they are not evidence of an answer.
+        ignore = [t for name in {h.unit for h in hits} for t in tokenize(name)]
+        sentences = score_sentences(
+            u.standalone, vec, hits, self.vectors, p, wants_number=u.wants_number, ignore_tokens=ignore
+        )
+        if not sentences or (sentences[0].score < p.lookup_threshold and not from_section):
+            return self._decline(u, "未在已收录报告中找到能回答该问题的内容。", hits)
+        if self.composer is not None:
+            written = self._written(u, hits)
+            if written is not None:
+                return written
+        best = sentences[0]
+        # A list answer (措施/问题) takes the unit's next items too; a number answer stays one sentence.
+        window = 1.0 if from_section else 0.1 if role else 0.03
+        chosen = [best] + [s for s in sentences[1:4 if role else 3] if s.doc_id == best.doc_id and best.score - s.score < window]
+        chosen.sort(key=lambda s: s.char_start)
+        citations = [Citation(i, s.hit, s.text, s.char_start, s.char_end, s.score) for i, s in enumerate(chosen, 1)]
+        body = "".join(f"{c.text.strip()}[{c.id}]" for c in citations)
+        return Answer(f"{display_unit(best.hit)}：{body}", "lookup", u.standalone, citations, None, [], u.filters)
+
+    def _written(self, u: Understood, hits: list[Hit]) -> Answer | None:
+        """The LLM's answer, checked sentence by sentence; None (→ extractive) when the model fails."""
+        assert self.composer is not None
+        passages = [Passage(n, display_unit(h), h.section, h.text) for n, h in enumerate(hits[: self.retriever.settings.llm_passages], 1)]
+        try:
+            composed = self.composer.compose(u.standalone, passages)
+        except Exception as exc:  # network, timeout, malformed reply: the extractive answer still stands
+            log.warning("LLM composer failed, answering extractively: %s", type(exc).__name__)
+            return None
+        if not composed.text or composed.text.startswith("未在已收录报告中找到"):
+            return self._decline(u, "未在已收录报告中找到能回答该问题的内容。", hits)
+        citations = [Citation(n, hits[n - 1], hits[n - 1].text, hits[n - 1].char_start, hits[n - 1].char_end, round(hits[n - 1].score, 4)) for n in composed.cited]
+        return Answer(composed.text, "lookup", u.standalone, citations, None, [], u.filters, composed.dropped)

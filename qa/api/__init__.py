@@ -1,0 +1,1 @@
+"""FastAPI service (DESIGN.md §5). Routes never parse files themselves: uploads go through `ingest`."""

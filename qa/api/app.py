@@ -1,0 +1,38 @@
+"""The FastAPI application: `create_app()` for uvicorn (`qa serve`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from qa.api import errors
+from qa.api.deps import Services
+from qa.api.metrics import observe
+from qa.api.routes import ask, chat, documents, health, search
+from qa.settings import Settings, get_settings
+
+DESCRIPTION = """绩效报告问答：对已收录的部门整体支出 / 项目支出绩效自评报告提问，回答中的每个 [n] 都指向可打开的原文段落。
+
+- 汇总类问题（“哪些单位提到预算编制不够细化？”）逐篇核验，列出全部单位及证据句；
+- 查询类问题（“赫山区投资促进服务中心2021年基本支出是多少？”）给出答案句与出处；
+- 找不到依据时明确说明“未在已收录报告中找到…”。
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = await run_in_threadpool(Services.start, settings)
+        yield
+
+    app = FastAPI(title="绩效报告问答 API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    errors.install(app)
+    app.middleware("http")(observe)
+    for module in (ask, chat, search, documents, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,41 @@
+"""Process-wide services (model, store, retriever, answerer) and their typed FastAPI dependencies."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from qa.answer import Answerer
+from qa.embeddings import Embedder
+from qa.llm import LLMComposer
+from qa.retrieve import Retriever, open_retriever
+from qa.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    embedder: Embedder
+    retriever: Retriever
+    answerer: Answerer
+    # Ingest and delete change the store in several steps; one writer at a time per process.
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def start(cls, settings: Settings) -> Services:
+        embedder = Embedder(settings)
+        retriever = open_retriever(settings, embedder)
+        retriever.lexical()  # load or build the BM25 index before the first request
+        composer = LLMComposer(settings) if settings.llm_base_url else None
+        return cls(settings, embedder, retriever, Answerer(retriever, composer=composer))
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]

@@ -1,0 +1,89 @@
+"""Document catalogue, source viewer text, upload (ingests) and delete."""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePath
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from starlette.concurrency import run_in_threadpool
+
+from ingest.document import IngestError, UnsupportedFormatError
+from ingest.pipeline import commit, prepare
+from ingest.readers import read_bytes
+from qa.api.deps import Services, ServicesDep
+from qa.api.metrics import INGESTED
+from qa.api.schemas import DocumentOut, DocumentTextOut
+from qa.store import DocRecord
+
+router = APIRouter(prefix="/v1/documents", tags=["报告"])
+
+
+def _out(record: DocRecord) -> DocumentOut:
+    return DocumentOut(**{k: getattr(record, k) for k in DocumentOut.model_fields})
+
+
+@router.get("", response_model=list[DocumentOut], summary="已收录报告列表")
+def list_documents(services: ServicesDep) -> list[DocumentOut]:
+    return [_out(r) for r in services.retriever.catalogue().values()]
+
+
+@router.get("/{doc_id}", response_model=DocumentTextOut, summary="报告全文（清理后）与元数据")
+def get_document(doc_id: str, services: ServicesDep) -> DocumentTextOut:
+    found = services.retriever.store.get_document(doc_id)
+    if found is None:
+        raise HTTPException(404, f"没有 doc_id 为 {doc_id} 的报告")
+    record, text = found
+    return DocumentTextOut(**_out(record).model_dump(), text=text)
+
+
+def safe_name(filename: str | None) -> str:
+    """The file name without any directory part or control characters (it is only ever a label)."""
+    name = PurePath((filename or "").replace("\\", "/")).name
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip()
+    if not name or name in (".", ".."):
+        raise HTTPException(422, "上传文件缺少文件名")
+    return name[:200]
+
+
+def _ingest(services: Services, data: bytes, source: str, overrides: dict[str, str]) -> dict[str, object]:
+    s = services.settings
+    raw = read_bytes(data, source)
+    doc = prepare(raw, overrides, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap)
+    with services.write_lock:
+        services.retriever.store.repair()
+        outcome = commit(doc, services.retriever.store, services.embedder)
+    services.retriever.invalidate()
+    INGESTED.labels(outcome).inc()
+    return {"doc_id": doc.record.doc_id, "source": source, "outcome": outcome, "n_chunks": len(doc.rows), "unit": doc.record.unit}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="上传并导入一篇报告")
+async def upload_document(
+    services: ServicesDep,
+    file: Annotated[UploadFile, File(description="txt / docx / pdf / md / html")],
+    unit: Annotated[str | None, Form(max_length=100)] = None,
+    region: Annotated[str | None, Form(max_length=50)] = None,
+    year: Annotated[int | None, Form(ge=1900, le=2100)] = None,
+    report_kind: Annotated[str | None, Form()] = None,
+) -> dict[str, object]:
+    source = safe_name(file.filename)
+    data = await file.read()
+    overrides = {k: str(v) for k, v in {"unit": unit, "region": region, "year": year, "report_kind": report_kind}.items() if v not in (None, "")}
+    try:
+        return await run_in_threadpool(_ingest, services, data, source, overrides)
+    except UnsupportedFormatError as exc:
+        raise HTTPException(415, str(exc)) from exc
+    except IngestError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+@router.delete("/{doc_id}", summary="删除一篇报告及其全部段落")
+def delete_document(doc_id: str, services: ServicesDep) -> dict[str, str]:
+    with services.write_lock:
+        existed = services.retriever.store.delete_document(doc_id)
+    services.retriever.invalidate()
+    if not existed:
+        raise HTTPException(404, f"没有 doc_id 为 {doc_id} 的报告")
+    return {"doc_id": doc_id, "status": "deleted"}

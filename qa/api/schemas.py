@@ -1,0 +1,135 @@
+"""Request and response bodies of the HTTP API (contract: DESIGN.md §5); examples are in Chinese."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ingest.metadata import ReportKind
+from qa.retrieve import Filters
+
+MAX_QUESTION = 2000
+SectionRole = Literal["problems", "measures", "performance", "funds", "overview", "other"]
+
+
+class FiltersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"year": 2021, "region": "益阳市"}]})
+
+    year: int | None = Field(None, ge=1900, le=2100, description="报告年度")
+    region: str | None = Field(None, min_length=1, max_length=50, description="地区（部分匹配，如 益阳市）")
+    unit: str | None = Field(None, min_length=1, max_length=100, description="单位名称（部分匹配）")
+    report_kind: ReportKind | None = None
+    section_role: SectionRole | None = None
+
+    def to_filters(self) -> Filters:
+        return Filters(**self.model_dump())
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["user", "assistant", "system"]
+    content: str = Field(max_length=20_000)
+
+
+def _question(value: str) -> str:
+    if not value.strip():
+        raise ValueError("问题不能为空")
+    return value.strip()
+
+
+class AskIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"question": "哪些单位提到预算编制不够细化？"},
+                {"question": "赫山区投资促进服务中心2021年基本支出是多少？", "filters": {"year": 2021}},
+                {
+                    "question": "它们分别提出了什么改进措施？",
+                    "history": [
+                        {"role": "user", "content": "哪些单位提到预算编制不够细化？"},
+                        {"role": "assistant", "content": "共有 2 个单位提到……益阳市赫山区投资促进服务中心……湖南省大祥工业集中区管理委员会……"},
+                    ],
+                },
+            ]
+        },
+    )
+
+    question: str = Field(max_length=MAX_QUESTION, description="问题，最多 2000 字")
+    history: list[Message] = Field(default_factory=list, max_length=50)
+    filters: FiltersIn | None = None
+    top_k: int | None = Field(None, ge=1, le=50)
+
+    _check_question = field_validator("question")(_question)
+
+
+class SearchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"query": "项目资金未实行专账核算", "top_k": 5}]})
+
+    query: str = Field(max_length=MAX_QUESTION)
+    filters: FiltersIn | None = None
+    top_k: int = Field(5, ge=1, le=100)
+    mode: Literal["dense", "bm25", "hybrid"] = "hybrid"
+
+    _check_query = field_validator("query")(_question)
+
+
+class CitationOut(BaseModel):
+    id: int | str
+    doc_id: str
+    source: str
+    unit: str
+    year: int | None
+    title: str
+    section: str
+    text: str
+    char_start: int
+    char_end: int
+    score: float
+
+
+class UnitOut(BaseModel):
+    unit: str
+    doc_id: str
+    source: str
+    citation_ids: list[int]
+
+
+class AskOut(BaseModel):
+    answer: str
+    kind: Literal["aggregate", "lookup", "unanswerable"]
+    citations: list[CitationOut]
+    units: list[UnitOut] | None = None
+    related: list[UnitOut] = Field(default_factory=list, description="相近但不相同的表述（未计入 units）")
+    resolved_question: str = Field(description="补全指代后的问题（如“它们”替换为具体单位）")
+    filters: dict[str, Any] = Field(description="实际生效的筛选条件（问题中读出的与显式传入的合并，显式优先）")
+    unsupported_dropped: int = Field(0, description="LLM 回答中因引用不成立而删除的句子数")
+
+
+class SearchOut(BaseModel):
+    hits: list[CitationOut]
+
+
+class DocumentOut(BaseModel):
+    doc_id: str
+    source: str
+    title: str
+    unit: str
+    region: str
+    year: int | None
+    report_kind: str
+    n_chunks: int
+
+
+class DocumentTextOut(DocumentOut):
+    text: str
+
+
+class ChatIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = "jixiao-qa"
+    messages: list[Message] = Field(min_length=1, max_length=50)
+    stream: bool = False

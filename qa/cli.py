@@ -1,0 +1,303 @@
+"""`qa` command line: ingest, search, documents, reindex. Errors are one Chinese line and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, Optional, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ingest.document import IngestError
+from ingest.metadata import load_manifest
+from ingest.pipeline import expand_paths, ingest_files
+from ingest.pipeline import reindex as rebuild
+from qa.embeddings import EmbeddingError, get_embedder
+from qa.retrieve import MODES, Filters, Hit, Retriever, open_retriever
+from qa.settings import get_settings
+from qa.store import Store, StoreError
+
+app = typer.Typer(help="绩效报告问答：导入报告、检索段落。", no_args_is_help=True, add_completion=False)
+docs_app = typer.Typer(help="查看和删除已导入的报告。", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]错误：[/red]{message}", highlight=False)
+    raise typer.Exit(2)
+
+
+def friendly_errors(fn: F) -> F:
+    """Known failures become one readable line and exit code 2 instead of a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (IngestError, StoreError, EmbeddingError) as exc:
+            _fail(str(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _retriever() -> Retriever:
+    return open_retriever(get_settings(), get_embedder())
+
+
+@app.command()
+@friendly_errors
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="报告文件或文件夹（txt/docx/pdf/md/html）")],
+    manifest: Annotated[Optional[Path], typer.Option(help="元数据清单（CSV 或 JSON），覆盖自动识别的单位/地区/年份/类型")] = None,
+) -> None:
+    """导入报告：解析、切分、向量化并写入向量库；未变化的文件跳过。"""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        _fail(f"路径不存在：{'、'.join(missing)}")
+    overrides = load_manifest(manifest) if manifest else None
+    files = expand_paths(paths)
+    if not files:
+        _fail("没有找到可导入的文件")
+    settings = get_settings()
+    retriever = _retriever()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
+        task = bar.add_task("导入", total=len(files))
+        report = ingest_files(
+            files,
+            retriever.store,
+            retriever.embedder,
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+            manifest=overrides,
+            on_file=lambda name: bar.update(task, advance=1, description=f"导入 {name}"),
+        )
+    retriever.invalidate()
+    retriever.lexical()  # bring the BM25 index up to date now rather than on the first query
+    out.print(
+        f"新增 {len(report.new)} 篇，未变化 {len(report.unchanged)} 篇，替换 {len(report.replaced)} 篇，"
+        f"失败 {len(report.failed)} 篇；写入 {report.chunks} 个段落，用时 {report.seconds:.1f} 秒"
+    )
+    for source, reason in report.failed:
+        err.print(f"[red]失败[/red] {source}：{reason}", highlight=False)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _print_hits(hits: list[Hit]) -> None:
+    for n, h in enumerate(hits, start=1):
+        who = h.unit or h.title or h.source
+        out.print(f"[bold][{n}][/bold] {who}（{h.year or '年份未知'}）· {h.section or '正文'} · {h.source} · 得分 {h.score:.4f}", highlight=False)
+        out.print(f"    {h.text}", highlight=False)
+
+
+@app.command()
+@friendly_errors
+def search(
+    query: Annotated[str, typer.Argument(help="检索内容")],
+    mode: Annotated[str, typer.Option(help="dense | bm25 | hybrid")] = "hybrid",
+    top_k: Annotated[int, typer.Option("--top-k", min=1, max=200)] = 5,
+    year: Annotated[Optional[int], typer.Option(help="报告年度，如 2021")] = None,
+    region: Annotated[Optional[str], typer.Option(help="地区，如 益阳市")] = None,
+    unit: Annotated[Optional[str], typer.Option(help="单位名称（部分即可）")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="部门整体支出 | 项目支出 | 部门决算 | 其他")] = None,
+    role: Annotated[Optional[str], typer.Option(help="problems | measures | performance | funds | overview | other")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """检索与问题最相关的报告段落（带出处）。"""
+    if not query.strip():
+        _fail("检索内容不能为空")
+    if mode not in MODES:
+        _fail(f"未知的检索模式 {mode}，可选：{' | '.join(MODES)}")
+    hits = _retriever().search(
+        query, mode=mode, top_k=top_k, filters=Filters(year=year, region=region, unit=unit, report_kind=kind, section_role=role)  # type: ignore[arg-type]
+    )
+    if as_json:
+        print(json.dumps({"hits": [h.as_dict() for h in hits]}, ensure_ascii=False, indent=2))
+    elif not hits:
+        out.print("未在已收录报告中找到相关段落。")
+    else:
+        _print_hits(hits)
+
+
+@docs_app.command("list")
+@friendly_errors
+def docs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """列出已导入的报告。"""
+    records = _retriever().store.catalogue()
+    if as_json:
+        print(json.dumps([r.__dict__ for r in records], ensure_ascii=False, indent=2))
+        return
+    table = Table("doc_id", "文件", "单位", "地区", "年度", "类型", "段落数")
+    for r in records:
+        table.add_row(r.doc_id, r.source, r.unit or "—", r.region or "—", str(r.year or "—"), r.report_kind, str(r.n_chunks))
+    out.print(table)
+
+
+@docs_app.command("show")
+@friendly_errors
+def docs_show(doc_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """显示一篇报告的元数据和清理后的全文。"""
+    found = _retriever().store.get_document(doc_id)
+    if found is None:
+        _fail(f"没有 doc_id 为 {doc_id} 的报告")
+        return
+    record, text = found
+    if as_json:
+        print(json.dumps({**record.__dict__, "text": text}, ensure_ascii=False, indent=2))
+        return
+    out.print(f"[bold]{record.title}[/bold]\n单位：{record.unit or '—'}  地区：{record.region or '—'}  年度：{record.year or '—'}  类型：{record.report_kind}  文件：{record.source}\n")
+    out.print(text, highlight=False)
+
+
+@docs_app.command("delete")
+@friendly_errors
+def docs_delete(doc_id: str) -> None:
+    """删除一篇报告及其全部段落。"""
+    retriever = _retriever()
+    if not retriever.store.delete_document(doc_id):
+        _fail(f"没有 doc_id 为 {doc_id} 的报告")
+    retriever.invalidate()
+    retriever.lexical()
+    out.print(f"已删除 {doc_id}")
+
+
+@app.command()
+@friendly_errors
+def reindex() -> None:
+    """用当前向量模型和切分设置重建全部段落向量与词法索引（更换模型或切分参数后运行）。"""
+    settings = get_settings()
+    embedder = get_embedder()
+    store = Store(settings, embedder.model_id, embedder.dimension, check_embedder=False)
+    n = rebuild(store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+    Retriever(store, embedder, settings).lexical()
+    out.print(f"已重建索引：{len(store.catalogue())} 篇报告，{n} 个段落（模型 {embedder.model_id}）")
+
+
+@app.command()
+@friendly_errors
+def ask(
+    question: Annotated[str, typer.Argument(help="问题，如：哪些单位提到预算编制不够细化？")],
+    year: Annotated[Optional[int], typer.Option(help="报告年度")] = None,
+    region: Annotated[Optional[str], typer.Option(help="地区")] = None,
+    unit: Annotated[Optional[str], typer.Option(help="单位名称（部分即可）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON（与 /v1/ask 相同）")] = False,
+) -> None:
+    """提问：输出带 [n] 引用的回答和编号出处。"""
+    if not question.strip():
+        _fail("问题不能为空")
+    from qa.answer import Answerer
+
+    filters = Filters(year=year, region=region, unit=unit) if any(v is not None for v in (year, region, unit)) else None
+    ans = Answerer(_retriever()).ask(question, (), filters)
+    if as_json:
+        from qa.api.convert import answer_out
+
+        print(answer_out(ans).model_dump_json(indent=2))
+        return
+    out.print(ans.answer, highlight=False)
+    if ans.resolved_question != question.strip():
+        out.print(f"（理解为：{ans.resolved_question}）", highlight=False)
+    for c in ans.citations:
+        h = c.hit
+        out.print(f"[{c.id}] {h.unit or h.source}（{h.year or '年份未知'}）· {h.section or '正文'} · {h.source} · 字符 {c.char_start}–{c.char_end}", highlight=False)
+
+
+@app.command("eval")
+@friendly_errors
+def eval_cmd(
+    files: Annotated[Optional[list[Path]], typer.Argument(help="评测集 eval_sets/*.jsonl")] = None,
+    beir: Annotated[Optional[Path], typer.Option(help="BEIR 格式目录（corpus.jsonl[.gz]、queries.jsonl、qrels.tsv）")] = None,
+    corpus: Annotated[Optional[list[Path]], typer.Option(help="评测语料（默认 samples/）")] = None,
+    modes: Annotated[str, typer.Option(help="逗号分隔：bm25,dense,hybrid,langchain-baseline")] = "bm25,dense,hybrid,langchain-baseline",
+    out_dir: Annotated[Path, typer.Option("--out", help="结果目录（JSON、Markdown、PNG）")] = Path("eval_sets/results"),
+    as_json: Annotated[bool, typer.Option("--json", help="在标准输出打印 JSON 结果")] = False,
+    fail_under: Annotated[Optional[list[str]], typer.Option(help="指标下限，如 hybrid.mrr@10=0.8；低于则退出码 1")] = None,
+    limit_queries: Annotated[Optional[int], typer.Option(min=1, help="BEIR：随机抽取的问题数")] = None,
+    seed: Annotated[int, typer.Option(help="BEIR：抽样随机种子")] = 13,
+    answers: Annotated[bool, typer.Option(help="同时评测回答（汇总单位、查询、拒答、引用）")] = True,
+) -> None:
+    """评测检索与回答质量，逐模式并列输出，并写出 JSON / Markdown / PNG 报告。"""
+    from qa import eval_report
+    from qa.evaluate import EvalError, load_eval_set, run_beir, run_eval_set, valid_modes
+
+    try:
+        floors = eval_report.parse_floors(fail_under or [])
+        mode_list = valid_modes(modes.split(","))
+        if not files and beir is None:
+            _fail("请给出评测集文件或 --beir 目录")
+        settings = get_settings()
+        embedder = get_embedder()
+        runs: list[tuple[str, str, dict[str, Any]]] = []
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
+            for path in files or []:
+                if not path.exists():
+                    _fail(f"评测集不存在：{path}")
+                items = load_eval_set(path)
+                stages = [*mode_list, "answers"]
+                task = bar.add_task(path.name, total=len(stages))
+                results = run_eval_set(
+                    items, corpus or [Path("samples")], settings, embedder, mode_list, answers,
+                    progress=lambda stage, t=task, n=path.name: bar.update(t, completed=stages.index(stage), description=f"{n} · {stage}"),
+                )
+                bar.update(task, completed=len(stages))
+                runs.append((path.stem, path.name, results))
+            if beir is not None:
+                task = bar.add_task(f"BEIR {beir.name}", total=None)
+                results = run_beir(
+                    beir, settings, embedder, mode_list, limit_queries, seed,
+                    progress=lambda stage, done, total: bar.update(task, completed=done, total=total, description=f"BEIR {beir.name} · {stage}"),
+                )
+                runs.append((f"beir-{beir.name}", f"BEIR {beir.name}", results))
+    except (EvalError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    failures: list[str] = []
+    for name, title, results in runs:
+        if as_json:
+            print(json.dumps(results, ensure_ascii=False, indent=2))
+        else:
+            eval_report.print_table(results, out, title)
+        paths = eval_report.write(results, out_dir, name, title)
+        err.print("已写出：" + "、".join(str(p) for p in paths))
+        failures += [f"{title} · {f}" for f in eval_report.check_floors(results, floors)]
+    for failure in failures:
+        err.print(f"[red]未达标[/red] {failure}", highlight=False)
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly_errors
+def serve(
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口")] = 8000,
+    seed: Annotated[Optional[Path], typer.Option(help="向量库为空时先导入此文件夹（如 samples）")] = None,
+) -> None:
+    """启动 HTTP 服务（OpenAPI 文档在 /docs）。"""
+    import uvicorn
+
+    from qa.api.app import create_app
+
+    if seed is not None:
+        retriever = _retriever()
+        if not retriever.store.catalogue():
+            settings = get_settings()
+            report = ingest_files(
+                expand_paths([seed]), retriever.store, retriever.embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
+            )
+            err.print(f"首次启动：已导入 {len(report.new)} 篇示例报告（{report.chunks} 个段落）")
+    err.print(f"服务地址：http://{host}:{port}/  接口文档：http://{host}:{port}/docs")
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,132 @@
+"""Sentence-level evidence: which sentences of the retrieved chunks actually say what was asked.
+
+A sentence's score mixes meaning and wording: cosine similarity of its embedding to the topic (carries
+paraphrases such as 预算做得比较粗 → 预算编制不够细化) plus a weighted share of the topic's jieba tokens it
+contains (separates 预算编制不够细化 from the near miss 绩效目标不够细化, which dense similarity alone
+rates close). Weights and thresholds live in `EvidenceParams` and are tuned on the dev eval set.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ingest.chunking import sentence_spans
+from qa.embeddings import Embedder
+from qa.lexical import tokenize
+from qa.retrieve import Hit
+
+_PROBLEM_CUE = re.compile(r"不够|不足|缺乏|缺少|未|没有|有待|不规范|不到位|偏差|滞后|薄弱|不完善|不健全|不全|问题|困难|粗|差|低")
+_MEASURE_CUE = re.compile(r"建议|措施|改进|整改|下一步|加强|提高|完善|规范|强化|细化|优化")
+
+
+@dataclass(frozen=True)
+class EvidenceParams:
+    lexical_weight: float = 0.3  # weight of token coverage next to cosine similarity
+    role_bonus: float = 0.05  # sentences from the section role the topic implies (problems/measures)
+    aggregate_threshold: float = 0.95  # absolute floor for a unit to count in an aggregate answer
+    aggregate_margin: float = 0.15  # …and within this of the best unit's score
+    related_threshold: float = 0.85  # below the floor but above this: shown as related, never counted
+    lookup_threshold: float = 0.75  # below this a lookup is declined as unanswerable
+    number_bonus: float = 0.1  # lookups asking 多少/金额 prefer sentences with a number
+
+
+@dataclass(frozen=True)
+class Sentence:
+    hit: Hit  # the chunk it comes from (for metadata)
+    text: str
+    char_start: int
+    char_end: int
+    score: float
+
+    @property
+    def doc_id(self) -> str:
+        return self.hit.doc_id
+
+
+def topic_role(topic: str) -> str | None:
+    """The section role a topic belongs to: 不够细化 is a problem, 加强监管 a measure."""
+    if _MEASURE_CUE.search(topic) and not _PROBLEM_CUE.search(topic):
+        return "measures"
+    if _PROBLEM_CUE.search(topic):
+        return "problems"
+    return None
+
+
+def coverage(topic_tokens: set[str], sentence: str) -> float:
+    if not topic_tokens:
+        return 0.0
+    return len(topic_tokens & set(tokenize(sentence))) / len(topic_tokens)
+
+
+class SentenceVectors:
+    """In-process cache of sentence embeddings: aggregate questions revisit the same sentences."""
+
+    def __init__(self, embedder: Embedder, capacity: int = 50_000) -> None:
+        self._embedder = embedder
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def get(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            vectors = self._embedder.encode(missing)
+            found.update(zip(missing, vectors))
+            with self._lock:
+                self._cache.update(zip(missing, vectors))
+                while len(self._cache) > self._capacity:  # oldest first out; a plain FIFO is enough here
+                    self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
+
+
+def split_hits(hits: Iterable[Hit], min_chars: int = 6) -> list[tuple[Hit, int, int, str]]:
+    """(hit, start, end, text) for each distinct sentence of the hits, in document offsets; bare headings
+    ("七、存在的问题及原因分析") are not evidence."""
+    seen: set[tuple[str, int]] = set()
+    out: list[tuple[Hit, int, int, str]] = []
+    for hit in hits:
+        heading_lines = {p.strip() for p in hit.section.split(" > ")}
+        for s, e in sentence_spans(hit.text):
+            text = hit.text[s:e].strip()
+            key = (hit.doc_id, hit.char_start + s)
+            if len(text) < min_chars or text in heading_lines or key in seen:
+                continue
+            seen.add(key)
+            out.append((hit, hit.char_start + s, hit.char_start + e, hit.text[s:e]))
+    return out
+
+
+def score_sentences(
+    topic: str,
+    topic_vec: np.ndarray,
+    hits: Iterable[Hit],
+    vectors: SentenceVectors,
+    params: EvidenceParams,
+    *,
+    prefer_role: str | None = None,
+    wants_number: bool = False,
+    ignore_tokens: Iterable[str] = (),
+) -> list[Sentence]:
+    """Every sentence of the hits with its evidence score, best first."""
+    parts = split_hits(hits)
+    if not parts:
+        return []
+    sims = vectors.get([p[3] for p in parts]) @ topic_vec
+    topic_tokens = set(tokenize(topic)) - set(ignore_tokens)
+    scored: list[Sentence] = []
+    for (hit, start, end, text), sim in zip(parts, sims):
+        score = float(sim) + params.lexical_weight * coverage(topic_tokens, text)
+        if prefer_role and hit.section_role == prefer_role:
+            score += params.role_bonus
+        if wants_number and re.search(r"\d", text):
+            score += params.number_bonus
+        scored.append(Sentence(hit, text, start, end, round(score, 4)))
+    return sorted(scored, key=lambda s: (-s.score, s.doc_id, s.char_start))

@@ -1,0 +1,112 @@
+"""Lexical side: jieba tokens (search mode, fiscal user dictionary) scored by BM25 (bm25s).
+
+The index is derived from Chroma: built from the committed chunks, saved under the data dir together with
+the store generation it was built from, and rebuilt when that generation no longer matches.
+
+>>> tokenize("项目资金未实行专账核算。")
+['项目', '资金', '未', '实行', '核算', '专账核算']
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import jieba
+import numpy as np
+
+jieba.setLogLevel(logging.WARNING)
+_TERMS = Path(__file__).parent / "resources" / "fiscal_terms.txt"
+# Function words and question words carry no evidence; punctuation and spaces are never tokens.
+_STOP = frozenset("的 了 是 和 与 及 或 在 对 为 等 中 其 之 有 无 被 把 将 也 都 而 并 就 从 以 于 由 哪些 哪个 什么 多少 怎么 如何 是否 吗 呢 请问 一下".split())
+_NOT_WORD = re.compile(r"^[\W_]+$")
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> jieba.Tokenizer:
+    tok = jieba.Tokenizer()
+    tok.load_userdict(str(_TERMS))
+    return tok
+
+
+def tokenize(text: str) -> list[str]:
+    return [t.lower() for t in _tokenizer().lcut_for_search(text) if t.strip() and t not in _STOP and not _NOT_WORD.match(t)]
+
+
+class LexicalIndex:
+    """BM25 over chunk index-texts; row i belongs to chunk ids[i] of document doc_ids[i]."""
+
+    def __init__(self, bm25: bm25s.BM25 | None, ids: list[str], doc_ids: list[str], roles: list[str], generation: str) -> None:
+        self._bm25 = bm25
+        self.ids = ids
+        self.doc_ids = np.asarray(doc_ids, dtype=object)
+        self.roles = np.asarray(roles, dtype=object)
+        self.generation = generation
+
+    @classmethod
+    def build(cls, rows: Iterable[tuple[str, str, str, str]], generation: str) -> LexicalIndex:
+        """rows: (chunk id, doc_id, section_role, text to index)."""
+        ids: list[str] = []
+        doc_ids: list[str] = []
+        roles: list[str] = []
+        corpus: list[list[str]] = []
+        for chunk_id, doc_id, role, text in rows:
+            ids.append(chunk_id)
+            doc_ids.append(doc_id)
+            roles.append(role)
+            corpus.append(tokenize(text))
+        bm25 = None
+        if corpus:
+            bm25 = bm25s.BM25()
+            bm25.index(corpus, show_progress=False)
+        return cls(bm25, ids, doc_ids, roles, generation)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """Best-first (chunk id, BM25 score) with score > 0; `mask` (bool per row) restricts the rows."""
+        if self._bm25 is None:
+            return []
+        vocab = self._bm25.vocab_dict
+        tokens = [t for t in tokenize(query) if t in vocab]
+        if not tokens:
+            return []
+        scores = self._bm25.get_scores(tokens)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def save(self, directory: Path) -> None:
+        """Write to a side directory, then swap it in, so a crash never leaves a half-written index."""
+        tmp = directory.with_name(directory.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self._bm25 is not None:
+            self._bm25.save(str(tmp / "bm25"), show_progress=False)
+        meta = {"generation": self.generation, "ids": self.ids, "doc_ids": self.doc_ids.tolist(), "roles": self.roles.tolist()}
+        (tmp / "rows.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        shutil.rmtree(directory, ignore_errors=True)
+        tmp.rename(directory)
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalIndex | None:
+        """The saved index, or None when it is missing or unreadable (the caller rebuilds it from Chroma)."""
+        try:
+            meta = json.loads((directory / "rows.json").read_text(encoding="utf-8"))
+            bm25 = bm25s.BM25.load(str(directory / "bm25"), show_progress=False) if meta["ids"] else None
+            index = cls(bm25, meta["ids"], meta["doc_ids"], meta["roles"], meta["generation"])
+        except Exception:  # any damage (truncated json, missing npy, bad vocab) means: rebuild
+            return None
+        if bm25 is not None and int(bm25.scores["num_docs"]) != len(index.ids):
+            return None
+        return index

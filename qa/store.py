@@ -1,0 +1,225 @@
+"""Chroma access: the chunk collection (vectors + text + metadata) and the document collection.
+
+Chroma is the source of truth. A document becomes visible in one step: its chunks are written first and its
+record in the documents collection last, so the record is the commit marker. Readers only trust chunks whose
+document record exists; chunks without one are the remains of an interrupted ingest and `repair()` removes
+them. Deleting goes the other way round (record first, then chunks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+
+from qa.settings import Settings
+
+_WRITE_BATCH = 512
+_READ_PAGE = 5000
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used as configured (unreachable server, embedder mismatch); message in Chinese."""
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    doc_id: str
+    source: str
+    title: str
+    unit: str
+    region: str
+    year: int | None
+    report_kind: str
+    fmt: str
+    n_chunks: int
+    ingested_at: float
+
+    def metadata(self) -> dict[str, Any]:
+        # Chroma metadata values cannot be None.
+        return {k: (-1 if v is None else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_metadata(cls, doc_id: str, meta: dict[str, Any]) -> DocRecord:
+        year = meta.get("year", -1)
+        return cls(
+            doc_id=doc_id,
+            source=str(meta.get("source", "")),
+            title=str(meta.get("title", "")),
+            unit=str(meta.get("unit", "")),
+            region=str(meta.get("region", "")),
+            year=None if year in (-1, None) else int(year),
+            report_kind=str(meta.get("report_kind", "其他")),
+            fmt=str(meta.get("fmt", "")),
+            n_chunks=int(meta.get("n_chunks", 0)),
+            ingested_at=float(meta.get("ingested_at", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+
+
+def generation_of(doc_ids: Iterable[str]) -> str:
+    """Changes whenever the set of committed documents changes; derived indexes compare against it."""
+    return hashlib.sha1("\n".join(sorted(doc_ids)).encode()).hexdigest()[:16]
+
+
+def _client(settings: Settings) -> ClientAPI:
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        try:
+            return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https")
+        except Exception as exc:  # chromadb raises plain exceptions of several kinds for a dead server
+            raise StoreError(f"无法连接 Chroma 服务器 {settings.chroma_url}：{exc}") from exc
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.data_dir / "chroma"))
+
+
+class Store:
+    def __init__(self, settings: Settings, embedder_id: str, dimension: int, *, check_embedder: bool = True) -> None:
+        self.client = _client(settings)
+        self.embedder_id = embedder_id
+        self.dimension = dimension
+        self._chunks_name = f"{settings.collection}_chunks"
+        self.docs: Collection = self.client.get_or_create_collection(f"{settings.collection}_documents", embedding_function=None)
+        self.chunks: Collection = self._open_chunks(self._chunks_name, check_embedder)
+
+    def _open_chunks(self, name: str, check: bool = True) -> Collection:
+        col = self.client.get_or_create_collection(
+            name,
+            metadata={"embedder": self.embedder_id, "dimension": self.dimension},
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,
+        )
+        meta = col.metadata or {}
+        if check and meta.get("embedder") != self.embedder_id or meta.get("dimension") != self.dimension:
+            raise StoreError(
+                f"向量库由模型 {meta.get('embedder')}（{meta.get('dimension')} 维）建立，当前模型为 {self.embedder_id}"
+                f"（{self.dimension} 维）。请运行 qa reindex 用当前模型重建索引，或改回原模型。"
+            )
+        return col
+
+    # --- documents -----------------------------------------------------------------------------------
+
+    def catalogue(self) -> list[DocRecord]:
+        """Every committed document, oldest first."""
+        records: list[DocRecord] = []
+        offset = 0
+        while True:
+            page = self.docs.get(include=["metadatas"], limit=_READ_PAGE, offset=offset)
+            records += [DocRecord.from_metadata(i, dict(m or {})) for i, m in zip(page["ids"], page["metadatas"] or [])]
+            if len(page["ids"]) < _READ_PAGE:
+                break
+            offset += _READ_PAGE
+        return sorted(records, key=lambda r: (r.ingested_at, r.doc_id))
+
+    def get_document(self, doc_id: str) -> tuple[DocRecord, str] | None:
+        page = self.docs.get(ids=[doc_id], include=["metadatas", "documents"])
+        if not page["ids"]:
+            return None
+        return DocRecord.from_metadata(doc_id, dict((page["metadatas"] or [{}])[0] or {})), (page["documents"] or [""])[0] or ""
+
+    def find_by_source(self, source: str) -> list[DocRecord]:
+        page = self.docs.get(where={"source": source}, include=["metadatas"])
+        return [DocRecord.from_metadata(i, dict(m or {})) for i, m in zip(page["ids"], page["metadatas"] or [])]
+
+    def has_document(self, doc_id: str) -> bool:
+        return bool(self.docs.get(ids=[doc_id], include=[])["ids"])
+
+    def write_document(self, record: DocRecord, text: str, rows: Sequence[ChunkRow], embeddings: np.ndarray) -> None:
+        """Chunks first, then the record that makes them visible (see module docstring)."""
+        self.write_chunks(self.chunks, rows, embeddings)
+        self.upsert_record(record, text)
+
+    def upsert_record(self, record: DocRecord, text: str) -> None:
+        # The documents collection needs a vector per record; a constant one keeps it out of the way.
+        self.docs.upsert(ids=[record.doc_id], embeddings=[[1.0]], documents=[text], metadatas=[record.metadata()])
+
+    def delete_document(self, doc_id: str) -> bool:
+        existed = self.has_document(doc_id)
+        self.docs.delete(ids=[doc_id])
+        self.chunks.delete(where={"doc_id": doc_id})
+        return existed
+
+    def repair(self) -> int:
+        """Remove chunks that no committed document owns (an ingest killed between its two steps)."""
+        committed = {r.doc_id for r in self.catalogue()}
+        orphans = {str(m.get("doc_id")) for m in self._chunk_metadatas()} - committed
+        for doc_id in orphans:
+            self.chunks.delete(where={"doc_id": doc_id})
+        return len(orphans)
+
+    # --- chunks --------------------------------------------------------------------------------------
+
+    def _chunk_metadatas(self) -> Iterator[dict[str, Any]]:
+        for row in self.iter_chunks(include_text=False):
+            yield row.metadata
+
+    def iter_chunks(self, include_text: bool = True, where: dict[str, Any] | None = None) -> Iterator[ChunkRow]:
+        include: list[Any] = ["metadatas", "documents"] if include_text else ["metadatas"]
+        offset = 0
+        while True:
+            page = self.chunks.get(include=include, limit=_READ_PAGE, offset=offset, where=where)
+            docs = page.get("documents") or [""] * len(page["ids"])
+            for i, m, d in zip(page["ids"], page["metadatas"] or [], docs):
+                yield ChunkRow(i, d or "", dict(m or {}))
+            if len(page["ids"]) < _READ_PAGE:
+                return
+            offset += _READ_PAGE
+
+    def count_chunks(self) -> int:
+        return self.chunks.count()
+
+    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[ChunkRow, float]]:
+        """Nearest chunks by cosine similarity (1 - distance), best first."""
+        n = min(k, self.chunks.count())
+        if n == 0:
+            return []
+        res = self.chunks.query(
+            query_embeddings=[vector], n_results=n, where=where, include=["documents", "metadatas", "distances"]
+        )
+        ids = res["ids"][0]
+        docs = (res["documents"] or [[]])[0]
+        metas = (res["metadatas"] or [[]])[0]
+        dists = (res["distances"] or [[]])[0]
+        return [(ChunkRow(i, d or "", dict(m or {})), 1.0 - float(s)) for i, d, m, s in zip(ids, docs, metas, dists)]
+
+    def get_chunks(self, ids: Sequence[str]) -> list[ChunkRow]:
+        if not ids:
+            return []
+        page = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        by_id = {i: ChunkRow(i, d or "", dict(m or {})) for i, d, m in zip(page["ids"], page["documents"] or [], page["metadatas"] or [])}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def replace_chunks(self, fill: Callable[[Collection], None]) -> None:
+        """Rebuild the chunk collection for the current embedder (`qa reindex`) without a window in which
+        it is lost: fill a side collection, then drop the old one and rename the new one into place."""
+        side = f"{self._chunks_name}_reindex"
+        if side in {c.name for c in self.client.list_collections()}:
+            self.client.delete_collection(side)  # left by an interrupted reindex
+        fresh = self._open_chunks(side)
+        fill(fresh)
+        self.client.delete_collection(self._chunks_name)
+        fresh.modify(name=self._chunks_name)
+        self.chunks = self._open_chunks(self._chunks_name)
+
+    def write_chunks(self, col: Collection, rows: Sequence[ChunkRow], embeddings: np.ndarray) -> None:
+        for start in range(0, len(rows), _WRITE_BATCH):
+            batch = rows[start : start + _WRITE_BATCH]
+            col.upsert(
+                ids=[r.id for r in batch],
+                embeddings=embeddings[start : start + len(batch)],
+                documents=[r.text for r in batch],
+                metadatas=[r.metadata for r in batch],  # type: ignore[misc]
+            )

@@ -1,0 +1,182 @@
+"""Question understanding: intent, filters read from the question, follow-ups resolved from the history.
+
+>>> from qa.store import DocRecord
+>>> docs = [DocRecord("d1", "a.txt", "t", "益阳市赫山区投资促进服务中心", "益阳市赫山区", 2021, "部门整体支出", "txt", 3, 0.0)]
+>>> u = understand("赫山区投资促进服务中心2021年基本支出是多少？", [], docs)
+>>> (u.intent, u.filters.year, u.filters.unit)
+('lookup', 2021, '益阳市赫山区投资促进服务中心')
+>>> understand("哪些单位提到预算编制不够细化？", [], docs).topic
+'预算编制不够细化'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from qa.retrieve import Filters
+from qa.store import DocRecord
+
+Intent = Literal["aggregate", "lookup"]
+
+_AGGREGATE = re.compile(
+    r"哪些单位|哪几个单位|哪些部门|哪几家|哪些地方|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
+    r"列出|列举|是否有单位|有没有单位|有哪些单位|所有单位|各单位|各个单位|分别"
+)
+# Words around an aggregate question's topic ("请列出所有提到" + topic + "的单位？"), stripped repeatedly.
+_LEAD = re.compile(
+    r"^(?:请问|请|列出|列举|统计|所有|全部|哪些单位|哪几个单位|哪些部门|哪几家单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|"
+    r"几(?:个|家)单位|是否有单位|有没有单位|有哪些单位|各个单位|各单位|的报告|报告|中|里|都|也|还|分别|曾经|"
+    r"提到了?|提出了?|提及|存在|承认|表示|反映了?|说了?|写了?|指出|认为|有|了|，|,|：|:)"
+)
+_TAIL = re.compile(r"(?:的单位|的问题|的情况)?(?:有哪些|是哪些|有多少|有几个|有几家|吗|呢)?[？?。！!\s]*$")
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_KIND = (
+    ("部门决算", re.compile(r"部门决算|决算报告")),
+    ("部门整体支出", re.compile(r"部门整体支出(?:绩效)?(?:自评|评价)?报告|整体支出报告")),
+    ("项目支出", re.compile(r"项目支出(?:绩效)?(?:自评|评价)?报告|项目支出绩效")),
+)
+# The extractive composer lists near misses after this line; a follow-up's "它们" never refers to them.
+RELATED_HEADER = "以下单位有相近但不相同的表述，未计入："
+_FOLLOWUP_PRONOUN = re.compile(r"它们|他们|这些单位|上述单位|以上单位|这几个单位|这几家|其中|该单位|这个单位|这家单位|它的|他们的")
+_FOLLOWUP_ELLIPSIS = re.compile(r"^(?:那|那么)?(?:(?:19|20)\d{2}\s*年(?:度)?|.{1,20}?)的?呢[？?]?$")
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Understood:
+    question: str
+    standalone: str  # the question with follow-up references resolved; shown to the user
+    intent: Intent
+    topic: str  # what the evidence must say (aggregate) or what is asked (lookup)
+    filters: Filters
+    units: tuple[str, ...] = field(default_factory=tuple)  # units a follow-up refers to ("它们")
+    wants_number: bool = False
+
+
+def unit_aliases(unit: str, region: str) -> list[str]:
+    """Ways a question may name a unit: in full, and without leading 省/市/县区 parts of its name."""
+    aliases = [unit]
+    rest = unit
+    while m := re.match(r"^[\u4e00-\u9fa5]{2,4}?(?:省|自治区|市|区|县)", rest):
+        if len(rest) - m.end() < 4:
+            break
+        rest = rest[m.end() :]
+        aliases.append(rest)
+    # "大祥工业集中区" for "…大祥工业集中区管理委员会": people drop the committee part.
+    aliases += [a[: -len(m.group(0))] for a in list(aliases) if (m := re.search(r"管理委员会$|管委会$", a)) and len(a) - len(m.group(0)) >= 4]
+    return aliases
+
+
+def _match_units(text: str, catalogue: Sequence[DocRecord]) -> list[str]:
+    """Catalogue units named in the text, in order of appearance; a report without a unit is named by
+    its file name (as answers show it)."""
+    found: dict[str, int] = {}
+    for d in catalogue:
+        names = unit_aliases(d.unit, d.region) if d.unit else [d.source]
+        pos = min((text.find(a) for a in names if a in text), default=-1)
+        if pos >= 0:
+            key = d.unit or d.source
+            found[key] = min(pos, found.get(key, pos))
+    return sorted(found, key=lambda k: found[k])
+
+
+def _match_region(text: str, catalogue: Sequence[DocRecord]) -> str | None:
+    parts = {p for d in catalogue for p in re.findall(r"[\u4e00-\u9fa5]{2,4}?(?:省|自治区|市|区|县)", d.region)}
+    hits = sorted((p for p in parts if p in text), key=len, reverse=True)
+    return hits[0] if hits else None
+
+
+def read_filters(text: str, catalogue: Sequence[DocRecord]) -> tuple[Filters, list[str]]:
+    """Filters named in the text, and every catalogue unit it names."""
+    year_m = _YEAR.search(text)
+    units = _match_units(text, catalogue)
+    kind = next((k for k, pattern in _KIND if pattern.search(text)), None)
+    region = None if units else _match_region(text, catalogue)
+    return (
+        Filters(year=int(year_m.group(1)) if year_m else None, region=region, unit=units[0] if len(units) == 1 else None, report_kind=kind),
+        units,
+    )
+
+
+def merge_filters(read: Filters, explicit: Filters | None) -> Filters:
+    """Explicit API filters win over what the question says."""
+    if explicit is None:
+        return read
+    return Filters(
+        year=explicit.year if explicit.year is not None else read.year,
+        region=explicit.region or read.region,
+        unit=explicit.unit or read.unit,
+        report_kind=explicit.report_kind or read.report_kind,
+        section_role=explicit.section_role or read.section_role,
+    )
+
+
+def aggregate_topic(question: str) -> str:
+    """'哪些单位提到预算编制不够细化？' → '预算编制不够细化'."""
+    topic = _TAIL.sub("", question.strip())
+    while (m := _LEAD.match(topic)) and m.end() < len(topic):
+        topic = topic[m.end() :]
+    return topic.strip(" ，,：:") or question.strip(" ？?")
+
+
+def _strip_filter_words(topic: str, filters: Filters, units: Sequence[str]) -> str:
+    text = _YEAR.sub("", topic)
+    if filters.region:
+        text = text.replace(filters.region, "")
+    for unit in units:
+        for alias in unit_aliases(unit, ""):
+            text = text.replace(alias, "")
+    return re.sub(r"^(?:年度|的|，|,|那|那么)+", "", text).strip() or topic
+
+
+def _previous_units(history: Sequence[Turn], catalogue: Sequence[DocRecord]) -> list[str]:
+    for turn in reversed(history):
+        if turn.role == "assistant":
+            units = _match_units(turn.content.split(RELATED_HEADER)[0], catalogue)
+            if units:
+                return units
+    return []
+
+
+def _previous_question(history: Sequence[Turn]) -> str | None:
+    return next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()), None)
+
+
+def understand(question: str, history: Sequence[Turn], catalogue: Sequence[DocRecord], explicit: Filters | None = None) -> Understood:
+    question = question.strip()
+    previous = _previous_question(history)
+    standalone = question
+    focus: list[str] = []
+    if previous and _FOLLOWUP_ELLIPSIS.match(question):
+        # "那2022年的呢？": the previous question with the new year (or other qualifier) put in.
+        year_m = _YEAR.search(question)
+        if year_m:
+            standalone = _YEAR.sub(f"{year_m.group(1)}年", previous, count=1) if _YEAR.search(previous) else f"{year_m.group(1)}年{previous}"
+        else:
+            standalone = f"{question.rstrip('？?呢的')}{previous}"
+    elif history and _FOLLOWUP_PRONOUN.search(question):
+        focus = _previous_units(history, catalogue)
+        if focus:
+            standalone = _FOLLOWUP_PRONOUN.sub("、".join(focus), question, count=1)
+
+    read, named_units = read_filters(standalone, catalogue)
+    filters = merge_filters(read, explicit)
+    units = tuple(focus or (named_units if len(named_units) > 1 else ()))
+    intent: Intent = "aggregate" if _AGGREGATE.search(standalone) or len(units) > 1 else "lookup"
+    if intent == "aggregate":
+        source = _FOLLOWUP_PRONOUN.sub("", question) if focus else standalone
+        topic = aggregate_topic(_strip_filter_words(source, filters, units))
+        if units:
+            filters = replace(filters, unit=None)
+    else:
+        topic = standalone
+    wants_number = bool(re.search(r"多少|几个|几人|几家|金额|数额|比例|百分之|总额|总量|分值|得分|多大|多高", standalone))
+    return Understood(question, standalone, intent, topic, filters, units, wants_number)

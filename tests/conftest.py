@@ -1,0 +1,58 @@
+"""Session fixtures: the real m3e-small model loads once; the bundled samples are ingested once into a
+real embedded Chroma in a temp directory. Tests that change a store get their own empty one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import IngestReport, expand_paths, ingest_files
+from qa.embeddings import Embedder
+from qa.retrieve import Retriever, open_retriever
+from qa.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder(Settings())
+
+
+def make_settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir)
+
+
+def ingest_into(retriever: Retriever, paths: list[Path], **kwargs: object) -> IngestReport:
+    s = retriever.settings
+    report = ingest_files(
+        expand_paths(paths), retriever.store, retriever.embedder, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap, **kwargs  # type: ignore[arg-type]
+    )
+    retriever.invalidate()
+    return report
+
+
+@pytest.fixture(scope="session")
+def sample_retriever(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Retriever:
+    retriever = open_retriever(make_settings(tmp_path_factory.mktemp("samples-store")), embedder)
+    report = ingest_into(retriever, [SAMPLES])
+    assert len(report.new) == 5 and not report.failed
+    return retriever
+
+
+@pytest.fixture()
+def empty_retriever(tmp_path: Path, embedder: Embedder) -> Iterator[Retriever]:
+    yield open_retriever(make_settings(tmp_path / "store"), embedder)
+
+
+@pytest.fixture(scope="session")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a real `qa serve` that seeded itself with the bundled samples."""
+    from tests.qa.server import running_server
+
+    with running_server(tmp_path_factory.mktemp("api-data"), "--seed", str(SAMPLES)) as base:
+        yield base

@@ -1,0 +1,96 @@
+"""Idempotent ingest against a real embedded Chroma: no-op, replace-on-change, delete, bad files, crash remains."""
+
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import PreparedDoc, prepare, reindex
+from ingest.readers import read_document
+from qa.retrieve import Retriever
+from qa.store import Store, StoreError
+from tests.conftest import SAMPLES, ingest_into
+
+S001 = SAMPLES / "001_5adf402d10fbcc74.txt"
+
+
+def _copy(src: Path, dst_dir: Path, name: str | None = None, extra: str = "") -> Path:
+    dst = dst_dir / (name or src.name)
+    dst.write_text(src.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return dst
+
+
+def test_reingest_unchanged_is_noop_and_changed_file_replaces(empty_retriever: Retriever, tmp_path: Path) -> None:
+    r = empty_retriever
+    f = _copy(S001, tmp_path)
+    first = ingest_into(r, [f])
+    assert first.new == [f.name] and first.chunks > 0
+    n_chunks = r.store.count_chunks()
+    again = ingest_into(r, [f])
+    assert again.unchanged == [f.name] and again.chunks == 0
+    assert r.store.count_chunks() == n_chunks
+
+    _copy(S001, tmp_path, extra="\n十、补充说明\n本单位新增一条补充说明：档案管理已数字化。\n")
+    changed = ingest_into(r, [f])
+    assert changed.replaced == [f.name]
+    docs = r.store.catalogue()
+    assert len(docs) == 1 and docs[0].doc_id != first.doc_ids[f.name]
+    # Every chunk left belongs to the new version; nothing of the old one remains.
+    owners = {row.metadata["doc_id"] for row in r.store.iter_chunks(include_text=False)}
+    assert owners == {docs[0].doc_id}
+    assert any("档案管理已数字化" in h.text for h in r.search("档案管理数字化", mode="bm25"))
+
+
+def test_delete_leaves_nothing_behind(empty_retriever: Retriever, tmp_path: Path) -> None:
+    r = empty_retriever
+    report = ingest_into(r, [_copy(S001, tmp_path), _copy(SAMPLES / "004_30f3d27d840c4c9e.txt", tmp_path)])
+    doc_id = report.doc_ids[S001.name]
+    assert r.store.delete_document(doc_id)
+    r.invalidate()
+    assert r.store.get_document(doc_id) is None
+    assert not list(r.store.iter_chunks(where={"doc_id": doc_id}))
+    assert all(h.doc_id != doc_id for h in r.search("赫山区投资促进服务中心 基本支出", top_k=20))
+    assert not r.store.delete_document(doc_id)
+
+
+def test_bad_files_fail_alone_and_store_is_unchanged(empty_retriever: Retriever, tmp_path: Path) -> None:
+    r = empty_retriever
+    good = _copy(S001, tmp_path)
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "binary.txt").write_bytes(bytes(range(256)) * 8)
+    (tmp_path / "table.xlsx").write_bytes(b"PK\x03\x04junk")
+    (tmp_path / "fake.pdf").write_bytes(b"this is not a pdf")
+    report = ingest_into(r, [tmp_path / "empty.txt", tmp_path / "binary.txt", tmp_path / "table.xlsx", tmp_path / "fake.pdf", good])
+    assert report.new == [good.name]
+    assert sorted(s for s, _ in report.failed) == ["binary.txt", "empty.txt", "fake.pdf", "table.xlsx"]
+    assert all(reason for _, reason in report.failed)
+    assert [d.source for d in r.store.catalogue()] == [good.name]
+
+
+def test_interrupted_commit_is_invisible_and_repaired(empty_retriever: Retriever, tmp_path: Path) -> None:
+    """Chunks written without their document record (a kill between the two steps) are never served and
+    are removed by the next ingest."""
+    r = empty_retriever
+    doc: PreparedDoc = prepare(read_document(S001), {}, chunk_size=300, chunk_overlap=1)
+    r.store.write_chunks(r.store.chunks, doc.rows, r.embedder.encode(doc.index_texts))
+    r.invalidate()
+    assert r.search("赫山区投资促进服务中心 基本支出 388.07万元", mode="dense") == []
+    assert r.search("赫山区投资促进服务中心 基本支出 388.07万元", mode="bm25") == []
+    ingest_into(r, [_copy(SAMPLES / "004_30f3d27d840c4c9e.txt", tmp_path)])
+    assert {row.metadata["doc_id"] for row in r.store.iter_chunks(include_text=False)} == {d.doc_id for d in r.store.catalogue()}
+
+
+def test_embedder_mismatch_is_a_clear_error(empty_retriever: Retriever) -> None:
+    r = empty_retriever
+    with pytest.raises(StoreError, match="qa reindex"):
+        Store(r.settings, "another-model", 768)
+
+
+def test_reindex_rebuilds_with_new_chunking(empty_retriever: Retriever, tmp_path: Path) -> None:
+    r = empty_retriever
+    ingest_into(r, [_copy(S001, tmp_path)])
+    before = r.store.count_chunks()
+    n = reindex(r.store, r.embedder, chunk_size=120, chunk_overlap=0)
+    assert n > before
+    assert r.store.catalogue()[0].n_chunks == n
+    r.invalidate()
+    assert any("388.07万元" in h.text for h in r.search("基本支出 388.07万元", mode="hybrid"))

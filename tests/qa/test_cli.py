@@ -1,0 +1,75 @@
+"""The `qa` console script as a user runs it: a real subprocess on a temp data dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLES
+
+pytestmark = pytest.mark.slow
+QA = [str(Path(sys.executable).with_name("qa"))]
+
+
+def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QA_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    return subprocess.run(QA + list(args), capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cli-data")
+
+
+def test_ingest_search_docs_flow(data_dir: Path, tmp_path: Path) -> None:
+    first = run(data_dir, "ingest", str(SAMPLES))
+    assert first.returncode == 0, first.stderr
+    assert "新增 5 篇" in first.stdout and "失败 0 篇" in first.stdout
+    again = run(data_dir, "ingest", str(SAMPLES))
+    assert "未变化 5 篇" in again.stdout
+
+    found = run(data_dir, "search", "预算编制不够细化", "--json", "--top-k", "5")
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)["hits"]
+    assert {h["unit"] for h in hits if h["section_role"] == "problems"} >= {"益阳市赫山区投资促进服务中心", "湖南省大祥工业集中区管理委员会"}
+
+    listed = json.loads(run(data_dir, "docs", "list", "--json").stdout)
+    assert len(listed) == 5
+    doc_id = next(d["doc_id"] for d in listed if d["source"].startswith("004"))
+    shown = json.loads(run(data_dir, "docs", "show", doc_id, "--json").stdout)
+    assert shown["unit"] == "湖南省大祥工业集中区管理委员会" and "预算编制不够细化" in shown["text"]
+    deleted = run(data_dir, "docs", "delete", doc_id)
+    assert deleted.returncode == 0
+    assert len(json.loads(run(data_dir, "docs", "list", "--json").stdout)) == 4
+
+    # A batch with one bad file: the rest ingests, the failure is named, exit code 1.
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    shutil.copy(SAMPLES / "004_30f3d27d840c4c9e.txt", batch)
+    (batch / "broken.pdf").write_bytes(b"not a pdf at all")
+    mixed = run(data_dir, "ingest", str(batch))
+    assert mixed.returncode == 1
+    assert "新增 1 篇" in mixed.stdout and "broken.pdf" in mixed.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ingest", "/no/such/path.txt"),
+        ("search", "   "),
+        ("search", "预算", "--mode", "fuzzy"),
+        ("docs", "show", "0000000000000000"),
+        ("docs", "delete", "0000000000000000"),
+    ],
+)
+def test_bad_input_is_one_readable_line(data_dir: Path, args: tuple[str, ...]) -> None:
+    result = run(data_dir, *args)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("错误：") and "Traceback" not in result.stderr
