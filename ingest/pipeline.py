@@ -1,4 +1,5 @@
-"""File → chunks in the store: read, clean, structure, tag, chunk, embed, commit — one document at a time.
+"""File → chunks in the store: read, clean, structure, tag, chunk, embed, commit — each document atomically,
+many documents per encoder call (see `ingest_files`).
 
 Idempotent by content: doc_id is the hash of the cleaned text, so an unchanged file is a no-op, a changed
 file under the same name replaces its old document (new one committed first, old one removed after), and
@@ -8,8 +9,11 @@ a bad file is reported and skipped without touching anything stored.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
@@ -143,6 +147,30 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
+# Chunks encoded together (across documents): one encoder call sorts them by length, so batches pad less, and
+# Chroma gets a few large writes instead of one per document.
+ENCODE_BATCH = 256
+# Documents parsed ahead of the encoder (bounded, so a large folder never sits in memory at once).
+READ_AHEAD = 16
+
+
+@dataclass
+class _Pending:
+    doc: PreparedDoc
+    previous: list[DocRecord]
+    existed: bool
+    name: str  # file name for on_file
+
+
+@dataclass
+class _Batch:
+    items: list[_Pending] = field(default_factory=list)
+    chunks: int = 0
+
+    def keys(self) -> set[str]:
+        return {k for p in self.items for k in (p.doc.record.doc_id, "src:" + p.doc.record.source)}
+
+
 def ingest_files(
     files: list[Path],
     store: Store,
@@ -153,23 +181,119 @@ def ingest_files(
     manifest: dict[str, dict[str, str]] | None = None,
     on_file: Callable[[str], None] | None = None,
 ) -> IngestReport:
+    """Ingest files as a bounded pipeline whose slowest stage, the encoder, never waits for the others:
+
+        reader thread: read → clean → structure → metadata → chunk   (≤ READ_AHEAD documents ahead)
+        this thread:   decide new/unchanged/replaced, gather ENCODE_BATCH chunks across documents, encode
+        writer thread: Chroma writes of the previous batch: its chunks, then its records (the commit markers,
+                       one call), then old versions of replaced files
+
+    A document is still committed whole or not at all: its record is written only after all its chunks. Two
+    files of one run that share a doc_id or a source are never in flight together (the batch is flushed first),
+    so the outcomes are those of ingesting the files one by one."""
     report = IngestReport()
     started = time.perf_counter()
     store.repair()
-    for path in files:
+    overrides = manifest or {}
+    work: queue.Queue[tuple[Path, PreparedDoc | IngestError] | None] = queue.Queue(maxsize=READ_AHEAD)
+    stop = threading.Event()
+
+    def read_all() -> None:
         try:
-            raw = read_document(path)
-            doc = prepare(raw, (manifest or {}).get(raw.source, {}), chunk_size=chunk_size, chunk_overlap=chunk_overlap)
-            outcome = commit(doc, store, encoder)
-        except IngestError as exc:
-            report.failed.append((exc.source, exc.reason))
-        else:
-            getattr(report, outcome).append(raw.source)
-            report.doc_ids[raw.source] = doc.record.doc_id
-            if outcome != "unchanged":
-                report.chunks += len(doc.rows)
-        if on_file:
-            on_file(path.name)
+            for path in files:
+                if stop.is_set():
+                    return
+                try:
+                    raw = read_document(path)
+                    item: PreparedDoc | IngestError = prepare(
+                        raw, overrides.get(raw.source, {}), chunk_size=chunk_size, chunk_overlap=chunk_overlap
+                    )
+                except IngestError as exc:
+                    item = exc
+                while not stop.is_set():
+                    try:
+                        work.put((path, item), timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+        finally:
+            while not stop.is_set():
+                try:
+                    work.put(None, timeout=0.5)
+                    return
+                except queue.Full:
+                    continue
+
+    def write(batch: _Batch, vectors: np.ndarray) -> _Batch:
+        rows = [r for p in batch.items for r in p.doc.rows]
+        store.write_chunks(store.chunks, rows, vectors)
+        store.upsert_records([(p.doc.record, p.doc.text) for p in batch.items])
+        for p in batch.items:
+            for old in p.previous:
+                store.delete_document(old.doc_id)
+        return batch
+
+    def settle(done: _Batch) -> None:
+        for p in done.items:
+            outcome: Outcome = "replaced" if p.previous or p.existed else "new"
+            getattr(report, outcome).append(p.doc.record.source)
+            report.doc_ids[p.doc.record.source] = p.doc.record.doc_id
+            report.chunks += len(p.doc.rows)
+            if on_file:
+                on_file(p.name)
+
+    reader = threading.Thread(target=read_all, name="ingest-reader", daemon=True)
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
+    in_flight: Future[_Batch] | None = None
+    in_flight_keys: set[str] = set()
+    batch = _Batch()
+
+    def flush() -> None:
+        nonlocal in_flight, in_flight_keys, batch
+        if not batch.items:
+            return
+        vectors = encoder.encode([t for p in batch.items for t in p.doc.index_texts])
+        if in_flight is not None:
+            settle(in_flight.result())
+        in_flight, in_flight_keys = writer.submit(write, batch, vectors), batch.keys()
+        batch = _Batch()
+
+    def drain() -> None:
+        nonlocal in_flight, in_flight_keys
+        flush()
+        if in_flight is not None:
+            settle(in_flight.result())
+            in_flight, in_flight_keys = None, set()
+
+    reader.start()
+    try:
+        while (got := work.get()) is not None:
+            path, item = got
+            if isinstance(item, IngestError):
+                report.failed.append((item.source, item.reason))
+                if on_file:
+                    on_file(path.name)
+                continue
+            doc = item
+            if {doc.record.doc_id, "src:" + doc.record.source} & (batch.keys() | in_flight_keys):
+                drain()  # the same content or file name twice in one run: decide against the stored state
+            existing = store.get_document(doc.record.doc_id)
+            previous = [r for r in store.find_by_source(doc.record.source) if r.doc_id != doc.record.doc_id]
+            if existing and _same_metadata(existing[0], doc.record) and not previous:
+                report.unchanged.append(doc.record.source)
+                report.doc_ids[doc.record.source] = doc.record.doc_id
+                if on_file:
+                    on_file(path.name)
+                continue
+            batch.items.append(_Pending(doc, previous, existing is not None, path.name))
+            batch.chunks += len(doc.rows)
+            if batch.chunks >= ENCODE_BATCH:
+                flush()
+        drain()
+    finally:
+        stop.set()
+        writer.shutdown(wait=True)
+        reader.join(timeout=5)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -78,10 +78,43 @@ class Answer:
     related: list[UnitEvidence] = field(default_factory=list)
     filters: Filters = field(default_factory=Filters)
     dropped: int = 0  # LLM sentences removed by citation checks
+    composer: Literal["extractive", "llm"] = "extractive"
 
 
 def display_unit(hit: Hit) -> str:
     return hit.unit or hit.source
+
+
+def select_units(sentences: Sequence[Sentence], p: EvidenceParams) -> tuple[list[Sentence], list[Sentence]]:
+    """The verdict per document from its best sentence: counted (above the floor and close to the best
+    document), related (near misses, shown apart), or nothing."""
+    best: dict[str, Sentence] = {}
+    for s in sorted(sentences, key=lambda s: -s.score):
+        best.setdefault(s.doc_id, s)
+    ranked = sorted(best.values(), key=lambda s: -s.score)
+    top = ranked[0].score if ranked else 0.0
+    floor = max(p.aggregate_threshold, top - p.aggregate_margin)
+    accepted = [s for s in ranked if s.score >= floor]
+    related = [s for s in ranked if s not in accepted and s.score >= p.related_threshold][:5]
+    return accepted, related
+
+
+@dataclass(frozen=True)
+class LookupEvidence:
+    hits: list[Hit]
+    sentences: list[Sentence]
+    role: str | None  # the section role the question asks for (措施 → measures), if any
+    from_section: bool  # hits are that unit's section itself: its content answers, whatever the wording
+
+
+def choose_lookup(sentences: Sequence[Sentence], role: str | None, from_section: bool, p: EvidenceParams) -> list[Sentence]:
+    """The answering sentences, best first; [] when the best one is too weak to answer (declined)."""
+    if not sentences or (sentences[0].score < p.lookup_threshold and not from_section):
+        return []
+    best = sentences[0]
+    # A list answer (措施/问题) takes the unit's next items too; a number answer stays one sentence.
+    window = 1.0 if from_section else 0.1 if role else 0.03
+    return [best] + [s for s in sentences[1 : 4 if role else 3] if s.doc_id == best.doc_id and best.score - s.score < window]
 
 
 def _asked_role(question: str) -> str | None:
@@ -138,22 +171,17 @@ class Answerer:
 
     # --- aggregate -----------------------------------------------------------------------------------------
 
-    def _aggregate(self, u: Understood) -> Answer:
-        p = self.params
-        topic = u.topic
-        vec = self.retriever.embedder.encode([topic])[0]
+    def aggregate_evidence(self, u: Understood) -> list[Sentence]:
+        vec = self.retriever.embedder.encode([u.topic])[0]
         # Recall far beyond a top-k: every chunk of every admitted document can be a candidate.
         depth = max(200, self.retriever.store.count_chunks())
-        hits = self._candidates(topic, vec, u.filters, depth)
-        sentences = score_sentences(topic, vec, hits, self.vectors, p, prefer_role=topic_role(topic))
-        best: dict[str, Sentence] = {}
-        for s in sentences:
-            best.setdefault(s.doc_id, s)
-        ranked = sorted(best.values(), key=lambda s: -s.score)
-        top = ranked[0].score if ranked else 0.0
-        floor = max(p.aggregate_threshold, top - p.aggregate_margin)
-        accepted = [s for s in ranked if s.score >= floor]
-        related = [s for s in ranked if s not in accepted and s.score >= p.related_threshold][:5]
+        hits = self._candidates(u.topic, vec, u.filters, depth)
+        p = self.params
+        return score_sentences(u.topic, vec, hits, self.vectors, p, self.retriever.lexical(), lexical_weight=p.aggregate_lexical_weight, prefer_role=topic_role(u.topic))
+
+    def _aggregate(self, u: Understood) -> Answer:
+        topic = u.topic
+        accepted, related = select_units(self.aggregate_evidence(u), self.params)
 
         citations: list[Citation] = []
         units = self._group(accepted, citations)
@@ -201,7 +229,8 @@ class Answerer:
                 u.topic, vec, Filters(year=u.filters.year, unit=unit), top_k or 8
             )
             # The unit's three best sentences, read in document order.
-            picked += sorted(score_sentences(u.topic, vec, hits, self.vectors, self.params)[:3], key=lambda s: s.char_start)
+            scored = score_sentences(u.topic, vec, hits, self.vectors, self.params, self.retriever.lexical(), lexical_weight=self.params.lookup_lexical_weight)
+            picked += sorted(scored[:3], key=lambda s: s.char_start)
         units = self._group(picked, citations)
         for ue in units:
             lines.append(f"{ue.unit}：" + "".join(self._quote(citations, cid) for cid in ue.citation_ids))
@@ -211,8 +240,7 @@ class Answerer:
 
     # --- lookup ------------------------------------------------------------------------------------------------
 
-    def _lookup(self, u: Understood, top_k: int | None) -> Answer:
-        p = self.params
+    def lookup_evidence(self, u: Understood, top_k: int | None = None) -> LookupEvidence:
         vec = self.retriever.embedder.encode([u.standalone])[0]
         role = _asked_role(u.standalone)
         hits: list[Hit] = []
@@ -221,23 +249,26 @@ class Answerer:
             hits = self.retriever.search(u.standalone, top_k=top_k or 8, filters=replace(u.filters, section_role=role), vector=vec)
         from_section = bool(hits)
         hits = hits or self.retriever.search(u.standalone, mode="hybrid", top_k=top_k or 8, filters=u.filters, vector=vec)
-        if not hits:
-            return self._decline(u, "未在已收录报告中找到与该问题相关的内容。", [])
         # Unit names match every sentence of their own report's prefix; they are not evidence of an answer.
         ignore = [t for name in {h.unit for h in hits} for t in tokenize(name)]
+        p = self.params
         sentences = score_sentences(
-            u.standalone, vec, hits, self.vectors, p, wants_number=u.wants_number, ignore_tokens=ignore
+            u.standalone, vec, hits, self.vectors, p, self.retriever.lexical(), lexical_weight=p.lookup_lexical_weight, wants_number=u.wants_number, ignore_tokens=ignore
         )
-        if not sentences or (sentences[0].score < p.lookup_threshold and not from_section):
-            return self._decline(u, "未在已收录报告中找到能回答该问题的内容。", hits)
+        return LookupEvidence(hits, sentences, role, from_section)
+
+    def _lookup(self, u: Understood, top_k: int | None) -> Answer:
+        ev = self.lookup_evidence(u, top_k)
+        if not ev.hits:
+            return self._decline(u, "未在已收录报告中找到与该问题相关的内容。", [])
+        chosen = choose_lookup(ev.sentences, ev.role, ev.from_section, self.params)
+        if not chosen:
+            return self._decline(u, "未在已收录报告中找到能回答该问题的内容。", ev.hits)
         if self.composer is not None:
-            written = self._written(u, hits)
+            written = self._written(u, ev.hits)
             if written is not None:
                 return written
-        best = sentences[0]
-        # A list answer (措施/问题) takes the unit's next items too; a number answer stays one sentence.
-        window = 1.0 if from_section else 0.1 if role else 0.03
-        chosen = [best] + [s for s in sentences[1:4 if role else 3] if s.doc_id == best.doc_id and best.score - s.score < window]
+        best = chosen[0]
         chosen.sort(key=lambda s: s.char_start)
         citations = [Citation(i, s.hit, s.text, s.char_start, s.char_end, s.score) for i, s in enumerate(chosen, 1)]
         body = "".join(f"{c.text.strip()}[{c.id}]" for c in citations)
@@ -255,4 +286,4 @@ class Answerer:
         if not composed.text or composed.text.startswith("未在已收录报告中找到"):
             return self._decline(u, "未在已收录报告中找到能回答该问题的内容。", hits)
         citations = [Citation(n, hits[n - 1], hits[n - 1].text, hits[n - 1].char_start, hits[n - 1].char_end, round(hits[n - 1].score, 4)) for n in composed.cited]
-        return Answer(composed.text, "lookup", u.standalone, citations, None, [], u.filters, composed.dropped)
+        return Answer(composed.text, "lookup", u.standalone, citations, None, [], u.filters, composed.dropped, "llm")

@@ -281,22 +281,22 @@ def serve(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="端口")] = 8000,
     seed: Annotated[Optional[Path], typer.Option(help="向量库为空时先导入此文件夹（如 samples）")] = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help="未配置密钥时仍允许监听非本机地址")] = False,
 ) -> None:
     """启动 HTTP 服务（OpenAPI 文档在 /docs）。"""
     import uvicorn
 
     from qa.api.app import create_app
 
-    if seed is not None:
-        retriever = _retriever()
-        if not retriever.store.catalogue():
-            settings = get_settings()
-            report = ingest_files(
-                expand_paths([seed]), retriever.store, retriever.embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
-            )
-            err.print(f"首次启动：已导入 {len(report.new)} 篇示例报告（{report.chunks} 个段落）")
+    settings = get_settings()
+    if not settings.keys_configured:
+        if host not in ("127.0.0.1", "localhost", "::1") and not insecure:
+            _fail(f"未配置 API 密钥（QA_API_KEYS / QA_ADMIN_KEYS / QA_WIDGET_KEYS），拒绝监听 {host}；请配置密钥，或加 --insecure 明确允许")
+        err.print("注意：未配置 API 密钥，任何能访问该地址的人都可以提问、上传和删除。")
+    if seed is not None and not seed.is_dir():
+        _fail(f"示例文件夹不存在：{seed}")
     err.print(f"服务地址：http://{host}:{port}/  接口文档：http://{host}:{port}/docs")
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(settings, seed=seed), host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":  # pragma: no cover

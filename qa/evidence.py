@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ingest.chunking import sentence_spans
 from qa.embeddings import Embedder
-from qa.lexical import tokenize
+from qa.lexical import LexicalIndex, tokenize
 from qa.retrieve import Hit
 
 _PROBLEM_CUE = re.compile(r"不够|不足|缺乏|缺少|未|没有|有待|不规范|不到位|偏差|滞后|薄弱|不完善|不健全|不全|问题|困难|粗|差|低")
@@ -27,13 +27,18 @@ _MEASURE_CUE = re.compile(r"建议|措施|改进|整改|下一步|加强|提高|
 
 @dataclass(frozen=True)
 class EvidenceParams:
-    lexical_weight: float = 0.3  # weight of token coverage next to cosine similarity
-    role_bonus: float = 0.05  # sentences from the section role the topic implies (problems/measures)
-    aggregate_threshold: float = 0.95  # absolute floor for a unit to count in an aggregate answer
-    aggregate_margin: float = 0.15  # …and within this of the best unit's score
-    related_threshold: float = 0.85  # below the floor but above this: shown as related, never counted
-    lookup_threshold: float = 0.75  # below this a lookup is declined as unanswerable
-    number_bonus: float = 0.1  # lookups asking 多少/金额 prefer sentences with a number
+    """Chosen on eval_sets/dev.jsonl by scripts/tune.py (grid in docs/evaluation.md)."""
+
+    # Weight of token coverage next to cosine similarity. Aggregates need wording to separate near misses
+    # (绩效目标不够细化 vs 预算编制不够细化); lookups need meaning more (the question is not the answer).
+    aggregate_lexical_weight: float = 0.3
+    lookup_lexical_weight: float = 0.3
+    role_bonus: float = 0.0  # for sentences from the section role the topic implies (tuned: no gain)
+    aggregate_threshold: float = 0.8  # absolute floor for a unit to count in an aggregate answer
+    aggregate_margin: float = 0.25  # …and within this of the best unit's score
+    related_threshold: float = 0.75  # below the floor but above this: shown as related, never counted
+    lookup_threshold: float = 0.7  # below this a lookup is declined as unanswerable
+    number_bonus: float = 0.0  # lookups asking 多少/金额: bonus for sentences with a number (tuned: no gain)
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,11 @@ class Sentence:
     char_start: int
     char_end: int
     score: float
+    # The parts of the score, kept so thresholds can be tuned without re-embedding (scripts/tune.py).
+    similarity: float = 0.0
+    coverage: float = 0.0
+    in_role: bool = False
+    has_number: bool = False
 
     @property
     def doc_id(self) -> str:
@@ -58,10 +68,13 @@ def topic_role(topic: str) -> str | None:
     return None
 
 
-def coverage(topic_tokens: set[str], sentence: str) -> float:
-    if not topic_tokens:
+def coverage(topic_tokens: set[str], sentence: str, idf: Callable[[str], float]) -> float:
+    """Share of the topic's information the sentence repeats: matched tokens weighted by idf, so a
+    generic word (程序, 工作) counts for little and a specific one (专账核算, 细化) for much."""
+    total = sum(idf(t) for t in topic_tokens)
+    if total <= 0:
         return 0.0
-    return len(topic_tokens & set(tokenize(sentence))) / len(topic_tokens)
+    return sum(idf(t) for t in topic_tokens & set(tokenize(sentence))) / total
 
 
 class SentenceVectors:
@@ -110,7 +123,9 @@ def score_sentences(
     hits: Iterable[Hit],
     vectors: SentenceVectors,
     params: EvidenceParams,
+    lexical: LexicalIndex,
     *,
+    lexical_weight: float,
     prefer_role: str | None = None,
     wants_number: bool = False,
     ignore_tokens: Iterable[str] = (),
@@ -121,12 +136,16 @@ def score_sentences(
         return []
     sims = vectors.get([p[3] for p in parts]) @ topic_vec
     topic_tokens = set(tokenize(topic)) - set(ignore_tokens)
+    idf = lexical.idf
     scored: list[Sentence] = []
     for (hit, start, end, text), sim in zip(parts, sims):
-        score = float(sim) + params.lexical_weight * coverage(topic_tokens, text)
-        if prefer_role and hit.section_role == prefer_role:
-            score += params.role_bonus
-        if wants_number and re.search(r"\d", text):
-            score += params.number_bonus
-        scored.append(Sentence(hit, text, start, end, round(score, 4)))
+        cov = coverage(topic_tokens, text, idf)
+        in_role = bool(prefer_role) and hit.section_role == prefer_role
+        has_number = wants_number and bool(re.search(r"\d", text))
+        score = combine(float(sim), cov, in_role, has_number, lexical_weight, params)
+        scored.append(Sentence(hit, text, start, end, round(score, 4), float(sim), cov, in_role, has_number))
     return sorted(scored, key=lambda s: (-s.score, s.doc_id, s.char_start))
+
+
+def combine(similarity: float, cov: float, in_role: bool, has_number: bool, lexical_weight: float, params: EvidenceParams) -> float:
+    return similarity + lexical_weight * cov + params.role_bonus * in_role + params.number_bonus * has_number

@@ -48,6 +48,7 @@ class LexicalIndex:
         self.doc_ids = np.asarray(doc_ids, dtype=object)
         self.roles = np.asarray(roles, dtype=object)
         self.generation = generation
+        self._df: np.ndarray | None = None
 
     @classmethod
     def build(cls, rows: Iterable[tuple[str, str, str, str]], generation: str) -> LexicalIndex:
@@ -69,6 +70,34 @@ class LexicalIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def idf(self, token: str) -> float:
+        """BM25's idf of a token over the indexed chunks; a token never seen counts as rare."""
+        n = len(self.ids)
+        if self._bm25 is None:
+            return 0.0
+        if self._df is None:
+            # The CSC score matrix has one column per token: its non-zeros are the chunks containing it.
+            self._df = np.diff(self._bm25.scores["indptr"])
+        token_id = self._bm25.vocab_dict.get(token)
+        df = int(self._df[token_id]) if token_id is not None and token_id < len(self._df) else 0
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray | None:
+        """BM25 score of every row (0 where masked out), or None when no query token is indexed."""
+        if self._bm25 is None:
+            return None
+        tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
+        if not tokens:
+            return None
+        scores = self._bm25.get_scores(tokens)
+        return scores if mask is None else np.where(mask, scores, 0.0)
+
+    def doc_codes(self) -> np.ndarray:
+        """Row → small integer per document (for grouping rows by document with numpy)."""
+        if getattr(self, "_doc_codes", None) is None:
+            self._doc_codes = np.unique(self.doc_ids.astype(str), return_inverse=True)[1] if len(self.ids) else np.zeros(0, dtype=np.int64)
+        return self._doc_codes
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         """Best-first (chunk id, BM25 score) with score > 0; `mask` (bool per row) restricts the rows."""

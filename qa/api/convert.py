@@ -39,4 +39,5 @@ def answer_out(ans: Answer) -> AskOut:
         resolved_question=ans.resolved_question,
         filters={k: v for k, v in asdict(ans.filters).items() if v not in (None, "")},
         unsupported_dropped=ans.dropped,
+        composer=ans.composer,
     )

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ingest.pipeline import expand_paths, ingest_files
 from qa.answer import Answerer
 from qa.embeddings import Embedder
 from qa.llm import LLMComposer
 from qa.retrieve import Retriever, open_retriever
 from qa.settings import Settings
+
+log = logging.getLogger("qa.api")
 
 
 @dataclass
@@ -31,6 +36,14 @@ class Services:
         retriever.lexical()  # load or build the BM25 index before the first request
         composer = LLMComposer(settings) if settings.llm_base_url else None
         return cls(settings, embedder, retriever, Answerer(retriever, composer=composer))
+
+    def seed(self, folder: Path) -> None:
+        if self.retriever.store.catalogue():
+            return
+        s = self.settings
+        report = ingest_files(expand_paths([folder]), self.retriever.store, self.embedder, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap)
+        log.warning("首次启动：已导入 %d 篇示例报告（%d 个段落）", len(report.new), report.chunks)
+        self.retriever.invalidate()
 
 
 def get_services(request: Request) -> Services:

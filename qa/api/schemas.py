@@ -106,6 +106,7 @@ class AskOut(BaseModel):
     resolved_question: str = Field(description="补全指代后的问题（如“它们”替换为具体单位）")
     filters: dict[str, Any] = Field(description="实际生效的筛选条件（问题中读出的与显式传入的合并，显式优先）")
     unsupported_dropped: int = Field(0, description="LLM 回答中因引用不成立而删除的句子数")
+    composer: Literal["extractive", "llm"] = Field("extractive", description="回答由抽取式组合还是 LLM 写成")
 
 
 class SearchOut(BaseModel):

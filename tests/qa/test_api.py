@@ -87,7 +87,7 @@ def test_unanswerable_is_declined(api: str, question: str) -> None:
 
 
 def test_aggregate_nobody_says_returns_empty_list(api: str) -> None:
-    out = ask(api, "哪些单位提到政府采购程序违规？")
+    out = ask(api, "是否有单位提到审计发现的问题？")
     assert out["kind"] == "aggregate" and out["units"] == []
     assert out["answer"].startswith("未在已收录报告中找到")
 

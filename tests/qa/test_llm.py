@@ -78,6 +78,7 @@ def test_llm_answer_is_validated_and_cited(llm_api: str, fake_llm: str) -> None:
     script(fake_llm, ("基本支出", "益阳市赫山区投资促进服务中心2021年基本支出为388.07万元[{n:388.07}]。该中心还获得了全国先进集体称号[{n:388.07}]。"))
     r = httpx.post(f"{llm_api}/v1/ask", json={"question": "赫山区投资促进服务中心2021年基本支出是多少？"}, timeout=120).json()
     assert r["kind"] == "lookup"
+    assert r["composer"] == "llm"
     assert "388.07万元[" in r["answer"] and "全国先进" not in r["answer"]
     assert r["unsupported_dropped"] == 1
     assert len(r["citations"]) == 1 and "388.07万元" in r["citations"][0]["text"]
@@ -116,4 +117,4 @@ def test_llm_down_falls_back_to_extractive(tmp_path_factory: pytest.TempPathFact
     env = {"QA_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}
     with running_server(tmp_path_factory.mktemp("llm-down"), "--seed", str(SAMPLES), env=env) as base:
         r = httpx.post(f"{base}/v1/ask", json={"question": "赫山区投资促进服务中心2021年基本支出是多少？"}, timeout=120).json()
-    assert r["kind"] == "lookup" and "388.07万元" in r["answer"]
+    assert r["kind"] == "lookup" and r["composer"] == "extractive" and "388.07万元" in r["answer"]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from qa.answer import Answer
+from qa.api.auth import authorize
 from qa.api.convert import answer_out
 from qa.api.deps import Services, ServicesDep
 from qa.api.metrics import ANSWERS
@@ -17,7 +19,7 @@ from qa.api.schemas import AskIn, AskOut, FiltersIn
 from qa.retrieve import Filters
 from qa.understand import Turn
 
-router = APIRouter(prefix="/v1", tags=["问答"])
+router = APIRouter(prefix="/v1", tags=["问答"], dependencies=[Depends(authorize("read"))])
 
 
 def checked_filters(services: Services, filters: FiltersIn | None) -> Filters | None:
@@ -31,7 +33,7 @@ def checked_filters(services: Services, filters: FiltersIn | None) -> Filters | 
     return f
 
 
-def answer(services: Services, body: AskIn) -> Answer:
+def _answer(services: Services, body: AskIn) -> Answer:
     filters = checked_filters(services, body.filters)
     history = [Turn(m.role, m.content) for m in body.history]
     ans = services.answerer.ask(body.question, history, filters, body.top_k)
@@ -39,9 +41,17 @@ def answer(services: Services, body: AskIn) -> Answer:
     return ans
 
 
+async def answer(services: Services, body: AskIn) -> Answer:
+    """Answer in a worker thread, bounded by QA_ANSWER_TIMEOUT so a pathological question cannot hold a client."""
+    try:
+        return await asyncio.wait_for(run_in_threadpool(_answer, services, body), services.settings.answer_timeout)
+    except TimeoutError as exc:
+        raise HTTPException(503, "回答超时，请缩小问题范围或稍后再试", headers={"Retry-After": "5"}) from exc
+
+
 @router.post("/ask", response_model=AskOut, summary="提问（带引用的回答）")
-def ask(body: AskIn, services: ServicesDep) -> AskOut:
-    return answer_out(answer(services, body))
+async def ask(body: AskIn, services: ServicesDep) -> AskOut:
+    return answer_out(await answer(services, body))
 
 
 def sse(event: str, data: object) -> str:
@@ -60,5 +70,5 @@ def answer_events(out: AskOut) -> Iterator[str]:
 @router.post("/ask/stream", summary="提问（SSE 流式：citations → delta… → done）")
 async def ask_stream(body: AskIn, services: ServicesDep) -> StreamingResponse:
     # Validation and answering happen before the stream starts, so errors are still plain 4xx JSON.
-    out = answer_out(await run_in_threadpool(answer, services, body))
+    out = answer_out(await answer(services, body))
     return StreamingResponse(answer_events(out), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -7,16 +7,16 @@ import time
 import uuid
 from collections.abc import Iterator
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
+from qa.api.auth import authorize
 from qa.api.deps import ServicesDep
 from qa.api.routes.ask import answer
 from qa.api.schemas import MAX_QUESTION, AskIn, ChatIn
 from qa.api.convert import answer_out
 
-router = APIRouter(prefix="/v1", tags=["OpenAI 兼容"])
+router = APIRouter(prefix="/v1", tags=["OpenAI 兼容"], dependencies=[Depends(authorize("read"))])
 
 
 def _ask_body(body: ChatIn) -> AskIn:
@@ -30,7 +30,7 @@ def _ask_body(body: ChatIn) -> AskIn:
 
 @router.post("/chat/completions", summary="OpenAI 兼容的对话接口（references 字段附引用）")
 async def chat_completions(body: ChatIn, services: ServicesDep):  # type: ignore[no-untyped-def]
-    out = answer_out(await run_in_threadpool(answer, services, _ask_body(body)))
+    out = answer_out(await answer(services, _ask_body(body)))
     references = [c.model_dump() for c in out.citations]
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if not body.stream:

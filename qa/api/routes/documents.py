@@ -6,12 +6,13 @@ import re
 from pathlib import PurePath
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from ingest.document import IngestError, UnsupportedFormatError
 from ingest.pipeline import commit, prepare
 from ingest.readers import read_bytes
+from qa.api.auth import authorize
 from qa.api.deps import Services, ServicesDep
 from qa.api.metrics import INGESTED
 from qa.api.schemas import DocumentOut, DocumentTextOut
@@ -24,12 +25,12 @@ def _out(record: DocRecord) -> DocumentOut:
     return DocumentOut(**{k: getattr(record, k) for k in DocumentOut.model_fields})
 
 
-@router.get("", response_model=list[DocumentOut], summary="已收录报告列表")
+@router.get("", response_model=list[DocumentOut], summary="已收录报告列表", dependencies=[Depends(authorize("read"))])
 def list_documents(services: ServicesDep) -> list[DocumentOut]:
     return [_out(r) for r in services.retriever.catalogue().values()]
 
 
-@router.get("/{doc_id}", response_model=DocumentTextOut, summary="报告全文（清理后）与元数据")
+@router.get("/{doc_id}", response_model=DocumentTextOut, summary="报告全文（清理后）与元数据", dependencies=[Depends(authorize("read"))])
 def get_document(doc_id: str, services: ServicesDep) -> DocumentTextOut:
     found = services.retriever.store.get_document(doc_id)
     if found is None:
@@ -59,7 +60,7 @@ def _ingest(services: Services, data: bytes, source: str, overrides: dict[str, s
     return {"doc_id": doc.record.doc_id, "source": source, "outcome": outcome, "n_chunks": len(doc.rows), "unit": doc.record.unit}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="上传并导入一篇报告")
+@router.post("", status_code=status.HTTP_201_CREATED, summary="上传并导入一篇报告（管理员）", dependencies=[Depends(authorize("admin"))])
 async def upload_document(
     services: ServicesDep,
     file: Annotated[UploadFile, File(description="txt / docx / pdf / md / html")],
@@ -69,7 +70,10 @@ async def upload_document(
     report_kind: Annotated[str | None, Form()] = None,
 ) -> dict[str, object]:
     source = safe_name(file.filename)
-    data = await file.read()
+    limit = int(services.settings.max_upload_mb * 1024 * 1024)
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, f"上传文件超过 {services.settings.max_upload_mb:g} MB 上限")
     overrides = {k: str(v) for k, v in {"unit": unit, "region": region, "year": year, "report_kind": report_kind}.items() if v not in (None, "")}
     try:
         return await run_in_threadpool(_ingest, services, data, source, overrides)
@@ -79,7 +83,7 @@ async def upload_document(
         raise HTTPException(422, str(exc)) from exc
 
 
-@router.delete("/{doc_id}", summary="删除一篇报告及其全部段落")
+@router.delete("/{doc_id}", summary="删除一篇报告及其全部段落（管理员）", dependencies=[Depends(authorize("admin"))])
 def delete_document(doc_id: str, services: ServicesDep) -> dict[str, str]:
     with services.write_lock:
         existed = services.retriever.store.delete_document(doc_id)

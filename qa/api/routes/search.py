@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from qa.api.auth import authorize
 from qa.api.convert import hit_out
 from qa.api.deps import ServicesDep
 from qa.api.routes.ask import checked_filters
 from qa.api.schemas import SearchIn, SearchOut
 
-router = APIRouter(prefix="/v1", tags=["检索"])
+router = APIRouter(prefix="/v1", tags=["检索"], dependencies=[Depends(authorize("read"))])
 
 
 @router.post("/search", response_model=SearchOut, summary="检索段落")

@@ -1,0 +1,332 @@
+"""Query path at scale, through a real `qa serve` on 127.0.0.1: /v1/search latency (one client), aggregate
+/v1/ask latency, throughput with 32 concurrent clients, API process RSS, and an in-process per-stage breakdown
+of the search and aggregate paths.
+
+    python -m bench.query                       # sizes from BENCH_SIZES (default 10000,100000)
+    BENCH_QUICK=1 python -m bench.query         # 10k only, short runs
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+from typing import Any
+
+from bench.common import QUICK, header, hwm_mb, log, rss_mb, summary, write_result
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+
+from bench.queries import AGGREGATE_QUESTION, query_pool  # noqa: E402
+from bench.server import serve  # noqa: E402
+from bench.stores import ensure_store  # noqa: E402
+
+
+def _sizes() -> list[int]:
+    raw = os.environ.get("BENCH_SIZES") or ("10000" if QUICK else "10000,100000")
+    return [int(x.replace("k", "000").replace("m", "000000")) for x in raw.split(",") if x.strip()]
+
+
+def search_latency(base: str, queries: list[str], rounds: int, per_round: int, mode: str = "hybrid") -> dict[str, Any]:
+    """One client, sequential requests; `rounds` rounds of `per_round` requests, each round's p50/p95 kept."""
+    all_ms: list[float] = []
+    per: list[dict[str, float]] = []
+    errors = 0
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for _ in range(5):
+            client.post("/v1/search", json={"query": queries[0], "mode": mode})
+        n = 0
+        for _ in range(rounds):
+            ms: list[float] = []
+            for _ in range(per_round):
+                q = queries[n % len(queries)]
+                n += 1
+                t = time.perf_counter()
+                r = client.post("/v1/search", json={"query": q, "mode": mode, "top_k": 5})
+                ms.append((time.perf_counter() - t) * 1000)
+                if r.status_code != 200:
+                    errors += 1
+            per.append({"p50": round(float(np.percentile(ms, 50)), 2), "p95": round(float(np.percentile(ms, 95)), 2)})
+            all_ms += ms
+    return {
+        "mode": mode,
+        "requests": len(all_ms),
+        "errors": errors,
+        "p50_ms": round(float(np.percentile(all_ms, 50)), 2),
+        "p95_ms": round(float(np.percentile(all_ms, 95)), 2),
+        "p99_ms": round(float(np.percentile(all_ms, 99)), 2),
+        "rounds": per,
+        "median_of_round_p50_ms": round(statistics.median(r["p50"] for r in per), 2),
+        "median_of_round_p95_ms": round(statistics.median(r["p95"] for r in per), 2),
+    }
+
+
+async def _load(base: str, queries: list[str], clients: int, seconds: float, max_requests: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    sent = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+
+        async def worker(w: int) -> None:
+            nonlocal sent
+            i = w
+            while time.perf_counter() < deadline and sent < max_requests:
+                sent += 1
+                q = queries[i % len(queries)]
+                i += clients
+                t = time.perf_counter()
+                try:
+                    r = await client.post("/v1/search", json={"query": q, "top_k": 5})
+                    if r.status_code != 200:
+                        errors.append(str(r.status_code))
+                except httpx.HTTPError as exc:
+                    errors.append(type(exc).__name__)
+                latencies.append((time.perf_counter() - t) * 1000)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(w) for w in range(clients)))
+        elapsed = time.perf_counter() - t0
+    return {
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        "requests": len(latencies),
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors))[:5],
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(float(np.percentile(latencies, 50)), 1) if latencies else None,
+        "p95_ms": round(float(np.percentile(latencies, 95)), 1) if latencies else None,
+    }
+
+
+def load_test(base: str, queries: list[str], clients: int = 32, seconds: float = 60, max_requests: int = 50_000) -> dict[str, Any]:
+    return asyncio.run(_load(base, queries, clients, seconds, max_requests))
+
+
+def ask_latency(base: str, question: str, repeats: int, timeout: float) -> dict[str, Any]:
+    ms: list[float] = []
+    outcome: list[str] = []
+    units = None
+    with httpx.Client(base_url=base, timeout=timeout) as client:
+        for _ in range(repeats):
+            t = time.perf_counter()
+            try:
+                r = client.post("/v1/ask", json={"question": question})
+            except httpx.TimeoutException:
+                ms.append(timeout * 1000)
+                outcome.append(f"client timeout {timeout:.0f} s")
+                break  # the server is still busy with it; more attempts would queue behind it
+            ms.append((time.perf_counter() - t) * 1000)
+            outcome.append(str(r.status_code))
+            if r.status_code == 200:
+                body = r.json()
+                units = len(body.get("units") or [])
+            else:
+                break
+    return {
+        "question": question,
+        "attempts": len(ms),
+        "outcomes": outcome,
+        "p50_ms": round(float(np.percentile(ms, 50)), 1),
+        "p95_ms": round(float(np.percentile(ms, 95)), 1),
+        "units_listed": units,
+    }
+
+
+# --- in-process breakdown ----------------------------------------------------------------------------------
+
+
+def stage_breakdown(data_dir: Any, queries: list[str], n: int) -> dict[str, Any]:
+    """Per-stage time of Retriever.search (hybrid) on the same store, in this process."""
+    from qa.embeddings import Embedder
+    from qa.lexical import LexicalIndex
+    from qa.retrieve import open_retriever
+    from qa.settings import Settings
+
+    settings = Settings(data_dir=data_dir, torch_threads=int(os.environ.get("BENCH_SERVER_TORCH_THREADS", "1")))  # as the server
+    r = open_retriever(settings, Embedder(settings))
+    t = time.perf_counter()
+    r.lexical()
+    cold_lexical_load_s = time.perf_counter() - t
+    stages: dict[str, list[float]] = {k: [] for k in ("embed", "dense", "bm25", "fetch", "catalogue", "other", "total")}
+    cur: dict[str, float] = {}
+
+    def timed(key: str, fn: Any) -> Any:
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                cur[key] = cur.get(key, 0.0) + time.perf_counter() - t0
+
+        return wrapper
+
+    r.embedder.encode = timed("embed", r.embedder.encode)  # type: ignore[method-assign]
+    r.store.query = timed("dense", r.store.query)  # type: ignore[method-assign]
+    r.store.query_ids = timed("dense", r.store.query_ids)  # type: ignore[method-assign]
+    r.store.get_chunks = timed("fetch", r.store.get_chunks)  # type: ignore[method-assign]
+    r.store.catalogue = timed("catalogue", r.store.catalogue)  # type: ignore[method-assign]
+    original_search = LexicalIndex.search
+    LexicalIndex.search = timed("bm25", original_search)  # type: ignore[method-assign]
+    try:
+        for q in queries[:5]:
+            r.search(q)
+        for i in range(n):
+            cur.clear()
+            t0 = time.perf_counter()
+            r.search(queries[i % len(queries)], mode="hybrid", top_k=5)
+            total = time.perf_counter() - t0
+            for k in ("embed", "dense", "bm25", "fetch", "catalogue"):
+                stages[k].append(cur.get(k, 0.0) * 1000)
+            stages["total"].append(total * 1000)
+            stages["other"].append(max(0.0, total * 1000 - sum(cur.get(k, 0.0) for k in ("embed", "dense", "fetch", "catalogue")) * 1000))
+    finally:
+        LexicalIndex.search = original_search  # type: ignore[method-assign]
+    out = {k: {"p50_ms": round(float(np.percentile(v, 50)), 2), "p95_ms": round(float(np.percentile(v, 95)), 2)} for k, v in stages.items()}
+    # The recall primitive proposed for aggregate answers (Retriever.doc_candidates): every admitted document's
+    # best chunks, BM25 exhaustive + HNSW top 1,000, only the picked chunks fetched.
+    cand_ms: list[float] = []
+    docs = chunks = 0
+    for topic in ("预算编制不够细化", "项目资金未实行专账核算", "绩效目标设置不够明确"):
+        for _ in range(3):
+            t0 = time.perf_counter()
+            got = r.doc_candidates(topic)
+            cand_ms.append((time.perf_counter() - t0) * 1000)
+        docs, chunks = len(got), sum(len(v) for v in got.values())
+    candidates = {"p50_ms": round(float(np.percentile(cand_ms, 50)), 1), "p95_ms": round(float(np.percentile(cand_ms, 95)), 1), "documents": docs, "chunks": chunks}
+    return {"requests": n, "stages": out, "aggregate_candidates": candidates, "cold_lexical_load_s": round(cold_lexical_load_s, 2), "note": "bm25 runs on a worker thread while embed+dense run; 'other' = total minus embed, dense, fetch and catalogue (fusion, Hit objects, filters, waiting for bm25)"}
+
+
+def aggregate_breakdown(data_dir: Any, question: str, sample: int = 256) -> dict[str, Any]:
+    """Where the aggregate answer's time goes, in this process. Sentence encoding beyond `sample` texts in one
+    call is not run: its time is extrapolated from the sample (linear in the number of sentences)."""
+    from qa.answer import Answerer
+    from qa.embeddings import Embedder
+    from qa.retrieve import open_retriever
+    from qa.settings import Settings
+
+    settings = Settings(data_dir=data_dir, torch_threads=int(os.environ.get("BENCH_SERVER_TORCH_THREADS", "1")))  # as the server
+    embedder = Embedder(settings)
+    r = open_retriever(settings, embedder)
+    r.lexical()
+    answerer = Answerer(r)
+    cur: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    real_encode = embedder.encode
+
+    def encode(texts: list[str]) -> np.ndarray:
+        t0 = time.perf_counter()
+        if len(texts) <= sample:
+            out = real_encode(texts)
+            cur["encode"] = cur.get("encode", 0.0) + time.perf_counter() - t0
+            return out
+        counts["sentences_encoded"] = counts.get("sentences_encoded", 0) + len(texts)
+        head = real_encode(texts[:sample])
+        spent = time.perf_counter() - t0
+        cur["encode"] = cur.get("encode", 0.0) + spent * len(texts) / sample
+        cur["encode_extrapolated_part"] = cur.get("encode_extrapolated_part", 0.0) + spent * (len(texts) / sample - 1)
+        rng = np.random.default_rng(0)
+        rest = rng.normal(size=(len(texts) - sample, head.shape[1])).astype(np.float32)
+        rest /= np.linalg.norm(rest, axis=1, keepdims=True)
+        return np.concatenate([head, rest])
+
+    def timed(key: str, fn: Any, count: str | None = None) -> Any:
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            t0 = time.perf_counter()
+            out = fn(*a, **kw)
+            cur[key] = cur.get(key, 0.0) + time.perf_counter() - t0
+            if count:
+                counts[count] = counts.get(count, 0) + len(out)
+            return out
+
+        return wrapper
+
+    embedder.encode = encode  # type: ignore[method-assign]
+    r.store.query = timed("chroma_query", r.store.query, "dense_candidates")  # type: ignore[method-assign]
+    r.store.get_chunks = timed("chroma_get_by_id", r.store.get_chunks, "bm25_candidates")  # type: ignore[method-assign]
+    r.dense = timed("dense_total", r.dense)  # type: ignore[method-assign]
+    r.bm25 = timed("bm25_total", r.bm25)  # type: ignore[method-assign]
+    t0 = time.perf_counter()
+    ans = answerer.ask(question)
+    measured = time.perf_counter() - t0
+    projected = measured + cur.get("encode_extrapolated_part", 0.0)
+    return {
+        "question": question,
+        "chunks_in_store": r.store.count_chunks(),
+        "measured_s": round(measured, 2),
+        "projected_s": round(projected, 1),
+        "seconds": {k: round(v, 2) for k, v in cur.items()},
+        "counts": counts,
+        "units_listed": len(ans.units or []),
+    }
+
+
+def query_embed_threads(queries: list[str], n: int = 60) -> dict[str, Any]:
+    """Single-query embedding latency with 1 and 2 torch threads, alternating, in this process."""
+    import torch
+
+    from qa.embeddings import Embedder
+    from qa.settings import Settings
+
+    e = Embedder(Settings(torch_threads=1))
+    ms: dict[int, list[float]] = {1: [], 2: []}
+    for i in range(n):
+        for th in (1, 2) if i % 2 == 0 else (2, 1):
+            torch.set_num_threads(th)
+            t = time.perf_counter()
+            e.encode([queries[i % len(queries)]])
+            ms[th].append((time.perf_counter() - t) * 1000)
+    torch.set_num_threads(int(os.environ.get("QA_TORCH_THREADS", "2")))
+    return {f"torch_threads_{th}": {"p50_ms": round(float(np.percentile(v, 50)), 1), "p95_ms": round(float(np.percentile(v, 95)), 1)} for th, v in ms.items()}
+
+
+def main() -> None:
+    sizes = _sizes()
+    queries = query_pool()
+    rounds, per_round = (2, 40) if QUICK else (3, 100)
+    load_seconds = float(os.environ.get("BENCH_LOAD_SECONDS", 15 if QUICK else 60))
+    load_size = max(s for s in sizes if s <= 100_000) if any(s <= 100_000 for s in sizes) else sizes[0]
+    result: dict[str, Any] = {**header("query"), "server_torch_threads": os.environ.get("BENCH_SERVER_TORCH_THREADS", "1"), "sizes": {}}
+    log("query embedding: 1 vs 2 torch threads")
+    result["query_embed_threads"] = query_embed_threads(queries)
+    for n in sizes:
+        log(f"store of {n} chunks")
+        t = time.perf_counter()
+        data, info = ensure_store(n)
+        row: dict[str, Any] = {"store": info, "store_ready_s": round(time.perf_counter() - t, 1)}
+        with serve(data) as srv:
+            row["server_startup_s"] = round(srv.startup_seconds, 1)
+            row["rss_mb_ready"] = round(rss_mb(srv.pid), 1)
+            log(f"  server up in {srv.startup_seconds:.1f} s, RSS {row['rss_mb_ready']:.0f} MB")
+            row["search_hybrid"] = search_latency(srv.base, queries, rounds, per_round)
+            log(f"  hybrid p50 {row['search_hybrid']['p50_ms']} ms p95 {row['search_hybrid']['p95_ms']} ms")
+            row["search_bm25"] = search_latency(srv.base, queries, 1, per_round // 2, mode="bm25")
+            row["search_dense"] = search_latency(srv.base, queries, 1, per_round // 2, mode="dense")
+            row["rss_mb_after_search"] = round(rss_mb(srv.pid), 1)
+            if n == load_size:
+                log(f"  load: 32 clients for {load_seconds:.0f} s")
+                row["load_32_clients"] = load_test(srv.base, queries, 32, load_seconds)
+                log(f"  load: {row['load_32_clients']['rps']} req/s, errors {row['load_32_clients']['errors']}")
+                row["rss_mb_after_load"] = round(rss_mb(srv.pid), 1)
+            ask_timeout = float(os.environ.get("BENCH_ASK_TIMEOUT", 30 if QUICK else 60))
+            log(f"  aggregate ask (timeout {ask_timeout:.0f} s)")
+            row["ask_aggregate"] = ask_latency(srv.base, AGGREGATE_QUESTION, 1 if n > 10_000 else 3, ask_timeout)
+            log(f"  aggregate ask: {row['ask_aggregate']['outcomes']} p95 {row['ask_aggregate']['p95_ms']} ms")
+            row["rss_mb_peak"] = round(hwm_mb(srv.pid), 1)
+        log("  in-process stage breakdown")
+        row["stages"] = stage_breakdown(data, queries, 60 if QUICK else 200)
+        # Linear in the corpus (every chunk is a candidate, every sentence is embedded and jieba-tokenised):
+        # beyond 10k the breakdown itself would take longer than the rest of the benchmark.
+        if n <= int(os.environ.get("BENCH_AGG_BREAKDOWN_MAX", 10_000)):
+            log("  in-process aggregate breakdown")
+            row["aggregate_breakdown"] = aggregate_breakdown(data, AGGREGATE_QUESTION)
+        result["sizes"][str(n)] = row
+        write_result(os.environ.get("BENCH_QUERY_NAME", "query"), result)
+    write_result(os.environ.get("BENCH_QUERY_NAME", "query"), result)
+
+
+if __name__ == "__main__":
+    main()

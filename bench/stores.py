@@ -1,0 +1,154 @@
+"""Scale stores for the query benchmarks: N generated chunks in a real embedded Chroma + the BM25 index.
+
+The lexical side indexes the real generated texts (jieba + bm25s over every chunk, built by the service's own
+`Retriever.lexical()`). The dense side is filled with vectors made once, not by encoding every chunk (which
+would take hours here): `BASE` generated chunk texts are encoded with the configured embedder and cached in
+bench/cache/, and chunk i gets base[i % BASE] plus Gaussian noise (σ per dimension 0.03, i.e. cosine ≈ 0.75 to
+its base), L2-normalised. HNSW latency depends on the number, dimension and spread of the vectors, not on what
+they mean; perturbed real vectors keep the clustered, anisotropic shape of real embeddings (uniform random unit
+vectors would be a harsher case for HNSW). Query vectors at benchmark time come from the real embedder.
+
+A built store is cached under bench/cache/stores/<name>/ with a READY.json describing it, and reused while the
+generator, seed, size and model id are unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import CACHE, log  # noqa: F401  (sets thread env first)
+
+import numpy as np  # noqa: E402
+
+from bench.gen_corpus import generate_doc  # noqa: E402
+from ingest.document import RawDocument  # noqa: E402
+from ingest.pipeline import prepare  # noqa: E402
+from qa.embeddings import model_id_for  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+BASE = 384
+SIGMA = 0.03
+STORE_VERSION = 2  # bump when the generator or the fill recipe changes
+_FLUSH = 4096
+
+
+def base_vectors(settings: Settings) -> np.ndarray:
+    """BASE real embeddings of generated chunk texts, encoded once per model id and cached."""
+    model_id = model_id_for(settings)
+    safe = "".join(c if c.isalnum() else "_" for c in model_id)[-60:]
+    path = CACHE / f"base_vectors_{safe}_{BASE}.npy"
+    if path.exists():
+        return np.load(path)
+    from qa.embeddings import Embedder
+
+    texts: list[str] = []
+    i = 0
+    while len(texts) < BASE:
+        g = generate_doc(10_000_000 + i, seed=7)
+        texts += prepare(RawDocument(g.source, g.text, "txt"), {}, chunk_size=300, chunk_overlap=1).index_texts
+        i += 1
+    log(f"encoding {BASE} base vectors with {model_id} (once; cached in {path.name})")
+    vecs = Embedder(settings).encode(texts[:BASE])
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, vecs)
+    return vecs
+
+
+def fill_vectors(base: np.ndarray, start: int, n: int) -> np.ndarray:
+    rng = np.random.default_rng(start)
+    idx = np.arange(start, start + n) % len(base)
+    v = base[idx] + rng.normal(0.0, SIGMA, size=(n, base.shape[1])).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return v.astype(np.float32)
+
+
+def store_dir(n_chunks: int, seed: int = 0) -> Path:
+    return CACHE / "stores" / f"gen{n_chunks}_s{seed}"
+
+
+def ensure_store(n_chunks: int, settings_kwargs: dict[str, Any] | None = None, seed: int = 0) -> tuple[Path, dict[str, Any]]:
+    """The data dir of a store with at least n_chunks generated chunks (built if missing); and its description."""
+    root = store_dir(n_chunks, seed)
+    data = root / "data"
+    settings = Settings(data_dir=data, **(settings_kwargs or {}))
+    model_id = model_id_for(settings)
+    ready = root / "READY.json"
+    want = {"version": STORE_VERSION, "n_chunks_target": n_chunks, "seed": seed, "model_id": model_id, "base": BASE, "sigma": SIGMA}
+    if ready.exists():
+        info = json.loads(ready.read_text())
+        if all(info.get(k) == v for k, v in want.items()):
+            return data, info
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    info = {**want, **build(data, settings, n_chunks, seed)}
+    ready.write_text(json.dumps(info, indent=2, ensure_ascii=False))
+    return data, info
+
+
+def build(data: Path, settings: Settings, n_chunks: int, seed: int) -> dict[str, Any]:
+    from qa.retrieve import Retriever
+    from qa.store import Store
+
+    base = base_vectors(settings)
+    model_id = model_id_for(settings)
+    store = Store(settings, model_id, int(base.shape[1]))
+    t0 = time.perf_counter()
+    prep_s = write_s = 0.0
+    rows: list[Any] = []
+    records: list[tuple[Any, str]] = []
+    written = docs = 0
+
+    def flush() -> None:
+        nonlocal written, write_s, rows, records
+        if not rows:
+            return
+        t = time.perf_counter()
+        store.write_chunks(store.chunks, rows, fill_vectors(base, written, len(rows)))
+        store.upsert_records(records)  # records after their chunks (the commit markers), one call per flush
+        written += len(rows)
+        write_s += time.perf_counter() - t
+        rows, records = [], []
+
+    i = 0
+    while written + len(rows) < n_chunks:
+        t = time.perf_counter()
+        g = generate_doc(i, seed)
+        doc = prepare(RawDocument(g.source, g.text, "txt"), {}, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+        prep_s += time.perf_counter() - t
+        rows += doc.rows
+        records.append((doc.record, doc.text))
+        docs += 1
+        i += 1
+        if len(rows) >= _FLUSH:
+            flush()
+            if written % 20_000 < _FLUSH:
+                log(f"  {written} chunks written ({time.perf_counter() - t0:.0f} s)")
+    flush()
+    chroma_s = time.perf_counter() - t0
+
+    class _NoEmbedder:  # the lexical build reads the store only
+        model_id = ""
+        dimension = int(base.shape[1])
+
+    t = time.perf_counter()
+    Retriever(store, _NoEmbedder(), settings).lexical()  # type: ignore[arg-type]
+    lexical_s = time.perf_counter() - t
+    log(f"built store: {written} chunks, {docs} docs; prepare {prep_s:.0f} s, chroma {write_s:.0f} s, lexical {lexical_s:.0f} s")
+    return {
+        "n_chunks": written,
+        "n_docs": docs,
+        "build_seconds": {"prepare": round(prep_s, 1), "chroma_write": round(write_s, 1), "total_chroma": round(chroma_s, 1), "lexical_index": round(lexical_s, 1)},
+        "disk_mb": round(sum(f.stat().st_size for f in data.rglob("*") if f.is_file()) / 1e6, 1),
+    }
+
+
+if __name__ == "__main__":
+    import sys
+
+    for arg in sys.argv[1:]:
+        path, meta = ensure_store(int(arg))
+        print(path, json.dumps(meta, ensure_ascii=False))

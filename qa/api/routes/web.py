@@ -1,0 +1,56 @@
+"""The embeddable chat widget (GET /widget.js, GET /widget.css) and the demo page at GET /.
+
+The files live in `qa/web/` (package data) and are read once per process. The widget URLs are not
+versioned — host pages embed `/widget.js` as is — so they are cached briefly and revalidated by ETag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+
+from fastapi import APIRouter, Request, Response
+
+router = APIRouter(include_in_schema=False)
+
+ASSET_CACHE = "public, max-age=300, must-revalidate"
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    etag: str
+
+
+@lru_cache(maxsize=8)
+def asset(name: str) -> Asset:
+    body = (files("qa") / "web" / name).read_bytes()
+    return Asset(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+
+
+def _serve(request: Request, name: str, media_type: str, cache: str) -> Response:
+    found = asset(name)
+    headers = {"ETag": found.etag, "Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
+    if name != "demo.html":
+        # Static, key-free files: any intranet page may load them (a <script>/<link> needs no CORS, a fetch does).
+        headers["Access-Control-Allow-Origin"] = "*"
+    if found.etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(found.body, media_type=media_type, headers=headers)
+
+
+@router.api_route("/widget.js", methods=["GET", "HEAD"])
+def widget_js(request: Request) -> Response:
+    return _serve(request, "widget.js", "text/javascript; charset=utf-8", ASSET_CACHE)
+
+
+@router.api_route("/widget.css", methods=["GET", "HEAD"])
+def widget_css(request: Request) -> Response:
+    return _serve(request, "widget.css", "text/css; charset=utf-8", ASSET_CACHE)
+
+
+@router.api_route("/", methods=["GET", "HEAD"])
+def demo(request: Request) -> Response:
+    return _serve(request, "demo.html", "text/html; charset=utf-8", "no-cache")
