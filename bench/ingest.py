@@ -71,12 +71,18 @@ def main() -> None:
     embedder.encode(["预热"])  # first-call costs out of the timings
     lc_embeddings.embed_documents(["预热"])
 
-    rounds: list[dict[str, Any]] = []
+    import ingest.pipeline as pipeline
+
+    overlap_store = None
     order = ["model", "ours", "langchain"]
+    if os.environ.get("BENCH_INGEST_OVERLAP"):  # also measure the write-behind thread (pipeline.WRITE_BEHIND)
+        overlap_store = open_retriever(Settings(data_dir=work / "ours_overlap"), embedder)
+        order.append("overlap")
+    rounds: list[dict[str, Any]] = []
     for r in range(ROUNDS):
         files, texts, metas = _round_corpus(work, r, ROUND_CHUNKS, settings)
         row: dict[str, Any] = {"round": r, "files": len(files), "chunks": len(texts)}
-        for variant in order[r % 3 :] + order[: r % 3]:
+        for variant in order[r % len(order) :] + order[: r % len(order)]:
             t = time.perf_counter()
             cpu = time.process_time()
             if variant == "model":
@@ -90,6 +96,16 @@ def main() -> None:
                 row["ours_s"] = time.perf_counter() - t
                 row["ours_bm25_s"] = time.perf_counter() - t_store
                 assert report.chunks == len(texts) and not report.failed, (report.chunks, len(texts), report.failed)
+            elif variant == "overlap":
+                assert overlap_store is not None
+                saved, pipeline.WRITE_BEHIND = pipeline.WRITE_BEHIND, True
+                try:
+                    ingest_files(files, overlap_store.store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+                finally:
+                    pipeline.WRITE_BEHIND = saved
+                overlap_store.invalidate()
+                overlap_store.lexical()
+                row["overlap_s"] = time.perf_counter() - t
             else:
                 docs = [Document(page_content=tx, metadata=m) for tx, m in zip(texts, metas)]
                 Chroma.from_documents(docs, lc_embeddings, collection_name=f"lc_round{r}", persist_directory=str(work / "langchain"))
@@ -97,8 +113,11 @@ def main() -> None:
             # CPU seconds of this process (all threads): unlike wall time, not inflated by other tenants.
             row[f"{variant}_cpu_s"] = time.process_time() - cpu
             log(f"round {r}: {variant} {time.perf_counter() - t:.1f} s ({row[f'{variant}_cpu_s']:.1f} CPU s) for {len(texts)} chunks")
-        for v in ("model", "ours", "langchain"):
+        for v in order:
             row[f"{v}_chunks_per_s"] = round(len(texts) / row[f"{v}_s"], 2)
+        if "overlap" in order:
+            row["overlap_over_model"] = round(row["overlap_chunks_per_s"] / row["model_chunks_per_s"], 3)
+            row["overlap_over_model_cpu"] = round(row["model_cpu_s"] / row["overlap_cpu_s"], 3)
         row["ours_over_model"] = round(row["ours_chunks_per_s"] / row["model_chunks_per_s"], 3)
         row["ours_over_model_cpu"] = round(row["model_cpu_s"] / row["ours_cpu_s"], 3)
         row["langchain_over_model_cpu"] = round(row["model_cpu_s"] / row["langchain_cpu_s"], 3)
@@ -121,8 +140,12 @@ def main() -> None:
         "per_round_ratio_langchain": summary([r["langchain_over_model"] for r in rounds], 3),
         "ratio_ours_over_model_cpu": round(sum(r["model_cpu_s"] for r in rounds) / sum(r["ours_cpu_s"] for r in rounds), 3),
         "ratio_langchain_over_model_cpu": round(sum(r["model_cpu_s"] for r in rounds) / sum(r["langchain_cpu_s"] for r in rounds), 3),
+        "write_behind": pipeline.WRITE_BEHIND,
         "rounds": rounds,
     }
+    if "overlap" in order:
+        result["ratio_overlap_over_model"] = round(sum(r["model_s"] for r in rounds) / sum(r["overlap_s"] for r in rounds), 3)
+        result["ratio_overlap_over_model_cpu"] = round(sum(r["model_cpu_s"] for r in rounds) / sum(r["overlap_cpu_s"] for r in rounds), 3)
     write_result(os.environ.get("BENCH_INGEST_NAME", "ingest"), result)
     log(f"chunks/s {totals}; ours/model {result['ratio_ours_over_model']}, langchain/model {result['ratio_langchain_over_model']}")
     shutil.rmtree(work, ignore_errors=True)

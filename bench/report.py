@@ -45,6 +45,11 @@ def render() -> str:
         )
         if "ratio_ours_over_model_cpu" in ing:
             out.append(f"| same, in CPU seconds of the process (not inflated by other tenants) | ≥ 0.90 | {ing['ratio_ours_over_model_cpu']:.3f} | {_ok(ing['ratio_ours_over_model_cpu'] >= 0.90)} |")
+        if "ratio_overlap_over_model" in ing:
+            out.append(
+                f"| same with Chroma writes on a write-behind thread (WRITE_BEHIND) | — | {ing['ratio_overlap_over_model']:.3f} "
+                f"(CPU {ing['ratio_overlap_over_model_cpu']:.3f}) | |"
+            )
         out.append(f"| LangChain peer ÷ model-only (same chunks, same run; no parsing, no BM25) | (peer) | {ing['ratio_langchain_over_model']:.3f} | |")
     if qry:
         for n, row in qry["sizes"].items():

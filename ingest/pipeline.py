@@ -9,6 +9,7 @@ a bad file is reported and skipped without touching anything stored.
 from __future__ import annotations
 
 import hashlib
+import os
 import queue
 import threading
 import time
@@ -152,6 +153,10 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 ENCODE_BATCH = 256
 # Documents parsed ahead of the encoder (bounded, so a large folder never sits in memory at once).
 READ_AHEAD = 16
+# Write a batch to Chroma on a second thread while the next batch is encoded. Chroma's HNSW inserts are CPU
+# work too: on a 2-core machine whose cores the encoder's two torch threads already fill, overlapping them
+# makes torch's OpenMP threads wait for each other (see docs/benchmarks.md), so it is on only with more cores.
+WRITE_BEHIND = (os.cpu_count() or 1) > 2
 
 
 @dataclass
@@ -185,8 +190,9 @@ def ingest_files(
 
         reader thread: read → clean → structure → metadata → chunk   (≤ READ_AHEAD documents ahead)
         this thread:   decide new/unchanged/replaced, gather ENCODE_BATCH chunks across documents, encode
-        writer thread: Chroma writes of the previous batch: its chunks, then its records (the commit markers,
-                       one call), then old versions of replaced files
+        writer:        Chroma writes of a batch: its chunks, then its records (the commit markers, one call),
+                       then old versions of replaced files — on a second thread while the next batch is
+                       encoded when WRITE_BEHIND (machines with more than 2 cores), else right after encoding
 
     A document is still committed whole or not at all: its record is written only after all its chunks. Two
     files of one run that share a doc_id or a source are never in flight together (the batch is flushed first),
@@ -255,7 +261,11 @@ def ingest_files(
         vectors = encoder.encode([t for p in batch.items for t in p.doc.index_texts])
         if in_flight is not None:
             settle(in_flight.result())
-        in_flight, in_flight_keys = writer.submit(write, batch, vectors), batch.keys()
+        if WRITE_BEHIND:
+            in_flight, in_flight_keys = writer.submit(write, batch, vectors), batch.keys()
+        else:
+            in_flight, in_flight_keys = None, set()
+            settle(write(batch, vectors))
         batch = _Batch()
 
     def drain() -> None:
