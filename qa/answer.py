@@ -173,9 +173,10 @@ class Answerer:
 
     def aggregate_evidence(self, u: Understood) -> list[Sentence]:
         vec = self.retriever.embedder.encode([u.topic])[0]
-        # Recall far beyond a top-k: every chunk of every admitted document can be a candidate.
-        depth = max(200, self.retriever.store.count_chunks())
-        hits = self._candidates(u.topic, vec, u.filters, depth)
+        # Recall far beyond a top-k: every admitted document with a lexical or dense match is a candidate,
+        # through its best few chunks on each side (so the work grows with matching documents, not chunks).
+        per_doc = self.retriever.doc_candidates(u.topic, u.filters, vector=vec, per_doc=self.params.aggregate_chunks_per_doc)
+        hits = [h for doc_hits in per_doc.values() for h in doc_hits]
         p = self.params
         return score_sentences(u.topic, vec, hits, self.vectors, p, self.retriever.lexical(), lexical_weight=p.aggregate_lexical_weight, prefer_role=topic_role(u.topic))
 

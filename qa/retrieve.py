@@ -326,13 +326,16 @@ class Retriever:
         dense_k: int = 500,
         min_relative_bm25: float = 0.3,
     ) -> dict[str, list[Hit]]:
-        """Recall over the whole admitted corpus for aggregate questions, at a cost that does not grow with
-        the number of chunks fetched: for every document, its `per_doc` best chunks.
+        """Recall over the whole admitted corpus for aggregate questions, at a cost bounded by the number of
+        matching documents, not by the corpus: for every document, its `per_doc` best chunks by BM25 and its
+        `per_doc` best among the dense side's nearest chunks (the union, so a paraphrase the dense side finds
+        and a wording BM25 finds in another chunk of the same report are both kept).
 
         Lexical side: BM25 scores of every row at once (one sparse product, exhaustive), best rows per
         document picked with numpy, for every document whose best row scores at least `min_relative_bm25` of
         the best row overall (a document sharing only a common word such as 预算 with the topic is not a
-        candidate). Dense side: the `dense_k` nearest chunks from the HNSW index (ids only).
+        candidate). Dense side: the `dense_k` nearest chunks from the HNSW index (ids only; asking Chroma for
+        every chunk fails at ~100k with "too many SQL variables").
         Only the picked chunks are fetched from the store. A hit's score is its cosine to the query when the
         dense side found it, else 0; `Hit.section_role`, text and offsets are as in `search`.
         (bench/results/query.json: aggregate_candidates, 10k and 100k chunks.)"""
@@ -342,8 +345,12 @@ class Retriever:
         admitted, where = self._dense_where(filters)
         if admitted:
             vec = self.queries.encode(query) if vector is None else vector
-            for chunk_id, sim in self.store.query_ids(vec, dense_k, where):
-                picked.setdefault(chunk_id, []).append(("dense", sim))
+            per_doc_dense: dict[str, int] = {}
+            for chunk_id, sim in self.store.query_ids(vec, dense_k, where):  # best first
+                doc_id = chunk_id.rsplit("-", 1)[0]  # chunk ids are f"{doc_id}-{chunk_index:05d}"
+                if per_doc_dense.get(doc_id, 0) < per_doc:
+                    per_doc_dense[doc_id] = per_doc_dense.get(doc_id, 0) + 1
+                    picked.setdefault(chunk_id, []).append(("dense", sim))
         index = self.lexical()
         mask: np.ndarray | None = None
         allowed = self.allowed_docs(filters)
@@ -370,7 +377,7 @@ class Retriever:
                 continue
             sim = max((v for side, v in picked[chunk_id] if side == "dense"), default=0.0)
             per.setdefault(doc_id, []).append(Hit.from_row(row, sim))
-        return {d: sorted(hits, key=lambda h: -h.score)[: max(per_doc, 1) * 2] for d, hits in per.items()}
+        return {d: sorted(hits, key=lambda h: -h.score) for d, hits in per.items()}
 
     def search(
         self, query: str, *, mode: Mode = "hybrid", top_k: int | None = None, filters: Filters | None = None, vector: np.ndarray | None = None
