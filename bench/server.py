@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -12,17 +10,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from bench.common import CACHE
+from qa.process import free_port, running_process
 
 QA = str(Path(sys.executable).with_name("qa"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -65,31 +56,8 @@ def serve(data_dir: Path, *, env: dict[str, str] | None = None, timeout: float =
     logs = CACHE / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"serve-{port}.log"
-    log = log_path.open("w")
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [QA, "serve", "--host", "127.0.0.1", "--port", str(port)], env=server_env(data_dir, env), stdout=log, stderr=subprocess.STDOUT
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"qa serve exited: {log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("qa serve did not become ready")
-            time.sleep(0.3)
+    t0 = time.perf_counter()
+    cmd = [QA, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with running_process(cmd, ready_url=f"{base}/readyz", log_path=log_path, env=server_env(data_dir, env), timeout=timeout) as proc:
         yield Server(base, proc.pid, time.perf_counter() - t0, log_path)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()

@@ -3,55 +3,28 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from qa.process import free_port, running_process
+
+__all__ = ["free_port", "running_server"]
 
 QA = str(Path(sys.executable).with_name("qa"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
 def running_server(data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 180) -> Iterator[str]:
     port = free_port()
-    log = (data_dir / f"server-{port}.log").open("w")
-    proc = subprocess.Popen(
+    base = f"http://127.0.0.1:{port}"
+    with running_process(
         [QA, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+        ready_url=f"{base}/readyz",
+        log_path=data_dir / f"server-{port}.log",
         # Test servers answer many requests from one address; only the auth tests exercise the limit.
         env={**os.environ, "QA_DATA_DIR": str(data_dir), "QA_RATE_LIMIT": "100000/min", **(env or {})},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {(data_dir / f'server-{port}.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("server did not become ready")
-            time.sleep(0.5)
+        timeout=timeout,
+    ):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()

@@ -32,12 +32,15 @@ def real_llm_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-@pytest.mark.parametrize(("question", "number"), LOOKUPS)
-def test_real_model_answers_are_cited_and_checked(real_llm_api: str, question: str, number: str) -> None:
-    out = httpx.post(f"{real_llm_api}/v1/ask", json={"question": question}, timeout=600).json()
-    print(f"\n{question}\n→ [{out['composer']}] {out['answer']} (dropped {out['unsupported_dropped']})")
-    assert out["kind"] in ("lookup", "unanswerable")
-    ids = {c["id"] for c in out["citations"]}
-    assert {int(m) for m in re.findall(r"\[(\d+)\]", out["answer"])} <= ids  # never a marker without its passage
-    if out["kind"] == "lookup":
+def test_real_model_answers_are_cited_and_checked(real_llm_api: str) -> None:
+    composers = []
+    for question, number in LOOKUPS:
+        out = httpx.post(f"{real_llm_api}/v1/ask", json={"question": question}, timeout=600).json()
+        print(f"\n{question}\n→ [{out['composer']}] {out['answer']} (dropped {out['unsupported_dropped']})")
+        assert out["kind"] == "lookup", out
+        ids = {c["id"] for c in out["citations"]}
+        assert {int(m) for m in re.findall(r"\[(\d+)\]", out["answer"])} <= ids  # never a marker without its passage
         assert number in out["answer"]
+        composers.append(out["composer"])
+    # The model must actually write most answers; a composer that always falls back would pass the rest.
+    assert composers.count("llm") >= len(LOOKUPS) // 2, composers

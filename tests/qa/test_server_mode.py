@@ -7,7 +7,6 @@ stale copy of its own.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import SAMPLES
+from qa.process import running_process
 from tests.qa.server import free_port, running_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -35,30 +35,10 @@ LEXICAL_QUERY = "项目资金"
 @contextmanager
 def chroma_server(path: Path) -> Iterator[str]:
     port = free_port()
-    log = (path.parent / "chroma.log").open("w")
-    proc = subprocess.Popen([CHROMA, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited: {(path.parent / 'chroma.log').read_text()}")
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("chroma run did not start")
-            time.sleep(0.3)
+    cmd = [CHROMA, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
+    with running_process(cmd, ready_url=f"{url}/api/v2/heartbeat", log_path=path.parent / "chroma.log", timeout=60):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _doc_ids(base: str, query: str, mode: str) -> set[str]:
