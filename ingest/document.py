@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qa.settings import Settings
 
 # Readers write a table row as one line with its cells joined by CELL_SEP (empty cells kept, so a row
 # such as "十、节能环保支出 | " still reads as a row). Structure and chunking never split or promote rows.
@@ -22,6 +26,8 @@ class IngestError(Exception):
     with the rest of a batch. Anything else escaping an ingest stage is a bug.
     """
 
+    kind = "invalid"  # a short stable label (metrics); subclasses name their own
+
     def __init__(self, source: str, reason: str) -> None:
         super().__init__(f"{source}: {reason}")
         self.source = source
@@ -30,6 +36,39 @@ class IngestError(Exception):
 
 class UnsupportedFormatError(IngestError):
     """The file is of a type we do not read (or its content is not what its name claims): HTTP 415."""
+
+    kind = "unsupported"
+
+
+class TooLargeError(IngestError):
+    """The file would unpack or parse into more than the configured limits (zip bomb, absurd page count):
+    refused before the work is done. HTTP 413."""
+
+    kind = "too_large"
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What a reader refuses to unpack or parse; the values come from qa.settings (QA_MAX_*)."""
+
+    max_decompressed_bytes: int
+    max_compression_ratio: float
+    max_pdf_pages: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> ReadLimits:
+        return cls(
+            max_decompressed_bytes=int(settings.max_decompressed_mb * 1024 * 1024),
+            max_compression_ratio=settings.max_compression_ratio,
+            max_pdf_pages=settings.max_pdf_pages,
+        )
+
+    @classmethod
+    def configured(cls) -> ReadLimits:
+        """The limits of the process's settings (environment), for callers that pass none."""
+        from qa.settings import get_settings
+
+        return cls.of(get_settings())
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""File → chunks in the store: read, clean, structure, tag, chunk, embed, commit — each document atomically,
-many documents per encoder call (see `ingest_files`).
+"""File → chunks and findings in the store: read, clean, structure, tag, chunk, extract findings, embed, commit —
+each document atomically, many documents per encoder call (see `ingest_files`).
 
 Idempotent by content: doc_id is the hash of the cleaned text, so an unchanged file is a no-op, a changed
 file under the same name replaces its old document (new one committed first, old one removed after), and
@@ -24,7 +24,8 @@ from chromadb.api.models.Collection import Collection
 
 from ingest.chunking import Chunk, chunk_document, index_text
 from ingest.clean import clean_text
-from ingest.document import IngestError, RawDocument
+from ingest.document import IngestError, RawDocument, ReadLimits
+from ingest.findings import Finding, extract_findings
 from ingest.metadata import apply_overrides, infer_metadata
 from ingest.readers import SUPPORTED_SUFFIXES, read_document
 from ingest.structure import parse_structure
@@ -43,6 +44,15 @@ class PreparedDoc:
     text: str
     rows: list[ChunkRow]
     index_texts: list[str]
+    finding_rows: list[ChunkRow] = field(default_factory=list)  # one per finding sentence, embedded as is
+
+    def texts(self) -> list[str]:
+        """Everything this document embeds, chunks first: one encoder call covers both."""
+        return self.index_texts + [r.text for r in self.finding_rows]
+
+    def split(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`vectors` of `texts()` → (chunk vectors, finding vectors)."""
+        return vectors[: len(self.rows)], vectors[len(self.rows) :]
 
 
 @dataclass
@@ -64,9 +74,8 @@ def doc_id_of(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def chunk_rows(record: DocRecord, chunks: list[Chunk]) -> list[ChunkRow]:
-    """Chunks with the contract metadata (DESIGN.md §3) every chunk in Chroma carries."""
-    doc_meta = {
+def _doc_meta(record: DocRecord) -> dict[str, str | int]:
+    return {
         "doc_id": record.doc_id,
         "source": record.source,
         "title": record.title,
@@ -75,6 +84,38 @@ def chunk_rows(record: DocRecord, chunks: list[Chunk]) -> list[ChunkRow]:
         "year": -1 if record.year is None else record.year,
         "report_kind": record.report_kind,
     }
+
+
+def finding_rows(record: DocRecord, findings: list[Finding]) -> list[ChunkRow]:
+    """One row per sentence of each finding (what is embedded and scored), carrying the whole finding in its
+    metadata; `row` numbers the document's rows so a rewrite can drop the ones it no longer has."""
+    doc_meta = _doc_meta(record)
+    rows: list[ChunkRow] = []
+    for i, f in enumerate(findings):
+        finding_id = f"{record.doc_id}-f{i:03d}"
+        for j, (s, e) in enumerate(f.sentences()):
+            meta = {
+                **doc_meta,
+                "finding_id": finding_id,
+                "finding_index": i,
+                "sentence_index": j,
+                "row": len(rows),
+                "role": f.role,
+                "section": f.section,
+                "lead": f.lead,
+                "finding_text": f.text,
+                "finding_start": f.char_start,
+                "finding_end": f.char_end,
+                "char_start": s,
+                "char_end": e,
+            }
+            rows.append(ChunkRow(id=f"{finding_id}-{j:02d}", text=f.text[s - f.char_start : e - f.char_start], metadata=meta))
+    return rows
+
+
+def chunk_rows(record: DocRecord, chunks: list[Chunk]) -> list[ChunkRow]:
+    """Chunks with the contract metadata (DESIGN.md §3) every chunk in Chroma carries."""
+    doc_meta = _doc_meta(record)
     return [
         ChunkRow(
             id=f"{record.doc_id}-{c.chunk_index:05d}",
@@ -103,6 +144,7 @@ def prepare(raw: RawDocument, overrides: dict[str, str], *, chunk_size: int, chu
     chunks = chunk_document(text, structure, size=chunk_size, overlap=chunk_overlap)
     if not chunks:
         raise IngestError(raw.source, "没有切分出任何段落")
+    findings = extract_findings(text, structure)
     record = DocRecord(
         doc_id=doc_id,
         source=raw.source,
@@ -114,14 +156,18 @@ def prepare(raw: RawDocument, overrides: dict[str, str], *, chunk_size: int, chu
         fmt=raw.fmt,
         n_chunks=len(chunks),
         ingested_at=time.time(),
+        n_findings=len(findings),
     )
-    rows = chunk_rows(record, chunks)
-    texts = [index_text(c.text, unit=meta.unit, title=meta.title, section=c.section) for c in chunks]
-    return PreparedDoc(record, text, rows, texts)
+    return _prepared(record, text, chunks, findings)
+
+
+def _prepared(record: DocRecord, text: str, chunks: list[Chunk], findings: list[Finding]) -> PreparedDoc:
+    texts = [index_text(c.text, unit=record.unit, title=record.title, section=c.section) for c in chunks]
+    return PreparedDoc(record, text, chunk_rows(record, chunks), texts, finding_rows(record, findings))
 
 
 def _same_metadata(a: DocRecord, b: DocRecord) -> bool:
-    keys = ("source", "title", "unit", "region", "year", "report_kind", "n_chunks")
+    keys = ("source", "title", "unit", "region", "year", "report_kind", "n_chunks", "n_findings")
     return all(getattr(a, k) == getattr(b, k) for k in keys)
 
 
@@ -131,7 +177,8 @@ def commit(doc: PreparedDoc, store: Store, encoder: Encoder) -> Outcome:
     previous = [r for r in store.find_by_source(doc.record.source) if r.doc_id != doc.record.doc_id]
     if existing and _same_metadata(existing[0], doc.record) and not previous:
         return "unchanged"
-    store.write_document(doc.record, doc.text, doc.rows, encoder.encode(doc.index_texts))
+    chunk_vectors, finding_vectors = doc.split(encoder.encode(doc.texts()))
+    store.write_document(doc.record, doc.text, doc.rows, chunk_vectors, doc.finding_rows, finding_vectors)
     for old in previous:
         store.delete_document(old.doc_id)
     return "replaced" if previous or existing else "new"
@@ -185,6 +232,7 @@ def ingest_files(
     chunk_overlap: int,
     manifest: dict[str, dict[str, str]] | None = None,
     on_file: Callable[[str], None] | None = None,
+    limits: ReadLimits | None = None,
 ) -> IngestReport:
     """Ingest files as a bounded pipeline whose slowest stage, the encoder, never waits for the others:
 
@@ -210,7 +258,7 @@ def ingest_files(
                 if stop.is_set():
                     return
                 try:
-                    raw = read_document(path)
+                    raw = read_document(path, limits=limits)
                     item: PreparedDoc | IngestError = prepare(
                         raw, overrides.get(raw.source, {}), chunk_size=chunk_size, chunk_overlap=chunk_overlap
                     )
@@ -231,10 +279,20 @@ def ingest_files(
                     continue
 
     def write(batch: _Batch, vectors: np.ndarray) -> _Batch:
-        rows = [r for p in batch.items for r in p.doc.rows]
-        store.write_chunks(store.chunks, rows, vectors)
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        offset = 0
+        for p in batch.items:
+            n = len(p.doc.texts())
+            parts.append(p.doc.split(vectors[offset : offset + n]))
+            offset += n
+        store.write_chunks(store.chunks, [r for p in batch.items for r in p.doc.rows], np.concatenate([c for c, _ in parts]))
+        found = [r for p in batch.items for r in p.doc.finding_rows]
+        if found:
+            store.write_chunks(store.findings, found, np.concatenate([f for _, f in parts]))
         store.upsert_records([(p.doc.record, p.doc.text) for p in batch.items])
         for p in batch.items:
+            if p.existed:  # the same content written again (new metadata or extraction): drop rows it no longer has
+                store.trim_document(p.doc.record.doc_id, len(p.doc.rows), len(p.doc.finding_rows))
             for old in p.previous:
                 store.delete_document(old.doc_id)
         return batch
@@ -258,7 +316,7 @@ def ingest_files(
         nonlocal in_flight, in_flight_keys, batch
         if not batch.items:
             return
-        vectors = encoder.encode([t for p in batch.items for t in p.doc.index_texts])
+        vectors = encoder.encode([t for p in batch.items for t in p.doc.texts()])
         if in_flight is not None:
             settle(in_flight.result())
         if WRITE_BEHIND:
@@ -296,7 +354,7 @@ def ingest_files(
                     on_file(path.name)
                 continue
             batch.items.append(_Pending(doc, previous, existing is not None, path.name))
-            batch.chunks += len(doc.rows)
+            batch.chunks += len(doc.texts())
             if batch.chunks >= ENCODE_BATCH:
                 flush()
         drain()
@@ -309,23 +367,27 @@ def ingest_files(
 
 
 def reindex(store: Store, encoder: Encoder, *, chunk_size: int, chunk_overlap: int) -> int:
-    """Re-chunk and re-embed every stored document from its stored cleaned text (after a model or chunking
-    change). The old chunks stay usable until the new collection is complete. Returns the chunk count."""
+    """Re-chunk, re-extract findings and re-embed every stored document from its stored cleaned text (after a
+    model, chunking or extraction change). The old chunks and findings stay usable until the new collections
+    are complete. Returns the chunk count."""
     records = store.catalogue()
     updated: list[tuple[DocRecord, str]] = []
 
-    def fill(col: Collection) -> None:
+    def fill(chunk_col: Collection, finding_col: Collection) -> None:
         for record in records:
             found = store.get_document(record.doc_id)
             if found is None:
                 continue
             _, text = found
-            chunks = chunk_document(text, parse_structure(text), size=chunk_size, overlap=chunk_overlap)
-            fresh = replace(record, n_chunks=len(chunks))
-            rows = chunk_rows(fresh, chunks)
-            texts = [index_text(c.text, unit=fresh.unit, title=fresh.title, section=c.section) for c in chunks]
-            store.write_chunks(col, rows, encoder.encode(texts))
-            updated.append((fresh, text))
+            structure = parse_structure(text)
+            chunks = chunk_document(text, structure, size=chunk_size, overlap=chunk_overlap)
+            findings = extract_findings(text, structure)
+            doc = _prepared(replace(record, n_chunks=len(chunks), n_findings=len(findings)), text, chunks, findings)
+            chunk_vectors, finding_vectors = doc.split(encoder.encode(doc.texts()))
+            store.write_chunks(chunk_col, doc.rows, chunk_vectors)
+            if doc.finding_rows:
+                store.write_chunks(finding_col, doc.finding_rows, finding_vectors)
+            updated.append((doc.record, text))
 
     store.replace_chunks(fill)
     for record, text in updated:

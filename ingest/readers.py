@@ -6,7 +6,9 @@ and width cleanup is `ingest.clean`'s job, except for the PDF layout repairs (jo
 headers, the table of contents) that need the page geometry only the PDF reader has.
 
 Bad input of any kind ends in an IngestError naming the file; UnsupportedFormatError when the file is not
-what its name claims (so the API answers 415 rather than 422).
+what its name claims (so the API answers 415 rather than 422), judged by its content, not its name;
+TooLargeError when it would unpack or parse into more than `ReadLimits` allow (zip bombs, PDFs with absurd
+page counts), decided from the archive directory or the page tree before that work starts.
 """
 
 from __future__ import annotations
@@ -32,9 +34,18 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 from pdfminer.pdfdocument import PDFEncryptionError
+from pdfminer.pdftypes import resolve1
 from pdfplumber.utils.exceptions import PdfminerException
 
-from ingest.document import CELL_SEP, HeadingHint, IngestError, RawDocument, UnsupportedFormatError
+from ingest.document import (
+    CELL_SEP,
+    HeadingHint,
+    IngestError,
+    RawDocument,
+    ReadLimits,
+    TooLargeError,
+    UnsupportedFormatError,
+)
 
 Extracted = tuple[str, tuple[HeadingHint, ...]]
 
@@ -48,12 +59,12 @@ _NO_TEXT_LAYER = "PDF 没有文本层（可能是扫描件），无法提取文�
 
 
 class _Reject(Exception):
-    """A reader's refusal; `_read` turns it into an IngestError carrying the file name."""
+    """A reader's refusal; `_read` turns it into `error` (an IngestError) carrying the file name."""
 
-    def __init__(self, reason: str, *, wrong_type: bool = False) -> None:
+    def __init__(self, reason: str, *, error: type[IngestError] = IngestError) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.wrong_type = wrong_type
+        self.error = error
 
 
 # ---------------------------------------------------------------------------------------- shared
@@ -102,7 +113,7 @@ _MAX_JUNK_SHARE = 0.05  # a stray control character or two is a text file's blem
 def _check_text(text: str) -> str:
     """text with unified line ends, or _Reject when it looks like decoded binary."""
     if "\x00" in text or len(_JUNK.findall(text)) > _MAX_JUNK_SHARE * len(text):
-        raise _Reject(_BINARY, wrong_type=True)
+        raise _Reject(_BINARY, error=UnsupportedFormatError)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").replace("\v", "\n")
     return _JUNK.sub("", text)
 
@@ -118,9 +129,9 @@ def decode_text(data: bytes) -> str:
             try:
                 return _check_text(data[len(bom) :].decode(encoding))
             except UnicodeDecodeError as exc:
-                raise _Reject(_BINARY, wrong_type=True) from exc
+                raise _Reject(_BINARY, error=UnsupportedFormatError) from exc
     if b"\x00" in data:  # without a BOM, NUL bytes mean binary (UTF-16 is only accepted with its BOM)
-        raise _Reject(_BINARY, wrong_type=True)
+        raise _Reject(_BINARY, error=UnsupportedFormatError)
     for encoding in ("utf-8", "gb18030"):
         try:
             return _check_text(data.decode(encoding))
@@ -128,11 +139,11 @@ def decode_text(data: bytes) -> str:
             pass
     best = charset_normalizer.from_bytes(data).best()
     if best is None:
-        raise _Reject(_BINARY, wrong_type=True)
+        raise _Reject(_BINARY, error=UnsupportedFormatError)
     return _check_text(str(best))
 
 
-def _read_txt(data: bytes) -> Extracted:
+def _read_txt(data: bytes, _limits: ReadLimits) -> Extracted:
     return decode_text(data), ()
 
 
@@ -155,7 +166,7 @@ def _md_table_row(line: str) -> str:
     return _row_line(cells)
 
 
-def _read_md(data: bytes) -> Extracted:
+def _read_md(data: bytes, _limits: ReadLimits) -> Extracted:
     lines: list[str] = []
     hints: list[HeadingHint] = []
     for line in decode_text(data).split("\n"):
@@ -203,7 +214,7 @@ def _html_table_rows(table: Tag) -> list[str]:
     return [r for r in rows if r]
 
 
-def _read_html(data: bytes) -> Extracted:
+def _read_html(data: bytes, _limits: ReadLimits) -> Extracted:
     soup = BeautifulSoup(_decode_html(data), "html.parser")
     lines: list[str] = []
     hints: list[HeadingHint] = []
@@ -263,7 +274,10 @@ def _outline_level(paragraph: Paragraph) -> int | None:
     for ppr in holders:
         found = ppr.find(qn("w:outlineLvl")) if ppr is not None else None
         if found is not None:
-            return int(found.get(qn("w:val")))
+            # Only 0–9 are valid; anything else (hand-edited or generator-made files) is no outline level at
+            # all rather than a reason to refuse the whole document.
+            value = found.get(qn("w:val")) or ""
+            return int(value) if value.isdigit() else None
     return None
 
 
@@ -305,14 +319,50 @@ def _docx_table_rows(table: Table) -> list[str]:
     return lines
 
 
-def _read_docx(data: bytes) -> Extracted:
+def _mb(n: float) -> str:
+    return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+def _check_archive(members: list[zipfile.ZipInfo], limits: ReadLimits) -> None:
+    """Refuse a zip bomb from its central directory alone, before any member is inflated.
+
+    The declared sizes are what counts: CPython's zipfile never returns more bytes of a member than its
+    declared file_size (it truncates), so a directory that lies about sizes cannot make extraction bigger.
+    Only stored and deflated members are accepted (all Word writes); bzip2/lzma members would be inflated
+    in one call without that bound."""
+    for m in members:
+        if m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _Reject(f"不支持的压缩方式（{m.filename}），不是 Word 生成的 docx")
+    total = sum(m.file_size for m in members)
+    if total > limits.max_decompressed_bytes:
+        raise _Reject(
+            f"解压后共 {_mb(total)}，超过上限 {_mb(limits.max_decompressed_bytes)}（QA_MAX_DECOMPRESSED_MB），疑似压缩炸弹",
+            error=TooLargeError,
+        )
+    for m in members:
+        ratio = m.file_size / max(m.compress_size, 1)
+        if m.file_size > _RATIO_FLOOR and ratio > limits.max_compression_ratio:
+            raise _Reject(
+                f"压缩比 {ratio:.0f}:1（{m.filename}）超过上限 {limits.max_compression_ratio:g}:1"
+                "（QA_MAX_COMPRESSION_RATIO），疑似压缩炸弹",
+                error=TooLargeError,
+            )
+
+
+# Members smaller than this may compress however well they like (a page of repeated table XML); they
+# cannot exhaust anything. Above it the ratio limit applies.
+_RATIO_FLOOR = 1024 * 1024
+
+
+def _read_docx(data: bytes, limits: ReadLimits) -> Extracted:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            is_word = "word/document.xml" in archive.namelist()
+            members = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise _Reject(_BAD_DOCX, wrong_type=True) from exc
-    if not is_word:
-        raise _Reject(_BAD_DOCX, wrong_type=True)
+        raise _Reject(_BAD_DOCX, error=UnsupportedFormatError) from exc
+    if "word/document.xml" not in {m.filename for m in members}:
+        raise _Reject(_BAD_DOCX, error=UnsupportedFormatError)
+    _check_archive(members, limits)
     try:
         document = docx.Document(io.BytesIO(data))
         lines: list[str] = []
@@ -530,15 +580,36 @@ def _pdf_paragraphs(lines: list[_PdfLine]) -> list[str]:
     return paragraphs
 
 
-def _read_pdf(data: bytes) -> Extracted:
+def _declared_pages(pdf: Any) -> int | None:
+    """/Count of the page tree's root: what the file claims, known before any page is parsed."""
+    try:
+        root = resolve1(pdf.doc.catalog.get("Pages"))
+        count = resolve1(root.get("Count")) if isinstance(root, dict) else None
+    except Exception:  # a damaged tree: the page loop below still counts
+        return None
+    return count if isinstance(count, int) else None
+
+
+def _too_many_pages(count: int, limits: ReadLimits) -> _Reject:
+    return _Reject(f"PDF 共 {count} 页，超过上限 {limits.max_pdf_pages} 页（QA_MAX_PDF_PAGES）", error=TooLargeError)
+
+
+def _read_pdf(data: bytes, limits: ReadLimits) -> Extracted:
     if b"%PDF-" not in data[:1024]:
-        raise _Reject(_NOT_PDF, wrong_type=True)
+        raise _Reject(_NOT_PDF, error=UnsupportedFormatError)
     try:
         pages = []
         with pdfplumber.open(io.BytesIO(data)) as pdf:
+            declared = _declared_pages(pdf)
+            if declared is not None and declared > limits.max_pdf_pages:
+                raise _too_many_pages(declared, limits)
             for number, page in enumerate(pdf.pages):
+                if number >= limits.max_pdf_pages:  # the declared count may lie
+                    raise _too_many_pages(len(pdf.pages), limits)
                 pages.append(_pdf_page_lines(page, number))
                 page.close()  # frees the page's parsed objects: long reports stay small in memory
+    except _Reject:
+        raise
     except PdfminerException as exc:
         cause = exc.args[0] if exc.args else exc
         raise _Reject(_ENCRYPTED_PDF if isinstance(cause, PDFEncryptionError) else _BAD_PDF) from exc
@@ -557,32 +628,51 @@ def _read_pdf(data: bytes) -> Extracted:
 
 class _Reader(NamedTuple):
     fmt: str
-    read: Callable[[bytes], Extracted]
+    read: Callable[[bytes, ReadLimits], Extracted]
+    container: str | None  # the binary container the content must be (sniffed), None for text formats
 
 
 _READERS: dict[str, _Reader] = {
-    ".txt": _Reader("txt", _read_txt),
-    ".md": _Reader("md", _read_md),
-    ".markdown": _Reader("md", _read_md),
-    ".html": _Reader("html", _read_html),
-    ".htm": _Reader("html", _read_html),
-    ".docx": _Reader("docx", _read_docx),
-    ".pdf": _Reader("pdf", _read_pdf),
+    ".txt": _Reader("txt", _read_txt, None),
+    ".md": _Reader("md", _read_md, None),
+    ".markdown": _Reader("md", _read_md, None),
+    ".html": _Reader("html", _read_html, None),
+    ".htm": _Reader("html", _read_html, None),
+    ".docx": _Reader("docx", _read_docx, "zip"),
+    ".pdf": _Reader("pdf", _read_pdf, "pdf"),
 }
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_READERS)
 
+# Binary containers recognised by their first bytes.
+_CONTAINERS = {"pdf": "PDF", "zip": "ZIP 压缩包（如 docx/xlsx）", "ole": "旧版 Office 文档（.doc/.xls）"}
 
-def _read(data: bytes, source: str, suffix: str) -> RawDocument:
+
+def sniff(data: bytes) -> str | None:
+    """The binary container the bytes are ("pdf", "zip", "ole"), or None for anything else (text)."""
+    if data.lstrip().startswith(b"%PDF-"):  # (the PDF reader itself also accepts junk before the header)
+        return "pdf"
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "ole"
+    return None
+
+
+def _read(data: bytes, source: str, suffix: str, limits: ReadLimits | None) -> RawDocument:
     reader = _READERS.get(suffix.lower())
     if reader is None:
         supported = "、".join(sorted(SUPPORTED_SUFFIXES))
         raise UnsupportedFormatError(source, f"不支持的文件类型 {suffix or '（无扩展名）'}，支持：{supported}")
     if not data.strip():
         raise IngestError(source, _EMPTY)
+    # The name chooses the reader; the content must agree (a PDF renamed .txt is not read as text).
+    found = sniff(data)
+    if found is not None and found != reader.container:
+        raise UnsupportedFormatError(source, f"文件内容是{_CONTAINERS[found]}，与扩展名 {suffix} 不符")
     try:
-        text, hints = reader.read(data)
+        text, hints = reader.read(data, limits or ReadLimits.configured())
     except _Reject as exc:
-        raise (UnsupportedFormatError if exc.wrong_type else IngestError)(source, exc.reason) from exc
+        raise exc.error(source, exc.reason) from exc
     except Exception as exc:  # the contract: nothing but IngestError leaves a reader, whatever the bytes
         raise IngestError(source, f"读取失败（{type(exc).__name__}）") from exc
     if not text.strip():
@@ -590,12 +680,13 @@ def _read(data: bytes, source: str, suffix: str) -> RawDocument:
     return RawDocument(source=source, text=text, fmt=reader.fmt, heading_hints=hints)
 
 
-def read_bytes(data: bytes, source: str) -> RawDocument:
-    """Read a file's content; the format comes from the suffix of `source` and is checked against the bytes."""
-    return _read(data, source, PurePath(source).suffix)
+def read_bytes(data: bytes, source: str, limits: ReadLimits | None = None) -> RawDocument:
+    """Read a file's content; the format comes from the suffix of `source` and is checked against the bytes.
+    `limits` default to the configured ones (QA_MAX_DECOMPRESSED_MB, QA_MAX_COMPRESSION_RATIO, QA_MAX_PDF_PAGES)."""
+    return _read(data, source, PurePath(source).suffix, limits)
 
 
-def read_document(path: Path, source: str | None = None) -> RawDocument:
+def read_document(path: Path, source: str | None = None, limits: ReadLimits | None = None) -> RawDocument:
     """Read a file; `source` (the name reported and stored) defaults to the file name."""
     source = source or path.name
     try:
@@ -606,4 +697,4 @@ def read_document(path: Path, source: str | None = None) -> RawDocument:
         raise IngestError(source, "是目录而不是文件") from exc
     except OSError as exc:
         raise IngestError(source, f"无法读取文件（{exc.strerror or type(exc).__name__}）") from exc
-    return _read(data, source, path.suffix)
+    return _read(data, source, path.suffix, limits)

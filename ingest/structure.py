@@ -32,6 +32,7 @@ _MARKERS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (5, re.compile(r"^[⑴⑵⑶⑷⑸⑹⑺⑻⑼⑽⑾⑿⒀⒁⒂⒃⒄⒅⒆⒇①②③④⑤⑥⑦⑧⑨⑩]\s*")),
 )
 _SENTENCE_END = "。！？；!?;"
+_FINDING_ROLES: tuple[SectionRole, ...] = ("problems", "measures")
 # A title is at most this long; longer numbered lines are paragraphs (items).
 _MAX_TITLE = 30
 _MAX_DOC_TITLE_LINE = 45
@@ -182,6 +183,10 @@ def parse_structure(text: str, hints: tuple[HeadingHint, ...] = ()) -> DocStruct
         inherited: SectionRole = stack[-1][2] if stack else "other"
         if kind == "heading":
             role = role_of(title) or inherited
+            # Inside a problems/measures section a sub-heading such as "2、规范资金核算" or "（一）预算执行方面"
+            # names the topic of a problem or measure, not a funds/performance section of its own.
+            if inherited in _FINDING_ROLES and role not in (*_FINDING_ROLES, "other"):
+                role = inherited
             stack.append((level, title, role))
             nodes.append(Node(kind, level, title, tuple(t for _, t, _ in stack), role, start, end))
         else:

@@ -23,6 +23,8 @@ import numpy as np
 from qa.lexical import tokenize
 from qa.llm import LLMComposer, Passage
 from qa.evidence import EvidenceParams, Sentence, SentenceVectors, score_sentences, topic_role
+from qa.findings import FindingsIndex, TaxonomyError, open_findings
+from qa.findings.evidence import finding_sentences
 from qa.retrieve import Filters, Hit, Retriever
 from qa.understand import RELATED_HEADER, Turn, Understood, understand, unit_aliases
 
@@ -127,6 +129,14 @@ class Answerer:
         self.params = params or EvidenceParams()
         self.vectors = SentenceVectors(retriever.embedder)
         self.composer = composer
+        self._findings: FindingsIndex | None = None
+
+    @property
+    def findings(self) -> FindingsIndex:
+        """The store's findings (loaded on first use: the taxonomy file is read then)."""
+        if self._findings is None:
+            self._findings = open_findings(self.retriever)
+        return self._findings
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, top_k: int | None = None) -> Answer:
         catalogue = list(self.retriever.catalogue().values())
@@ -182,7 +192,7 @@ class Answerer:
 
     def _aggregate(self, u: Understood) -> Answer:
         topic = u.topic
-        accepted, related = select_units(self.aggregate_evidence(u), self.params)
+        accepted, related = self._finding_units(u) or select_units(self.aggregate_evidence(u), self.params)
 
         citations: list[Citation] = []
         units = self._group(accepted, citations)
@@ -196,6 +206,19 @@ class Answerer:
             lines.append(RELATED_HEADER)
             lines += [f"- {ue.unit}：" + "".join(self._quote(citations, cid) for cid in ue.citation_ids) for ue in related_units]
         return Answer("\n".join(lines), "aggregate", u.standalone, citations, units, related_units, u.filters)
+
+    def _finding_units(self, u: Understood) -> tuple[list[Sentence], list[Sentence]] | None:
+        """Problems/measures aggregates answered from the findings first (qa.findings.evidence); None (→ the
+        corpus-wide pass above) when the topic is not about findings or no finding passes verification."""
+        try:
+            findings = self.findings
+        except TaxonomyError as exc:  # a broken QA_TAXONOMY must not break answers: the corpus-wide pass still works
+            log.warning("findings unavailable, answering without them: %s", exc)
+            return None
+        vec = self.retriever.queries.encode(u.topic)
+        sentences = finding_sentences(findings, u.topic, vec, u.filters, self.params, self.retriever.lexical())
+        accepted, related = select_units(sentences, self.params)
+        return (accepted, related) if accepted else None
 
     @staticmethod
     def _quote(citations: list[Citation], cid: int) -> str:
@@ -285,6 +308,9 @@ class Answerer:
             log.warning("LLM composer failed, answering extractively: %s", type(exc).__name__)
             return None
         if not composed.text or composed.text.startswith("未在已收录报告中找到"):
-            return self._decline(u, "未在已收录报告中找到能回答该问题的内容。", hits)
+            # The extractive evidence already passed the lookup threshold: a small model that declines, or
+            # whose every sentence failed verification, does not overrule it (make test-llm: 2 of 4 lookups).
+            log.info("LLM composer gave no supported answer; answering extractively")
+            return None
         citations = [Citation(n, hits[n - 1], hits[n - 1].text, hits[n - 1].char_start, hits[n - 1].char_end, round(hits[n - 1].score, 4)) for n in composed.cited]
         return Answer(composed.text, "lookup", u.standalone, citations, None, [], u.filters, composed.dropped, "llm")

@@ -19,6 +19,8 @@ from ingest.metadata import load_manifest
 from ingest.pipeline import expand_paths, ingest_files
 from ingest.pipeline import reindex as rebuild
 from qa.embeddings import EmbeddingError, get_embedder
+from qa.findings import STATS_BY, Categorizer, FindingFilter, FindingsIndex, TaxonomyError, load_taxonomy
+from qa.findings.evaluate import LabelError
 from qa.retrieve import MODES, Filters, Hit, Retriever, open_retriever
 from qa.settings import get_settings
 from qa.store import Store, StoreError
@@ -26,13 +28,15 @@ from qa.store import Store, StoreError
 app = typer.Typer(help="绩效报告问答：导入报告、检索段落。", no_args_is_help=True, add_completion=False)
 docs_app = typer.Typer(help="查看和删除已导入的报告。", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+findings_app = typer.Typer(help="报告中的问题与改进措施：列表、统计、分类评测。", invoke_without_command=True)
+app.add_typer(findings_app, name="findings")
 out = Console()
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str) -> None:
-    err.print(f"[red]错误：[/red]{message}", highlight=False)
+    err.print(f"[red]错误：[/red]{message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -43,7 +47,7 @@ def friendly_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (IngestError, StoreError, EmbeddingError) as exc:
+        except (IngestError, StoreError, EmbeddingError, TaxonomyError, LabelError) as exc:
             _fail(str(exc))
 
     return wrapper  # type: ignore[return-value]
@@ -168,6 +172,111 @@ def docs_delete(doc_id: str) -> None:
     retriever.invalidate()
     retriever.lexical()
     out.print(f"已删除 {doc_id}")
+
+
+_ROLE_NAMES = {"problem": "问题", "measure": "措施"}
+CategoryOpt = Annotated[Optional[str], typer.Option("--category", help="分类名称，如 预算编制不够细化/不够科学")]
+RoleOpt = Annotated[Optional[str], typer.Option("--role", help="problem（问题） | measure（措施）")]
+YearOpt = Annotated[Optional[int], typer.Option("--year", help="报告年度")]
+RegionOpt = Annotated[Optional[str], typer.Option("--region", help="地区（部分即可）")]
+UnitOpt = Annotated[Optional[str], typer.Option("--unit", help="单位名称（部分即可）")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON")]
+
+
+def _findings(category: str | None, role: str | None, year: int | None, region: str | None, unit: str | None) -> tuple[FindingsIndex, FindingFilter]:
+    """The store's findings and the filter, checked before the model loads (bad options fail fast)."""
+    if role is not None and role not in _ROLE_NAMES:
+        _fail(f"未知的类型 {role}，可选：problem（问题） | measure（措施）")
+    taxonomy = load_taxonomy(get_settings().taxonomy)
+    if category is not None and category not in taxonomy.names:
+        _fail(f"未知的分类“{category}”，可选：{'、'.join(taxonomy.names)}")
+    retriever = _retriever()
+    index = FindingsIndex(retriever, Categorizer(taxonomy, retriever.embedder))
+    return index, FindingFilter(category=category, role=role, year=year, region=region, unit=unit)
+
+
+@findings_app.callback()
+@friendly_errors
+def findings_list(
+    ctx: typer.Context,
+    category: CategoryOpt = None,
+    role: RoleOpt = None,
+    year: YearOpt = None,
+    region: RegionOpt = None,
+    unit: UnitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """列出报告中的问题与改进措施（带分类和出处）。子命令：stats 统计，eval 评测分类。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    index, flt = _findings(category, role, year, region, unit)
+    found = index.select(flt)
+    if as_json:
+        print(json.dumps([f.as_dict() for f in found], ensure_ascii=False, indent=2))
+        return
+    if not found:
+        out.print("没有符合条件的问题或措施。")
+        return
+    table = Table("单位", "年度", "类型", "内容", "分类", "出处", show_lines=True)
+    for f in found:
+        cats = "、".join(f"{c.name}（{c.confidence:.2f}）" for c in f.categories)
+        table.add_row(f.display_unit, str(f.year or "—"), _ROLE_NAMES.get(f.role, f.role), f.text, cats, f"{f.source} · 字符 {f.char_start}–{f.char_end}")
+    out.print(table)
+
+
+@findings_app.command("stats")
+@friendly_errors
+def findings_stats(
+    by: Annotated[str, typer.Option(help="统计维度：category | year | region | unit")] = "category",
+    category: CategoryOpt = None,
+    role: RoleOpt = None,
+    year: YearOpt = None,
+    region: RegionOpt = None,
+    unit: UnitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """按分类、年度、地区或单位统计问题与措施：每项有几个单位提到、是哪些单位。"""
+    if by not in STATS_BY:
+        _fail(f"未知的统计维度 {by}，可选：{' | '.join(STATS_BY)}")
+    index, flt = _findings(category, role, year, region, unit)
+    groups = index.stats(by, flt)
+    if as_json:
+        print(json.dumps([{"key": g.key, "findings": g.findings, "units": [u.__dict__ for u in g.units]} for g in groups], ensure_ascii=False, indent=2))
+        return
+    if not groups:
+        out.print("没有符合条件的问题或措施。")
+        return
+    table = Table({"category": "分类", "year": "年度", "region": "地区", "unit": "单位"}[by], "单位数", "条数", "单位")
+    for g in groups:
+        table.add_row(g.key, str(len({u.unit for u in g.units})), str(g.findings), "、".join(dict.fromkeys(u.unit for u in g.units)))
+    out.print(table)
+
+
+@findings_app.command("eval")
+@friendly_errors
+def findings_eval(
+    labels: Annotated[Path, typer.Argument(help="人工标注 eval_sets/findings.jsonl")] = Path("eval_sets/findings.jsonl"),
+    corpus: Annotated[Optional[list[Path]], typer.Option(help="标注对应的报告（默认 samples/）")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """用人工标注评测问题/措施的抽取（边界）和分类（精确率/召回率）。"""
+    from qa.findings.evaluate import evaluate_findings, extract_corpus, load_labels
+
+    if not labels.exists():
+        _fail(f"标注文件不存在：{labels}")
+    embedder = get_embedder()
+    categorizer = Categorizer(load_taxonomy(get_settings().taxonomy), embedder)
+    result = evaluate_findings(load_labels(labels), extract_corpus(corpus or [Path("samples")], embedder, categorizer))
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    e, c = result["extraction"], result["categories"]
+    out.print(f"抽取：标注 {result['labels']} 条，抽出 {result['extracted']} 条；边界完全一致的精确率 {e['precision']:.3f}，召回率 {e['recall']:.3f}")
+    out.print(f"分类：精确率 {c['precision']:.3f}，召回率 {c['recall']:.3f}，F1 {c['f1']:.3f}（{c['pairs_gold']} 个标注的（条目, 分类）对）")
+    table = Table("分类", "标注", "系统", "精确率", "召回率")
+    for name, v in result["per_category"].items():
+        table.add_row(name, str(v["gold"]), str(v["predicted"]), f"{v['precision']:.2f}", f"{v['recall']:.2f}")
+    out.print(table)
 
 
 @app.command()

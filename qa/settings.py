@@ -48,7 +48,19 @@ class Settings(BaseSettings):
     cors_origins: str = Field("", description="Origins allowed to call the API from a browser (the widget's host pages).")
     rate_limit: str = Field("120/min", pattern=r"^\d+/(s|sec|second|min|minute|h|hour)$", description="Requests per key (or client IP without keys).")
     max_upload_mb: float = Field(50.0, gt=0)
+    # Refused before anything is unpacked or parsed (ingest.readers): one file must not exhaust the machine.
+    max_decompressed_mb: float = Field(
+        200.0, gt=0, description="Sum of the declared unpacked sizes of a docx (zip) archive's members (zip bombs)."
+    )
+    max_compression_ratio: float = Field(
+        100.0, gt=1, description="Largest unpacked/packed ratio of a docx member over 1 MB; Word's XML stays far below."
+    )
+    max_pdf_pages: int = Field(2000, ge=1, description="PDFs with more pages are refused before their pages are parsed.")
     answer_timeout: float = Field(30.0, gt=0, description="Seconds an answer may take before the API gives up (503).")
+    # Findings (docs/findings.md)
+    taxonomy: Path | None = Field(
+        None, description="YAML file of finding categories (name, description, examples, keywords); default: the shipped qa/resources/finding_categories.yaml."
+    )
 
     @staticmethod
     def split(value: str) -> list[str]:

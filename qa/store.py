@@ -1,9 +1,10 @@
 """Chroma access: the chunk collection (vectors + text + metadata) and the document collection.
 
-Chroma is the source of truth. A document becomes visible in one step: its chunks are written first and its
-record in the documents collection last, so the record is the commit marker. Readers only trust chunks whose
-document record exists; chunks without one are the remains of an interrupted ingest and `repair()` removes
-them. Deleting goes the other way round (record first, then chunks).
+Chroma is the source of truth. A document becomes visible in one step: its chunks and its findings (one row per
+finding sentence, `ingest.findings`) are written first and its record in the documents collection last, so the
+record is the commit marker. Readers only trust chunks and findings whose document record exists; rows without
+one are the remains of an interrupted ingest and `repair()` removes them. Deleting goes the other way round
+(record first, then chunks and findings).
 
 Every change to the set of records also writes a fresh token into a one-record `<collection>_meta`
 collection, so a process (one of several API replicas on one Chroma server) learns that the catalogue changed
@@ -53,6 +54,9 @@ class DocRecord:
     fmt: str
     n_chunks: int
     ingested_at: float
+    # Findings extracted at ingest; -1 for a record written before findings existed (re-ingesting the file
+    # then rewrites it, see ingest.pipeline._same_metadata).
+    n_findings: int = -1
 
     def metadata(self) -> dict[str, Any]:
         # Chroma metadata values cannot be None.
@@ -72,6 +76,7 @@ class DocRecord:
             fmt=str(meta.get("fmt", "")),
             n_chunks=int(meta.get("n_chunks", 0)),
             ingested_at=float(meta.get("ingested_at", 0.0)),
+            n_findings=int(meta.get("n_findings", -1)),
         )
 
 
@@ -122,11 +127,13 @@ class Store:
         self.embedder_id = embedder_id
         self.dimension = dimension
         self._chunks_name = f"{settings.collection}_chunks"
+        self._findings_name = f"{settings.collection}_findings"
         self.docs: Collection = self.client.get_or_create_collection(f"{settings.collection}_documents", embedding_function=None)
         self.meta: Collection = self.client.get_or_create_collection(f"{settings.collection}_meta", embedding_function=None)
-        self.chunks: Collection = self._open_chunks(self._chunks_name, check_embedder)
+        self.chunks: Collection = self._open_vectors(self._chunks_name, check_embedder)
+        self.findings: Collection = self._open_vectors(self._findings_name, check_embedder)
 
-    def _open_chunks(self, name: str, check: bool = True) -> Collection:
+    def _open_vectors(self, name: str, check: bool = True) -> Collection:
         col = self.client.get_or_create_collection(
             name,
             metadata={"embedder": self.embedder_id, "dimension": self.dimension},
@@ -168,10 +175,27 @@ class Store:
     def has_document(self, doc_id: str) -> bool:
         return bool(self.docs.get(ids=[doc_id], include=[])["ids"])
 
-    def write_document(self, record: DocRecord, text: str, rows: Sequence[ChunkRow], embeddings: np.ndarray) -> None:
-        """Chunks first, then the record that makes them visible (see module docstring)."""
+    def write_document(
+        self,
+        record: DocRecord,
+        text: str,
+        rows: Sequence[ChunkRow],
+        embeddings: np.ndarray,
+        findings: Sequence[ChunkRow] = (),
+        finding_embeddings: np.ndarray | None = None,
+    ) -> None:
+        """Chunks and findings first, then the record that makes them visible (see module docstring)."""
         self.write_chunks(self.chunks, rows, embeddings)
+        if findings and finding_embeddings is not None:
+            self.write_chunks(self.findings, findings, finding_embeddings)
         self.upsert_record(record, text)
+        self.trim_document(record.doc_id, len(rows), len(findings))
+
+    def trim_document(self, doc_id: str, n_chunks: int, n_finding_rows: int) -> None:
+        """Remove rows a rewrite of the same document no longer has (same content, new chunking or extraction):
+        upserts replace rows by id but leave those beyond the new count behind."""
+        self.chunks.delete(where={"$and": [{"doc_id": doc_id}, {"chunk_index": {"$gte": n_chunks}}]})
+        self.findings.delete(where={"$and": [{"doc_id": doc_id}, {"row": {"$gte": n_finding_rows}}]})
 
     def upsert_record(self, record: DocRecord, text: str) -> None:
         self.upsert_records([(record, text)])
@@ -201,6 +225,7 @@ class Store:
         existed = self.has_document(doc_id)
         self.docs.delete(ids=[doc_id])
         self.chunks.delete(where={"doc_id": doc_id})
+        self.findings.delete(where={"doc_id": doc_id})
         self.bump_generation()
         return existed
 
@@ -227,9 +252,10 @@ class Store:
         scans every chunk instead (stores written before the markers existed)."""
         if full:
             committed = {r.doc_id for r in self.catalogue()}
-            orphans = {str(m.get("doc_id")) for m in self._chunk_metadatas()} - committed
+            owners = {str(row.metadata.get("doc_id")) for col in (self.chunks, self.findings) for row in self._iter(col, False, None)}
+            orphans = owners - committed
             for doc_id in orphans:
-                self.chunks.delete(where={"doc_id": doc_id})
+                self._delete_rows(doc_id)
             return len(orphans)
         page = self.meta.get(where={"kind": "pending"}, include=["metadatas"])
         markers = {i: dict(m or {}) for i, m in zip(page["ids"], page["metadatas"] or [])}
@@ -244,30 +270,46 @@ class Store:
             if doc_id in committed:
                 drop.append(marker_id)
             elif _writer_gone(m):
-                self.chunks.delete(where={"doc_id": doc_id})
+                self._delete_rows(doc_id)
                 drop.append(marker_id)
                 removed += 1
         if drop:
             self.meta.delete(ids=drop)
         return removed
 
-    # --- chunks --------------------------------------------------------------------------------------
+    def _delete_rows(self, doc_id: str) -> None:
+        self.chunks.delete(where={"doc_id": doc_id})
+        self.findings.delete(where={"doc_id": doc_id})
 
-    def _chunk_metadatas(self) -> Iterator[dict[str, Any]]:
-        for row in self.iter_chunks(include_text=False):
-            yield row.metadata
+    # --- chunks and findings --------------------------------------------------------------------------
 
-    def iter_chunks(self, include_text: bool = True, where: dict[str, Any] | None = None) -> Iterator[ChunkRow]:
+    def _iter(self, col: Collection, include_text: bool, where: dict[str, Any] | None) -> Iterator[ChunkRow]:
         include: list[Any] = ["metadatas", "documents"] if include_text else ["metadatas"]
         offset = 0
         while True:
-            page = self.chunks.get(include=include, limit=_READ_PAGE, offset=offset, where=where)
+            page = col.get(include=include, limit=_READ_PAGE, offset=offset, where=where)
             docs = page.get("documents") or [""] * len(page["ids"])
             for i, m, d in zip(page["ids"], page["metadatas"] or [], docs):
                 yield ChunkRow(i, d or "", dict(m or {}))
             if len(page["ids"]) < _READ_PAGE:
                 return
             offset += _READ_PAGE
+
+    def iter_chunks(self, include_text: bool = True, where: dict[str, Any] | None = None) -> Iterator[ChunkRow]:
+        return self._iter(self.chunks, include_text, where)
+
+    def finding_rows(self, doc_ids: Sequence[str]) -> tuple[list[ChunkRow], np.ndarray]:
+        """The finding-sentence rows of some documents (committed or not: callers filter) with their vectors."""
+        rows: list[ChunkRow] = []
+        vectors: list[np.ndarray] = []
+        ids = list(doc_ids)
+        for start in range(0, len(ids), 200):
+            page = self.findings.get(where={"doc_id": {"$in": ids[start : start + 200]}}, include=["metadatas", "documents", "embeddings"])
+            embeddings = page.get("embeddings")
+            for i, (row_id, m, d) in enumerate(zip(page["ids"], page["metadatas"] or [], page["documents"] or [])):
+                rows.append(ChunkRow(row_id, d or "", dict(m or {})))
+                vectors.append(np.asarray(embeddings[i], dtype=np.float32))  # type: ignore[index]
+        return rows, np.stack(vectors) if vectors else np.zeros((0, self.dimension), dtype=np.float32)
 
     def count_chunks(self) -> int:
         return self.chunks.count()
@@ -302,21 +344,28 @@ class Store:
         by_id = {i: ChunkRow(i, d or "", dict(m or {})) for i, d, m in zip(page["ids"], page["documents"] or [], page["metadatas"] or [])}
         return [by_id[i] for i in ids if i in by_id]
 
-    def replace_chunks(self, fill: Callable[[Collection], None]) -> None:
-        """Rebuild the chunk collection for the current embedder (`qa reindex`) without a window in which
-        it is lost: fill a side collection, then drop the old one and rename the new one into place."""
-        side = f"{self._chunks_name}_reindex"
-        if side in {c.name for c in self.client.list_collections()}:
-            self.client.delete_collection(side)  # left by an interrupted reindex
-        fresh = self._open_chunks(side)
-        fill(fresh)
-        self.client.delete_collection(self._chunks_name)
-        fresh.modify(name=self._chunks_name)
-        self.chunks = self._open_chunks(self._chunks_name)
+    def replace_chunks(self, fill: Callable[[Collection, Collection], None]) -> None:
+        """Rebuild the chunk and finding collections for the current embedder (`qa reindex`) without a window
+        in which they are lost: fill side collections (chunks, findings), then drop the old ones and rename the
+        new ones into place."""
+        names = (self._chunks_name, self._findings_name)
+        existing = {c.name for c in self.client.list_collections()}
+        sides = []
+        for name in names:
+            if f"{name}_reindex" in existing:
+                self.client.delete_collection(f"{name}_reindex")  # left by an interrupted reindex
+            sides.append(self._open_vectors(f"{name}_reindex"))
+        fill(sides[0], sides[1])
+        for name, fresh in zip(names, sides):
+            if name in existing:
+                self.client.delete_collection(name)
+            fresh.modify(name=name)
+        self.chunks = self._open_vectors(self._chunks_name)
+        self.findings = self._open_vectors(self._findings_name)
         self.bump_generation()
 
     def write_chunks(self, col: Collection, rows: Sequence[ChunkRow], embeddings: np.ndarray) -> None:
-        if col.name == self.chunks.name:
+        if col.name in (self.chunks.name, self.findings.name):
             self._mark_pending({str(r.metadata.get("doc_id")) for r in rows})
         for start in range(0, len(rows), _WRITE_BATCH):
             batch = rows[start : start + _WRITE_BATCH]

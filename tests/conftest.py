@@ -3,10 +3,13 @@ real embedded Chroma in a temp directory. Tests that change a store get their ow
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from ingest.pipeline import IngestReport, expand_paths, ingest_files
 from qa.embeddings import Embedder
@@ -14,6 +17,20 @@ from qa.retrieve import Retriever, open_retriever
 from qa.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests (fuzzing) stay bounded: 200 examples a test (a few seconds each), no deadline (the first
+# example pays for imports and lazy parsers), no example database in the work tree, and in CI the same
+# examples on every run. HYPOTHESIS_PROFILE=deep explores 2000 a test locally.
+hypothesis_settings.register_profile(
+    "qa",
+    max_examples=200,
+    deadline=None,
+    database=None,
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile("deep", parent=hypothesis_settings.get_profile("qa"), max_examples=2000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "qa"))
 SAMPLES = ROOT / "samples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -56,3 +73,18 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with running_server(tmp_path_factory.mktemp("api-data"), "--seed", str(SAMPLES)) as base:
         yield base
+
+
+ADMIN_KEY = "test-admin-key"
+READER_KEY = "test-reader-key"
+
+
+@pytest.fixture(scope="session")
+def keyed_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """(base URL, data dir) of a real `qa serve` with reader and admin keys, seeded with the bundled samples:
+    the hardening tests (schema fuzzing, load, ingest metrics, logs) share it and clean up what they add."""
+    from tests.qa.server import running_server
+
+    data = tmp_path_factory.mktemp("keyed-api-data")
+    with running_server(data, "--seed", str(SAMPLES), env={"QA_ADMIN_KEYS": ADMIN_KEY, "QA_API_KEYS": READER_KEY}) as base:
+        yield base, data

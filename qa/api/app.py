@@ -14,7 +14,7 @@ from qa.api import errors, logs
 from qa.api.auth import RateLimiter
 from qa.api.deps import Services
 from qa.api.metrics import observe
-from qa.api.routes import ask, chat, documents, health, search, web
+from qa.api.routes import ask, chat, documents, findings, health, search, web
 from qa.settings import Settings, get_settings
 
 DESCRIPTION = """绩效报告问答：对已收录的部门整体支出 / 项目支出绩效自评报告提问，回答中的每个 [n] 都指向可打开的原文段落。
@@ -50,6 +50,6 @@ def create_app(settings: Settings | None = None, seed: Path | None = None) -> Fa
     app.middleware("http")(observe)
     app.middleware("http")(logs.request_id)
     logs.configure()
-    for module in (ask, chat, search, documents, health, web):
+    for module in (ask, chat, search, documents, findings, health, web):
         app.include_router(module.router)
     return app

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from qa.answer import Answer, UnitEvidence
-from qa.api.schemas import AskOut, CitationOut, UnitOut
+from qa.api.schemas import AskOut, CitationOut, FindingCategoryOut, FindingOut, UnitOut
+from qa.findings import Finding, Span
 from qa.retrieve import Hit
 
 
@@ -41,3 +42,19 @@ def answer_out(ans: Answer) -> AskOut:
         unsupported_dropped=ans.dropped,
         composer=ans.composer,
     )
+
+
+def finding_citation(f: Finding, span: Span | None = None) -> CitationOut:
+    """A finding (or one of its sentences) as a citation: the same shape answers use, id = finding_id."""
+    s = span or Span(f.text, f.char_start, f.char_end)
+    score = max((c.confidence for c in f.categories), default=0.0)
+    return CitationOut(
+        id=f.finding_id, doc_id=f.doc_id, source=f.source, unit=f.unit, year=f.year, title=f.title,
+        section=f.section, text=s.text, char_start=s.char_start, char_end=s.char_end, score=score,
+    )
+
+
+def finding_out(f: Finding) -> FindingOut:
+    d = f.as_dict()
+    d["categories"] = [FindingCategoryOut(name=c.name, confidence=c.confidence, sentence=c.sentence.text) for c in f.categories]
+    return FindingOut(**d, citation=finding_citation(f))

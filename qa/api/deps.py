@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ingest.document import ReadLimits
 from ingest.pipeline import expand_paths, ingest_files
 from qa.answer import Answerer
 from qa.embeddings import Embedder
@@ -41,7 +42,10 @@ class Services:
         if self.retriever.store.catalogue():
             return
         s = self.settings
-        report = ingest_files(expand_paths([folder]), self.retriever.store, self.embedder, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap)
+        report = ingest_files(
+            expand_paths([folder]), self.retriever.store, self.embedder,
+            chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap, limits=ReadLimits.of(s),
+        )
         log.warning("首次启动：已导入 %d 篇示例报告（%d 个段落）", len(report.new), report.chunks)
         self.retriever.invalidate()
 

@@ -47,6 +47,11 @@ _FIELDS = {
     "top_k": "top_k",
     "messages": "messages",
     "file": "文件",
+    "category": "分类",
+    "role": "类型",
+    "by": "统计维度",
+    "limit": "limit",
+    "offset": "offset",
 }
 
 

@@ -134,3 +134,61 @@ class ChatIn(BaseModel):
     model: str = "jixiao-qa"
     messages: list[Message] = Field(min_length=1, max_length=50)
     stream: bool = False
+
+
+FindingRole = Literal["problem", "measure"]
+
+
+class FindingCategoryOut(BaseModel):
+    name: str
+    confidence: float = Field(description="0–1；分类得分超过阈值的程度")
+    sentence: str = Field(description="支撑该分类的句子")
+
+
+class FindingOut(BaseModel):
+    finding_id: str
+    doc_id: str
+    source: str
+    title: str
+    unit: str
+    region: str
+    year: int | None
+    report_kind: str
+    role: FindingRole = Field(description="problem：存在的问题；measure：改进措施/建议")
+    section: str
+    lead: str = Field(description="所属的总括句或小标题（如“部分项目管理不够规范”），没有则为空")
+    text: str
+    char_start: int
+    char_end: int
+    categories: list[FindingCategoryOut]
+    citation: CitationOut = Field(description="出处：与回答中的引用同形，text 即原文引文")
+
+
+class FindingsOut(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[FindingOut]
+
+
+class StatsUnitOut(BaseModel):
+    unit: str
+    doc_id: str
+    source: str
+    year: int | None
+    findings: int
+    citations: list[CitationOut] = Field(description="该单位在本组中的每条问题/措施及其引文（按分类统计时为支撑该分类的句子）")
+
+
+class StatsGroupOut(BaseModel):
+    key: str
+    units: int = Field(description="提到该项的单位数")
+    findings: int = Field(description="条目数")
+    items: list[StatsUnitOut]
+
+
+class FindingStatsOut(BaseModel):
+    by: Literal["category", "year", "region", "unit"]
+    total_findings: int
+    total_units: int
+    groups: list[StatsGroupOut]

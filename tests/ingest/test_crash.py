@@ -41,7 +41,13 @@ def _invariants(data: Path, embedder: Embedder) -> tuple[int, int]:
     assert len({d.source for d in docs}) == len(docs)
     lexical = r.lexical()
     assert sorted(lexical.ids) == sorted(row.id for row in rows if row.metadata["doc_id"] in committed)
-    return len(docs), sum(n for doc_id, n in per_doc.items() if doc_id not in committed)
+    # Findings follow the same commit: every committed document has all of its findings.
+    finding_rows = r.store.findings.get(include=["metadatas"])["metadatas"] or []
+    findings = Counter(str(m["doc_id"]) for m in {str(m["finding_id"]): m for m in finding_rows}.values())
+    for d in docs:
+        assert findings[d.doc_id] == d.n_findings > 0, d.source
+    orphans = sum(n for doc_id, n in per_doc.items() if doc_id not in committed)
+    return len(docs), orphans + sum(n for doc_id, n in findings.items() if doc_id not in committed)
 
 
 def test_sigkill_mid_batch_then_rerun(tmp_path: Path, embedder: Embedder) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SAMPLES
+from tests.ingest.test_limits import zip_bomb
 
 pytestmark = pytest.mark.slow
 QA = [str(Path(sys.executable).with_name("qa"))]
@@ -53,9 +54,13 @@ def test_ingest_search_docs_flow(data_dir: Path, tmp_path: Path) -> None:
     batch.mkdir()
     shutil.copy(SAMPLES / "004_30f3d27d840c4c9e.txt", batch)
     (batch / "broken.pdf").write_bytes(b"not a pdf at all")
+    (batch / "bomb.docx").write_bytes(zip_bomb())
     mixed = run(data_dir, "ingest", str(batch))
     assert mixed.returncode == 1
-    assert "新增 1 篇" in mixed.stdout and "broken.pdf" in mixed.stderr
+    assert "新增 1 篇" in mixed.stdout and "失败 2 篇" in mixed.stdout
+    failures = [line for line in mixed.stderr.splitlines() if line.startswith("失败 ")]
+    assert len(failures) == 2 and any(line.startswith("失败 broken.pdf：") for line in failures)
+    assert any(line.startswith("失败 bomb.docx：压缩比") and "疑似压缩炸弹" in line for line in failures)
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from ingest.document import IngestError, UnsupportedFormatError
+from ingest.document import IngestError, ReadLimits, TooLargeError, UnsupportedFormatError
 from ingest.pipeline import commit, prepare
 from ingest.readers import read_bytes
 from qa.api.auth import authorize
 from qa.api.deps import Services, ServicesDep
-from qa.api.metrics import INGESTED
+from qa.api.metrics import INGEST_FAILED, INGESTED
 from qa.api.schemas import DocumentOut, DocumentTextOut
 from qa.store import DocRecord
 
@@ -50,7 +50,7 @@ def safe_name(filename: str | None) -> str:
 
 def _ingest(services: Services, data: bytes, source: str, overrides: dict[str, str]) -> dict[str, object]:
     s = services.settings
-    raw = read_bytes(data, source)
+    raw = read_bytes(data, source, ReadLimits.of(s))
     doc = prepare(raw, overrides, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap)
     with services.write_lock:
         services.retriever.store.repair()
@@ -58,6 +58,10 @@ def _ingest(services: Services, data: bytes, source: str, overrides: dict[str, s
     services.retriever.invalidate()
     INGESTED.labels(outcome).inc()
     return {"doc_id": doc.record.doc_id, "source": source, "outcome": outcome, "n_chunks": len(doc.rows), "unit": doc.record.unit}
+
+
+# Nothing stored is touched by a refused file; the status tells the client why.
+_STATUS: dict[type[IngestError], int] = {UnsupportedFormatError: 415, TooLargeError: 413}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="上传并导入一篇报告（管理员）", dependencies=[Depends(authorize("admin"))])
@@ -73,14 +77,14 @@ async def upload_document(
     limit = int(services.settings.max_upload_mb * 1024 * 1024)
     data = await file.read(limit + 1)
     if len(data) > limit:
-        raise HTTPException(413, f"上传文件超过 {services.settings.max_upload_mb:g} MB 上限")
+        INGEST_FAILED.labels(TooLargeError.kind).inc()
+        raise HTTPException(413, f"{source}: 上传文件超过 {services.settings.max_upload_mb:g} MB 上限（QA_MAX_UPLOAD_MB）")
     overrides = {k: str(v) for k, v in {"unit": unit, "region": region, "year": year, "report_kind": report_kind}.items() if v not in (None, "")}
     try:
         return await run_in_threadpool(_ingest, services, data, source, overrides)
-    except UnsupportedFormatError as exc:
-        raise HTTPException(415, str(exc)) from exc
     except IngestError as exc:
-        raise HTTPException(422, str(exc)) from exc
+        INGEST_FAILED.labels(exc.kind).inc()
+        raise HTTPException(_STATUS.get(type(exc), 422), str(exc)) from exc
 
 
 @router.delete("/{doc_id}", summary="删除一篇报告及其全部段落（管理员）", dependencies=[Depends(authorize("admin"))])

@@ -1,0 +1,204 @@
+"""Findings: each problem or measure a report states in its problems / measures sections, with exact offsets.
+
+Built on the heading tree (`ingest.structure`): every node whose section_role is problems or measures contributes
+its own text, cut into findings as the report numbers them:
+- a numbered item ("1、预算编制不够细化。") is a finding, together with the unnumbered paragraphs that follow it
+  (its explanation) up to a closing remark ("总之，…");
+- a one-line list ("1、预算编制不够细化。 2、缺乏专业人才。") is one finding per number;
+- sub-items inside an item or paragraph ("一是…；二是…", "（1）…（2）…", "①…②…") are one finding each; what
+  precedes them ("1、部分项目管理不够规范。", "为进一步规范项目管理，") is their `lead`, not a finding;
+- an unnumbered paragraph directly under the section heading is a finding (a paragraph is one problem with its
+  reasons, "…因…，导致…", so it is not cut into sentences);
+- a sub-heading with a body ("1、规范项目管理" + paragraph, "（一）进一步优化服务，…。着手建立…") is a finding
+  spanning both, unless the body has sub-items; a bare sub-heading ("（一）提高认识，突出重点") is the lead of the
+  items under it.
+Lead-in lines ending with a colon ("主要存在以下问题：") and empty statements ("无。") are not findings.
+
+>>> from ingest.structure import parse_structure
+>>> doc = "报告\\n四、存在的问题\\n1、预算编制不够细化。 2、缺乏专业人才。\\n五、建议\\n加强管理，一是细化预算；二是引进人才。"
+>>> [(f.role, f.text, f.lead) for f in extract_findings(doc, parse_structure(doc))]
+[('problem', '1、预算编制不够细化。', ''), ('problem', '2、缺乏专业人才。', ''), ('measure', '一是细化预算', '加强管理'), ('measure', '二是引进人才。', '加强管理')]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from ingest.chunking import sentence_spans
+from ingest.document import is_table_row
+from ingest.structure import DocStructure, Node, marker_level, role_of
+
+FindingRole = Literal["problem", "measure"]
+ROLE_OF_SECTION: dict[str, FindingRole] = {"problems": "problem", "measures": "measure"}
+
+_CN_ORD = "一二三四五六七八九十"
+_CIRCLED = "⑴⑵⑶⑷⑸⑹⑺⑻⑼⑽①②③④⑤⑥⑦⑧⑨⑩"
+# Where an inline marker may start: line start, after a sentence/clause end, a colon or a space.
+_BOUNDARY = r"(?:(?<=^)|(?<=[。；;！？!?：:，,\s]))"
+# Inline list markers by kind; group "n" is the number. 一是 needs no boundary ("管理，一是…" is common).
+_INLINE: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("arabic", re.compile(_BOUNDARY + r"(?P<n>\d{1,2})\s?(?:[、．]|\.(?!\d))")),
+    ("cn_is", re.compile(rf"(?P<n>[{_CN_ORD}])是(?=[^，,。；;]{{2}})")),
+    ("paren", re.compile(_BOUNDARY + r"[（(](?P<n>\d{1,2})[）)]")),
+    ("circled", re.compile(_BOUNDARY + rf"(?P<n>[{_CIRCLED}])")),
+)
+_CLOSING = re.compile(r"^(总之|综上|总而言之|总的来说)")
+_EMPTY = re.compile(r"^(无|暂无|没有|无其他)[^\u4e00-\u9fa5]{0,3}$|^无(其他)?(需要说明的|存在的)?问题[。.]?$")
+_TRIM = " \t\u3000；;，,、"
+_MIN_CHARS = 4
+_MAX_LEAD = 60
+
+
+@dataclass(frozen=True)
+class Finding:
+    role: FindingRole
+    text: str  # always document_text[char_start:char_end]
+    char_start: int
+    char_end: int
+    section: str  # heading path of the node it comes from
+    lead: str  # the headline or sub-heading it belongs to ("部分项目管理不够规范"), "" when none
+
+    def sentences(self) -> list[tuple[int, int]]:
+        """Absolute spans of the finding's sentences (what gets embedded and scored)."""
+        return [(self.char_start + s, self.char_start + e) for s, e in sentence_spans(self.text)]
+
+
+def _number(kind: str, token: str) -> int:
+    if kind in ("arabic", "paren"):
+        return int(token)
+    if kind == "cn_is":
+        return _CN_ORD.index(token) + 1
+    return _CIRCLED.index(token) % 10 + 1
+
+
+def _list_markers(text: str, start: int, end: int) -> list[int]:
+    """Absolute starts of a run of inline list markers numbered 1, 2, 3 … (at least two) in text[start:end],
+    of the first marker kind that has one; [] when there is none. A unit that itself starts with "1、" counts
+    its own marker, so "1、… 2、…" is a list."""
+    span = text[start:end]
+    for kind, pattern in _INLINE:
+        found = [(m.start(), _number(kind, m.group("n"))) for m in pattern.finditer(span)]
+        run: list[int] = []
+        for pos, n in found:
+            if n == len(run) + 1:
+                run.append(pos)
+            elif n == 1 and len(run) < 2:
+                run = [pos]  # a stray "1" before the real list starts it again
+        if len(run) >= 2:
+            return [start + p for p in run]
+    return []
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start] in _TRIM + "\n":
+        start += 1
+    while end > start and text[end - 1] in _TRIM + "\n":
+        end -= 1
+    return start, end
+
+
+def _label(line: str) -> str:
+    """A headline or heading as a short label: numbering marker and trailing punctuation removed."""
+    line = line.strip()
+    found = marker_level(line)
+    if found:
+        line = line[found[1] :]
+    return line.strip(_TRIM + "。：:")[:_MAX_LEAD]
+
+
+def _lead_of(text: str, start: int, end: int) -> str:
+    """The label of a preamble: its first line ("1、部分项目管理不够规范。", "（二）进一步严格督考，…。")."""
+    return _label(text[start:end].strip().split("\n")[0])
+
+
+def _split(text: str, start: int, end: int, lead: str) -> list[tuple[int, int, str]]:
+    """(start, end, lead) of the findings in one unit: one per list number, then one per sub-item."""
+    markers = _list_markers(text, start, end)
+    if not markers:
+        return [(start, end, lead)]
+    if markers[0] > start:
+        pre_s, pre_e = _trimmed(text, start, markers[0])
+        if pre_e > pre_s:
+            lead = _lead_of(text, pre_s, pre_e) or lead
+    bounds = markers + [end]
+    out: list[tuple[int, int, str]] = []
+    for s, e in zip(bounds, bounds[1:]):
+        # A list item may carry sub-items of its own ("2、…：一是…二是…"): cut those too.
+        out += _split(text, s, e, lead) if _list_markers(text, s + 1, e) else [(s, e, lead)]
+    return out
+
+
+def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Non-empty, non-table lines of text[start:end] as absolute (start, end), stripped."""
+    out: list[tuple[int, int]] = []
+    pos = start
+    for line in text[start:end].split("\n"):
+        s, e = _trimmed(text, pos, pos + len(line))
+        pos += len(line) + 1
+        if e > s and not is_table_row(text[s:e]):
+            out.append((s, e))
+    return out
+
+
+def _is_finding(text: str) -> bool:
+    body = text.strip()
+    return len(body) >= _MIN_CHARS and not _EMPTY.match(body) and body[-1] not in "：:"
+
+
+def _defines_role(node: Node) -> bool:
+    """The section heading itself ("七、存在的问题及原因分析"), as opposed to a sub-heading inside it."""
+    return role_of(node.title) in ROLE_OF_SECTION
+
+
+def _units(text: str, node: Node, has_children: bool) -> list[tuple[int, int, str]]:
+    """(start, end, lead) of the spans of one node that are findings or lists of findings."""
+    lines = _lines(text, node.start, node.end)
+    if not lines:
+        return []
+    head_s, head_e = lines[0]
+    # Paragraphs after a closing remark ("总之，…") sum the section up; they are not findings.
+    rest: list[tuple[int, int]] = []
+    for s, e in lines[1:]:
+        if _CLOSING.match(text[s:e]):
+            break
+        rest.append((s, e))
+    if node.kind == "item":
+        # The item with its explanation paragraphs; a sub-heading above it ("（一）提高认识，突出重点") leads it.
+        parent = node.path[-1] if node.path else ""
+        lead = "" if not parent or role_of(parent) in ROLE_OF_SECTION else _label(parent)
+        return [(head_s, rest[-1][1] if rest else head_e, lead)]
+    if _defines_role(node):
+        # Body paragraphs under the section heading, plus any text on the heading line after its title.
+        units = [(s, e, "") for s, e in rest]
+        title_end = head_s + len(node.title.rstrip("…"))
+        if text[head_s:head_e].startswith(node.title.rstrip("…")) and head_e > title_end:
+            s, e = _trimmed(text, title_end, head_e)
+            while s < e and text[s] in "。：:":
+                s += 1
+            if e > s:
+                units.insert(0, (s, e, ""))
+        return units
+    # A sub-heading: title and body are one unit; a bare title leads the items below it, or, with nothing
+    # below it ("1.加强管理" in a list of short headings), is a finding itself.
+    if not rest and text[head_s:head_e] == node.title and has_children:
+        return []
+    return [(head_s, rest[-1][1] if rest else head_e, "")]
+
+
+def extract_findings(text: str, structure: DocStructure) -> list[Finding]:
+    """Every finding of a cleaned document, in document order."""
+    findings: list[Finding] = []
+    nodes = structure.nodes
+    for i, node in enumerate(nodes):
+        role = ROLE_OF_SECTION.get(node.role)
+        if role is None or node.kind not in ("heading", "item"):
+            continue
+        has_children = i + 1 < len(nodes) and nodes[i + 1].level > node.level
+        for start, end, lead in _units(text, node, has_children):
+            for s, e, sub_lead in _split(text, start, end, lead):
+                s, e = _trimmed(text, s, e)
+                if e > s and _is_finding(text[s:e]):
+                    findings.append(Finding(role, text[s:e], s, e, node.section, sub_lead))
+    return findings

@@ -1,0 +1,79 @@
+"""Findings (问题与措施): the problems and measures reports state, filtered and paginated, and counted by
+category, year, region or unit with the units behind every count (docs/findings.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from qa.api.auth import authorize
+from qa.api.convert import finding_citation, finding_out
+from qa.api.deps import Services, ServicesDep
+from qa.api.schemas import FindingRole, FindingsOut, FindingStatsOut, StatsGroupOut, StatsUnitOut
+from qa.findings import FindingFilter, FindingsIndex, TaxonomyError
+
+router = APIRouter(prefix="/v1/findings", tags=["问题与措施"], dependencies=[Depends(authorize("read"))])
+
+Category = Annotated[str | None, Query(min_length=1, max_length=100, description="分类名称，如 预算编制不够细化/不够科学")]
+Role = Annotated[FindingRole | None, Query(description="problem：存在的问题；measure：改进措施/建议")]
+Year = Annotated[int | None, Query(ge=1900, le=2100, description="报告年度")]
+Region = Annotated[str | None, Query(min_length=1, max_length=50, description="地区（部分匹配，如 益阳市）")]
+Unit = Annotated[str | None, Query(min_length=1, max_length=100, description="单位名称（部分匹配）")]
+
+
+def _index(services: Services) -> FindingsIndex:
+    try:
+        return services.answerer.findings
+    except TaxonomyError as exc:  # a broken QA_TAXONOMY file is the server's configuration, not the client's fault
+        raise HTTPException(503, str(exc)) from exc
+
+
+def _filter(index: FindingsIndex, category: str | None, role: str | None, year: int | None, region: str | None, unit: str | None) -> FindingFilter:
+    names = index.categorizer.taxonomy.names
+    if category is not None and category not in names:
+        raise HTTPException(422, f"分类：未知的分类“{category}”（可选：{'、'.join(names)}）")
+    return FindingFilter(category=category, role=role, year=year, region=region, unit=unit)
+
+
+@router.get("", response_model=FindingsOut, summary="问题与措施列表（带出处，可按分类/类型/年度/地区/单位筛选）")
+def list_findings(
+    services: ServicesDep,
+    category: Category = None,
+    role: Role = None,
+    year: Year = None,
+    region: Region = None,
+    unit: Unit = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="每页条数")] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="跳过的条数")] = 0,
+) -> FindingsOut:
+    index = _index(services)
+    found = index.select(_filter(index, category, role, year, region, unit))
+    return FindingsOut(total=len(found), limit=limit, offset=offset, items=[finding_out(f) for f in found[offset : offset + limit]])
+
+
+@router.get("/stats", response_model=FindingStatsOut, summary="问题与措施统计（按分类/年度/地区/单位计数，并列出每个计数背后的单位）")
+def finding_stats(
+    services: ServicesDep,
+    by: Annotated[Literal["category", "year", "region", "unit"], Query(description="统计维度")] = "category",
+    category: Category = None,
+    role: Role = None,
+    year: Year = None,
+    region: Region = None,
+    unit: Unit = None,
+) -> FindingStatsOut:
+    index = _index(services)
+    flt = _filter(index, category, role, year, region, unit)
+    groups = index.stats(by, flt)
+    found = index.select(flt)
+    by_id = {f.finding_id: f for f in found}
+    out: list[StatsGroupOut] = []
+    for g in groups:
+        items = []
+        for u in g.units:
+            fs = [by_id[i] for i in u.finding_ids]
+            # Under a category, cite the sentence that carries it; otherwise the whole finding.
+            spans = [next((c.sentence for c in f.categories if c.name == g.key), None) if by == "category" else None for f in fs]
+            items.append(StatsUnitOut(unit=u.unit, doc_id=u.doc_id, source=u.source, year=u.year, findings=len(fs), citations=[finding_citation(f, s) for f, s in zip(fs, spans)]))
+        out.append(StatsGroupOut(key=g.key, units=len({u.unit for u in g.units}), findings=g.findings, items=items))
+    return FindingStatsOut(by=by, total_findings=len(found), total_units=len({f.display_unit for f in found}), groups=out)
