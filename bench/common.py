@@ -13,6 +13,8 @@ os.environ.setdefault("QA_TORCH_THREADS", "2")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# One int8 ONNX export for every benchmark store and server, not one per data dir.
+os.environ.setdefault("QA_MODEL_CACHE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "cache", "models"))
 
 import datetime as _dt  # noqa: E402
 import json  # noqa: E402
@@ -91,7 +93,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "load_avg_at_start": [round(x, 2) for x in load],
-        "threads": {k: os.environ.get(k, "") for k in ("OPENBLAS_NUM_THREADS", "QA_TORCH_THREADS", "QA_EMBEDDING_BACKEND")},
+        "threads": {k: os.environ.get(k, "") for k in ("OPENBLAS_NUM_THREADS", "QA_TORCH_THREADS", "QA_EMBEDDING_BACKEND", "QA_QUERY_EMBEDDING_BACKEND")},
         "versions": versions,
     }
 

@@ -14,7 +14,7 @@ import statistics
 import time
 from typing import Any
 
-from bench.common import QUICK, header, hwm_mb, log, rss_mb, summary, write_result
+from bench.common import CACHE, QUICK, header, hwm_mb, log, rss_mb, summary, write_result
 
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
@@ -22,6 +22,8 @@ import numpy as np  # noqa: E402
 from bench.queries import AGGREGATE_QUESTION, query_pool  # noqa: E402
 from bench.server import serve  # noqa: E402
 from bench.stores import ensure_store  # noqa: E402
+from qa.embeddings import query_backend_for  # noqa: E402
+from qa.settings import Settings  # noqa: E402
 
 
 def _sizes() -> list[int]:
@@ -144,7 +146,6 @@ def stage_breakdown(data_dir: Any, queries: list[str], n: int) -> dict[str, Any]
     from qa.embeddings import Embedder
     from qa.lexical import LexicalIndex
     from qa.retrieve import open_retriever
-    from qa.settings import Settings
 
     settings = Settings(data_dir=data_dir, torch_threads=int(os.environ.get("BENCH_SERVER_TORCH_THREADS", "1")))  # as the server
     r = open_retriever(settings, Embedder(settings))
@@ -206,7 +207,6 @@ def aggregate_breakdown(data_dir: Any, question: str, sample: int = 256) -> dict
     from qa.answer import Answerer
     from qa.embeddings import Embedder
     from qa.retrieve import open_retriever
-    from qa.settings import Settings
 
     settings = Settings(data_dir=data_dir, torch_threads=int(os.environ.get("BENCH_SERVER_TORCH_THREADS", "1")))  # as the server
     embedder = Embedder(settings)
@@ -265,22 +265,24 @@ def aggregate_breakdown(data_dir: Any, question: str, sample: int = 256) -> dict
 
 
 def query_embed_threads(queries: list[str], n: int = 60) -> dict[str, Any]:
-    """Single-query embedding latency with 1 and 2 torch threads, alternating, in this process."""
+    """Single-query embedding latency: torch with 1 and 2 threads, and onnx-int8 with 1 (the query backend
+    QA_QUERY_EMBEDDING_BACKEND picks), interleaved in this process so all three see the same machine."""
     import torch
 
     from qa.embeddings import Embedder
-    from qa.settings import Settings
 
-    e = Embedder(Settings(torch_threads=1))
-    ms: dict[int, list[float]] = {1: [], 2: []}
+    e = Embedder(Settings(data_dir=CACHE / "eval_data", torch_threads=1, embedding_backend="torch", query_embedding_backend="onnx-int8"))
+    variants = {"torch_threads_1": (1, e.encode), "torch_threads_2": (2, e.encode), "onnx_int8_threads_1": (1, e.encode_queries)}
+    ms: dict[str, list[float]] = {name: [] for name in variants}
     for i in range(n):
-        for th in (1, 2) if i % 2 == 0 else (2, 1):
-            torch.set_num_threads(th)
+        for name in list(variants)[:: 1 if i % 2 == 0 else -1]:
+            threads, encode = variants[name]
+            torch.set_num_threads(threads)
             t = time.perf_counter()
-            e.encode([queries[i % len(queries)]])
-            ms[th].append((time.perf_counter() - t) * 1000)
+            encode([queries[i % len(queries)]])
+            ms[name].append((time.perf_counter() - t) * 1000)
     torch.set_num_threads(int(os.environ.get("QA_TORCH_THREADS", "2")))
-    return {f"torch_threads_{th}": {"p50_ms": round(float(np.percentile(v, 50)), 1), "p95_ms": round(float(np.percentile(v, 95)), 1)} for th, v in ms.items()}
+    return {name: {"p50_ms": round(float(np.percentile(v, 50)), 1), "p95_ms": round(float(np.percentile(v, 95)), 1)} for name, v in ms.items()}
 
 
 def main() -> None:
@@ -289,8 +291,13 @@ def main() -> None:
     rounds, per_round = (2, 40) if QUICK else (3, 100)
     load_seconds = float(os.environ.get("BENCH_LOAD_SECONDS", 15 if QUICK else 60))
     load_size = max(s for s in sizes if s <= 100_000) if any(s <= 100_000 for s in sizes) else sizes[0]
-    result: dict[str, Any] = {**header("query"), "server_torch_threads": os.environ.get("BENCH_SERVER_TORCH_THREADS", "1"), "sizes": {}}
-    log("query embedding: 1 vs 2 torch threads")
+    result: dict[str, Any] = {
+        **header("query"),
+        "server_torch_threads": os.environ.get("BENCH_SERVER_TORCH_THREADS", "1"),
+        "query_embedding_backend": query_backend_for(Settings()),
+        "sizes": {},
+    }
+    log("query embedding: torch 1 vs 2 threads vs onnx-int8")
     result["query_embed_threads"] = query_embed_threads(queries)
     for n in sizes:
         log(f"store of {n} chunks")

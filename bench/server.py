@@ -43,7 +43,7 @@ def server_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str,
             "QA_ANSWER_TIMEOUT": os.environ.get("QA_ANSWER_TIMEOUT", "600"),
         }
     )
-    for k in ("QA_EMBEDDING_BACKEND", "QA_EMBEDDING_MODEL", "QA_CHROMA_URL"):
+    for k in ("QA_EMBEDDING_BACKEND", "QA_QUERY_EMBEDDING_BACKEND", "QA_EMBEDDING_MODEL", "QA_MODEL_CACHE_DIR", "QA_CHROMA_URL"):
         if k in os.environ:
             env[k] = os.environ[k]
     env.update(extra or {})

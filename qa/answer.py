@@ -182,7 +182,7 @@ class Answerer:
     # --- aggregate -----------------------------------------------------------------------------------------
 
     def aggregate_evidence(self, u: Understood) -> list[Sentence]:
-        vec = self.retriever.embedder.encode([u.topic])[0]
+        vec = self.retriever.queries.encode(u.topic)
         # Recall far beyond a top-k: every admitted document with a lexical or dense match is a candidate,
         # through its best few chunks on each side (so the work grows with matching documents, not chunks).
         per_doc = self.retriever.doc_candidates(u.topic, u.filters, vector=vec, per_doc=self.params.aggregate_chunks_per_doc)
@@ -243,7 +243,7 @@ class Answerer:
 
     def _per_unit(self, u: Understood, top_k: int | None) -> Answer:
         role = _asked_role(u.topic)
-        vec = self.retriever.embedder.encode([u.topic])[0]
+        vec = self.retriever.queries.encode(u.topic)
         citations: list[Citation] = []
         lines: list[str] = []
         picked: list[Sentence] = []
@@ -265,7 +265,7 @@ class Answerer:
     # --- lookup ------------------------------------------------------------------------------------------------
 
     def lookup_evidence(self, u: Understood, top_k: int | None = None) -> LookupEvidence:
-        vec = self.retriever.embedder.encode([u.standalone])[0]
+        vec = self.retriever.queries.encode(u.standalone)
         role = _asked_role(u.standalone)
         hits: list[Hit] = []
         if role and u.filters.unit and not u.filters.section_role:

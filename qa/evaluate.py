@@ -126,7 +126,7 @@ class _LangChainEmbeddings:
         return self._embedder.encode(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self._embedder.encode([text])[0].tolist()
+        return self._embedder.encode_queries([text])[0].tolist()
 
 
 def langchain_baseline(retriever: Retriever) -> SearchFn:

@@ -152,7 +152,7 @@ class QueryEncoder:
                         self._leading = False
                         break
                 try:
-                    vectors = self.embedder.encode([t for t, _ in batch])
+                    vectors = self.embedder.encode_queries([t for t, _ in batch])
                 except BaseException as exc:  # every waiter gets the failure, not a hang
                     for _, f in batch:
                         f.set_exception(exc)

@@ -22,8 +22,15 @@ class Settings(BaseSettings):
     embedding_backend: Literal["torch", "onnx-int8"] = Field(
         "torch",
         description="torch: the sentence-transformers model as shipped; onnx-int8: the same weights exported to ONNX and "
-        "dynamically quantised to int8 (cached under the data dir, built locally on first use). Vectors of the two never mix.",
+        "dynamically quantised to int8 (built locally on first use, cached in model_cache_dir). A store holds one backend's vectors.",
     )
+    query_embedding_backend: Literal["torch", "onnx-int8"] | None = Field(
+        None,
+        description="Backend that embeds queries (search, ask). Unset: onnx-int8 for the default m3e-small (measured in "
+        "docs/evaluation.md), embedding_backend for any other model. Query vectors are never stored, so this may differ "
+        "from the store's backend.",
+    )
+    model_cache_dir: Path | None = Field(None, description="Locally derived models (the int8 ONNX export); default <data_dir>/models.")
     embedding_batch_size: int = Field(32, ge=1)
     torch_threads: int = Field(2, ge=1, description="Set explicitly: torch and OpenBLAS otherwise fight for the cores.")
     # Chunking: chosen by the retrieval check recorded in docs/evaluation.md.

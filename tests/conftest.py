@@ -4,6 +4,7 @@ real embedded Chroma in a temp directory. Tests that change a store get their ow
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from qa.retrieve import Retriever, open_retriever
 from qa.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# One int8 ONNX export per machine for the suite and the servers it starts, not one per temporary data dir
+# (the cache folder is keyed by the model files and the export recipe, so it is never stale).
+os.environ.setdefault("QA_MODEL_CACHE_DIR", str(Path(tempfile.gettempdir()) / "qa-test-model-cache"))
 
 # Property tests (fuzzing) stay bounded: 200 examples a test (a few seconds each), no deadline (the first
 # example pays for imports and lazy parsers), no example database in the work tree, and in CI the same

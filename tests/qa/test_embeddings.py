@@ -1,0 +1,64 @@
+"""The two encoder backends (torch, onnx-int8) on the real m3e-small weights: the int8 export is built locally
+and cached, its vectors stay close to torch's, a store refuses passages from the other backend, and queries
+may use either backend against the same store (by default int8 queries over torch passages)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.embeddings import Embedder, OnnxInt8Model, model_path, query_backend_for
+from qa.retrieve import Retriever, open_retriever
+from qa.settings import Settings
+from qa.store import StoreError
+from tests.conftest import SAMPLES
+
+QUERIES = ["哪些单位提到预算编制不够细化？", "赫山区投资促进服务中心2021年基本支出是多少？", "绩效目标设定不够明确"]
+
+
+@pytest.fixture(scope="module")
+def torch_queries(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    return Embedder(Settings(data_dir=tmp_path_factory.mktemp("torchq"), query_embedding_backend="torch"))
+
+
+def test_default_query_backend_is_int8_only_for_the_measured_model(embedder: Embedder) -> None:
+    assert (embedder.backend, embedder.query_backend) == ("torch", "onnx-int8")
+    assert query_backend_for(Settings(embedding_model="/models/bge-small-zh")) == "torch"
+    assert query_backend_for(Settings(embedding_model="/models/bge-small-zh", embedding_backend="onnx-int8")) == "onnx-int8"
+    assert query_backend_for(Settings(query_embedding_backend="torch")) == "torch"
+
+
+def test_int8_export_is_cached_and_reused(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    source = model_path(settings)
+    first = OnnxInt8Model.ensure_exported(source, tmp_path / "models")
+    stamp = first.stat().st_mtime_ns
+    assert OnnxInt8Model.ensure_exported(source, tmp_path / "models") == first
+    assert first.stat().st_mtime_ns == stamp  # not rebuilt
+    assert [p.name for p in (tmp_path / "models").iterdir() if not p.name.startswith(".")] == [first.parent.name]
+
+
+def test_int8_vectors_are_close_to_torch(embedder: Embedder, torch_queries: Embedder) -> None:
+    texts = [line for line in (SAMPLES / sorted(p.name for p in SAMPLES.glob("*.txt"))[0]).read_text(encoding="utf-8").splitlines() if len(line) > 20][:40]
+    torch_vecs, int8_vecs = torch_queries.encode_queries(texts), embedder.encode_queries(texts)
+    cosine = (torch_vecs * int8_vecs).sum(axis=1)
+    assert cosine.mean() > 0.99 and cosine.min() > 0.97, cosine
+    assert not np.array_equal(torch_vecs, int8_vecs)  # really the other backend
+    # Passages of the pairing are torch's own: the store's vectors do not change.
+    assert np.array_equal(embedder.encode(texts), torch_vecs)
+
+
+def test_store_refuses_passages_from_the_other_backend(sample_retriever: Retriever, embedder: Embedder) -> None:
+    int8_passages = Embedder(sample_retriever.settings.model_copy(update={"embedding_backend": "onnx-int8"}))
+    with pytest.raises(StoreError, match="向量库由模型"):
+        open_retriever(sample_retriever.settings, int8_passages)
+
+
+def test_int8_queries_search_a_torch_store_like_torch(sample_retriever: Retriever, torch_queries: Embedder) -> None:
+    reference = open_retriever(sample_retriever.settings, torch_queries)  # the same store: query vectors are never stored
+    for q in QUERIES:
+        ours = [h.id for h in sample_retriever.search(q, mode="dense", top_k=5)]
+        ref = [h.id for h in reference.search(q, mode="dense", top_k=5)]
+        assert ours[0] == ref[0] and len(set(ours) & set(ref)) >= 4, (q, ours, ref)
