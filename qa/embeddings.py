@@ -75,7 +75,7 @@ class Embedder:
     """Encodes passages and queries into L2-normalised float32 vectors (cosine = dot product).
 
     Passages use `embedding_backend` (the store's vectors, recorded as its model id); queries use
-    `query_embedding_backend`, which may differ: one short query is where the int8 model's speed shows most,
+    `query_embedding_backend`, which may differ: short texts are where the int8 model's speed shows most,
     and its vectors sit at cosine 0.997 from torch's (quality measured in docs/evaluation.md).
     """
 
@@ -110,6 +110,7 @@ class Embedder:
         return self._run(self._model, self._lock, texts)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Texts whose vectors are never stored: queries, and the evidence sentences compared with them."""
         return self._run(self._query_model, self._query_lock, texts)
 
     def _run(self, model: Any, lock: threading.Lock, texts: list[str]) -> np.ndarray:

@@ -79,6 +79,9 @@ def coverage(topic_tokens: set[str], sentence: str, idf: Callable[[str], float])
     return sum(idf(t) for t in topic_tokens & set(tokenize(sentence))) / total
 
 
+_SLICE = 256
+
+
 class SentenceVectors:
     """In-process cache of sentence embeddings: aggregate questions revisit the same sentences."""
 
@@ -93,7 +96,9 @@ class SentenceVectors:
             found = {t: self._cache[t] for t in texts if t in self._cache}
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            vectors = self._embedder.encode(missing)
+            # In slices: a search arriving during a large aggregate waits for one slice of the shared query model,
+            # not for thousands of sentences.
+            vectors = np.concatenate([self._embedder.encode_queries(missing[i : i + _SLICE]) for i in range(0, len(missing), _SLICE)])
             found.update(zip(missing, vectors))
             with self._lock:
                 self._cache.update(zip(missing, vectors))

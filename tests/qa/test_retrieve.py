@@ -3,6 +3,7 @@
 import pytest
 
 from qa.retrieve import MODES, Filters, Retriever, rrf
+from tests.conftest import SAMPLES, ingest_into
 
 # The two reports that write 预算编制不够细化 / 预算编制不够明确和细化 in their problems sections.
 BUDGET_UNITS = {"益阳市赫山区投资促进服务中心", "湖南省大祥工业集中区管理委员会"}
@@ -54,3 +55,15 @@ def test_rrf_ties_and_order() -> None:
     fused = rrf([["a", "b"], ["b", "a"]], k=60)
     assert [i for i, _ in fused] == ["a", "b"]  # equal scores: stable by id
     assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_search_on_a_store_smaller_than_k(empty_retriever: Retriever, mode: str) -> None:
+    """The store asks Chroma for k neighbours without counting first; fewer chunks (or none) must still work."""
+    assert empty_retriever.search("预算编制不够细化", mode=mode, top_k=50) == []
+    ingest_into(empty_retriever, [SAMPLES / "004_30f3d27d840c4c9e.txt"])
+    n_chunks = empty_retriever.store.count_chunks()
+    hits = empty_retriever.search("预算编制不够细化", mode=mode, top_k=n_chunks + 20)
+    assert 0 < len(hits) <= n_chunks and len({h.id for h in hits}) == len(hits)
+    if mode == "dense":
+        assert len(hits) == n_chunks  # every chunk is a neighbour when k exceeds the collection
