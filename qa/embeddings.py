@@ -223,6 +223,9 @@ class OnnxInt8Model:
             # on CPUs without AVX-VNNI (this machine: AVX2 only) and cosine to the torch vectors fell to 0.77;
             # with it, 0.997 (measured on the bundled samples' chunks).
             logging.disable(logging.WARNING)  # "consider pre-processing" advice from onnxruntime on the root logger
+            # The quantiser also installs a root StreamHandler (basicConfig), which would then print other
+            # libraries' debug records (bm25s) under the CLI's output: put the root handlers back afterwards.
+            root_handlers = list(logging.getLogger().handlers)
             try:
                 quantize_dynamic(
                     fp32,
@@ -234,6 +237,7 @@ class OnnxInt8Model:
                 )
             finally:
                 logging.disable(logging.NOTSET)
+                logging.getLogger().handlers[:] = root_handlers
             fp32.unlink()
             for extra in tmp.glob("*.data"):
                 extra.unlink()

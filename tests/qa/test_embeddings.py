@@ -4,6 +4,9 @@ may use either backend against the same store (by default int8 queries over torc
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +65,14 @@ def test_int8_queries_search_a_torch_store_like_torch(sample_retriever: Retrieve
         ours = [h.id for h in sample_retriever.search(q, mode="dense", top_k=5)]
         ref = [h.id for h in reference.search(q, mode="dense", top_k=5)]
         assert ours[0] == ref[0] and len(set(ours) & set(ref)) >= 4, (q, ours, ref)
+
+
+def test_first_use_exports_offline_and_keeps_cli_output_clean(tmp_path: Path) -> None:
+    """A fresh data dir and model cache, as on a new machine: `qa ingest` builds the int8 export itself, and the
+    quantiser's root logging handler must not leak other libraries' debug lines into the CLI's output."""
+    env = {**os.environ, "QA_DATA_DIR": str(tmp_path / "data"), "QA_MODEL_CACHE_DIR": str(tmp_path / "models"), "HF_HUB_OFFLINE": "1"}
+    qa = str(Path(sys.executable).with_name("qa"))
+    proc = subprocess.run([qa, "ingest", str(sorted(SAMPLES.glob("*.txt"))[0])], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert list((tmp_path / "models").glob("*/model_qint8.onnx"))
+    assert "DEBUG" not in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-2000:]
