@@ -20,7 +20,7 @@ from ingest.chunking import index_text
 from qa.embeddings import Embedder
 from qa.lexical import LexicalIndex
 from qa.settings import Settings
-from qa.store import ChunkRow, DocRecord, Store, generation_of
+from qa.store import ChunkRow, DocRecord, Store, generation_of, metadata_year
 
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
@@ -77,14 +77,13 @@ class Hit:
     @classmethod
     def from_row(cls, row: ChunkRow, score: float) -> Hit:
         m = row.metadata
-        year = int(m.get("year", -1))
         return cls(
             id=row.id,
             doc_id=str(m.get("doc_id", "")),
             source=str(m.get("source", "")),
             unit=str(m.get("unit", "")),
             region=str(m.get("region", "")),
-            year=None if year < 0 else year,
+            year=metadata_year(m),
             report_kind=str(m.get("report_kind", "")),
             title=str(m.get("title", "")),
             section=str(m.get("section", "")),

@@ -42,6 +42,12 @@ class StoreError(RuntimeError):
     """The store cannot be used as configured (unreachable server, embedder mismatch); message in Chinese."""
 
 
+def metadata_year(meta: dict[str, Any]) -> int | None:
+    """The year of a document, chunk or finding record: Chroma metadata cannot hold None, so "no year" is -1."""
+    year = meta.get("year", -1)
+    return None if year is None or int(year) < 0 else int(year)
+
+
 @dataclass(frozen=True)
 class DocRecord:
     doc_id: str
@@ -64,14 +70,13 @@ class DocRecord:
 
     @classmethod
     def from_metadata(cls, doc_id: str, meta: dict[str, Any]) -> DocRecord:
-        year = meta.get("year", -1)
         return cls(
             doc_id=doc_id,
             source=str(meta.get("source", "")),
             title=str(meta.get("title", "")),
             unit=str(meta.get("unit", "")),
             region=str(meta.get("region", "")),
-            year=None if year in (-1, None) else int(year),
+            year=metadata_year(meta),
             report_kind=str(meta.get("report_kind", "其他")),
             fmt=str(meta.get("fmt", "")),
             n_chunks=int(meta.get("n_chunks", 0)),

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from qa.findings.taxonomy import Categorizer
-from qa.store import ChunkRow
+from qa.store import ChunkRow, metadata_year
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,6 @@ def group_rows(rows: Sequence[ChunkRow], vectors: np.ndarray, categorizer: Categ
         labels = tuple(
             CategoryLabel(a.name, a.confidence, spans[min(a.sentence, len(spans) - 1)]) for a in categorizer.assign(scores[start:end])
         )
-        year = int(m.get("year", -1))
         found.append(
             Finding(
                 finding_id=str(m["finding_id"]),
@@ -107,7 +106,7 @@ def group_rows(rows: Sequence[ChunkRow], vectors: np.ndarray, categorizer: Categ
                 title=str(m.get("title", "")),
                 unit=str(m.get("unit", "")),
                 region=str(m.get("region", "")),
-                year=None if year < 0 else year,
+                year=metadata_year(m),
                 report_kind=str(m.get("report_kind", "")),
                 role=str(m["role"]),
                 section=str(m.get("section", "")),
