@@ -8,6 +8,10 @@ its base), L2-normalised. HNSW latency depends on the number, dimension and spre
 they mean; perturbed real vectors keep the clustered, anisotropic shape of real embeddings (uniform random unit
 vectors would be a harsher case for HNSW). Query vectors at benchmark time come from the real embedder.
 
+Findings (one row per problem/measure sentence, what aggregate answers about problems and measures read) are
+added by `ensure_findings` with their real vectors: the generator draws them from a few hundred phrasings, so
+each distinct sentence is encoded once (cached in bench/cache/) and every row gets the vector of its own text.
+
 A built store is cached under bench/cache/stores/<name>/ with a READY.json describing it, and reused while the
 generator, seed, size and model id are unchanged.
 """
@@ -33,6 +37,7 @@ from qa.settings import Settings  # noqa: E402
 BASE = 384
 SIGMA = 0.03
 STORE_VERSION = 2  # bump when the generator or the fill recipe changes
+FINDINGS_VERSION = 1  # bump when finding extraction or their vectors change (re-adds findings only)
 _FLUSH = 4096
 
 
@@ -87,6 +92,45 @@ def ensure_store(n_chunks: int, settings_kwargs: dict[str, Any] | None = None, s
     info = {**want, **build(data, settings, n_chunks, seed)}
     ready.write_text(json.dumps(info, indent=2, ensure_ascii=False))
     return data, info
+
+
+def ensure_findings(n_chunks: int, settings_kwargs: dict[str, Any] | None = None, seed: int = 0) -> dict[str, Any]:
+    """Add the findings of every generated document of the store (once; recorded in READY.json)."""
+    data, info = ensure_store(n_chunks, settings_kwargs, seed)
+    if info.get("findings_version") == FINDINGS_VERSION:
+        return info
+    from qa.embeddings import Embedder
+    from qa.store import Store
+
+    settings = Settings(data_dir=data, **(settings_kwargs or {}))
+    embedder = Embedder(settings)
+    store = Store(settings, embedder.model_id, embedder.dimension)
+    store.findings.delete(where={"doc_id": {"$ne": ""}})
+    cache: dict[str, np.ndarray] = {}
+    t0 = time.perf_counter()
+    rows: list[Any] = []
+    written = 0
+
+    def flush() -> None:
+        nonlocal rows, written
+        missing = list(dict.fromkeys(r.text for r in rows if r.text not in cache))
+        cache.update(zip(missing, embedder.encode(missing)))
+        store.write_chunks(store.findings, rows, np.stack([cache[r.text] for r in rows]))
+        written += len(rows)
+        rows = []
+
+    for i in range(int(info["n_docs"])):
+        g = generate_doc(i, seed)
+        rows += prepare(RawDocument(g.source, g.text, "txt"), {}, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap).finding_rows
+        if len(rows) >= _FLUSH:
+            flush()
+    if rows:
+        flush()
+    store.repair()  # the rows' documents are committed: drops the pending-write markers write_chunks left
+    info = {**info, "findings_version": FINDINGS_VERSION, "n_finding_rows": written, "distinct_finding_sentences": len(cache), "findings_seconds": round(time.perf_counter() - t0, 1)}
+    (store_dir(n_chunks, seed) / "READY.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
+    log(f"findings added: {written} rows ({len(cache)} distinct sentences) in {info['findings_seconds']} s")
+    return info
 
 
 def build(data: Path, settings: Settings, n_chunks: int, seed: int) -> dict[str, Any]:
@@ -150,5 +194,5 @@ if __name__ == "__main__":
     import sys
 
     for arg in sys.argv[1:]:
-        path, meta = ensure_store(int(arg))
-        print(path, json.dumps(meta, ensure_ascii=False))
+        meta = ensure_findings(int(arg))
+        print(store_dir(int(arg)), json.dumps(meta, ensure_ascii=False))

@@ -97,7 +97,8 @@ def select_units(sentences: Sequence[Sentence], p: EvidenceParams) -> tuple[list
     top = ranked[0].score if ranked else 0.0
     floor = max(p.aggregate_threshold, top - p.aggregate_margin)
     accepted = [s for s in ranked if s.score >= floor]
-    related = [s for s in ranked if s not in accepted and s.score >= p.related_threshold][:5]
+    # Below the floor by construction (ranked is sorted): no membership test, which was quadratic in units.
+    related = [s for s in ranked[len(accepted) :] if s.score >= p.related_threshold][:5]
     return accepted, related
 
 
@@ -207,16 +208,30 @@ class Answerer:
             lines += [f"- {ue.unit}：" + "".join(self._quote(citations, cid) for cid in ue.citation_ids) for ue in related_units]
         return Answer("\n".join(lines), "aggregate", u.standalone, citations, units, related_units, u.filters)
 
-    def _finding_units(self, u: Understood) -> tuple[list[Sentence], list[Sentence]] | None:
-        """Problems/measures aggregates answered from the findings first (qa.findings.evidence); None (→ the
-        corpus-wide pass above) when the topic is not about findings or no finding passes verification."""
+    def _usable_findings(self) -> FindingsIndex | None:
         try:
-            findings = self.findings
+            return self.findings
         except TaxonomyError as exc:  # a broken QA_TAXONOMY must not break answers: the corpus-wide pass still works
             log.warning("findings unavailable, answering without them: %s", exc)
             return None
+
+    def warm(self) -> None:
+        """Load the findings view now (stored rows, vectors, categories, token sets: 5 s at 10k chunks), so the
+        first aggregate question does not wait for it. Later documents are added to it one by one."""
+        findings = self._usable_findings()
+        if findings is not None:
+            findings.view()
+
+    def _finding_units(self, u: Understood) -> tuple[list[Sentence], list[Sentence]] | None:
+        """Problems/measures aggregates answered from the findings first (qa.findings.evidence); None (→ the
+        corpus-wide pass above) when the topic is not about findings or no finding passes verification."""
+        findings = self._usable_findings()
+        if findings is None:
+            return None
         vec = self.retriever.queries.encode(u.topic)
-        sentences = finding_sentences(findings, u.topic, vec, u.filters, self.params, self.retriever.lexical())
+        # select_units reads each document's best sentence, and only if it clears the lower threshold.
+        floor = min(self.params.aggregate_threshold, self.params.related_threshold)
+        sentences = finding_sentences(findings, u.topic, vec, u.filters, self.params, self.retriever.lexical(), min_score=floor, best_per_document=True)
         accepted, related = select_units(sentences, self.params)
         return (accepted, related) if accepted else None
 

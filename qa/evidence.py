@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,13 +71,32 @@ def topic_role(topic: str) -> str | None:
     return None
 
 
-def coverage(topic_tokens: set[str], sentence: str, idf: Callable[[str], float]) -> float:
-    """Share of the topic's information the sentence repeats: matched tokens weighted by idf, so a
-    generic word (程序, 工作) counts for little and a specific one (专账核算, 细化) for much."""
-    total = sum(idf(t) for t in topic_tokens)
-    if total <= 0:
-        return 0.0
-    return sum(idf(t) for t in topic_tokens & set(tokenize(sentence))) / total
+class Coverage:
+    """Share of the topic's information a sentence repeats: matched tokens weighted by idf, so a generic word
+    (程序, 工作) counts for little and a specific one (专账核算, 细化) for much. The topic's weights are looked
+    up once; a sentence comes as text or as its token set (findings keep theirs, tokenised once per process)."""
+
+    def __init__(self, topic_tokens: set[str], idf: Callable[[str], float]) -> None:
+        self._weights = {t: idf(t) for t in topic_tokens}
+        self._total = sum(self._weights.values())
+
+    def of_tokens(self, tokens: AbstractSet[str]) -> float:
+        if self._total <= 0:
+            return 0.0
+        return sum(w for t, w in self._weights.items() if t in tokens) / self._total
+
+    def __call__(self, sentence: str) -> float:
+        return self.of_tokens(set(tokenize(sentence)))
+
+    def of_postings(self, postings: Mapping[str, np.ndarray], n_rows: int) -> np.ndarray:
+        """The coverage of every row at once, from the rows each token occurs in (row token sets, inverted)."""
+        cov = np.zeros(n_rows, dtype=np.float64)
+        if self._total <= 0:
+            return cov
+        for t, w in self._weights.items():
+            if t in postings:
+                cov[postings[t]] += w
+        return cov / self._total
 
 
 _SLICE = 256
@@ -142,11 +162,10 @@ def score_sentences(
     if not parts:
         return []
     sims = vectors.get([p[3] for p in parts]) @ topic_vec
-    topic_tokens = set(tokenize(topic)) - set(ignore_tokens)
-    idf = lexical.idf
+    coverage = Coverage(set(tokenize(topic)) - set(ignore_tokens), lexical.idf)
     scored: list[Sentence] = []
     for (hit, start, end, text), sim in zip(parts, sims):
-        cov = coverage(topic_tokens, text, idf)
+        cov = coverage(text)
         in_role = bool(prefer_role) and hit.section_role == prefer_role
         has_number = wants_number and bool(re.search(r"\d", text))
         score = combine(float(sim), cov, in_role, has_number, lexical_weight, params)

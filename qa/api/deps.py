@@ -36,7 +36,9 @@ class Services:
         retriever = open_retriever(settings, embedder)
         retriever.lexical()  # load or build the BM25 index before the first request
         composer = LLMComposer(settings) if settings.llm_base_url else None
-        return cls(settings, embedder, retriever, Answerer(retriever, composer=composer))
+        answerer = Answerer(retriever, composer=composer)
+        answerer.warm()
+        return cls(settings, embedder, retriever, answerer)
 
     def seed(self, folder: Path) -> None:
         if self.retriever.store.catalogue():

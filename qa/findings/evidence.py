@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa.evidence import EvidenceParams, Sentence, combine, coverage, topic_role
+from qa.evidence import Coverage, EvidenceParams, Sentence, combine, topic_role
 from qa.findings.index import FindingFilter, FindingsIndex
 from qa.findings.model import Finding
 from qa.lexical import LexicalIndex, tokenize
@@ -56,29 +56,48 @@ def finding_scope(index: FindingsIndex, topic: str, vector: np.ndarray) -> Findi
 
 
 def finding_sentences(
-    index: FindingsIndex, topic: str, vector: np.ndarray, filters: Filters, params: EvidenceParams, lexical: LexicalIndex
+    index: FindingsIndex,
+    topic: str,
+    vector: np.ndarray,
+    filters: Filters,
+    params: EvidenceParams,
+    lexical: LexicalIndex,
+    *,
+    min_score: float | None = None,
+    best_per_document: bool = False,
 ) -> list[Sentence]:
-    """Every sentence of the in-scope findings of the admitted documents, scored as evidence, best first;
-    [] when the topic is not about findings."""
+    """Every sentence of the in-scope findings of the admitted documents scoring at least `min_score` (or only
+    each document's best: all `select_units` looks at), scored as evidence, best first; [] when the topic is
+    not about findings. Scores are computed for every row at once (one matrix-vector product, coverage from
+    the view's token postings); Sentence objects are built only for what is returned (at 100k chunks, 77k
+    finding rows: a per-row Python loop took ~0.7 s of a 0.8 s answer)."""
     scope = finding_scope(index, topic, vector)
     if scope is None:
         return []
     view = index.view()
     catalogue = index.retriever.catalogue()
-    picked = [f for f in view.findings if f.doc_id in catalogue and scope.admits(f, catalogue[f.doc_id]) and filters.admits(catalogue[f.doc_id])]
+    docs = {d for d, rec in catalogue.items() if filters.admits(rec)}
+    # finding_scope only sets role or category: the finding's own fields.
+    picked = [i for i, f in enumerate(view.findings) if f.doc_id in docs and scope.admits_content(f)]
     if not picked:
         return []
-    rows = np.concatenate([np.arange(f.first_row, f.first_row + len(f.sentences)) for f in picked])
-    sims = view.vectors[rows] @ vector
-    topic_tokens = set(tokenize(topic))
+    rows = np.flatnonzero(np.isin(view.row_finding, picked))
+    sims = (view.vectors @ vector)[rows]
+    cov = Coverage(set(tokenize(topic)), lexical.idf).of_postings(view.postings, len(view.vectors))[rows]
+    scores = np.round(combine(sims, cov, True, False, params.aggregate_lexical_weight, params), 4)  # type: ignore[arg-type]
+    keep = np.arange(len(rows)) if min_score is None else np.flatnonzero(scores >= min_score)
+    if best_per_document and len(keep):
+        # By document, best first, earliest sentence on ties (rows are in document order): each group's first.
+        order = keep[np.lexsort((rows[keep], -scores[keep], view.row_doc[rows[keep]]))]
+        doc_codes = view.row_doc[rows[order]]
+        keep = order[np.r_[True, doc_codes[1:] != doc_codes[:-1]]]
+    hits: dict[int, Hit] = {}
     out: list[Sentence] = []
-    n = 0
-    for f in picked:
-        hit = as_hit(f)
-        for s in f.sentences:
-            sim = float(sims[n])
-            n += 1
-            cov = coverage(topic_tokens, s.text, lexical.idf)
-            score = combine(sim, cov, True, False, params.aggregate_lexical_weight, params)
-            out.append(Sentence(hit, s.text, s.char_start, s.char_end, round(score, 4), sim, cov, True))
+    for i in keep:
+        row = int(rows[i])
+        fi = int(view.row_finding[row])
+        f = view.findings[fi]
+        hit = hits.get(fi) or hits.setdefault(fi, as_hit(f))
+        s = f.sentences[row - f.first_row]
+        out.append(Sentence(hit, s.text, s.char_start, s.char_end, float(scores[i]), float(sims[i]), float(cov[i]), True))
     return sorted(out, key=lambda s: (-s.score, s.doc_id, s.char_start))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.findings.model import Finding, group_rows, in_order
+from qa.lexical import tokenize
 from qa.findings.taxonomy import Categorizer
 from qa.retrieve import Filters, Retriever
 from qa.store import ChunkRow, DocRecord
@@ -32,20 +33,24 @@ class FindingFilter:
     unit: str | None = None
 
     def admits(self, f: Finding, record: DocRecord) -> bool:
-        docs = Filters(year=self.year, region=self.region, unit=self.unit)
-        return (
-            (self.role is None or f.role == self.role)
-            and (self.category is None or self.category in f.category_names())
-            and docs.admits(record)
-        )
+        return self.admits_content(f) and Filters(year=self.year, region=self.region, unit=self.unit).admits(record)
+
+    def admits_content(self, f: Finding) -> bool:
+        """The finding's own fields (role, category), whatever its document."""
+        return (self.role is None or f.role == self.role) and (self.category is None or self.category in f.category_names())
 
 
 @dataclass
 class _View:
-    """All findings of the committed documents, in catalogue order, with their sentence vectors stacked."""
+    """All findings of the committed documents, in catalogue order, with one row per finding sentence: its
+    vector, the finding it belongs to, and (`postings`) the rows containing each jieba token, so an aggregate
+    question scores every row with array operations instead of a Python loop."""
 
     findings: list[Finding] = field(default_factory=list)
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), dtype=np.float32))
+    row_finding: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    row_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # a code per document
+    postings: dict[str, np.ndarray] = field(default_factory=dict)
     key: tuple[tuple[str, float], ...] = ()
 
 
@@ -70,7 +75,9 @@ class FindingsIndex:
         self.retriever = retriever
         self.categorizer = categorizer
         self._lock = threading.Lock()
-        self._per_doc: dict[tuple[str, float], tuple[list[ChunkRow], np.ndarray]] = {}
+        # Per committed document: its finding rows, their vectors and token sets (jieba once per sentence and
+        # process, not once per aggregate question: 4.5 of 10 s at 10k chunks before).
+        self._per_doc: dict[tuple[str, float], tuple[list[ChunkRow], np.ndarray, list[frozenset[str]]]] = {}
         self._view = _View()
 
     # --- loading -------------------------------------------------------------------------------------------
@@ -94,22 +101,31 @@ class FindingsIndex:
                 by_doc.setdefault(str(row.metadata["doc_id"]), []).append(i)
             for d in missing:
                 picked = by_doc.get(d, [])
-                self._per_doc[(d, catalogue[d].ingested_at)] = in_order([rows[i] for i in picked], vectors[picked] if picked else vectors[:0])
+                doc_rows, doc_vectors = in_order([rows[i] for i in picked], vectors[picked] if picked else vectors[:0])
+                self._per_doc[(d, catalogue[d].ingested_at)] = (doc_rows, doc_vectors, [frozenset(tokenize(r.text)) for r in doc_rows])
         live = set(key)
         for stale in [k for k in self._per_doc if k not in live]:
             del self._per_doc[stale]
         findings: list[Finding] = []
         blocks: list[np.ndarray] = []
+        postings: dict[str, list[int]] = {}
         offset = 0
         for k in key:
-            rows, vectors = self._per_doc[k]
+            rows, vectors, row_tokens = self._per_doc[k]
             if not rows:
                 continue
             findings += group_rows(rows, vectors, self.categorizer, first_row=offset)
             blocks.append(vectors)
+            for i, tokens in enumerate(row_tokens, start=offset):
+                for t in tokens:
+                    postings.setdefault(t, []).append(i)
             offset += len(rows)
         stacked = np.concatenate(blocks) if blocks else np.zeros((0, self.retriever.embedder.dimension), dtype=np.float32)
-        return _View(findings, stacked, key)
+        sizes = [len(f.sentences) for f in findings]
+        row_finding = np.repeat(np.arange(len(findings)), sizes)
+        codes = {d: i for i, (d, _) in enumerate(key)}
+        row_doc = np.repeat(np.asarray([codes[f.doc_id] for f in findings], dtype=np.int64), sizes)
+        return _View(findings, stacked, row_finding, row_doc, {t: np.asarray(r, dtype=np.int64) for t, r in postings.items()}, key)
 
     # --- queries -------------------------------------------------------------------------------------------
 

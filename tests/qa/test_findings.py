@@ -9,12 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.answer import Answerer
+from qa.answer import Answerer, select_units
 from qa.embeddings import Embedder
+from qa.evidence import Coverage
 from qa.findings import FindingFilter, TaxonomyError, load_taxonomy, open_findings
 from qa.findings.evaluate import evaluate_findings, extract_corpus, load_labels
+from qa.findings.evidence import finding_sentences
 from qa.findings.taxonomy import Categorizer, Taxonomy
-from qa.retrieve import Retriever
+from qa.lexical import tokenize
+from qa.retrieve import Filters, Retriever
 from tests.conftest import ROOT, SAMPLES, ingest_into
 
 LABELS = ROOT / "eval_sets" / "findings.jsonl"
@@ -121,6 +124,38 @@ def test_aggregate_answers_come_from_findings_and_fall_back(sample_retriever: Re
     # Not a problems/measures topic: the corpus-wide pass still answers.
     invest = answerer.ask("哪些单位提到招商引资？")
     assert invest.units and all(c.hit.chunk_index >= 0 for c in invest.citations)
+
+
+def test_finding_evidence_floor_and_token_sets_keep_the_verdict(sample_retriever: Retriever) -> None:
+    """The fast path (token sets kept per row, sentences below both thresholds never built) answers exactly as
+    scoring every sentence does."""
+    answerer = Answerer(sample_retriever)
+    answerer.warm()  # the view is loaded before any question (what the API does at start)
+    view = answerer.findings._view
+    assert view.findings and len(view.row_finding) == len(view.row_doc) == len(view.vectors)
+    for fi, f in enumerate(view.findings):
+        for j, s in enumerate(f.sentences):
+            row = f.first_row + j
+            assert view.row_finding[row] == fi and all(row in view.postings[t] for t in tokenize(s.text))
+    p = answerer.params
+    floor = min(p.aggregate_threshold, p.related_threshold)
+    lexical = sample_retriever.lexical()
+    skipped = 0
+    for topic in ("预算编制不够细化", "加强资金监管", "项目资金未专账核算", "缺乏专业人才"):
+        vec = sample_retriever.queries.encode(topic)
+        every = finding_sentences(answerer.findings, topic, vec, Filters(), p, lexical)
+        above = finding_sentences(answerer.findings, topic, vec, Filters(), p, lexical, min_score=floor)
+        best = finding_sentences(answerer.findings, topic, vec, Filters(), p, lexical, min_score=floor, best_per_document=True)
+        assert every and above == [s for s in every if s.score >= floor], topic
+        firsts: dict[str, object] = {}
+        for s in above:
+            firsts.setdefault(s.doc_id, s)
+        assert best == list(firsts.values()), topic
+        for s in every:  # scores as the per-sentence formula gives them
+            assert s.coverage == pytest.approx(Coverage(set(tokenize(topic)), lexical.idf)(s.text))
+        assert select_units(best, p) == select_units(above, p) == select_units(every, p), topic
+        skipped += len(every) - len(best)
+    assert skipped > 0  # the floor did leave sentences out
 
 
 def test_cli_findings_json_and_stats(sample_retriever: Retriever, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
