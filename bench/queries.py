@@ -6,7 +6,10 @@ import random
 
 from bench.gen_corpus import MEASURES, PROBLEMS, PROJECTS, UNIT_KINDS
 
-AGGREGATE_QUESTION = "哪些单位提到预算编制不够细化？"
+# "Which units…" questions, by the path that answers them: a problem, a measure and a category topic go to the
+# findings (qa/findings/evidence.py); a topic that is none of these goes through the corpus-wide pass.
+FINDINGS_AGGREGATES = ["哪些单位提到预算编制不够细化？", "哪些单位提出要加强资金监管？", "哪些单位提到项目资金未专账核算？"]
+GENERIC_AGGREGATE = "哪些单位提到政府采购？"
 
 _FIXED = [
     "预算编制不够细化",

@@ -94,11 +94,11 @@ def ensure_store(n_chunks: int, settings_kwargs: dict[str, Any] | None = None, s
     return data, info
 
 
-def ensure_findings(n_chunks: int, settings_kwargs: dict[str, Any] | None = None, seed: int = 0) -> dict[str, Any]:
-    """Add the findings of every generated document of the store (once; recorded in READY.json)."""
+def ensure_findings(n_chunks: int, settings_kwargs: dict[str, Any] | None = None, seed: int = 0) -> tuple[Path, dict[str, Any]]:
+    """`ensure_store` plus the findings of every generated document (added once; recorded in READY.json)."""
     data, info = ensure_store(n_chunks, settings_kwargs, seed)
     if info.get("findings_version") == FINDINGS_VERSION:
-        return info
+        return data, info
     from qa.embeddings import Embedder
     from qa.store import Store
 
@@ -130,7 +130,7 @@ def ensure_findings(n_chunks: int, settings_kwargs: dict[str, Any] | None = None
     info = {**info, "findings_version": FINDINGS_VERSION, "n_finding_rows": written, "distinct_finding_sentences": len(cache), "findings_seconds": round(time.perf_counter() - t0, 1)}
     (store_dir(n_chunks, seed) / "READY.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
     log(f"findings added: {written} rows ({len(cache)} distinct sentences) in {info['findings_seconds']} s")
-    return info
+    return data, info
 
 
 def build(data: Path, settings: Settings, n_chunks: int, seed: int) -> dict[str, Any]:
@@ -194,5 +194,5 @@ if __name__ == "__main__":
     import sys
 
     for arg in sys.argv[1:]:
-        meta = ensure_findings(int(arg))
-        print(store_dir(int(arg)), json.dumps(meta, ensure_ascii=False))
+        path, meta = ensure_findings(int(arg))
+        print(path, json.dumps(meta, ensure_ascii=False))

@@ -12,6 +12,7 @@ sentence with its [n] marker.
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 from collections.abc import Sequence
@@ -221,6 +222,9 @@ class Answerer:
         findings = self._usable_findings()
         if findings is not None:
             findings.view()
+        # Everything loaded so far lives as long as the process: move it out of the collector's reach. At 100k
+        # chunks a full pass over the ~1 M startup objects took 0.6 s and landed inside aggregate answers.
+        gc.freeze()
 
     def _finding_units(self, u: Understood) -> tuple[list[Sentence], list[Sentence]] | None:
         """Problems/measures aggregates answered from the findings first (qa.findings.evidence); None (→ the

@@ -9,9 +9,10 @@ applies to everything already stored, without re-ingest, at the cost of one matr
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -75,9 +76,11 @@ class FindingsIndex:
         self.retriever = retriever
         self.categorizer = categorizer
         self._lock = threading.Lock()
-        # Per committed document: its finding rows, their vectors and token sets (jieba once per sentence and
-        # process, not once per aggregate question: 4.5 of 10 s at 10k chunks before).
-        self._per_doc: dict[tuple[str, float], tuple[list[ChunkRow], np.ndarray, list[frozenset[str]]]] = {}
+        # Per committed document: its findings (rows numbered from 0 within the document), their sentence
+        # vectors and each sentence's tokens (jieba once per sentence and process, not per aggregate question:
+        # 4.5 of 10 s at 10k chunks before). Not the stored rows themselves: at 100k chunks their metadata
+        # dicts were most of the view's 1.1 GB and 1.1 M objects (a full GC pass 0.6 s, in the middle of asks).
+        self._per_doc: dict[tuple[str, float], tuple[list[Finding], np.ndarray, list[tuple[str, ...]]]] = {}
         self._view = _View()
 
     # --- loading -------------------------------------------------------------------------------------------
@@ -102,7 +105,8 @@ class FindingsIndex:
             for d in missing:
                 picked = by_doc.get(d, [])
                 doc_rows, doc_vectors = in_order([rows[i] for i in picked], vectors[picked] if picked else vectors[:0])
-                self._per_doc[(d, catalogue[d].ingested_at)] = (doc_rows, doc_vectors, [frozenset(tokenize(r.text)) for r in doc_rows])
+                tokens = [tuple(sys.intern(t) for t in set(tokenize(r.text))) for r in doc_rows]
+                self._per_doc[(d, catalogue[d].ingested_at)] = (group_rows(doc_rows, doc_vectors, self.categorizer), doc_vectors, tokens)
         live = set(key)
         for stale in [k for k in self._per_doc if k not in live]:
             del self._per_doc[stale]
@@ -111,15 +115,15 @@ class FindingsIndex:
         postings: dict[str, list[int]] = {}
         offset = 0
         for k in key:
-            rows, vectors, row_tokens = self._per_doc[k]
-            if not rows:
+            doc_findings, vectors, row_tokens = self._per_doc[k]
+            if not doc_findings:
                 continue
-            findings += group_rows(rows, vectors, self.categorizer, first_row=offset)
+            findings += [replace(f, first_row=f.first_row + offset) for f in doc_findings]
             blocks.append(vectors)
             for i, tokens in enumerate(row_tokens, start=offset):
                 for t in tokens:
                     postings.setdefault(t, []).append(i)
-            offset += len(rows)
+            offset += len(vectors)
         stacked = np.concatenate(blocks) if blocks else np.zeros((0, self.retriever.embedder.dimension), dtype=np.float32)
         sizes = [len(f.sentences) for f in findings]
         row_finding = np.repeat(np.arange(len(findings)), sizes)
