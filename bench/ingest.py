@@ -48,6 +48,10 @@ def _round_corpus(work: Path, round_no: int, target: int, settings: Settings) ->
     metas: list[dict[str, Any]] = []
     findings: list[str] = []
     for name, text in real_copies(copies=200, seed=1000 + round_no):
+        # Round-specific names: with the bare copy names every round after the first replaced the previous
+        # round's documents (same source), so it measured replace (a Chroma where-delete per old version,
+        # ~20 s per round) instead of ingest.
+        name = f"r{round_no}_{name}"
         path = folder / name
         path.write_text(text, encoding="utf-8")
         doc = prepare(RawDocument(name, text, "txt"), {}, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
