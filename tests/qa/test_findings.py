@@ -158,6 +158,37 @@ def test_finding_evidence_floor_and_token_sets_keep_the_verdict(sample_retriever
     assert skipped > 0  # the floor did leave sentences out
 
 
+def test_findings_view_extended_after_an_upload_equals_a_full_build(empty_retriever: Retriever) -> None:
+    """An upload extends the view in place of rebuilding it; the result must be the view a fresh process builds,
+    and a delete (not a pure addition) rebuilds."""
+    samples = sorted(SAMPLES.glob("*.txt"))
+    ingest_into(empty_retriever, samples[:3])
+    index = open_findings(empty_retriever)
+    before = index.view()
+    bases: list[int] = []
+    extend = index._extend
+    index._extend = lambda base, key: bases.append(len(base.key)) or extend(base, key)  # type: ignore[method-assign]
+    report = ingest_into(empty_retriever, samples[3:])
+    extended = index.view()
+    assert bases == [len(before.key)] and len(extended.key) == 5  # extended from the 3-document view
+
+    def same(a: object, b: object) -> None:
+        assert a.findings == b.findings and a.key == b.key  # type: ignore[attr-defined]
+        for name in ("vectors", "row_finding", "row_doc"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+        assert a.postings.keys() == b.postings.keys()  # type: ignore[attr-defined]
+        assert all(np.array_equal(a.postings[t], b.postings[t]) for t in a.postings)  # type: ignore[attr-defined]
+
+    same(extended, open_findings(empty_retriever).view())
+    assert len(before.findings) < len(extended.findings) == 32
+    empty_retriever.store.delete_document(report.doc_ids[samples[3].name])
+    empty_retriever.invalidate()
+    bases.clear()
+    shrunk = index.view()
+    assert bases == [0]  # a delete rebuilds from nothing
+    same(shrunk, open_findings(empty_retriever).view())
+
+
 def test_cli_findings_json_and_stats(sample_retriever: Retriever, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
     """`qa findings` on the samples' store, in-process with the session's model (the subprocess route of the
     CLI is covered by tests/qa/test_cli.py)."""
