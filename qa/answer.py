@@ -183,8 +183,9 @@ class Answerer:
 
     # --- aggregate -----------------------------------------------------------------------------------------
 
-    def aggregate_evidence(self, u: Understood) -> list[Sentence]:
-        vec = self.retriever.queries.encode(u.topic)
+    def aggregate_evidence(self, u: Understood, vec: np.ndarray | None = None) -> list[Sentence]:
+        """`vec`: the topic's embedding when the caller has it (computed once per request)."""
+        vec = self.retriever.queries.encode(u.topic) if vec is None else vec
         # Recall far beyond a top-k: every admitted document with a lexical or dense match is a candidate,
         # through its best few chunks on each side (so the work grows with matching documents, not chunks).
         per_doc = self.retriever.doc_candidates(u.topic, u.filters, vector=vec, per_doc=self.params.aggregate_chunks_per_doc)
@@ -194,7 +195,8 @@ class Answerer:
 
     def _aggregate(self, u: Understood) -> Answer:
         topic = u.topic
-        accepted, related = self._finding_units(u) or select_units(self.aggregate_evidence(u), self.params)
+        vec = self.retriever.queries.encode(topic)
+        accepted, related = self._finding_units(u, vec) or select_units(self.aggregate_evidence(u, vec), self.params)
 
         citations: list[Citation] = []
         units = self._group(accepted, citations)
@@ -226,13 +228,12 @@ class Answerer:
         # chunks a full pass over the ~1 M startup objects took 0.6 s and landed inside aggregate answers.
         gc.freeze()
 
-    def _finding_units(self, u: Understood) -> tuple[list[Sentence], list[Sentence]] | None:
+    def _finding_units(self, u: Understood, vec: np.ndarray) -> tuple[list[Sentence], list[Sentence]] | None:
         """Problems/measures aggregates answered from the findings first (qa.findings.evidence); None (→ the
         corpus-wide pass above) when the topic is not about findings or no finding passes verification."""
         findings = self._usable_findings()
         if findings is None:
             return None
-        vec = self.retriever.queries.encode(u.topic)
         # select_units reads each document's best sentence, and only if it clears the lower threshold.
         floor = min(self.params.aggregate_threshold, self.params.related_threshold)
         sentences = finding_sentences(findings, u.topic, vec, u.filters, self.params, self.retriever.lexical(), min_score=floor, best_per_document=True)

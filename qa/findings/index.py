@@ -79,8 +79,8 @@ class FindingsIndex:
         # Per committed document: its findings (rows numbered from 0 within the document), their sentence
         # vectors and each sentence's tokens (jieba once per sentence and process, not per aggregate question:
         # 4.5 of 10 s at 10k chunks before). Not the stored rows themselves: their metadata dicts cost 120 MB
-        # and 100k objects at 100k chunks. A rebuild (after a commit or delete) re-offsets the findings, and its
-        # new objects are not frozen out of the GC as the start-up ones are (Answerer.warm).
+        # and 100k objects at 100k chunks. Objects made after start-up (an upload extends the view, a delete or
+        # rewrite rebuilds it) are not frozen out of the GC as the start-up ones are (Answerer.warm).
         self._per_doc: dict[tuple[str, float], tuple[list[Finding], np.ndarray, list[tuple[str, ...]]]] = {}
         self._view = _View()
 
