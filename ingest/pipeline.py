@@ -195,9 +195,11 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-# Chunks encoded together (across documents): one encoder call sorts them by length, so batches pad less, and
-# Chroma gets a few large writes instead of one per document.
-ENCODE_BATCH = 256
+# Texts encoded together (across documents): one encoder call sorts them by length, so its batches of 32 pad
+# less the more texts it sorts, and Chroma gets a few large writes instead of one per document. Padded tokens
+# (what the encoder computes) for the 1,183 texts of 47 sample-copy documents: 176k sorted in one call; in
+# calls of 256 texts 197k (+12 %), of 512 186k, of 1024 182k (+3.5 %).
+ENCODE_BATCH = 1024
 # Documents parsed ahead of the encoder (bounded, so a large folder never sits in memory at once).
 READ_AHEAD = 16
 # Write a batch to Chroma on a second thread while the next batch is encoded. Chroma's HNSW inserts are CPU

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 
 from ingest.chunking import index_text
 from qa.embeddings import Embedder
-from qa.lexical import LexicalIndex
+from qa.lexical import LexicalIndex, TokenCache, tokenize
 from qa.settings import Settings
 from qa.store import ChunkRow, DocRecord, Store, generation_of, metadata_year
 
@@ -228,18 +229,21 @@ class Retriever:
         saved = LexicalIndex.load(self._lexical_dir())
         if saved is not None and saved.generation == generation:
             return saved
-        index = self.build_lexical(generation, catalogue)
-        index.save(self._lexical_dir())
+        tokens = TokenCache.load(self._lexical_dir())
+        index = self.build_lexical(generation, catalogue, tokens.tokens)
+        index.save(self._lexical_dir(), tokens)
         return index
 
-    def build_lexical(self, generation: str | None = None, catalogue: dict[str, DocRecord] | None = None) -> LexicalIndex:
+    def build_lexical(
+        self, generation: str | None = None, catalogue: dict[str, DocRecord] | None = None, tokens: Callable[[str], list[str]] = tokenize
+    ) -> LexicalIndex:
         committed = self._catalogue if catalogue is None else catalogue
         rows = (
             (r.id, str(r.metadata.get("doc_id")), str(r.metadata.get("section_role", "")), row_index_text(r))
             for r in self.store.iter_chunks()
             if r.metadata.get("doc_id") in committed
         )
-        return LexicalIndex.build(rows, self._generation if generation is None else generation)
+        return LexicalIndex.build(rows, self._generation if generation is None else generation, tokens)
 
     def lexical(self) -> LexicalIndex:
         self._refresh()

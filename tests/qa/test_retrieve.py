@@ -1,8 +1,12 @@
 """Retrieval on the bundled samples with the real model and Chroma."""
 
+from pathlib import Path
+
 import pytest
 
-from qa.retrieve import MODES, Filters, Retriever, rrf
+import qa.lexical
+from qa.lexical import LexicalIndex, TokenCache
+from qa.retrieve import MODES, Filters, Retriever, row_index_text, rrf
 from tests.conftest import SAMPLES, ingest_into
 
 # The two reports that write 预算编制不够细化 / 预算编制不够明确和细化 in their problems sections.
@@ -48,6 +52,36 @@ def test_lexical_index_persists_and_rebuilds_when_damaged(sample_retriever: Retr
     fresh = Retriever(r.store, r.embedder, r.settings)
     assert len(fresh.lexical()) == len(index)
     assert fresh.search("专账核算", mode="bm25")
+
+
+def test_rebuild_with_the_token_cache_equals_a_fresh_build_and_tokenises_only_new_texts(
+    sample_retriever: Retriever, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [(r.id, str(r.metadata["doc_id"]), str(r.metadata.get("section_role", "")), row_index_text(r)) for r in sample_retriever.store.iter_chunks()]
+    first_doc = rows[0][1]
+    before = [r for r in rows if r[1] != first_doc]  # the store before one document was added
+    cache = TokenCache()
+    LexicalIndex.build(before, "g1", cache.tokens).save(tmp_path, cache)
+    assert cache.tokenized == len(before)
+
+    cache = TokenCache.load(tmp_path)
+    rebuilt = LexicalIndex.build(rows, "g2", cache.tokens)
+    old_texts = {r[3] for r in before}
+    assert 0 < cache.tokenized == sum(r[3] not in old_texts for r in rows) < len(rows)
+    fresh = LexicalIndex.build(rows, "g2")
+    assert rebuilt.ids == fresh.ids
+    for query in ("预算编制不够细化", "项目资金未实行专账核算", "政府采购", "绩效目标"):
+        assert rebuilt.search(query, 20) == fresh.search(query, 20)
+        assert rebuilt.idf("细化") == fresh.idf("细化")
+
+    # Another dictionary (or a damaged file) makes the cache worthless: everything is tokenised again.
+    monkeypatch.setattr(qa.lexical, "_tokenizer_fingerprint", lambda: "other")
+    cache = TokenCache.load(tmp_path)
+    LexicalIndex.build(rows, "g3", cache.tokens)
+    assert cache.tokenized == len(rows)
+    monkeypatch.undo()
+    (tmp_path / TokenCache.FILE).write_bytes(b"not npz")
+    assert TokenCache.load(tmp_path).tokens("项目资金") == qa.lexical.tokenize("项目资金")
 
 
 def test_rrf_ties_and_order() -> None:
