@@ -200,8 +200,12 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 # (what the encoder computes) for the 1,183 texts of 47 sample-copy documents: 176k sorted in one call; in
 # calls of 256 texts 197k (+12 %), of 512 186k, of 1024 182k (+3.5 %).
 ENCODE_BATCH = 1024
-# Documents parsed ahead of the encoder (bounded, so a large folder never sits in memory at once).
-READ_AHEAD = 16
+# The first window is small, so the encoder starts after a few documents are parsed instead of ~40 (parsing
+# them all first left a core idle for ~2 s a round in bench.ingest); same padded tokens: 182k for 128 + 1024.
+FIRST_BATCH = 128
+# Documents parsed ahead of the encoder: enough for the next window to be ready when the encoder is (a report
+# is ~25 texts), bounded so a large folder never sits in memory at once.
+READ_AHEAD = 64
 # Write a batch to Chroma on a second thread while the next batch is encoded. Chroma's HNSW inserts are CPU
 # work too: on a 2-core machine whose cores the encoder's two torch threads already fill, overlapping them
 # makes torch's OpenMP threads wait for each other (see docs/benchmarks.md), so it is on only with more cores.
@@ -239,7 +243,8 @@ def ingest_files(
     """Ingest files as a bounded pipeline whose slowest stage, the encoder, never waits for the others:
 
         reader thread: read → clean → structure → metadata → chunk   (≤ READ_AHEAD documents ahead)
-        this thread:   decide new/unchanged/replaced, gather ENCODE_BATCH chunks across documents, encode
+        this thread:   decide new/unchanged/replaced, gather ENCODE_BATCH texts across documents (the first
+                       window FIRST_BATCH), encode
         writer:        Chroma writes of a batch: its chunks, then its records (the commit markers, one call),
                        then old versions of replaced files — on a second thread while the next batch is
                        encoded when WRITE_BEHIND (machines with more than 2 cores), else right after encoding
@@ -314,10 +319,13 @@ def ingest_files(
     in_flight_keys: set[str] = set()
     batch = _Batch()
 
+    window = FIRST_BATCH
+
     def flush() -> None:
-        nonlocal in_flight, in_flight_keys, batch
+        nonlocal in_flight, in_flight_keys, batch, window
         if not batch.items:
             return
+        window = ENCODE_BATCH
         vectors = encoder.encode([t for p in batch.items for t in p.doc.texts()])
         if in_flight is not None:
             settle(in_flight.result())
@@ -357,7 +365,7 @@ def ingest_files(
                 continue
             batch.items.append(_Pending(doc, previous, existing is not None, path.name))
             batch.chunks += len(doc.texts())
-            if batch.chunks >= ENCODE_BATCH:
+            if batch.chunks >= window:
                 flush()
         drain()
     finally:
