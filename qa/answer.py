@@ -12,6 +12,7 @@ sentence with its [n] marker.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import re
@@ -125,6 +126,15 @@ def _asked_role(question: str) -> str | None:
     return next((role for role, cue in _ROLE_WORDS if cue.search(question)), None)
 
 
+def _return_freed_memory() -> None:
+    """Hand the heap pages freed by the start-up loads back to the OS: glibc keeps them otherwise (reading every
+    stored finding row at 100k chunks left 170 MB of freed but resident memory). A no-op without glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 class Answerer:
     def __init__(self, retriever: Retriever, params: EvidenceParams | None = None, composer: LLMComposer | None = None) -> None:
         self.retriever = retriever
@@ -227,6 +237,7 @@ class Answerer:
         # Everything loaded so far lives as long as the process: move it out of the collector's reach. At 100k
         # chunks a full pass over the ~1 M startup objects took 0.6 s and landed inside aggregate answers.
         gc.freeze()
+        _return_freed_memory()
 
     def _finding_units(self, u: Understood, vec: np.ndarray) -> tuple[list[Sentence], list[Sentence]] | None:
         """Problems/measures aggregates answered from the findings first (qa.findings.evidence); None (→ the

@@ -53,6 +53,11 @@ class _View:
     row_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # a code per document
     postings: dict[str, np.ndarray] = field(default_factory=dict)
     key: tuple[tuple[str, float], ...] = ()
+    spans: dict[tuple[str, float], tuple[int, int]] = field(default_factory=dict)  # document → its rows
+
+    def doc_vectors(self, k: tuple[str, float]) -> np.ndarray:
+        start, end = self.spans[k]
+        return self.vectors[start:end]
 
 
 @dataclass(frozen=True)
@@ -76,12 +81,13 @@ class FindingsIndex:
         self.retriever = retriever
         self.categorizer = categorizer
         self._lock = threading.Lock()
-        # Per committed document: its findings (rows numbered from 0 within the document), their sentence
-        # vectors and each sentence's tokens (jieba once per sentence and process, not per aggregate question:
-        # 4.5 of 10 s at 10k chunks before). Not the stored rows themselves: their metadata dicts cost 120 MB
-        # and 100k objects at 100k chunks. Objects made after start-up (an upload extends the view, a delete or
+        # Per committed document: its findings (rows numbered from 0 within the document), each sentence's
+        # tokens (jieba once per sentence and process, not per aggregate question: 4.5 of 10 s at 10k chunks
+        # before) and, until the view holds them, its sentence vectors (afterwards the view's rows are the only
+        # copy: 158 MB at 100k chunks). Not the stored rows themselves: their metadata dicts cost 120 MB and
+        # 100k objects at 100k chunks. Objects made after start-up (an upload extends the view, a delete or
         # rewrite rebuilds it) are not frozen out of the GC as the start-up ones are (Answerer.warm).
-        self._per_doc: dict[tuple[str, float], tuple[list[Finding], np.ndarray, list[tuple[str, ...]]]] = {}
+        self._per_doc: dict[tuple[str, float], tuple[list[Finding], np.ndarray | None, list[tuple[str, ...]]]] = {}
         self._view = _View()
 
     # --- loading -------------------------------------------------------------------------------------------
@@ -115,21 +121,31 @@ class FindingsIndex:
         if old.key and key[: len(old.key)] == old.key:
             # Documents were only added (an upload): extend the current view (100k chunks, 20 documents added:
             # 0.05-0.35 s, against 0.8-1.1 s for a rebuild that re-offsets 60k findings and re-inverts 77k rows).
-            return self._extend(old, key)
-        return self._extend(_View(), key)
+            view = self._extend(old, key, old)
+        else:
+            view = self._extend(_View(), key, old)
+        for k in key:  # the view holds every document's vectors now
+            doc_findings, vectors, tokens = self._per_doc[k]
+            if vectors is not None:
+                self._per_doc[k] = (doc_findings, None, tokens)
+        return view
 
-    def _extend(self, base: _View, key: tuple[tuple[str, float], ...]) -> _View:
-        """`base` (the view of a prefix of `key`) plus the findings of the rest of `key`'s documents."""
+    def _extend(self, base: _View, key: tuple[tuple[str, float], ...], old: _View) -> _View:
+        """`base` (the view of a prefix of `key`) plus the findings of the rest of `key`'s documents, whose
+        vectors are in `_per_doc` (read from the store) or else in `old` (the view being replaced)."""
         findings = list(base.findings)
         blocks = [base.vectors] if len(base.findings) else []
+        spans = dict(base.spans)
         added: dict[str, list[int]] = {}
         offset = len(base.vectors) if base.findings else 0
         for k in key[len(base.key) :]:
             doc_findings, vectors, row_tokens = self._per_doc[k]
             if not doc_findings:
                 continue
+            vectors = old.doc_vectors(k) if vectors is None else vectors
             findings += [replace(f, first_row=f.first_row + offset) for f in doc_findings]
             blocks.append(vectors)
+            spans[k] = (offset, offset + len(vectors))
             for i, tokens in enumerate(row_tokens, start=offset):
                 for t in tokens:
                     added.setdefault(t, []).append(i)
@@ -144,7 +160,7 @@ class FindingsIndex:
         for t, rows in added.items():
             more = np.asarray(rows, dtype=np.int64)
             postings[t] = np.concatenate([postings[t], more]) if t in postings else more
-        return _View(findings, stacked, row_finding, row_doc, postings, key)
+        return _View(findings, stacked, row_finding, row_doc, postings, key, spans)
 
     # --- queries -------------------------------------------------------------------------------------------
 

@@ -167,7 +167,7 @@ def test_findings_view_extended_after_an_upload_equals_a_full_build(empty_retrie
     before = index.view()
     bases: list[int] = []
     extend = index._extend
-    index._extend = lambda base, key: bases.append(len(base.key)) or extend(base, key)  # type: ignore[method-assign]
+    index._extend = lambda base, key, old: bases.append(len(base.key)) or extend(base, key, old)  # type: ignore[method-assign]
     report = ingest_into(empty_retriever, samples[3:])
     extended = index.view()
     assert bases == [len(before.key)] and len(extended.key) == 5  # extended from the 3-document view
@@ -178,6 +178,7 @@ def test_findings_view_extended_after_an_upload_equals_a_full_build(empty_retrie
             assert np.array_equal(getattr(a, name), getattr(b, name)), name
         assert a.postings.keys() == b.postings.keys()  # type: ignore[attr-defined]
         assert all(np.array_equal(a.postings[t], b.postings[t]) for t in a.postings)  # type: ignore[attr-defined]
+        assert a.spans == b.spans  # type: ignore[attr-defined]
 
     same(extended, open_findings(empty_retriever).view())
     assert len(before.findings) < len(extended.findings) == 32
@@ -185,8 +186,9 @@ def test_findings_view_extended_after_an_upload_equals_a_full_build(empty_retrie
     empty_retriever.invalidate()
     bases.clear()
     shrunk = index.view()
-    assert bases == [0]  # a delete rebuilds from nothing
+    assert bases == [0]  # a delete rebuilds from nothing (the vectors it keeps come from the old view)
     same(shrunk, open_findings(empty_retriever).view())
+    assert all(vectors is None for _, vectors, _ in index._per_doc.values())  # one copy of the vectors: the view's
 
 
 def test_cli_findings_json_and_stats(sample_retriever: Retriever, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
