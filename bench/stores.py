@@ -133,6 +133,15 @@ def ensure_findings(n_chunks: int, settings_kwargs: dict[str, Any] | None = None
     return data, info
 
 
+class NoEmbedder:
+    """Stands in for the embedder where a store is only read (the BM25 build): nothing is embedded."""
+
+    model_id = ""
+
+    def __init__(self, dimension: int) -> None:
+        self.dimension = dimension
+
+
 def build(data: Path, settings: Settings, n_chunks: int, seed: int) -> dict[str, Any]:
     from qa.retrieve import Retriever
     from qa.store import Store
@@ -174,12 +183,8 @@ def build(data: Path, settings: Settings, n_chunks: int, seed: int) -> dict[str,
     flush()
     chroma_s = time.perf_counter() - t0
 
-    class _NoEmbedder:  # the lexical build reads the store only
-        model_id = ""
-        dimension = int(base.shape[1])
-
     t = time.perf_counter()
-    Retriever(store, _NoEmbedder(), settings).lexical()  # type: ignore[arg-type]
+    Retriever(store, NoEmbedder(int(base.shape[1])), settings).lexical()  # type: ignore[arg-type]
     lexical_s = time.perf_counter() - t
     log(f"built store: {written} chunks, {docs} docs; prepare {prep_s:.0f} s, chroma {write_s:.0f} s, lexical {lexical_s:.0f} s")
     return {

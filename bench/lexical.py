@@ -1,0 +1,63 @@
+"""BM25 index rebuilds at the query benchmark's store sizes, side by side in one process.
+
+The lexical index is rebuilt whenever the store changes (every ingest, upload or delete; bm25s cannot add
+rows), in every replica. Two variants on the same store:
+- full: every chunk tokenised by jieba (every rebuild before the token cache; still the very first build);
+- cached: the same rebuild with the tokens the previous build saved (`qa.lexical.TokenCache`), which is what
+  a rebuild after a change costs, plus jieba for the new chunks only (~3 ms each).
+Both read every chunk from Chroma first; that read is timed on its own.
+
+    python -m bench.lexical          # BENCH_SIZES as bench.query (10k,100k by default; 10k when quick)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from typing import Any
+
+from bench.common import header, log, write_result
+from bench.query import _sizes
+from bench.stores import base_vectors, ensure_store
+from qa.embeddings import model_id_for
+from qa.lexical import LexicalIndex, TokenCache
+from qa.retrieve import row_index_text
+from qa.settings import Settings
+from qa.store import Store
+
+
+def rebuilds(n: int) -> dict[str, Any]:
+    data, _ = ensure_store(n)
+    settings = Settings(data_dir=data)
+    store = Store(settings, model_id_for(settings), int(base_vectors(settings).shape[1]))
+    t = time.perf_counter()
+    rows = [(r.id, str(r.metadata.get("doc_id")), str(r.metadata.get("section_role", "")), row_index_text(r)) for r in store.iter_chunks()]
+    read_s = time.perf_counter() - t
+    work = data.parent / "lexical_bench"
+    shutil.rmtree(work, ignore_errors=True)
+    out: dict[str, Any] = {"chunks": len(rows), "chroma_read_s": round(read_s, 1)}
+    for variant in ("full", "cached"):
+        cache = TokenCache() if variant == "full" else TokenCache.load(work)
+        t = time.perf_counter()
+        index = LexicalIndex.build(rows, variant, cache.tokens)
+        out[f"{variant}_build_s"] = round(time.perf_counter() - t, 2)
+        t = time.perf_counter()
+        index.save(work, cache)
+        out[f"{variant}_save_s"] = round(time.perf_counter() - t, 2)
+        out[f"{variant}_tokenised"] = cache.tokenized
+        log(f"{n}: {variant} build {out[f'{variant}_build_s']} s (tokenised {cache.tokenized}), save {out[f'{variant}_save_s']} s")
+    out["cached_over_full"] = round(out["cached_build_s"] / out["full_build_s"], 3)
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def main() -> None:
+    result: dict[str, Any] = {**header("lexical"), "sizes": {}}
+    for n in _sizes():
+        result["sizes"][str(n)] = rebuilds(n)
+        write_result("lexical", result)
+
+
+if __name__ == "__main__":
+    main()
