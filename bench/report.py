@@ -33,7 +33,7 @@ def _runinfo(r: dict[str, Any]) -> str:
 
 def render() -> str:
     out: list[str] = []
-    ing, qry, enc = _load("ingest"), _load("query"), _load("encoder")
+    ing, qry, enc, lex = _load("ingest"), _load("query"), _load("encoder"), _load("lexical")
     out.append("### Targets\n")
     out.append("| figure | target | measured | |")
     out.append("| --- | --- | --- | --- |")
@@ -159,6 +159,13 @@ def render() -> str:
                         f"| {int(n):,} | {a['projected_s']} | {c.get('dense_candidates')} | {c.get('bm25_candidates')} | {c.get('sentences_encoded')} | "
                         f"{sec.get('encode')} | {sec.get('chroma_query')} | {sec.get('chroma_get_by_id')} |"
                     )
+    if lex:
+        out.append("\n### BM25 rebuild after a change\n")
+        out.append(_runinfo(lex) + " `bench/lexical.py`: the same store indexed twice in one process, every chunk tokenised vs the token cache of the previous build.\n")
+        out.append("| chunks | read every chunk from Chroma s | full build s (tokenised) | with the token cache s (tokenised) | cached ÷ full |")
+        out.append("| --- | --- | --- | --- | --- |")
+        for n, r in lex["sizes"].items():
+            out.append(f"| {int(n):,} | {r['chroma_read_s']} | {r['full_build_s']} ({r['full_tokenised']:,}) | {r['cached_build_s']} ({r['cached_tokenised']:,}) | {r['cached_over_full']} |")
     if enc:
         out.append("\n### Encoder backends\n")
         out.append(_runinfo(enc) + "\n")
