@@ -48,6 +48,12 @@ def percentile(values: Sequence[float], q: float) -> float:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
+def store_sizes() -> list[int]:
+    """Store sizes (chunks) of the query and lexical benchmarks: BENCH_SIZES, e.g. "10k,100k,1m"."""
+    raw = os.environ.get("BENCH_SIZES") or ("10000" if QUICK else "10000,100000")
+    return [int(x.replace("k", "000").replace("m", "000000")) for x in raw.split(",") if x.strip()]
+
+
 def summary(values: Sequence[float], digits: int = 2) -> dict[str, Any]:
     if not values:
         return {"n": 0}

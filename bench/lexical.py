@@ -7,18 +7,16 @@ rows), in every replica. Two variants on the same store:
   a rebuild after a change costs, plus jieba for the new chunks only (~3 ms each).
 Both read every chunk from Chroma first; that read is timed on its own.
 
-    python -m bench.lexical          # BENCH_SIZES as bench.query (10k,100k by default; 10k when quick)
+    python -m bench.lexical          # BENCH_SIZES as bench.query (bench.common.store_sizes) (10k,100k by default; 10k when quick)
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from typing import Any
 
-from bench.common import header, log, write_result
-from bench.query import _sizes
+from bench.common import header, log, store_sizes, write_result
 from bench.stores import base_vectors, ensure_store
 from qa.embeddings import model_id_for
 from qa.lexical import LexicalIndex, TokenCache
@@ -54,7 +52,7 @@ def rebuilds(n: int) -> dict[str, Any]:
 
 def main() -> None:
     result: dict[str, Any] = {**header("lexical"), "sizes": {}}
-    for n in _sizes():
+    for n in store_sizes():
         result["sizes"][str(n)] = rebuilds(n)
         write_result("lexical", result)
 

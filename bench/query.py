@@ -14,7 +14,7 @@ import statistics
 import time
 from typing import Any
 
-from bench.common import CACHE, QUICK, header, hwm_mb, log, rss_mb, summary, write_result
+from bench.common import CACHE, QUICK, header, hwm_mb, log, rss_mb, store_sizes, summary, write_result
 
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
@@ -24,11 +24,6 @@ from bench.server import serve  # noqa: E402
 from bench.stores import ensure_findings  # noqa: E402
 from qa.embeddings import query_backend_for  # noqa: E402
 from qa.settings import Settings  # noqa: E402
-
-
-def _sizes() -> list[int]:
-    raw = os.environ.get("BENCH_SIZES") or ("10000" if QUICK else "10000,100000")
-    return [int(x.replace("k", "000").replace("m", "000000")) for x in raw.split(",") if x.strip()]
 
 
 def search_latency(base: str, queries: list[str], rounds: int, per_round: int, mode: str = "hybrid") -> dict[str, Any]:
@@ -287,7 +282,7 @@ def query_embed_threads(queries: list[str], n: int = 60) -> dict[str, Any]:
 
 
 def main() -> None:
-    sizes = _sizes()
+    sizes = store_sizes()
     queries = query_pool()
     rounds, per_round = (2, 40) if QUICK else (3, 100)
     load_seconds = float(os.environ.get("BENCH_LOAD_SECONDS", 15 if QUICK else 60))
