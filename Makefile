@@ -53,5 +53,9 @@ clean:
 # backends. ~35 min on 2 busy cores; `make bench BENCH_QUICK=1` for a ~10 min smoke run. Results in
 # bench/results/*.json, scale stores and vector caches in bench/cache/ (gitignored, reused between runs).
 .PHONY: bench
-bench: install
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip --disable-pip-version-check -q install -e ".[dev,bench]"
+	touch $@
+
+bench: install $(VENV)/.bench-installed
 	OPENBLAS_NUM_THREADS=1 QA_TORCH_THREADS=$${QA_TORCH_THREADS:-2} $(BIN)/python -m bench.run
