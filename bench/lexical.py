@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.common import header, log, store_sizes, write_result
 from bench.stores import base_vectors, ensure_store
-from qa.embeddings import model_id_for
+from qa.embeddings import model_id_for, query_model_id_for
 from qa.lexical import LexicalIndex, TokenCache
 from qa.retrieve import row_index_text
 from qa.settings import Settings
@@ -28,7 +28,7 @@ from qa.store import Store
 def rebuilds(n: int) -> dict[str, Any]:
     data, _ = ensure_store(n)
     settings = Settings(data_dir=data)
-    store = Store(settings, model_id_for(settings), int(base_vectors(settings).shape[1]))
+    store = Store(settings, model_id_for(settings), int(base_vectors(settings).shape[1]), findings_embedder_id=query_model_id_for(settings))
     t = time.perf_counter()
     rows = [(r.id, str(r.metadata.get("doc_id")), str(r.metadata.get("section_role", "")), row_index_text(r)) for r in store.iter_chunks()]
     read_s = time.perf_counter() - t

@@ -31,12 +31,12 @@ import numpy as np  # noqa: E402
 from bench.gen_corpus import generate_doc  # noqa: E402
 from ingest.document import RawDocument  # noqa: E402
 from ingest.pipeline import prepare  # noqa: E402
-from qa.embeddings import model_id_for  # noqa: E402
+from qa.embeddings import model_id_for, query_model_id_for  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 BASE = 384
 SIGMA = 0.03
-STORE_VERSION = 2  # bump when the generator or the fill recipe changes
+STORE_VERSION = 3  # bump when the generator or the fill recipe changes (3: findings by the query model)
 FINDINGS_VERSION = 1  # bump when finding extraction or their vectors change (re-adds findings only)
 _FLUSH = 4096
 
@@ -104,7 +104,7 @@ def ensure_findings(n_chunks: int, settings_kwargs: dict[str, Any] | None = None
 
     settings = Settings(data_dir=data, **(settings_kwargs or {}))
     embedder = Embedder(settings)
-    store = Store(settings, embedder.model_id, embedder.dimension)
+    store = Store(settings, embedder.model_id, embedder.dimension, findings_embedder_id=embedder.query_model_id)
     store.findings.delete(where={"doc_id": {"$ne": ""}})
     cache: dict[str, np.ndarray] = {}
     t0 = time.perf_counter()
@@ -114,7 +114,7 @@ def ensure_findings(n_chunks: int, settings_kwargs: dict[str, Any] | None = None
     def flush() -> None:
         nonlocal rows, written
         missing = list(dict.fromkeys(r.text for r in rows if r.text not in cache))
-        cache.update(zip(missing, embedder.encode(missing)))
+        cache.update(zip(missing, embedder.encode_queries(missing)))
         store.write_chunks(store.findings, rows, np.stack([cache[r.text] for r in rows]))
         written += len(rows)
         rows = []
@@ -148,7 +148,7 @@ def build(data: Path, settings: Settings, n_chunks: int, seed: int) -> dict[str,
 
     base = base_vectors(settings)
     model_id = model_id_for(settings)
-    store = Store(settings, model_id, int(base.shape[1]))
+    store = Store(settings, model_id, int(base.shape[1]), findings_embedder_id=query_model_id_for(settings))
     t0 = time.perf_counter()
     prep_s = write_s = 0.0
     rows: list[Any] = []

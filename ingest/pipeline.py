@@ -37,6 +37,8 @@ Outcome = Literal["new", "unchanged", "replaced"]
 class Encoder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
 
 @dataclass(frozen=True)
 class PreparedDoc:
@@ -46,13 +48,19 @@ class PreparedDoc:
     index_texts: list[str]
     finding_rows: list[ChunkRow] = field(default_factory=list)  # one per finding sentence, embedded as is
 
-    def texts(self) -> list[str]:
-        """Everything this document embeds, chunks first: one encoder call covers both."""
-        return self.index_texts + [r.text for r in self.finding_rows]
 
-    def split(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """`vectors` of `texts()` → (chunk vectors, finding vectors)."""
-        return vectors[: len(self.rows)], vectors[len(self.rows) :]
+def encode_docs(docs: list[PreparedDoc], encoder: Encoder) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(chunk vectors, finding vectors) of each document: chunks of all documents in one passage-encoder call
+    (sorted by length inside, so its batches pad less), finding sentences in one call of the query encoder
+    (they are scored against questions' topics: qa.embeddings.Embedder)."""
+    chunk_vectors = encoder.encode([t for d in docs for t in d.index_texts])
+    finding_vectors = encoder.encode_queries([r.text for d in docs for r in d.finding_rows])
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    c = f = 0
+    for d in docs:
+        out.append((chunk_vectors[c : c + len(d.rows)], finding_vectors[f : f + len(d.finding_rows)]))
+        c, f = c + len(d.rows), f + len(d.finding_rows)
+    return out
 
 
 @dataclass
@@ -177,7 +185,7 @@ def commit(doc: PreparedDoc, store: Store, encoder: Encoder) -> Outcome:
     previous = [r for r in store.find_by_source(doc.record.source) if r.doc_id != doc.record.doc_id]
     if existing and _same_metadata(existing[0], doc.record) and not previous:
         return "unchanged"
-    chunk_vectors, finding_vectors = doc.split(encoder.encode(doc.texts()))
+    [(chunk_vectors, finding_vectors)] = encode_docs([doc], encoder)
     store.write_document(doc.record, doc.text, doc.rows, chunk_vectors, doc.finding_rows, finding_vectors)
     for old in previous:
         store.delete_document(old.doc_id)
@@ -195,7 +203,7 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-# Texts encoded together (across documents): one encoder call sorts them by length, so its batches of 32 pad
+# Chunks encoded together (across documents): one encoder call sorts them by length, so its batches of 32 pad
 # less the more texts it sorts, and Chroma gets a few large writes instead of one per document. Padded tokens
 # (what the encoder computes) for the 1,183 texts of 47 sample-copy documents: 176k sorted in one call; in
 # calls of 256 texts 197k (+12 %), of 512 186k, of 1024 182k (+3.5 %).
@@ -285,13 +293,7 @@ def ingest_files(
                 except queue.Full:
                     continue
 
-    def write(batch: _Batch, vectors: np.ndarray) -> _Batch:
-        parts: list[tuple[np.ndarray, np.ndarray]] = []
-        offset = 0
-        for p in batch.items:
-            n = len(p.doc.texts())
-            parts.append(p.doc.split(vectors[offset : offset + n]))
-            offset += n
+    def write(batch: _Batch, parts: list[tuple[np.ndarray, np.ndarray]]) -> _Batch:
         store.write_chunks(store.chunks, [r for p in batch.items for r in p.doc.rows], np.concatenate([c for c, _ in parts]))
         found = [r for p in batch.items for r in p.doc.finding_rows]
         if found:
@@ -326,7 +328,7 @@ def ingest_files(
         if not batch.items:
             return
         window = ENCODE_BATCH
-        vectors = encoder.encode([t for p in batch.items for t in p.doc.texts()])
+        vectors = encode_docs([p.doc for p in batch.items], encoder)
         if in_flight is not None:
             settle(in_flight.result())
         if WRITE_BEHIND:
@@ -364,7 +366,7 @@ def ingest_files(
                     on_file(path.name)
                 continue
             batch.items.append(_Pending(doc, previous, existing is not None, path.name))
-            batch.chunks += len(doc.texts())
+            batch.chunks += len(doc.rows)
             if batch.chunks >= window:
                 flush()
         drain()
@@ -393,7 +395,7 @@ def reindex(store: Store, encoder: Encoder, *, chunk_size: int, chunk_overlap: i
             chunks = chunk_document(text, structure, size=chunk_size, overlap=chunk_overlap)
             findings = extract_findings(text, structure)
             doc = _prepared(replace(record, n_chunks=len(chunks), n_findings=len(findings)), text, chunks, findings)
-            chunk_vectors, finding_vectors = doc.split(encoder.encode(doc.texts()))
+            [(chunk_vectors, finding_vectors)] = encode_docs([doc], encoder)
             store.write_chunks(chunk_col, doc.rows, chunk_vectors)
             if doc.finding_rows:
                 store.write_chunks(finding_col, doc.finding_rows, finding_vectors)

@@ -285,7 +285,7 @@ def reindex() -> None:
     """用当前向量模型和切分设置重建全部段落向量与词法索引（更换模型或切分参数后运行）。"""
     settings = get_settings()
     embedder = get_embedder()
-    store = Store(settings, embedder.model_id, embedder.dimension, check_embedder=False)
+    store = Store(settings, embedder.model_id, embedder.dimension, findings_embedder_id=embedder.query_model_id, check_embedder=False)
     n = rebuild(store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
     Retriever(store, embedder, settings).lexical()
     out.print(f"已重建索引：{len(store.catalogue())} 篇报告，{n} 个段落（模型 {embedder.model_id}）")

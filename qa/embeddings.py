@@ -9,8 +9,9 @@ Two backends run the same model (QA_EMBEDDING_BACKEND):
   transformers<4.58 while sentence-transformers 6 needs transformers>=5. Built once, locally, from the local
   weights, and cached under QA_MODEL_CACHE_DIR (default `<data dir>/models/`); no network.
 The two backends' vectors are close but not identical, so their model ids differ and a store built with one
-refuses the other (`qa reindex` switches). Queries may use either backend (QA_QUERY_EMBEDDING_BACKEND): their
-vectors are never stored.
+refuses the other (`qa reindex` switches). Queries and finding sentences use QA_QUERY_EMBEDDING_BACKEND (see
+`Embedder`): the chunks collection records the passage backend's id, the findings collection the query
+backend's, and each refuses vectors of another.
 """
 
 from __future__ import annotations
@@ -65,18 +66,28 @@ def query_backend_for(settings: Settings) -> str:
     return "onnx-int8" if settings.embedding_model is None else settings.embedding_backend
 
 
-def model_id_for(settings: Settings) -> str:
-    """The id a store records for vectors made with these settings (model and backend), without loading anything."""
+def model_id_for(settings: Settings, backend: str | None = None) -> str:
+    """The id a store records for vectors made with these settings (model and backend: the passage backend
+    unless given), without loading anything."""
     base = str(Path(settings.embedding_model).resolve()) if settings.embedding_model else DEFAULT_MODEL_ID
-    return base + (ONNX_INT8_SUFFIX if settings.embedding_backend == "onnx-int8" else "")
+    return base + (ONNX_INT8_SUFFIX if (backend or settings.embedding_backend) == "onnx-int8" else "")
+
+
+def query_model_id_for(settings: Settings) -> str:
+    """The id the findings collection records: finding sentences are embedded by the query backend."""
+    return model_id_for(settings, query_backend_for(settings))
 
 
 class Embedder:
     """Encodes passages and queries into L2-normalised float32 vectors (cosine = dot product).
 
-    Passages use `embedding_backend` (the store's vectors, recorded as its model id); queries use
-    `query_embedding_backend`, which may differ: short texts are where the int8 model's speed shows most,
-    and its vectors sit at cosine 0.997 from torch's (quality measured in docs/evaluation.md).
+    Passages (chunks) use `embedding_backend`, recorded as `model_id` on the chunks collection. Short texts
+    compared with queries use `query_embedding_backend`, which may differ: queries, evidence sentences,
+    category prototypes and the finding sentences stored at ingest (recorded as `query_model_id` on the
+    findings collection). Short texts are where the int8 model's speed shows most (finding sentences 4× faster
+    than torch, docs/benchmarks.md), and its vectors sit at cosine 0.997 from torch's (quality measured in
+    docs/evaluation.md); scoring a finding with the same model as the question's topic also keeps finding
+    scores and corpus-wide evidence scores on one scale.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -91,6 +102,7 @@ class Embedder:
         if not path.is_dir():
             raise EmbeddingError(f"向量模型路径不存在：{path}（QA_EMBEDDING_MODEL 需为本地 sentence-transformers 模型目录）")
         self.model_id = model_id_for(settings)
+        self.query_model_id = query_model_id_for(settings)
         self.backend = settings.embedding_backend
         self.query_backend = query_backend_for(settings)
         self.batch_size = settings.embedding_batch_size
@@ -110,7 +122,7 @@ class Embedder:
         return self._run(self._model, self._lock, texts)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Texts whose vectors are never stored: queries, and the evidence sentences compared with them."""
+        """Queries and the short texts scored against them: evidence and finding sentences, category prototypes."""
         return self._run(self._query_model, self._query_lock, texts)
 
     def _run(self, model: Any, lock: threading.Lock, texts: list[str]) -> np.ndarray:

@@ -400,4 +400,5 @@ def _with_score(hit: Hit, score: float) -> Hit:
 
 
 def open_retriever(settings: Settings, embedder: Embedder) -> Retriever:
-    return Retriever(Store(settings, embedder.model_id, embedder.dimension), embedder, settings)
+    store = Store(settings, embedder.model_id, embedder.dimension, findings_embedder_id=embedder.query_model_id)
+    return Retriever(store, embedder, settings)

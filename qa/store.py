@@ -127,9 +127,20 @@ def _client(settings: Settings) -> ClientAPI:
 
 
 class Store:
-    def __init__(self, settings: Settings, embedder_id: str, dimension: int, *, check_embedder: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder_id: str,
+        dimension: int,
+        *,
+        findings_embedder_id: str | None = None,
+        check_embedder: bool = True,
+    ) -> None:
+        """`embedder_id`: the model of the chunk vectors; `findings_embedder_id` (default the same): the model of
+        the finding-sentence vectors (the query backend, qa.embeddings.Embedder)."""
         self.client = _client(settings)
         self.embedder_id = embedder_id
+        self.findings_embedder_id = findings_embedder_id or embedder_id
         self.dimension = dimension
         self._chunks_name = f"{settings.collection}_chunks"
         self._findings_name = f"{settings.collection}_findings"
@@ -139,16 +150,17 @@ class Store:
         self.findings: Collection = self._open_vectors(self._findings_name, check_embedder)
 
     def _open_vectors(self, name: str, check: bool = True) -> Collection:
+        embedder_id = self.findings_embedder_id if name.startswith(self._findings_name) else self.embedder_id
         col = self.client.get_or_create_collection(
             name,
-            metadata={"embedder": self.embedder_id, "dimension": self.dimension},
+            metadata={"embedder": embedder_id, "dimension": self.dimension},
             configuration={"hnsw": {"space": "cosine"}},
             embedding_function=None,
         )
         meta = col.metadata or {}
-        if check and meta.get("embedder") != self.embedder_id or meta.get("dimension") != self.dimension:
+        if check and meta.get("embedder") != embedder_id or meta.get("dimension") != self.dimension:
             raise StoreError(
-                f"向量库由模型 {meta.get('embedder')}（{meta.get('dimension')} 维）建立，当前模型为 {self.embedder_id}"
+                f"向量库由模型 {meta.get('embedder')}（{meta.get('dimension')} 维）建立，当前模型为 {embedder_id}"
                 f"（{self.dimension} 维）。请运行 qa reindex 用当前模型重建索引，或改回原模型。"
             )
         return col

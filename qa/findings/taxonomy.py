@@ -39,9 +39,7 @@ class TaxonomyError(ValueError):
 
 
 class Encoder(Protocol):
-    model_id: str
-
-    def encode(self, texts: list[str]) -> np.ndarray: ...
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -148,7 +146,8 @@ class Categorizer:
         with self._lock:
             if self._prototypes is None:
                 texts = [(i, t) for i, c in enumerate(self.scored) for t in c.prototypes()]
-                vectors = self._encoder.encode([t for _, t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
+                # The model of the finding sentences and of questions' topics (qa.embeddings.Embedder).
+                vectors = self._encoder.encode_queries([t for _, t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
                 self._prototypes = (np.asarray(vectors, dtype=np.float32), np.array([i for i, _ in texts], dtype=np.int64))
             return self._prototypes
 

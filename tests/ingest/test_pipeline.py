@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingest.pipeline import PreparedDoc, prepare, reindex
@@ -83,6 +84,24 @@ def test_embedder_mismatch_is_a_clear_error(empty_retriever: Retriever) -> None:
     r = empty_retriever
     with pytest.raises(StoreError, match="qa reindex"):
         Store(r.settings, "another-model", 768)
+
+
+def test_finding_sentences_carry_the_query_models_vectors(empty_retriever: Retriever, tmp_path: Path) -> None:
+    """Finding sentences are scored against questions' topics, so ingest embeds them with the query model and
+    the findings collection records that model; findings from another model make the store refuse to open."""
+    r = empty_retriever
+    assert r.embedder.query_model_id != r.embedder.model_id  # the shipped setting: int8 queries, torch passages
+    ingest_into(r, [_copy(S001, tmp_path), _copy(SAMPLES / "004_30f3d27d840c4c9e.txt", tmp_path)])
+    rows, stored = r.store.finding_rows([d.doc_id for d in r.store.catalogue()])
+    assert len(rows) > 10
+    texts = [x.text for x in rows]
+    by_query_model = np.sum(stored * r.embedder.encode_queries(texts), axis=1)
+    by_passage_model = np.sum(stored * r.embedder.encode(texts), axis=1)
+    # int8 activations are quantised per batch, so the same sentence in another batch is near, not equal.
+    assert by_query_model.min() > 0.999 and by_passage_model.max() < by_query_model.min()
+    assert (r.store.findings.metadata or {})["embedder"] == r.embedder.query_model_id
+    with pytest.raises(StoreError, match="qa reindex"):
+        Store(r.settings, r.embedder.model_id, r.embedder.dimension, findings_embedder_id=r.embedder.model_id)
 
 
 def test_reindex_rebuilds_with_new_chunking(empty_retriever: Retriever, tmp_path: Path) -> None:

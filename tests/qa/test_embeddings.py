@@ -60,7 +60,8 @@ def test_store_refuses_passages_from_the_other_backend(sample_retriever: Retriev
 
 
 def test_int8_queries_search_a_torch_store_like_torch(sample_retriever: Retriever, torch_queries: Embedder) -> None:
-    reference = open_retriever(sample_retriever.settings, torch_queries)  # the same store: query vectors are never stored
+    # The same store and chunk vectors, torch queries (its findings stay int8: nothing here reads them).
+    reference = Retriever(sample_retriever.store, torch_queries, sample_retriever.settings)
     for q in QUERIES:
         ours = [h.id for h in sample_retriever.search(q, mode="dense", top_k=5)]
         ref = [h.id for h in reference.search(q, mode="dense", top_k=5)]
