@@ -85,10 +85,22 @@ def _first(pattern: re.Pattern[str], text: str) -> str:
     return ""
 
 
+# jieba cuts each maximal run of these characters on its own (jieba.posseg.re_han_internal), so cutting only
+# the runs that contain 区 or 县 yields exactly the words a cut of the whole text would that can match _COUNTY.
+_JIEBA_BLOCK = re.compile("[\u4E00-\u9FD5a-zA-Z0-9+#&\\._]+")
+
+
 def _body_county(body: str) -> str:
-    """The county/district the body keeps naming (jieba place names, seen at least twice), or ''."""
+    """The county/district the body keeps naming (jieba place names, seen at least twice), or ''.
+
+    Only the text runs that can hold such a name are tagged: the HMM tagger over the whole 6,000 characters
+    was 95 % of parsing a report (~30 ms), CPU taken from the encoder during ingest."""
+    blocks = [b for b in _JIEBA_BLOCK.findall(body[:6000]) if "区" in b or "县" in b]
     counts = Counter(
-        word for word, flag in pseg.cut(body[:6000]) if flag == "ns" and _COUNTY.fullmatch(word) and not _NOT_REGION.search(word)
+        word
+        for block in blocks
+        for word, flag in pseg.cut(block)
+        if flag == "ns" and _COUNTY.fullmatch(word) and not _NOT_REGION.search(word)
     )
     best = counts.most_common(1)
     return best[0][0] if best and best[0][1] >= 2 else ""

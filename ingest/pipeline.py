@@ -208,11 +208,10 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 # (what the encoder computes) for the 1,183 texts of 47 sample-copy documents: 176k sorted in one call; in
 # calls of 256 texts 197k (+12 %), of 512 186k, of 1024 182k (+3.5 %).
 ENCODE_BATCH = 1024
-# The first window is small, so the encoder starts after a few documents are parsed instead of ~40 (parsing
-# them all first left a core idle for ~2 s a round in bench.ingest); same padded tokens: 182k for 128 + 1024.
-FIRST_BATCH = 128
+# No smaller first window: parsing the ~60 reports of a window takes ~0.2 s (ingest.metadata._body_county), and
+# splitting a round of bench.ingest into 128 + the rest cost 0.6 s of encoding (2.4 %, measured side by side).
 # Documents parsed ahead of the encoder: enough for the next window to be ready when the encoder is (a report
-# is ~25 texts), bounded so a large folder never sits in memory at once.
+# is ~16 chunks), bounded so a large folder never sits in memory at once.
 READ_AHEAD = 64
 # Write a batch to Chroma on a second thread while the next batch is encoded. Chroma's HNSW inserts are CPU
 # work too: on a 2-core machine whose cores the encoder's two torch threads already fill, overlapping them
@@ -251,8 +250,8 @@ def ingest_files(
     """Ingest files as a bounded pipeline whose slowest stage, the encoder, never waits for the others:
 
         reader thread: read → clean → structure → metadata → chunk   (≤ READ_AHEAD documents ahead)
-        this thread:   decide new/unchanged/replaced, gather ENCODE_BATCH texts across documents (the first
-                       window FIRST_BATCH), encode
+        this thread:   decide new/unchanged/replaced, gather ENCODE_BATCH chunks across documents, encode
+                       them (and their finding sentences: encode_docs)
         writer:        Chroma writes of a batch: its chunks, then its records (the commit markers, one call),
                        then old versions of replaced files — on a second thread while the next batch is
                        encoded when WRITE_BEHIND (machines with more than 2 cores), else right after encoding
@@ -321,13 +320,10 @@ def ingest_files(
     in_flight_keys: set[str] = set()
     batch = _Batch()
 
-    window = FIRST_BATCH
-
     def flush() -> None:
-        nonlocal in_flight, in_flight_keys, batch, window
+        nonlocal in_flight, in_flight_keys, batch
         if not batch.items:
             return
-        window = ENCODE_BATCH
         vectors = encode_docs([p.doc for p in batch.items], encoder)
         if in_flight is not None:
             settle(in_flight.result())
@@ -367,7 +363,7 @@ def ingest_files(
                 continue
             batch.items.append(_Pending(doc, previous, existing is not None, path.name))
             batch.chunks += len(doc.rows)
-            if batch.chunks >= window:
+            if batch.chunks >= ENCODE_BATCH:
                 flush()
         drain()
     finally:

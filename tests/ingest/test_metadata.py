@@ -79,3 +79,25 @@ def test_pdf_metadata(name: str) -> None:
     text = clean_text(raw.text).text
     meta = infer_metadata(parse_structure(text, raw.heading_hints).title, text, name)
     assert (meta.unit, meta.region, meta.year, meta.report_kind) == PDF_EXPECTED[name]
+
+
+def test_body_county_tags_only_the_runs_that_can_hold_a_county() -> None:
+    """The county found from the text runs containing 区/县 is the one tagging the whole body finds (the
+    filter exists for speed; this is its oracle), on the samples and on report-shaped generated text."""
+    from collections import Counter
+
+    import jieba.posseg as pseg
+
+    from bench.gen_corpus import generate_doc
+    from ingest.metadata import _COUNTY, _NOT_REGION, _body_county
+
+    def whole(body: str) -> str:
+        words = Counter(w for w, f in pseg.cut(body[:6000]) if f == "ns" and _COUNTY.fullmatch(w) and not _NOT_REGION.search(w))
+        best = words.most_common(1)
+        return best[0][0] if best and best[0][1] >= 2 else ""
+
+    bodies = [clean_text(p.read_text(encoding="utf-8")).text for p in sorted(SAMPLES.glob("*.txt"))]
+    bodies += [generate_doc(i, 0).text for i in range(40)]
+    found = [(_body_county(b), whole(b)) for b in bodies]
+    assert all(a == b for a, b in found), found
+    assert sum(bool(a) for a, _ in found) >= 15  # the comparison is not between empty strings (18 of 45)
