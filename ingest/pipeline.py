@@ -222,9 +222,9 @@ WRITE_BEHIND = (os.cpu_count() or 1) > 2
 @dataclass
 class _Pending:
     doc: PreparedDoc
-    previous: list[DocRecord]
-    existed: bool
     name: str  # file name for on_file
+    previous: list[DocRecord] = field(default_factory=list)  # other documents stored under its source
+    existed: bool = False
 
 
 @dataclass
@@ -320,9 +320,31 @@ def ingest_files(
     in_flight_keys: set[str] = set()
     batch = _Batch()
 
+    def decide(b: _Batch) -> None:
+        """Drop the documents stored already with the same metadata; note what the others replace. Two store
+        reads per window, not two per document (~2 ms each)."""
+        stored = store.records([p.doc.record.doc_id for p in b.items])
+        by_source = store.records_by_source([p.doc.record.source for p in b.items])
+        kept: list[_Pending] = []
+        for p in b.items:
+            rec = p.doc.record
+            existing = stored.get(rec.doc_id)
+            p.previous = [r for r in by_source.get(rec.source, []) if r.doc_id != rec.doc_id]
+            p.existed = existing is not None
+            if existing and _same_metadata(existing, rec) and not p.previous:
+                report.unchanged.append(rec.source)
+                report.doc_ids[rec.source] = rec.doc_id
+                if on_file:
+                    on_file(p.name)
+            else:
+                kept.append(p)
+        b.items = kept
+
     def flush() -> None:
         nonlocal in_flight, in_flight_keys, batch
+        decide(batch)
         if not batch.items:
+            batch = _Batch()
             return
         vectors = encode_docs([p.doc for p in batch.items], encoder)
         if in_flight is not None:
@@ -353,15 +375,7 @@ def ingest_files(
             doc = item
             if {doc.record.doc_id, "src:" + doc.record.source} & (batch.keys() | in_flight_keys):
                 drain()  # the same content or file name twice in one run: decide against the stored state
-            existing = store.get_document(doc.record.doc_id)
-            previous = [r for r in store.find_by_source(doc.record.source) if r.doc_id != doc.record.doc_id]
-            if existing and _same_metadata(existing[0], doc.record) and not previous:
-                report.unchanged.append(doc.record.source)
-                report.doc_ids[doc.record.source] = doc.record.doc_id
-                if on_file:
-                    on_file(path.name)
-                continue
-            batch.items.append(_Pending(doc, previous, existing is not None, path.name))
+            batch.items.append(_Pending(doc, path.name))
             batch.chunks += len(doc.rows)
             if batch.chunks >= ENCODE_BATCH:
                 flush()

@@ -185,6 +185,24 @@ class Store:
             return None
         return DocRecord.from_metadata(doc_id, dict((page["metadatas"] or [{}])[0] or {})), (page["documents"] or [""])[0] or ""
 
+    def records(self, doc_ids: Sequence[str]) -> dict[str, DocRecord]:
+        """The committed records among `doc_ids` (one read, without their texts)."""
+        if not doc_ids:
+            return {}
+        page = self.docs.get(ids=list(doc_ids), include=["metadatas"])
+        return {i: DocRecord.from_metadata(i, dict(m or {})) for i, m in zip(page["ids"], page["metadatas"] or [])}
+
+    def records_by_source(self, sources: Sequence[str]) -> dict[str, list[DocRecord]]:
+        """Committed records stored under each of `sources` (one read)."""
+        out: dict[str, list[DocRecord]] = {}
+        if not sources:
+            return out
+        page = self.docs.get(where={"source": {"$in": list(dict.fromkeys(sources))}}, include=["metadatas"])
+        for i, m in zip(page["ids"], page["metadatas"] or []):
+            record = DocRecord.from_metadata(i, dict(m or {}))
+            out.setdefault(record.source, []).append(record)
+        return out
+
     def find_by_source(self, source: str) -> list[DocRecord]:
         page = self.docs.get(where={"source": source}, include=["metadatas"])
         return [DocRecord.from_metadata(i, dict(m or {})) for i, m in zip(page["ids"], page["metadatas"] or [])]

@@ -53,6 +53,22 @@ def test_delete_leaves_nothing_behind(empty_retriever: Retriever, tmp_path: Path
     assert not r.store.delete_document(doc_id)
 
 
+def test_one_run_decides_each_file_against_the_store(empty_retriever: Retriever, tmp_path: Path) -> None:
+    """A window of files read together (decided with one store read per window): unchanged, changed, new,
+    and the same content again under another name, in one run."""
+    r = empty_retriever
+    same, edited = _copy(S001, tmp_path), _copy(SAMPLES / "004_30f3d27d840c4c9e.txt", tmp_path)
+    ingest_into(r, [same, edited])
+    _copy(SAMPLES / "004_30f3d27d840c4c9e.txt", tmp_path, extra="\n十、补充说明\n档案管理已数字化。\n")
+    new = _copy(SAMPLES / "002_746ff3ccd9e6e85d.txt", tmp_path)
+    twin = _copy(SAMPLES / "002_746ff3ccd9e6e85d.txt", tmp_path, name="副本.txt")
+    report = ingest_into(r, [same, edited, new, twin])
+    assert (report.unchanged, report.new, report.replaced) == ([same.name], [new.name], [edited.name, twin.name])
+    # The twin's content is one document, now recorded under the later name; the edited file replaced its old version.
+    assert sorted(d.source for d in r.store.catalogue()) == sorted([same.name, edited.name, twin.name])
+    assert report.doc_ids[new.name] == report.doc_ids[twin.name]
+
+
 def test_bad_files_fail_alone_and_store_is_unchanged(empty_retriever: Retriever, tmp_path: Path) -> None:
     r = empty_retriever
     good = _copy(S001, tmp_path)
