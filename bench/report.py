@@ -34,6 +34,10 @@ def _runinfo(r: dict[str, Any]) -> str:
 def render() -> str:
     out: list[str] = []
     ing, qry, enc, lex = _load("ingest"), _load("query"), _load("encoder"), _load("lexical")
+    # 1M chunks takes an hour or more, so it runs on its own (BENCH_SIZES=1m BENCH_QUERY_NAME=query_1m).
+    q1m = _load("query_1m")
+    if qry and q1m:
+        qry = {**qry, "sizes": {**qry["sizes"], **q1m["sizes"]}}
     out.append("### Targets\n")
     out.append("| figure | target | measured | |")
     out.append("| --- | --- | --- | --- |")
@@ -52,7 +56,7 @@ def render() -> str:
             )
         if "ratio_ours_over_model_all" in ing:
             out.append(
-                f"| model-only on chunks ÷ model-only on chunks + the {ing['finding_sentences']} finding sentences ingest also embeds | — | "
+                f"| model-only on chunks ÷ model-only on chunks + the {ing['finding_sentences']} finding sentences ingest also embeds (int8 query model) | — | "
                 f"{ing['ratio_model_all_over_model']:.3f} (the findings' share of the encoder) | |"
             )
             out.append(
@@ -127,6 +131,8 @@ def render() -> str:
     if qry:
         out.append("\n### Query path\n")
         out.append(_runinfo(qry) + f"; server torch threads {qry.get('server_torch_threads')}.\n")
+        if q1m:
+            out.append(f"1,000,000 chunks: a run of its own (`bench/results/query_1m.json`), {_runinfo(q1m)}.\n")
         out.append("| chunks | docs | store build (prepare / Chroma / BM25) s | server start s | hybrid p50 / p95 ms | bm25 p50 / p95 ms | dense p50 / p95 ms | RSS ready / after MB |")
         out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for n, row in qry["sizes"].items():
