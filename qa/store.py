@@ -32,6 +32,9 @@ from chromadb.api.models.Collection import Collection
 from qa.settings import Settings
 
 _WRITE_BATCH = 512
+# Ids per get/delete by id: SQLite allows 32,766 variables in one statement, and a bulk load can leave tens of
+# thousands of pending-write markers for repair() to settle (the 1M benchmark store: 77k, "too many SQL variables").
+_ID_BATCH = 1000
 _READ_PAGE = 5000
 _GENERATION_ID = "generation"
 _PENDING = "pending:"
@@ -113,6 +116,11 @@ def _writer_gone(marker: dict[str, Any]) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def _batches(ids: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(ids), _ID_BATCH):
+        yield list(ids[start : start + _ID_BATCH])
 
 
 def _client(settings: Settings) -> ClientAPI:
@@ -252,9 +260,9 @@ class Store:
     def _mark_pending(self, doc_ids: set[str]) -> None:
         if not doc_ids:
             return
-        ids = sorted(doc_ids)
         who = {"kind": "pending", "at": time.time(), "host": socket.gethostname(), "pid": os.getpid()}
-        self.meta.upsert(ids=[_PENDING + d for d in ids], embeddings=[[1.0]] * len(ids), metadatas=[{**who, "doc_id": d} for d in ids])
+        for ids in _batches(sorted(doc_ids)):
+            self.meta.upsert(ids=[_PENDING + d for d in ids], embeddings=[[1.0]] * len(ids), metadatas=[{**who, "doc_id": d} for d in ids])
 
     def delete_document(self, doc_id: str) -> bool:
         existed = self.has_document(doc_id)
@@ -292,12 +300,11 @@ class Store:
             for doc_id in orphans:
                 self._delete_rows(doc_id)
             return len(orphans)
-        page = self.meta.get(where={"kind": "pending"}, include=["metadatas"])
-        markers = {i: dict(m or {}) for i, m in zip(page["ids"], page["metadatas"] or [])}
+        markers = {row.id: row.metadata for row in self._iter(self.meta, False, {"kind": "pending"})}
         if not markers:
             return 0
         doc_ids = [str(m.get("doc_id")) for m in markers.values()]
-        committed = set(self.docs.get(ids=doc_ids, include=[])["ids"])
+        committed = {i for part in _batches(doc_ids) for i in self.docs.get(ids=part, include=[])["ids"]}
         drop: list[str] = []
         removed = 0
         for marker_id, m in markers.items():
@@ -308,8 +315,8 @@ class Store:
                 self._delete_rows(doc_id)
                 drop.append(marker_id)
                 removed += 1
-        if drop:
-            self.meta.delete(ids=drop)
+        for part in _batches(drop):
+            self.meta.delete(ids=part)
         return removed
 
     def _delete_rows(self, doc_id: str) -> None:
