@@ -154,11 +154,10 @@ class Store:
         self._findings_name = f"{settings.collection}_findings"
         self.docs: Collection = self.client.get_or_create_collection(f"{settings.collection}_documents", embedding_function=None)
         self.meta: Collection = self.client.get_or_create_collection(f"{settings.collection}_meta", embedding_function=None)
-        self.chunks: Collection = self._open_vectors(self._chunks_name, check_embedder)
-        self.findings: Collection = self._open_vectors(self._findings_name, check_embedder)
+        self.chunks: Collection = self._open_vectors(self._chunks_name, self.embedder_id, check_embedder)
+        self.findings: Collection = self._open_vectors(self._findings_name, self.findings_embedder_id, check_embedder)
 
-    def _open_vectors(self, name: str, check: bool = True) -> Collection:
-        embedder_id = self.findings_embedder_id if name.startswith(self._findings_name) else self.embedder_id
+    def _open_vectors(self, name: str, embedder_id: str, check: bool = True) -> Collection:
         col = self.client.get_or_create_collection(
             name,
             metadata={"embedder": embedder_id, "dimension": self.dimension},
@@ -210,10 +209,6 @@ class Store:
             record = DocRecord.from_metadata(i, dict(m or {}))
             out.setdefault(record.source, []).append(record)
         return out
-
-    def find_by_source(self, source: str) -> list[DocRecord]:
-        page = self.docs.get(where={"source": source}, include=["metadatas"])
-        return [DocRecord.from_metadata(i, dict(m or {})) for i, m in zip(page["ids"], page["metadatas"] or [])]
 
     def has_document(self, doc_id: str) -> bool:
         return bool(self.docs.get(ids=[doc_id], include=[])["ids"])
@@ -387,19 +382,20 @@ class Store:
         in which they are lost: fill side collections (chunks, findings), then drop the old ones and rename the
         new ones into place."""
         names = (self._chunks_name, self._findings_name)
+        ids = (self.embedder_id, self.findings_embedder_id)
         existing = {c.name for c in self.client.list_collections()}
         sides = []
-        for name in names:
+        for name, embedder_id in zip(names, ids):
             if f"{name}_reindex" in existing:
                 self.client.delete_collection(f"{name}_reindex")  # left by an interrupted reindex
-            sides.append(self._open_vectors(f"{name}_reindex"))
+            sides.append(self._open_vectors(f"{name}_reindex", embedder_id))
         fill(sides[0], sides[1])
         for name, fresh in zip(names, sides):
             if name in existing:
                 self.client.delete_collection(name)
             fresh.modify(name=name)
-        self.chunks = self._open_vectors(self._chunks_name)
-        self.findings = self._open_vectors(self._findings_name)
+        self.chunks = self._open_vectors(self._chunks_name, self.embedder_id)
+        self.findings = self._open_vectors(self._findings_name, self.findings_embedder_id)
         self.bump_generation()
 
     def write_chunks(self, col: Collection, rows: Sequence[ChunkRow], embeddings: np.ndarray) -> None:
