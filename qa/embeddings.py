@@ -35,10 +35,14 @@ from qa.settings import Settings, get_settings
 
 DEFAULT_MODEL_ID = "m3e-small"
 ONNX_INT8_SUFFIX = "#onnx-int8"
-# Batch size of the query model (queries and sentences, short texts): 465 finding sentences of ~48 tokens took
-# 0.82 s in batches of 16 against 0.92 s in 32 with int8 (torch 3.43 vs 3.60 s), medians of 3 side by side;
-# sentences of different lengths pad less in small batches.
+# Batch size of the query model (queries and sentences, short texts) on torch: 465 finding sentences of ~48
+# tokens took 3.43 s in batches of 16 against 3.60 s in 32, medians of 3 side by side (less padding).
 SHORT_TEXT_BATCH = 16
+# On onnx-int8 one text per run: activations are quantised with one scale per batch, so a sentence's vector
+# moved with its batch neighbours (cosine down to 0.995), and an answer depended on which sentences earlier
+# questions had put in the sentence cache (test-054 flipped). One per run is as fast for sentences: 341 sample
+# sentences 1.24 s vs 1.45 s in 16s with 1 thread, 1.69 vs 1.59 s with 2 (medians of 3, side by side).
+_INT8_SHORT_TEXT_BATCH = 1
 # Bump when the export or quantisation recipe changes, so a cached model from an older recipe is rebuilt.
 _ONNX_RECIPE = "1"
 
@@ -127,7 +131,8 @@ class Embedder:
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Queries and the short texts scored against them: evidence and finding sentences, category prototypes."""
-        return self._run(self._query_model, self._query_lock, texts, SHORT_TEXT_BATCH)
+        batch = _INT8_SHORT_TEXT_BATCH if self.query_backend == "onnx-int8" else SHORT_TEXT_BATCH
+        return self._run(self._query_model, self._query_lock, texts, batch)
 
     def _run(self, model: Any, lock: threading.Lock, texts: list[str], batch_size: int) -> np.ndarray:
         if not texts:

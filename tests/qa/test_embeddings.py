@@ -53,6 +53,15 @@ def test_int8_vectors_are_close_to_torch(embedder: Embedder, torch_queries: Embe
     assert np.array_equal(embedder.encode(texts), torch_vecs)
 
 
+def test_an_int8_sentence_vector_does_not_depend_on_its_batch(embedder: Embedder) -> None:
+    # Activations are quantised with one scale per run: in batches a sentence's vector followed its neighbours,
+    # and an answer followed what earlier questions had left in the sentence cache.
+    texts = [line for line in (SAMPLES / sorted(p.name for p in SAMPLES.glob("*.txt"))[1]).read_text(encoding="utf-8").splitlines() if len(line) > 10][:24]
+    together = embedder.encode_queries(texts)
+    for i in (0, 7, 23):
+        assert np.array_equal(embedder.encode_queries([texts[i]])[0], together[i])
+
+
 def test_store_refuses_passages_from_the_other_backend(sample_retriever: Retriever, embedder: Embedder) -> None:
     int8_passages = Embedder(sample_retriever.settings.model_copy(update={"embedding_backend": "onnx-int8"}))
     with pytest.raises(StoreError, match="向量库由模型"):
