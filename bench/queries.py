@@ -9,7 +9,9 @@ from bench.gen_corpus import MEASURES, PROBLEMS, PROJECTS, UNIT_KINDS
 # "Which units…" questions, by the path that answers them: a problem, a measure and a category topic go to the
 # findings (qa/findings/evidence.py); a topic that is none of these goes through the corpus-wide pass.
 FINDINGS_AGGREGATES = ["哪些单位提到预算编制不够细化？", "哪些单位提出要加强资金监管？", "哪些单位提到项目资金未专账核算？"]
-GENERIC_AGGREGATE = "哪些单位提到政府采购？"
+# Topics of the corpus-wide pass, narrow to broad: at 10k chunks 政府采购 is in 248 of 775 generated reports,
+# 三公经费 in 718 (each asked twice: the first ask embeds the sentences, the repeat finds them cached).
+GENERIC_AGGREGATES = ["哪些单位提到政府采购？", "哪些单位提到固定资产管理？", "哪些单位提到财务人员业务培训？", "哪些单位提到群众满意度？", "哪些单位提到三公经费？"]
 
 _FIXED = [
     "预算编制不够细化",

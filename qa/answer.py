@@ -201,7 +201,11 @@ class Answerer:
         per_doc = self.retriever.doc_candidates(u.topic, u.filters, vector=vec, per_doc=self.params.aggregate_chunks_per_doc)
         hits = [h for doc_hits in per_doc.values() for h in doc_hits]
         p = self.params
-        return score_sentences(u.topic, vec, hits, self.vectors, p, self.retriever.lexical(), lexical_weight=p.aggregate_lexical_weight, prefer_role=topic_role(u.topic))
+        nearest = {h.id for h in sorted(hits, key=lambda h: -h.score)[: p.aggregate_meaning_chunks]}  # score: cosine
+        return score_sentences(
+            u.topic, vec, hits, self.vectors, p, self.retriever.lexical(),
+            lexical_weight=p.aggregate_lexical_weight, prefer_role=topic_role(u.topic), unrelated_only_from=nearest,
+        )
 
     def _aggregate(self, u: Understood) -> Answer:
         topic = u.topic

@@ -42,6 +42,11 @@ class EvidenceParams:
     number_bonus: float = 0.0  # lookups asking 多少/金额: bonus for sentences with a number (tuned: no gain)
     # Aggregate recall: each document's best chunks by BM25 and by dense similarity (Retriever.doc_candidates).
     aggregate_chunks_per_doc: int = 2  # dev: same unit F1 (0.860) as every chunk; 1 loses recall
+    # The corpus-wide aggregate pass embeds a sentence sharing no token with the topic only if its chunk is among
+    # this many nearest the topic by meaning (缺乏懂法律的、懂财经的…专业人才 for 身边缺少懂行的人: nearest chunk);
+    # elsewhere such sentences were never evidence on dev or test, only junk near misses (ranks 7-20 on the
+    # samples), and embedding them was most of the question's time (100k chunks: 16,720 sentences → 2,888).
+    aggregate_meaning_chunks: int = 5
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,11 @@ class Coverage:
         return sum(w for t, w in self._weights.items() if t in tokens) / self._total
 
     def __call__(self, sentence: str) -> float:
+        # A token is a substring of its text, so a sentence containing none of the topic's tokens as text has
+        # coverage 0 without running jieba (most sentences of an aggregate's candidate chunks: 2 s at 100k).
+        low = sentence.lower()
+        if not any(t in low for t in self._weights):
+            return 0.0
         return self.of_tokens(set(tokenize(sentence)))
 
     def of_postings(self, postings: Mapping[str, np.ndarray], n_rows: int) -> np.ndarray:
@@ -156,16 +166,22 @@ def score_sentences(
     prefer_role: str | None = None,
     wants_number: bool = False,
     ignore_tokens: Iterable[str] = (),
+    unrelated_only_from: AbstractSet[str] | None = None,
 ) -> list[Sentence]:
-    """Every sentence of the hits with its evidence score, best first."""
+    """Every sentence of the hits with its evidence score, best first. `unrelated_only_from`: chunk ids; when
+    given, a sentence sharing no token with the topic is scored only if its chunk is one of them."""
     parts = split_hits(hits)
+    coverage = Coverage(set(tokenize(topic)) - set(ignore_tokens), lexical.idf)
+    by_text: dict[str, float] = {}  # boilerplate sentences recur across reports
+    covs = [by_text[p[3]] if p[3] in by_text else by_text.setdefault(p[3], coverage(p[3])) for p in parts]
+    if unrelated_only_from is not None:
+        kept = [i for i, c in enumerate(covs) if c > 0 or parts[i][0].id in unrelated_only_from]
+        parts, covs = [parts[i] for i in kept], [covs[i] for i in kept]
     if not parts:
         return []
     sims = vectors.get([p[3] for p in parts]) @ topic_vec
-    coverage = Coverage(set(tokenize(topic)) - set(ignore_tokens), lexical.idf)
     scored: list[Sentence] = []
-    for (hit, start, end, text), sim in zip(parts, sims):
-        cov = coverage(text)
+    for (hit, start, end, text), sim, cov in zip(parts, sims, covs):
         in_role = bool(prefer_role) and hit.section_role == prefer_role
         has_number = wants_number and bool(re.search(r"\d", text))
         score = combine(float(sim), cov, in_role, has_number, lexical_weight, params)
