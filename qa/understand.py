@@ -31,7 +31,12 @@ _LEAD = re.compile(
     r"几(?:个|家)单位|是否有单位|有没有单位|有哪些单位|各个单位|各单位|的报告|报告|中|里|都|也|还|分别|曾经|"
     r"提到了?|提出了?|提及|存在|承认|表示|反映了?|说了?|写了?|指出|认为|有|了|的|，|,|：|:)"
 )
-_TAIL = re.compile(r"(?:的单位|的问题|的情况)?(?:有哪些|是哪些|有多少|有几个|有几家|吗|呢)?[？?。！!\s]*$")
+_TAIL = re.compile(r"(?:方面)?(?:的单位|的问题|的情况)?(?:有哪些|是哪些|有多少|有几个|有几家|吗|呢)?[？?。！!\s]*$")
+# Where "which units" stands inside the question, the words before it are scope ("在2021年度的项目支出报告中，"),
+# read as filters by read_filters, not topic.
+_WHICH_UNITS = re.compile(
+    r"哪些单位|哪个单位|哪家单位|哪一个单位|哪几个单位|哪些部门|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|是否有单位|有没有单位|有哪些单位"
+)
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _ASKING_TAIL = re.compile(r"(?:是多少|有多少|有哪些|是什么|是哪些|多少|如何|怎么样|情况)?[？?。]?$")
 _KIND = (
@@ -121,11 +126,21 @@ def merge_filters(read: Filters, explicit: Filters | None) -> Filters:
 
 
 def aggregate_topic(question: str) -> str:
-    """'哪些单位提到预算编制不够细化？' → '预算编制不够细化'."""
+    """'哪些单位提到预算编制不够细化？' → '预算编制不够细化'; '在2021年度的报告中，哪些单位提到招商引资？' → '招商引资'."""
     topic = _TAIL.sub("", question.strip())
-    while (m := _LEAD.match(topic)) and m.end() < len(topic):
-        topic = topic[m.end() :]
-    return topic.strip(" ，,：:") or question.strip(" ？?")
+    which = _WHICH_UNITS.search(topic)
+    if which and which.start() > 0:
+        after = _strip_lead(topic[which.end() :])
+        # "预算编制不够细化，哪些单位提到了": nothing after it, the topic comes first.
+        topic = after if after and not _LEAD.fullmatch(after) else re.sub(r"(?:的|有|都)+$", "", topic[: which.start()])
+    return _strip_lead(topic).strip(" ，,：:") or question.strip(" ？?")
+
+
+def _strip_lead(text: str) -> str:
+    """Leading question words off, as long as something is left."""
+    while (m := _LEAD.match(text)) and m.end() < len(text):
+        text = text[m.end() :]
+    return text
 
 
 def _strip_filter_words(topic: str, filters: Filters, units: Sequence[str]) -> str:

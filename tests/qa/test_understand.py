@@ -1,0 +1,26 @@
+"""Aggregate topics: what the evidence must say, without the question's own words."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.understand import aggregate_topic
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("哪些单位提到预算编制不够细化？", "预算编制不够细化"),
+        ("请列出所有提到专账核算的单位", "专账核算"),
+        ("提到预算编制不够细化的单位有哪些？", "预算编制不够细化"),
+        # Scope before "which units" is read as filters, not topic (dev-010 listed every report before).
+        ("在项目支出（含重点项目支出）绩效报告中，哪些单位提到招商引资？", "招商引资"),
+        ("2021年有多少个单位提到三公经费？", "三公经费"),
+        ("哪些单位提到政府采购方面的问题？", "政府采购"),
+        # The topic first, "which units" last.
+        ("预算编制不够细化，哪些单位提到了？", "预算编制不够细化"),
+        ("预算编制不够细化的有哪些单位？", "预算编制不够细化"),
+    ],
+)
+def test_aggregate_topic(question: str, topic: str) -> None:
+    assert aggregate_topic(question) == topic
