@@ -16,6 +16,7 @@ import re
 import shutil
 from array import array
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from pathlib import Path
 
@@ -75,12 +76,21 @@ class TokenCache:
 
     def tokens(self, text: str) -> list[str]:
         key = _text_key(text)
-        span = self._old.get(key)
-        if span is None:
-            toks = tokenize(text)
-            self.tokenized += 1
-        else:
-            toks = [self._old_vocab[i] for i in self._old_flat[span[0] : span[1]]]
+        return self._record(key, self._cached(key) if key in self._old else self._tokenize(text))
+
+    def known(self, key: int) -> list[str]:
+        """The tokens of a text the previous build indexed, by its key (LexicalIndex.keys); KeyError if none."""
+        return self._record(key, self._cached(key))
+
+    def _tokenize(self, text: str) -> list[str]:
+        self.tokenized += 1
+        return tokenize(text)
+
+    def _cached(self, key: int) -> list[str]:
+        start, end = self._old[key]
+        return [self._old_vocab[i] for i in self._old_flat[start:end]]
+
+    def _record(self, key: int, toks: list[str]) -> list[str]:
         self._keys.append(key)
         self._flat.extend(self._ids.setdefault(t, len(self._ids)) for t in toks)
         self._ends.append(len(self._flat))
@@ -113,31 +123,55 @@ class TokenCache:
 class LexicalIndex:
     """BM25 over chunk index-texts; row i belongs to chunk ids[i] of document doc_ids[i]."""
 
-    def __init__(self, bm25: bm25s.BM25 | None, ids: list[str], doc_ids: list[str], roles: list[str], generation: str) -> None:
+    def __init__(self, bm25: bm25s.BM25 | None, ids: list[str], doc_ids: list[str], roles: list[str], keys: np.ndarray | None, generation: str) -> None:
         self._bm25 = bm25
         self.ids = ids
         self.doc_ids = np.asarray(doc_ids, dtype=object)
         self.roles = np.asarray(roles, dtype=object)
+        self.keys = keys  # per row, the key of its indexed text in the TokenCache saved with this index (None: saved before 2026-11-30)
         self.generation = generation
         self._df: np.ndarray | None = None
 
     @classmethod
     def build(cls, rows: Iterable[tuple[str, str, str, str]], generation: str, tokens: Callable[[str], list[str]] = tokenize) -> LexicalIndex:
         """rows: (chunk id, doc_id, section_role, text to index); `tokens`: tokenize, or a TokenCache's."""
+        return cls._from_tokens(((i, d, r, _text_key(t), tokens(t)) for i, d, r, t in rows), generation)
+
+    def updated(
+        self, committed: AbstractSet[str], generation: str, tokens: TokenCache, added_rows: Callable[[list[str]], Iterable[tuple[str, str, str, str]]]
+    ) -> LexicalIndex:
+        """This index after documents were added or removed, without reading the documents it already has: their
+        rows keep their tokens (`tokens`: the cache saved with this index) and only the added documents' rows are
+        read (`added_rows(doc_ids)`, rows as for `build`). KeyError when the rows' tokens are not to be had: a
+        cache saved with another index, or an index saved without its keys."""
+        if self.keys is None:
+            raise KeyError("index saved without text keys")
+        keys = self.keys
+        kept = [(self.ids[i], d, self.roles[i], int(keys[i]), tokens.known(int(keys[i]))) for i, d in enumerate(self.doc_ids) if d in committed]
+        added = sorted(committed - set(self.doc_ids.tolist()))
+        new = [(i, d, r, _text_key(t), tokens.tokens(t)) for i, d, r, t in added_rows(added)] if added else []
+        return LexicalIndex._from_tokens(kept + new, generation)
+
+    @classmethod
+    def _from_tokens(cls, rows: Iterable[tuple[str, str, str, int, list[str]]], generation: str) -> LexicalIndex:
+        """rows: (chunk id, doc_id, section_role, text key, tokens). Indexed in chunk id order, so the same rows give
+        the same index (and the same order among equal scores) whether read in full or updated."""
         ids: list[str] = []
         doc_ids: list[str] = []
         roles: list[str] = []
+        keys: list[int] = []
         corpus: list[list[str]] = []
-        for chunk_id, doc_id, role, text in rows:
+        for chunk_id, doc_id, role, key, toks in sorted(rows, key=lambda r: r[0]):
             ids.append(chunk_id)
             doc_ids.append(doc_id)
             roles.append(role)
-            corpus.append(tokens(text))
+            keys.append(key)
+            corpus.append(toks)
         bm25 = None
         if corpus:
             bm25 = bm25s.BM25()
             bm25.index(corpus, show_progress=False)
-        return cls(bm25, ids, doc_ids, roles, generation)
+        return cls(bm25, ids, doc_ids, roles, np.asarray(keys, dtype=np.int64), generation)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -196,6 +230,8 @@ class LexicalIndex:
             self._bm25.save(str(tmp / "bm25"), show_progress=False)
         meta = {"generation": self.generation, "ids": self.ids, "doc_ids": self.doc_ids.tolist(), "roles": self.roles.tolist()}
         (tmp / "rows.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        if self.keys is not None:
+            np.save(tmp / "keys.npy", self.keys)
         if tokens is not None:
             tokens.save(tmp)
         shutil.rmtree(directory, ignore_errors=True)
@@ -207,9 +243,11 @@ class LexicalIndex:
         try:
             meta = json.loads((directory / "rows.json").read_text(encoding="utf-8"))
             bm25 = bm25s.BM25.load(str(directory / "bm25"), show_progress=False) if meta["ids"] else None
-            index = cls(bm25, meta["ids"], meta["doc_ids"], meta["roles"], meta["generation"])
+            keys_file = directory / "keys.npy"
+            keys = np.load(keys_file) if keys_file.exists() else None  # older indexes: searchable, not updatable
+            index = cls(bm25, meta["ids"], meta["doc_ids"], meta["roles"], keys, meta["generation"])
         except Exception:  # any damage (truncated json, missing npy, bad vocab) means: rebuild
             return None
-        if bm25 is not None and int(bm25.scores["num_docs"]) != len(index.ids):
+        if (bm25 is not None and int(bm25.scores["num_docs"]) != len(index.ids)) or (keys is not None and len(keys) != len(index.ids)):
             return None
         return index

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,6 +119,17 @@ def rrf(rankings: list[list[str]], k: int, weights: list[float] | None = None) -
 def row_index_text(row: ChunkRow) -> str:
     m = row.metadata
     return index_text(row.text, unit=str(m.get("unit", "")), title=str(m.get("title", "")), section=str(m.get("section", "")))
+
+
+def index_row(row: ChunkRow) -> tuple[str, str, str, str]:
+    """A stored chunk as LexicalIndex reads it: (chunk id, doc_id, section_role, text to index)."""
+    return (row.id, str(row.metadata.get("doc_id")), str(row.metadata.get("section_role", "")), row_index_text(row))
+
+
+def index_rows(store: Store, doc_ids: list[str]) -> Iterator[tuple[str, str, str, str]]:
+    """`index_row` of every chunk of some documents."""
+    for start in range(0, len(doc_ids), 200):  # Chroma bounds the variables of one query
+        yield from (index_row(r) for r in store.iter_chunks(where={"doc_id": {"$in": doc_ids[start : start + 200]}}))
 
 
 class QueryEncoder:
@@ -230,7 +242,16 @@ class Retriever:
         if saved is not None and saved.generation == generation:
             return saved
         tokens = TokenCache.load(self._lexical_dir())
-        index = self.build_lexical(generation, catalogue, tokens.tokens)
+        index = None
+        if saved is not None:
+            # After an upload or delete: only the added documents are read from the store (at 100k chunks reading
+            # every chunk took 18.5 s of a 27 s rebuild).
+            try:
+                index = saved.updated(set(catalogue), generation, tokens, partial(index_rows, self.store))
+            except KeyError:  # the token cache is another index's (another process wrote it), or no keys were saved
+                tokens = TokenCache.load(self._lexical_dir())
+        if index is None:
+            index = self.build_lexical(generation, catalogue, tokens.tokens)
         index.save(self._lexical_dir(), tokens)
         return index
 
@@ -238,11 +259,7 @@ class Retriever:
         self, generation: str | None = None, catalogue: dict[str, DocRecord] | None = None, tokens: Callable[[str], list[str]] = tokenize
     ) -> LexicalIndex:
         committed = self._catalogue if catalogue is None else catalogue
-        rows = (
-            (r.id, str(r.metadata.get("doc_id")), str(r.metadata.get("section_role", "")), row_index_text(r))
-            for r in self.store.iter_chunks()
-            if r.metadata.get("doc_id") in committed
-        )
+        rows = (index_row(r) for r in self.store.iter_chunks() if r.metadata.get("doc_id") in committed)
         return LexicalIndex.build(rows, self._generation if generation is None else generation, tokens)
 
     def lexical(self) -> LexicalIndex:

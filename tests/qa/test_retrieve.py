@@ -6,7 +6,7 @@ import pytest
 
 import qa.lexical
 from qa.lexical import LexicalIndex, TokenCache
-from qa.retrieve import MODES, Filters, Retriever, row_index_text, rrf
+from qa.retrieve import MODES, Filters, Retriever, index_row, rrf
 from tests.conftest import SAMPLES, ingest_into
 
 # The two reports that write 预算编制不够细化 / 预算编制不够明确和细化 in their problems sections.
@@ -57,7 +57,7 @@ def test_lexical_index_persists_and_rebuilds_when_damaged(sample_retriever: Retr
 def test_rebuild_with_the_token_cache_equals_a_fresh_build_and_tokenises_only_new_texts(
     sample_retriever: Retriever, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rows = [(r.id, str(r.metadata["doc_id"]), str(r.metadata.get("section_role", "")), row_index_text(r)) for r in sample_retriever.store.iter_chunks()]
+    rows = [index_row(r) for r in sample_retriever.store.iter_chunks()]
     first_doc = rows[0][1]
     before = [r for r in rows if r[1] != first_doc]  # the store before one document was added
     cache = TokenCache()
@@ -82,6 +82,51 @@ def test_rebuild_with_the_token_cache_equals_a_fresh_build_and_tokenises_only_ne
     monkeypatch.undo()
     (tmp_path / TokenCache.FILE).write_bytes(b"not npz")
     assert TokenCache.load(tmp_path).tokens("项目资金") == qa.lexical.tokenize("项目资金")
+
+
+def test_update_after_adding_and_removing_documents_equals_a_fresh_build(sample_retriever: Retriever, tmp_path: Path) -> None:
+    rows = [index_row(r) for r in sample_retriever.store.iter_chunks()]
+    docs = sorted({r[1] for r in rows})
+    cache = TokenCache()
+    LexicalIndex.build([r for r in rows if r[1] != docs[0]], "g1", cache.tokens).save(tmp_path, cache)
+    saved, cache = LexicalIndex.load(tmp_path), TokenCache.load(tmp_path)
+    assert saved is not None
+    committed = set(docs) - {docs[2]}  # docs[0] added, docs[2] deleted
+    asked: list[list[str]] = []
+
+    def added_rows(doc_ids: list[str]) -> list[tuple[str, str, str, str]]:
+        asked.append(doc_ids)
+        return [r for r in rows if r[1] in doc_ids]
+
+    updated = saved.updated(committed, "g2", cache, added_rows)
+    assert asked == [[docs[0]]]  # the documents it already had are not read again
+    assert cache.tokenized == len({r[3] for r in rows if r[1] == docs[0]} - {r[3] for r in rows if r[1] != docs[0]})
+    fresh = LexicalIndex.build([r for r in rows if r[1] in committed], "g2")
+    assert updated.ids == fresh.ids and list(updated.doc_ids) == list(fresh.doc_ids) and list(updated.keys) == list(fresh.keys)
+    for query in ("预算编制不够细化", "项目资金未实行专账核算", "政府采购", "绩效目标"):
+        assert updated.search(query, 20) == fresh.search(query, 20)
+    assert updated.idf("细化") == fresh.idf("细化")
+    with pytest.raises(KeyError):  # a cache saved with another index cannot stand in for the rows' texts
+        saved.updated(committed, "g2", TokenCache(), added_rows)
+    (tmp_path / "keys.npy").unlink()  # an index saved before keys were kept: searchable, rebuilt on the next change
+    older = LexicalIndex.load(tmp_path)
+    assert older is not None and older.search("政府采购", 5) == saved.search("政府采购", 5)
+    with pytest.raises(KeyError):
+        older.updated(committed, "g2", TokenCache.load(tmp_path), added_rows)
+
+
+def test_retriever_reads_only_added_documents_after_an_ingest(empty_retriever: Retriever, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = sorted(SAMPLES.glob("*.txt"))
+    ingest_into(empty_retriever, paths[:3])
+    assert len(empty_retriever.lexical()) > 0
+    reads: list[object] = []
+    iter_chunks = empty_retriever.store.iter_chunks
+    monkeypatch.setattr(empty_retriever.store, "iter_chunks", lambda *a, **kw: reads.append(kw.get("where")) or iter_chunks(*a, **kw))
+    report = ingest_into(empty_retriever, paths[3:])
+    index = empty_retriever.lexical()
+    assert reads == [{"doc_id": {"$in": sorted(report.doc_ids.values())}}]
+    fresh = empty_retriever.build_lexical()
+    assert index.ids == fresh.ids and index.search("招商引资", 20) == fresh.search("招商引资", 20)
 
 
 def test_rrf_ties_and_order() -> None:
