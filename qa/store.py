@@ -371,10 +371,12 @@ class Store:
         return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], (res["distances"] or [[]])[0])]
 
     def get_chunks(self, ids: Sequence[str]) -> list[ChunkRow]:
-        if not ids:
-            return []
-        page = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
-        by_id = {i: ChunkRow(i, d or "", dict(m or {})) for i, d, m in zip(page["ids"], page["documents"] or [], page["metadatas"] or [])}
+        """The chunks of these ids that exist, in the given order. In pages: a broad aggregate at 1M chunks
+        asked for more ids than SQLite takes variables in one query."""
+        by_id: dict[str, ChunkRow] = {}
+        for batch in _batches(ids):
+            page = self.chunks.get(ids=batch, include=["documents", "metadatas"])
+            by_id.update((i, ChunkRow(i, d or "", dict(m or {}))) for i, d, m in zip(page["ids"], page["documents"] or [], page["metadatas"] or []))
         return [by_id[i] for i in ids if i in by_id]
 
     def replace_chunks(self, fill: Callable[[Collection, Collection], None]) -> None:

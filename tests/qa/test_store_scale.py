@@ -22,3 +22,12 @@ def test_repair_settles_more_pending_markers_than_sqlite_allows_variables(empty_
     assert store.meta.count() >= n
     assert store.repair() == 0  # every marker's document is committed: markers dropped, nothing deleted
     assert store.meta.get(where={"kind": "pending"}, include=[])["ids"] == []
+
+
+def test_get_chunks_takes_more_ids_than_sqlite_allows_variables(sample_retriever: Retriever) -> None:
+    """A broad aggregate at 1M chunks picked more chunks than one `get(ids=…)` takes (bench/query.py stages)."""
+    real = [r.id for r in sample_retriever.store.iter_chunks(include_text=False)][:5]
+    asked = [f"missing-{i:05d}" for i in range(33_000)]
+    asked[100:100] = real[:2]
+    asked.append(real[2])
+    assert [r.id for r in sample_retriever.store.get_chunks(asked)] == real[:3]
