@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 
 from bench.queries import FINDINGS_AGGREGATES, GENERIC_AGGREGATES, query_pool  # noqa: E402
 from bench.server import serve  # noqa: E402
-from bench.stores import ensure_findings  # noqa: E402
+from bench.stores import ensure_findings, ensure_store  # noqa: E402
 from qa.embeddings import query_backend_for  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -281,6 +281,33 @@ def query_embed_threads(queries: list[str], n: int = 60) -> dict[str, Any]:
     return {name: {"p50_ms": round(float(np.percentile(v, 50)), 1), "p95_ms": round(float(np.percentile(v, 95)), 1)} for name, v in ms.items()}
 
 
+def aggregate_asks(base: str, row: dict[str, Any]) -> None:
+    """The aggregate /v1/ask figures: findings topics (7 asks each), then the corpus-wide pass topics."""
+    ask_timeout = float(os.environ.get("BENCH_ASK_TIMEOUT", 30 if QUICK else 60))
+    log(f"  aggregate asks (timeout {ask_timeout:.0f} s)")
+    asks = [ask_latency(base, q, 2 if QUICK else 7, ask_timeout) for q in FINDINGS_AGGREGATES]
+    every = [ms for a in asks for ms in a["ms"]]
+    row["ask_aggregate"] = {
+        "path": "findings (problems, measures, categories)",
+        "questions": asks,
+        "attempts": len(every),
+        "outcomes": [o for a in asks for o in a["outcomes"]],
+        "p50_ms": round(float(np.percentile(every, 50)), 1),
+        "p95_ms": round(float(np.percentile(every, 95)), 1),
+    }
+    log(f"  findings aggregates: p50 {row['ask_aggregate']['p50_ms']} ms p95 {row['ask_aggregate']['p95_ms']} ms")
+    # First ask embeds the candidates' sentences; the repeat finds them in the sentence cache.
+    generic = [ask_latency(base, q, 2, ask_timeout) for q in GENERIC_AGGREGATES]
+    firsts = [g["ms"][0] for g in generic]
+    row["ask_generic"] = {
+        "path": "corpus-wide pass",
+        "questions": generic,
+        "first_p50_ms": round(float(np.percentile(firsts, 50)), 1),
+        "first_p95_ms": round(float(np.percentile(firsts, 95)), 1),
+    }
+    log(f"  generic aggregates, first asks: {firsts} ms; outcomes {[g['outcomes'] for g in generic]}")
+
+
 def main() -> None:
     sizes = store_sizes()
     queries = query_pool()
@@ -298,7 +325,10 @@ def main() -> None:
     for n in sizes:
         log(f"store of {n} chunks")
         t = time.perf_counter()
-        data, info = ensure_findings(n)
+        # BENCH_FINDINGS=0: the store without findings, and no aggregate asks (they would take another path).
+        # At 1M adding the findings ran at ~3,000 rows/min (hours); see docs/benchmarks.md "1M chunks".
+        with_findings = os.environ.get("BENCH_FINDINGS", "1") != "0"
+        data, info = ensure_findings(n) if with_findings else ensure_store(n)
         row: dict[str, Any] = {"store": info, "store_ready_s": round(time.perf_counter() - t, 1)}
         with serve(data) as srv:
             row["server_startup_s"] = round(srv.startup_seconds, 1)
@@ -314,29 +344,8 @@ def main() -> None:
                 row["load_32_clients"] = load_test(srv.base, queries, 32, load_seconds)
                 log(f"  load: {row['load_32_clients']['rps']} req/s, errors {row['load_32_clients']['errors']}")
                 row["rss_mb_after_load"] = round(rss_mb(srv.pid), 1)
-            ask_timeout = float(os.environ.get("BENCH_ASK_TIMEOUT", 30 if QUICK else 60))
-            log(f"  aggregate asks (timeout {ask_timeout:.0f} s)")
-            asks = [ask_latency(srv.base, q, 2 if QUICK else 7, ask_timeout) for q in FINDINGS_AGGREGATES]
-            every = [ms for a in asks for ms in a["ms"]]
-            row["ask_aggregate"] = {
-                "path": "findings (problems, measures, categories)",
-                "questions": asks,
-                "attempts": len(every),
-                "outcomes": [o for a in asks for o in a["outcomes"]],
-                "p50_ms": round(float(np.percentile(every, 50)), 1),
-                "p95_ms": round(float(np.percentile(every, 95)), 1),
-            }
-            log(f"  findings aggregates: p50 {row['ask_aggregate']['p50_ms']} ms p95 {row['ask_aggregate']['p95_ms']} ms")
-            # First ask embeds the candidates' sentences; the repeat finds them in the sentence cache.
-            generic = [ask_latency(srv.base, q, 2, ask_timeout) for q in GENERIC_AGGREGATES]
-            firsts = [g["ms"][0] for g in generic]
-            row["ask_generic"] = {
-                "path": "corpus-wide pass",
-                "questions": generic,
-                "first_p50_ms": round(float(np.percentile(firsts, 50)), 1),
-                "first_p95_ms": round(float(np.percentile(firsts, 95)), 1),
-            }
-            log(f"  generic aggregates, first asks: {firsts} ms; outcomes {[g['outcomes'] for g in generic]}")
+            if with_findings:
+                aggregate_asks(srv.base, row)
             row["rss_mb_peak"] = round(hwm_mb(srv.pid), 1)
         log("  in-process stage breakdown")
         row["stages"] = stage_breakdown(data, queries, 60 if QUICK else 200)
