@@ -111,7 +111,8 @@ def render() -> str:
             tgt = int(n) == 100_000
             out.append(
                 f"| API RSS, {int(n):,} chunks | ≤ 2.5 GB{'' if tgt else ' (at 100k)'} | {rss / 1024:.2f} GB after search/load "
-                f"(peak {row.get('rss_mb_peak', 0) / 1024:.2f} GB incl. the aggregate ask) | {_ok(rss <= 2560) if tgt else ''} |"
+                + (f"(peak {row.get('rss_mb_peak', 0) / 1024:.2f} GB incl. the aggregate asks)" if "ask_aggregate" in row else "(store without findings: no findings view, no aggregate asks)")
+                + f" | {_ok(rss <= 2560) if tgt else ''} |"
             )
     if enc:
         v = enc["verdict"]
