@@ -244,8 +244,8 @@ class Retriever:
         tokens = TokenCache.load(self._lexical_dir())
         index = None
         if saved is not None:
-            # After an upload or delete: only the added documents are read from the store (at 100k chunks reading
-            # every chunk took 18.5 s of a 27 s rebuild).
+            # After an upload or delete: only the added documents are read from the store (100k chunks, 77
+            # documents added: 5.3 s, against 6.7 s reading every chunk + 5.6 s building; bench/lexical.py).
             try:
                 index = saved.updated(set(catalogue), generation, tokens, partial(index_rows, self.store))
             except KeyError:  # the token cache is another index's (another process wrote it), or no keys were saved

@@ -26,17 +26,18 @@ _AGGREGATE = re.compile(
     r"列出|列举|是否有单位|有没有单位|有哪些单位|所有单位|各单位|各个单位|分别"
 )
 # Words around an aggregate question's topic ("请列出所有提到" + topic + "的单位？"), stripped repeatedly.
+_WHICH_UNITS_WORDS = (
+    r"哪些单位|哪个单位|哪家单位|哪一个单位|哪几个单位|哪些部门|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|"
+    r"是否有单位|有没有单位|有哪些单位"
+)
 _LEAD = re.compile(
-    r"^(?:请问|请|列出|列举|统计|所有|全部|哪些单位|哪个单位|哪家单位|哪一个单位|哪几个单位|哪些部门|哪几家单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|"
-    r"几(?:个|家)单位|是否有单位|有没有单位|有哪些单位|各个单位|各单位|的报告|报告|中|里|都|也|还|分别|曾经|"
+    rf"^(?:请问|请|列出|列举|统计|所有|全部|{_WHICH_UNITS_WORDS}|哪几家|各个单位|各单位|的报告|报告|中|里|都|也|还|分别|曾经|"
     r"提到了?|提出了?|提及|存在|承认|表示|反映了?|说了?|写了?|指出|认为|有|了|的|，|,|：|:)"
 )
 _TAIL = re.compile(r"(?:方面)?(?:的单位|的问题|的情况)?(?:有哪些|是哪些|有多少|有几个|有几家|吗|呢)?[？?。！!\s]*$")
 # Where "which units" stands inside the question, the words before it are scope ("在2021年度的项目支出报告中，"),
 # read as filters by read_filters, not topic.
-_WHICH_UNITS = re.compile(
-    r"哪些单位|哪个单位|哪家单位|哪一个单位|哪几个单位|哪些部门|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|是否有单位|有没有单位|有哪些单位"
-)
+_WHICH_UNITS = re.compile(_WHICH_UNITS_WORDS)
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _ASKING_TAIL = re.compile(r"(?:是多少|有多少|有哪些|是什么|是哪些|多少|如何|怎么样|情况)?[？?。]?$")
 _KIND = (
