@@ -118,7 +118,7 @@ def render() -> str:
         v = enc["verdict"]
         out.append(
             f"| onnx-int8 encoder | ≥ 2× at ≤ 0.02 MRR@10 loss | {v['passage_speedup_median']}× passages, {v['query_speedup_median']}× queries, "
-            f"max MRR@10 loss {v['max_mrr@10_loss']} | {_ok(v['meets_2x_and_0.02'])} (passages stay torch) |"
+            f"max MRR@10 loss {v['max_mrr@10_loss']} | {_ok(v['meets_2x_and_0.02'])} (passages stay torch: see docs/evaluation.md, Query encoder) |"
         )
         if v.get("int8_queries_max_mrr@10_loss") is not None:
             out.append(
