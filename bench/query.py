@@ -325,8 +325,8 @@ def main() -> None:
     for n in sizes:
         log(f"store of {n} chunks")
         t = time.perf_counter()
-        # BENCH_FINDINGS=0: the store without findings, and no aggregate asks (they would take another path).
-        # At 1M adding the findings ran at ~3,000 rows/min (hours); see docs/benchmarks.md "1M chunks".
+        # BENCH_FINDINGS=0: the store without findings, and no aggregate asks (they would take another path);
+        # at 1M that skips the 17 min of adding them (docs/benchmarks.md "1M chunks").
         with_findings = os.environ.get("BENCH_FINDINGS", "1") != "0"
         data, info = ensure_findings(n) if with_findings else ensure_store(n)
         row: dict[str, Any] = {"store": info, "store_ready_s": round(time.perf_counter() - t, 1)}

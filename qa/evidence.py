@@ -172,8 +172,8 @@ def score_sentences(
     given, a sentence sharing no token with the topic is scored only if its chunk is one of them."""
     parts = split_hits(hits)
     coverage = Coverage(set(tokenize(topic)) - set(ignore_tokens), lexical.idf)
-    by_text: dict[str, float] = {}  # boilerplate sentences recur across reports
-    covs = [by_text[p[3]] if p[3] in by_text else by_text.setdefault(p[3], coverage(p[3])) for p in parts]
+    by_text = {text: coverage(text) for text in {p[3] for p in parts}}  # boilerplate sentences recur across reports
+    covs = [by_text[p[3]] for p in parts]
     if unrelated_only_from is not None:
         kept = [i for i, c in enumerate(covs) if c > 0 or parts[i][0].id in unrelated_only_from]
         parts, covs = [parts[i] for i in kept], [covs[i] for i in kept]

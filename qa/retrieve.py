@@ -128,8 +128,7 @@ def index_row(row: ChunkRow) -> tuple[str, str, str, str]:
 
 def index_rows(store: Store, doc_ids: list[str]) -> Iterator[tuple[str, str, str, str]]:
     """`index_row` of every chunk of some documents."""
-    for start in range(0, len(doc_ids), 200):  # Chroma bounds the variables of one query
-        yield from (index_row(r) for r in store.iter_chunks(where={"doc_id": {"$in": doc_ids[start : start + 200]}}))
+    return (index_row(r) for r in store.chunks_of(doc_ids))
 
 
 class QueryEncoder:

@@ -35,6 +35,7 @@ _WRITE_BATCH = 512
 # Ids per get/delete by id: SQLite allows 32,766 variables in one statement, and a bulk load can leave tens of
 # thousands of pending-write markers for repair() to settle (the 1M benchmark store: 77k, "too many SQL variables").
 _ID_BATCH = 1000
+_DOC_BATCH = 200  # doc ids per `where doc_id $in …` read
 _READ_PAGE = 5000
 _GENERATION_ID = "generation"
 _PENDING = "pending:"
@@ -335,13 +336,18 @@ class Store:
     def iter_chunks(self, include_text: bool = True, where: dict[str, Any] | None = None) -> Iterator[ChunkRow]:
         return self._iter(self.chunks, include_text, where)
 
+    def chunks_of(self, doc_ids: Sequence[str]) -> Iterator[ChunkRow]:
+        """Every chunk of these documents (committed or not: callers filter)."""
+        for start in range(0, len(doc_ids), _DOC_BATCH):
+            yield from self.iter_chunks(where={"doc_id": {"$in": list(doc_ids[start : start + _DOC_BATCH])}})
+
     def finding_rows(self, doc_ids: Sequence[str]) -> tuple[list[ChunkRow], np.ndarray]:
         """The finding-sentence rows of some documents (committed or not: callers filter) with their vectors."""
         rows: list[ChunkRow] = []
         vectors: list[np.ndarray] = []
         ids = list(doc_ids)
-        for start in range(0, len(ids), 200):
-            page = self.findings.get(where={"doc_id": {"$in": ids[start : start + 200]}}, include=["metadatas", "documents", "embeddings"])
+        for start in range(0, len(ids), _DOC_BATCH):
+            page = self.findings.get(where={"doc_id": {"$in": ids[start : start + _DOC_BATCH]}}, include=["metadatas", "documents", "embeddings"])
             embeddings = page.get("embeddings")
             for i, (row_id, m, d) in enumerate(zip(page["ids"], page["metadatas"] or [], page["documents"] or [])):
                 rows.append(ChunkRow(row_id, d or "", dict(m or {})))
