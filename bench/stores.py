@@ -12,6 +12,9 @@ Findings (one row per problem/measure sentence, what aggregate answers about pro
 added by `ensure_findings` with their real vectors: the generator draws them from a few hundred phrasings, so
 each distinct sentence is encoded once (cached in bench/cache/) and every row gets the vector of its own text.
 
+Prepared sentences (qa/sentences.py: what `qa serve` computes in the background for aggregate questions) are
+added by `ensure_sentences`, the service's own code over the real generated texts, timed once.
+
 A built store is cached under bench/cache/stores/<name>/ with a READY.json describing it, and reused while the
 generator, seed, size and model id are unchanged.
 """
@@ -130,6 +133,24 @@ def ensure_findings(n_chunks: int, settings_kwargs: dict[str, Any] | None = None
     info = {**info, "findings_version": FINDINGS_VERSION, "n_finding_rows": written, "distinct_finding_sentences": len(cache), "findings_seconds": round(time.perf_counter() - t0, 1)}
     (store_dir(n_chunks, seed) / "READY.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
     log(f"findings added: {written} rows ({len(cache)} distinct sentences) in {info['findings_seconds']} s")
+    return data, info
+
+
+def ensure_sentences(n_chunks: int, settings_kwargs: dict[str, Any] | None = None, seed: int = 0) -> tuple[Path, dict[str, Any]]:
+    """`ensure_findings` plus every chunk's prepared sentences (the first run's time is recorded in READY.json)."""
+    data, info = ensure_findings(n_chunks, settings_kwargs, seed)
+    from qa.answer import Answerer
+    from qa.embeddings import Embedder
+    from qa.retrieve import open_retriever
+
+    settings = Settings(data_dir=data, **(settings_kwargs or {}))
+    answerer = Answerer(open_retriever(settings, Embedder(settings)))
+    t0 = time.perf_counter()
+    done = answerer.prepare_sentences(progress=lambda d, total: log(f"  sentences: {d}/{total} chunks"))
+    if done:
+        info = {**info, "sentences_seconds": round(time.perf_counter() - t0, 1), "sentences_chunks": done}
+        (store_dir(n_chunks, seed) / "READY.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
+        log(f"sentences prepared: {done} chunks in {info['sentences_seconds']} s")
     return data, info
 
 

@@ -16,7 +16,8 @@ import ctypes
 import gc
 import logging
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -24,10 +25,11 @@ import numpy as np
 
 from qa.lexical import tokenize
 from qa.llm import LLMComposer, Passage
-from qa.evidence import EvidenceParams, Sentence, SentenceVectors, score_sentences, topic_role
+from qa.evidence import Candidate, EvidenceParams, Sentence, SentenceVectors, score_candidates, score_sentences
 from qa.findings import FindingsIndex, TaxonomyError, open_findings
 from qa.findings.evidence import finding_sentences
 from qa.retrieve import Filters, Hit, Retriever
+from qa.sentences import SentenceStore, prepare_missing
 from qa.understand import RELATED_HEADER, Turn, Understood, understand, unit_aliases
 
 log = logging.getLogger("qa.answer")
@@ -140,6 +142,8 @@ class Answerer:
         self.retriever = retriever
         self.params = params or EvidenceParams()
         self.vectors = SentenceVectors(retriever.embedder)
+        settings = retriever.settings
+        self.sentences = SentenceStore(settings.data_dir / "sentences" / settings.collection, retriever.embedder.query_model_id)
         self.composer = composer
         self._findings: FindingsIndex | None = None
 
@@ -193,24 +197,31 @@ class Answerer:
 
     # --- aggregate -----------------------------------------------------------------------------------------
 
-    def aggregate_evidence(self, u: Understood, vec: np.ndarray | None = None) -> list[Sentence]:
-        """`vec`: the topic's embedding when the caller has it (computed once per request)."""
+    def aggregate_evidence(self, u: Understood, vec: np.ndarray | None = None, *, best_per_document: bool = False) -> list[Sentence]:
+        """`vec`: the topic's embedding when the caller has it (computed once per request). `best_per_document`:
+        only each document's best sentence (all an answer needs; the others are for tuning)."""
         vec = self.retriever.queries.encode(u.topic) if vec is None else vec
+        p = self.params
         # Recall far beyond a top-k: every admitted document with a lexical or dense match is a candidate,
         # through its best few chunks on each side (so the work grows with matching documents, not chunks).
-        per_doc = self.retriever.doc_candidates(u.topic, u.filters, vector=vec, per_doc=self.params.aggregate_chunks_per_doc)
-        hits = [h for doc_hits in per_doc.values() for h in doc_hits]
-        p = self.params
-        nearest = {h.id for h in sorted(hits, key=lambda h: -h.score)[: p.aggregate_meaning_chunks]}  # score: cosine
-        return score_sentences(
-            u.topic, vec, hits, self.vectors, p, self.retriever.lexical(),
-            lexical_weight=p.aggregate_lexical_weight, prefer_role=topic_role(u.topic), unrelated_only_from=nearest,
+        picked = self.retriever.candidate_chunks(u.topic, u.filters, vector=vec, per_doc=p.aggregate_chunks_per_doc)
+        lexical = self.retriever.lexical()
+        assert lexical.keys is not None  # the retriever rebuilds an index saved without them
+        rows = lexical.rows_of(picked)
+        keys = np.where(rows >= 0, lexical.keys[rows], -1)  # -1: not indexed yet (committed meanwhile): read now
+        roles = [str(lexical.roles[r]) if r >= 0 else "" for r in rows.tolist()]
+        candidates = [Candidate(i, int(k), role, sim) for (i, sim), k, role in zip(picked.items(), keys.tolist(), roles)]
+        nearest = {c.id for c in sorted(candidates, key=lambda c: -c.similarity)[: p.aggregate_meaning_chunks]}
+        self.sentences.refresh()
+        return score_candidates(
+            u.topic, vec, candidates, self.sentences, self.retriever.store.get_chunks, self.vectors, p, lexical,
+            unrelated_only_from=nearest, best_per_document=best_per_document,
         )
 
     def _aggregate(self, u: Understood) -> Answer:
         topic = u.topic
         vec = self.retriever.queries.encode(topic)
-        accepted, related = self._finding_units(u, vec) or select_units(self.aggregate_evidence(u, vec), self.params)
+        accepted, related = self._finding_units(u, vec) or select_units(self.aggregate_evidence(u, vec, best_per_document=True), self.params)
 
         citations: list[Citation] = []
         units = self._group(accepted, citations)
@@ -242,6 +253,16 @@ class Answerer:
         # chunks a full pass over the ~1 M startup objects took 0.6 s and landed inside aggregate answers.
         gc.freeze()
         _return_freed_memory()
+
+    def prepare_sentences(self, stop: threading.Event | None = None, progress: Callable[[int, int], None] | None = None) -> int:
+        """Prepare the sentences of every indexed chunk that has none yet (qa.sentences); how many were prepared."""
+        lexical = self.retriever.lexical()
+        assert lexical.keys is not None  # the retriever rebuilds an index saved without them
+
+        def chunks(ids: list[str]) -> dict[str, tuple[str, str]]:
+            return {r.id: (r.text, str(r.metadata.get("section", ""))) for r in self.retriever.store.get_chunks(ids)}
+
+        return prepare_missing(self.sentences, lexical.ids, lexical.keys, chunks, lambda texts: self.vectors.get(texts, slice_size=16), stop, progress)
 
     def _finding_units(self, u: Understood, vec: np.ndarray) -> tuple[list[Sentence], list[Sentence]] | None:
         """Problems/measures aggregates answered from the findings first (qa.findings.evidence); None (→ the

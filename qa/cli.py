@@ -293,6 +293,19 @@ def reindex() -> None:
 
 @app.command()
 @friendly_errors
+def sentences() -> None:
+    """预先切分并向量化全部段落的句子，使“哪些单位提到……”的问题无需在提问时处理候选句子（qa serve 在后台自动进行）。"""
+    from qa.answer import Answerer
+
+    answerer = Answerer(_retriever())
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
+        task = bar.add_task("句子", total=None)
+        n = answerer.prepare_sentences(progress=lambda done, total: bar.update(task, completed=done, total=total))
+    out.print(f"已处理 {n} 个段落的句子（共 {len(answerer.sentences)} 个段落已处理）")
+
+
+@app.command()
+@friendly_errors
 def ask(
     question: Annotated[str, typer.Argument(help="问题，如：哪些单位提到预算编制不够细化？")],
     year: Annotated[Optional[int], typer.Option(help="报告年度")] = None,

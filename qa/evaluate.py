@@ -260,7 +260,9 @@ def run_eval_set(
             results["modes"][mode] = score_retrieval(items, queries, search, mode).metrics
         if answers:
             progress("answers")
-            results["answers"], results["answer_rows"] = score_answers(items, Answerer(retriever))
+            answerer = Answerer(retriever)
+            answerer.prepare_sentences()  # as `qa serve` does in the background: answers come from prepared sentences
+            results["answers"], results["answer_rows"] = score_answers(items, answerer)
         return results
 
 

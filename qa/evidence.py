@@ -4,6 +4,9 @@ A sentence's score mixes meaning and wording: cosine similarity of its embedding
 paraphrases such as 预算做得比较粗 → 预算编制不够细化) plus a weighted share of the topic's jieba tokens it
 contains (separates 预算编制不够细化 from the near miss 绩效目标不够细化, which dense similarity alone
 rates close). Weights and thresholds live in `EvidenceParams` and are tuned on the dev eval set.
+
+Lookups score the sentences of a few chunks (`score_sentences`). An aggregate scores those of thousands of chunks
+(`score_candidates`): column by column, from sentences prepared before the question (qa.sentences).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.chunking import sentence_spans
 from qa.embeddings import Embedder
 from qa.lexical import LexicalIndex, tokenize
 from qa.retrieve import Hit
+from qa.sentences import SentenceBatch, SentenceStore, chunk_sentences, gather, prepare, ranges
+from qa.store import ChunkRow
 
 _PROBLEM_CUE = re.compile(r"不够|不足|缺乏|缺少|未|没有|有待|不规范|不到位|偏差|滞后|薄弱|不完善|不健全|不全|问题|困难|粗|差|低")
 _MEASURE_CUE = re.compile(r"建议|措施|改进|整改|下一步|加强|提高|完善|规范|强化|细化|优化")
@@ -82,7 +86,7 @@ class Coverage:
     up once; a sentence comes as text or as its token set (findings keep theirs, tokenised once per process)."""
 
     def __init__(self, topic_tokens: set[str], idf: Callable[[str], float]) -> None:
-        self._weights = {t: idf(t) for t in topic_tokens}
+        self._weights = {t: idf(t) for t in sorted(topic_tokens)}  # sorted: one summation order, so one float
         self._total = sum(self._weights.values())
 
     def of_tokens(self, tokens: AbstractSet[str]) -> float:
@@ -108,6 +112,22 @@ class Coverage:
                 cov[postings[t]] += w
         return cov / self._total
 
+    def of_batch(self, batch: SentenceBatch, rows: np.ndarray) -> np.ndarray:
+        """The coverage of some sentence rows of a prepared batch, from their stored token ids (no jieba). Same
+        sums in the same order as `of_tokens`, so the same floats."""
+        cov = np.zeros(len(rows), dtype=np.float64)
+        present = batch.token_ids(self._weights)
+        if self._total <= 0 or not present or not len(rows):
+            return cov
+        owner = np.repeat(np.arange(len(rows)), batch.tok_ptr[rows + 1] - batch.tok_ptr[rows])
+        flat = batch.tok_flat[ranges(batch.tok_ptr, rows)]
+        for t, w in self._weights.items():
+            if t in present:
+                has = np.zeros(len(rows), dtype=bool)
+                has[owner[flat == present[t]]] = True
+                cov[has] += w
+        return cov / self._total
+
 
 _SLICE = 256
 
@@ -121,14 +141,15 @@ class SentenceVectors:
         self._capacity = capacity
         self._lock = threading.Lock()
 
-    def get(self, texts: Sequence[str]) -> np.ndarray:
+    def get(self, texts: Sequence[str], slice_size: int = _SLICE) -> np.ndarray:
+        """`slice_size`: texts per model call; a search waits for at most one call."""
         with self._lock:
             found = {t: self._cache[t] for t in texts if t in self._cache}
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
             # In slices: a search arriving during a large aggregate waits for one slice of the shared query model,
             # not for thousands of sentences.
-            vectors = np.concatenate([self._embedder.encode_queries(missing[i : i + _SLICE]) for i in range(0, len(missing), _SLICE)])
+            vectors = np.concatenate([self._embedder.encode_queries(missing[i : i + slice_size]) for i in range(0, len(missing), slice_size)])
             found.update(zip(missing, vectors))
             with self._lock:
                 self._cache.update(zip(missing, vectors))
@@ -137,20 +158,16 @@ class SentenceVectors:
         return np.stack([found[t] for t in texts])
 
 
-def split_hits(hits: Iterable[Hit], min_chars: int = 6) -> list[tuple[Hit, int, int, str]]:
-    """(hit, start, end, text) for each distinct sentence of the hits, in document offsets; bare headings
-    ("七、存在的问题及原因分析") are not evidence."""
+def split_hits(hits: Iterable[Hit]) -> list[tuple[Hit, int, int, str]]:
+    """(hit, start, end, text) for each distinct sentence of the hits that can be evidence, in document offsets."""
     seen: set[tuple[str, int]] = set()
     out: list[tuple[Hit, int, int, str]] = []
     for hit in hits:
-        heading_lines = {p.strip() for p in hit.section.split(" > ")}
-        for s, e in sentence_spans(hit.text):
-            text = hit.text[s:e].strip()
+        for s, e in chunk_sentences(hit.text, hit.section):
             key = (hit.doc_id, hit.char_start + s)
-            if len(text) < min_chars or text in heading_lines or key in seen:
-                continue
-            seen.add(key)
-            out.append((hit, hit.char_start + s, hit.char_start + e, hit.text[s:e]))
+            if key not in seen:
+                seen.add(key)
+                out.append((hit, hit.char_start + s, hit.char_start + e, hit.text[s:e]))
     return out
 
 
@@ -163,31 +180,128 @@ def score_sentences(
     lexical: LexicalIndex,
     *,
     lexical_weight: float,
-    prefer_role: str | None = None,
     wants_number: bool = False,
     ignore_tokens: Iterable[str] = (),
-    unrelated_only_from: AbstractSet[str] | None = None,
 ) -> list[Sentence]:
-    """Every sentence of the hits with its evidence score, best first. `unrelated_only_from`: chunk ids; when
-    given, a sentence sharing no token with the topic is scored only if its chunk is one of them."""
+    """Every sentence of the hits with its evidence score, best first (lookups and per-unit answers: a few chunks;
+    an aggregate's thousands go through `score_candidates`)."""
     parts = split_hits(hits)
     coverage = Coverage(set(tokenize(topic)) - set(ignore_tokens), lexical.idf)
     by_text = {text: coverage(text) for text in {p[3] for p in parts}}  # boilerplate sentences recur across reports
     covs = [by_text[p[3]] for p in parts]
-    if unrelated_only_from is not None:
-        kept = [i for i, c in enumerate(covs) if c > 0 or parts[i][0].id in unrelated_only_from]
-        parts, covs = [parts[i] for i in kept], [covs[i] for i in kept]
     if not parts:
         return []
-    sims = vectors.get([p[3] for p in parts]) @ topic_vec
+    sims = similarities(vectors.get([p[3] for p in parts]), topic_vec)
     scored: list[Sentence] = []
     for (hit, start, end, text), sim, cov in zip(parts, sims, covs):
-        in_role = bool(prefer_role) and hit.section_role == prefer_role
         has_number = wants_number and bool(re.search(r"\d", text))
-        score = combine(float(sim), cov, in_role, has_number, lexical_weight, params)
-        scored.append(Sentence(hit, text, start, end, round(score, 4), float(sim), cov, in_role, has_number))
+        score = combine(float(sim), cov, False, has_number, lexical_weight, params)
+        scored.append(Sentence(hit, text, start, end, round(score, 4), float(sim), cov, False, has_number))
     return sorted(scored, key=lambda s: (-s.score, s.doc_id, s.char_start))
+
+
+def similarities(vectors: np.ndarray, topic_vec: np.ndarray) -> np.ndarray:
+    """Cosines in float64: float32 products summed in blocks that depend on how many rows there are would make a
+    sentence's score depend on which other sentences were scored with it (last digits, enough to flip a tie)."""
+    return vectors.astype(np.float64) @ topic_vec.astype(np.float64)
 
 
 def combine(similarity: float, cov: float, in_role: bool, has_number: bool, lexical_weight: float, params: EvidenceParams) -> float:
     return similarity + lexical_weight * cov + params.role_bonus * in_role + params.number_bonus * has_number
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A chunk an aggregate considers: its id, text key (`LexicalIndex.keys`), section role and cosine to the topic
+    (0 when only BM25 found it)."""
+
+    id: str
+    key: int
+    role: str
+    similarity: float
+
+    @property
+    def doc_id(self) -> str:
+        return self.id.rsplit("-", 1)[0]  # chunk ids are f"{doc_id}-{chunk_index:05d}"
+
+
+def score_candidates(
+    topic: str,
+    topic_vec: np.ndarray,
+    candidates: Sequence[Candidate],
+    store: SentenceStore,
+    fetch: Callable[[list[str]], list[ChunkRow]],
+    vectors: SentenceVectors,
+    params: EvidenceParams,
+    lexical: LexicalIndex,
+    *,
+    unrelated_only_from: AbstractSet[str],
+    best_per_document: bool = False,
+) -> list[Sentence]:
+    """`score_sentences` for an aggregate's candidate chunks (same sentences, same scores, same order), column by
+    column: sentences, tokens and vectors come from the prepared entries (qa.sentences) where there are some, and
+    only chunks without one are read, split, tokenised and embedded now. Texts and metadata are then read for
+    the sentences returned: with `best_per_document`, each document's best one only (what `select_units` uses)."""
+    coverage = Coverage(set(tokenize(topic)), lexical.idf)
+    role = topic_role(topic)
+    seg, entry, segments = store.find(np.array([c.key for c in candidates], dtype=np.int64))
+    rows: dict[str, ChunkRow] = {}
+    groups: list[tuple[SentenceBatch, np.ndarray, np.ndarray]] = []  # (batch, its entries, their candidates)
+    missing = np.flatnonzero(seg < 0)
+    if len(missing):
+        rows.update((r.id, r) for r in fetch([candidates[i].id for i in missing]))
+        present = np.array([i for i in missing if candidates[i].id in rows], dtype=np.int64)
+        fresh = prepare((candidates[i].key, rows[candidates[i].id].text, str(rows[candidates[i].id].metadata.get("section", ""))) for i in present)
+        groups.append((fresh, np.arange(len(present)), present))
+    for number in np.unique(seg[seg >= 0]).tolist():
+        idx = np.flatnonzero(seg == number)
+        groups.append((segments[number], entry[idx], idx))
+
+    near = np.array([c.id in unrelated_only_from for c in candidates], dtype=bool)
+    cand, start, end, sims, covs = [], [], [], [], []
+    for batch, entries, owners in groups:
+        srows = ranges(batch.ptr, entries)
+        owner = np.repeat(owners, batch.ptr[entries + 1] - batch.ptr[entries])
+        cov = coverage.of_batch(batch, srows)
+        keep = (cov > 0) | near[owner]
+        srows, owner, cov = srows[keep], owner[keep], cov[keep]
+        if not len(srows):
+            continue
+        if batch.vectors is not None:
+            vecs = gather(batch.vectors, srows)
+        else:
+            assert batch.texts is not None
+            vecs = vectors.get([batch.texts[r] for r in srows.tolist()])
+        cand.append(owner)
+        start.append(batch.start[srows])
+        end.append(batch.end[srows])
+        sims.append(similarities(vecs, topic_vec))
+        covs.append(cov)
+    if not cand:
+        return []
+    c_all, s_all, e_all = np.concatenate(cand).tolist(), np.concatenate(start).tolist(), np.concatenate(end).tolist()
+    sim_all, cov_all = np.concatenate(sims).tolist(), np.concatenate(covs).tolist()
+    in_role = [bool(role) and candidates[i].role == role for i in c_all]
+    scores = [round(combine(sim, cov, r, False, params.aggregate_lexical_weight, params), 4) for sim, cov, r in zip(sim_all, cov_all, in_role)]
+    # The order of score_sentences: best first, then by document and position (chunk ids sort by both).
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], candidates[c_all[i]].id, s_all[i]))
+    if best_per_document:
+        firsts: dict[str, int] = {}
+        for i in order:
+            firsts.setdefault(candidates[c_all[i]].doc_id, i)
+        order = list(firsts.values())
+    needed = list(dict.fromkeys(candidates[c_all[i]].id for i in order if candidates[c_all[i]].id not in rows))
+    rows.update((r.id, r) for r in fetch(needed))
+    out: list[Sentence] = []
+    seen: set[tuple[str, int]] = set()  # a sentence repeated by overlapping chunks counts once
+    for i in order:
+        c = candidates[c_all[i]]
+        if c.id not in rows:  # deleted meanwhile
+            continue
+        hit = Hit.from_row(rows[c.id], c.similarity)
+        s, e = s_all[i], e_all[i]
+        if (hit.doc_id, hit.char_start + s) in seen:
+            continue
+        seen.add((hit.doc_id, hit.char_start + s))
+        out.append(Sentence(hit, hit.text[s:e], hit.char_start + s, hit.char_start + e, scores[i], sim_all[i], cov_all[i], in_role[i]))
+    return out

@@ -198,6 +198,12 @@ class LexicalIndex:
         scores = self._bm25.get_scores(tokens)
         return scores if mask is None else np.where(mask, scores, 0.0)
 
+    def rows_of(self, ids: Iterable[str]) -> np.ndarray:
+        """The row of each chunk id; -1 for an id not indexed."""
+        if getattr(self, "_rows", None) is None:
+            self._rows = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+        return np.array([self._rows.get(i, -1) for i in ids], dtype=np.int64)
+
     def doc_codes(self) -> np.ndarray:
         """Row → small integer per document (for grouping rows by document with numpy)."""
         if getattr(self, "_doc_codes", None) is None:

@@ -238,7 +238,8 @@ class Retriever:
 
     def _load_or_build_lexical(self, generation: str, catalogue: dict[str, DocRecord]) -> LexicalIndex:
         saved = LexicalIndex.load(self._lexical_dir())
-        if saved is not None and saved.generation == generation:
+        # An index saved without text keys (before 2026-11-30) is rebuilt once: prepared sentences are found by them.
+        if saved is not None and saved.generation == generation and saved.keys is not None:
             return saved
         tokens = TokenCache.load(self._lexical_dir())
         index = None
@@ -335,7 +336,7 @@ class Retriever:
         hits = [Hit.from_row(rows[i], s) for i, s in top if i in rows and rows[i].metadata.get("doc_id") in catalogue]
         return [_with_score(h, h.score) for h in hits[:k]]
 
-    def doc_candidates(
+    def candidate_chunks(
         self,
         query: str,
         filters: Filters | None = None,
@@ -344,7 +345,7 @@ class Retriever:
         per_doc: int = 2,
         dense_k: int = 500,
         min_relative_bm25: float = 0.3,
-    ) -> dict[str, list[Hit]]:
+    ) -> dict[str, float]:
         """Recall over the whole admitted corpus for aggregate questions, at a cost bounded by the number of
         matching documents, not by the corpus: for every document, its `per_doc` best chunks by BM25 and its
         `per_doc` best among the dense side's nearest chunks (the union, so a paraphrase the dense side finds
@@ -355,21 +356,20 @@ class Retriever:
         the best row overall (a document sharing only a common word such as 预算 with the topic is not a
         candidate). Dense side: the `dense_k` nearest chunks from the HNSW index (ids only; asking Chroma for
         every chunk fails at ~100k with "too many SQL variables").
-        Only the picked chunks are fetched from the store. A hit's score is its cosine to the query when the
-        dense side found it, else 0; `Hit.section_role`, text and offsets are as in `search`.
-        (bench/results/query.json: aggregate_candidates, 10k and 100k chunks.)"""
+        Returns chunk id → cosine to the query (0 when only BM25 found it), for committed documents; nothing is
+        read from the store. (bench/results/query.json: aggregate_candidates, 10k and 100k chunks.)"""
         filters = filters or Filters()
         catalogue = self.catalogue()
-        picked: dict[str, list[tuple[str, float]]] = {}
+        picked: dict[str, float] = {}
         admitted, where = self._dense_where(filters)
         if admitted:
             vec = self.queries.encode(query) if vector is None else vector
             per_doc_dense: dict[str, int] = {}
             for chunk_id, sim in self.store.query_ids(vec, dense_k, where):  # best first
                 doc_id = chunk_id.rsplit("-", 1)[0]  # chunk ids are f"{doc_id}-{chunk_index:05d}"
-                if per_doc_dense.get(doc_id, 0) < per_doc:
+                if doc_id in catalogue and per_doc_dense.get(doc_id, 0) < per_doc:
                     per_doc_dense[doc_id] = per_doc_dense.get(doc_id, 0) + 1
-                    picked.setdefault(chunk_id, []).append(("dense", sim))
+                    picked[chunk_id] = sim
         index = self.lexical()
         mask: np.ndarray | None = None
         allowed = self.allowed_docs(filters)
@@ -386,17 +386,9 @@ class Retriever:
             rows, codes = rows[order], codes[order]
             starts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
             rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
-            for r in rows[rank < per_doc]:
-                picked.setdefault(index.ids[r], []).append(("bm25", float(scores[r])))
-        fetched = {row.id: row for row in self.store.get_chunks(list(picked))}
-        per: dict[str, list[Hit]] = {}
-        for chunk_id, row in fetched.items():
-            doc_id = str(row.metadata.get("doc_id"))
-            if doc_id not in catalogue:
-                continue
-            sim = max((v for side, v in picked[chunk_id] if side == "dense"), default=0.0)
-            per.setdefault(doc_id, []).append(Hit.from_row(row, sim))
-        return {d: sorted(hits, key=lambda h: -h.score) for d, hits in per.items()}
+            for r in rows[rank < per_doc].tolist():
+                picked.setdefault(index.ids[r], 0.0)
+        return picked
 
     def search(
         self, query: str, *, mode: Mode = "hybrid", top_k: int | None = None, filters: Filters | None = None, vector: np.ndarray | None = None

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         100.0, gt=1, description="Largest unpacked/packed ratio of a docx member over 1 MB; Word's XML stays far below."
     )
     max_pdf_pages: int = Field(2000, ge=1, description="PDFs with more pages are refused before their pages are parsed.")
+    sentence_pass: bool = Field(
+        True,
+        description="`qa serve` prepares every chunk's sentences (tokens, vectors) in the background for aggregate questions "
+        "(qa/sentences.py); off: they are prepared at question time, which a broad topic at 100k chunks makes take 15-50 s.",
+    )
     answer_timeout: float = Field(30.0, gt=0, description="Seconds an answer may take before the API gives up (503).")
     # Findings (docs/findings.md)
     taxonomy: Path | None = Field(

@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, seed: Path | None = None) -> Fa
             await run_in_threadpool(services.seed, seed)
         app.state.services = services
         yield
+        services.stopping.set()
 
     app = FastAPI(title="绩效报告问答 API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.rate_limiter = RateLimiter(settings.rate_limit)

@@ -19,6 +19,7 @@ from qa.retrieve import Retriever, open_retriever
 from qa.settings import Settings
 
 log = logging.getLogger("qa.api")
+_SENTENCE_PASS_EVERY = 10.0  # seconds between looks for chunks without prepared sentences (new uploads, other replicas)
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Services:
     answerer: Answerer
     # Ingest and delete change the store in several steps; one writer at a time per process.
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -38,7 +40,22 @@ class Services:
         composer = LLMComposer(settings) if settings.llm_base_url else None
         answerer = Answerer(retriever, composer=composer)
         answerer.warm()
-        return cls(settings, embedder, retriever, answerer)
+        services = cls(settings, embedder, retriever, answerer)
+        if settings.sentence_pass:
+            threading.Thread(target=services._prepare_sentences, name="qa-sentences", daemon=True).start()
+        return services
+
+    def _prepare_sentences(self) -> None:
+        """Background: keep every committed chunk's sentences prepared (qa.sentences), a slice of the query model
+        at a time, so aggregate questions find them ready."""
+        while not self.stopping.is_set():
+            try:
+                n = self.answerer.prepare_sentences(self.stopping)
+                if n:
+                    log.info("prepared the sentences of %d chunks", n)
+            except Exception:  # the store may be briefly unavailable (server mode); aggregates still work without
+                log.exception("preparing sentences failed; retrying")
+            self.stopping.wait(_SENTENCE_PASS_EVERY)
 
     def seed(self, folder: Path) -> None:
         if self.retriever.store.catalogue():

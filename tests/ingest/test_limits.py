@@ -14,7 +14,7 @@ import pytest
 from ingest.document import IngestError, ReadLimits, TooLargeError, UnsupportedFormatError
 from ingest.readers import read_bytes
 from qa.settings import Settings
-from tests.ingest.test_readers import _docx_bytes, _pdf, _text_page, _zip
+from tests.ingest.test_readers import _docx_bytes, _pdf, _text_page
 
 DEFAULTS = ReadLimits.of(Settings())
 MB = 1024 * 1024

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import httpx
 import pytest
 
-from tests.conftest import FIXTURES, SAMPLES
+from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.slow
 
@@ -222,3 +223,28 @@ def test_metrics_count_answers(api: str) -> None:
     ask(api, "哪些单位提到预算编制不够细化？")
     text = httpx.get(f"{api}/metrics").text
     assert 'qa_answers_total{kind="aggregate"}' in text and "qa_request_seconds_bucket" in text
+
+
+def _prepared(api: str, at_least: int, timeout: float = 90) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while True:
+        ready = httpx.get(f"{api}/readyz").json()
+        if ready["sentences_prepared"] >= at_least or time.monotonic() > deadline:
+            return ready  # type: ignore[no-any-return]
+        time.sleep(0.5)
+
+
+def test_background_pass_prepares_every_chunk_then_each_upload(api: str) -> None:
+    """`qa serve` prepares aggregate sentences in the background (qa.sentences): all stored chunks after start,
+    and an upload's chunks within seconds of it, which the next aggregate then uses."""
+    ready = _prepared(api, httpx.get(f"{api}/readyz").json()["chunks"])
+    assert ready["sentences_prepared"] == ready["chunks"] > 0  # every sample chunk's text is distinct
+    text = (SAMPLES / "001_5adf402d10fbcc74.txt").read_text(encoding="utf-8").replace(U001, "益阳市测试服务中心")
+    up = httpx.post(f"{api}/v1/documents", files={"file": ("后台准备.txt", text.encode("utf-8"), "text/plain")}, timeout=120)
+    assert up.status_code == 201, up.text
+    try:
+        after = _prepared(api, ready["chunks"] + up.json()["n_chunks"])
+        assert after["sentences_prepared"] == after["chunks"] == ready["chunks"] + up.json()["n_chunks"]
+        assert "益阳市测试服务中心" in {u["unit"] for u in ask(api, "哪些单位提到预算编制不够细化？")["units"]}
+    finally:
+        assert httpx.delete(f"{api}/v1/documents/{up.json()['doc_id']}").status_code == 200

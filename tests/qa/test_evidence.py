@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
 from ingest.chunking import sentence_spans
 from qa.answer import Answerer
-from qa.evidence import Coverage, SentenceVectors
+from qa.evidence import Coverage
 from qa.lexical import tokenize
 from qa.retrieve import Retriever
 from qa.understand import understand
 from tests.conftest import SAMPLES
+from tests.qa.recording import RecordingVectors
 
 TOPICS = ("政府采购", "招商引资", "PPP项目", "引进500强企业", "抱怨身边缺少懂行的人", "预算编制不够细化")
 
@@ -33,16 +32,6 @@ def test_coverage_without_jieba_for_sentences_lacking_every_topic_token(sample_r
     assert 0 < zero < len(TOPICS) * len(sentences)  # both branches ran
 
 
-class _Recording(SentenceVectors):
-    def __init__(self, inner: SentenceVectors) -> None:
-        super().__init__(inner._embedder)
-        self.asked: list[str] = []
-
-    def get(self, texts: Sequence[str]) -> np.ndarray:
-        self.asked += texts
-        return super().get(texts)
-
-
 @pytest.mark.parametrize("question", ["哪些单位提到招商引资？", "哪些单位抱怨身边缺少懂行的人？", "哪些单位提到政府采购？"])
 def test_corpus_wide_pass_embeds_unrelated_sentences_only_from_the_nearest_chunks(sample_retriever: Retriever, question: str) -> None:
     runs = {}
@@ -50,7 +39,7 @@ def test_corpus_wide_pass_embeds_unrelated_sentences_only_from_the_nearest_chunk
         answerer = Answerer(sample_retriever)
         nearest = answerer.params.aggregate_meaning_chunks if pruned else 10**6
         answerer.params = replace(answerer.params, aggregate_meaning_chunks=nearest)
-        answerer.vectors = recording = _Recording(answerer.vectors)
+        answerer.vectors = recording = RecordingVectors(answerer.vectors)
         ans = answerer.ask(question)
         runs[pruned] = (recording.asked, [(u.unit, u.citation_ids) for u in ans.units or []], [u.unit for u in ans.related])
     pruned, every = runs[True][0], runs[False][0]

@@ -22,7 +22,11 @@ def readyz(request: Request) -> JSONResponse:
         documents = len(services.retriever.catalogue())
     except Exception as exc:  # the Chroma server may be gone; readiness must say so, not crash
         return JSONResponse({"status": "unavailable", "detail": f"向量库不可用：{exc}"}, status_code=503)
-    return JSONResponse({"status": "ready", "model": services.embedder.model_id, "documents": documents, "chunks": chunks})
+    sentences = services.answerer.sentences
+    sentences.refresh()
+    return JSONResponse(
+        {"status": "ready", "model": services.embedder.model_id, "documents": documents, "chunks": chunks, "sentences_prepared": len(sentences)}
+    )
 
 
 @router.get("/metrics", summary="Prometheus 指标")

@@ -1,0 +1,108 @@
+"""Prepared sentences (qa.sentences) must give the corpus-wide aggregate pass exactly what preparing them at
+question time gives, and spare it the work."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.answer import Answerer
+from qa.evidence import Sentence, SentenceVectors, score_sentences, topic_role
+from qa.retrieve import Hit, Retriever
+from qa.sentences import SentenceStore, prepare
+from qa.understand import understand
+from tests.qa.recording import RecordingVectors
+
+EVAL_SETS = Path(__file__).resolve().parents[2] / "eval_sets"
+QUESTIONS = [
+    json.loads(line)["question"]
+    for name in ("dev.jsonl", "test.jsonl")
+    for line in (EVAL_SETS / name).read_text(encoding="utf-8").splitlines()
+    if line.startswith("{") and json.loads(line)["kind"] == "aggregate"
+] + ["哪些单位提到政府采购？", "哪些单位抱怨身边缺少懂行的人？", "哪些单位提到三公经费？"]
+
+
+def _answerer(retriever: Retriever, directory: Path) -> Answerer:
+    answerer = Answerer(retriever)
+    answerer.sentences = SentenceStore(directory, retriever.embedder.query_model_id)  # not the shared samples store's
+    answerer.vectors = RecordingVectors(answerer.vectors)
+    return answerer
+
+
+def _rows(sentences: list[Sentence]) -> list[tuple[Any, ...]]:
+    return [(s.doc_id, s.hit.id, s.char_start, s.char_end, s.text, s.score, round(s.similarity, 6), s.coverage) for s in sentences]
+
+
+def test_prepared_sentences_give_the_reference_scores(sample_retriever: Retriever, tmp_path: Path) -> None:
+    """Oracle: the column-wise pass, with nothing prepared, with everything prepared and with half prepared,
+    scores exactly the sentences score_sentences scores on the same candidate chunks, in the same order."""
+    catalogue = list(sample_retriever.catalogue().values())
+    fresh = _answerer(sample_retriever, tmp_path / "none")
+    full = _answerer(sample_retriever, tmp_path / "full")
+    assert full.prepare_sentences() == len(set(sample_retriever.lexical().keys.tolist())) > 0  # type: ignore[union-attr]
+    half = _answerer(sample_retriever, tmp_path / "half")
+    lexical = sample_retriever.lexical()
+    odd = lexical.ids[1::2]
+    rows = {r.id: r for r in sample_retriever.store.get_chunks(odd)}
+    half.sentences.write(prepare(((int(k), rows[i].text, str(rows[i].metadata["section"])) for i, k in zip(odd, lexical.keys[1::2])), half.vectors.get))
+    checked = []
+    for question in QUESTIONS:
+        u = understand(question, (), catalogue, None)
+        if u.intent != "aggregate" or u.units:
+            continue
+        vec = sample_retriever.queries.encode(u.topic)
+        picked = sample_retriever.candidate_chunks(u.topic, u.filters, vector=vec, per_doc=fresh.params.aggregate_chunks_per_doc)
+        hits = [Hit.from_row(r, picked[r.id]) for r in sample_retriever.store.get_chunks(list(picked))]
+        nearest = {h.id for h in sorted(hits, key=lambda h: -h.score)[: fresh.params.aggregate_meaning_chunks]}
+        p = fresh.params
+        every = score_sentences(u.topic, vec, hits, fresh.vectors, p, lexical, lexical_weight=p.aggregate_lexical_weight)
+        # A sentence sharing no token with the topic counts only from the chunks nearest it by meaning.
+        reference = [s for s in every if s.coverage > 0 or s.hit.id in nearest]
+        role = topic_role(u.topic)
+        assert p.role_bonus == 0  # so the role does not enter the reference's scores; it is checked apart
+        for answerer in (fresh, full, half):
+            got = answerer.aggregate_evidence(u, vec)
+            assert _rows(got) == _rows(reference), (question, answerer.sentences.directory)
+            assert [s.in_role for s in got] == [bool(role) and s.hit.section_role == role for s in got]
+        best: dict[str, Sentence] = {}
+        for s in reference:
+            best.setdefault(s.doc_id, s)
+        assert _rows(full.aggregate_evidence(u, vec, best_per_document=True)) == _rows(list(best.values()))
+        if reference:
+            checked.append(question)
+    assert len(checked) >= 20
+    full.vectors.asked.clear()  # type: ignore[attr-defined]
+    for question in checked:
+        full.ask(question)
+    assert full.vectors.asked == []  # type: ignore[attr-defined]  # nothing embedded at question time
+
+
+def test_segments_are_shared_between_stores_and_survive_damage(sample_retriever: Retriever, tmp_path: Path) -> None:
+    lexical = sample_retriever.lexical()
+    rows = {r.id: r for r in sample_retriever.store.get_chunks(lexical.ids)}
+    writer = SentenceStore(tmp_path, "model-a")
+    reader = SentenceStore(tmp_path, "model-a")
+    other_model = SentenceStore(tmp_path, "model-b")
+    vectors = SentenceVectors(sample_retriever.embedder)
+    halves = [lexical.ids[:10], lexical.ids[10:20]]
+    for ids in halves:
+        writer.write(prepare(((int(lexical.keys[lexical.rows_of([i])[0]]), rows[i].text, str(rows[i].metadata["section"])) for i in ids), vectors.get))
+    for store in (reader, other_model):
+        store.refresh()
+    keys = lexical.keys[:30]
+    seg, entry, segments = reader.find(keys)
+    assert (seg[:20] >= 0).all() and (seg[20:] == -1).all() and len(segments) == 2
+    assert (other_model.find(keys)[0] == -1).all()  # another query model's vectors are never used
+    batch = segments[int(seg[3])]
+    e = int(entry[3])
+    text = rows[lexical.ids[3]].text
+    first = int(batch.ptr[e])
+    assert text[batch.start[first] : batch.end[first]] and np.allclose(batch.vectors[first], vectors.get([text[batch.start[first] : batch.end[first]]])[0])
+    damaged = sorted(writer.directory.glob("seg-*.npz"))[0]
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    late = SentenceStore(tmp_path, "model-a")
+    late.refresh()
+    assert len(late) == 10  # the intact segment is used; the damaged one's chunks are prepared again when asked
