@@ -88,7 +88,7 @@ def render() -> str:
                 questions = g["questions"]
                 firsts = [q["ms"][0] for q in questions]
                 each = "; ".join(
-                    f"{q['question']} {' then '.join(f'{x / 1000:.1f}' for x in q['ms'])} s ({q['units_listed']} units)" if q["units_listed"] is not None
+                    f"{q['question']} {' then '.join(f'{x / 1000:.2f}' for x in q['ms'])} s ({q['units_listed']} units)" if q["units_listed"] is not None
                     else f"{q['question']} {q['outcomes'][-1]}"
                     for q in questions
                 )
@@ -97,7 +97,7 @@ def render() -> str:
                 out.append(
                     f"| aggregate /v1/ask, other topics (corpus-wide pass), {int(n):,} chunks | p95 ≤ 1 s{'' if tgt else ' (at 100k)'} | "
                     f"first asks median {statistics.median(firsts) / 1000:.2f} s, max {max(firsts) / 1000:.2f} s over {len(firsts)} topic{'s' if len(firsts) > 1 else ''}"
-                    + (f", with every chunk's sentences prepared before (once, {prepared / 60:.0f} min for this store)" if prepared else "")
+                    + (f", with every chunk's sentences prepared before (once, {prepared / 60:.0f} min for this store)" if prepared else ", sentences embedded at question time (a run from before qa/sentences.py)")
                     + f". {each} | {_ok(ok) if tgt else ''} |"
                 )
         for n, row in qry["sizes"].items():

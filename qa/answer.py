@@ -23,13 +23,13 @@ from typing import Literal
 
 import numpy as np
 
-from qa.lexical import tokenize
+from qa.lexical import LexicalIndex, tokenize
 from qa.llm import LLMComposer, Passage
 from qa.evidence import Candidate, EvidenceParams, Sentence, SentenceVectors, score_candidates, score_sentences
 from qa.findings import FindingsIndex, TaxonomyError, open_findings
 from qa.findings.evidence import finding_sentences
 from qa.retrieve import Filters, Hit, Retriever
-from qa.sentences import SentenceStore, prepare_missing
+from qa.sentences import ChunkSource, SentenceStore, entry_key, prepare_missing
 from qa.understand import RELATED_HEADER, Turn, Understood, understand, unit_aliases
 
 log = logging.getLogger("qa.answer")
@@ -146,6 +146,7 @@ class Answerer:
         self.sentences = SentenceStore(settings.data_dir / "sentences" / settings.collection, retriever.embedder.query_model_id)
         self.composer = composer
         self._findings: FindingsIndex | None = None
+        self._keys_of: tuple[LexicalIndex, list[int]] | None = None
 
     @property
     def findings(self) -> FindingsIndex:
@@ -208,13 +209,12 @@ class Answerer:
         lexical = self.retriever.lexical()
         assert lexical.keys is not None  # the retriever rebuilds an index saved without them
         rows = lexical.rows_of(picked)
-        keys = np.where(rows >= 0, lexical.keys[rows], -1)  # -1: not indexed yet (committed meanwhile): read now
-        roles = [str(lexical.roles[r]) if r >= 0 else "" for r in rows.tolist()]
-        candidates = [Candidate(i, int(k), role, sim) for (i, sim), k, role in zip(picked.items(), keys.tolist(), roles)]
+        text_keys = np.where(rows >= 0, lexical.keys[rows], -1).tolist()  # -1: committed meanwhile, not indexed yet
+        candidates = [Candidate(i, entry_key(i, k), sim) for (i, sim), k in zip(picked.items(), text_keys)]
         nearest = {c.id for c in sorted(candidates, key=lambda c: -c.similarity)[: p.aggregate_meaning_chunks]}
         self.sentences.refresh()
         return score_candidates(
-            u.topic, vec, candidates, self.sentences, self.retriever.store.get_chunks, self.vectors, p, lexical,
+            u.topic, vec, candidates, self.retriever.catalogue(), self.sentences, self.retriever.store.get_chunks, self.vectors, p, lexical,
             unrelated_only_from=nearest, best_per_document=best_per_document,
         )
 
@@ -256,13 +256,27 @@ class Answerer:
 
     def prepare_sentences(self, stop: threading.Event | None = None, progress: Callable[[int, int], None] | None = None) -> int:
         """Prepare the sentences of every indexed chunk that has none yet (qa.sentences); how many were prepared."""
+        lexical, keys = self._entry_keys()
+
+        def chunks(positions: list[int]) -> list[ChunkSource]:
+            by_id = {r.id: r for r in self.retriever.store.get_chunks([lexical.ids[p] for p in positions])}
+            return [ChunkSource.of_row(by_id[lexical.ids[p]], keys[p]) for p in positions if lexical.ids[p] in by_id]
+
+        return prepare_missing(self.sentences, keys, chunks, lambda texts: self.vectors.get(texts, slice_size=16), stop, progress)
+
+    def sentences_prepared(self) -> int:
+        """How many of the indexed chunks have their sentences prepared."""
+        self.sentences.refresh()
+        return int((self.sentences.find(np.asarray(self._entry_keys()[1], dtype=np.int64))[0] >= 0).sum())
+
+    def _entry_keys(self) -> tuple[LexicalIndex, list[int]]:
+        """The current lexical index and the entry key of each of its rows (computed once per index)."""
         lexical = self.retriever.lexical()
-        assert lexical.keys is not None  # the retriever rebuilds an index saved without them
-
-        def chunks(ids: list[str]) -> dict[str, tuple[str, str]]:
-            return {r.id: (r.text, str(r.metadata.get("section", ""))) for r in self.retriever.store.get_chunks(ids)}
-
-        return prepare_missing(self.sentences, lexical.ids, lexical.keys, chunks, lambda texts: self.vectors.get(texts, slice_size=16), stop, progress)
+        cached = self._keys_of
+        if cached is None or cached[0] is not lexical:
+            assert lexical.keys is not None  # the retriever rebuilds an index saved without them
+            cached = self._keys_of = (lexical, [entry_key(i, k) for i, k in zip(lexical.ids, lexical.keys.tolist())])
+        return cached
 
     def _finding_units(self, u: Understood, vec: np.ndarray) -> tuple[list[Sentence], list[Sentence]] | None:
         """Problems/measures aggregates answered from the findings first (qa.findings.evidence); None (→ the

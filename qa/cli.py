@@ -301,7 +301,7 @@ def sentences() -> None:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
         task = bar.add_task("句子", total=None)
         n = answerer.prepare_sentences(progress=lambda done, total: bar.update(task, completed=done, total=total))
-    out.print(f"已处理 {n} 个段落的句子（共 {len(answerer.sentences)} 个段落已处理）")
+    out.print(f"本次处理 {n} 个段落的句子；已就绪 {answerer.sentences_prepared()} / {len(answerer.retriever.lexical())} 个段落")
 
 
 @app.command()

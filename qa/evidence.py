@@ -23,8 +23,8 @@ import numpy as np
 from qa.embeddings import Embedder
 from qa.lexical import LexicalIndex, tokenize
 from qa.retrieve import Hit
-from qa.sentences import SentenceBatch, SentenceStore, chunk_sentences, gather, prepare, ranges
-from qa.store import ChunkRow
+from qa.sentences import ChunkSource, SentenceBatch, SentenceStore, chunk_sentences, prepare, ranges, release
+from qa.store import ChunkRow, DocRecord
 
 _PROBLEM_CUE = re.compile(r"不够|不足|缺乏|缺少|未|没有|有待|不规范|不到位|偏差|滞后|薄弱|不完善|不健全|不全|问题|困难|粗|差|低")
 _MEASURE_CUE = re.compile(r"建议|措施|改进|整改|下一步|加强|提高|完善|规范|强化|细化|优化")
@@ -212,12 +212,11 @@ def combine(similarity: float, cov: float, in_role: bool, has_number: bool, lexi
 
 @dataclass(frozen=True)
 class Candidate:
-    """A chunk an aggregate considers: its id, text key (`LexicalIndex.keys`), section role and cosine to the topic
-    (0 when only BM25 found it)."""
+    """A chunk an aggregate considers: its id, entry key (`qa.sentences.entry_key`) and cosine to the topic (0 when
+    only BM25 found it)."""
 
     id: str
     key: int
-    role: str
     similarity: float
 
     @property
@@ -229,6 +228,7 @@ def score_candidates(
     topic: str,
     topic_vec: np.ndarray,
     candidates: Sequence[Candidate],
+    records: Mapping[str, DocRecord],
     store: SentenceStore,
     fetch: Callable[[list[str]], list[ChunkRow]],
     vectors: SentenceVectors,
@@ -239,69 +239,84 @@ def score_candidates(
     best_per_document: bool = False,
 ) -> list[Sentence]:
     """`score_sentences` for an aggregate's candidate chunks (same sentences, same scores, same order), column by
-    column: sentences, tokens and vectors come from the prepared entries (qa.sentences) where there are some, and
-    only chunks without one are read, split, tokenised and embedded now. Texts and metadata are then read for
-    the sentences returned: with `best_per_document`, each document's best one only (what `select_units` uses)."""
+    column from the prepared entries (qa.sentences); only chunks without one are read (`fetch`), split, tokenised
+    and embedded now. `records`: the committed documents (a citation's document fields). With
+    `best_per_document`, each document's best sentence only (all `select_units` reads)."""
     coverage = Coverage(set(tokenize(topic)), lexical.idf)
     role = topic_role(topic)
     seg, entry, segments = store.find(np.array([c.key for c in candidates], dtype=np.int64))
-    rows: dict[str, ChunkRow] = {}
-    groups: list[tuple[SentenceBatch, np.ndarray, np.ndarray]] = []  # (batch, its entries, their candidates)
+    batches: list[SentenceBatch] = []
+    groups: list[tuple[np.ndarray, np.ndarray]] = []  # per batch: its entries, and the candidate of each
     missing = np.flatnonzero(seg < 0)
     if len(missing):
-        rows.update((r.id, r) for r in fetch([candidates[i].id for i in missing]))
+        rows = {r.id: r for r in fetch([candidates[i].id for i in missing])}
         present = np.array([i for i in missing if candidates[i].id in rows], dtype=np.int64)
-        fresh = prepare((candidates[i].key, rows[candidates[i].id].text, str(rows[candidates[i].id].metadata.get("section", ""))) for i in present)
-        groups.append((fresh, np.arange(len(present)), present))
+        batches.append(prepare(ChunkSource.of_row(rows[candidates[i].id], candidates[i].key) for i in present))
+        groups.append((np.arange(len(present)), present))
     for number in np.unique(seg[seg >= 0]).tolist():
         idx = np.flatnonzero(seg == number)
-        groups.append((segments[number], entry[idx], idx))
+        batches.append(segments[number])
+        groups.append((entry[idx], idx))
 
     near = np.array([c.id in unrelated_only_from for c in candidates], dtype=bool)
-    cand, start, end, sims, covs = [], [], [], [], []
-    for batch, entries, owners in groups:
+    cols: dict[str, list[np.ndarray]] = {"cand": [], "batch": [], "row": [], "entry": [], "sim": [], "cov": []}
+    for b, (batch, (entries, owners)) in enumerate(zip(batches, groups)):
+        counts = batch.ptr[entries + 1] - batch.ptr[entries]
         srows = ranges(batch.ptr, entries)
-        owner = np.repeat(owners, batch.ptr[entries + 1] - batch.ptr[entries])
+        owner, ent = np.repeat(owners, counts), np.repeat(entries, counts)
         cov = coverage.of_batch(batch, srows)
         keep = (cov > 0) | near[owner]
-        srows, owner, cov = srows[keep], owner[keep], cov[keep]
+        srows, owner, ent, cov = srows[keep], owner[keep], ent[keep], cov[keep]
         if not len(srows):
             continue
         if batch.vectors is not None:
-            vecs = gather(batch.vectors, srows)
+            vecs = np.asarray(batch.vectors[srows], dtype=np.float32)
+            release(batch.vectors)
         else:
-            assert batch.texts is not None
-            vecs = vectors.get([batch.texts[r] for r in srows.tolist()])
-        cand.append(owner)
-        start.append(batch.start[srows])
-        end.append(batch.end[srows])
-        sims.append(similarities(vecs, topic_vec))
-        covs.append(cov)
-    if not cand:
+            vecs = vectors.get([batch.sentence(r, e) for r, e in zip(srows.tolist(), ent.tolist())])
+        for name, values in (("cand", owner), ("batch", np.full(len(srows), b)), ("row", srows), ("entry", ent), ("sim", similarities(vecs, topic_vec)), ("cov", cov)):
+            cols[name].append(values)
+    if not cols["cand"]:
         return []
-    c_all, s_all, e_all = np.concatenate(cand).tolist(), np.concatenate(start).tolist(), np.concatenate(end).tolist()
-    sim_all, cov_all = np.concatenate(sims).tolist(), np.concatenate(covs).tolist()
-    in_role = [bool(role) and candidates[i].role == role for i in c_all]
-    scores = [round(combine(sim, cov, r, False, params.aggregate_lexical_weight, params), 4) for sim, cov, r in zip(sim_all, cov_all, in_role)]
+    cand, bnum, row, ent = (np.concatenate(cols[k]).tolist() for k in ("cand", "batch", "row", "entry"))
+    sims, covs = np.concatenate(cols["sim"]).tolist(), np.concatenate(cols["cov"]).tolist()
+    roles = [batches[b].labels[batches[b].role[e]] for b, e in zip(bnum, ent)]
+    in_role = [bool(role) and r == role for r in roles]
+    scores = [round(combine(sim, cov, r, False, params.aggregate_lexical_weight, params), 4) for sim, cov, r in zip(sims, covs, in_role)]
+    starts = [int(batches[b].start[r]) for b, r in zip(bnum, row)]
     # The order of score_sentences: best first, then by document and position (chunk ids sort by both).
-    order = sorted(range(len(scores)), key=lambda i: (-scores[i], candidates[c_all[i]].id, s_all[i]))
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], candidates[cand[i]].id, starts[i]))
     if best_per_document:
         firsts: dict[str, int] = {}
         for i in order:
-            firsts.setdefault(candidates[c_all[i]].doc_id, i)
+            firsts.setdefault(candidates[cand[i]].doc_id, i)
         order = list(firsts.values())
-    needed = list(dict.fromkeys(candidates[c_all[i]].id for i in order if candidates[c_all[i]].id not in rows))
-    rows.update((r.id, r) for r in fetch(needed))
     out: list[Sentence] = []
+    hits: dict[int, Hit] = {}
     seen: set[tuple[str, int]] = set()  # a sentence repeated by overlapping chunks counts once
     for i in order:
-        c = candidates[c_all[i]]
-        if c.id not in rows:  # deleted meanwhile
+        c = candidates[cand[i]]
+        if c.doc_id not in records:  # deleted meanwhile
             continue
-        hit = Hit.from_row(rows[c.id], c.similarity)
-        s, e = s_all[i], e_all[i]
+        batch, e = batches[bnum[i]], ent[i]
+        if cand[i] not in hits:
+            hits[cand[i]] = _hit(c, records[c.doc_id], batch, e, roles[i])
+        hit = hits[cand[i]]
+        s, end = starts[i], int(batch.end[row[i]])
         if (hit.doc_id, hit.char_start + s) in seen:
             continue
         seen.add((hit.doc_id, hit.char_start + s))
-        out.append(Sentence(hit, hit.text[s:e], hit.char_start + s, hit.char_start + e, scores[i], sim_all[i], cov_all[i], in_role[i]))
+        out.append(Sentence(hit, hit.text[s:end], hit.char_start + s, hit.char_start + end, scores[i], sims[i], covs[i], in_role[i]))
+    release(*(b.blob for b in batches))
     return out
+
+
+def _hit(c: Candidate, record: DocRecord, batch: SentenceBatch, entry: int, section_role: str) -> Hit:
+    """A candidate chunk as a Hit, from its prepared entry and its document's record (what Hit.from_row reads
+    from the stored chunk's metadata: the chunk carries its document's fields)."""
+    return Hit(
+        id=c.id, doc_id=c.doc_id, source=record.source, unit=record.unit, region=record.region, year=record.year,
+        report_kind=record.report_kind, title=record.title, section=batch.labels[batch.section[entry]], section_role=section_role,
+        text=batch.text(entry), char_start=int(batch.char_start[entry]), char_end=int(batch.char_end[entry]),
+        chunk_index=int(c.id.rsplit("-", 1)[1]), score=c.similarity,
+    )

@@ -3,15 +3,16 @@
 An aggregate question on a broad topic (三公经费 at 100k chunks: 7,752 reports) scores ~18,000 sentences of
 ~10,700 candidate chunks. Reading, splitting, tokenising and embedding them at question time took 15-50 s on a
 first ask and 1.5 s on a repeat. Here that work is done once per chunk: in the background after documents are
-committed (`SentencePass`, run by `qa serve`), or all at once by `qa sentences`. The results are kept on disk under
+committed (`prepare_missing`, run by `qa serve`), or all at once by `qa sentences`. The results are kept on disk under
 <data_dir>/sentences/<collection>/<recipe>/. Chunks not prepared yet are prepared at question time, as before.
 
-Entries are addressed by the chunk's text key (`LexicalIndex.keys`: a hash of the text BM25 indexes, which
-includes the chunk's text and section). So an entry never goes stale: a changed chunk has another key, and a
-deleted chunk's entry is never asked for again. Segments are written whole, renamed into place and never
-changed. Several processes on one data dir (API replicas, `qa sentences`) write and read them without
-coordination; at worst an entry is computed twice. Vectors are memory-mapped and read only for the sentences
-a question needs, so they do not count against the process's memory.
+An entry is a chunk: its text, section, role and offsets (so the citations of an answer need no Chroma read)
+and its sentences. It is addressed by the chunk id and the chunk's text key (`LexicalIndex.keys`: a hash of the
+text BM25 indexes, which includes the chunk's text, section, unit and title), so it never goes stale: a changed
+chunk has another key, and a deleted chunk's entry is never asked for again. Segments are written whole,
+renamed into place and never changed. Several processes on one data dir (API replicas, `qa sentences`) write
+and read them without coordination; at worst an entry is computed twice. Vectors and texts are memory-mapped
+and read only for what a question needs, so they do not count against the process's memory.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ import numpy as np
 
 from ingest.chunking import sentence_spans
 from qa.lexical import _tokenizer_fingerprint, tokenize
+from qa.store import ChunkRow
 
 log = logging.getLogger("qa.sentences")
 MIN_CHARS = 6  # shorter sentences ("合计。") are never evidence
 # Bump when what an entry holds changes (splitting rules, token recipe): old segments are then ignored.
-_RECIPE = "sentences 1"
+_RECIPE = "sentences 2"
 _SEGMENT_CHUNKS = 4096  # chunks per segment written by the pass: ~26k sentences, ~40 MB of vectors
 
 
@@ -62,11 +64,36 @@ def ranges(ptr: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.arange(int(counts.sum()), dtype=np.int64) + offsets
 
 
+def entry_key(chunk_id: str, text_key: int) -> int:
+    """What an entry is stored under: the chunk (its id fixes its document and position) with this exact text,
+    section, unit and title (`text_key`, `LexicalIndex.keys`). A rewritten or re-chunked chunk has another key."""
+    return int.from_bytes(hashlib.blake2b(f"{chunk_id}\n{text_key}".encode(), digest_size=8).digest(), "little", signed=True)
+
+
+@dataclass(frozen=True)
+class ChunkSource:
+    """What an entry is prepared from: a stored chunk's text and the metadata a citation of it needs."""
+
+    key: int  # entry_key
+    text: str
+    section: str
+    section_role: str
+    char_start: int
+    char_end: int
+
+    @classmethod
+    def of_row(cls, row: ChunkRow, key: int) -> ChunkSource:
+        m = row.metadata
+        return cls(key, row.text, str(m.get("section", "")), str(m.get("section_role", "")), int(m.get("char_start", 0)), int(m.get("char_end", 0)))
+
+
 @dataclass(frozen=True)
 class SentenceBatch:
-    """The sentences of some chunks, column by column. Entry e (the chunk with text key keys[e]) has sentence rows
-    ptr[e]:ptr[e+1]; sentence s has the distinct tokens vocab[tok_flat[tok_ptr[s]:tok_ptr[s+1]]]. `vectors` is
-    None for a batch prepared at question time (its sentences are embedded on demand, from `texts`)."""
+    """Prepared chunks, column by column. Entry e (stored under keys[e]) is a chunk: its text
+    blob[text_ptr[e]:text_ptr[e+1]] (UTF-8), section labels[section[e]], role labels[role[e]], offsets
+    char_start[e]:char_end[e] in its document, and sentence rows ptr[e]:ptr[e+1]. Sentence s spans start[s]:end[s]
+    of its chunk's text and has the distinct tokens vocab[tok_flat[tok_ptr[s]:tok_ptr[s+1]]]. `vectors` is None
+    for a batch prepared at question time (its sentences are embedded on demand)."""
 
     keys: np.ndarray
     ptr: np.ndarray
@@ -75,8 +102,14 @@ class SentenceBatch:
     tok_ptr: np.ndarray
     tok_flat: np.ndarray
     vocab: list[str]
+    text_ptr: np.ndarray
+    blob: np.ndarray  # uint8
+    labels: list[str]
+    section: np.ndarray
+    role: np.ndarray
+    char_start: np.ndarray
+    char_end: np.ndarray
     vectors: np.ndarray | None = None
-    texts: list[str] | None = None
 
     def token_ids(self, tokens: Iterable[str]) -> dict[str, int]:
         """Which of these tokens occur in this batch, with their ids."""
@@ -85,33 +118,51 @@ class SentenceBatch:
         ids: dict[str, int] = self._vocab_ids  # type: ignore[attr-defined]
         return {t: ids[t] for t in tokens if t in ids}
 
+    def text(self, entry: int) -> str:
+        return bytes(self.blob[self.text_ptr[entry] : self.text_ptr[entry + 1]]).decode("utf-8")
 
-def prepare(chunks: Iterable[tuple[int, str, str]], encode: Callable[[list[str]], np.ndarray] | None = None) -> SentenceBatch:
-    """Entries for chunks given as (text key, text, section); `encode`: embeds the sentences (None: not now)."""
-    keys: list[int] = []
-    ptr, start, end, tok_ptr, tok_flat = [0], [], [], [0], []
+    def sentence(self, row: int, entry: int) -> str:
+        return self.text(entry)[self.start[row] : self.end[row]]
+
+
+_COLUMNS = ("keys", "ptr", "start", "end", "tok_ptr", "tok_flat", "text_ptr", "section", "role", "char_start", "char_end")
+
+
+def prepare(chunks: Iterable[ChunkSource], encode: Callable[[list[str]], np.ndarray] | None = None) -> SentenceBatch:
+    """Entries for these chunks; `encode`: embeds the sentences (None: not now)."""
+    cols: dict[str, list[int]] = {name: [] for name in _COLUMNS}
+    cols["ptr"].append(0)
+    cols["tok_ptr"].append(0)
+    cols["text_ptr"].append(0)
     vocab: dict[str, int] = {}
+    labels: dict[str, int] = {}
+    blob = bytearray()
     texts: list[str] = []
     memo: dict[str, list[int]] = {}  # boilerplate sentences recur across reports
-    for key, text, section in chunks:
-        keys.append(key)
-        for s, e in chunk_sentences(text, section):
-            sentence = text[s:e]
+    for c in chunks:
+        cols["keys"].append(c.key)
+        cols["section"].append(labels.setdefault(c.section, len(labels)))
+        cols["role"].append(labels.setdefault(c.section_role, len(labels)))
+        cols["char_start"].append(c.char_start)
+        cols["char_end"].append(c.char_end)
+        blob += c.text.encode("utf-8")
+        cols["text_ptr"].append(len(blob))
+        for s, e in chunk_sentences(c.text, c.section):
+            sentence = c.text[s:e]
             if sentence not in memo:
                 memo[sentence] = [vocab.setdefault(t, len(vocab)) for t in dict.fromkeys(tokenize(sentence))]
-            start.append(s)
-            end.append(e)
-            tok_flat += memo[sentence]
-            tok_ptr.append(len(tok_flat))
+            cols["start"].append(s)
+            cols["end"].append(e)
+            cols["tok_flat"] += memo[sentence]
+            cols["tok_ptr"].append(len(cols["tok_flat"]))
             texts.append(sentence)
-        ptr.append(len(start))
+        cols["ptr"].append(len(cols["start"]))
     vectors = None
     if encode is not None:
         vectors = encode(texts) if texts else np.zeros((0, 0), dtype=np.float32)
-    return SentenceBatch(
-        np.asarray(keys, dtype=np.int64), np.asarray(ptr, dtype=np.int64), np.asarray(start, dtype=np.int32), np.asarray(end, dtype=np.int32),
-        np.asarray(tok_ptr, dtype=np.int64), np.asarray(tok_flat, dtype=np.int32), list(vocab), vectors, texts,
-    )
+    wide = ("keys", "ptr", "tok_ptr", "text_ptr")
+    arrays = {k: np.asarray(v, dtype=np.int64 if k in wide else np.int32) for k, v in cols.items()}
+    return SentenceBatch(**arrays, vocab=list(vocab), blob=np.frombuffer(bytes(blob), dtype=np.uint8), labels=list(labels), vectors=vectors)
 
 
 class SentenceStore:
@@ -157,17 +208,17 @@ class SentenceStore:
     def _load(self, name: str) -> SentenceBatch | None:
         try:
             with np.load(self.directory / f"{name}.npz", allow_pickle=False) as f:
-                parts = {k: f[k] for k in ("keys", "ptr", "start", "end", "tok_ptr", "tok_flat", "vocab")}
+                arrays = {k: f[k] for k in _COLUMNS}
+                vocab, labels = f["vocab"].tolist(), f["labels"].tolist()
             vectors = np.load(self.directory / f"{name}.vec.npy", mmap_mode="r")
+            blob = np.load(self.directory / f"{name}.txt.npy", mmap_mode="r")
         except Exception as exc:  # a damaged segment only costs the work of preparing its chunks again
             log.warning("ignoring sentence segment %s: %s", name, exc)
             return None
-        if len(parts["ptr"]) != len(parts["keys"]) + 1 or len(vectors) != len(parts["start"]):
+        if len(arrays["ptr"]) != len(arrays["keys"]) + 1 or len(vectors) != len(arrays["start"]) or len(blob) != arrays["text_ptr"][-1]:
             log.warning("ignoring sentence segment %s: inconsistent sizes", name)
             return None
-        return SentenceBatch(
-            parts["keys"], parts["ptr"], parts["start"], parts["end"], parts["tok_ptr"], parts["tok_flat"], parts["vocab"].tolist(), vectors
-        )
+        return SentenceBatch(**arrays, vocab=vocab, blob=blob, labels=labels, vectors=vectors)
 
     def find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[SentenceBatch]]:
         """(segment number, entry number) of each key, segment -1 where the chunk is not prepared; and the
@@ -182,56 +233,51 @@ class SentenceStore:
         return np.where(hit, seg[pos], -1), np.where(hit, entry[pos], 0), segments
 
     def write(self, batch: SentenceBatch) -> None:
-        """Add a prepared batch (with vectors) as a new segment: vectors first, then the entry file that makes it
-        visible, each renamed into place whole."""
+        """Add a prepared batch (with vectors) as a new segment: vectors and texts first, then the entry file that
+        makes it visible, each renamed into place whole."""
         assert batch.vectors is not None
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"seg-{uuid.uuid4().hex}"
-        tmp_vec = self.directory / f"{name}.vec.tmp.npy"
-        np.save(tmp_vec, np.ascontiguousarray(batch.vectors, dtype=np.float32))
-        tmp_vec.rename(self.directory / f"{name}.vec.npy")
+        for suffix, array in (("vec", np.ascontiguousarray(batch.vectors, dtype=np.float32)), ("txt", batch.blob)):
+            tmp = self.directory / f"{name}.{suffix}.tmp.npy"
+            np.save(tmp, array)
+            tmp.rename(self.directory / f"{name}.{suffix}.npy")
         tmp = self.directory / f"{name}.tmp.npz"
-        np.savez(
-            tmp, keys=batch.keys, ptr=batch.ptr, start=batch.start, end=batch.end, tok_ptr=batch.tok_ptr, tok_flat=batch.tok_flat,
-            vocab=np.array(batch.vocab, dtype=str),
-        )
+        columns = {k: getattr(batch, k) for k in _COLUMNS}
+        np.savez(tmp, **columns, vocab=np.array(batch.vocab, dtype=str), labels=np.array(batch.labels, dtype=str))
         tmp.rename(self.directory / f"{name}.npz")
         self.refresh()
 
 
-def gather(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """vectors[rows] as a float32 array; from a memory-mapped segment, the pages read are then released from
-    this process (they stay in the OS page cache), so questions do not grow its resident memory."""
-    out = np.asarray(vectors[rows], dtype=np.float32)
-    raw = getattr(vectors, "_mmap", None)
-    if isinstance(raw, mmap.mmap):
-        raw.madvise(mmap.MADV_DONTNEED)
-    return out
+def release(*arrays: np.ndarray | None) -> None:
+    """Drop the pages of memory-mapped segment arrays from this process (they stay in the OS page cache), so the
+    vectors and texts a question read do not grow its resident memory."""
+    for array in arrays:
+        raw = getattr(array, "_mmap", None)
+        if isinstance(raw, mmap.mmap):
+            raw.madvise(mmap.MADV_DONTNEED)
 
 
 def prepare_missing(
     store: SentenceStore,
-    ids: Sequence[str],
-    keys: np.ndarray,
-    chunks: Callable[[list[str]], dict[str, tuple[str, str]]],
+    keys: Sequence[int],
+    chunks: Callable[[list[int]], list[ChunkSource]],
     encode: Callable[[list[str]], np.ndarray],
     stop: threading.Event | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Prepare and store the chunks among (ids, keys) that have no entry yet; returns how many were prepared.
-    `chunks(ids)`: the stored chunks among these ids as {id: (text, section)}; `encode`: the query model (in small
+    """Prepare and store the entries among `keys` (entry keys) that are missing; returns how many were prepared.
+    `chunks(positions)`: the stored chunks at these positions of `keys`; `encode`: the query model (in small
     calls, so a search arriving meanwhile waits for one of them, not for the pass)."""
     store.refresh()
-    seg, _, _ = store.find(keys)
-    _, first = np.unique(keys, return_index=True)
-    todo = [i for i in sorted(first.tolist()) if seg[i] < 0]
+    seg, _, _ = store.find(np.asarray(keys, dtype=np.int64))
+    todo = [i for i in range(len(keys)) if seg[i] < 0]
     done = 0
     for start in range(0, len(todo), _SEGMENT_CHUNKS):
         if stop is not None and stop.is_set():
             break
         part = todo[start : start + _SEGMENT_CHUNKS]
-        rows = chunks([ids[i] for i in part])
-        store.write(prepare(((int(keys[i]), *rows[ids[i]]) for i in part if ids[i] in rows), encode))
+        store.write(prepare(chunks(part), encode))
         done += len(part)
         if progress is not None:
             progress(done, len(todo))

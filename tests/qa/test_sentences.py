@@ -12,7 +12,7 @@ import numpy as np
 from qa.answer import Answerer
 from qa.evidence import Sentence, SentenceVectors, score_sentences, topic_role
 from qa.retrieve import Hit, Retriever
-from qa.sentences import SentenceStore, prepare
+from qa.sentences import ChunkSource, SentenceStore, entry_key, prepare
 from qa.understand import understand
 from tests.qa.recording import RecordingVectors
 
@@ -33,7 +33,14 @@ def _answerer(retriever: Retriever, directory: Path) -> Answerer:
 
 
 def _rows(sentences: list[Sentence]) -> list[tuple[Any, ...]]:
-    return [(s.doc_id, s.hit.id, s.char_start, s.char_end, s.text, s.score, round(s.similarity, 6), s.coverage) for s in sentences]
+    # The whole hit too: prepared entries rebuild it without reading the chunk from the store.
+    return [(s.hit, s.char_start, s.char_end, s.text, s.score, round(s.similarity, 6), s.coverage) for s in sentences]
+
+
+def _sources(retriever: Retriever, ids: list[str]) -> list[ChunkSource]:
+    lexical = retriever.lexical()
+    keys = lexical.keys[lexical.rows_of(ids)].tolist()  # type: ignore[index]
+    return [ChunkSource.of_row(r, entry_key(r.id, k)) for r, k in zip(retriever.store.get_chunks(ids), keys)]
 
 
 def test_prepared_sentences_give_the_reference_scores(sample_retriever: Retriever, tmp_path: Path) -> None:
@@ -42,12 +49,10 @@ def test_prepared_sentences_give_the_reference_scores(sample_retriever: Retrieve
     catalogue = list(sample_retriever.catalogue().values())
     fresh = _answerer(sample_retriever, tmp_path / "none")
     full = _answerer(sample_retriever, tmp_path / "full")
-    assert full.prepare_sentences() == len(set(sample_retriever.lexical().keys.tolist())) > 0  # type: ignore[union-attr]
-    half = _answerer(sample_retriever, tmp_path / "half")
     lexical = sample_retriever.lexical()
-    odd = lexical.ids[1::2]
-    rows = {r.id: r for r in sample_retriever.store.get_chunks(odd)}
-    half.sentences.write(prepare(((int(k), rows[i].text, str(rows[i].metadata["section"])) for i, k in zip(odd, lexical.keys[1::2])), half.vectors.get))
+    assert full.prepare_sentences() == len(lexical) > 0
+    half = _answerer(sample_retriever, tmp_path / "half")
+    half.sentences.write(prepare(_sources(sample_retriever, lexical.ids[1::2]), half.vectors.get))
     checked = []
     for question in QUESTIONS:
         u = understand(question, (), catalogue, None)
@@ -56,6 +61,7 @@ def test_prepared_sentences_give_the_reference_scores(sample_retriever: Retrieve
         vec = sample_retriever.queries.encode(u.topic)
         picked = sample_retriever.candidate_chunks(u.topic, u.filters, vector=vec, per_doc=fresh.params.aggregate_chunks_per_doc)
         hits = [Hit.from_row(r, picked[r.id]) for r in sample_retriever.store.get_chunks(list(picked))]
+        assert hits
         nearest = {h.id for h in sorted(hits, key=lambda h: -h.score)[: fresh.params.aggregate_meaning_chunks]}
         p = fresh.params
         every = score_sentences(u.topic, vec, hits, fresh.vectors, p, lexical, lexical_weight=p.aggregate_lexical_weight)
@@ -82,25 +88,25 @@ def test_prepared_sentences_give_the_reference_scores(sample_retriever: Retrieve
 
 def test_segments_are_shared_between_stores_and_survive_damage(sample_retriever: Retriever, tmp_path: Path) -> None:
     lexical = sample_retriever.lexical()
-    rows = {r.id: r for r in sample_retriever.store.get_chunks(lexical.ids)}
     writer = SentenceStore(tmp_path, "model-a")
     reader = SentenceStore(tmp_path, "model-a")
     other_model = SentenceStore(tmp_path, "model-b")
     vectors = SentenceVectors(sample_retriever.embedder)
-    halves = [lexical.ids[:10], lexical.ids[10:20]]
-    for ids in halves:
-        writer.write(prepare(((int(lexical.keys[lexical.rows_of([i])[0]]), rows[i].text, str(rows[i].metadata["section"])) for i in ids), vectors.get))
+    sources = _sources(sample_retriever, lexical.ids[:30])
+    for half in (sources[:10], sources[10:20]):
+        writer.write(prepare(half, vectors.get))
     for store in (reader, other_model):
         store.refresh()
-    keys = lexical.keys[:30]
+    keys = np.array([c.key for c in sources], dtype=np.int64)
     seg, entry, segments = reader.find(keys)
     assert (seg[:20] >= 0).all() and (seg[20:] == -1).all() and len(segments) == 2
     assert (other_model.find(keys)[0] == -1).all()  # another query model's vectors are never used
-    batch = segments[int(seg[3])]
-    e = int(entry[3])
-    text = rows[lexical.ids[3]].text
+    batch, e = segments[int(seg[3])], int(entry[3])
+    assert batch.text(e) == sources[3].text and batch.labels[batch.section[e]] == sources[3].section
     first = int(batch.ptr[e])
-    assert text[batch.start[first] : batch.end[first]] and np.allclose(batch.vectors[first], vectors.get([text[batch.start[first] : batch.end[first]]])[0])
+    sentence = batch.sentence(first, e)
+    assert sentence and sentence in sources[3].text
+    assert np.allclose(batch.vectors[first], vectors.get([sentence])[0])  # type: ignore[index]
     damaged = sorted(writer.directory.glob("seg-*.npz"))[0]
     damaged.write_bytes(damaged.read_bytes()[:100])
     late = SentenceStore(tmp_path, "model-a")

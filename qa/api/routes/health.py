@@ -22,11 +22,8 @@ def readyz(request: Request) -> JSONResponse:
         documents = len(services.retriever.catalogue())
     except Exception as exc:  # the Chroma server may be gone; readiness must say so, not crash
         return JSONResponse({"status": "unavailable", "detail": f"向量库不可用：{exc}"}, status_code=503)
-    sentences = services.answerer.sentences
-    sentences.refresh()
-    return JSONResponse(
-        {"status": "ready", "model": services.embedder.model_id, "documents": documents, "chunks": chunks, "sentences_prepared": len(sentences)}
-    )
+    prepared = services.answerer.sentences_prepared()  # chunks whose sentences aggregates find ready (qa/sentences.py)
+    return JSONResponse({"status": "ready", "model": services.embedder.model_id, "documents": documents, "chunks": chunks, "sentences_prepared": prepared})
 
 
 @router.get("/metrics", summary="Prometheus 指标")
