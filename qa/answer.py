@@ -262,7 +262,9 @@ class Answerer:
             by_id = {r.id: r for r in self.retriever.store.get_chunks([lexical.ids[p] for p in positions])}
             return [ChunkSource.of_row(by_id[lexical.ids[p]], keys[p]) for p in positions if lexical.ids[p] in by_id]
 
-        return prepare_missing(self.sentences, keys, chunks, lambda texts: self.vectors.get(texts, slice_size=16), stop, progress)
+        done = prepare_missing(self.sentences, keys, chunks, lambda texts: self.vectors.get(texts, slice_size=16), stop, progress)
+        self.sentences.compact(np.asarray(keys, dtype=np.int64))  # entries of deleted chunks, one small segment per upload
+        return done
 
     def sentences_prepared(self) -> int:
         """How many of the indexed chunks have their sentences prepared."""

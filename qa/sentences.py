@@ -9,18 +9,20 @@ committed (`prepare_missing`, run by `qa serve`), or all at once by `qa sentence
 An entry is a chunk: its text, section, role and offsets (so the citations of an answer need no Chroma read)
 and its sentences. It is addressed by the chunk id and the chunk's text key (`LexicalIndex.keys`: a hash of the
 text BM25 indexes, which includes the chunk's text, section, unit and title), so it never goes stale: a changed
-chunk has another key, and a deleted chunk's entry is never asked for again. Segments are written whole,
-renamed into place and never changed. Several processes on one data dir (API replicas, `qa sentences`) write
+chunk has another key, and a deleted chunk's entry is never asked for again (`SentenceStore.compact` drops
+it with the next pass). Segments are written whole, renamed into place and never changed. Several processes on one data dir (API replicas, `qa sentences`) write
 and read them without coordination; at worst an entry is computed twice. Vectors and texts are memory-mapped
 and read only for what a question needs, so they do not count against the process's memory.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import mmap
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ MIN_CHARS = 6  # shorter sentences ("合计。") are never evidence
 # Bump when what an entry holds changes (splitting rules, token recipe): old segments are then ignored.
 _RECIPE = "sentences 2"
 _SEGMENT_CHUNKS = 4096  # chunks per segment written by the pass: ~26k sentences, ~40 MB of vectors
+_SETTLE_SECONDS = 60.0  # files younger than this may belong to a write or a document still in progress
 
 
 def chunk_sentences(text: str, section: str) -> list[tuple[int, int]]:
@@ -165,6 +168,42 @@ def prepare(chunks: Iterable[ChunkSource], encode: Callable[[list[str]], np.ndar
     return SentenceBatch(**arrays, vocab=list(vocab), blob=np.frombuffer(bytes(blob), dtype=np.uint8), labels=list(labels), vectors=vectors)
 
 
+def merge(parts: Sequence[tuple[SentenceBatch, np.ndarray]]) -> SentenceBatch:
+    """One batch of the given entries of several prepared batches (vectors included), for compaction."""
+    vocab: dict[str, int] = {}
+    labels: dict[str, int] = {}
+    cols: dict[str, list[np.ndarray]] = {name: [] for name in (*_COLUMNS, "blob", "vectors")}
+    sizes = {"ptr": 0, "tok_ptr": 0, "text_ptr": 0}
+    for batch, entries in parts:
+        assert batch.vectors is not None
+        rows = ranges(batch.ptr, entries)
+        tok_rows = ranges(batch.tok_ptr, rows)
+        vocab_map = np.array([vocab.setdefault(t, len(vocab)) for t in batch.vocab], dtype=np.int32)
+        label_map = np.array([labels.setdefault(t, len(labels)) for t in batch.labels], dtype=np.int32)
+        counts = {
+            "ptr": batch.ptr[entries + 1] - batch.ptr[entries],
+            "tok_ptr": batch.tok_ptr[rows + 1] - batch.tok_ptr[rows],
+            "text_ptr": batch.text_ptr[entries + 1] - batch.text_ptr[entries],
+        }
+        for name, n in counts.items():  # CSR offsets continue from the previous part
+            cols[name].append(sizes[name] + np.cumsum(n))
+            sizes[name] += int(n.sum())
+        cols["keys"].append(batch.keys[entries])
+        for name in ("start", "end"):
+            cols[name].append(getattr(batch, name)[rows])
+        for name in ("char_start", "char_end"):
+            cols[name].append(getattr(batch, name)[entries])
+        cols["tok_flat"].append(vocab_map[batch.tok_flat[tok_rows]] if len(tok_rows) else np.zeros(0, dtype=np.int32))
+        cols["section"].append(label_map[batch.section[entries]] if len(entries) else np.zeros(0, dtype=np.int32))
+        cols["role"].append(label_map[batch.role[entries]] if len(entries) else np.zeros(0, dtype=np.int32))
+        cols["blob"].append(np.asarray(batch.blob[ranges(batch.text_ptr, entries)], dtype=np.uint8))
+        cols["vectors"].append(np.asarray(batch.vectors[rows], dtype=np.float32))
+    arrays = {k: np.concatenate(v) for k, v in cols.items() if k not in ("ptr", "tok_ptr", "text_ptr")}
+    for name in ("ptr", "tok_ptr", "text_ptr"):
+        arrays[name] = np.concatenate([np.zeros(1, dtype=np.int64), *cols[name]]).astype(np.int64)
+    return SentenceBatch(**arrays, vocab=list(vocab), labels=list(labels))
+
+
 class SentenceStore:
     """Prepared sentence entries on disk, one directory per recipe (query model, tokenizer, splitting rules)."""
 
@@ -184,7 +223,7 @@ class SentenceStore:
 
     def refresh(self) -> None:
         """Take in segments written since the last look, by this process or another."""
-        names = sorted(p.name.removesuffix(".npz") for p in self.directory.glob("seg-*.npz")) if self.directory.is_dir() else []
+        names = sorted(n for p in self.directory.glob("seg-*.npz") if not (n := p.name.removesuffix(".npz")).endswith(".tmp")) if self.directory.is_dir() else []
         if names == self._names:
             return
         with self._lock:
@@ -247,6 +286,74 @@ class SentenceStore:
         np.savez(tmp, **columns, vocab=np.array(batch.vocab, dtype=str), labels=np.array(batch.labels, dtype=str))
         tmp.rename(self.directory / f"{name}.npz")
         self.refresh()
+
+
+    def compact(self, live: np.ndarray) -> int:
+        """Rewrite the segments that are mostly dead (entries whose key is not in `live`: deleted or rewritten
+        chunks) or small (one per upload), keeping their live entries; returns how many segments went. One
+        process at a time (a lock file); readers in other processes keep their memory maps of removed files.
+        `live` is the caller's view of the store: a segment younger than a minute is left alone, so one just
+        written for a document the caller has not seen yet survives (at worst an entry is prepared again)."""
+        self.refresh()
+        if not self.directory.is_dir():
+            return 0
+        self._sweep()
+        with open(self.directory / ".compact.lock", "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return 0
+            with self._lock:
+                segments = [(n, self._segments[n]) for n in self._order]
+            chosen = []
+            settled = time.time() - _SETTLE_SECONDS
+            for name, batch in segments:
+                if _mtime(self.directory / f"{name}.npz") > settled:  # young, or removed by another process
+                    continue
+                alive = np.flatnonzero(np.isin(batch.keys, live))
+                if len(alive) * 2 < len(batch.keys) or len(batch.keys) < _SEGMENT_CHUNKS // 4:
+                    chosen.append((name, batch, alive))
+            if len(chosen) < 2 and not any(len(a) * 2 < len(b.keys) for _, b, a in chosen):
+                return 0
+            parts = [(b, a) for _, b, a in chosen if len(a)]
+            kept = sum(len(a) for _, a in parts)
+            for start in range(0, kept, _SEGMENT_CHUNKS):
+                # Slices of the merged entries, _SEGMENT_CHUNKS at a time, so no segment grows without bound.
+                self.write(merge(_slice(parts, start, start + _SEGMENT_CHUNKS)))
+            for name, _, _ in chosen:
+                for suffix in (".npz", ".vec.npy", ".txt.npy"):  # the entry file first: it makes a segment visible
+                    (self.directory / f"{name}{suffix}").unlink(missing_ok=True)
+            self.refresh()
+            return len(chosen)
+
+    def _sweep(self) -> None:
+        """Remove what an interrupted write left: temporary files, and vectors or texts whose entry file never
+        appeared (after a minute, so a write in progress is not touched)."""
+        settled = time.time() - _SETTLE_SECONDS
+        for path in self.directory.glob("seg-*"):
+            name = path.name.split(".", 1)[0]
+            orphan = ".tmp" in path.name or not (self.directory / f"{name}.npz").exists()
+            if orphan and _mtime(path) < settled:
+                path.unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    """Modification time; infinitely recent for a file another process has just removed."""
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")
+
+
+def _slice(parts: Sequence[tuple[SentenceBatch, np.ndarray]], start: int, end: int) -> list[tuple[SentenceBatch, np.ndarray]]:
+    """Entries start:end of the concatenated parts, as parts."""
+    out, offset = [], 0
+    for batch, entries in parts:
+        lo, hi = max(start - offset, 0), min(end - offset, len(entries))
+        if lo < hi:
+            out.append((batch, entries[lo:hi]))
+        offset += len(entries)
+    return out
 
 
 def release(*arrays: np.ndarray | None) -> None:

@@ -4,6 +4,8 @@ question time gives, and spare it the work."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import numpy as np
 from qa.answer import Answerer
 from qa.evidence import Sentence, SentenceVectors, score_sentences, topic_role
 from qa.retrieve import Hit, Retriever
-from qa.sentences import ChunkSource, SentenceStore, entry_key, prepare
+from qa.sentences import ChunkSource, SentenceBatch, SentenceStore, entry_key, prepare
 from qa.understand import understand
 from tests.qa.recording import RecordingVectors
 
@@ -112,3 +114,45 @@ def test_segments_are_shared_between_stores_and_survive_damage(sample_retriever:
     late = SentenceStore(tmp_path, "model-a")
     late.refresh()
     assert len(late) == 10  # the intact segment is used; the damaged one's chunks are prepared again when asked
+
+
+def _entry(batch: SentenceBatch, e: int) -> tuple[Any, ...]:
+    rows = range(int(batch.ptr[e]), int(batch.ptr[e + 1]))
+    tokens = [sorted(batch.vocab[t] for t in batch.tok_flat[batch.tok_ptr[r] : batch.tok_ptr[r + 1]]) for r in rows]
+    vectors = np.asarray(batch.vectors[list(rows)]).round(6).tolist()  # type: ignore[index]
+    labels = (batch.labels[batch.section[e]], batch.labels[batch.role[e]])
+    return batch.text(e), labels, int(batch.char_start[e]), int(batch.char_end[e]), [batch.sentence(r, e) for r in rows], tokens, vectors
+
+
+def test_compaction_keeps_live_entries_and_drops_the_rest(sample_retriever: Retriever, tmp_path: Path) -> None:
+    lexical = sample_retriever.lexical()
+    sources = _sources(sample_retriever, lexical.ids[:40])
+    keys = np.array([c.key for c in sources], dtype=np.int64)
+    vectors = SentenceVectors(sample_retriever.embedder)
+    store = SentenceStore(tmp_path, "model-a")
+    for part in (sources[:10], sources[10:20], sources[20:40]):  # three small segments, as three uploads leave
+        store.write(prepare(part, vectors.get))
+    live = keys[5:30]  # the chunks of 0-4 and 30-39 were deleted meanwhile
+    assert store.compact(live) == 0  # segments younger than a minute may belong to a document not seen yet
+    past = time.time() - 120
+    (store.directory / "seg-interrupted.vec.tmp.npy").write_bytes(b"partial")
+    for path in store.directory.iterdir():
+        os.utime(path, (past, past))
+    reader = SentenceStore(tmp_path, "model-a")
+    reader.refresh()
+    seg, entry, segments = reader.find(keys)
+    before = {i: _entry(segments[int(seg[i])], int(entry[i])) for i in range(40)}
+
+    assert store.compact(live) == 3
+    assert len(store) == 25 and len(list(store.directory.glob("seg-*.npz"))) == 1
+    assert not (store.directory / "seg-interrupted.vec.tmp.npy").exists()
+
+    def check(view: SentenceStore, dead: bool) -> None:
+        seg, entry, segments = view.find(keys)
+        assert [_entry(segments[int(seg[i])], int(entry[i])) for i in range(5, 30)] == [before[i] for i in range(5, 30)]
+        assert ((seg[:5] == -1).all() and (seg[30:] == -1).all()) == dead
+
+    check(reader, dead=False)  # still the removed files, through the maps it holds, until it looks again
+    reader.refresh()
+    check(reader, dead=True)
+    check(store, dead=True)
