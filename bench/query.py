@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.common import CACHE, QUICK, header, hwm_mb, log, rss_mb, store_sizes, write_result
@@ -58,6 +60,28 @@ def search_latency(base: str, queries: list[str], rounds: int, per_round: int, m
         "median_of_round_p50_ms": round(statistics.median(r["p50"] for r in per), 2),
         "median_of_round_p95_ms": round(statistics.median(r["p95"] for r in per), 2),
     }
+
+
+def search_during_sentence_pass(data: Path, queries: list[str], requests: int) -> dict[str, Any]:
+    """Search latency from one client while a fresh `qa serve` prepares every chunk's sentences in the background
+    (the store's prepared sentences set aside meanwhile, then put back), then once the pass is done."""
+    prepared, aside = data / "sentences", data.with_name("sentences-aside")
+    shutil.rmtree(aside, ignore_errors=True)
+    prepared.rename(aside)
+    try:
+        with serve(data) as srv:
+            t0 = time.perf_counter()
+            during = search_latency(srv.base, queries, 1, requests)
+            ready = httpx.get(f"{srv.base}/readyz").json()
+            share = ready["sentences_prepared"] / ready["chunks"]  # of the pass done when the requests ended
+            while httpx.get(f"{srv.base}/readyz").json()["sentences_prepared"] < ready["chunks"]:
+                time.sleep(0.5)
+            pass_s = time.perf_counter() - t0
+            after = search_latency(srv.base, queries, 1, requests // 5)
+    finally:
+        shutil.rmtree(prepared, ignore_errors=True)
+        aside.rename(prepared)
+    return {"during": during, "after": after, "pass_done_when_requests_ended": round(share, 2), "pass_seconds": round(pass_s, 1)}
 
 
 async def _load(base: str, queries: list[str], clients: int, seconds: float, max_requests: int) -> dict[str, Any]:
@@ -348,6 +372,11 @@ def main() -> None:
             if with_findings:
                 aggregate_asks(srv.base, row)
             row["rss_mb_peak"] = round(hwm_mb(srv.pid), 1)
+        if with_findings and n == sizes[0]:
+            log("  search while the server prepares sentences in the background")
+            row["search_during_sentence_pass"] = search_during_sentence_pass(data, queries, 600 if QUICK else 2500)
+            d = row["search_during_sentence_pass"]
+            log(f"  during: p50 {d['during']['p50_ms']} p95 {d['during']['p95_ms']} ms; after: p50 {d['after']['p50_ms']} p95 {d['after']['p95_ms']} ms")
         log("  in-process stage breakdown")
         row["stages"] = stage_breakdown(data, queries, 60 if QUICK else 200)
         # Grows with the matching documents (about linearly with the corpus for broad topics): at 1M it would

@@ -160,6 +160,14 @@ def render() -> str:
         for n, row in qry["sizes"].items():
             s = row["stages"]["stages"]
             out.append(f"| {int(n):,} | " + " | ".join(f"{s[k]['p50_ms']} / {s[k]['p95_ms']}" for k in stages) + " |")
+        for n, row in qry["sizes"].items():
+            d = row.get("search_during_sentence_pass")
+            if d:
+                out.append(
+                    f"\nSearch while a fresh server prepares the sentences of all {int(n):,} chunks in the background (one client, {d['during']['requests']} "
+                    f"requests, the pass {d['pass_done_when_requests_ended']:.0%} done when they ended, {d['pass_seconds']} s in all): p50 "
+                    f"{d['during']['p50_ms']} ms, p95 {d['during']['p95_ms']} ms; after the pass: p50 {d['after']['p50_ms']} ms, p95 {d['after']['p95_ms']} ms."
+                )
         if "query_embed_threads" in qry:
             t = qry["query_embed_threads"]
             out.append(f"\nSingle-query embedding (same process, interleaved; the server's query backend: {qry.get('query_embedding_backend', 'torch')}): " + "; ".join(f"{k}: p50 {v['p50_ms']} ms, p95 {v['p95_ms']} ms" for k, v in t.items()) + ".")

@@ -17,6 +17,7 @@ import gc
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -37,6 +38,10 @@ Kind = Literal["aggregate", "lookup", "unanswerable"]
 # An organisation named in a question ("长沙市财政局") that no stored report belongs to.
 _ORG = re.compile(r"[\u4e00-\u9fa5]{2,14}?(?:局|中心|委员会|管委会|办公室|政府|医院|学校|研究院)")
 _NOT_ORG = re.compile(r"哪|单位|提到|是否|什么|多少|如何|怎么|的|和|与|在")
+# Background sentence pass (qa.sentences): sentences per model call and the pause after each (measured at 10k
+# chunks while a client searched: see docs/benchmarks.md, "Session 8").
+_PASS_SLICE = 8
+_PASS_PAUSE = 0.002
 _ROLE_WORDS = (("measures", re.compile(r"措施|建议|改进|整改|下一步")), ("problems", re.compile(r"问题|不足|困难|短板")))
 
 
@@ -262,9 +267,18 @@ class Answerer:
             by_id = {r.id: r for r in self.retriever.store.get_chunks([lexical.ids[p] for p in positions])}
             return [ChunkSource.of_row(by_id[lexical.ids[p]], keys[p]) for p in positions if lexical.ids[p] in by_id]
 
-        done = prepare_missing(self.sentences, keys, chunks, lambda texts: self.vectors.get(texts, slice_size=16), stop, progress)
+        done = prepare_missing(self.sentences, keys, chunks, self._encode_in_background, stop, progress)
         self.sentences.compact(np.asarray(keys, dtype=np.int64))  # entries of deleted chunks, one small segment per upload
         return done
+
+    def _encode_in_background(self, texts: list[str]) -> np.ndarray:
+        """The pass's embedding: a few sentences per model call, then a pause. A lock is not fair: released and
+        taken again at once by the pass, it kept a waiting search from the shared model for seconds."""
+        parts = []
+        for i in range(0, len(texts), _PASS_SLICE):
+            parts.append(self.vectors.get(texts[i : i + _PASS_SLICE]))
+            time.sleep(_PASS_PAUSE)
+        return np.concatenate(parts)
 
     def sentences_prepared(self) -> int:
         """How many of the indexed chunks have their sentences prepared."""
