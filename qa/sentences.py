@@ -10,9 +10,10 @@ An entry is a chunk: its text, section, role and offsets (so the citations of an
 and its sentences. It is addressed by the chunk id and the chunk's text key (`LexicalIndex.keys`: a hash of the
 text BM25 indexes, which includes the chunk's text, section, unit and title), so it never goes stale: a changed
 chunk has another key, and a deleted chunk's entry is never asked for again (`SentenceStore.compact` drops
-it with the next pass). Segments are written whole, renamed into place and never changed. Several processes on one data dir (API replicas, `qa sentences`) write
-and read them without coordination; at worst an entry is computed twice. Vectors and texts are memory-mapped
-and read only for what a question needs, so they do not count against the process's memory.
+it with the next pass). Segments are written whole, renamed into place and never changed, so several processes
+on one data dir (`qa serve`, `qa sentences`) write and read them without coordination; at worst an entry is
+computed twice. Vectors and texts are memory-mapped and read only for what a question needs, so they do not
+count against the process's memory.
 """
 
 from __future__ import annotations
@@ -197,7 +198,9 @@ def merge(parts: Sequence[tuple[SentenceBatch, np.ndarray]]) -> SentenceBatch:
         cols["section"].append(label_map[batch.section[entries]] if len(entries) else np.zeros(0, dtype=np.int32))
         cols["role"].append(label_map[batch.role[entries]] if len(entries) else np.zeros(0, dtype=np.int32))
         cols["blob"].append(np.asarray(batch.blob[ranges(batch.text_ptr, entries)], dtype=np.uint8))
-        cols["vectors"].append(np.asarray(batch.vectors[rows], dtype=np.float32))
+        if len(rows):  # a chunk too short for any sentence has no vectors (its batch's may even be 0 × 0)
+            cols["vectors"].append(np.asarray(batch.vectors[rows], dtype=np.float32))
+    cols["vectors"] = cols["vectors"] or [np.zeros((0, 0), dtype=np.float32)]
     arrays = {k: np.concatenate(v) for k, v in cols.items() if k not in ("ptr", "tok_ptr", "text_ptr")}
     for name in ("ptr", "tok_ptr", "text_ptr"):
         arrays[name] = np.concatenate([np.zeros(1, dtype=np.int64), *cols[name]]).astype(np.int64)
@@ -286,7 +289,6 @@ class SentenceStore:
         np.savez(tmp, **columns, vocab=np.array(batch.vocab, dtype=str), labels=np.array(batch.labels, dtype=str))
         tmp.rename(self.directory / f"{name}.npz")
         self.refresh()
-
 
     def compact(self, live: np.ndarray) -> int:
         """Rewrite the segments that are mostly dead (entries whose key is not in `live`: deleted or rewritten

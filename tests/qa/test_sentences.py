@@ -130,9 +130,10 @@ def test_compaction_keeps_live_entries_and_drops_the_rest(sample_retriever: Retr
     keys = np.array([c.key for c in sources], dtype=np.int64)
     vectors = SentenceVectors(sample_retriever.embedder)
     store = SentenceStore(tmp_path, "model-a")
-    for part in (sources[:10], sources[10:20], sources[20:40]):  # three small segments, as three uploads leave
+    short = ChunkSource(key=12345, text="合计。", section="", section_role="", char_start=0, char_end=3)  # no sentence
+    for part in (sources[:10], sources[10:20], sources[20:40], [short]):  # small segments, as uploads leave them
         store.write(prepare(part, vectors.get))
-    live = keys[5:30]  # the chunks of 0-4 and 30-39 were deleted meanwhile
+    live = np.r_[keys[5:30], short.key]  # the chunks of 0-4 and 30-39 were deleted meanwhile
     assert store.compact(live) == 0  # segments younger than a minute may belong to a document not seen yet
     past = time.time() - 120
     (store.directory / "seg-interrupted.vec.tmp.npy").write_bytes(b"partial")
@@ -143,8 +144,11 @@ def test_compaction_keeps_live_entries_and_drops_the_rest(sample_retriever: Retr
     seg, entry, segments = reader.find(keys)
     before = {i: _entry(segments[int(seg[i])], int(entry[i])) for i in range(40)}
 
-    assert store.compact(live) == 3
-    assert len(store) == 25 and len(list(store.directory.glob("seg-*.npz"))) == 1
+    assert store.compact(live) == 4
+    assert len(store) == 26 and len(list(store.directory.glob("seg-*.npz"))) == 1
+    seg, entry, segments = store.find(np.array([short.key]))
+    batch, e = segments[int(seg[0])], int(entry[0])
+    assert batch.text(e) == "合计。" and batch.ptr[e] == batch.ptr[e + 1]
     assert not (store.directory / "seg-interrupted.vec.tmp.npy").exists()
 
     def check(view: SentenceStore, dead: bool) -> None:
