@@ -211,11 +211,10 @@ class Answerer:
         # Recall far beyond a top-k: every admitted document with a lexical or dense match is a candidate,
         # through its best few chunks on each side (so the work grows with matching documents, not chunks).
         picked = self.retriever.candidate_chunks(u.topic, u.filters, vector=vec, per_doc=p.aggregate_chunks_per_doc)
-        lexical = self.retriever.lexical()
-        assert lexical.keys is not None  # the retriever rebuilds an index saved without them
-        rows = lexical.rows_of(picked)
-        text_keys = np.where(rows >= 0, lexical.keys[rows], -1).tolist()  # -1: committed meanwhile, not indexed yet
-        candidates = [Candidate(i, entry_key(i, k), sim) for (i, sim), k in zip(picked.items(), text_keys)]
+        lexical, keys = self._entry_keys()
+        rows = lexical.rows_of(picked).tolist()
+        # A chunk committed since the index was read has no row yet: a key no entry has, so it is prepared now.
+        candidates = [Candidate(i, keys[r] if r >= 0 else entry_key(i, -1), sim) for (i, sim), r in zip(picked.items(), rows)]
         nearest = {c.id for c in sorted(candidates, key=lambda c: -c.similarity)[: p.aggregate_meaning_chunks]}
         self.sentences.refresh()
         return score_candidates(

@@ -141,15 +141,14 @@ class SentenceVectors:
         self._capacity = capacity
         self._lock = threading.Lock()
 
-    def get(self, texts: Sequence[str], slice_size: int = _SLICE) -> np.ndarray:
-        """`slice_size`: texts per model call; a search waits for at most one call."""
+    def get(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
             found = {t: self._cache[t] for t in texts if t in self._cache}
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
             # In slices: a search arriving during a large aggregate waits for one slice of the shared query model,
             # not for thousands of sentences.
-            vectors = np.concatenate([self._embedder.encode_queries(missing[i : i + slice_size]) for i in range(0, len(missing), slice_size)])
+            vectors = np.concatenate([self._embedder.encode_queries(missing[i : i + _SLICE]) for i in range(0, len(missing), _SLICE)])
             found.update(zip(missing, vectors))
             with self._lock:
                 self._cache.update(zip(missing, vectors))

@@ -14,6 +14,6 @@ class RecordingVectors(SentenceVectors):
         super().__init__(inner._embedder)
         self.asked: list[str] = []
 
-    def get(self, texts: Sequence[str], slice_size: int = 256) -> np.ndarray:
+    def get(self, texts: Sequence[str]) -> np.ndarray:
         self.asked += texts
-        return super().get(texts, slice_size)
+        return super().get(texts)
