@@ -33,6 +33,7 @@ import numpy as np
 
 from ingest.chunking import sentence_spans
 from qa.lexical import _tokenizer_fingerprint, tokenize
+from qa.retrieve import Hit
 from qa.store import ChunkRow
 
 log = logging.getLogger("qa.sentences")
@@ -87,8 +88,8 @@ class ChunkSource:
 
     @classmethod
     def of_row(cls, row: ChunkRow, key: int) -> ChunkSource:
-        m = row.metadata
-        return cls(key, row.text, str(m.get("section", "")), str(m.get("section_role", "")), int(m.get("char_start", 0)), int(m.get("char_end", 0)))
+        hit = Hit.from_row(row, 0.0)  # the one reading of a stored chunk's metadata
+        return cls(key, hit.text, hit.section, hit.section_role, hit.char_start, hit.char_end)
 
 
 @dataclass(frozen=True)
