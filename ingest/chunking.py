@@ -13,13 +13,13 @@ only means something together with who wrote it and under which heading.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from ingest.document import is_table_row
-from ingest.structure import DocStructure, Node, SectionRole
-
-_SENTENCE = re.compile(r"[^。！？；!?;]*[。！？；!?;]+[”’」）)]*|[^。！？；!?;]+$")
+from ingest.schema import SectionRole
+from ingest.structure import DocStructure, Node
+from ingest.text import index_text as index_text
+from ingest.text import sentence_spans as sentence_spans
+from ingest.text import text_units
 
 
 @dataclass(frozen=True)
@@ -30,46 +30,6 @@ class Chunk:
     section: str
     section_role: SectionRole
     chunk_index: int
-
-
-def index_text(text: str, *, unit: str, title: str, section: str) -> str:
-    """What the embedder and BM25 see for a chunk: who, where in the report, then the passage."""
-    who = unit or title
-    return f"{who}｜{section}\n{text}" if section else f"{who}\n{text}"
-
-
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Sentence spans (absolute offsets) of text[start:end]; lines and table rows always end a sentence.
-
-    >>> t = "一、问题\\n预算编制不够细化。缺乏人才；"
-    >>> [t[s:e] for s, e in sentence_spans(t)]
-    ['一、问题', '预算编制不够细化。', '缺乏人才；']
-    """
-    return _units(text, start, len(text) if end is None else end, size=10**9)
-
-
-def _units(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
-    """Sentence/list-item/table-row spans (absolute offsets) covering text[start:end], each at most ~2×size."""
-    spans: list[tuple[int, int]] = []
-    pos = start
-    for line in text[start:end].split("\n"):
-        line_start, pos = pos, pos + len(line) + 1
-        if not line.strip():
-            continue
-        if is_table_row(line):
-            spans.append((line_start, line_start + len(line)))
-            continue
-        for m in _SENTENCE.finditer(line):
-            s, e = line_start + m.start(), line_start + m.end()
-            # A run-on sentence is cut at commas so no chunk grows without bound.
-            while e - s > 2 * size:
-                cut = text.rfind("，", s + size // 2, s + size)
-                cut = cut + 1 if cut > s else s + size
-                spans.append((s, cut))
-                s = cut
-            if text[s:e].strip():
-                spans.append((s, e))
-    return spans
 
 
 def _groups(structure: DocStructure) -> list[list[Node]]:
@@ -100,7 +60,7 @@ def chunk_document(text: str, structure: DocStructure, *, size: int, overlap: in
         carry_start = None
         section = head.section
         role: SectionRole = head.role
-        units = _units(text, start, end, size)
+        units = text_units(text, start, end, size)
         i = 0
         while i < len(units):
             j = i

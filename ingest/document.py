@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ingest.text import CELL_SEP as CELL_SEP  # where readers and tests have always imported them from
+from ingest.text import is_table_row as is_table_row
+
 if TYPE_CHECKING:
     from qa.settings import Settings
-
-# Readers write a table row as one line with its cells joined by CELL_SEP (empty cells kept, so a row
-# such as "十、节能环保支出 | " still reads as a row). Structure and chunking never split or promote rows.
-CELL_SEP = " | "
-_TABLE_ROW = re.compile(r"(?:^|\s)\|(?:\s|$)")
-
-
-def is_table_row(line: str) -> bool:
-    return bool(_TABLE_ROW.search(line))
 
 
 class IngestError(Exception):

@@ -24,14 +24,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
 
-from ingest.chunking import sentence_spans
-from ingest.document import is_table_row
+from ingest.schema import FINDING_ROLE_OF_SECTION
+from ingest.schema import FindingRole
 from ingest.structure import DocStructure, Node, marker_level, role_of
-
-FindingRole = Literal["problem", "measure"]
-ROLE_OF_SECTION: dict[str, FindingRole] = {"problems": "problem", "measures": "measure"}
+from ingest.text import is_table_row, sentence_spans
 
 _CN_ORD = "一二三四五六七八九十"
 _CIRCLED = "⑴⑵⑶⑷⑸⑹⑺⑻⑼⑽①②③④⑤⑥⑦⑧⑨⑩"
@@ -149,7 +146,7 @@ def _is_finding(text: str) -> bool:
 
 def _defines_role(node: Node) -> bool:
     """The section heading itself ("七、存在的问题及原因分析"), as opposed to a sub-heading inside it."""
-    return role_of(node.title) in ROLE_OF_SECTION
+    return role_of(node.title) in FINDING_ROLE_OF_SECTION
 
 
 def _units(text: str, node: Node, has_children: bool) -> list[tuple[int, int, str]]:
@@ -167,7 +164,7 @@ def _units(text: str, node: Node, has_children: bool) -> list[tuple[int, int, st
     if node.kind == "item":
         # The item with its explanation paragraphs; a sub-heading above it ("（一）提高认识，突出重点") leads it.
         parent = node.path[-1] if node.path else ""
-        lead = "" if not parent or role_of(parent) in ROLE_OF_SECTION else _label(parent)
+        lead = "" if not parent or role_of(parent) in FINDING_ROLE_OF_SECTION else _label(parent)
         return [(head_s, rest[-1][1] if rest else head_e, lead)]
     if _defines_role(node):
         # Body paragraphs under the section heading, plus any text on the heading line after its title.
@@ -192,7 +189,7 @@ def extract_findings(text: str, structure: DocStructure) -> list[Finding]:
     findings: list[Finding] = []
     nodes = structure.nodes
     for i, node in enumerate(nodes):
-        role = ROLE_OF_SECTION.get(node.role)
+        role = FINDING_ROLE_OF_SECTION.get(node.role)
         if role is None or node.kind not in ("heading", "item"):
             continue
         has_children = i + 1 < len(nodes) and nodes[i + 1].level > node.level

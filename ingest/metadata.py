@@ -17,17 +17,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, get_args
-
 import jieba
 import jieba.posseg as pseg
 
 from ingest.document import IngestError
+from ingest.schema import REPORT_KINDS as REPORT_KINDS
+from ingest.schema import ReportKind as ReportKind
 
 jieba.setLogLevel(logging.WARNING)
-
-ReportKind = Literal["部门整体支出", "项目支出", "部门决算", "其他"]
-REPORT_KINDS: tuple[str, ...] = get_args(ReportKind)
 
 # Suffixes a 单位名称 ends with; a title prefix without one is not taken as a unit.
 _UNIT_SUFFIX = re.compile(

@@ -8,7 +8,6 @@ a bad file is reported and skipped without touching anything stored.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import queue
 import threading
@@ -22,14 +21,16 @@ from typing import Literal, Protocol
 import numpy as np
 from chromadb.api.models.Collection import Collection
 
-from ingest.chunking import Chunk, chunk_document, index_text
+from ingest.chunking import Chunk, chunk_document
 from ingest.clean import clean_text
 from ingest.document import IngestError, RawDocument, ReadLimits
 from ingest.findings import Finding, extract_findings
 from ingest.metadata import apply_overrides, infer_metadata
 from ingest.readers import SUPPORTED_SUFFIXES, read_document
+from ingest.schema import ChunkMeta, ChunkRow, DocFields, DocRecord, FindingRowMeta, chunk_id, doc_id_of, finding_id, finding_row_id
 from ingest.structure import parse_structure
-from qa.store import ChunkRow, DocRecord, Store
+from ingest.text import index_text
+from qa.store import Store
 
 Outcome = Literal["new", "unchanged", "replaced"]
 
@@ -78,64 +79,28 @@ class IngestReport:
         return bool(self.new or self.replaced)
 
 
-def doc_id_of(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _doc_meta(record: DocRecord) -> dict[str, str | int]:
-    return {
-        "doc_id": record.doc_id,
-        "source": record.source,
-        "title": record.title,
-        "unit": record.unit,
-        "region": record.region,
-        "year": -1 if record.year is None else record.year,
-        "report_kind": record.report_kind,
-    }
-
-
 def finding_rows(record: DocRecord, findings: list[Finding]) -> list[ChunkRow]:
     """One row per sentence of each finding (what is embedded and scored), carrying the whole finding in its
-    metadata; `row` numbers the document's rows so a rewrite can drop the ones it no longer has."""
-    doc_meta = _doc_meta(record)
+    metadata (FindingRowMeta)."""
     rows: list[ChunkRow] = []
     for i, f in enumerate(findings):
-        finding_id = f"{record.doc_id}-f{i:03d}"
+        fid = finding_id(record.doc.doc_id, i)
         for j, (s, e) in enumerate(f.sentences()):
-            meta = {
-                **doc_meta,
-                "finding_id": finding_id,
-                "finding_index": i,
-                "sentence_index": j,
-                "row": len(rows),
-                "role": f.role,
-                "section": f.section,
-                "lead": f.lead,
-                "finding_text": f.text,
-                "finding_start": f.char_start,
-                "finding_end": f.char_end,
-                "char_start": s,
-                "char_end": e,
-            }
-            rows.append(ChunkRow(id=f"{finding_id}-{j:02d}", text=f.text[s - f.char_start : e - f.char_start], metadata=meta))
+            meta = FindingRowMeta(
+                record.doc, fid, finding_index=i, sentence_index=j, row=len(rows), role=f.role, section=f.section, lead=f.lead,
+                finding_text=f.text, finding_start=f.char_start, finding_end=f.char_end, char_start=s, char_end=e,
+            )
+            rows.append(ChunkRow(id=finding_row_id(fid, j), text=f.text[s - f.char_start : e - f.char_start], metadata=meta.to_metadata()))
     return rows
 
 
 def chunk_rows(record: DocRecord, chunks: list[Chunk]) -> list[ChunkRow]:
-    """Chunks with the contract metadata (DESIGN.md §3) every chunk in Chroma carries."""
-    doc_meta = _doc_meta(record)
+    """Chunks with the contract metadata (ChunkMeta) every chunk in Chroma carries."""
     return [
         ChunkRow(
-            id=f"{record.doc_id}-{c.chunk_index:05d}",
+            id=chunk_id(record.doc.doc_id, c.chunk_index),
             text=c.text,
-            metadata={
-                **doc_meta,
-                "section": c.section,
-                "section_role": c.section_role,
-                "char_start": c.char_start,
-                "char_end": c.char_end,
-                "chunk_index": c.chunk_index,
-            },
+            metadata=ChunkMeta(record.doc, c.section, c.section_role, c.char_start, c.char_end, c.chunk_index).to_metadata(),
         )
         for c in chunks
     ]
@@ -154,13 +119,7 @@ def prepare(raw: RawDocument, overrides: dict[str, str], *, chunk_size: int, chu
         raise IngestError(raw.source, "没有切分出任何段落")
     findings = extract_findings(text, structure)
     record = DocRecord(
-        doc_id=doc_id,
-        source=raw.source,
-        title=meta.title,
-        unit=meta.unit,
-        region=meta.region,
-        year=meta.year,
-        report_kind=meta.report_kind,
+        DocFields(doc_id, raw.source, meta.title, meta.unit, meta.region, meta.year, meta.report_kind),
         fmt=raw.fmt,
         n_chunks=len(chunks),
         ingested_at=time.time(),
@@ -170,13 +129,12 @@ def prepare(raw: RawDocument, overrides: dict[str, str], *, chunk_size: int, chu
 
 
 def _prepared(record: DocRecord, text: str, chunks: list[Chunk], findings: list[Finding]) -> PreparedDoc:
-    texts = [index_text(c.text, unit=record.unit, title=record.title, section=c.section) for c in chunks]
+    texts = [index_text(c.text, unit=record.doc.unit, title=record.doc.title, section=c.section) for c in chunks]
     return PreparedDoc(record, text, chunk_rows(record, chunks), texts, finding_rows(record, findings))
 
 
 def _same_metadata(a: DocRecord, b: DocRecord) -> bool:
-    keys = ("source", "title", "unit", "region", "year", "report_kind", "n_chunks", "n_findings")
-    return all(getattr(a, k) == getattr(b, k) for k in keys)
+    return a.doc == b.doc and (a.n_chunks, a.n_findings) == (b.n_chunks, b.n_findings)
 
 
 @dataclass(frozen=True)
@@ -190,12 +148,12 @@ class _Stored:
 
 def stored_state(docs: list[PreparedDoc], store: Store) -> list[_Stored]:
     """Each document's standing, from two store reads for all of them (not two per document, ~2 ms each)."""
-    stored = store.records([d.record.doc_id for d in docs])
-    by_source = store.records_by_source([d.record.source for d in docs])
+    stored = store.records([d.record.doc.doc_id for d in docs])
+    by_source = store.records_by_source([d.record.doc.source for d in docs])
     out: list[_Stored] = []
     for d in docs:
-        existing = stored.get(d.record.doc_id)
-        previous = [r for r in by_source.get(d.record.source, []) if r.doc_id != d.record.doc_id]
+        existing = stored.get(d.record.doc.doc_id)
+        previous = [r for r in by_source.get(d.record.doc.source, []) if r.doc.doc_id != d.record.doc.doc_id]
         same = existing is not None and _same_metadata(existing, d.record)
         out.append(_Stored(previous, existing is not None, same and not previous))
     return out
@@ -209,7 +167,7 @@ def commit(doc: PreparedDoc, store: Store, encoder: Encoder) -> Outcome:
     [(chunk_vectors, finding_vectors)] = encode_docs([doc], encoder)
     store.write_document(doc.record, doc.text, doc.rows, chunk_vectors, doc.finding_rows, finding_vectors)
     for old in state.previous:
-        store.delete_document(old.doc_id)
+        store.delete_document(old.doc.doc_id)
     return "replaced" if state.previous or state.existed else "new"
 
 
@@ -254,7 +212,7 @@ class _Batch:
     chunks: int = 0
 
     def keys(self) -> set[str]:
-        return {k for p in self.items for k in (p.doc.record.doc_id, "src:" + p.doc.record.source)}
+        return {k for p in self.items for k in (p.doc.record.doc.doc_id, "src:" + p.doc.record.doc.source)}
 
 
 def ingest_files(
@@ -321,16 +279,16 @@ def ingest_files(
         store.upsert_records([(p.doc.record, p.doc.text) for p in batch.items])
         for p in batch.items:
             if p.existed:  # the same content written again (new metadata or extraction): drop rows it no longer has
-                store.trim_document(p.doc.record.doc_id, len(p.doc.rows), len(p.doc.finding_rows))
+                store.trim_document(p.doc.record.doc.doc_id, len(p.doc.rows), len(p.doc.finding_rows))
             for old in p.previous:
-                store.delete_document(old.doc_id)
+                store.delete_document(old.doc.doc_id)
         return batch
 
     def settle(done: _Batch) -> None:
         for p in done.items:
             outcome: Outcome = "replaced" if p.previous or p.existed else "new"
-            getattr(report, outcome).append(p.doc.record.source)
-            report.doc_ids[p.doc.record.source] = p.doc.record.doc_id
+            getattr(report, outcome).append(p.doc.record.doc.source)
+            report.doc_ids[p.doc.record.doc.source] = p.doc.record.doc.doc_id
             report.chunks += len(p.doc.rows)
             if on_file:
                 on_file(p.name)
@@ -346,8 +304,8 @@ def ingest_files(
         kept: list[_Pending] = []
         for p, state in zip(b.items, stored_state([p.doc for p in b.items], store)):
             if state.unchanged:
-                report.unchanged.append(p.doc.record.source)
-                report.doc_ids[p.doc.record.source] = p.doc.record.doc_id
+                report.unchanged.append(p.doc.record.doc.source)
+                report.doc_ids[p.doc.record.doc.source] = p.doc.record.doc.doc_id
                 if on_file:
                     on_file(p.name)
             else:
@@ -388,7 +346,7 @@ def ingest_files(
                     on_file(path.name)
                 continue
             doc = item
-            if {doc.record.doc_id, "src:" + doc.record.source} & (batch.keys() | in_flight_keys):
+            if {doc.record.doc.doc_id, "src:" + doc.record.doc.source} & (batch.keys() | in_flight_keys):
                 drain()  # the same content or file name twice in one run: decide against the stored state
             batch.items.append(_Pending(doc, path.name))
             batch.chunks += len(doc.rows)
@@ -412,7 +370,7 @@ def reindex(store: Store, encoder: Encoder, *, chunk_size: int, chunk_overlap: i
 
     def fill(chunk_col: Collection, finding_col: Collection) -> None:
         for record in records:
-            found = store.get_document(record.doc_id)
+            found = store.get_document(record.doc.doc_id)
             if found is None:
                 continue
             _, text = found

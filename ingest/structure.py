@@ -16,9 +16,10 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from ingest.document import HeadingHint, is_table_row
+from ingest.document import HeadingHint
+from ingest.schema import FINDING_ROLE_OF_SECTION, SectionRole
+from ingest.text import is_table_row
 
-SectionRole = Literal["problems", "measures", "performance", "funds", "overview", "other"]
 NodeKind = Literal["title", "preamble", "heading", "item"]
 
 _CN_NUM = "一二三四五六七八九十百零〇"
@@ -32,7 +33,7 @@ _MARKERS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (5, re.compile(r"^[⑴⑵⑶⑷⑸⑹⑺⑻⑼⑽⑾⑿⒀⒁⒂⒃⒄⒅⒆⒇①②③④⑤⑥⑦⑧⑨⑩]\s*")),
 )
 _SENTENCE_END = "。！？；!?;"
-_FINDING_ROLES: tuple[SectionRole, ...] = ("problems", "measures")
+_FINDING_ROLES = tuple(FINDING_ROLE_OF_SECTION)
 # A title is at most this long; longer numbered lines are paragraphs (items).
 _MAX_TITLE = 30
 _MAX_DOC_TITLE_LINE = 45

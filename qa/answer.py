@@ -54,22 +54,6 @@ class Citation:
     char_end: int
     score: float
 
-    def as_dict(self) -> dict[str, object]:
-        h = self.hit
-        return {
-            "id": self.id,
-            "doc_id": h.doc_id,
-            "source": h.source,
-            "unit": h.unit,
-            "year": h.year,
-            "title": h.title,
-            "section": h.section,
-            "text": self.text,
-            "char_start": self.char_start,
-            "char_end": self.char_end,
-            "score": self.score,
-        }
-
 
 @dataclass(frozen=True)
 class UnitEvidence:
@@ -90,10 +74,6 @@ class Answer:
     filters: Filters = field(default_factory=Filters)
     dropped: int = 0  # LLM sentences removed by citation checks
     composer: Literal["extractive", "llm"] = "extractive"
-
-
-def display_unit(hit: Hit) -> str:
-    return hit.unit or hit.source
 
 
 def select_units(sentences: Sequence[Sentence], p: EvidenceParams) -> tuple[list[Sentence], list[Sentence]]:
@@ -177,16 +157,16 @@ class Answerer:
     def _unknown_entity(self, u: Understood) -> str | None:
         """An organisation or year the question names that no stored report matches."""
         catalogue = self.retriever.catalogue().values()
-        if u.filters.year is not None and not any(d.year == u.filters.year for d in catalogue):
+        if u.filters.year is not None and not any(d.doc.year == u.filters.year for d in catalogue):
             return f"{u.filters.year}年"
         if u.filters.unit or u.units or u.intent == "aggregate":
             return None
-        aliases = [a for d in catalogue if d.unit for a in unit_aliases(d.unit, d.region)]
+        aliases = [a for d in catalogue if d.doc.unit for a in unit_aliases(d.doc.unit, d.doc.region)]
         for m in _ORG.finditer(u.standalone):
             name = m.group(0)
             if _NOT_ORG.search(name):
                 continue
-            if not any(name in a or a in name for a in aliases) and not any(name in d.title for d in catalogue):
+            if not any(name in a or a in name for a in aliases) and not any(name in d.doc.title for d in catalogue):
                 return name
         return None
 
@@ -314,14 +294,14 @@ class Answerer:
         """One entry per unit (file name when unknown), best first; appends the citations it uses."""
         grouped: dict[str, UnitEvidence] = {}
         for s in sentences:
-            name = display_unit(s.hit)
+            name = s.hit.doc.display_unit
             cid = len(citations) + 1
             citations.append(Citation(cid, s.hit, s.text, s.char_start, s.char_end, s.score))
             if name in grouped:
                 prev = grouped[name]
                 grouped[name] = UnitEvidence(prev.unit, prev.doc_id, prev.source, prev.citation_ids + (cid,))
             else:
-                grouped[name] = UnitEvidence(name, s.doc_id, s.hit.source, (cid,))
+                grouped[name] = UnitEvidence(name, s.doc_id, s.hit.doc.source, (cid,))
         return list(grouped.values())
 
     # --- per-unit follow-ups ("它们分别提出了什么改进措施？") ----------------------------------------------------
@@ -359,7 +339,7 @@ class Answerer:
         from_section = bool(hits)
         hits = hits or self.retriever.search(u.standalone, mode="hybrid", top_k=top_k or 8, filters=u.filters, vector=vec)
         # Unit names match every sentence of their own report's prefix; they are not evidence of an answer.
-        ignore = [t for name in {h.unit for h in hits} for t in tokenize(name)]
+        ignore = [t for name in {h.doc.unit for h in hits} for t in tokenize(name)]
         p = self.params
         sentences = score_sentences(
             u.standalone, vec, hits, self.vectors, p, self.retriever.lexical(), lexical_weight=p.lookup_lexical_weight, wants_number=u.wants_number, ignore_tokens=ignore
@@ -381,12 +361,12 @@ class Answerer:
         chosen.sort(key=lambda s: s.char_start)
         citations = [Citation(i, s.hit, s.text, s.char_start, s.char_end, s.score) for i, s in enumerate(chosen, 1)]
         body = "".join(f"{c.text.strip()}[{c.id}]" for c in citations)
-        return Answer(f"{display_unit(best.hit)}：{body}", "lookup", u.standalone, citations, None, [], u.filters)
+        return Answer(f"{best.hit.doc.display_unit}：{body}", "lookup", u.standalone, citations, None, [], u.filters)
 
     def _written(self, u: Understood, hits: list[Hit]) -> Answer | None:
         """The LLM's answer, checked sentence by sentence; None (→ extractive) when the model fails."""
         assert self.composer is not None
-        passages = [Passage(n, display_unit(h), h.section, h.text) for n, h in enumerate(hits[: self.retriever.settings.llm_passages], 1)]
+        passages = [Passage(n, h.doc.display_unit, h.section, h.text) for n, h in enumerate(hits[: self.retriever.settings.llm_passages], 1)]
         try:
             composed = self.composer.compose(u.standalone, passages)
         except Exception as exc:  # network, timeout, malformed reply: the extractive answer still stands

@@ -98,8 +98,9 @@ def ingest(
 
 def _print_hits(hits: list[Hit]) -> None:
     for n, h in enumerate(hits, start=1):
-        who = h.unit or h.title or h.source
-        out.print(f"[bold][{n}][/bold] {who}（{h.year or '年份未知'}）· {h.section or '正文'} · {h.source} · 得分 {h.score:.4f}", highlight=False)
+        d = h.doc
+        who = d.unit or d.title or d.source
+        out.print(f"[bold][{n}][/bold] {who}（{d.year or '年份未知'}）· {h.section or '正文'} · {d.source} · 得分 {h.score:.4f}", highlight=False)
         out.print(f"    {h.text}", highlight=False)
 
 
@@ -138,11 +139,12 @@ def docs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """列出已导入的报告。"""
     records = _retriever().store.catalogue()
     if as_json:
-        print(json.dumps([r.__dict__ for r in records], ensure_ascii=False, indent=2))
+        print(json.dumps([r.as_dict() for r in records], ensure_ascii=False, indent=2))
         return
     table = Table("doc_id", "文件", "单位", "地区", "年度", "类型", "段落数")
     for r in records:
-        table.add_row(r.doc_id, r.source, r.unit or "—", r.region or "—", str(r.year or "—"), r.report_kind, str(r.n_chunks))
+        d = r.doc
+        table.add_row(d.doc_id, d.source, d.unit or "—", d.region or "—", str(d.year or "—"), d.report_kind, str(r.n_chunks))
     out.print(table)
 
 
@@ -156,9 +158,10 @@ def docs_show(doc_id: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
         return
     record, text = found
     if as_json:
-        print(json.dumps({**record.__dict__, "text": text}, ensure_ascii=False, indent=2))
+        print(json.dumps({**record.as_dict(), "text": text}, ensure_ascii=False, indent=2))
         return
-    out.print(f"[bold]{record.title}[/bold]\n单位：{record.unit or '—'}  地区：{record.region or '—'}  年度：{record.year or '—'}  类型：{record.report_kind}  文件：{record.source}\n")
+    d = record.doc
+    out.print(f"[bold]{d.title}[/bold]\n单位：{d.unit or '—'}  地区：{d.region or '—'}  年度：{d.year or '—'}  类型：{d.report_kind}  文件：{d.source}\n")
     out.print(text, highlight=False)
 
 
@@ -220,7 +223,7 @@ def findings_list(
     table = Table("单位", "年度", "类型", "内容", "分类", "出处", show_lines=True)
     for f in found:
         cats = "、".join(f"{c.name}（{c.confidence:.2f}）" for c in f.categories)
-        table.add_row(f.display_unit, str(f.year or "—"), _ROLE_NAMES.get(f.role, f.role), f.text, cats, f"{f.source} · 字符 {f.char_start}–{f.char_end}")
+        table.add_row(f.doc.display_unit, str(f.doc.year or "—"), _ROLE_NAMES.get(f.role, f.role), f.text, cats, f"{f.doc.source} · 字符 {f.char_start}–{f.char_end}")
     out.print(table)
 
 
@@ -330,7 +333,7 @@ def ask(
         out.print(f"（理解为：{ans.resolved_question}）", highlight=False)
     for c in ans.citations:
         h = c.hit
-        out.print(f"[{c.id}] {h.unit or h.source}（{h.year or '年份未知'}）· {h.section or '正文'} · {h.source} · 字符 {c.char_start}–{c.char_end}", highlight=False)
+        out.print(f"[{c.id}] {h.doc.display_unit}（{h.doc.year or '年份未知'}）· {h.section or '正文'} · {h.doc.source} · 字符 {c.char_start}–{c.char_end}", highlight=False)
 
 
 @app.command("eval")

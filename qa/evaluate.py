@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from ingest.pipeline import expand_paths, ingest_files
+from ingest.schema import DEFAULT_REPORT_KIND, ChunkMeta, ChunkRow, DocFields, DocRecord
 from qa.answer import Answer, Answerer
 from qa.embeddings import Embedder
 from qa.metrics import mean, mrr_at_k, ndcg_at_k, percentile, precision_recall_f1, recall_of_items
 from qa.retrieve import MODES, Retriever, open_retriever
 from qa.settings import Settings
-from qa.store import ChunkRow, DocRecord
 from qa.understand import Turn, understand
 
 BASELINE = "langchain-baseline"
@@ -111,7 +111,7 @@ def score_retrieval(items: Sequence[EvalItem], queries: Sequence[str], search: S
 
 def mode_search(retriever: Retriever, mode: str, k: int = 10) -> SearchFn:
     def search(query: str) -> Retrieved:
-        return [(h.text, h.source) for h in retriever.search(query, mode=mode, top_k=k)]  # type: ignore[arg-type]
+        return [(h.text, h.doc.source) for h in retriever.search(query, mode=mode, top_k=k)]  # type: ignore[arg-type]
 
     return search
 
@@ -139,9 +139,9 @@ def langchain_baseline(retriever: Retriever) -> SearchFn:
 
     docs = []
     for record in retriever.store.catalogue():
-        found = retriever.store.get_document(record.doc_id)
+        found = retriever.store.get_document(record.doc.doc_id)
         if found:
-            docs.append(Document(page_content=found[1], metadata={"source": record.source}))
+            docs.append(Document(page_content=found[1], metadata={"source": record.doc.source}))
     chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
     store = Chroma.from_documents(
         chunks, _LangChainEmbeddings(retriever.embedder), client=chromadb.EphemeralClient(), collection_name=f"baseline-{time.time_ns()}"  # type: ignore[arg-type]
@@ -170,7 +170,7 @@ def citation_precision(ans: Answer, doc_text: Callable[[str], str]) -> tuple[int
             ids = [int(i) for i in _MARKER.findall(piece)]
             claim = _MARKER.sub("", piece).split("：")[-1].strip(" 。；")
             ok = all(
-                i in by_id and doc_text(by_id[i].hit.doc_id)[by_id[i].char_start : by_id[i].char_end] == by_id[i].text for i in ids
+                i in by_id and doc_text(by_id[i].hit.doc.doc_id)[by_id[i].char_start : by_id[i].char_end] == by_id[i].text for i in ids
             ) and any(claim and claim in by_id[i].text for i in ids if i in by_id)
             supported += ok
     return supported, total
@@ -304,6 +304,10 @@ def load_beir(directory: Path) -> Beir:
     return Beir(corpus, {q: t for q, t in queries.items() if q in qrels}, qrels)
 
 
+def _beir_doc(doc_id: str, title: str) -> DocFields:
+    return DocFields(doc_id, doc_id, title, "", "", None, DEFAULT_REPORT_KIND)
+
+
 def load_beir_into(beir: Beir, retriever: Retriever, batch: int = 256, progress: Callable[[int], None] = lambda _: None) -> None:
     """Each BEIR document becomes one committed document with one chunk (statute articles are short)."""
     store = retriever.store
@@ -313,16 +317,15 @@ def load_beir_into(beir: Beir, retriever: Retriever, batch: int = 256, progress:
         rows = []
         for doc_id in part:
             title, text = beir.corpus[doc_id]
-            meta = {"doc_id": doc_id, "source": doc_id, "title": title, "unit": "", "region": "", "year": -1, "report_kind": "其他",
-                    "section": "", "section_role": "other", "char_start": 0, "char_end": len(text), "chunk_index": 0}
-            rows.append(ChunkRow(doc_id, text, meta))
+            meta = ChunkMeta(_beir_doc(doc_id, title), section="", section_role="other", char_start=0, char_end=len(text), chunk_index=0)
+            rows.append(ChunkRow(doc_id, text, meta.to_metadata()))  # one chunk per document, under the document's own id
         vectors = retriever.embedder.encode([f"{beir.corpus[i][0]}\n{beir.corpus[i][1]}".strip() for i in part])
         store.write_chunks(store.chunks, rows, vectors)
         store.docs.upsert(
             ids=part,
             embeddings=[[1.0]] * len(part),
             documents=[beir.corpus[i][1] for i in part],
-            metadatas=[DocRecord(i, i, beir.corpus[i][0], "", "", None, "其他", "beir", 1, 0.0).metadata() for i in part],
+            metadatas=[DocRecord(_beir_doc(i, beir.corpus[i][0]), "beir", 1, 0.0).metadata() for i in part],
         )
         progress(len(part))
     retriever.invalidate()
@@ -376,7 +379,7 @@ def run_beir(
                 continue  # the recipe re-splits documents; BEIR articles are single passages already
             progress(mode, 0, len(query_ids))
             results["modes"][mode] = score_beir(
-                beir, query_ids, lambda q, m=mode: [h.doc_id for h in retriever.search(q, mode=m, top_k=10)]  # type: ignore[misc]
+                beir, query_ids, lambda q, m=mode: [h.doc.doc_id for h in retriever.search(q, mode=m, top_k=10)]  # type: ignore[misc]
             )
         return results
 

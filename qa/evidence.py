@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ingest.schema import ChunkRow, DocRecord, doc_of, index_of
 from qa.embeddings import Embedder
 from qa.lexical import LexicalIndex, tokenize
 from qa.retrieve import Hit
 from qa.sentences import ChunkSource, SentenceBatch, SentenceStore, chunk_sentences, prepare, ranges, release
-from qa.store import ChunkRow, DocRecord
 
 _PROBLEM_CUE = re.compile(r"不够|不足|缺乏|缺少|未|没有|有待|不规范|不到位|偏差|滞后|薄弱|不完善|不健全|不全|问题|困难|粗|差|低")
 _MEASURE_CUE = re.compile(r"建议|措施|改进|整改|下一步|加强|提高|完善|规范|强化|细化|优化")
@@ -68,7 +68,7 @@ class Sentence:
 
     @property
     def doc_id(self) -> str:
-        return self.hit.doc_id
+        return self.hit.doc.doc_id
 
 
 def topic_role(topic: str) -> str | None:
@@ -163,7 +163,7 @@ def split_hits(hits: Iterable[Hit]) -> list[tuple[Hit, int, int, str]]:
     out: list[tuple[Hit, int, int, str]] = []
     for hit in hits:
         for s, e in chunk_sentences(hit.text, hit.section):
-            key = (hit.doc_id, hit.char_start + s)
+            key = (hit.doc.doc_id, hit.char_start + s)
             if key not in seen:
                 seen.add(key)
                 out.append((hit, hit.char_start + s, hit.char_start + e, hit.text[s:e]))
@@ -220,7 +220,7 @@ class Candidate:
 
     @property
     def doc_id(self) -> str:
-        return self.id.rsplit("-", 1)[0]  # chunk ids are f"{doc_id}-{chunk_index:05d}"
+        return doc_of(self.id)
 
 
 def score_candidates(
@@ -302,9 +302,9 @@ def score_candidates(
             hits[cand[i]] = _hit(c, records[c.doc_id], batch, e, roles[i])
         hit = hits[cand[i]]
         s, end = starts[i], int(batch.end[row[i]])
-        if (hit.doc_id, hit.char_start + s) in seen:
+        if (c.doc_id, hit.char_start + s) in seen:
             continue
-        seen.add((hit.doc_id, hit.char_start + s))
+        seen.add((c.doc_id, hit.char_start + s))
         out.append(Sentence(hit, hit.text[s:end], hit.char_start + s, hit.char_start + end, scores[i], sims[i], covs[i], in_role[i]))
     release(*(b.blob for b in batches))
     return out
@@ -314,8 +314,7 @@ def _hit(c: Candidate, record: DocRecord, batch: SentenceBatch, entry: int, sect
     """A candidate chunk as a Hit, from its prepared entry and its document's record (what Hit.from_row reads
     from the stored chunk's metadata: the chunk carries its document's fields)."""
     return Hit(
-        id=c.id, doc_id=c.doc_id, source=record.source, unit=record.unit, region=record.region, year=record.year,
-        report_kind=record.report_kind, title=record.title, section=batch.labels[batch.section[entry]], section_role=section_role,
+        id=c.id, doc=record.doc, section=batch.labels[batch.section[entry]], section_role=section_role,
         text=batch.text(entry), char_start=int(batch.char_start[entry]), char_end=int(batch.char_end[entry]),
-        chunk_index=int(c.id.rsplit("-", 1)[1]), score=c.similarity,
+        chunk_index=index_of(c.id), score=c.similarity,
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
-from ingest.chunking import sentence_spans
+from ingest.text import sentence_spans
 from qa.settings import Settings
 
 SYSTEM_PROMPT = (

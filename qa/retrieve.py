@@ -11,18 +11,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from ingest.chunking import index_text
+from ingest.schema import ChunkMeta, ChunkRow, DocFields, DocRecord, doc_of
+from ingest.text import index_text
 from qa.embeddings import Embedder
 from qa.lexical import LexicalIndex, TokenCache, tokenize
 from qa.settings import Settings
-from qa.store import ChunkRow, DocRecord, Store, generation_of, metadata_year
+from qa.store import Store, generation_of
 
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
@@ -47,7 +48,7 @@ class Filters:
     def on_documents(self) -> bool:
         return any(v not in (None, "") for v in (self.year, self.region, self.unit, self.report_kind))
 
-    def admits(self, doc: DocRecord) -> bool:
+    def admits(self, doc: DocFields) -> bool:
         return (
             (self.year is None or doc.year == self.year)
             and (not self.region or self.region in doc.region or doc.region in self.region and bool(doc.region))
@@ -58,16 +59,10 @@ class Filters:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk, shaped like the API's citation (DESIGN.md §5) plus a few fields for filters."""
+    """A retrieved chunk, shaped like the API's citation plus a few fields for filters."""
 
     id: str
-    doc_id: str
-    source: str
-    unit: str
-    region: str
-    year: int | None
-    report_kind: str
-    title: str
+    doc: DocFields
     section: str
     section_role: str
     text: str
@@ -78,27 +73,17 @@ class Hit:
 
     @classmethod
     def from_row(cls, row: ChunkRow, score: float) -> Hit:
-        m = row.metadata
-        return cls(
-            id=row.id,
-            doc_id=str(m.get("doc_id", "")),
-            source=str(m.get("source", "")),
-            unit=str(m.get("unit", "")),
-            region=str(m.get("region", "")),
-            year=metadata_year(m),
-            report_kind=str(m.get("report_kind", "")),
-            title=str(m.get("title", "")),
-            section=str(m.get("section", "")),
-            section_role=str(m.get("section_role", "")),
-            text=row.text,
-            char_start=int(m.get("char_start", 0)),
-            char_end=int(m.get("char_end", 0)),
-            chunk_index=int(m.get("chunk_index", 0)),
-            score=score,
-        )
+        m = ChunkMeta.from_metadata(row.metadata)
+        return cls(row.id, m.doc, m.section, m.section_role, row.text, m.char_start, m.char_end, m.chunk_index, score)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Flat, as `qa search --json` prints it."""
+        d = self.doc
+        return {
+            "id": self.id, "doc_id": d.doc_id, "source": d.source, "unit": d.unit, "region": d.region, "year": d.year,
+            "report_kind": d.report_kind, "title": d.title, "section": self.section, "section_role": self.section_role,
+            "text": self.text, "char_start": self.char_start, "char_end": self.char_end, "chunk_index": self.chunk_index, "score": self.score,
+        }
 
 
 def rrf(rankings: list[list[str]], k: int, weights: list[float] | None = None) -> list[tuple[str, float]]:
@@ -116,14 +101,10 @@ def rrf(rankings: list[list[str]], k: int, weights: list[float] | None = None) -
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def row_index_text(row: ChunkRow) -> str:
-    m = row.metadata
-    return index_text(row.text, unit=str(m.get("unit", "")), title=str(m.get("title", "")), section=str(m.get("section", "")))
-
-
 def index_row(row: ChunkRow) -> tuple[str, str, str, str]:
     """A stored chunk as LexicalIndex reads it: (chunk id, doc_id, section_role, text to index)."""
-    return (row.id, str(row.metadata.get("doc_id")), str(row.metadata.get("section_role", "")), row_index_text(row))
+    m = ChunkMeta.from_metadata(row.metadata)
+    return (row.id, m.doc.doc_id, m.section_role, index_text(row.text, unit=m.doc.unit, title=m.doc.title, section=m.section))
 
 
 def index_rows(store: Store, doc_ids: list[str]) -> Iterator[tuple[str, str, str, str]]:
@@ -221,7 +202,7 @@ class Retriever:
                 self._checked_at = time.monotonic()
                 return
             records = self.store.catalogue()
-            catalogue = {r.doc_id: r for r in records}
+            catalogue = {r.doc.doc_id: r for r in records}
             generation = generation_of(catalogue)
             lexical = self._lexical
             if lexical is None or lexical.generation != generation:
@@ -272,7 +253,7 @@ class Retriever:
     def allowed_docs(self, filters: Filters) -> set[str] | None:
         if not filters.on_documents:
             return None
-        return {d for d, rec in self.catalogue().items() if filters.admits(rec)}
+        return {d for d, rec in self.catalogue().items() if filters.admits(rec.doc)}
 
     def _dense_where(self, filters: Filters) -> tuple[bool, dict[str, Any] | None]:
         """(anything admitted?, Chroma where clause) for the filters."""
@@ -300,6 +281,10 @@ class Retriever:
         index = self.lexical()
         if not len(index):
             return []
+        return index.search(query, k, self._lexical_mask(index, filters))
+
+    def _lexical_mask(self, index: LexicalIndex, filters: Filters) -> np.ndarray | None:
+        """The rows of `index` the filters admit (None: all)."""
         mask: np.ndarray | None = None
         allowed = self.allowed_docs(filters)
         if allowed is not None:
@@ -307,7 +292,7 @@ class Retriever:
         if filters.section_role:
             role_mask = index.roles == filters.section_role
             mask = role_mask if mask is None else mask & role_mask
-        return index.search(query, k, mask)
+        return mask
 
     def bm25(self, query: str, k: int, filters: Filters) -> list[Hit]:
         ranked = self._bm25_ranked(query, k, filters)
@@ -366,19 +351,12 @@ class Retriever:
             vec = self.queries.encode(query) if vector is None else vector
             per_doc_dense: dict[str, int] = {}
             for chunk_id, sim in self.store.query_ids(vec, dense_k, where):  # best first
-                doc_id = chunk_id.rsplit("-", 1)[0]  # chunk ids are f"{doc_id}-{chunk_index:05d}"
+                doc_id = doc_of(chunk_id)
                 if doc_id in catalogue and per_doc_dense.get(doc_id, 0) < per_doc:
                     per_doc_dense[doc_id] = per_doc_dense.get(doc_id, 0) + 1
                     picked[chunk_id] = sim
         index = self.lexical()
-        mask: np.ndarray | None = None
-        allowed = self.allowed_docs(filters)
-        if allowed is not None:
-            mask = np.isin(index.doc_ids, list(allowed))
-        if filters.section_role:
-            role_mask = index.roles == filters.section_role
-            mask = role_mask if mask is None else mask & role_mask
-        scores = index.scores(query, mask) if len(index) else None
+        scores = index.scores(query, self._lexical_mask(index, filters)) if len(index) else None
         if scores is not None:
             rows = np.flatnonzero(scores >= max(float(scores.max()) * min_relative_bm25, 1e-9))
             codes = index.doc_codes()[rows]

@@ -31,10 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.chunking import sentence_spans
+from ingest.schema import ChunkMeta, ChunkRow
+from ingest.text import sentence_spans
 from qa.lexical import _tokenizer_fingerprint, tokenize
-from qa.retrieve import Hit
-from qa.store import ChunkRow
 
 log = logging.getLogger("qa.sentences")
 MIN_CHARS = 6  # shorter sentences ("合计。") are never evidence
@@ -88,8 +87,8 @@ class ChunkSource:
 
     @classmethod
     def of_row(cls, row: ChunkRow, key: int) -> ChunkSource:
-        hit = Hit.from_row(row, 0.0)  # the one reading of a stored chunk's metadata
-        return cls(key, hit.text, hit.section, hit.section_role, hit.char_start, hit.char_end)
+        m = ChunkMeta.from_metadata(row.metadata)
+        return cls(key, row.text, m.section, m.section_role, m.char_start, m.char_end)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -29,6 +28,7 @@ import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
+from ingest.schema import ChunkRow, DocRecord
 from qa.settings import Settings
 
 _WRITE_BATCH = 512
@@ -44,56 +44,6 @@ _PENDING_MAX_AGE = 3600.0
 
 class StoreError(RuntimeError):
     """The store cannot be used as configured (unreachable server, embedder mismatch); message in Chinese."""
-
-
-def metadata_year(meta: dict[str, Any]) -> int | None:
-    """The year of a document, chunk or finding record: Chroma metadata cannot hold None, so "no year" is -1."""
-    year = meta.get("year", -1)
-    return None if year is None or int(year) < 0 else int(year)
-
-
-@dataclass(frozen=True)
-class DocRecord:
-    doc_id: str
-    source: str
-    title: str
-    unit: str
-    region: str
-    year: int | None
-    report_kind: str
-    fmt: str
-    n_chunks: int
-    ingested_at: float
-    # Findings extracted at ingest; -1 for a record written before findings existed (re-ingesting the file
-    # then rewrites it, see ingest.pipeline._same_metadata).
-    n_findings: int = -1
-
-    def metadata(self) -> dict[str, Any]:
-        # Chroma metadata values cannot be None.
-        return {k: (-1 if v is None else v) for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_metadata(cls, doc_id: str, meta: dict[str, Any]) -> DocRecord:
-        return cls(
-            doc_id=doc_id,
-            source=str(meta.get("source", "")),
-            title=str(meta.get("title", "")),
-            unit=str(meta.get("unit", "")),
-            region=str(meta.get("region", "")),
-            year=metadata_year(meta),
-            report_kind=str(meta.get("report_kind", "其他")),
-            fmt=str(meta.get("fmt", "")),
-            n_chunks=int(meta.get("n_chunks", 0)),
-            ingested_at=float(meta.get("ingested_at", 0.0)),
-            n_findings=int(meta.get("n_findings", -1)),
-        )
-
-
-@dataclass(frozen=True)
-class ChunkRow:
-    id: str
-    text: str
-    metadata: dict[str, Any]
 
 
 def generation_of(doc_ids: Iterable[str]) -> str:
@@ -185,7 +135,7 @@ class Store:
             if len(page["ids"]) < _READ_PAGE:
                 break
             offset += _READ_PAGE
-        return sorted(records, key=lambda r: (r.ingested_at, r.doc_id))
+        return sorted(records, key=lambda r: (r.ingested_at, r.doc.doc_id))
 
     def get_document(self, doc_id: str) -> tuple[DocRecord, str] | None:
         page = self.docs.get(ids=[doc_id], include=["metadatas", "documents"])
@@ -208,7 +158,7 @@ class Store:
         page = self.docs.get(where={"source": {"$in": list(dict.fromkeys(sources))}}, include=["metadatas"])
         for i, m in zip(page["ids"], page["metadatas"] or []):
             record = DocRecord.from_metadata(i, dict(m or {}))
-            out.setdefault(record.source, []).append(record)
+            out.setdefault(record.doc.source, []).append(record)
         return out
 
     def has_document(self, doc_id: str) -> bool:
@@ -228,7 +178,7 @@ class Store:
         if findings and finding_embeddings is not None:
             self.write_chunks(self.findings, findings, finding_embeddings)
         self.upsert_record(record, text)
-        self.trim_document(record.doc_id, len(rows), len(findings))
+        self.trim_document(record.doc.doc_id, len(rows), len(findings))
 
     def trim_document(self, doc_id: str, n_chunks: int, n_finding_rows: int) -> None:
         """Remove rows a rewrite of the same document no longer has (same content, new chunking or extraction):
@@ -245,13 +195,13 @@ class Store:
             return
         # The documents collection needs a vector per record; a constant one keeps it out of the way.
         self.docs.upsert(
-            ids=[r.doc_id for r, _ in items],
+            ids=[r.doc.doc_id for r, _ in items],
             embeddings=[[1.0]] * len(items),
             documents=[t for _, t in items],
             metadatas=[r.metadata() for r, _ in items],
         )
         self.bump_generation()
-        self.meta.delete(ids=[_PENDING + r.doc_id for r, _ in items])
+        self.meta.delete(ids=[_PENDING + r.doc.doc_id for r, _ in items])
 
     def _mark_pending(self, doc_ids: set[str]) -> None:
         if not doc_ids:
@@ -290,7 +240,7 @@ class Store:
         while it writes nothing else), a dead process on this host, or any writer after an hour. `full=True`
         scans every chunk instead (stores written before the markers existed)."""
         if full:
-            committed = {r.doc_id for r in self.catalogue()}
+            committed = {r.doc.doc_id for r in self.catalogue()}
             owners = {str(row.metadata.get("doc_id")) for col in (self.chunks, self.findings) for row in self._iter(col, False, None)}
             orphans = owners - committed
             for doc_id in orphans:

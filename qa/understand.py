@@ -1,7 +1,7 @@
 """Question understanding: intent, filters read from the question, follow-ups resolved from the history.
 
->>> from qa.store import DocRecord
->>> docs = [DocRecord("d1", "a.txt", "t", "益阳市赫山区投资促进服务中心", "益阳市赫山区", 2021, "部门整体支出", "txt", 3, 0.0)]
+>>> from ingest.schema import DocFields, DocRecord
+>>> docs = [DocRecord(DocFields("d1", "a.txt", "t", "益阳市赫山区投资促进服务中心", "益阳市赫山区", 2021, "部门整体支出"), "txt", 3, 0.0)]
 >>> u = understand("赫山区投资促进服务中心2021年基本支出是多少？", [], docs)
 >>> (u.intent, u.filters.year, u.filters.unit)
 ('lookup', 2021, '益阳市赫山区投资促进服务中心')
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from ingest.schema import DocRecord
 from qa.retrieve import Filters
-from qa.store import DocRecord
 
 Intent = Literal["aggregate", "lookup"]
 
@@ -87,16 +87,16 @@ def _match_units(text: str, catalogue: Sequence[DocRecord]) -> list[str]:
     its file name (as answers show it)."""
     found: dict[str, int] = {}
     for d in catalogue:
-        names = unit_aliases(d.unit, d.region) if d.unit else [d.source]
+        names = unit_aliases(d.doc.unit, d.doc.region) if d.doc.unit else [d.doc.source]
         pos = min((text.find(a) for a in names if a in text), default=-1)
         if pos >= 0:
-            key = d.unit or d.source
+            key = d.doc.display_unit
             found[key] = min(pos, found.get(key, pos))
     return sorted(found, key=lambda k: found[k])
 
 
 def _match_region(text: str, catalogue: Sequence[DocRecord]) -> str | None:
-    parts = {p for d in catalogue for p in re.findall(r"[\u4e00-\u9fa5]{2,4}?(?:省|自治区|市|区|县)", d.region)}
+    parts = {p for d in catalogue for p in re.findall(r"[\u4e00-\u9fa5]{2,4}?(?:省|自治区|市|区|县)", d.doc.region)}
     hits = sorted((p for p in parts if p in text), key=len, reverse=True)
     return hits[0] if hits else None
 

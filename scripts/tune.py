@@ -70,7 +70,7 @@ def tune_evidence(items: list[EvalItem], answerer: Answerer) -> dict[str, object
         f1s, recalls, precisions = [], [], []
         for item, sentences in aggregates:
             accepted, _ = select_units(rescore(sentences, p, p.aggregate_lexical_weight), p)
-            predicted = {x.hit.source for x in accepted}
+            predicted = {x.hit.doc.source for x in accepted}
             if item.kind == "aggregate":
                 pr, rc, f1 = precision_recall_f1(predicted, set(item.gold_sources))
                 f1s.append(f1), recalls.append(rc), precisions.append(pr)
@@ -83,7 +83,7 @@ def tune_evidence(items: list[EvalItem], answerer: Answerer) -> dict[str, object
             if item.kind == "unanswerable":
                 declined.append(float(not chosen))
             elif item.answer_contains:
-                text = "".join(f"{x.hit.unit}：{x.text}" for x in chosen)
+                text = "".join(f"{x.hit.doc.unit}：{x.text}" for x in chosen)
                 contains.append(float(all(c in text for c in item.answer_contains)))
         return mean(contains), mean(declined)
 

@@ -4,26 +4,23 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from ingest.schema import DocFields
 from qa.answer import Answer, UnitEvidence
 from qa.api.schemas import AskOut, CitationOut, FindingCategoryOut, FindingOut, UnitOut
 from qa.findings import Finding, Span
 from qa.retrieve import Hit
 
 
-def hit_out(hit: Hit, n: int | None = None) -> CitationOut:
+def citation_out(cid: int | str, doc: DocFields, section: str, span: Span, score: float) -> CitationOut:
+    """The one shape every cited passage has: a search hit, an answer's citation, a finding."""
     return CitationOut(
-        id=n if n is not None else hit.id,
-        doc_id=hit.doc_id,
-        source=hit.source,
-        unit=hit.unit,
-        year=hit.year,
-        title=hit.title,
-        section=hit.section,
-        text=hit.text,
-        char_start=hit.char_start,
-        char_end=hit.char_end,
-        score=hit.score,
+        id=cid, doc_id=doc.doc_id, source=doc.source, unit=doc.unit, year=doc.year, title=doc.title,
+        section=section, text=span.text, char_start=span.char_start, char_end=span.char_end, score=score,
     )
+
+
+def hit_out(hit: Hit) -> CitationOut:
+    return citation_out(hit.id, hit.doc, hit.section, Span(hit.text, hit.char_start, hit.char_end), hit.score)
 
 
 def _unit_out(u: UnitEvidence) -> UnitOut:
@@ -34,7 +31,7 @@ def answer_out(ans: Answer) -> AskOut:
     return AskOut(
         answer=ans.answer,
         kind=ans.kind,
-        citations=[CitationOut(**c.as_dict()) for c in ans.citations],  # type: ignore[arg-type]
+        citations=[citation_out(c.id, c.hit.doc, c.hit.section, Span(c.text, c.char_start, c.char_end), c.score) for c in ans.citations],
         units=None if ans.units is None else [_unit_out(u) for u in ans.units],
         related=[_unit_out(u) for u in ans.related],
         resolved_question=ans.resolved_question,
@@ -46,12 +43,8 @@ def answer_out(ans: Answer) -> AskOut:
 
 def finding_citation(f: Finding, span: Span | None = None) -> CitationOut:
     """A finding (or one of its sentences) as a citation: the same shape answers use, id = finding_id."""
-    s = span or Span(f.text, f.char_start, f.char_end)
     score = max((c.confidence for c in f.categories), default=0.0)
-    return CitationOut(
-        id=f.finding_id, doc_id=f.doc_id, source=f.source, unit=f.unit, year=f.year, title=f.title,
-        section=f.section, text=s.text, char_start=s.char_start, char_end=s.char_end, score=score,
-    )
+    return citation_out(f.finding_id, f.doc, f.section, span or Span(f.text, f.char_start, f.char_end), score)
 
 
 def finding_out(f: Finding) -> FindingOut:

@@ -6,11 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingest.metadata import ReportKind
+from ingest.schema import FindingRole, ReportKind, SectionRole
 from qa.retrieve import Filters
 
 MAX_QUESTION = 2000
-SectionRole = Literal["problems", "measures", "performance", "funds", "overview", "other"]
 
 
 class FiltersIn(BaseModel):
@@ -113,7 +112,9 @@ class SearchOut(BaseModel):
     hits: list[CitationOut]
 
 
-class DocumentOut(BaseModel):
+class DocFieldsOut(BaseModel):
+    """A document's fields (ingest.schema.DocFields), as every body that names a document carries them."""
+
     doc_id: str
     source: str
     title: str
@@ -121,6 +122,9 @@ class DocumentOut(BaseModel):
     region: str
     year: int | None
     report_kind: str
+
+
+class DocumentOut(DocFieldsOut):
     n_chunks: int
 
 
@@ -136,24 +140,18 @@ class ChatIn(BaseModel):
     stream: bool = False
 
 
-FindingRole = Literal["problem", "measure"]
-
-
 class FindingCategoryOut(BaseModel):
     name: str
     confidence: float = Field(description="0–1；分类得分超过阈值的程度")
     sentence: str = Field(description="支撑该分类的句子")
 
 
-class FindingOut(BaseModel):
+class _FindingIdOut(BaseModel):
     finding_id: str
-    doc_id: str
-    source: str
-    title: str
-    unit: str
-    region: str
-    year: int | None
-    report_kind: str
+
+
+class FindingOut(DocFieldsOut, _FindingIdOut):
+    # Fields of the bases come first, the last base's first: finding_id, then the document's fields.
     role: FindingRole = Field(description="problem：存在的问题；measure：改进措施/建议")
     section: str
     lead: str = Field(description="所属的总括句或小标题（如“部分项目管理不够规范”），没有则为空")

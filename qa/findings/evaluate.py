@@ -65,7 +65,7 @@ def extract_corpus(paths: Sequence[Path], encoder: Encoder, categorizer: Categor
 
 
 def _matches(label: Label, f: Finding) -> bool:
-    return f.source == label.source and f.role == label.role and f.text.startswith(label.starts_with) and f.text.endswith(label.ends_with)
+    return f.doc.source == label.source and f.role == label.role and f.text.startswith(label.starts_with) and f.text.endswith(label.ends_with)
 
 
 def evaluate_findings(labels: Sequence[Label], findings: Sequence[Finding]) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def evaluate_findings(labels: Sequence[Label], findings: Sequence[Finding]) -> d
         if match is not None:
             pairs.append((label, match))
     labelled_sources = {label.source for label in labels}
-    extracted = {f.finding_id for f in findings if f.source in labelled_sources}
+    extracted = {f.finding_id for f in findings if f.doc.source in labelled_sources}
     matched = {f.finding_id for _, f in pairs}
     ep = len(matched & extracted) / len(extracted) if extracted else 0.0
     er = len(pairs) / len(labels) if labels else 1.0
@@ -90,7 +90,7 @@ def evaluate_findings(labels: Sequence[Label], findings: Sequence[Finding]) -> d
     return {
         "labels": len(labels),
         "extracted": len(extracted),
-        "per_source": dict(sorted(Counter(f.source for f in findings if f.source in labelled_sources).items())),
+        "per_source": dict(sorted(Counter(f.doc.source for f in findings if f.doc.source in labelled_sources).items())),
         "extraction": {"precision": round(ep, 4), "recall": round(er, 4), "f1": round(ef1, 4)},
         "missing": [label.id for label in labels if all(label is not lab for lab, _ in pairs)],
         "categories": {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4), "pairs_gold": len(gold), "pairs_predicted": len(predicted)},

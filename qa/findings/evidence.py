@@ -15,29 +15,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from ingest.schema import FINDING_ROLE_OF_SECTION, SECTION_ROLE_OF_FINDING
 from qa.evidence import Coverage, EvidenceParams, Sentence, combine, topic_role
 from qa.findings.index import FindingFilter, FindingsIndex
 from qa.findings.model import Finding
 from qa.lexical import LexicalIndex, tokenize
 from qa.retrieve import Filters, Hit
 
-_ROLES = {"problems": "problem", "measures": "measure"}
-_SECTION_ROLES = {v: k for k, v in _ROLES.items()}
-
-
 def as_hit(f: Finding) -> Hit:
     """A finding in the shape answers cite (its document's metadata, the finding's span)."""
     return Hit(
         id=f.finding_id,
-        doc_id=f.doc_id,
-        source=f.source,
-        unit=f.unit,
-        region=f.region,
-        year=f.year,
-        report_kind=f.report_kind,
-        title=f.title,
+        doc=f.doc,
         section=f.section,
-        section_role=_SECTION_ROLES.get(f.role, "other"),
+        section_role=SECTION_ROLE_OF_FINDING.get(f.role, "other"),
         text=f.text,
         char_start=f.char_start,
         char_end=f.char_end,
@@ -48,7 +39,7 @@ def as_hit(f: Finding) -> Hit:
 
 def finding_scope(index: FindingsIndex, topic: str, vector: np.ndarray) -> FindingFilter | None:
     """Which findings an aggregate topic is about, or None when it is not about findings at all."""
-    role = _ROLES.get(topic_role(topic) or "")
+    role = FINDING_ROLE_OF_SECTION.get(topic_role(topic) or "")
     if role is not None:
         return FindingFilter(role=role)
     named = index.categorizer.topic_category(topic, vector)
@@ -76,9 +67,9 @@ def finding_sentences(
         return []
     view = index.view()
     catalogue = index.retriever.catalogue()
-    docs = {d for d, rec in catalogue.items() if filters.admits(rec)}
+    docs = {d for d, rec in catalogue.items() if filters.admits(rec.doc)}
     # finding_scope only sets role or category: the finding's own fields.
-    picked = [i for i, f in enumerate(view.findings) if f.doc_id in docs and scope.admits_content(f)]
+    picked = [i for i, f in enumerate(view.findings) if f.doc.doc_id in docs and scope.admits_content(f)]
     if not picked:
         return []
     rows = np.flatnonzero(np.isin(view.row_finding, picked))

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ingest.schema import DocFields, DocRecord, row_doc
 from qa.findings.model import Finding, group_rows, in_order
 from qa.findings.taxonomy import Categorizer
 from qa.lexical import tokenize
 from qa.retrieve import Filters, Retriever
-from qa.store import DocRecord
 
 STATS_BY = ("category", "year", "region", "unit")
 
@@ -33,8 +33,8 @@ class FindingFilter:
     region: str | None = None
     unit: str | None = None
 
-    def admits(self, f: Finding, record: DocRecord) -> bool:
-        return self.admits_content(f) and Filters(year=self.year, region=self.region, unit=self.unit).admits(record)
+    def admits(self, f: Finding, doc: DocFields) -> bool:
+        return self.admits_content(f) and Filters(year=self.year, region=self.region, unit=self.unit).admits(doc)
 
     def admits_content(self, f: Finding) -> bool:
         """The finding's own fields (role, category), whatever its document."""
@@ -109,7 +109,7 @@ class FindingsIndex:
             rows, vectors = self.retriever.store.finding_rows(missing)
             by_doc: dict[str, list[int]] = {}
             for i, row in enumerate(rows):
-                by_doc.setdefault(str(row.metadata["doc_id"]), []).append(i)
+                by_doc.setdefault(row_doc(row.metadata), []).append(i)
             for d in missing:
                 picked = by_doc.get(d, [])
                 doc_rows, doc_vectors = in_order([rows[i] for i in picked], vectors[picked] if picked else vectors[:0])
@@ -154,7 +154,7 @@ class FindingsIndex:
         sizes = [len(f.sentences) for f in new]
         codes = {d: i for i, (d, _) in enumerate(key)}
         row_finding = np.concatenate([base.row_finding, np.repeat(np.arange(len(base.findings), len(findings)), sizes)]).astype(np.int64)
-        row_doc = np.concatenate([base.row_doc, np.repeat(np.asarray([codes[f.doc_id] for f in new], dtype=np.int64), sizes)]).astype(np.int64)
+        row_doc = np.concatenate([base.row_doc, np.repeat(np.asarray([codes[f.doc.doc_id] for f in new], dtype=np.int64), sizes)]).astype(np.int64)
         postings = dict(base.postings)  # arrays are never changed in place: the old view stays valid for its readers
         for t, rows in added.items():
             more = np.asarray(rows, dtype=np.int64)
@@ -165,7 +165,7 @@ class FindingsIndex:
 
     def select(self, flt: FindingFilter) -> list[Finding]:
         catalogue = self.retriever.catalogue()
-        return [f for f in self.view().findings if f.doc_id in catalogue and flt.admits(f, catalogue[f.doc_id])]
+        return [f for f in self.view().findings if f.doc.doc_id in catalogue and flt.admits(f, catalogue[f.doc.doc_id].doc)]
 
     def stats(self, by: str, flt: FindingFilter) -> list[Group]:
         """Findings grouped by a field, each group with the units (documents) behind it; biggest first.
@@ -175,9 +175,9 @@ class FindingsIndex:
             for key in self._keys(by, f):
                 if flt.category is not None and by == "category" and key != flt.category:
                     continue
-                groups.setdefault(key, {}).setdefault(f.doc_id, []).append(f)
+                groups.setdefault(key, {}).setdefault(f.doc.doc_id, []).append(f)
         out = [
-            Group(key, sum(len(v) for v in docs.values()), tuple(UnitCount(fs[0].display_unit, d, fs[0].source, fs[0].year, tuple(x.finding_id for x in fs)) for d, fs in docs.items()))
+            Group(key, sum(len(v) for v in docs.values()), tuple(UnitCount(fs[0].doc.display_unit, d, fs[0].doc.source, fs[0].doc.year, tuple(x.finding_id for x in fs)) for d, fs in docs.items()))
             for key, docs in groups.items()
         ]
         order = {n: i for i, n in enumerate(self.categorizer.taxonomy.names)}
@@ -188,7 +188,7 @@ class FindingsIndex:
         if by == "category":
             return f.category_names()
         if by == "year":
-            return ["未知" if f.year is None else str(f.year)]
+            return ["未知" if f.doc.year is None else str(f.doc.year)]
         if by == "region":
-            return [f.region or "未知"]
-        return [f.display_unit]
+            return [f.doc.region or "未知"]
+        return [f.doc.display_unit]

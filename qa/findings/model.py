@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ingest.schema import ChunkRow, DocFields, FindingRowMeta, finding_row_order, finding_row_span
 from qa.findings.taxonomy import Categorizer
-from qa.store import ChunkRow, metadata_year
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,7 @@ class CategoryLabel:
 @dataclass(frozen=True)
 class Finding:
     finding_id: str
-    doc_id: str
-    source: str
-    title: str
-    unit: str
-    region: str
-    year: int | None
-    report_kind: str
+    doc: DocFields
     role: str  # problem | measure
     section: str
     lead: str
@@ -47,24 +41,13 @@ class Finding:
     categories: tuple[CategoryLabel, ...]
     first_row: int  # index of its first sentence row in the index's vector matrix (FindingsIndex)
 
-    @property
-    def display_unit(self) -> str:
-        """The unit, or the file name when the report names none (as in answers)."""
-        return self.unit or self.source
-
     def category_names(self) -> list[str]:
         return [c.name for c in self.categories]
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "finding_id": self.finding_id,
-            "doc_id": self.doc_id,
-            "source": self.source,
-            "title": self.title,
-            "unit": self.unit,
-            "region": self.region,
-            "year": self.year,
-            "report_kind": self.report_kind,
+            **self.doc.as_dict(),
             "role": self.role,
             "section": self.section,
             "lead": self.lead,
@@ -77,7 +60,7 @@ class Finding:
 
 def in_order(rows: Sequence[ChunkRow], vectors: np.ndarray) -> tuple[list[ChunkRow], np.ndarray]:
     """Finding-sentence rows (and their vectors) in document order: by document, finding, sentence."""
-    order = sorted(range(len(rows)), key=lambda i: (str(rows[i].metadata["doc_id"]), int(rows[i].metadata["finding_index"]), int(rows[i].metadata["sentence_index"])))
+    order = sorted(range(len(rows)), key=lambda i: finding_row_order(rows[i].metadata))
     return [rows[i] for i in order], vectors[order] if order else vectors[:0]
 
 
@@ -90,30 +73,24 @@ def group_rows(rows: Sequence[ChunkRow], vectors: np.ndarray, categorizer: Categ
     found: list[Finding] = []
     start = 0
     while start < len(rows):
-        m = rows[start].metadata
-        end = start
-        while end < len(rows) and rows[end].metadata["finding_id"] == m["finding_id"]:
+        m = FindingRowMeta.from_metadata(rows[start].metadata)
+        end = start + 1
+        while end < len(rows) and FindingRowMeta.same_finding(rows[end].metadata, m):
             end += 1
-        spans = tuple(Span(r.text, int(r.metadata["char_start"]), int(r.metadata["char_end"])) for r in rows[start:end])
+        spans = tuple(Span(r.text, *finding_row_span(r.metadata)) for r in rows[start:end])
         labels = tuple(
             CategoryLabel(a.name, a.confidence, spans[min(a.sentence, len(spans) - 1)]) for a in categorizer.assign(scores[start:end])
         )
         found.append(
             Finding(
-                finding_id=str(m["finding_id"]),
-                doc_id=str(m["doc_id"]),
-                source=str(m.get("source", "")),
-                title=str(m.get("title", "")),
-                unit=str(m.get("unit", "")),
-                region=str(m.get("region", "")),
-                year=metadata_year(m),
-                report_kind=str(m.get("report_kind", "")),
-                role=str(m["role"]),
-                section=str(m.get("section", "")),
-                lead=str(m.get("lead", "")),
-                text=str(m["finding_text"]),
-                char_start=int(m["finding_start"]),
-                char_end=int(m["finding_end"]),
+                finding_id=m.finding_id,
+                doc=m.doc,
+                role=m.role,
+                section=m.section,
+                lead=m.lead,
+                text=m.finding_text,
+                char_start=m.finding_start,
+                char_end=m.finding_end,
                 sentences=spans,
                 categories=labels,
                 first_row=first_row + start,

@@ -35,17 +35,17 @@ def _invariants(data: Path, embedder: Embedder) -> tuple[int, int]:
     rows = list(r.store.iter_chunks(include_text=False))
     assert len({row.id for row in rows}) == len(rows)
     per_doc = Counter(row.metadata["doc_id"] for row in rows)
-    committed = {d.doc_id for d in docs}
+    committed = {d.doc.doc_id for d in docs}
     for d in docs:
-        assert per_doc[d.doc_id] == d.n_chunks, d.source
-    assert len({d.source for d in docs}) == len(docs)
+        assert per_doc[d.doc.doc_id] == d.n_chunks, d.doc.source
+    assert len({d.doc.source for d in docs}) == len(docs)
     lexical = r.lexical()
     assert sorted(lexical.ids) == sorted(row.id for row in rows if row.metadata["doc_id"] in committed)
     # Findings follow the same commit: every committed document has all of its findings.
     finding_rows = r.store.findings.get(include=["metadatas"])["metadatas"] or []
     findings = Counter(str(m["doc_id"]) for m in {str(m["finding_id"]): m for m in finding_rows}.values())
     for d in docs:
-        assert findings[d.doc_id] == d.n_findings > 0, d.source
+        assert findings[d.doc.doc_id] == d.n_findings > 0, d.doc.source
     orphans = sum(n for doc_id, n in per_doc.items() if doc_id not in committed)
     return len(docs), orphans + sum(n for doc_id, n in findings.items() if doc_id not in committed)
 

@@ -34,10 +34,10 @@ def test_reingest_unchanged_is_noop_and_changed_file_replaces(empty_retriever: R
     changed = ingest_into(r, [f])
     assert changed.replaced == [f.name]
     docs = r.store.catalogue()
-    assert len(docs) == 1 and docs[0].doc_id != first.doc_ids[f.name]
+    assert len(docs) == 1 and docs[0].doc.doc_id != first.doc_ids[f.name]
     # Every chunk left belongs to the new version; nothing of the old one remains.
     owners = {row.metadata["doc_id"] for row in r.store.iter_chunks(include_text=False)}
-    assert owners == {docs[0].doc_id}
+    assert owners == {docs[0].doc.doc_id}
     assert any("档案管理已数字化" in h.text for h in r.search("档案管理数字化", mode="bm25"))
 
 
@@ -49,7 +49,7 @@ def test_delete_leaves_nothing_behind(empty_retriever: Retriever, tmp_path: Path
     r.invalidate()
     assert r.store.get_document(doc_id) is None
     assert not list(r.store.iter_chunks(where={"doc_id": doc_id}))
-    assert all(h.doc_id != doc_id for h in r.search("赫山区投资促进服务中心 基本支出", top_k=20))
+    assert all(h.doc.doc_id != doc_id for h in r.search("赫山区投资促进服务中心 基本支出", top_k=20))
     assert not r.store.delete_document(doc_id)
 
 
@@ -65,7 +65,7 @@ def test_one_run_decides_each_file_against_the_store(empty_retriever: Retriever,
     report = ingest_into(r, [same, edited, new, twin])
     assert (report.unchanged, report.new, report.replaced) == ([same.name], [new.name], [edited.name, twin.name])
     # The twin's content is one document, now recorded under the later name; the edited file replaced its old version.
-    assert sorted(d.source for d in r.store.catalogue()) == sorted([same.name, edited.name, twin.name])
+    assert sorted(d.doc.source for d in r.store.catalogue()) == sorted([same.name, edited.name, twin.name])
     assert report.doc_ids[new.name] == report.doc_ids[twin.name]
 
 
@@ -80,7 +80,7 @@ def test_bad_files_fail_alone_and_store_is_unchanged(empty_retriever: Retriever,
     assert report.new == [good.name]
     assert sorted(s for s, _ in report.failed) == ["binary.txt", "empty.txt", "fake.pdf", "table.xlsx"]
     assert all(reason for _, reason in report.failed)
-    assert [d.source for d in r.store.catalogue()] == [good.name]
+    assert [d.doc.source for d in r.store.catalogue()] == [good.name]
 
 
 def test_interrupted_commit_is_invisible_and_repaired(empty_retriever: Retriever, tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_interrupted_commit_is_invisible_and_repaired(empty_retriever: Retriever
     assert r.search("赫山区投资促进服务中心 基本支出 388.07万元", mode="dense") == []
     assert r.search("赫山区投资促进服务中心 基本支出 388.07万元", mode="bm25") == []
     ingest_into(r, [_copy(SAMPLES / "004_30f3d27d840c4c9e.txt", tmp_path)])
-    assert {row.metadata["doc_id"] for row in r.store.iter_chunks(include_text=False)} == {d.doc_id for d in r.store.catalogue()}
+    assert {row.metadata["doc_id"] for row in r.store.iter_chunks(include_text=False)} == {d.doc.doc_id for d in r.store.catalogue()}
 
 
 def test_embedder_mismatch_is_a_clear_error(empty_retriever: Retriever) -> None:
@@ -108,7 +108,7 @@ def test_finding_sentences_carry_the_query_models_vectors(empty_retriever: Retri
     r = empty_retriever
     assert r.embedder.query_model_id != r.embedder.model_id  # the shipped setting: int8 queries, torch passages
     ingest_into(r, [_copy(S001, tmp_path), _copy(SAMPLES / "004_30f3d27d840c4c9e.txt", tmp_path)])
-    rows, stored = r.store.finding_rows([d.doc_id for d in r.store.catalogue()])
+    rows, stored = r.store.finding_rows([d.doc.doc_id for d in r.store.catalogue()])
     assert len(rows) > 10
     texts = [x.text for x in rows]
     by_query_model = np.sum(stored * r.embedder.encode_queries(texts), axis=1)

@@ -79,18 +79,18 @@ def test_stored_findings_follow_their_document(sample_retriever: Retriever) -> N
     everything = index.select(FindingFilter())
     assert len(everything) == 32
     assert sample_retriever.store.findings.count() == sum(len(f.sentences) for f in everything)
-    by_doc = {r.doc_id: r.n_findings for r in sample_retriever.store.catalogue()}
+    by_doc = {r.doc.doc_id: r.n_findings for r in sample_retriever.store.catalogue()}
     assert sorted(by_doc.values()) == [4, 5, 5, 8, 10]
     budget = index.select(FindingFilter(category="预算编制不够细化/不够科学", role="problem"))
-    assert {f.unit for f in budget} == {"益阳市赫山区投资促进服务中心", "湖南省大祥工业集中区管理委员会"}
-    assert [f.display_unit for f in index.select(FindingFilter(category="项目资金未专账核算", role="problem"))] == ["000_b17f134b7a6d8e07.txt"]
-    assert {f.year for f in index.select(FindingFilter(year=2022))} == {2022}
-    assert {f.unit for f in index.select(FindingFilter(region="赫山区"))} == {"益阳市赫山区投资促进服务中心"}
+    assert {f.doc.unit for f in budget} == {"益阳市赫山区投资促进服务中心", "湖南省大祥工业集中区管理委员会"}
+    assert [f.doc.display_unit for f in index.select(FindingFilter(category="项目资金未专账核算", role="problem"))] == ["000_b17f134b7a6d8e07.txt"]
+    assert {f.doc.year for f in index.select(FindingFilter(year=2022))} == {2022}
+    assert {f.doc.unit for f in index.select(FindingFilter(region="赫山区"))} == {"益阳市赫山区投资促进服务中心"}
     stats = index.stats("category", FindingFilter(role="problem"))
     talent = next(g for g in stats if g.key == "专业人才缺乏")
     assert {u.unit for u in talent.units} == {"芙蓉区商务局", "湖南省大祥工业集中区管理委员会"}
     for f in everything:
-        text = sample_retriever.store.get_document(f.doc_id)[1]  # type: ignore[index]
+        text = sample_retriever.store.get_document(f.doc.doc_id)[1]  # type: ignore[index]
         assert text[f.char_start : f.char_end] == f.text
         assert all(text[s.char_start : s.char_end] == s.text for s in f.sentences)
 
@@ -101,12 +101,12 @@ def test_repair_removes_findings_of_an_interrupted_ingest(empty_retriever: Retri
     rows = store.findings.get(include=["metadatas", "documents", "embeddings"])
     assert len(rows["ids"]) == 5 and report.new
     # Another document's findings written without its commit (the writer died before the record).
-    from qa.store import ChunkRow
+    from ingest.schema import ChunkRow
 
     orphan = [ChunkRow(f"dead-f000-{j:02d}", "预算编制不够细化。", {**rows["metadatas"][0], "doc_id": "dead", "finding_id": "dead-f000", "row": j}) for j in range(2)]  # type: ignore[index]
     store.write_chunks(store.findings, orphan, np.asarray(rows["embeddings"][:2]))  # type: ignore[index]
     assert store.findings.count() == 7
-    assert open_findings(empty_retriever).select(FindingFilter()) and all(f.doc_id != "dead" for f in open_findings(empty_retriever).select(FindingFilter()))
+    assert open_findings(empty_retriever).select(FindingFilter()) and all(f.doc.doc_id != "dead" for f in open_findings(empty_retriever).select(FindingFilter()))
     assert store.repair() == 1
     assert store.findings.count() == 5
     doc_id = report.doc_ids["004_30f3d27d840c4c9e.txt"]
@@ -120,7 +120,7 @@ def test_aggregate_answers_come_from_findings_and_fall_back(sample_retriever: Re
     # Cited from the problems sections' findings; every citation is the document's own text.
     for c in ans.citations[: len(ans.units or [])]:
         assert c.hit.section_role == "problems" and c.hit.chunk_index == -1
-        assert sample_retriever.store.get_document(c.hit.doc_id)[1][c.char_start : c.char_end] == c.text  # type: ignore[index]
+        assert sample_retriever.store.get_document(c.hit.doc.doc_id)[1][c.char_start : c.char_end] == c.text  # type: ignore[index]
     # Not a problems/measures topic: the corpus-wide pass still answers.
     invest = answerer.ask("哪些单位提到招商引资？")
     assert invest.units and all(c.hit.chunk_index >= 0 for c in invest.citations)

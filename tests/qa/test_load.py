@@ -67,7 +67,7 @@ def _version(source: str, marker: str) -> Version:
     s = Settings()  # the server runs with the same (default) chunking
     doc = prepare(read_bytes(data, source), {}, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap)
     assert len(doc.rows) >= 3 and all(marker in r.text for r in doc.rows)
-    return Version(source, marker, data, doc.record.doc_id, doc.text, frozenset(r.id for r in doc.rows))
+    return Version(source, marker, data, doc.record.doc.doc_id, doc.text, frozenset(r.id for r in doc.rows))
 
 
 @dataclass

@@ -15,7 +15,7 @@ BUDGET_UNITS = {"益阳市赫山区投资促进服务中心", "湖南省大祥�
 
 def test_headline_query_finds_both_units_problem_passages_in_top5(sample_retriever: Retriever) -> None:
     hits = sample_retriever.search("预算编制不够细化", mode="hybrid", top_k=5)
-    found = {h.unit for h in hits if h.section_role == "problems" and "预算编制" in h.text}
+    found = {h.doc.unit for h in hits if h.section_role == "problems" and "预算编制" in h.text}
     assert found == BUDGET_UNITS
 
 
@@ -24,7 +24,7 @@ def test_hits_are_citation_shaped(sample_retriever: Retriever, mode: str) -> Non
     hits = sample_retriever.search("项目资金未实行专账核算", mode=mode, top_k=3)  # type: ignore[arg-type]
     assert hits
     top = hits[0]
-    doc = sample_retriever.store.get_document(top.doc_id)
+    doc = sample_retriever.store.get_document(top.doc.doc_id)
     assert doc is not None
     assert doc[1][top.char_start : top.char_end] == top.text
     assert set(top.as_dict()) >= {"doc_id", "source", "unit", "year", "title", "section", "text", "char_start", "char_end", "score"}
@@ -34,13 +34,13 @@ def test_hits_are_citation_shaped(sample_retriever: Retriever, mode: str) -> Non
 @pytest.mark.parametrize("mode", MODES)
 def test_filters_apply_to_both_sides(sample_retriever: Retriever, mode: str) -> None:
     r = sample_retriever
-    assert {h.year for h in r.search("项目资金", mode=mode, top_k=20, filters=Filters(year=2022))} == {2022}  # type: ignore[arg-type]
-    assert {h.region for h in r.search("预算", mode=mode, top_k=20, filters=Filters(region="益阳市"))} == {"益阳市赫山区"}  # type: ignore[arg-type]
-    assert {h.report_kind for h in r.search("绩效", mode=mode, top_k=20, filters=Filters(report_kind="部门整体支出"))} == {"部门整体支出"}  # type: ignore[arg-type]
+    assert {h.doc.year for h in r.search("项目资金", mode=mode, top_k=20, filters=Filters(year=2022))} == {2022}  # type: ignore[arg-type]
+    assert {h.doc.region for h in r.search("预算", mode=mode, top_k=20, filters=Filters(region="益阳市"))} == {"益阳市赫山区"}  # type: ignore[arg-type]
+    assert {h.doc.report_kind for h in r.search("绩效", mode=mode, top_k=20, filters=Filters(report_kind="部门整体支出"))} == {"部门整体支出"}  # type: ignore[arg-type]
     problems = r.search("预算编制", mode=mode, top_k=20, filters=Filters(section_role="problems"))  # type: ignore[arg-type]
     assert problems and {h.section_role for h in problems} == {"problems"}
     assert r.search("预算", mode=mode, filters=Filters(year=1999)) == []  # type: ignore[arg-type]
-    units = {h.unit for h in r.search("改进措施", mode=mode, top_k=20, filters=Filters(unit="赫山区投资促进"))}  # type: ignore[arg-type]
+    units = {h.doc.unit for h in r.search("改进措施", mode=mode, top_k=20, filters=Filters(unit="赫山区投资促进"))}  # type: ignore[arg-type]
     assert units == {"益阳市赫山区投资促进服务中心"}
 
 

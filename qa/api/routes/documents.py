@@ -12,17 +12,17 @@ from starlette.concurrency import run_in_threadpool
 from ingest.document import IngestError, ReadLimits, TooLargeError, UnsupportedFormatError
 from ingest.pipeline import commit, prepare
 from ingest.readers import read_bytes
+from ingest.schema import DocRecord
 from qa.api.auth import authorize
 from qa.api.deps import Services, ServicesDep
 from qa.api.metrics import INGEST_FAILED, INGESTED
 from qa.api.schemas import DocumentOut, DocumentTextOut
-from qa.store import DocRecord
 
 router = APIRouter(prefix="/v1/documents", tags=["报告"])
 
 
 def _out(record: DocRecord) -> DocumentOut:
-    return DocumentOut(**{k: getattr(record, k) for k in DocumentOut.model_fields})
+    return DocumentOut(**record.doc.as_dict(), n_chunks=record.n_chunks)
 
 
 @router.get("", response_model=list[DocumentOut], summary="已收录报告列表", dependencies=[Depends(authorize("read"))])
@@ -57,7 +57,7 @@ def _ingest(services: Services, data: bytes, source: str, overrides: dict[str, s
         outcome = commit(doc, services.retriever.store, services.embedder)
     services.retriever.invalidate()
     INGESTED.labels(outcome).inc()
-    return {"doc_id": doc.record.doc_id, "source": source, "outcome": outcome, "n_chunks": len(doc.rows), "unit": doc.record.unit}
+    return {"doc_id": doc.record.doc.doc_id, "source": source, "outcome": outcome, "n_chunks": len(doc.rows), "unit": doc.record.doc.unit}
 
 
 # Nothing stored is touched by a refused file; the status tells the client why.

@@ -76,4 +76,4 @@ def finding_stats(
             spans = [next((c.sentence for c in f.categories if c.name == g.key), None) if by == "category" else None for f in fs]
             items.append(StatsUnitOut(unit=u.unit, doc_id=u.doc_id, source=u.source, year=u.year, findings=len(fs), citations=[finding_citation(f, s) for f, s in zip(fs, spans)]))
         out.append(StatsGroupOut(key=g.key, units=len({u.unit for u in g.units}), findings=g.findings, items=items))
-    return FindingStatsOut(by=by, total_findings=len(found), total_units=len({f.display_unit for f in found}), groups=out)
+    return FindingStatsOut(by=by, total_findings=len(found), total_units=len({f.doc.display_unit for f in found}), groups=out)

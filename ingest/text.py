@@ -1,0 +1,58 @@
+"""Text helpers that ingest and the answering side share: table rows, sentence spans, the text a chunk is indexed by.
+
+A leaf module (no imports from the rest of the project), so `qa` can use the same rules as the chunker without
+pulling in the ingest stages.
+
+>>> t = "一、问题\\n预算编制不够细化。缺乏人才；"
+>>> [t[s:e] for s, e in sentence_spans(t)]
+['一、问题', '预算编制不够细化。', '缺乏人才；']
+"""
+
+from __future__ import annotations
+
+import re
+
+# Readers write a table row as one line with its cells joined by CELL_SEP (empty cells kept, so a row
+# such as "十、节能环保支出 | " still reads as a row). Structure and chunking never split or promote rows.
+CELL_SEP = " | "
+_TABLE_ROW = re.compile(r"(?:^|\s)\|(?:\s|$)")
+_SENTENCE = re.compile(r"[^。！？；!?;]*[。！？；!?;]+[”’」）)]*|[^。！？；!?;]+$")
+
+
+def is_table_row(line: str) -> bool:
+    return bool(_TABLE_ROW.search(line))
+
+
+def index_text(text: str, *, unit: str, title: str, section: str) -> str:
+    """What the embedder and BM25 see for a chunk: who, where in the report, then the passage."""
+    who = unit or title
+    return f"{who}｜{section}\n{text}" if section else f"{who}\n{text}"
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans (absolute offsets) of text[start:end]; lines and table rows always end a sentence."""
+    return text_units(text, start, len(text) if end is None else end, size=10**9)
+
+
+def text_units(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
+    """Sentence/list-item/table-row spans (absolute offsets) covering text[start:end], each at most ~2×size."""
+    spans: list[tuple[int, int]] = []
+    pos = start
+    for line in text[start:end].split("\n"):
+        line_start, pos = pos, pos + len(line) + 1
+        if not line.strip():
+            continue
+        if is_table_row(line):
+            spans.append((line_start, line_start + len(line)))
+            continue
+        for m in _SENTENCE.finditer(line):
+            s, e = line_start + m.start(), line_start + m.end()
+            # A run-on sentence is cut at commas so no chunk grows without bound.
+            while e - s > 2 * size:
+                cut = text.rfind("，", s + size // 2, s + size)
+                cut = cut + 1 if cut > s else s + size
+                spans.append((s, cut))
+                s = cut
+            if text[s:e].strip():
+                spans.append((s, e))
+    return spans
