@@ -30,8 +30,9 @@ from bench.common import CACHE, QUICK, header, log, summary, write_result
 
 from bench.gen_corpus import real_copies  # noqa: E402
 from ingest.document import RawDocument  # noqa: E402
-from ingest.pipeline import ingest_files, prepare  # noqa: E402
+from ingest.pipeline import prepare  # noqa: E402
 from qa.embeddings import Embedder, default_model_path  # noqa: E402
+from qa.library import ingest_files  # noqa: E402
 from qa.retrieve import open_retriever  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -82,7 +83,7 @@ def main() -> None:
     embedder.encode_queries(["预热"])
     lc_embeddings.embed_documents(["预热"])
 
-    import ingest.pipeline as pipeline
+    import qa.library as pipeline
 
     overlap_store = None
     order = ["model", "model_all", "ours", "langchain"]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ingest.text import CELL_SEP as CELL_SEP  # where readers and tests have always imported them from
 from ingest.text import is_table_row as is_table_row
 
-if TYPE_CHECKING:
-    from qa.settings import Settings
+MB = 1024 * 1024
 
 
 class IngestError(Exception):
@@ -42,26 +40,12 @@ class TooLargeError(IngestError):
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """What a reader refuses to unpack or parse; the values come from qa.settings (QA_MAX_*)."""
+    """What a reader refuses to unpack or parse. The defaults are the shipped ones (qa.settings takes its
+    QA_MAX_* defaults from here); a service passes its configured limits (`Settings.read_limits()`)."""
 
-    max_decompressed_bytes: int
-    max_compression_ratio: float
-    max_pdf_pages: int
-
-    @classmethod
-    def of(cls, settings: Settings) -> ReadLimits:
-        return cls(
-            max_decompressed_bytes=int(settings.max_decompressed_mb * 1024 * 1024),
-            max_compression_ratio=settings.max_compression_ratio,
-            max_pdf_pages=settings.max_pdf_pages,
-        )
-
-    @classmethod
-    def configured(cls) -> ReadLimits:
-        """The limits of the process's settings (environment), for callers that pass none."""
-        from qa.settings import get_settings
-
-        return cls.of(get_settings())
+    max_decompressed_bytes: int = 200 * MB
+    max_compression_ratio: float = 100.0
+    max_pdf_pages: int = 2000
 
 
 @dataclass(frozen=True)

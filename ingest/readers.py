@@ -658,7 +658,7 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def _read(data: bytes, source: str, suffix: str, limits: ReadLimits | None) -> RawDocument:
+def _read(data: bytes, source: str, suffix: str, limits: ReadLimits) -> RawDocument:
     reader = _READERS.get(suffix.lower())
     if reader is None:
         supported = "、".join(sorted(SUPPORTED_SUFFIXES))
@@ -670,7 +670,7 @@ def _read(data: bytes, source: str, suffix: str, limits: ReadLimits | None) -> R
     if found is not None and found != reader.container:
         raise UnsupportedFormatError(source, f"文件内容是{_CONTAINERS[found]}，与扩展名 {suffix} 不符")
     try:
-        text, hints = reader.read(data, limits or ReadLimits.configured())
+        text, hints = reader.read(data, limits)
     except _Reject as exc:
         raise exc.error(source, exc.reason) from exc
     except Exception as exc:  # the contract: nothing but IngestError leaves a reader, whatever the bytes
@@ -680,13 +680,13 @@ def _read(data: bytes, source: str, suffix: str, limits: ReadLimits | None) -> R
     return RawDocument(source=source, text=text, fmt=reader.fmt, heading_hints=hints)
 
 
-def read_bytes(data: bytes, source: str, limits: ReadLimits | None = None) -> RawDocument:
+def read_bytes(data: bytes, source: str, limits: ReadLimits = ReadLimits()) -> RawDocument:
     """Read a file's content; the format comes from the suffix of `source` and is checked against the bytes.
-    `limits` default to the configured ones (QA_MAX_DECOMPRESSED_MB, QA_MAX_COMPRESSION_RATIO, QA_MAX_PDF_PAGES)."""
+    `limits`: the shipped defaults unless given (a service passes its QA_MAX_* settings)."""
     return _read(data, source, PurePath(source).suffix, limits)
 
 
-def read_document(path: Path, source: str | None = None, limits: ReadLimits | None = None) -> RawDocument:
+def read_document(path: Path, source: str | None = None, limits: ReadLimits = ReadLimits()) -> RawDocument:
     """Read a file; `source` (the name reported and stored) defaults to the file name."""
     source = source or path.name
     try:

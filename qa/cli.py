@@ -16,11 +16,12 @@ from rich.table import Table
 
 from ingest.document import IngestError
 from ingest.metadata import load_manifest
-from ingest.pipeline import expand_paths, ingest_files
-from ingest.pipeline import reindex as rebuild
+from ingest.pipeline import expand_paths
 from qa.embeddings import EmbeddingError, get_embedder
 from qa.findings import STATS_BY, Categorizer, FindingFilter, FindingsIndex, TaxonomyError, load_taxonomy
 from qa.findings.evaluate import LabelError
+from qa.library import ingest_files
+from qa.library import reindex as rebuild
 from qa.retrieve import MODES, Filters, Hit, Retriever, open_retriever
 from qa.settings import get_settings
 from qa.store import Store, StoreError
@@ -83,6 +84,7 @@ def ingest(
             chunk_overlap=settings.chunk_overlap,
             manifest=overrides,
             on_file=lambda name: bar.update(task, advance=1, description=f"导入 {name}"),
+            limits=settings.read_limits(),
         )
     retriever.invalidate()
     retriever.lexical()  # bring the BM25 index up to date now rather than on the first query

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.pipeline import expand_paths, ingest_files
+from ingest.pipeline import expand_paths
 from ingest.schema import DEFAULT_REPORT_KIND, ChunkMeta, ChunkRow, DocFields, DocRecord
 from qa.answer import Answer, Answerer
 from qa.embeddings import Embedder
+from qa.library import ingest_files
 from qa.metrics import mean, mrr_at_k, ndcg_at_k, percentile, precision_recall_f1, recall_of_items
 from qa.retrieve import MODES, Retriever, open_retriever
 from qa.settings import Settings

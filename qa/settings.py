@@ -9,6 +9,10 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.document import MB, ReadLimits
+
+_LIMITS = ReadLimits()
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
@@ -57,12 +61,12 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(50.0, gt=0)
     # Refused before anything is unpacked or parsed (ingest.readers): one file must not exhaust the machine.
     max_decompressed_mb: float = Field(
-        200.0, gt=0, description="Sum of the declared unpacked sizes of a docx (zip) archive's members (zip bombs)."
+        _LIMITS.max_decompressed_bytes / MB, gt=0, description="Sum of the declared unpacked sizes of a docx (zip) archive's members (zip bombs)."
     )
     max_compression_ratio: float = Field(
-        100.0, gt=1, description="Largest unpacked/packed ratio of a docx member over 1 MB; Word's XML stays far below."
+        _LIMITS.max_compression_ratio, gt=1, description="Largest unpacked/packed ratio of a docx member over 1 MB; Word's XML stays far below."
     )
-    max_pdf_pages: int = Field(2000, ge=1, description="PDFs with more pages are refused before their pages are parsed.")
+    max_pdf_pages: int = Field(_LIMITS.max_pdf_pages, ge=1, description="PDFs with more pages are refused before their pages are parsed.")
     sentence_pass: bool = Field(
         True,
         description="`qa serve` prepares every chunk's sentences (tokens, vectors) in the background for aggregate questions "
@@ -77,6 +81,14 @@ class Settings(BaseSettings):
     @staticmethod
     def split(value: str) -> list[str]:
         return [v.strip() for v in value.split(",") if v.strip()]
+
+    def read_limits(self) -> ReadLimits:
+        """What readers refuse to unpack or parse (ingest.readers), from QA_MAX_*."""
+        return ReadLimits(
+            max_decompressed_bytes=int(self.max_decompressed_mb * MB),
+            max_compression_ratio=self.max_compression_ratio,
+            max_pdf_pages=self.max_pdf_pages,
+        )
 
     @property
     def keys_configured(self) -> bool:

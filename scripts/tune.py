@@ -19,11 +19,12 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from ingest.pipeline import expand_paths, ingest_files
+from ingest.pipeline import expand_paths
 from qa.answer import Answerer, choose_lookup, select_units
 from qa.embeddings import Embedder
 from qa.evaluate import EvalItem, load_eval_set, standalone_queries
 from qa.evidence import EvidenceParams, Sentence, combine
+from qa.library import ingest_files
 from qa.metrics import mean, mrr_at_k, precision_recall_f1, recall_of_items
 from qa.retrieve import Filters, Retriever, open_retriever, rrf
 from qa.settings import Settings

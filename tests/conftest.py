@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from ingest.pipeline import IngestReport, expand_paths, ingest_files
+from ingest.pipeline import expand_paths
 from qa.embeddings import Embedder
+from qa.library import IngestReport, ingest_files
 from qa.retrieve import Retriever, open_retriever
 from qa.settings import Settings
 

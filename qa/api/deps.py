@@ -10,10 +10,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ingest.document import ReadLimits
-from ingest.pipeline import expand_paths, ingest_files
+from ingest.pipeline import expand_paths
 from qa.answer import Answerer
 from qa.embeddings import Embedder
+from qa.library import ingest_files
 from qa.llm import LLMComposer
 from qa.retrieve import Retriever, open_retriever
 from qa.settings import Settings
@@ -63,7 +63,7 @@ class Services:
         s = self.settings
         report = ingest_files(
             expand_paths([folder]), self.retriever.store, self.embedder,
-            chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap, limits=ReadLimits.of(s),
+            chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap, limits=s.read_limits(),
         )
         log.warning("首次启动：已导入 %d 篇示例报告（%d 个段落）", len(report.new), report.chunks)
         self.retriever.invalidate()

@@ -16,7 +16,7 @@ from ingest.readers import read_bytes
 from qa.settings import Settings
 from tests.ingest.test_readers import _docx_bytes, _pdf, _text_page
 
-DEFAULTS = ReadLimits.of(Settings())
+DEFAULTS = Settings().read_limits()
 MB = 1024 * 1024
 
 
@@ -63,7 +63,7 @@ def _refused(data: bytes, name: str, limits: ReadLimits = DEFAULTS) -> TooLargeE
 
 
 def test_settings_feed_the_limits() -> None:
-    limits = ReadLimits.of(Settings(max_decompressed_mb=1.5, max_compression_ratio=20, max_pdf_pages=7))
+    limits = Settings(max_decompressed_mb=1.5, max_compression_ratio=20, max_pdf_pages=7).read_limits()
     assert limits == ReadLimits(max_decompressed_bytes=int(1.5 * MB), max_compression_ratio=20, max_pdf_pages=7)
     assert DEFAULTS.max_decompressed_bytes == 200 * MB and DEFAULTS.max_pdf_pages == 2000
 

@@ -5,8 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.pipeline import PreparedDoc, prepare, reindex
+from ingest.pipeline import PreparedDoc, prepare
 from ingest.readers import read_document
+from qa.library import reindex
 from qa.retrieve import Retriever
 from qa.store import Store, StoreError
 from tests.conftest import SAMPLES, ingest_into

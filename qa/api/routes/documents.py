@@ -9,14 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from ingest.document import IngestError, ReadLimits, TooLargeError, UnsupportedFormatError
-from ingest.pipeline import commit, prepare
+from ingest.document import IngestError, TooLargeError, UnsupportedFormatError
+from ingest.pipeline import prepare
 from ingest.readers import read_bytes
 from ingest.schema import DocRecord
 from qa.api.auth import authorize
 from qa.api.deps import Services, ServicesDep
 from qa.api.metrics import INGEST_FAILED, INGESTED
 from qa.api.schemas import DocumentOut, DocumentTextOut
+from qa.library import commit
 
 router = APIRouter(prefix="/v1/documents", tags=["报告"])
 
@@ -50,7 +51,7 @@ def safe_name(filename: str | None) -> str:
 
 def _ingest(services: Services, data: bytes, source: str, overrides: dict[str, str]) -> dict[str, object]:
     s = services.settings
-    raw = read_bytes(data, source, ReadLimits.of(s))
+    raw = read_bytes(data, source, s.read_limits())
     doc = prepare(raw, overrides, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap)
     with services.write_lock:
         services.retriever.store.repair()
