@@ -4,7 +4,7 @@
 - model-only, everything: the same plus the finding sentences ingest also embeds (for aggregate answers, with
   the query model as ingest does), so
   ours ÷ this separates the pipeline's own overhead from the findings' extra encoder work;
-- ours: `ingest_files` (read, clean, structure, chunk, embed, Chroma write, commit) + the BM25 index update
+- ours: `Library.ingest_files` (read, clean, structure, chunk, embed, Chroma write, commit) + the BM25 index update
   (`Retriever.lexical()`), exactly what `qa ingest` does;
 - LangChain peer: `Chroma.from_documents(docs, HuggingFaceEmbeddings(model_name=<m3e-small folder>,
   model_kwargs={"device": "cpu"}))` on the same chunk texts — the typical recipe.
@@ -32,7 +32,8 @@ from bench.gen_corpus import real_copies  # noqa: E402
 from ingest.document import RawDocument  # noqa: E402
 from ingest.pipeline import prepare  # noqa: E402
 from qa.embeddings import Embedder, default_model_path  # noqa: E402
-from qa.library import ingest_files  # noqa: E402
+from qa.ingest_run import write_behind_default  # noqa: E402
+from qa.library import Library  # noqa: E402
 from qa.retrieve import open_retriever  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -83,12 +84,12 @@ def main() -> None:
     embedder.encode_queries(["预热"])
     lc_embeddings.embed_documents(["预热"])
 
-    import qa.library as pipeline
-
-    overlap_store = None
+    library = Library.of(retriever)
+    overlap_store = overlap_library = None
     order = ["model", "model_all", "ours", "langchain"]
-    if os.environ.get("BENCH_INGEST_OVERLAP"):  # also measure the write-behind thread (pipeline.WRITE_BEHIND)
+    if os.environ.get("BENCH_INGEST_OVERLAP"):  # also measure the write-behind thread (qa.ingest_run)
         overlap_store = open_retriever(Settings(data_dir=work / "ours_overlap"), embedder)
+        overlap_library = Library.of(overlap_store)
         order.append("overlap")
     rounds: list[dict[str, Any]] = []
     for r in range(ROUNDS):
@@ -102,24 +103,18 @@ def main() -> None:
                 row["model_s"] = time.perf_counter() - t
             elif variant == "model_all":
                 embedder.encode(texts)
-                embedder.encode_queries(finding_texts)  # as ingest does (ingest.pipeline.encode_docs)
+                embedder.encode_queries(finding_texts)  # as ingest does (Library.encode)
                 row["model_all_s"] = time.perf_counter() - t
             elif variant == "ours":
-                report = ingest_files(files, retriever.store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+                report = library.ingest_files(files)
                 t_store = time.perf_counter()
-                retriever.invalidate()
                 retriever.lexical()  # what `qa ingest` does next: bring the BM25 index up to date
                 row["ours_s"] = time.perf_counter() - t
                 row["ours_bm25_s"] = time.perf_counter() - t_store
                 assert report.chunks == len(texts) and not report.failed, (report.chunks, len(texts), report.failed)
             elif variant == "overlap":
-                assert overlap_store is not None
-                saved, pipeline.WRITE_BEHIND = pipeline.WRITE_BEHIND, True
-                try:
-                    ingest_files(files, overlap_store.store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
-                finally:
-                    pipeline.WRITE_BEHIND = saved
-                overlap_store.invalidate()
+                assert overlap_store is not None and overlap_library is not None
+                overlap_library.ingest_files(files, write_behind=True)
                 overlap_store.lexical()
                 row["overlap_s"] = time.perf_counter() - t
             else:
@@ -161,7 +156,7 @@ def main() -> None:
         "per_round_ratio_langchain": summary([r["langchain_over_model"] for r in rounds], 3),
         "ratio_ours_over_model_cpu": round(sum(r["model_cpu_s"] for r in rounds) / sum(r["ours_cpu_s"] for r in rounds), 3),
         "ratio_langchain_over_model_cpu": round(sum(r["model_cpu_s"] for r in rounds) / sum(r["langchain_cpu_s"] for r in rounds), 3),
-        "write_behind": pipeline.WRITE_BEHIND,
+        "write_behind": write_behind_default(),
         "rounds": rounds,
     }
     if "overlap" in order:

@@ -164,40 +164,46 @@ class NoEmbedder:
 
 
 def build(data: Path, settings: Settings, n_chunks: int, seed: int) -> dict[str, Any]:
+    from dataclasses import replace
+
+    from qa.library import Library
     from qa.retrieve import Retriever
     from qa.store import Store
 
     base = base_vectors(settings)
     model_id = model_id_for(settings)
     store = Store(settings, model_id, int(base.shape[1]), findings_embedder_id=query_model_id_for(settings))
+    retriever = Retriever(store, NoEmbedder(int(base.shape[1])), settings)  # type: ignore[arg-type]
+    library = Library.of(retriever)
+    no_findings = np.zeros((0, base.shape[1]), dtype=np.float32)
     t0 = time.perf_counter()
     prep_s = write_s = 0.0
-    rows: list[Any] = []
-    records: list[tuple[Any, str]] = []
-    written = docs = 0
+    pending: list[Any] = []
+    rows = written = docs = 0
 
     def flush() -> None:
-        nonlocal written, write_s, rows, records
+        nonlocal written, write_s, rows, pending
         if not rows:
             return
         t = time.perf_counter()
-        store.write_chunks(store.chunks, rows, fill_vectors(base, written, len(rows)))
-        store.upsert_records(records)  # records after their chunks (the commit markers), one call per flush
-        written += len(rows)
+        # The service's commit sequence (rows, then the records, one call per flush); findings come later
+        # (ensure_findings), with their real vectors.
+        library.write(pending, fill_vectors(base, written, rows), no_findings)
+        written += rows
         write_s += time.perf_counter() - t
-        rows, records = [], []
+        pending, rows = [], 0
 
     i = 0
-    while written + len(rows) < n_chunks:
+    while written + rows < n_chunks:
         t = time.perf_counter()
         g = generate_doc(i, seed)
         doc = prepare(RawDocument(g.source, g.text, "txt"), {}, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
         prep_s += time.perf_counter() - t
-        rows += doc.rows
-        records.append((doc.record, doc.text))
+        pending.append(replace(doc, finding_rows=[]))
+        rows += len(doc.rows)
         docs += 1
         i += 1
-        if len(rows) >= _FLUSH:
+        if rows >= _FLUSH:
             flush()
             if written % 20_000 < _FLUSH:
                 log(f"  {written} chunks written ({time.perf_counter() - t0:.0f} s)")
@@ -205,7 +211,7 @@ def build(data: Path, settings: Settings, n_chunks: int, seed: int) -> dict[str,
     chroma_s = time.perf_counter() - t0
 
     t = time.perf_counter()
-    Retriever(store, NoEmbedder(int(base.shape[1])), settings).lexical()  # type: ignore[arg-type]
+    retriever.lexical()
     lexical_s = time.perf_counter() - t
     log(f"built store: {written} chunks, {docs} docs; prepare {prep_s:.0f} s, chroma {write_s:.0f} s, lexical {lexical_s:.0f} s")
     return {

@@ -20,8 +20,7 @@ from ingest.pipeline import expand_paths
 from qa.embeddings import EmbeddingError, get_embedder
 from qa.findings import STATS_BY, Categorizer, FindingFilter, FindingsIndex, TaxonomyError, load_taxonomy
 from qa.findings.evaluate import LabelError
-from qa.library import ingest_files
-from qa.library import reindex as rebuild
+from qa.library import DocumentNotFound, Library, MetadataError, edit_fields
 from qa.retrieve import MODES, Filters, Hit, Retriever, open_retriever
 from qa.settings import get_settings
 from qa.store import Store, StoreError
@@ -48,7 +47,7 @@ def friendly_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (IngestError, StoreError, EmbeddingError, TaxonomyError, LabelError) as exc:
+        except (IngestError, StoreError, EmbeddingError, TaxonomyError, LabelError, DocumentNotFound, MetadataError) as exc:
             _fail(str(exc))
 
     return wrapper  # type: ignore[return-value]
@@ -72,26 +71,19 @@ def ingest(
     files = expand_paths(paths)
     if not files:
         _fail("没有找到可导入的文件")
-    settings = get_settings()
     retriever = _retriever()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
         task = bar.add_task("导入", total=len(files))
-        report = ingest_files(
-            files,
-            retriever.store,
-            retriever.embedder,
-            chunk_size=settings.chunk_size,
-            chunk_overlap=settings.chunk_overlap,
-            manifest=overrides,
-            on_file=lambda name: bar.update(task, advance=1, description=f"导入 {name}"),
-            limits=settings.read_limits(),
+        report = Library.of(retriever).ingest_files(
+            files, manifest=overrides, on_file=lambda name: bar.update(task, advance=1, description=f"导入 {name}")
         )
-    retriever.invalidate()
     retriever.lexical()  # bring the BM25 index up to date now rather than on the first query
     out.print(
         f"新增 {len(report.new)} 篇，未变化 {len(report.unchanged)} 篇，替换 {len(report.replaced)} 篇，"
-        f"失败 {len(report.failed)} 篇；写入 {report.chunks} 个段落，用时 {report.seconds:.1f} 秒"
+        f"重复 {len(report.duplicates)} 篇，失败 {len(report.failed)} 篇；写入 {report.chunks} 个段落，用时 {report.seconds:.1f} 秒"
     )
+    for source, original in report.duplicates:
+        out.print(f"重复 {source}：内容与 {original} 相同，已跳过", highlight=False)
     for source, reason in report.failed:
         err.print(f"[red]失败[/red] {source}：{reason}", highlight=False)
     if report.failed:
@@ -172,11 +164,34 @@ def docs_show(doc_id: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
 def docs_delete(doc_id: str) -> None:
     """删除一篇报告及其全部段落。"""
     retriever = _retriever()
-    if not retriever.store.delete_document(doc_id):
-        _fail(f"没有 doc_id 为 {doc_id} 的报告")
-    retriever.invalidate()
+    Library.of(retriever).delete(doc_id)
     retriever.lexical()
     out.print(f"已删除 {doc_id}")
+
+
+@docs_app.command("edit")
+@friendly_errors
+def docs_edit(
+    doc_id: str,
+    unit: Annotated[Optional[str], typer.Option(help="单位名称")] = None,
+    region: Annotated[Optional[str], typer.Option(help="地区，如 湖南省益阳市赫山区")] = None,
+    year: Annotated[Optional[int], typer.Option(help="报告年度，如 2021")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="部门整体支出 | 项目支出 | 部门决算 | 其他")] = None,
+    title: Annotated[Optional[str], typer.Option(help="报告标题")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """修改一篇报告的元数据（单位/地区/年度/类型/标题），立即生效，无需重新向量化；再次导入同一文件时保留。"""
+    if all(v is None for v in (unit, region, year, kind, title)):
+        _fail("请至少给出一项要修改的元数据（--unit / --region / --year / --kind / --title）")
+    edit_fields(unit, region, year, kind, title)  # bad values fail before the model loads
+    retriever = _retriever()
+    record = Library.of(retriever).edit_metadata(doc_id, unit=unit, region=region, year=year, report_kind=kind, title=title)
+    retriever.lexical()  # the document's BM25 rows carry its unit and title
+    if as_json:
+        print(json.dumps(record.as_dict(), ensure_ascii=False, indent=2))
+        return
+    d = record.doc
+    out.print(f"已修改 {doc_id}：单位：{d.unit or '—'}  地区：{d.region or '—'}  年度：{d.year or '—'}  类型：{d.report_kind}  标题：{d.title}", highlight=False)
 
 
 _ROLE_NAMES = {"problem": "问题", "measure": "措施"}
@@ -291,8 +306,9 @@ def reindex() -> None:
     settings = get_settings()
     embedder = get_embedder()
     store = Store(settings, embedder.model_id, embedder.dimension, findings_embedder_id=embedder.query_model_id, check_embedder=False)
-    n = rebuild(store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
-    Retriever(store, embedder, settings).lexical()
+    retriever = Retriever(store, embedder, settings)
+    n = Library.of(retriever).reindex()
+    retriever.lexical()
     out.print(f"已重建索引：{len(store.catalogue())} 篇报告，{n} 个段落（模型 {embedder.model_id}）")
 
 

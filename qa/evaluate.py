@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.pipeline import expand_paths
+import numpy as np
+
+from ingest.pipeline import PreparedDoc, expand_paths
 from ingest.schema import DEFAULT_REPORT_KIND, ChunkMeta, ChunkRow, DocFields, DocRecord
 from qa.answer import Answer, Answerer
 from qa.embeddings import Embedder
-from qa.library import ingest_files
+from qa.library import Library
 from qa.metrics import mean, mrr_at_k, ndcg_at_k, percentile, precision_recall_f1, recall_of_items
 from qa.retrieve import MODES, Retriever, open_retriever
 from qa.settings import Settings
@@ -247,12 +249,9 @@ def run_eval_set(
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
         retriever = throwaway_retriever(settings, embedder, Path(tmp))
-        report = ingest_files(
-            expand_paths(corpus), retriever.store, embedder, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
-        )
+        report = Library.of(retriever).ingest_files(expand_paths(corpus))
         if report.failed:
             raise EvalError(f"语料导入失败：{report.failed}")
-        retriever.invalidate()
         queries = standalone_queries(items, retriever)
         results: dict[str, Any] = {"questions": len(items), "chunks": retriever.store.count_chunks(), "modes": {}}
         for mode in modes:
@@ -305,31 +304,22 @@ def load_beir(directory: Path) -> Beir:
     return Beir(corpus, {q: t for q, t in queries.items() if q in qrels}, qrels)
 
 
-def _beir_doc(doc_id: str, title: str) -> DocFields:
-    return DocFields(doc_id, doc_id, title, "", "", None, DEFAULT_REPORT_KIND)
-
-
 def load_beir_into(beir: Beir, retriever: Retriever, batch: int = 256, progress: Callable[[int], None] = lambda _: None) -> None:
-    """Each BEIR document becomes one committed document with one chunk (statute articles are short)."""
-    store = retriever.store
+    """Each BEIR document becomes one committed document with one chunk (statute articles are short), stored under
+    the document's own id."""
+    library = Library.of(retriever)
     ids = list(beir.corpus)
+    no_findings = np.zeros((0, retriever.embedder.dimension), dtype=np.float32)
     for start in range(0, len(ids), batch):
-        part = ids[start : start + batch]
-        rows = []
-        for doc_id in part:
+        docs = []
+        for doc_id in ids[start : start + batch]:
             title, text = beir.corpus[doc_id]
-            meta = ChunkMeta(_beir_doc(doc_id, title), section="", section_role="other", char_start=0, char_end=len(text), chunk_index=0)
-            rows.append(ChunkRow(doc_id, text, meta.to_metadata()))  # one chunk per document, under the document's own id
-        vectors = retriever.embedder.encode([f"{beir.corpus[i][0]}\n{beir.corpus[i][1]}".strip() for i in part])
-        store.write_chunks(store.chunks, rows, vectors)
-        store.docs.upsert(
-            ids=part,
-            embeddings=[[1.0]] * len(part),
-            documents=[beir.corpus[i][1] for i in part],
-            metadatas=[DocRecord(_beir_doc(i, beir.corpus[i][0]), "beir", 1, 0.0).metadata() for i in part],
-        )
-        progress(len(part))
-    retriever.invalidate()
+            fields = DocFields(doc_id, doc_id, title, "", "", None, DEFAULT_REPORT_KIND)
+            meta = ChunkMeta(fields, section="", section_role="other", char_start=0, char_end=len(text), chunk_index=0)
+            row = ChunkRow(doc_id, text, meta.to_metadata())
+            docs.append(PreparedDoc(DocRecord(fields, "beir", 1, 0.0), text, [row], [f"{title}\n{text}".strip()]))
+        library.write(docs, retriever.embedder.encode([t for d in docs for t in d.index_texts]), no_findings)
+        progress(len(docs))
 
 
 def score_beir(beir: Beir, query_ids: Sequence[str], search: Callable[[str], list[str]]) -> dict[str, float]:

@@ -123,13 +123,19 @@ class TokenCache:
 class LexicalIndex:
     """BM25 over chunk index-texts; row i belongs to chunk ids[i] of document doc_ids[i]."""
 
-    def __init__(self, bm25: bm25s.BM25 | None, ids: list[str], doc_ids: list[str], roles: list[str], keys: np.ndarray | None, generation: str) -> None:
+    def __init__(
+        self, bm25: bm25s.BM25 | None, ids: list[str], doc_ids: list[str], roles: list[str], keys: np.ndarray | None, generation: str,
+        versions: dict[str, str] | None = None,
+    ) -> None:
         self._bm25 = bm25
         self.ids = ids
         self.doc_ids = np.asarray(doc_ids, dtype=object)
         self.roles = np.asarray(roles, dtype=object)
-        self.keys = keys  # per row, the key of its indexed text in the TokenCache saved with this index (None: saved before 2026-11-30)
+        self.keys = keys  # per row, the key of its indexed text in the TokenCache saved with this index (None: an index saved without them)
         self.generation = generation
+        # Per document, the version of what its rows take from its record (qa.retrieve.index_version); empty when
+        # not known (an index saved without them): such rows are taken as current.
+        self.versions = versions or {}
         self._df: np.ndarray | None = None
 
     @classmethod
@@ -138,17 +144,27 @@ class LexicalIndex:
         return cls._from_tokens(((i, d, r, _text_key(t), tokens(t)) for i, d, r, t in rows), generation)
 
     def updated(
-        self, committed: AbstractSet[str], generation: str, tokens: TokenCache, added_rows: Callable[[list[str]], Iterable[tuple[str, str, str, str]]]
+        self,
+        committed: AbstractSet[str],
+        generation: str,
+        tokens: TokenCache,
+        added_rows: Callable[[list[str]], Iterable[tuple[str, str, str, str]]],
+        *,
+        stale: AbstractSet[str] = frozenset(),
     ) -> LexicalIndex:
-        """This index after documents were added or removed, without reading the documents it already has: their
-        rows keep their tokens (`tokens`: the cache saved with this index) and only the added documents' rows are
-        read (`added_rows(doc_ids)`, rows as for `build`). KeyError when the rows' tokens are not to be had: a
-        cache saved with another index, or an index saved without its keys."""
+        """This index after documents were added, removed or relabelled (`stale`: committed documents whose rows
+        changed, a metadata edit), without reading the documents it already has: their rows keep their tokens
+        (`tokens`: the cache saved with this index) and only the added and stale documents' rows are read
+        (`added_rows(doc_ids)`, rows as for `build`). KeyError when the rows' tokens are not to be had: a cache
+        saved with another index, or an index saved without its keys."""
         if self.keys is None:
             raise KeyError("index saved without text keys")
         keys = self.keys
-        kept = [(self.ids[i], d, self.roles[i], int(keys[i]), tokens.known(int(keys[i]))) for i, d in enumerate(self.doc_ids) if d in committed]
-        added = sorted(committed - set(self.doc_ids.tolist()))
+        kept = [
+            (self.ids[i], d, self.roles[i], int(keys[i]), tokens.known(int(keys[i])))
+            for i, d in enumerate(self.doc_ids) if d in committed and d not in stale
+        ]
+        added = sorted((committed - set(self.doc_ids.tolist())) | (stale & committed))
         new = [(i, d, r, _text_key(t), tokens.tokens(t)) for i, d, r, t in added_rows(added)] if added else []
         return LexicalIndex._from_tokens(kept + new, generation)
 
@@ -234,7 +250,7 @@ class LexicalIndex:
         tmp.mkdir(parents=True)
         if self._bm25 is not None:
             self._bm25.save(str(tmp / "bm25"), show_progress=False)
-        meta = {"generation": self.generation, "ids": self.ids, "doc_ids": self.doc_ids.tolist(), "roles": self.roles.tolist()}
+        meta = {"generation": self.generation, "ids": self.ids, "doc_ids": self.doc_ids.tolist(), "roles": self.roles.tolist(), "versions": self.versions}
         (tmp / "rows.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         if self.keys is not None:
             np.save(tmp / "keys.npy", self.keys)
@@ -251,7 +267,7 @@ class LexicalIndex:
             bm25 = bm25s.BM25.load(str(directory / "bm25"), show_progress=False) if meta["ids"] else None
             keys_file = directory / "keys.npy"
             keys = np.load(keys_file) if keys_file.exists() else None  # older indexes: searchable, not updatable
-            index = cls(bm25, meta["ids"], meta["doc_ids"], meta["roles"], keys, meta["generation"])
+            index = cls(bm25, meta["ids"], meta["doc_ids"], meta["roles"], keys, meta["generation"], meta.get("versions"))
         except Exception:  # any damage (truncated json, missing npy, bad vocab) means: rebuild
             return None
         if (bm25 is not None and int(bm25.scores["num_docs"]) != len(index.ids)) or (keys is not None and len(keys) != len(index.ids)):

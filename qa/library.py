@@ -1,32 +1,50 @@
-"""Every write to the store, and what it invalidates: ingest files, replace, delete, reindex.
+"""The library service: every write to the store (add files, replace, delete, reindex, metadata edit) and the
+invalidation of everything derived from it. The CLI, the API, evaluation, tuning and the benchmarks write through
+here; nothing else changes the store or calls `Retriever.invalidate()`.
 
-Idempotent by content: doc_id is the hash of the cleaned text, so an unchanged file is a no-op, a changed
-file under the same name replaces its old document (new one committed first, old one removed after), and
-a bad file is reported and skipped without touching anything stored.
+Idempotent by content: doc_id is the hash of the cleaned text, so
+- an unchanged file (same name, same content, same metadata) is a no-op: `unchanged`;
+- a changed file under the same name replaces its old document (new one committed first, old one removed after):
+  `replaced`;
+- a file whose content is stored already under another name (or came earlier in the same run) stores nothing
+  and changes nothing: `duplicate`, naming that file;
+- a bad file is reported and skipped without touching anything stored.
+
+The commit sequence (`commit`) is the one way documents become visible: rows (chunks, finding sentences) first,
+then the records that commit them (qa.store), then what they replace. Derived state follows the store: the
+retriever's catalogue and BM25 index (invalidated here; other processes see the store's change token), prepared
+sentences (addressed by chunk text key, so they are re-prepared lazily when a chunk's index text changes) and the
+findings view (keyed by each document's record, so it re-reads what changed).
+
+Metadata edits (`edit_metadata`) change a document's fields everywhere at once without re-embedding, and are kept
+as a stored override per file name, applied like a manifest entry whenever that file is ingested again (a
+`--manifest` given for that run wins). Deleting a document drops the override of its file name.
 """
 
 from __future__ import annotations
 
-import os
-import queue
 import threading
-import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
-from chromadb.api.models.Collection import Collection
 
 from ingest.document import IngestError, ReadLimits
 from ingest.pipeline import PreparedDoc, prepare, rechunk
-from ingest.readers import read_document
-from ingest.schema import DocRecord
-from qa.store import Store
+from ingest.readers import read_bytes
+from ingest.schema import REPORT_KINDS, DocFields, DocRecord
+from qa.ingest_run import IngestRun, Pending, write_behind_default
+from qa.settings import Settings
+from qa.store import Store, VectorCollections
 
-Outcome = Literal["new", "unchanged", "replaced"]
+if TYPE_CHECKING:
+    from qa.retrieve import Retriever
+
+Outcome = Literal["new", "unchanged", "replaced", "duplicate"]
+EDITABLE = ("unit", "region", "year", "report_kind", "title")  # the document fields an edit (and a manifest) may set
+YEARS = range(1900, 2101)
 
 
 class Encoder(Protocol):
@@ -35,18 +53,16 @@ class Encoder(Protocol):
     def encode_queries(self, texts: list[str]) -> np.ndarray: ...
 
 
-def encode_docs(docs: list[PreparedDoc], encoder: Encoder) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(chunk vectors, finding vectors) of each document: chunks of all documents in one passage-encoder call
-    (sorted by length inside, so its batches pad less), finding sentences in one call of the query encoder
-    (they are scored against questions' topics: qa.embeddings.Embedder)."""
-    chunk_vectors = encoder.encode([t for d in docs for t in d.index_texts])
-    finding_vectors = encoder.encode_queries([r.text for d in docs for r in d.finding_rows])
-    out: list[tuple[np.ndarray, np.ndarray]] = []
-    c = f = 0
-    for d in docs:
-        out.append((chunk_vectors[c : c + len(d.rows)], finding_vectors[f : f + len(d.finding_rows)]))
-        c, f = c + len(d.rows), f + len(d.finding_rows)
-    return out
+class DocumentNotFound(LookupError):
+    """No committed document has this doc_id (the API answers 404)."""
+
+    def __init__(self, doc_id: str) -> None:
+        super().__init__(f"没有 doc_id 为 {doc_id} 的报告")
+        self.doc_id = doc_id
+
+
+class MetadataError(ValueError):
+    """An edit the document fields cannot take (year out of range, unknown report kind); message in Chinese."""
 
 
 @dataclass
@@ -54,253 +70,250 @@ class IngestReport:
     new: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file name, the stored file it repeats)
     failed: list[tuple[str, str]] = field(default_factory=list)
     chunks: int = 0
     seconds: float = 0.0
-    doc_ids: dict[str, str] = field(default_factory=dict)  # source → doc_id of what is stored now
+    doc_ids: dict[str, str] = field(default_factory=dict)  # file name → doc_id of its content in the store
 
     @property
     def changed(self) -> bool:
         return bool(self.new or self.replaced)
+
+    def add(self, doc: DocFields, outcome: Outcome, duplicate_of: str | None = None) -> None:
+        if outcome == "duplicate":
+            self.duplicates.append((doc.source, duplicate_of or ""))
+        else:
+            getattr(self, outcome).append(doc.source)
+        self.doc_ids[doc.source] = doc.doc_id
+
+
+@dataclass(frozen=True)
+class Added:
+    """What `Library.add` did with one file."""
+
+    outcome: Outcome
+    record: DocRecord  # the document as stored now (for a duplicate: the stored one it repeats)
+    duplicate_of: str | None = None  # the stored file name a duplicate repeats
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How a prepared document stands against the store."""
+
+    previous: list[DocRecord]  # other documents stored under its file name (it replaces them)
+    existed: bool  # its content (doc_id) is stored already
+    unchanged: bool  # ... under the same name, with the same metadata and nothing to replace: nothing to do
+    duplicate_of: str | None  # ... under another file name: that name (nothing to do either)
+    stored: DocRecord | None = None
 
 
 def _same_metadata(a: DocRecord, b: DocRecord) -> bool:
     return a.doc == b.doc and (a.n_chunks, a.n_findings) == (b.n_chunks, b.n_findings)
 
 
-@dataclass(frozen=True)
-class _Stored:
-    """How a prepared document stands against the store."""
-
-    previous: list[DocRecord]  # other documents stored under its source (it replaces them)
-    existed: bool  # its content (doc_id) is stored already
-    unchanged: bool  # ... with the same metadata and nothing to replace: nothing to do
-
-
-def stored_state(docs: list[PreparedDoc], store: Store) -> list[_Stored]:
-    """Each document's standing, from two store reads for all of them (not two per document, ~2 ms each)."""
-    stored = store.records([d.record.doc.doc_id for d in docs])
-    by_source = store.records_by_source([d.record.doc.source for d in docs])
-    out: list[_Stored] = []
-    for d in docs:
-        existing = stored.get(d.record.doc.doc_id)
-        previous = [r for r in by_source.get(d.record.doc.source, []) if r.doc.doc_id != d.record.doc.doc_id]
-        same = existing is not None and _same_metadata(existing, d.record)
-        out.append(_Stored(previous, existing is not None, same and not previous))
-    return out
+def edit_fields(unit: str | None, region: str | None, year: int | None, report_kind: str | None, title: str | None) -> dict[str, str | int]:
+    """The fields an edit sets (None: keep), validated; MetadataError names what is wrong."""
+    changes: dict[str, str | int] = {}
+    for name, value in (("unit", unit), ("region", region), ("title", title)):
+        if value is not None:
+            changes[name] = value.strip()
+    if "title" in changes and not changes["title"]:
+        raise MetadataError("标题不能为空")
+    if year is not None:
+        if year not in YEARS:
+            raise MetadataError(f"年份应在 {YEARS.start}–{YEARS.stop - 1} 之间：{year}")
+        changes["year"] = year
+    if report_kind is not None:
+        if report_kind not in REPORT_KINDS:
+            raise MetadataError(f"报告类型无效：{report_kind}（可选：{'、'.join(REPORT_KINDS)}）")
+        changes["report_kind"] = report_kind
+    return changes
 
 
-def commit(doc: PreparedDoc, store: Store, encoder: Encoder) -> Outcome:
-    """Store one prepared document; returns what happened to it."""
-    [state] = stored_state([doc], store)
-    if state.unchanged:
-        return "unchanged"
-    [(chunk_vectors, finding_vectors)] = encode_docs([doc], encoder)
-    store.write_document(doc.record, doc.text, doc.rows, chunk_vectors, doc.finding_rows, finding_vectors)
-    for old in state.previous:
-        store.delete_document(old.doc.doc_id)
-    return "replaced" if state.previous or state.existed else "new"
+class Library:
+    def __init__(self, store: Store, encoder: Encoder, settings: Settings, retriever: Retriever | None = None) -> None:
+        """`retriever`: this process's view of the store, invalidated after every write (None: no view to keep)."""
+        self.store = store
+        self.encoder = encoder
+        self.retriever = retriever
+        self.chunk_size = settings.chunk_size
+        self.chunk_overlap = settings.chunk_overlap
+        self.limits: ReadLimits = settings.read_limits()
+        # Writes change the store in several steps; one writer at a time per process.
+        self.write_lock = threading.Lock()
 
+    @classmethod
+    def of(cls, retriever: Retriever) -> Library:
+        """The library writing to a retriever's store and keeping that retriever's view current."""
+        return cls(retriever.store, retriever.embedder, retriever.settings, retriever)
 
-# Chunks encoded together (across documents): one encoder call sorts them by length, so its batches of 32 pad
-# less the more texts it sorts, and Chroma gets a few large writes instead of one per document. Padded tokens
-# (what the encoder computes) for the 1,183 texts of 47 sample-copy documents: 176k sorted in one call; in
-# calls of 256 texts 197k (+12 %), of 512 186k, of 1024 182k (+3.5 %).
-ENCODE_BATCH = 1024
-# No smaller first window: parsing the ~60 reports of a window takes ~0.2 s (ingest.metadata._body_county), and
-# splitting a round of bench.ingest into 128 + the rest cost 0.6 s of encoding (2.4 %, measured side by side).
-# Documents parsed ahead of the encoder: enough for the next window to be ready when the encoder is (a report
-# is ~16 chunks), bounded so a large folder never sits in memory at once.
-READ_AHEAD = 64
-# Write a batch to Chroma on a second thread while the next batch is encoded. Chroma's HNSW inserts are CPU
-# work too: on a 2-core machine whose cores the encoder's two torch threads already fill, overlapping them
-# makes torch's OpenMP threads wait for each other (see docs/benchmarks.md), so it is on only with more cores.
-WRITE_BEHIND = (os.cpu_count() or 1) > 2
+    # --- adding documents -----------------------------------------------------------------------------
 
+    def ingest_files(
+        self,
+        files: Sequence[Path],
+        *,
+        manifest: Mapping[str, Mapping[str, str]] | None = None,
+        on_file: Callable[[str], None] | None = None,
+        write_behind: bool | None = None,
+    ) -> IngestReport:
+        """Read, prepare, embed and commit files, many documents per encoder call (qa.ingest_run). `manifest`: file
+        name → field overrides for this run (they win over stored edits); `on_file(name)` after each file;
+        `write_behind`: commit on a second thread (default: only with more than 2 cores)."""
+        overrides = self._overrides([p.name for p in files], manifest)
+        with self.write_lock:
+            self.store.repair()
+            behind = write_behind_default() if write_behind is None else write_behind
+            report = IngestRun(self, files, overrides, on_file, behind).run()
+        if report.changed:
+            self.invalidate()
+        return report
 
-@dataclass
-class _Pending:
-    doc: PreparedDoc
-    name: str  # file name for on_file
-    previous: list[DocRecord] = field(default_factory=list)  # other documents stored under its source
-    existed: bool = False
-
-
-@dataclass
-class _Batch:
-    items: list[_Pending] = field(default_factory=list)
-    chunks: int = 0
-
-    def keys(self) -> set[str]:
-        return {k for p in self.items for k in (p.doc.record.doc.doc_id, "src:" + p.doc.record.doc.source)}
-
-
-def ingest_files(
-    files: list[Path],
-    store: Store,
-    encoder: Encoder,
-    *,
-    chunk_size: int,
-    chunk_overlap: int,
-    manifest: dict[str, dict[str, str]] | None = None,
-    on_file: Callable[[str], None] | None = None,
-    limits: ReadLimits = ReadLimits(),
-) -> IngestReport:
-    """Ingest files as a bounded pipeline whose slowest stage, the encoder, never waits for the others:
-
-        reader thread: read → clean → structure → metadata → chunk   (≤ READ_AHEAD documents ahead)
-        this thread:   decide new/unchanged/replaced, gather ENCODE_BATCH chunks across documents, encode
-                       them (and their finding sentences: encode_docs)
-        writer:        Chroma writes of a batch: its chunks, then its records (the commit markers, one call),
-                       then old versions of replaced files — on a second thread while the next batch is
-                       encoded when WRITE_BEHIND (machines with more than 2 cores), else right after encoding
-
-    A document is still committed whole or not at all: its record is written only after all its chunks. Two
-    files of one run that share a doc_id or a source are never in flight together (the batch is flushed first),
-    so the outcomes are those of ingesting the files one by one."""
-    report = IngestReport()
-    started = time.perf_counter()
-    store.repair()
-    overrides = manifest or {}
-    work: queue.Queue[tuple[Path, PreparedDoc | IngestError] | None] = queue.Queue(maxsize=READ_AHEAD)
-    stop = threading.Event()
-
-    def read_all() -> None:
-        try:
-            for path in files:
-                if stop.is_set():
-                    return
-                try:
-                    raw = read_document(path, limits=limits)
-                    item: PreparedDoc | IngestError = prepare(
-                        raw, overrides.get(raw.source, {}), chunk_size=chunk_size, chunk_overlap=chunk_overlap
-                    )
-                except IngestError as exc:
-                    item = exc
-                while not stop.is_set():
-                    try:
-                        work.put((path, item), timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-        finally:
-            while not stop.is_set():
-                try:
-                    work.put(None, timeout=0.5)
-                    return
-                except queue.Full:
-                    continue
-
-    def write(batch: _Batch, parts: list[tuple[np.ndarray, np.ndarray]]) -> _Batch:
-        store.write_chunks(store.chunks, [r for p in batch.items for r in p.doc.rows], np.concatenate([c for c, _ in parts]))
-        found = [r for p in batch.items for r in p.doc.finding_rows]
-        if found:
-            store.write_chunks(store.findings, found, np.concatenate([f for _, f in parts]))
-        store.upsert_records([(p.doc.record, p.doc.text) for p in batch.items])
-        for p in batch.items:
-            if p.existed:  # the same content written again (new metadata or extraction): drop rows it no longer has
-                store.trim_document(p.doc.record.doc.doc_id, len(p.doc.rows), len(p.doc.finding_rows))
-            for old in p.previous:
-                store.delete_document(old.doc.doc_id)
-        return batch
-
-    def settle(done: _Batch) -> None:
-        for p in done.items:
-            outcome: Outcome = "replaced" if p.previous or p.existed else "new"
-            getattr(report, outcome).append(p.doc.record.doc.source)
-            report.doc_ids[p.doc.record.doc.source] = p.doc.record.doc.doc_id
-            report.chunks += len(p.doc.rows)
-            if on_file:
-                on_file(p.name)
-
-    reader = threading.Thread(target=read_all, name="ingest-reader", daemon=True)
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
-    in_flight: Future[_Batch] | None = None
-    in_flight_keys: set[str] = set()
-    batch = _Batch()
-
-    def decide(b: _Batch) -> None:
-        """Drop the documents stored already with the same metadata; note what the others replace."""
-        kept: list[_Pending] = []
-        for p, state in zip(b.items, stored_state([p.doc for p in b.items], store)):
+    def add(self, data: bytes, source: str, overrides: Mapping[str, str] | None = None) -> Added:
+        """One file's content (an upload): read, prepare, commit. `overrides`: field values given with it (they win
+        over a stored edit). IngestError for a file that cannot be read; nothing stored is touched then."""
+        raw = read_bytes(data, source, self.limits)
+        given = self._overrides([source], {source: overrides} if overrides else None).get(source, {})
+        doc = prepare(raw, given, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap)
+        with self.write_lock:
+            self.store.repair()
+            [state] = self.standing([doc])
+            if state.duplicate_of is not None and state.stored is not None:
+                return Added("duplicate", state.stored, state.duplicate_of)
             if state.unchanged:
-                report.unchanged.append(p.doc.record.doc.source)
-                report.doc_ids[p.doc.record.doc.source] = p.doc.record.doc.doc_id
-                if on_file:
-                    on_file(p.name)
-            else:
-                p.previous, p.existed = state.previous, state.existed
-                kept.append(p)
-        b.items = kept
+                return Added("unchanged", doc.record)
+            self.commit([Pending(doc, source, state.previous, state.existed)], *self.encode([doc]))
+        self.invalidate()
+        return Added("replaced" if state.previous or state.existed else "new", doc.record)
 
-    def flush() -> None:
-        nonlocal in_flight, in_flight_keys, batch
-        decide(batch)
-        if not batch.items:
-            batch = _Batch()
-            return
-        vectors = encode_docs([p.doc for p in batch.items], encoder)
-        if in_flight is not None:
-            settle(in_flight.result())
-        if WRITE_BEHIND:
-            in_flight, in_flight_keys = writer.submit(write, batch, vectors), batch.keys()
-        else:
-            in_flight, in_flight_keys = None, set()
-            settle(write(batch, vectors))
-        batch = _Batch()
+    def write(self, docs: Sequence[PreparedDoc], chunk_vectors: np.ndarray, finding_vectors: np.ndarray) -> None:
+        """Commit new documents with vectors made elsewhere (bulk loads: BEIR corpora, benchmark stores), without
+        deciding their outcome first: they must not be stored yet."""
+        with self.write_lock:
+            self.commit([Pending(d, d.record.doc.source) for d in docs], chunk_vectors, finding_vectors)
+        self.invalidate()
 
-    def drain() -> None:
-        nonlocal in_flight, in_flight_keys
-        flush()
-        if in_flight is not None:
-            settle(in_flight.result())
-            in_flight, in_flight_keys = None, set()
-
-    reader.start()
-    try:
-        while (got := work.get()) is not None:
-            path, item = got
-            if isinstance(item, IngestError):
-                report.failed.append((item.source, item.reason))
-                if on_file:
-                    on_file(path.name)
+    def standing(self, docs: Sequence[PreparedDoc]) -> list[Standing]:
+        """Each document's standing, from two store reads for all of them (not two per document, ~2 ms each)."""
+        stored = self.store.records([d.record.doc.doc_id for d in docs])
+        by_source = self.store.records_by_source([d.record.doc.source for d in docs])
+        out: list[Standing] = []
+        for d in docs:
+            doc = d.record.doc
+            existing = stored.get(doc.doc_id)
+            if existing is not None and existing.doc.source != doc.source:
+                out.append(Standing([], True, False, existing.doc.source, existing))
                 continue
-            doc = item
-            if {doc.record.doc.doc_id, "src:" + doc.record.doc.source} & (batch.keys() | in_flight_keys):
-                drain()  # the same content or file name twice in one run: decide against the stored state
-            batch.items.append(_Pending(doc, path.name))
-            batch.chunks += len(doc.rows)
-            if batch.chunks >= ENCODE_BATCH:
-                flush()
-        drain()
-    finally:
-        stop.set()
-        writer.shutdown(wait=True)
-        reader.join(timeout=5)
-    report.seconds = time.perf_counter() - started
-    return report
+            previous = [r for r in by_source.get(doc.source, []) if r.doc.doc_id != doc.doc_id]
+            same = existing is not None and _same_metadata(existing, d.record)
+            out.append(Standing(previous, existing is not None, same and not previous, None, existing))
+        return out
 
+    def encode(self, docs: Sequence[PreparedDoc]) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk vectors, finding-sentence vectors) of these documents, in row order: chunks of all documents in one
+        passage-encoder call (sorted by length inside, so its batches pad less), finding sentences in one call of
+        the query encoder (they are scored against questions' topics: qa.embeddings.Embedder)."""
+        chunks = self.encoder.encode([t for d in docs for t in d.index_texts])
+        findings = self.encoder.encode_queries([r.text for d in docs for r in d.finding_rows])
+        return chunks, findings
 
-def reindex(store: Store, encoder: Encoder, *, chunk_size: int, chunk_overlap: int) -> int:
-    """Re-chunk, re-extract findings and re-embed every stored document from its stored cleaned text (after a
-    model, chunking or extraction change). The old chunks and findings stay usable until the new collections
-    are complete. Returns the chunk count."""
-    records = store.catalogue()
-    updated: list[tuple[DocRecord, str]] = []
+    def commit(self, items: Sequence[Pending], chunk_vectors: np.ndarray, finding_vectors: np.ndarray) -> None:
+        """The commit sequence: every row of the documents, then their records (one call: the commit markers), then
+        what the rewrite of a stored document no longer has and the old versions they replace. Callers hold
+        `write_lock`; vectors are in row order (`encode`)."""
+        self.store.write_rows([r for p in items for r in p.doc.rows], chunk_vectors, [r for p in items for r in p.doc.finding_rows], finding_vectors)
+        self.store.upsert_records([(p.doc.record, p.doc.text) for p in items])
+        for p in items:
+            if p.existed:  # the same content written again (new metadata or extraction): drop rows it no longer has
+                self.store.trim_document(p.doc.record.doc.doc_id, len(p.doc.rows), len(p.doc.finding_rows))
+            for old in p.previous:
+                self.store.delete_document(old.doc.doc_id)
 
-    def fill(chunk_col: Collection, finding_col: Collection) -> None:
-        for record in records:
-            found = store.get_document(record.doc.doc_id)
-            if found is None:
-                continue
-            doc = rechunk(record, found[1], chunk_size=chunk_size, chunk_overlap=chunk_overlap)
-            [(chunk_vectors, finding_vectors)] = encode_docs([doc], encoder)
-            store.write_chunks(chunk_col, doc.rows, chunk_vectors)
-            if doc.finding_rows:
-                store.write_chunks(finding_col, doc.finding_rows, finding_vectors)
-            updated.append((doc.record, doc.text))
+    # --- changing and removing documents --------------------------------------------------------------
 
-    store.replace_chunks(fill)
-    for record, text in updated:
-        store.upsert_record(record, text)
-    return store.count_chunks()
+    def delete(self, doc_id: str) -> DocRecord:
+        """Remove a document, its rows and the stored edit of its file name; DocumentNotFound when there is none."""
+        with self.write_lock:
+            record = self.store.records([doc_id]).get(doc_id)
+            if record is None:
+                raise DocumentNotFound(doc_id)
+            self.store.delete_document(doc_id)
+            if not self.store.records_by_source([record.doc.source]):
+                self.store.drop_override(record.doc.source)
+        self.invalidate()
+        return record
+
+    def edit_metadata(
+        self,
+        doc_id: str,
+        *,
+        unit: str | None = None,
+        region: str | None = None,
+        year: int | None = None,
+        report_kind: str | None = None,
+        title: str | None = None,
+    ) -> DocRecord:
+        """Set some of a document's fields (None: keep) on its record and on every chunk and finding row, without
+        re-embedding, and keep them as the stored override of its file name (applied when it is ingested again).
+        Returns the record as stored now. MetadataError for invalid values, DocumentNotFound for an unknown id."""
+        changes = edit_fields(unit, region, year, report_kind, title)
+        with self.write_lock:
+            record = self.store.records([doc_id]).get(doc_id)
+            if record is None:
+                raise DocumentNotFound(doc_id)
+            if not changes:
+                return record
+            source = record.doc.source
+            # The override first: an edit interrupted after it is completed by running it again, or by re-ingest.
+            self.store.set_override(source, {**self.store.overrides([source]).get(source, {}), **changes})
+            edited = replace(record, doc=replace(record.doc, **changes))  # type: ignore[arg-type]
+            if edited.doc != record.doc:
+                self.store.relabel(edited)
+        self.invalidate()
+        return edited
+
+    def overrides(self, source: str) -> dict[str, str | int]:
+        """The stored edit of a file name (empty when none)."""
+        return self.store.overrides([source]).get(source, {})
+
+    def reindex(self) -> int:
+        """Re-chunk, re-extract findings and re-embed every stored document from its stored cleaned text (after a
+        model, chunking or extraction change). The old rows stay in use until the new collections are complete;
+        records are committed after them. Returns the chunk count."""
+        with self.write_lock:
+            records = self.store.catalogue()
+            updated: list[tuple[DocRecord, str]] = []
+
+            def fill(target: VectorCollections) -> None:
+                for record in records:
+                    found = self.store.get_document(record.doc.doc_id)
+                    if found is None:
+                        continue
+                    doc = rechunk(record, found[1], chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap)
+                    chunk_vectors, finding_vectors = self.encode([doc])
+                    self.store.write_rows(doc.rows, chunk_vectors, doc.finding_rows, finding_vectors, target=target)
+                    updated.append((doc.record, doc.text))
+
+            self.store.replace_rows(fill)
+            self.store.upsert_records(updated)
+            n = self.store.count_chunks()
+        self.invalidate()
+        return n
+
+    # --- derived state --------------------------------------------------------------------------------
+
+    def invalidate(self) -> None:
+        """After a write: this process's view re-reads the catalogue and brings its BM25 index up to date on its next
+        use (other processes learn from the store's change token). Prepared sentences and the findings view follow
+        the catalogue by themselves (module docstring)."""
+        if self.retriever is not None:
+            self.retriever.invalidate()
+
+    def _overrides(self, sources: Sequence[str], manifest: Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[str, str]]:
+        """File name → the overrides its ingest applies: the stored edit, then this run's manifest on top."""
+        stored = self.store.overrides(list(dict.fromkeys(sources)))
+        out: dict[str, dict[str, str]] = {s: {k: str(v) for k, v in o.items()} for s, o in stored.items()}
+        for source, given in (manifest or {}).items():
+            out[source] = {**out.get(source, {}), **given}
+        return out

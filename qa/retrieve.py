@@ -7,9 +7,10 @@ same documents; section_role is a chunk field and filters chunks directly.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
@@ -23,7 +24,7 @@ from ingest.text import index_text
 from qa.embeddings import Embedder
 from qa.lexical import LexicalIndex, TokenCache, tokenize
 from qa.settings import Settings
-from qa.store import Store, generation_of
+from qa.store import Store
 
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
@@ -84,6 +85,18 @@ class Hit:
             "report_kind": d.report_kind, "title": d.title, "section": self.section, "section_role": self.section_role,
             "text": self.text, "char_start": self.char_start, "char_end": self.char_end, "chunk_index": self.chunk_index, "score": self.score,
         }
+
+
+def index_version(doc: DocFields) -> str:
+    """What a document's BM25 rows take from its record (their index text names its unit and title): when it
+    changes (a metadata edit), the rows are indexed again."""
+    return hashlib.blake2b(f"{doc.unit}\n{doc.title}".encode(), digest_size=6).hexdigest()
+
+
+def generation_of(versions: Mapping[str, str]) -> str:
+    """Changes whenever the set of committed documents or what their rows are indexed by changes; the saved BM25
+    index compares against it."""
+    return hashlib.sha1("\n".join(sorted(f"{d} {v}" for d, v in versions.items())).encode()).hexdigest()[:16]
 
 
 def rrf(rankings: list[list[str]], k: int, weights: list[float] | None = None) -> list[tuple[str, float]]:
@@ -203,10 +216,11 @@ class Retriever:
                 return
             records = self.store.catalogue()
             catalogue = {r.doc.doc_id: r for r in records}
-            generation = generation_of(catalogue)
+            versions = {d: index_version(r.doc) for d, r in catalogue.items()}
+            generation = generation_of(versions)
             lexical = self._lexical
             if lexical is None or lexical.generation != generation:
-                lexical = self._load_or_build_lexical(generation, catalogue)
+                lexical = self._load_or_build_lexical(generation, catalogue, versions)
             # Swap in one step: readers see either the old view or the new one.
             self._catalogue, self._generation, self._lexical = catalogue, generation, lexical
             self._token, self._full_at = token, now
@@ -217,22 +231,24 @@ class Retriever:
     def _lexical_dir(self) -> Path:
         return self.settings.data_dir / "lexical" / self.settings.collection
 
-    def _load_or_build_lexical(self, generation: str, catalogue: dict[str, DocRecord]) -> LexicalIndex:
+    def _load_or_build_lexical(self, generation: str, catalogue: dict[str, DocRecord], versions: dict[str, str]) -> LexicalIndex:
         saved = LexicalIndex.load(self._lexical_dir())
-        # An index saved without text keys (before 2026-11-30) is rebuilt once: prepared sentences are found by them.
+        # An index saved without text keys is rebuilt once: prepared sentences are found by them.
         if saved is not None and saved.generation == generation and saved.keys is not None:
             return saved
         tokens = TokenCache.load(self._lexical_dir())
         index = None
         if saved is not None:
-            # After an upload or delete: only the added documents are read from the store (100k chunks, 77
-            # documents added: 5.3 s, against 6.7 s reading every chunk + 5.6 s building; bench/lexical.py).
+            # After an upload, delete or metadata edit: only the added or relabelled documents are read from the
+            # store, not every chunk (bench/lexical.py, docs/benchmarks.md).
+            stale = {d for d, v in saved.versions.items() if d in versions and versions[d] != v}
             try:
-                index = saved.updated(set(catalogue), generation, tokens, partial(index_rows, self.store))
+                index = saved.updated(set(catalogue), generation, tokens, partial(index_rows, self.store), stale=stale)
             except KeyError:  # the token cache is another index's (another process wrote it), or no keys were saved
                 tokens = TokenCache.load(self._lexical_dir())
         if index is None:
             index = self.build_lexical(generation, catalogue, tokens.tokens)
+        index.versions = versions
         index.save(self._lexical_dir(), tokens)
         return index
 

@@ -6,20 +6,23 @@ record is the commit marker. Readers only trust chunks and findings whose docume
 one are the remains of an interrupted ingest and `repair()` removes them. Deleting goes the other way round
 (record first, then chunks and findings).
 
-Every change to the set of records also writes a fresh token into a one-record `<collection>_meta`
-collection, so a process (one of several API replicas on one Chroma server) learns that the catalogue changed
-from two cheap calls (`change_token()`: that record and the documents count) instead of re-reading every
-record; the count also catches a writer that died between its record and its token.
+Every change to the set of records or to their fields also writes a fresh token into a one-record
+`<collection>_meta` collection, so a process (one of several API replicas on one Chroma server) learns that the
+catalogue changed from two cheap calls (`change_token()`: that record and the documents count) instead of
+re-reading every record; the count also catches a writer that died between its record and its token.
+
+Metadata edits (`relabel`) rewrite a document's fields on its rows and record in place (Chroma keeps the vectors);
+the edit itself is kept in `<collection>_overrides`, one record per file name, so it outlives the document's
+record when the file is ingested again with new content (qa.library).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -28,7 +31,7 @@ import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
-from ingest.schema import ChunkRow, DocRecord
+from ingest.schema import ChunkRow, DocRecord, with_doc
 from qa.settings import Settings
 
 _WRITE_BATCH = 512
@@ -42,13 +45,11 @@ _PENDING = "pending:"
 _PENDING_MAX_AGE = 3600.0
 
 
+VectorCollections = tuple[Collection, Collection]  # (chunks, finding sentences)
+
+
 class StoreError(RuntimeError):
     """The store cannot be used as configured (unreachable server, embedder mismatch); message in Chinese."""
-
-
-def generation_of(doc_ids: Iterable[str]) -> str:
-    """Changes whenever the set of committed documents changes; derived indexes compare against it."""
-    return hashlib.sha1("\n".join(sorted(doc_ids)).encode()).hexdigest()[:16]
 
 
 def _writer_gone(marker: dict[str, Any]) -> bool:
@@ -105,6 +106,7 @@ class Store:
         self._findings_name = f"{settings.collection}_findings"
         self.docs: Collection = self.client.get_or_create_collection(f"{settings.collection}_documents", embedding_function=None)
         self.meta: Collection = self.client.get_or_create_collection(f"{settings.collection}_meta", embedding_function=None)
+        self.edits: Collection = self.client.get_or_create_collection(f"{settings.collection}_overrides", embedding_function=None)
         self.chunks: Collection = self._open_vectors(self._chunks_name, self.embedder_id, check_embedder)
         self.findings: Collection = self._open_vectors(self._findings_name, self.findings_embedder_id, check_embedder)
 
@@ -164,30 +166,27 @@ class Store:
     def has_document(self, doc_id: str) -> bool:
         return bool(self.docs.get(ids=[doc_id], include=[])["ids"])
 
-    def write_document(
+    def write_rows(
         self,
-        record: DocRecord,
-        text: str,
         rows: Sequence[ChunkRow],
-        embeddings: np.ndarray,
-        findings: Sequence[ChunkRow] = (),
-        finding_embeddings: np.ndarray | None = None,
+        vectors: np.ndarray,
+        finding_rows: Sequence[ChunkRow] = (),
+        finding_vectors: np.ndarray | None = None,
+        *,
+        target: VectorCollections | None = None,
     ) -> None:
-        """Chunks and findings first, then the record that makes them visible (see module docstring)."""
-        self.write_chunks(self.chunks, rows, embeddings)
-        if findings and finding_embeddings is not None:
-            self.write_chunks(self.findings, findings, finding_embeddings)
-        self.upsert_record(record, text)
-        self.trim_document(record.doc.doc_id, len(rows), len(findings))
+        """Chunk rows and finding-sentence rows of some documents, before the records that commit them
+        (`upsert_records`; module docstring). `target`: other (chunks, findings) collections (a reindex's)."""
+        chunks, findings = target or (self.chunks, self.findings)
+        self.write_chunks(chunks, rows, vectors)
+        if finding_rows and finding_vectors is not None:
+            self.write_chunks(findings, finding_rows, finding_vectors)
 
     def trim_document(self, doc_id: str, n_chunks: int, n_finding_rows: int) -> None:
         """Remove rows a rewrite of the same document no longer has (same content, new chunking or extraction):
         upserts replace rows by id but leave those beyond the new count behind."""
         self.chunks.delete(where={"$and": [{"doc_id": doc_id}, {"chunk_index": {"$gte": n_chunks}}]})
         self.findings.delete(where={"$and": [{"doc_id": doc_id}, {"row": {"$gte": n_finding_rows}}]})
-
-    def upsert_record(self, record: DocRecord, text: str) -> None:
-        self.upsert_records([(record, text)])
 
     def upsert_records(self, items: Sequence[tuple[DocRecord, str]]) -> None:
         """Commit several documents whose chunks are already written, in one call (ingest batches)."""
@@ -217,6 +216,33 @@ class Store:
         self.findings.delete(where={"doc_id": doc_id})
         self.bump_generation()
         return existed
+
+    # --- metadata edits (qa.library.Library.edit_metadata) --------------------------------------------------
+
+    def relabel(self, record: DocRecord) -> None:
+        """Give a committed document new fields: every chunk and finding row first (their vectors stay), then its
+        record, then a new change token. Readers see either the old or the new fields of a row."""
+        for col in (self.chunks, self.findings):
+            rows = list(self._iter(col, False, {"doc_id": record.doc.doc_id}))
+            for start in range(0, len(rows), _WRITE_BATCH):
+                part = rows[start : start + _WRITE_BATCH]
+                col.update(ids=[r.id for r in part], metadatas=[with_doc(r.metadata, record.doc) for r in part])  # type: ignore[misc]
+        self.docs.update(ids=[record.doc.doc_id], metadatas=[record.metadata()])
+        self.bump_generation()
+
+    def overrides(self, sources: Sequence[str]) -> dict[str, dict[str, str | int]]:
+        """The stored edits of these file names (one record per file name in `<collection>_overrides`)."""
+        out: dict[str, dict[str, str | int]] = {}
+        for part in _batches(list(sources)):
+            page = self.edits.get(ids=part, include=["metadatas"])
+            out.update((i, dict(m or {})) for i, m in zip(page["ids"], page["metadatas"] or []))  # type: ignore[misc]
+        return out
+
+    def set_override(self, source: str, fields: dict[str, str | int]) -> None:
+        self.edits.upsert(ids=[source], embeddings=[[1.0]], metadatas=[fields])
+
+    def drop_override(self, source: str) -> None:
+        self.edits.delete(ids=[source])
 
     # --- change detection (see module docstring) ----------------------------------------------------------
 
@@ -335,7 +361,7 @@ class Store:
             by_id.update((i, ChunkRow(i, d or "", dict(m or {}))) for i, d, m in zip(page["ids"], page["documents"] or [], page["metadatas"] or []))
         return [by_id[i] for i in ids if i in by_id]
 
-    def replace_chunks(self, fill: Callable[[Collection, Collection], None]) -> None:
+    def replace_rows(self, fill: Callable[[VectorCollections], None]) -> None:
         """Rebuild the chunk and finding collections for the current embedder (`qa reindex`) without a window
         in which they are lost: fill side collections (chunks, findings), then drop the old ones and rename the
         new ones into place."""
@@ -347,7 +373,7 @@ class Store:
             if f"{name}_reindex" in existing:
                 self.client.delete_collection(f"{name}_reindex")  # left by an interrupted reindex
             sides.append(self._open_vectors(f"{name}_reindex", embedder_id))
-        fill(sides[0], sides[1])
+        fill((sides[0], sides[1]))
         for name, fresh in zip(names, sides):
             if name in existing:
                 self.client.delete_collection(name)

@@ -24,7 +24,7 @@ from qa.answer import Answerer, choose_lookup, select_units
 from qa.embeddings import Embedder
 from qa.evaluate import EvalItem, load_eval_set, standalone_queries
 from qa.evidence import EvidenceParams, Sentence, combine
-from qa.library import ingest_files
+from qa.library import Library
 from qa.metrics import mean, mrr_at_k, precision_recall_f1, recall_of_items
 from qa.retrieve import Filters, Retriever, open_retriever, rrf
 from qa.settings import Settings
@@ -34,8 +34,7 @@ from qa.understand import understand
 def build(settings: Settings, embedder: Embedder, directory: Path, size: int, overlap: int) -> Retriever:
     s = settings.model_copy(update={"data_dir": directory, "chunk_size": size, "chunk_overlap": overlap})
     retriever = open_retriever(s, embedder)
-    ingest_files(expand_paths([Path("samples")]), retriever.store, embedder, chunk_size=size, chunk_overlap=overlap)
-    retriever.invalidate()
+    Library.of(retriever).ingest_files(expand_paths([Path("samples")]))
     return retriever
 
 

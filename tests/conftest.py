@@ -14,7 +14,7 @@ from hypothesis import settings as hypothesis_settings
 
 from ingest.pipeline import expand_paths
 from qa.embeddings import Embedder
-from qa.library import IngestReport, ingest_files
+from qa.library import IngestReport, Library
 from qa.retrieve import Retriever, open_retriever
 from qa.settings import Settings
 
@@ -50,12 +50,7 @@ def make_settings(data_dir: Path) -> Settings:
 
 
 def ingest_into(retriever: Retriever, paths: list[Path], **kwargs: object) -> IngestReport:
-    s = retriever.settings
-    report = ingest_files(
-        expand_paths(paths), retriever.store, retriever.embedder, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap, **kwargs  # type: ignore[arg-type]
-    )
-    retriever.invalidate()
-    return report
+    return Library.of(retriever).ingest_files(expand_paths(paths), **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from ingest.pipeline import expand_paths
 from qa.answer import Answerer
 from qa.embeddings import Embedder
-from qa.library import ingest_files
+from qa.library import Library
 from qa.llm import LLMComposer
 from qa.retrieve import Retriever, open_retriever
 from qa.settings import Settings
@@ -28,8 +28,7 @@ class Services:
     embedder: Embedder
     retriever: Retriever
     answerer: Answerer
-    # Ingest and delete change the store in several steps; one writer at a time per process.
-    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    library: Library
     stopping: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -40,7 +39,7 @@ class Services:
         composer = LLMComposer(settings) if settings.llm_base_url else None
         answerer = Answerer(retriever, composer=composer)
         answerer.warm()
-        services = cls(settings, embedder, retriever, answerer)
+        services = cls(settings, embedder, retriever, answerer, Library.of(retriever))
         if settings.sentence_pass:
             threading.Thread(target=services._prepare_sentences, name="qa-sentences", daemon=True).start()
         return services
@@ -60,13 +59,8 @@ class Services:
     def seed(self, folder: Path) -> None:
         if self.retriever.store.catalogue():
             return
-        s = self.settings
-        report = ingest_files(
-            expand_paths([folder]), self.retriever.store, self.embedder,
-            chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap, limits=s.read_limits(),
-        )
+        report = self.library.ingest_files(expand_paths([folder]))
         log.warning("首次启动：已导入 %d 篇示例报告（%d 个段落）", len(report.new), report.chunks)
-        self.retriever.invalidate()
 
 
 def get_services(request: Request) -> Services:

@@ -41,6 +41,10 @@ class FindingFilter:
         return (self.role is None or f.role == self.role) and (self.category is None or self.category in f.category_names())
 
 
+# A committed document as the view knows it: id, ingest time (a rewrite of the same content) and fields (an edit).
+_DocKey = tuple[str, float, DocFields]
+
+
 @dataclass
 class _View:
     """All findings of the committed documents, in catalogue order, with one row per finding sentence: its
@@ -52,9 +56,9 @@ class _View:
     row_finding: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     row_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # a code per document
     postings: dict[str, np.ndarray] = field(default_factory=dict)
-    key: tuple[tuple[str, float], ...] = ()
+    key: tuple[_DocKey, ...] = ()
 
-    def vectors_by_doc(self) -> dict[tuple[str, float], np.ndarray]:
+    def vectors_by_doc(self) -> dict[_DocKey, np.ndarray]:
         """Each document's rows of `vectors` (views, not copies): `row_doc` codes are positions in `key`, and
         rows are in `key` order, so a document's rows are one run of equal codes."""
         bounds = np.searchsorted(self.row_doc, np.arange(len(self.key) + 1))
@@ -88,23 +92,26 @@ class FindingsIndex:
         # copy: 158 MB at 100k chunks). Not the stored rows themselves: their metadata dicts cost 120 MB and
         # 100k objects at 100k chunks. Objects made after start-up (an upload extends the view, a delete or
         # rewrite rebuilds it) are not frozen out of the GC as the start-up ones are (Answerer.warm).
-        self._per_doc: dict[tuple[str, float], tuple[list[Finding], np.ndarray | None, list[tuple[str, ...]]]] = {}
+        self._per_doc: dict[_DocKey, tuple[list[Finding], np.ndarray | None, list[tuple[str, ...]]]] = {}
         self._view = _View()
 
     # --- loading -------------------------------------------------------------------------------------------
 
     def view(self) -> _View:
         catalogue = self.retriever.catalogue()
-        key = tuple((d, r.ingested_at) for d, r in catalogue.items())
-        if key == self._view.key:
-            return self._view
+        key = tuple((d, r.ingested_at, r.doc) for d, r in catalogue.items())
+        view = self._view
+        if key == view.key:
+            # Equal but made of a re-read catalogue's objects: keep these, so the next comparison is by identity.
+            view.key = key
+            return view
         with self._lock:
             if key != self._view.key:
                 self._view = self._build(catalogue, key)
             return self._view
 
-    def _build(self, catalogue: dict[str, DocRecord], key: tuple[tuple[str, float], ...]) -> _View:
-        missing = [d for d, at in key if (d, at) not in self._per_doc]
+    def _build(self, catalogue: dict[str, DocRecord], key: tuple[_DocKey, ...]) -> _View:
+        missing = [k[0] for k in key if k not in self._per_doc]
         if missing:
             rows, vectors = self.retriever.store.finding_rows(missing)
             by_doc: dict[str, list[int]] = {}
@@ -114,7 +121,7 @@ class FindingsIndex:
                 picked = by_doc.get(d, [])
                 doc_rows, doc_vectors = in_order([rows[i] for i in picked], vectors[picked] if picked else vectors[:0])
                 tokens = [tuple(sys.intern(t) for t in set(tokenize(r.text))) for r in doc_rows]
-                self._per_doc[(d, catalogue[d].ingested_at)] = (group_rows(doc_rows, doc_vectors, self.categorizer), doc_vectors, tokens)
+                self._per_doc[(d, catalogue[d].ingested_at, catalogue[d].doc)] = (group_rows(doc_rows, doc_vectors, self.categorizer), doc_vectors, tokens)
         live = set(key)
         for stale in [k for k in self._per_doc if k not in live]:
             del self._per_doc[stale]
@@ -131,7 +138,7 @@ class FindingsIndex:
                 self._per_doc[k] = (doc_findings, None, tokens)
         return view
 
-    def _extend(self, base: _View, key: tuple[tuple[str, float], ...], kept: dict[tuple[str, float], np.ndarray]) -> _View:
+    def _extend(self, base: _View, key: tuple[_DocKey, ...], kept: dict[_DocKey, np.ndarray]) -> _View:
         """`base` (the view of a prefix of `key`) plus the findings of the rest of `key`'s documents, whose
         vectors are in `_per_doc` (read from the store) or else in `kept` (from the view being replaced)."""
         findings = list(base.findings)
@@ -152,7 +159,7 @@ class FindingsIndex:
         stacked = np.concatenate(blocks) if blocks else np.zeros((0, self.retriever.embedder.dimension), dtype=np.float32)
         new = findings[len(base.findings) :]
         sizes = [len(f.sentences) for f in new]
-        codes = {d: i for i, (d, _) in enumerate(key)}
+        codes = {k[0]: i for i, k in enumerate(key)}
         row_finding = np.concatenate([base.row_finding, np.repeat(np.arange(len(base.findings), len(findings)), sizes)]).astype(np.int64)
         row_doc = np.concatenate([base.row_doc, np.repeat(np.asarray([codes[f.doc.doc_id] for f in new], dtype=np.int64), sizes)]).astype(np.int64)
         postings = dict(base.postings)  # arrays are never changed in place: the old view stays valid for its readers

@@ -7,7 +7,7 @@ import pytest
 
 from ingest.pipeline import PreparedDoc, prepare
 from ingest.readers import read_document
-from qa.library import reindex
+from qa.library import Library
 from qa.retrieve import Retriever
 from qa.store import Store, StoreError
 from tests.conftest import SAMPLES, ingest_into
@@ -64,9 +64,10 @@ def test_one_run_decides_each_file_against_the_store(empty_retriever: Retriever,
     new = _copy(SAMPLES / "002_746ff3ccd9e6e85d.txt", tmp_path)
     twin = _copy(SAMPLES / "002_746ff3ccd9e6e85d.txt", tmp_path, name="副本.txt")
     report = ingest_into(r, [same, edited, new, twin])
-    assert (report.unchanged, report.new, report.replaced) == ([same.name], [new.name], [edited.name, twin.name])
-    # The twin's content is one document, now recorded under the later name; the edited file replaced its old version.
-    assert sorted(d.doc.source for d in r.store.catalogue()) == sorted([same.name, edited.name, twin.name])
+    assert (report.unchanged, report.new, report.replaced) == ([same.name], [new.name], [edited.name])
+    # The twin repeats a file of the same run: named as a duplicate of it, nothing stored for it (issue #20).
+    assert report.duplicates == [(twin.name, new.name)]
+    assert sorted(d.doc.source for d in r.store.catalogue()) == sorted([same.name, edited.name, new.name])
     assert report.doc_ids[new.name] == report.doc_ids[twin.name]
 
 
@@ -125,7 +126,7 @@ def test_reindex_rebuilds_with_new_chunking(empty_retriever: Retriever, tmp_path
     r = empty_retriever
     ingest_into(r, [_copy(S001, tmp_path)])
     before = r.store.count_chunks()
-    n = reindex(r.store, r.embedder, chunk_size=120, chunk_overlap=0)
+    n = Library(r.store, r.embedder, r.settings.model_copy(update={"chunk_size": 120, "chunk_overlap": 0}), r).reindex()
     assert n > before
     assert r.store.catalogue()[0].n_chunks == n
     r.invalidate()

@@ -63,10 +63,31 @@ def test_ingest_search_docs_flow(data_dir: Path, tmp_path: Path) -> None:
     assert any(line.startswith("失败 bomb.docx：压缩比") and "疑似压缩炸弹" in line for line in failures)
 
 
+def test_duplicates_are_named_and_metadata_edits_apply(data_dir: Path, tmp_path: Path) -> None:
+    twin = tmp_path / "副本.txt"
+    shutil.copy(SAMPLES / "001_5adf402d10fbcc74.txt", twin)
+    dup = run(data_dir, "ingest", str(twin))
+    assert dup.returncode == 0, dup.stderr
+    assert "重复 1 篇" in dup.stdout and "重复 副本.txt：内容与 001_5adf402d10fbcc74.txt 相同，已跳过" in dup.stdout
+
+    doc_id = next(d["doc_id"] for d in json.loads(run(data_dir, "docs", "list", "--json").stdout) if d["source"].startswith("001"))
+    edited = run(data_dir, "docs", "edit", doc_id, "--unit", "某某测试改名中心", "--year", "2030", "--json")
+    assert edited.returncode == 0, edited.stderr
+    assert (json.loads(edited.stdout)["unit"], json.loads(edited.stdout)["year"]) == ("某某测试改名中心", 2030)
+    shown = json.loads(run(data_dir, "docs", "show", doc_id, "--json").stdout)
+    assert (shown["unit"], shown["year"], shown["source"]) == ("某某测试改名中心", 2030, "001_5adf402d10fbcc74.txt")
+    # Another process finds the document by its new unit: the saved BM25 index took the edit.
+    hits = json.loads(run(data_dir, "search", "某某测试改名中心", "--mode", "bm25", "--json").stdout)["hits"]
+    assert hits and {h["doc_id"] for h in hits} == {doc_id} and {h["unit"] for h in hits} == {"某某测试改名中心"}
+
+
 @pytest.mark.parametrize(
     "args",
     [
         ("ingest", "/no/such/path.txt"),
+        ("docs", "edit", "0000000000000000", "--unit", "某单位"),
+        ("docs", "edit", "0000000000000000", "--year", "1800"),
+        ("docs", "edit", "0000000000000000"),
         ("search", "   "),
         ("search", "预算", "--mode", "fuzzy"),
         ("docs", "show", "0000000000000000"),

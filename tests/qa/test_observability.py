@@ -56,6 +56,13 @@ def test_uploads_are_refused_with_reasons_and_counted(keyed_api: tuple[str, Path
     assert delta('qa_ingest_failures_total{reason="invalid"}') == 1
     assert _upload(base, "报告.txt", REPORT.encode()).json()["outcome"] == "unchanged"
     assert _metrics(base)['qa_ingest_documents_total{outcome="unchanged"}'] >= 1
+    # The same content under another name: named as a duplicate of the stored file, counted apart, nothing stored.
+    listed = len(httpx.get(f"{base}/v1/documents", headers=READER).json())
+    twin = _upload(base, "副本.txt", REPORT.encode())
+    assert twin.status_code == 201 and twin.json()["outcome"] == "duplicate" and twin.json()["duplicate_of"] == "报告.txt", twin.text
+    assert twin.json()["doc_id"] == good.json()["doc_id"]
+    assert len(httpx.get(f"{base}/v1/documents", headers=READER).json()) == listed
+    assert _metrics(base)['qa_ingest_documents_total{outcome="duplicate"}'] - before.get('qa_ingest_documents_total{outcome="duplicate"}', 0.0) == 1
     assert httpx.delete(f"{base}/v1/documents/{good.json()['doc_id']}", headers=ADMIN).status_code == 200
 
 

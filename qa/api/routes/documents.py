@@ -10,14 +10,12 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, s
 from starlette.concurrency import run_in_threadpool
 
 from ingest.document import IngestError, TooLargeError, UnsupportedFormatError
-from ingest.pipeline import prepare
-from ingest.readers import read_bytes
 from ingest.schema import DocRecord
 from qa.api.auth import authorize
 from qa.api.deps import Services, ServicesDep
 from qa.api.metrics import INGEST_FAILED, INGESTED
 from qa.api.schemas import DocumentOut, DocumentTextOut
-from qa.library import commit
+from qa.library import DocumentNotFound
 
 router = APIRouter(prefix="/v1/documents", tags=["报告"])
 
@@ -50,15 +48,12 @@ def safe_name(filename: str | None) -> str:
 
 
 def _ingest(services: Services, data: bytes, source: str, overrides: dict[str, str]) -> dict[str, object]:
-    s = services.settings
-    raw = read_bytes(data, source, s.read_limits())
-    doc = prepare(raw, overrides, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap)
-    with services.write_lock:
-        services.retriever.store.repair()
-        outcome = commit(doc, services.retriever.store, services.embedder)
-    services.retriever.invalidate()
-    INGESTED.labels(outcome).inc()
-    return {"doc_id": doc.record.doc.doc_id, "source": source, "outcome": outcome, "n_chunks": len(doc.rows), "unit": doc.record.doc.unit}
+    added = services.library.add(data, source, overrides)
+    INGESTED.labels(added.outcome).inc()
+    body: dict[str, object] = {"doc_id": added.record.doc.doc_id, "source": source, "outcome": added.outcome, "n_chunks": added.record.n_chunks, "unit": added.record.doc.unit}
+    if added.duplicate_of is not None:
+        body["duplicate_of"] = added.duplicate_of  # the stored file with the same content; nothing was stored
+    return body
 
 
 # Nothing stored is touched by a refused file; the status tells the client why.
@@ -90,9 +85,8 @@ async def upload_document(
 
 @router.delete("/{doc_id}", summary="删除一篇报告及其全部段落（管理员）", dependencies=[Depends(authorize("admin"))])
 def delete_document(doc_id: str, services: ServicesDep) -> dict[str, str]:
-    with services.write_lock:
-        existed = services.retriever.store.delete_document(doc_id)
-    services.retriever.invalidate()
-    if not existed:
-        raise HTTPException(404, f"没有 doc_id 为 {doc_id} 的报告")
+    try:
+        services.library.delete(doc_id)
+    except DocumentNotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
     return {"doc_id": doc_id, "status": "deleted"}

@@ -1,0 +1,146 @@
+"""The library service (qa.library) against a real embedded Chroma: duplicates named as such, metadata edits that
+reach every row and every derived view without re-embedding, and survive re-ingest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.schema import DocFields
+from qa.answer import Answerer
+from qa.findings import FindingFilter, open_findings
+from qa.library import DocumentNotFound, Library, MetadataError
+from qa.retrieve import Filters, Retriever
+from tests.conftest import SAMPLES, ingest_into
+
+S001 = SAMPLES / "001_5adf402d10fbcc74.txt"  # 益阳市赫山区投资促进服务中心 2021
+S004 = SAMPLES / "004_30f3d27d840c4c9e.txt"  # 湖南省大祥工业集中区管理委员会: says 预算编制不够细化
+NEW_UNIT = "邵阳市测试改名委员会"
+
+
+def _copy(src: Path, folder: Path, name: str, extra: str = "") -> Path:
+    folder.mkdir(exist_ok=True)
+    dst = folder / name
+    dst.write_text(src.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return dst
+
+
+def _rows(r: Retriever, doc_id: str) -> dict[str, tuple[dict[str, object], list[float]]]:
+    """Every chunk and finding row of a document: id → (metadata, vector)."""
+    out = {}
+    for col in (r.store.chunks, r.store.findings):
+        page = col.get(where={"doc_id": doc_id}, include=["metadatas", "embeddings"])
+        out.update({i: (dict(m or {}), list(e)) for i, m, e in zip(page["ids"], page["metadatas"] or [], page["embeddings"])})  # type: ignore[arg-type]
+    return out
+
+
+def test_same_content_under_another_name_is_a_duplicate(empty_retriever: Retriever, tmp_path: Path) -> None:
+    r = empty_retriever
+    library = Library.of(r)
+    first = ingest_into(r, [_copy(S001, tmp_path / "a", "原件.txt")])
+    before = (r.store.count_chunks(), r.store.findings.count(), r.store.catalogue())
+    twin = ingest_into(r, [_copy(S001, tmp_path / "b", "副本.txt")])
+    assert twin.duplicates == [("副本.txt", "原件.txt")] and not (twin.new or twin.unchanged or twin.replaced or twin.failed)
+    assert twin.doc_ids["副本.txt"] == first.doc_ids["原件.txt"] and twin.chunks == 0
+    added = library.add(S001.read_bytes(), "上传副本.txt")
+    assert (added.outcome, added.duplicate_of, added.record.doc.doc_id) == ("duplicate", "原件.txt", first.doc_ids["原件.txt"])
+    assert (r.store.count_chunks(), r.store.findings.count(), r.store.catalogue()) == before  # nothing stored, nothing changed
+    assert ingest_into(r, [tmp_path / "a" / "原件.txt"]).unchanged == ["原件.txt"]  # same name, same content: unchanged
+
+
+def test_metadata_edit_reaches_every_row_and_view_without_reembedding(empty_retriever: Retriever, tmp_path: Path) -> None:
+    r = empty_retriever
+    report = ingest_into(r, [_copy(S001, tmp_path, S001.name), _copy(S004, tmp_path, S004.name)])
+    edited_id, other_id = report.doc_ids[S004.name], report.doc_ids[S001.name]
+    answerer = Answerer(r)
+    assert "湖南省大祥工业集中区管理委员会" in {u.unit for u in answerer.ask("哪些单位提到预算编制不够细化？").units or []}
+    findings = open_findings(r)
+    assert findings.select(FindingFilter(unit="大祥工业集中区"))
+    rows_before, other_before = _rows(r, edited_id), _rows(r, other_id)
+    r.lexical()
+
+    # Only the edited document's chunks are read again for BM25: no full rebuild.
+    asked: list[list[str]] = []
+    chunks_of, iter_chunks = r.store.chunks_of, r.store.iter_chunks
+    r.store.chunks_of = lambda ids: (asked.append(list(ids)), chunks_of(ids))[1]  # type: ignore[method-assign]
+
+    def every_chunk(include_text: bool = True, where: dict[str, object] | None = None) -> object:
+        assert where is not None, "full BM25 rebuild after a metadata edit"
+        return iter_chunks(include_text, where)
+
+    r.store.iter_chunks = every_chunk  # type: ignore[method-assign]
+    record = Library.of(r).edit_metadata(edited_id, unit=NEW_UNIT, region="湖南省邵阳市", year=2030, report_kind="项目支出")
+    lexical = r.lexical()
+    r.store.chunks_of, r.store.iter_chunks = chunks_of, iter_chunks  # type: ignore[method-assign]
+    assert asked == [[edited_id]]
+
+    want = DocFields(edited_id, S004.name, record.doc.title, NEW_UNIT, "湖南省邵阳市", 2030, "项目支出")
+    assert record.doc == want and r.store.records([edited_id])[edited_id].doc == want
+    rows_after = _rows(r, edited_id)
+    assert rows_after.keys() == rows_before.keys() and len(rows_after) > 10
+    for row_id, (meta, vector) in rows_after.items():
+        old_meta, old_vector = rows_before[row_id]
+        assert vector == old_vector  # not re-embedded
+        assert (meta["unit"], meta["region"], meta["year"], meta["report_kind"]) == (NEW_UNIT, "湖南省邵阳市", 2030, "项目支出")
+        assert {k: v for k, v in meta.items() if k not in ("unit", "region", "year", "report_kind")} == {
+            k: v for k, v in old_meta.items() if k not in ("unit", "region", "year", "report_kind")
+        }
+    assert _rows(r, other_id) == other_before
+
+    # Catalogue, filters, BM25 index text (the unit is indexed with every chunk), findings view, answers.
+    assert r.catalogue()[edited_id].doc == want
+    assert {h.doc.doc_id for h in r.search("预算", mode="dense", top_k=50, filters=Filters(year=2030))} == {edited_id}
+    assert {h.doc.doc_id for h in r.search(NEW_UNIT, mode="bm25", top_k=50)} == {edited_id}
+    assert lexical.versions[edited_id] != lexical.versions[other_id]
+    assert {f.doc.unit for f in findings.select(FindingFilter(unit=NEW_UNIT))} == {NEW_UNIT}
+    assert {f.doc for f in findings.select(FindingFilter()) if f.doc.doc_id == edited_id} == {want}
+    units = {u.unit for u in answerer.ask("哪些单位提到预算编制不够细化？").units or []}
+    assert NEW_UNIT in units and "湖南省大祥工业集中区管理委员会" not in units
+
+
+def test_edit_survives_reingest_and_a_manifest_wins(empty_retriever: Retriever, tmp_path: Path) -> None:
+    r = empty_retriever
+    library = Library.of(r)
+    path = _copy(S004, tmp_path, S004.name)
+    doc_id = ingest_into(r, [path]).doc_ids[S004.name]
+    library.edit_metadata(doc_id, unit=NEW_UNIT, year=2030)
+    assert library.overrides(S004.name) == {"unit": NEW_UNIT, "year": 2030}
+    assert ingest_into(r, [path]).unchanged == [S004.name]  # the stored edit is applied like a manifest entry
+
+    _copy(S004, tmp_path, S004.name, extra="\n十、补充说明\n档案管理已数字化。\n")
+    changed = ingest_into(r, [path])
+    assert changed.replaced == [S004.name]
+    [record] = r.store.catalogue()
+    assert (record.doc.doc_id != doc_id, record.doc.unit, record.doc.year) == (True, NEW_UNIT, 2030)
+
+    with_manifest = ingest_into(r, [path], manifest={S004.name: {"unit": "清单里的单位"}})
+    assert with_manifest.replaced == [S004.name]
+    [record] = r.store.catalogue()
+    assert (record.doc.unit, record.doc.year) == ("清单里的单位", 2030)  # the run's manifest wins field by field
+
+    library.delete(record.doc.doc_id)  # forgetting a document forgets its edit
+    assert library.overrides(S004.name) == {}
+    assert ingest_into(r, [path]).new == [S004.name]
+    [record] = r.store.catalogue()
+    assert (record.doc.unit, record.doc.year) == ("湖南省大祥工业集中区管理委员会", 2021)
+
+
+def test_bad_edits_change_nothing(empty_retriever: Retriever, tmp_path: Path) -> None:
+    r = empty_retriever
+    library = Library.of(r)
+    doc_id = ingest_into(r, [_copy(S001, tmp_path, S001.name)]).doc_ids[S001.name]
+    before = r.store.records([doc_id])[doc_id]
+    for kwargs, message in (
+        ({"year": 1899}, "年份应在 1900–2100 之间"),
+        ({"year": 2101}, "年份应在 1900–2100 之间"),
+        ({"report_kind": "年度报告"}, "报告类型无效"),
+        ({"title": "  "}, "标题不能为空"),
+    ):
+        with pytest.raises(MetadataError, match=message):
+            library.edit_metadata(doc_id, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(DocumentNotFound, match="没有 doc_id 为 ffffffffffffffff 的报告"):
+        library.edit_metadata("ffffffffffffffff", unit="某单位")
+    with pytest.raises(DocumentNotFound):
+        library.delete("ffffffffffffffff")
+    assert r.store.records([doc_id])[doc_id] == before and library.overrides(S001.name) == {}
