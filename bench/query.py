@@ -269,10 +269,16 @@ def aggregate_breakdown(data_dir: Any, question: str, sample: int = 256) -> dict
     # chunks of the sentences returned); evidence: the whole corpus-wide pass, recall and reads included.
     r.candidate_chunks = timed("recall", r.candidate_chunks, "candidate_chunks")  # type: ignore[method-assign]
     r.store.get_chunks = timed("chunks_read", r.store.get_chunks, "chunks_read")  # type: ignore[method-assign]
-    answerer.aggregate_evidence = timed("evidence", answerer.aggregate_evidence, "sentences_returned")  # type: ignore[method-assign]
-    t0 = time.perf_counter()
-    ans = answerer.ask(question)
-    measured = time.perf_counter() - t0
+    import qa.answering.aggregate as aggregate  # the corpus-wide pass the aggregate answer calls
+
+    pass_fn = aggregate.aggregate_evidence
+    aggregate.aggregate_evidence = timed("evidence", pass_fn, "sentences_returned")
+    try:
+        t0 = time.perf_counter()
+        ans = answerer.ask(question)
+        measured = time.perf_counter() - t0
+    finally:
+        aggregate.aggregate_evidence = pass_fn
     projected = measured + cur.get("encode_extrapolated_part", 0.0)
     return {
         "question": question,

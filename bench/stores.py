@@ -139,14 +139,15 @@ def ensure_findings(n_chunks: int, settings_kwargs: dict[str, Any] | None = None
 def ensure_sentences(n_chunks: int, settings_kwargs: dict[str, Any] | None = None, seed: int = 0) -> tuple[Path, dict[str, Any]]:
     """`ensure_findings` plus every chunk's prepared sentences (the first run's time is recorded in READY.json)."""
     data, info = ensure_findings(n_chunks, settings_kwargs, seed)
-    from qa.answer import Answerer
+    from qa.answering.context import AnswerContext
+    from qa.answering.prepared import prepare_sentences
     from qa.embeddings import Embedder
     from qa.retrieve import open_retriever
 
     settings = Settings(data_dir=data, **(settings_kwargs or {}))
-    answerer = Answerer(open_retriever(settings, Embedder(settings)))
+    ctx = AnswerContext.of(open_retriever(settings, Embedder(settings)))
     t0 = time.perf_counter()
-    done = answerer.prepare_sentences(progress=lambda d, total: log(f"  sentences: {d}/{total} chunks"))
+    done = prepare_sentences(ctx, progress=lambda d, total: log(f"  sentences: {d}/{total} chunks"))
     if done:
         info = {**info, "sentences_seconds": round(time.perf_counter() - t0, 1), "sentences_chunks": done}
         (store_dir(n_chunks, seed) / "READY.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))

@@ -316,13 +316,14 @@ def reindex() -> None:
 @friendly_errors
 def sentences() -> None:
     """预先切分并向量化全部段落的句子，使“哪些单位提到……”的问题无需在提问时处理候选句子（qa serve 在后台自动进行）。"""
-    from qa.answer import Answerer
+    from qa.answering.context import AnswerContext
+    from qa.answering.prepared import prepare_sentences, sentences_prepared
 
-    answerer = Answerer(_retriever())
+    ctx = AnswerContext.of(_retriever())
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
         task = bar.add_task("句子", total=None)
-        n = answerer.prepare_sentences(progress=lambda done, total: bar.update(task, completed=done, total=total))
-    out.print(f"本次处理 {n} 个段落的句子；已就绪 {answerer.sentences_prepared()} / {len(answerer.retriever.lexical())} 个段落")
+        n = prepare_sentences(ctx, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    out.print(f"本次处理 {n} 个段落的句子；已就绪 {sentences_prepared(ctx)} / {len(ctx.retriever.lexical())} 个段落")
 
 
 @app.command()

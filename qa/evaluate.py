@@ -23,6 +23,7 @@ import numpy as np
 from ingest.pipeline import PreparedDoc, expand_paths
 from ingest.schema import DEFAULT_REPORT_KIND, ChunkMeta, ChunkRow, DocFields, DocRecord
 from qa.answer import Answer, Answerer
+from qa.answering.prepared import prepare_sentences
 from qa.embeddings import Embedder
 from qa.library import Library
 from qa.metrics import mean, mrr_at_k, ndcg_at_k, percentile, precision_recall_f1, recall_of_items
@@ -261,7 +262,7 @@ def run_eval_set(
         if answers:
             progress("answers")
             answerer = Answerer(retriever)
-            answerer.prepare_sentences()  # as `qa serve` does in the background: answers come from prepared sentences
+            prepare_sentences(answerer.ctx)  # as `qa serve` does in the background: answers come from prepared sentences
             results["answers"], results["answer_rows"] = score_answers(items, answerer)
         return results
 

@@ -6,7 +6,9 @@ contains (separates 预算编制不够细化 from the near miss 绩效目标不�
 rates close). Weights and thresholds live in `EvidenceParams` and are tuned on the dev eval set.
 
 Lookups score the sentences of a few chunks (`score_sentences`). An aggregate scores those of thousands of chunks
-(`score_candidates`): column by column, from sentences prepared before the question (qa.sentences).
+(`score_candidates`): column by column, from sentences prepared before the question (qa.sentences). Both take the
+topic (`Topic`: text and embedding) and what scoring reads besides it (`Scoring`: parameters, BM25's idf, the
+sentence-vector cache).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,6 +31,7 @@ from qa.sentences import ChunkSource, SentenceBatch, SentenceStore, chunk_senten
 
 _PROBLEM_CUE = re.compile(r"不够|不足|缺乏|缺少|未|没有|有待|不规范|不到位|偏差|滞后|薄弱|不完善|不健全|不全|问题|困难|粗|差|低")
 _MEASURE_CUE = re.compile(r"建议|措施|改进|整改|下一步|加强|提高|完善|规范|强化|细化|优化")
+T = TypeVar("T", float, np.ndarray)
 
 
 @dataclass(frozen=True)
@@ -38,19 +42,46 @@ class EvidenceParams:
     # (绩效目标不够细化 vs 预算编制不够细化); lookups need meaning more (the question is not the answer).
     aggregate_lexical_weight: float = 0.3
     lookup_lexical_weight: float = 0.3
-    role_bonus: float = 0.0  # for sentences from the section role the topic implies (tuned: no gain)
     aggregate_threshold: float = 0.8  # absolute floor for a unit to count in an aggregate answer
     aggregate_margin: float = 0.25  # …and within this of the best unit's score
     related_threshold: float = 0.75  # below the floor but above this: shown as related, never counted
     lookup_threshold: float = 0.7  # below this a lookup is declined as unanswerable
-    number_bonus: float = 0.0  # lookups asking 多少/金额: bonus for sentences with a number (tuned: no gain)
-    # Aggregate recall: each document's best chunks by BM25 and by dense similarity (Retriever.doc_candidates).
-    aggregate_chunks_per_doc: int = 2  # dev: same unit F1 (0.860) as every chunk; 1 loses recall
+    # Aggregate recall: each document's best chunks by BM25 and by dense similarity (Retriever.candidate_chunks);
+    # one loses recall, more gain nothing on dev (docs/evaluation.md).
+    aggregate_chunks_per_doc: int = 2
     # The corpus-wide aggregate pass embeds a sentence sharing no token with the topic only if its chunk is among
     # this many nearest the topic by meaning (缺乏懂法律的、懂财经的…专业人才 for 身边缺少懂行的人: nearest chunk);
-    # elsewhere such sentences were never evidence on dev or test, only junk near misses (ranks 7-20 on the
-    # samples), and embedding them was most of the question's time (100k chunks: 16,720 sentences → 2,888).
+    # elsewhere such sentences were never evidence, only near misses, and embedding them was most of the question's
+    # time (docs/evaluation.md, docs/benchmarks.md).
     aggregate_meaning_chunks: int = 5
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What is asked about: the topic or question text and its embedding (by the query model), computed once."""
+
+    text: str
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """What scoring sentences reads besides the topic: the parameters, BM25's idf (the current lexical index) and
+    the cache of sentence embeddings."""
+
+    params: EvidenceParams
+    lexical: LexicalIndex
+    vectors: SentenceVectors
+
+
+@dataclass(frozen=True)
+class CandidateSource:
+    """Where an aggregate's candidate chunks come from: the committed documents (a citation's document fields),
+    the prepared sentences, and the store for chunks not prepared yet."""
+
+    records: Mapping[str, DocRecord]
+    prepared: SentenceStore
+    fetch: Callable[[list[str]], list[ChunkRow]]
 
 
 @dataclass(frozen=True)
@@ -63,8 +94,7 @@ class Sentence:
     # The parts of the score, kept so thresholds can be tuned without re-embedding (scripts/tune.py).
     similarity: float = 0.0
     coverage: float = 0.0
-    in_role: bool = False
-    has_number: bool = False
+    in_role: bool = False  # from the section role the topic implies (reported; it does not change the score)
 
     @property
     def doc_id(self) -> str:
@@ -170,32 +200,20 @@ def split_hits(hits: Iterable[Hit]) -> list[tuple[Hit, int, int, str]]:
     return out
 
 
-def score_sentences(
-    topic: str,
-    topic_vec: np.ndarray,
-    hits: Iterable[Hit],
-    vectors: SentenceVectors,
-    params: EvidenceParams,
-    lexical: LexicalIndex,
-    *,
-    lexical_weight: float,
-    wants_number: bool = False,
-    ignore_tokens: Iterable[str] = (),
-) -> list[Sentence]:
+def score_sentences(scoring: Scoring, topic: Topic, hits: Iterable[Hit], *, lexical_weight: float, ignore_tokens: Iterable[str] = ()) -> list[Sentence]:
     """Every sentence of the hits with its evidence score, best first (lookups and per-unit answers: a few chunks;
-    an aggregate's thousands go through `score_candidates`)."""
+    an aggregate's thousands go through `score_candidates`). `ignore_tokens`: topic words that are no evidence."""
     parts = split_hits(hits)
-    coverage = Coverage(set(tokenize(topic)) - set(ignore_tokens), lexical.idf)
+    coverage = Coverage(set(tokenize(topic.text)) - set(ignore_tokens), scoring.lexical.idf)
     by_text = {text: coverage(text) for text in {p[3] for p in parts}}  # boilerplate sentences recur across reports
     covs = [by_text[p[3]] for p in parts]
     if not parts:
         return []
-    sims = similarities(vectors.get([p[3] for p in parts]), topic_vec)
+    sims = similarities(scoring.vectors.get([p[3] for p in parts]), topic.vector)
     scored: list[Sentence] = []
     for (hit, start, end, text), sim, cov in zip(parts, sims, covs):
-        has_number = wants_number and bool(re.search(r"\d", text))
-        score = combine(float(sim), cov, False, has_number, lexical_weight, params)
-        scored.append(Sentence(hit, text, start, end, round(score, 4), float(sim), cov, False, has_number))
+        score = combine(float(sim), cov, lexical_weight)
+        scored.append(Sentence(hit, text, start, end, round(score, 4), float(sim), cov, False))
     return sorted(scored, key=lambda s: (-s.score, s.doc_id, s.char_start))
 
 
@@ -205,8 +223,9 @@ def similarities(vectors: np.ndarray, topic_vec: np.ndarray) -> np.ndarray:
     return vectors.astype(np.float64) @ topic_vec.astype(np.float64)
 
 
-def combine(similarity: float, cov: float, in_role: bool, has_number: bool, lexical_weight: float, params: EvidenceParams) -> float:
-    return similarity + lexical_weight * cov + params.role_bonus * in_role + params.number_bonus * has_number
+def combine(similarity: T, cov: T, lexical_weight: float) -> T:
+    """A sentence's evidence score: meaning plus weighted wording (floats, or numpy arrays of them)."""
+    return similarity + lexical_weight * cov  # type: ignore[operator, return-value]
 
 
 @dataclass(frozen=True)
@@ -224,31 +243,27 @@ class Candidate:
 
 
 def score_candidates(
-    topic: str,
-    topic_vec: np.ndarray,
+    scoring: Scoring,
+    topic: Topic,
     candidates: Sequence[Candidate],
-    records: Mapping[str, DocRecord],
-    store: SentenceStore,
-    fetch: Callable[[list[str]], list[ChunkRow]],
-    vectors: SentenceVectors,
-    params: EvidenceParams,
-    lexical: LexicalIndex,
+    source: CandidateSource,
     *,
     unrelated_only_from: AbstractSet[str],
     best_per_document: bool = False,
 ) -> list[Sentence]:
     """`score_sentences` for an aggregate's candidate chunks (same sentences, same scores, same order), column by
-    column from the prepared entries (qa.sentences); only chunks without one are read (`fetch`), split, tokenised
-    and embedded now. `records`: the committed documents (a citation's document fields). With
-    `best_per_document`, each document's best sentence only (all `select_units` reads)."""
-    coverage = Coverage(set(tokenize(topic)), lexical.idf)
-    role = topic_role(topic)
-    seg, entry, segments = store.find(np.array([c.key for c in candidates], dtype=np.int64))
+    column from the prepared entries (qa.sentences); only chunks without one are read (`source.fetch`), split,
+    tokenised and embedded now. A sentence sharing no token with the topic counts only from the chunks in
+    `unrelated_only_from`. With `best_per_document`, each document's best sentence only (all `select_units` reads)."""
+    records = source.records
+    coverage = Coverage(set(tokenize(topic.text)), scoring.lexical.idf)
+    role = topic_role(topic.text)
+    seg, entry, segments = source.prepared.find(np.array([c.key for c in candidates], dtype=np.int64))
     batches: list[SentenceBatch] = []
     groups: list[tuple[np.ndarray, np.ndarray]] = []  # per batch: its entries, and the candidate of each
     missing = np.flatnonzero(seg < 0)
     if len(missing):
-        rows = {r.id: r for r in fetch([candidates[i].id for i in missing])}
+        rows = {r.id: r for r in source.fetch([candidates[i].id for i in missing])}
         present = np.array([i for i in missing if candidates[i].id in rows], dtype=np.int64)
         batches.append(prepare(ChunkSource.of_row(rows[candidates[i].id], candidates[i].key) for i in present))
         groups.append((np.arange(len(present)), present))
@@ -272,8 +287,8 @@ def score_candidates(
             vecs = np.asarray(batch.vectors[srows], dtype=np.float32)
             release(batch.vectors)
         else:
-            vecs = vectors.get([batch.sentence(r, e) for r, e in zip(srows.tolist(), ent.tolist())])
-        for name, values in (("cand", owner), ("batch", np.full(len(srows), b)), ("row", srows), ("entry", ent), ("sim", similarities(vecs, topic_vec)), ("cov", cov)):
+            vecs = scoring.vectors.get([batch.sentence(r, e) for r, e in zip(srows.tolist(), ent.tolist())])
+        for name, values in (("cand", owner), ("batch", np.full(len(srows), b)), ("row", srows), ("entry", ent), ("sim", similarities(vecs, topic.vector)), ("cov", cov)):
             cols[name].append(values)
     if not cols["cand"]:
         return []
@@ -281,7 +296,8 @@ def score_candidates(
     sims, covs = np.concatenate(cols["sim"]).tolist(), np.concatenate(cols["cov"]).tolist()
     roles = [batches[b].labels[batches[b].role[e]] for b, e in zip(bnum, ent)]
     in_role = [bool(role) and r == role for r in roles]
-    scores = [round(combine(sim, cov, r, False, params.aggregate_lexical_weight, params), 4) for sim, cov, r in zip(sims, covs, in_role)]
+    weight = scoring.params.aggregate_lexical_weight
+    scores = [round(combine(sim, cov, weight), 4) for sim, cov in zip(sims, covs)]
     starts = [int(batches[b].start[r]) for b, r in zip(bnum, row)]
     # The order of score_sentences: best first, then by document and position (chunk ids sort by both).
     order = sorted(range(len(scores)), key=lambda i: (-scores[i], candidates[cand[i]].id, starts[i]))

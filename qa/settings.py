@@ -72,6 +72,9 @@ class Settings(BaseSettings):
         description="`qa serve` prepares every chunk's sentences (tokens, vectors) in the background for aggregate questions "
         "(qa/sentences.py); off: they are prepared at question time, which a broad topic at 100k chunks makes take 15-50 s.",
     )
+    sentence_pass_interval: float = Field(
+        10.0, gt=0, description="Seconds between the background pass's looks for chunks without prepared sentences (new uploads, other replicas)."
+    )
     answer_timeout: float = Field(30.0, gt=0, description="Seconds an answer may take before the API gives up (503).")
     # Findings (docs/findings.md)
     taxonomy: Path | None = Field(

@@ -65,7 +65,6 @@ class Understood:
     topic: str  # what the evidence must say (aggregate) or what is asked (lookup)
     filters: Filters
     units: tuple[str, ...] = field(default_factory=tuple)  # units a follow-up refers to ("它们")
-    wants_number: bool = False
 
 
 def unit_aliases(unit: str, region: str) -> list[str]:
@@ -199,5 +198,4 @@ def understand(question: str, history: Sequence[Turn], catalogue: Sequence[DocRe
             filters = replace(filters, unit=None)
     else:
         topic = standalone
-    wants_number = bool(re.search(r"多少|几个|几人|几家|金额|数额|比例|百分之|总额|总量|分值|得分|多大|多高", standalone))
-    return Understood(question, standalone, intent, topic, filters, units, wants_number)
+    return Understood(question, standalone, intent, topic, filters, units)

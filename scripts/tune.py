@@ -6,7 +6,7 @@
 2. Fusion: each query's BM25 and dense top-50 are computed once; weighted RRF is then scored for a grid of
    rrf_k × dense_weight without touching the store again.
 3. Evidence: each question's candidate sentences and their score parts are computed once; a grid over
-   lexical weight, role bonus and the aggregate/lookup thresholds then recombines them offline.
+   lexical weight and the aggregate/lookup thresholds then recombines them offline.
 Prints JSON with every grid point, so the choice in docs/evaluation.md can be checked.
 """
 
@@ -47,8 +47,8 @@ def passage_scores(items, queries, rankings) -> dict[str, float]:  # type: ignor
     return {"mrr@10": round(mean(mrr), 4), "recall@5": round(mean(r5), 4)}
 
 
-def rescore(sentences: list[Sentence], p: EvidenceParams, lexical_weight: float) -> list[Sentence]:
-    fresh = [replace(x, score=combine(x.similarity, x.coverage, x.in_role, x.has_number, lexical_weight, p)) for x in sentences]
+def rescore(sentences: list[Sentence], lexical_weight: float) -> list[Sentence]:
+    fresh = [replace(x, score=combine(x.similarity, x.coverage, lexical_weight)) for x in sentences]
     return sorted(fresh, key=lambda x: (-x.score, x.doc_id, x.char_start))
 
 
@@ -59,7 +59,7 @@ def tune_evidence(items: list[EvalItem], answerer: Answerer) -> dict[str, object
     aggregates, lookups = [], []
     for item in items:
         u = understand(item.question, item.history, catalogue)
-        if answerer._unknown_entity(u) or u.units:
+        if answerer.unknown_entity(u) or u.units:
             continue  # decided without thresholds (unknown unit/year) or by the per-unit path
         if u.intent == "aggregate":
             aggregates.append((item, answerer.aggregate_evidence(u)))
@@ -69,7 +69,7 @@ def tune_evidence(items: list[EvalItem], answerer: Answerer) -> dict[str, object
     def aggregate_score(p: EvidenceParams) -> tuple[float, float, float]:
         f1s, recalls, precisions = [], [], []
         for item, sentences in aggregates:
-            accepted, _ = select_units(rescore(sentences, p, p.aggregate_lexical_weight), p)
+            accepted, _ = select_units(rescore(sentences, p.aggregate_lexical_weight), p)
             predicted = {x.hit.doc.source for x in accepted}
             if item.kind == "aggregate":
                 pr, rc, f1 = precision_recall_f1(predicted, set(item.gold_sources))
@@ -79,7 +79,7 @@ def tune_evidence(items: list[EvalItem], answerer: Answerer) -> dict[str, object
     def lookup_score(p: EvidenceParams) -> tuple[float, float]:
         contains, declined = [], []
         for item, ev in lookups:
-            chosen = choose_lookup(rescore(ev.sentences, p, p.lookup_lexical_weight), ev.role, ev.from_section, p)
+            chosen = choose_lookup(rescore(ev.sentences, p.lookup_lexical_weight), ev.role, ev.from_section, p)
             if item.kind == "unanswerable":
                 declined.append(float(not chosen))
             elif item.answer_contains:
@@ -92,15 +92,15 @@ def tune_evidence(items: list[EvalItem], answerer: Answerer) -> dict[str, object
     n_contains = sum(1 for item, _ in lookups if item.kind != "unanswerable" and item.answer_contains)
     n_declined = sum(1 for item, _ in lookups if item.kind == "unanswerable")
     aggregate_rows, lookup_rows = [], []
-    for lw, rb, thr, margin in itertools.product((0.0, 0.15, 0.3, 0.45, 0.6, 0.8, 1.0), (0.0, 0.05, 0.1), (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1), (0.1, 0.15, 0.25, 1.0)):
-        p = EvidenceParams(aggregate_lexical_weight=lw, role_bonus=rb, aggregate_threshold=thr, aggregate_margin=margin)
+    for lw, thr, margin in itertools.product((0.0, 0.15, 0.3, 0.45, 0.6, 0.8, 1.0), (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1), (0.1, 0.15, 0.25, 1.0)):
+        p = EvidenceParams(aggregate_lexical_weight=lw, aggregate_threshold=thr, aggregate_margin=margin)
         f1, rc, pr = aggregate_score(p)
-        aggregate_rows.append({"aggregate_lexical_weight": lw, "role_bonus": rb, "aggregate_threshold": thr, "aggregate_margin": margin,
+        aggregate_rows.append({"aggregate_lexical_weight": lw, "aggregate_threshold": thr, "aggregate_margin": margin,
                                "unit_f1": round(f1, 4), "unit_recall": round(rc, 4), "unit_precision": round(pr, 4)})
-    for lw, thr, nb in itertools.product((0.0, 0.15, 0.3, 0.45, 0.6, 0.8), (0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1), (0.0, 0.05, 0.1, 0.2)):
-        p = EvidenceParams(lookup_lexical_weight=lw, lookup_threshold=thr, number_bonus=nb)
+    for lw, thr in itertools.product((0.0, 0.15, 0.3, 0.45, 0.6, 0.8), (0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1)):
+        p = EvidenceParams(lookup_lexical_weight=lw, lookup_threshold=thr)
         contains, declined = lookup_score(p)
-        lookup_rows.append({"lookup_lexical_weight": lw, "lookup_threshold": thr, "number_bonus": nb, "answer_contains": round(contains, 4),
+        lookup_rows.append({"lookup_lexical_weight": lw, "lookup_threshold": thr, "answer_contains": round(contains, 4),
                             "declined": round(declined, 4), "correct": round(contains * n_contains + declined * n_declined, 1)})
     aggregate_rows.sort(key=lambda r: (-r["unit_f1"], -r["unit_recall"]))  # type: ignore[operator]
     lookup_rows.sort(key=lambda r: -r["correct"])  # type: ignore[operator]

@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from ingest.schema import FINDING_ROLE_OF_SECTION, SECTION_ROLE_OF_FINDING
-from qa.evidence import Coverage, EvidenceParams, Sentence, combine, topic_role
+from qa.evidence import Coverage, Scoring, Sentence, Topic, combine, topic_role
 from qa.findings.index import FindingFilter, FindingsIndex
 from qa.findings.model import Finding
-from qa.lexical import LexicalIndex, tokenize
+from qa.lexical import tokenize
 from qa.retrieve import Filters, Hit
 
 def as_hit(f: Finding) -> Hit:
@@ -47,22 +47,14 @@ def finding_scope(index: FindingsIndex, topic: str, vector: np.ndarray) -> Findi
 
 
 def finding_sentences(
-    index: FindingsIndex,
-    topic: str,
-    vector: np.ndarray,
-    filters: Filters,
-    params: EvidenceParams,
-    lexical: LexicalIndex,
-    *,
-    min_score: float | None = None,
-    best_per_document: bool = False,
+    index: FindingsIndex, scoring: Scoring, topic: Topic, filters: Filters, *, min_score: float | None = None, best_per_document: bool = False
 ) -> list[Sentence]:
     """Every sentence of the in-scope findings of the admitted documents scoring at least `min_score` (or only
     each document's best: all `select_units` looks at), scored as evidence, best first; [] when the topic is
     not about findings. Scores are computed for every row at once (one matrix-vector product, coverage from
     the view's token postings); Sentence objects are built only for what is returned (at 100k chunks, 77k
     finding rows: a per-row Python loop took ~0.7 s of a 0.8 s answer)."""
-    scope = finding_scope(index, topic, vector)
+    scope = finding_scope(index, topic.text, topic.vector)
     if scope is None:
         return []
     view = index.view()
@@ -73,9 +65,9 @@ def finding_sentences(
     if not picked:
         return []
     rows = np.flatnonzero(np.isin(view.row_finding, picked))
-    sims = (view.vectors @ vector)[rows]
-    cov = Coverage(set(tokenize(topic)), lexical.idf).of_postings(view.postings, len(view.vectors))[rows]
-    scores = np.round(combine(sims, cov, True, False, params.aggregate_lexical_weight, params), 4)  # type: ignore[arg-type]
+    sims = (view.vectors @ topic.vector)[rows]
+    cov = Coverage(set(tokenize(topic.text)), scoring.lexical.idf).of_postings(view.postings, len(view.vectors))[rows]
+    scores = np.round(combine(sims, cov, scoring.params.aggregate_lexical_weight), 4)
     keep = np.arange(len(rows)) if min_score is None else np.flatnonzero(scores >= min_score)
     if best_per_document and len(keep):
         # By document, best first, earliest sentence on ties (rows are in document order): each group's first.

@@ -38,8 +38,8 @@ def test_corpus_wide_pass_embeds_unrelated_sentences_only_from_the_nearest_chunk
     for pruned in (True, False):
         answerer = Answerer(sample_retriever)
         nearest = answerer.params.aggregate_meaning_chunks if pruned else 10**6
-        answerer.params = replace(answerer.params, aggregate_meaning_chunks=nearest)
-        answerer.vectors = recording = RecordingVectors(answerer.vectors)
+        answerer.ctx.params = replace(answerer.params, aggregate_meaning_chunks=nearest)
+        answerer.ctx.vectors = recording = RecordingVectors(answerer.ctx.vectors)
         ans = answerer.ask(question)
         runs[pruned] = (recording.asked, [(u.unit, u.citation_ids) for u in ans.units or []], [u.unit for u in ans.related])
     pruned, every = runs[True][0], runs[False][0]

@@ -11,7 +11,7 @@ import pytest
 
 from qa.answer import Answerer, select_units
 from qa.embeddings import Embedder
-from qa.evidence import Coverage
+from qa.evidence import Coverage, Topic
 from qa.findings import FindingFilter, TaxonomyError, load_taxonomy, open_findings
 from qa.findings.evaluate import evaluate_findings, extract_corpus, load_labels
 from qa.findings.evidence import finding_sentences
@@ -140,12 +140,13 @@ def test_finding_evidence_floor_and_token_sets_keep_the_verdict(sample_retriever
     p = answerer.params
     floor = min(p.aggregate_threshold, p.related_threshold)
     lexical = sample_retriever.lexical()
+    scoring = answerer.ctx.scoring(lexical)
     skipped = 0
     for topic in ("预算编制不够细化", "加强资金监管", "项目资金未专账核算", "缺乏专业人才"):
-        vec = sample_retriever.queries.encode(topic)
-        every = finding_sentences(answerer.findings, topic, vec, Filters(), p, lexical)
-        above = finding_sentences(answerer.findings, topic, vec, Filters(), p, lexical, min_score=floor)
-        best = finding_sentences(answerer.findings, topic, vec, Filters(), p, lexical, min_score=floor, best_per_document=True)
+        t = Topic(topic, sample_retriever.queries.encode(topic))
+        every = finding_sentences(answerer.findings, scoring, t, Filters())
+        above = finding_sentences(answerer.findings, scoring, t, Filters(), min_score=floor)
+        best = finding_sentences(answerer.findings, scoring, t, Filters(), min_score=floor, best_per_document=True)
         assert every and above == [s for s in every if s.score >= floor], topic
         firsts: dict[str, object] = {}
         for s in above:

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from qa.answer import Answerer
-from qa.evidence import Sentence, SentenceVectors, score_sentences, topic_role
+from qa.answering.prepared import prepare_sentences
+from qa.evidence import Sentence, SentenceVectors, Topic, score_sentences, topic_role
 from qa.retrieve import Hit, Retriever
 from qa.sentences import ChunkSource, SentenceBatch, SentenceStore, entry_key, prepare
 from qa.understand import understand
@@ -29,8 +30,8 @@ QUESTIONS = [
 
 def _answerer(retriever: Retriever, directory: Path) -> Answerer:
     answerer = Answerer(retriever)
-    answerer.sentences = SentenceStore(directory, retriever.embedder.query_model_id)  # not the shared samples store's
-    answerer.vectors = RecordingVectors(answerer.vectors)
+    answerer.ctx.sentences = SentenceStore(directory, retriever.embedder.query_model_id)  # not the shared samples store's
+    answerer.ctx.vectors = RecordingVectors(answerer.ctx.vectors)
     return answerer
 
 
@@ -52,9 +53,9 @@ def test_prepared_sentences_give_the_reference_scores(sample_retriever: Retrieve
     fresh = _answerer(sample_retriever, tmp_path / "none")
     full = _answerer(sample_retriever, tmp_path / "full")
     lexical = sample_retriever.lexical()
-    assert full.prepare_sentences() == len(lexical) > 0
+    assert prepare_sentences(full.ctx) == len(lexical) > 0
     half = _answerer(sample_retriever, tmp_path / "half")
-    half.sentences.write(prepare(_sources(sample_retriever, lexical.ids[1::2]), half.vectors.get))
+    half.ctx.sentences.write(prepare(_sources(sample_retriever, lexical.ids[1::2]), half.ctx.vectors.get))
     checked = []
     for question in QUESTIONS:
         u = understand(question, (), catalogue, None)
@@ -66,14 +67,14 @@ def test_prepared_sentences_give_the_reference_scores(sample_retriever: Retrieve
         assert hits
         nearest = {h.id for h in sorted(hits, key=lambda h: -h.score)[: fresh.params.aggregate_meaning_chunks]}
         p = fresh.params
-        every = score_sentences(u.topic, vec, hits, fresh.vectors, p, lexical, lexical_weight=p.aggregate_lexical_weight)
+        every = score_sentences(fresh.ctx.scoring(lexical), Topic(u.topic, vec), hits, lexical_weight=p.aggregate_lexical_weight)
         # A sentence sharing no token with the topic counts only from the chunks nearest it by meaning.
         reference = [s for s in every if s.coverage > 0 or s.hit.id in nearest]
         role = topic_role(u.topic)
-        assert p.role_bonus == 0  # so the role does not enter the reference's scores; it is checked apart
+        # The role does not enter any score (no role bonus): it is checked apart.
         for answerer in (fresh, full, half):
             got = answerer.aggregate_evidence(u, vec)
-            assert _rows(got) == _rows(reference), (question, answerer.sentences.directory)
+            assert _rows(got) == _rows(reference), (question, answerer.ctx.sentences.directory)
             assert [s.in_role for s in got] == [bool(role) and s.hit.section_role == role for s in got]
         best: dict[str, Sentence] = {}
         for s in reference:
@@ -82,10 +83,10 @@ def test_prepared_sentences_give_the_reference_scores(sample_retriever: Retrieve
         if reference:
             checked.append(question)
     assert len(checked) >= 20
-    full.vectors.asked.clear()  # type: ignore[attr-defined]
+    full.ctx.vectors.asked.clear()  # type: ignore[attr-defined]
     for question in checked:
         full.ask(question)
-    assert full.vectors.asked == []  # type: ignore[attr-defined]  # nothing embedded at question time
+    assert full.ctx.vectors.asked == []  # type: ignore[attr-defined]  # nothing embedded at question time
 
 
 def test_segments_are_shared_between_stores_and_survive_damage(sample_retriever: Retriever, tmp_path: Path) -> None:

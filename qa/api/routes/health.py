@@ -22,7 +22,7 @@ def readyz(request: Request) -> JSONResponse:
         documents = len(services.retriever.catalogue())
     except Exception as exc:  # the Chroma server may be gone; readiness must say so, not crash
         return JSONResponse({"status": "unavailable", "detail": f"向量库不可用：{exc}"}, status_code=503)
-    prepared = services.answerer.sentences_prepared()  # chunks whose sentences aggregates find ready (qa/sentences.py)
+    prepared = services.sentences_prepared()  # chunks whose sentences aggregates find ready (qa/sentences.py)
     return JSONResponse({"status": "ready", "model": services.embedder.model_id, "documents": documents, "chunks": chunks, "sentences_prepared": prepared})
 
 

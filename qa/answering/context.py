@@ -1,0 +1,84 @@
+"""What answering reads, gathered once per Answerer into one explicit object, so no answer path reaches through
+the retriever for the store, the settings or the model."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from qa.evidence import EvidenceParams, Scoring, SentenceVectors, Topic
+from qa.findings import FindingsIndex, TaxonomyError, open_findings
+from qa.lexical import LexicalIndex
+from qa.llm import LLMComposer
+from qa.retrieve import QueryEncoder, Retriever
+from qa.sentences import SentenceStore, entry_key
+from qa.store import Store
+
+log = logging.getLogger("qa.answer")
+
+
+class FindingsSource:
+    """The store's findings, loaded on first use (the taxonomy file is read then)."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self._retriever = retriever
+        self._index: FindingsIndex | None = None
+
+    def get(self) -> FindingsIndex:
+        """TaxonomyError when the configured taxonomy (QA_TAXONOMY) cannot be read."""
+        if self._index is None:
+            self._index = open_findings(self._retriever)
+        return self._index
+
+    def usable(self) -> FindingsIndex | None:
+        """The findings, or None with a warning when the taxonomy is broken: answers then do without them."""
+        try:
+            return self.get()
+        except TaxonomyError as exc:
+            log.warning("findings unavailable, answering without them: %s", exc)
+            return None
+
+
+@dataclass
+class AnswerContext:
+    retriever: Retriever  # search, the catalogue of committed documents, the BM25 index
+    store: Store  # chunk texts of sentences not prepared yet
+    queries: QueryEncoder  # topic and question embeddings (the query model, batched across requests)
+    params: EvidenceParams
+    vectors: SentenceVectors  # sentence embeddings, cached
+    sentences: SentenceStore  # sentences prepared before the question (qa.sentences)
+    findings: FindingsSource
+    composer: LLMComposer | None = None  # writes lookup answers when an LLM is configured
+    llm_passages: int = 5  # numbered passages given to the composer
+    _keys_of: tuple[LexicalIndex, list[int]] | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, retriever: Retriever, params: EvidenceParams | None = None, composer: LLMComposer | None = None) -> AnswerContext:
+        settings, embedder = retriever.settings, retriever.embedder
+        return cls(
+            retriever=retriever,
+            store=retriever.store,
+            queries=retriever.queries,
+            params=params or EvidenceParams(),
+            vectors=SentenceVectors(embedder),
+            sentences=SentenceStore(settings.data_dir / "sentences" / settings.collection, embedder.query_model_id),
+            findings=FindingsSource(retriever),
+            composer=composer,
+            llm_passages=settings.llm_passages,
+        )
+
+    def topic(self, text: str) -> Topic:
+        return Topic(text, self.queries.encode(text))
+
+    def scoring(self, lexical: LexicalIndex | None = None) -> Scoring:
+        """Scoring against `lexical` (default: the current BM25 index)."""
+        return Scoring(self.params, self.retriever.lexical() if lexical is None else lexical, self.vectors)
+
+    def entry_keys(self) -> tuple[LexicalIndex, list[int]]:
+        """The current lexical index and the entry key of each of its rows (computed once per index)."""
+        lexical = self.retriever.lexical()
+        cached = self._keys_of
+        if cached is None or cached[0] is not lexical:
+            assert lexical.keys is not None  # the retriever rebuilds an index saved without them
+            cached = self._keys_of = (lexical, [entry_key(i, k) for i, k in zip(lexical.ids, lexical.keys.tolist())])
+        return cached

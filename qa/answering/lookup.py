@@ -1,0 +1,94 @@
+"""Lookup answers: the sentence(s) of the retrieved passages that answer the question, cited; declined when none
+is strong enough. With an LLM configured, its answer is used when every kept sentence checks out (qa.llm)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from qa.answering.context import AnswerContext
+from qa.answering.result import Answer, Citation, decline
+from qa.evidence import EvidenceParams, Sentence, score_sentences
+from qa.lexical import tokenize
+from qa.llm import Passage
+from qa.retrieve import Hit
+from qa.understand import Understood
+
+log = logging.getLogger("qa.answer")
+_ROLE_WORDS = (("measures", re.compile(r"措施|建议|改进|整改|下一步")), ("problems", re.compile(r"问题|不足|困难|短板")))
+
+
+def asked_role(question: str) -> str | None:
+    """The section role a question asks for (措施 → measures, 问题 → problems), if any."""
+    return next((role for role, cue in _ROLE_WORDS if cue.search(question)), None)
+
+
+@dataclass(frozen=True)
+class LookupEvidence:
+    hits: list[Hit]
+    sentences: list[Sentence]
+    role: str | None  # the section role the question asks for (措施 → measures), if any
+    from_section: bool  # hits are that unit's section itself: its content answers, whatever the wording
+
+
+def choose_lookup(sentences: Sequence[Sentence], role: str | None, from_section: bool, p: EvidenceParams) -> list[Sentence]:
+    """The answering sentences, best first; [] when the best one is too weak to answer (declined)."""
+    if not sentences or (sentences[0].score < p.lookup_threshold and not from_section):
+        return []
+    best = sentences[0]
+    # A list answer (措施/问题) takes the unit's next items too; a number answer stays one sentence.
+    window = 1.0 if from_section else 0.1 if role else 0.03
+    return [best] + [s for s in sentences[1 : 4 if role else 3] if s.doc_id == best.doc_id and best.score - s.score < window]
+
+
+def lookup_evidence(ctx: AnswerContext, u: Understood, top_k: int | None = None) -> LookupEvidence:
+    topic = ctx.topic(u.standalone)
+    role = asked_role(u.standalone)
+    hits: list[Hit] = []
+    if role and u.filters.unit and not u.filters.section_role:
+        # "某单位提出了哪些改进措施？": that unit's measures section is the answer, whatever its wording.
+        hits = ctx.retriever.search(u.standalone, top_k=top_k or 8, filters=replace(u.filters, section_role=role), vector=topic.vector)
+    from_section = bool(hits)
+    hits = hits or ctx.retriever.search(u.standalone, mode="hybrid", top_k=top_k or 8, filters=u.filters, vector=topic.vector)
+    # Unit names match every sentence of their own report's prefix; they are not evidence of an answer.
+    ignore = [t for name in {h.doc.unit for h in hits} for t in tokenize(name)]
+    sentences = score_sentences(ctx.scoring(), topic, hits, lexical_weight=ctx.params.lookup_lexical_weight, ignore_tokens=ignore)
+    return LookupEvidence(hits, sentences, role, from_section)
+
+
+def answer_lookup(ctx: AnswerContext, u: Understood, top_k: int | None) -> Answer:
+    ev = lookup_evidence(ctx, u, top_k)
+    if not ev.hits:
+        return decline(u, "未在已收录报告中找到与该问题相关的内容。", [])
+    chosen = choose_lookup(ev.sentences, ev.role, ev.from_section, ctx.params)
+    if not chosen:
+        return decline(u, "未在已收录报告中找到能回答该问题的内容。", ev.hits)
+    if ctx.composer is not None:
+        written = _written(ctx, u, ev.hits)
+        if written is not None:
+            return written
+    best = chosen[0]
+    chosen.sort(key=lambda s: s.char_start)
+    citations = [Citation(i, s.hit, s.text, s.char_start, s.char_end, s.score) for i, s in enumerate(chosen, 1)]
+    body = "".join(f"{c.text.strip()}[{c.id}]" for c in citations)
+    return Answer(f"{best.hit.doc.display_unit}：{body}", "lookup", u.standalone, citations, None, [], u.filters)
+
+
+def _written(ctx: AnswerContext, u: Understood, hits: list[Hit]) -> Answer | None:
+    """The LLM's answer, checked sentence by sentence; None (→ extractive) when the model fails."""
+    assert ctx.composer is not None
+    passages = [Passage(n, h.doc.display_unit, h.section, h.text) for n, h in enumerate(hits[: ctx.llm_passages], 1)]
+    try:
+        composed = ctx.composer.compose(u.standalone, passages)
+    except Exception as exc:  # network, timeout, malformed reply: the extractive answer still stands
+        log.warning("LLM composer failed, answering extractively: %s", type(exc).__name__)
+        return None
+    if not composed.text or composed.text.startswith("未在已收录报告中找到"):
+        # The extractive evidence already passed the lookup threshold: a small model that declines, or whose
+        # every sentence failed verification, does not overrule it (docs/evaluation.md, make test-llm).
+        log.info("LLM composer gave no supported answer; answering extractively")
+        return None
+    citations = [Citation(n, hits[n - 1], hits[n - 1].text, hits[n - 1].char_start, hits[n - 1].char_end, round(hits[n - 1].score, 4)) for n in composed.cited]
+    return Answer(composed.text, "lookup", u.standalone, citations, None, [], u.filters, composed.dropped, "llm")

@@ -1,0 +1,36 @@
+"""Follow-ups about named units ("它们分别提出了什么改进措施？" after an aggregate): each unit's best sentences on
+the topic, from its own report, read in document order."""
+
+from __future__ import annotations
+
+from qa.answering.context import AnswerContext
+from qa.answering.lookup import asked_role
+from qa.answering.result import Answer, Citation, group, unit_line
+from qa.evidence import Sentence, Topic, score_sentences
+from qa.retrieve import Filters, Hit
+from qa.understand import Understood
+
+
+def _candidates(ctx: AnswerContext, topic: Topic, filters: Filters, depth: int) -> list[Hit]:
+    """Dense ∪ BM25 candidates, `depth` from each side."""
+    dense = ctx.retriever.dense(topic.text, depth, filters, vector=topic.vector)
+    lexical = ctx.retriever.bm25(topic.text, depth, filters)
+    return list({h.id: h for h in dense + lexical}.values())
+
+
+def answer_per_unit(ctx: AnswerContext, u: Understood, top_k: int | None) -> Answer:
+    role = asked_role(u.topic)
+    topic = ctx.topic(u.topic)
+    citations: list[Citation] = []
+    picked: list[Sentence] = []
+    for unit in u.units:
+        filters = Filters(year=u.filters.year, unit=unit, report_kind=u.filters.report_kind, section_role=role)
+        hits = _candidates(ctx, topic, filters, top_k or 8) or _candidates(ctx, topic, Filters(year=u.filters.year, unit=unit), top_k or 8)
+        # The unit's three best sentences, read in document order.
+        scored = score_sentences(ctx.scoring(), topic, hits, lexical_weight=ctx.params.lookup_lexical_weight)
+        picked += sorted(scored[:3], key=lambda s: s.char_start)
+    units = group(picked, citations)
+    lines = [unit_line("", ue, citations) for ue in units]
+    missing = [x for x in u.units if x not in {ue.unit for ue in units}]
+    lines += [f"{x}：未在其报告中找到相关内容。" for x in missing]
+    return Answer("\n".join(lines), "aggregate", u.standalone, citations, units, [], u.filters)
