@@ -6,7 +6,7 @@ rows), in every replica. Two variants on the same store:
 - cached: the same rebuild with the tokens the previous build saved (`qa.lexical.TokenCache`), which is what
   a rebuild after a change costs, plus jieba for the new chunks only (~3 ms each).
 Both read every chunk from Chroma first; that read is timed on its own.
-- update: what a rebuild after an upload costs since 2026-11-30 (`LexicalIndex.updated`): the index without the
+- update: what a rebuild after an upload costs (`LexicalIndex.updated`): the index without the
   last 1 % of documents, updated to the whole store; only the added documents are read from Chroma.
 
     python -m bench.lexical          # BENCH_SIZES as bench.query (bench.common.store_sizes) (10k,100k by default; 10k when quick)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,13 +28,13 @@ from qa.store import Store
 
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
-# How long a process trusts its view of the catalogue before asking the store again (server mode: another
-# process may have ingested or deleted meanwhile).
-_CATALOGUE_TTL = 2.0
-# BM25 of a hybrid query runs here while the calling thread embeds the query and searches the HNSW index.
-_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-bm25")
-# …and how often it re-reads the whole catalogue even when the store's change token says nothing changed.
-_FULL_CHECK = 60.0
+
+
+@lru_cache(maxsize=1)
+def _bm25_pool() -> ThreadPoolExecutor:
+    """Where the BM25 side of a hybrid query runs while the calling thread embeds the query and searches the HNSW
+    index; one per process, made on first use."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-bm25")
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def index_rows(store: Store, doc_ids: list[str]) -> Iterator[tuple[str, str, str
 class QueryEncoder:
     """Embeds single queries, batching the ones that arrive together.
 
-    The embedder takes one call at a time (its lock), so under concurrent requests each query used to wait for
+    The embedder takes one call at a time (its lock), so under concurrent requests each query would wait for
     every query before it, one model call each. Here the first caller becomes the leader and encodes whatever
     has queued up meanwhile in one call (up to `max_batch`), until the queue is empty; the others wait for
     their row. A lone query costs what it did; 32 concurrent clients share model calls.
@@ -197,21 +197,22 @@ class Retriever:
         self._forced = True
 
     def _refresh(self) -> None:
-        """Every _CATALOGUE_TTL seconds ask the store whether anything changed (its change token: two cheap
-        calls), and re-read the catalogue only when it did (or every _FULL_CHECK seconds as a backstop). While
-        one thread refreshes, the others keep answering from the current view, except after `invalidate()` or
-        before the first view exists: then they wait for the fresh one."""
-        if time.monotonic() - self._checked_at < _CATALOGUE_TTL and self._lexical is not None and not self._forced:
+        """Every `catalogue_ttl` seconds ask the store whether anything changed (its change token: two cheap
+        calls), and re-read the catalogue only when it did (or every `catalogue_full_check` seconds as a backstop).
+        While one thread refreshes, the others keep answering from the current view, except after `invalidate()`
+        or before the first view exists: then they wait for the fresh one."""
+        ttl = self.settings.catalogue_ttl
+        if time.monotonic() - self._checked_at < ttl and self._lexical is not None and not self._forced:
             return
         if not self._lock.acquire(blocking=self._lexical is None or self._forced):
             return
         try:
             now = time.monotonic()
-            if now - self._checked_at < _CATALOGUE_TTL and self._lexical is not None and not self._forced:
+            if now - self._checked_at < ttl and self._lexical is not None and not self._forced:
                 return
             self._forced = False
             token = self.store.change_token()
-            if token == self._token and self._lexical is not None and now - self._full_at < _FULL_CHECK:
+            if token == self._token and self._lexical is not None and now - self._full_at < self.settings.catalogue_full_check:
                 self._checked_at = time.monotonic()
                 return
             records = self.store.catalogue()
@@ -323,7 +324,7 @@ class Retriever:
         of both sides cut the query path from ~25 ms to ~4 ms of store time at 10k chunks (bench/results)."""
         n = max(k, self.settings.candidate_k)
         catalogue = self.catalogue()
-        lexical = _POOL.submit(self._bm25_ranked, query, n, filters)
+        lexical = _bm25_pool().submit(self._bm25_ranked, query, n, filters)
         admitted, where = self._dense_where(filters)
         dense: list[tuple[str, float]] = []
         if admitted:

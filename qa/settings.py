@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(0.5, ge=0, description="Weight of the dense ranking in the fusion (BM25 has 1).")
     candidate_k: int = Field(50, ge=1, description="Candidates fetched from each side before fusion.")
+    # Server mode (several processes on one store): how long a process trusts its view of the catalogue before
+    # asking the store's change token again, and how often it re-reads the whole catalogue regardless.
+    catalogue_ttl: float = Field(2.0, gt=0, description="Seconds a process trusts its view of the catalogue before checking the store's change token.")
+    catalogue_full_check: float = Field(60.0, gt=0, description="Seconds after which the catalogue is re-read even when the change token is unchanged.")
     # Optional LLM composer (any OpenAI-compatible server: vLLM, Ollama, llama.cpp, Xinference …).
     llm_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8080/v1; extractive answers when unset.")
     llm_model: str = "qwen2.5-coder-1.5b-instruct"

@@ -19,7 +19,11 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from ingest.pipeline import expand_paths
+from qa.runtime import apply_env_defaults
+
+apply_env_defaults()  # before numpy and the model load, as the `qa` command does
+
+from ingest.pipeline import expand_paths  # noqa: E402
 from qa.answer import Answerer, choose_lookup, select_units
 from qa.embeddings import Embedder
 from qa.evaluate import EvalItem, load_eval_set, standalone_queries

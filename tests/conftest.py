@@ -8,15 +8,19 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from hypothesis import HealthCheck
-from hypothesis import settings as hypothesis_settings
+from qa.runtime import apply_env_defaults
 
-from ingest.pipeline import expand_paths
-from qa.embeddings import Embedder
-from qa.library import IngestReport, Library
-from qa.retrieve import Retriever, open_retriever
-from qa.settings import Settings
+apply_env_defaults()  # as the `qa` command does, before anything below loads numpy
+
+import pytest  # noqa: E402
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+from ingest.pipeline import expand_paths  # noqa: E402
+from qa.embeddings import Embedder  # noqa: E402
+from qa.library import IngestReport, Library  # noqa: E402
+from qa.retrieve import Retriever, open_retriever  # noqa: E402
+from qa.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # One int8 ONNX export per machine for the suite and the servers it starts, not one per temporary data dir
