@@ -118,7 +118,7 @@ class Store:
             embedding_function=None,
         )
         meta = col.metadata or {}
-        if check and meta.get("embedder") != embedder_id or meta.get("dimension") != self.dimension:
+        if check and (meta.get("embedder") != embedder_id or meta.get("dimension") != self.dimension):
             raise StoreError(
                 f"向量库由模型 {meta.get('embedder')}（{meta.get('dimension')} 维）建立，当前模型为 {embedder_id}"
                 f"（{self.dimension} 维）。请运行 qa reindex 用当前模型重建索引，或改回原模型。"
