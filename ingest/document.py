@@ -56,11 +56,49 @@ class HeadingHint:
     level: int
 
 
+Box = tuple[float, float, float, float]  # x0, top, x1, bottom (PDF points, origin top left)
+
+
+@dataclass(frozen=True)
+class TablePosition:
+    """Where a record line's cells are: for the citation viewer. `table` counts the document's tables from 0
+    (a table continued over pages keeps its number); `row` is the row within the grid it was read from."""
+
+    table: int
+    row: int
+    col_start: int
+    col_end: int  # exclusive
+    page: int | None = None
+    bbox: Box | None = None
+
+    def chunk_fields(self) -> dict[str, int | str]:
+        """The position as the optional fields of its chunk (ingest.schema.ChunkMeta: page, table, table_row,
+        col_start, col_end, bbox); Chroma takes scalars only, so the box is "x0,top,x1,bottom"."""
+        found: dict[str, int | str] = {"table": self.table, "table_row": self.row, "col_start": self.col_start, "col_end": self.col_end}
+        if self.page is not None:
+            found["page"] = self.page
+        if self.bbox is not None:
+            found["bbox"] = ",".join(f"{v:.1f}" for v in self.bbox)
+        return found
+
+
+@dataclass(frozen=True)
+class RecordSpan:
+    """A table's record line in the raw text (text[start:end]) and where its cells are in the file."""
+
+    start: int
+    end: int
+    position: TablePosition
+
+
 @dataclass(frozen=True)
 class RawDocument:
     """Text extracted from one file, before cleanup. Paragraphs are separated by '\\n'."""
 
     source: str
     text: str
-    fmt: str  # "txt" | "docx" | "pdf" | "md" | "html"
+    fmt: str  # "txt" | "docx" | "pdf" | "md" | "html" | "image" | "xlsx" | "xls" | "csv"
     heading_hints: tuple[HeadingHint, ...] = field(default_factory=tuple)
+    records: tuple[RecordSpan, ...] = ()  # table record lines with their cell positions (ingest.tables)
+    ocr_pages: int = 0  # pages (or images) read by OCR
+    ocr_seconds: float = 0.0

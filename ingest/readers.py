@@ -37,17 +37,41 @@ from pdfminer.pdfdocument import PDFEncryptionError
 from pdfminer.pdftypes import resolve1
 from pdfplumber.utils.exceptions import PdfminerException
 
+from ingest.tables import GridCell, TableGrid, TableLines, caption_of, row_line
 from ingest.document import (
     CELL_SEP,
     HeadingHint,
     IngestError,
     RawDocument,
     ReadLimits,
+    RecordSpan,
+    TablePosition,
     TooLargeError,
     UnsupportedFormatError,
 )
 
-Extracted = tuple[str, tuple[HeadingHint, ...]]
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What a reader gets out of a file (RawDocument without the file name and format)."""
+
+    text: str
+    hints: tuple[HeadingHint, ...] = ()
+    records: tuple[RecordSpan, ...] = ()
+    ocr_pages: int = 0
+    ocr_seconds: float = 0.0
+
+
+def _assemble(lines: Sequence[tuple[str, TablePosition | None]]) -> tuple[str, tuple[RecordSpan, ...]]:
+    """Lines joined with '\n', and the spans of the record lines among them."""
+    records: list[RecordSpan] = []
+    pos = 0
+    for text, position in lines:
+        if position is not None:
+            records.append(RecordSpan(pos, pos + len(text), position))
+        pos += len(text) + 1
+    return "\n".join(text for text, _ in lines), tuple(records)
 
 _EMPTY = "文件为空"
 _BINARY = "不是文本文件（疑似二进制内容）"
@@ -76,17 +100,7 @@ def _squash(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
-def _row_line(cells: Sequence[str]) -> str:
-    """One table row as text: cells joined with CELL_SEP, empty cells at either end dropped. A row that is
-    left with one cell keeps a trailing '|' so that "十、节能环保支出 |" still reads as a row, not a heading."""
-    original = len(cells)
-    cells = list(cells)
-    while cells and not cells[-1]:
-        cells.pop()
-    while cells and not cells[0]:
-        cells.pop(0)
-    line = CELL_SEP.join(cells)
-    return f"{line} |" if len(cells) == 1 and original > 1 else line
+_row_line = row_line
 
 
 def _join(left: str, right: str) -> str:
@@ -144,7 +158,7 @@ def decode_text(data: bytes) -> str:
 
 
 def _read_txt(data: bytes, _limits: ReadLimits) -> Extracted:
-    return decode_text(data), ()
+    return Extracted(decode_text(data))
 
 
 # ------------------------------------------------------------------------------------------ markdown
@@ -181,7 +195,7 @@ def _read_md(data: bytes, _limits: ReadLimits) -> Extracted:
             lines.append(_md_table_row(line))
         else:
             lines.append(_md_inline(line))
-    return "\n".join(lines), tuple(hints)
+    return Extracted("\n".join(lines), tuple(hints))
 
 
 # ---------------------------------------------------------------------------------------------- html
@@ -254,7 +268,7 @@ def _read_html(data: bytes, _limits: ReadLimits) -> Extracted:
                     stack.append((node, True))
                 stack.extend((child, False) for child in reversed(node.contents))
     flush()
-    return "\n".join(lines), tuple(hints)
+    return Extracted("\n".join(lines), tuple(hints))
 
 
 # ---------------------------------------------------------------------------------------------- docx
@@ -303,20 +317,20 @@ def _docx_blocks(parent: Any, document: Any) -> Iterator[Paragraph | Table]:
                 yield from _docx_blocks(content, document)
 
 
-def _docx_table_rows(table: Table) -> list[str]:
-    lines = []
-    for row in table.rows:
+def _docx_grid(table: Table, above: list[str]) -> TableGrid:
+    """The table as a grid: a merged cell comes back once per grid position it covers (same w:tc)."""
+    origins: dict[int, tuple[int, int]] = {}
+    rows = []
+    for i, row in enumerate(table.rows):
         cells = []
-        previous = None
-        for cell in row.cells:
-            # A horizontally merged cell comes back once per grid column it spans: keep it once.
-            if cell._tc is not previous:
-                cells.append(_squash(cell.text))
-            previous = cell._tc
-        line = _row_line(cells)
-        if line:
-            lines.append(line)
-    return lines
+        for j, cell in enumerate(row.cells):
+            origin = origins.setdefault(id(cell._tc), (i, j))
+            cells.append(GridCell(_squash(cell.text), origin))
+        rows.append(cells)
+    width = max((len(r) for r in rows), default=0)
+    grid = tuple(tuple(r + [GridCell("", (i, j)) for j in range(len(r), width)]) for i, r in enumerate(rows))
+    caption, unit = caption_of(above)
+    return TableGrid(grid, caption=caption, unit=unit)
 
 
 def _mb(n: float) -> str:
@@ -365,11 +379,14 @@ def _read_docx(data: bytes, limits: ReadLimits) -> Extracted:
     _check_archive(members, limits)
     try:
         document = docx.Document(io.BytesIO(data))
-        lines: list[str] = []
+        lines: list[tuple[str, TablePosition | None]] = []
         hints: list[HeadingHint] = []
+        tables = TableLines()
+        above: list[str] = []  # paragraphs since the last table: the next table's caption and unit
         for block in _docx_blocks(document.element.body, document):
             if isinstance(block, Table):
-                lines.extend(_docx_table_rows(block))
+                lines.extend((row.text, row.position) for row in tables.lines(_docx_grid(block, above)))
+                above = []
                 continue
             style_name = (block.style.name if block.style is not None else "") or ""
             text = block.text.strip()
@@ -378,10 +395,12 @@ def _read_docx(data: bytes, limits: ReadLimits) -> Extracted:
             level = _docx_heading_level(block)
             if level is not None:
                 hints.append(HeadingHint(text, level))
-            lines.append(text)
+            lines.append((text, None))
+            above.append(text)
     except Exception as exc:  # python-docx and lxml raise many types for a damaged package
         raise _Reject(_BAD_DOCX) from exc
-    return "\n".join(lines), tuple(hints)
+    text, records = _assemble(lines)
+    return Extracted(text, tuple(hints), records)
 
 
 # ----------------------------------------------------------------------------------------------- pdf
@@ -418,21 +437,36 @@ class _PdfLine:
     size: float
     font: str  # the font most of the line is set in
     is_table: bool = False  # a table row: always a line of its own
+    position: TablePosition | None = None  # a record line's cells (ingest.tables)
 
 
-def _pdf_table_rows(rows: list[list[str | None]]) -> list[str]:
-    """Rows of a pdfplumber table; None marks a cell covered by a merged neighbour and is skipped."""
-    lines = []
-    for row in rows:
-        cells = []
-        for cell in row:
-            if cell is not None:  # a cell's own line breaks are layout: join them like wrapped lines
-                parts = [p.strip() for p in cell.split("\n") if p.strip()]
-                cells.append(reduce(_join, parts) if parts else "")
-        line = _row_line(cells)
-        if line:
-            lines.append(line)
-    return lines
+def _cell_text(cell: str | None) -> str:
+    """A PDF cell's own line breaks are layout: join them like wrapped lines."""
+    parts = [p.strip() for p in (cell or "").split("\n") if p.strip()]
+    return reduce(_join, parts) if parts else ""
+
+
+def _pdf_grid(table: Any, caption: str, unit: str, page: int, may_continue: bool) -> TableGrid:
+    """pdfplumber's table as a grid: a merged cell (None in the positions it covers) spans the columns whose
+    left edge and the rows whose top lie inside its box."""
+    texts = table.extract()
+    rows = table.rows
+    width = max(len(r.cells) for r in rows)
+    col_x0 = [min((r.cells[j][0] for r in rows if j < len(r.cells) and r.cells[j] is not None), default=0.0) for j in range(width)]
+    row_top = [r.bbox[1] for r in rows]
+    grid: list[list[GridCell | None]] = [[None] * width for _ in rows]
+    for i, row in enumerate(rows):
+        for j, box in enumerate(row.cells):
+            if box is None or grid[i][j] is not None:
+                continue
+            cell = GridCell(_cell_text(texts[i][j]), (i, j), tuple(box))  # type: ignore[arg-type]
+            cols = [k for k in range(j, width) if k == j or col_x0[k] < box[2] - 1]
+            for m in [m for m in range(i, len(rows)) if m == i or row_top[m] < box[3] - 1]:
+                for k in cols:
+                    if grid[m][k] is None:
+                        grid[m][k] = cell
+    cells = tuple(tuple(c or GridCell("", (i, j)) for j, c in enumerate(r)) for i, r in enumerate(grid))
+    return TableGrid(cells, caption=caption, unit=unit, page=page, may_continue=may_continue)
 
 
 def _inside(obj: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
@@ -441,8 +475,9 @@ def _inside(obj: dict[str, Any], box: tuple[float, float, float, float]) -> bool
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
-def _pdf_page_lines(page: Any, number: int) -> list[_PdfLine]:
-    """Text lines and table rows of one page, top to bottom; table text is read from the table cells."""
+def _pdf_page_lines(page: Any, number: int, tables_seen: TableLines) -> list[_PdfLine]:
+    """Text lines and table rows of one page, top to bottom; table text is read from the table cells, each
+    data row as a record line (ingest.tables) named by the lines right above the table."""
     tables = page.find_tables()
     boxes = [t.bbox for t in tables]
     text_page = page.filter(lambda o: o.get("object_type") != "char" or not any(_inside(o, b) for b in boxes))
@@ -456,10 +491,17 @@ def _pdf_page_lines(page: Any, number: int) -> list[_PdfLine]:
             in_zone = line["top"] < zone or line["bottom"] > page.height - zone
             text = line["text"].strip()
             placed.append((line["top"], _PdfLine(text, number, page.width, in_zone, line["x0"], line["x1"], size, font)))
-    for table in tables:
-        x0, top, x1, _ = table.bbox
-        for row in _pdf_table_rows(table.extract()):
-            placed.append((top, _PdfLine(row, number, page.width, False, x0, x1, 0.0, "", is_table=True)))
+    placed.sort(key=lambda item: item[0])
+    above_from = 0.0
+    for table in sorted(tables, key=lambda t: t.bbox[1]):
+        x0, top, x1, bottom = table.bbox
+        above = [l.text for t, l in placed if above_from <= t < top and not l.is_table and not _PAGE_NUMBER.match(l.text)]
+        caption, unit = caption_of(above)
+        # Nothing names it: the table may carry on from the previous page.
+        grid = _pdf_grid(table, caption, unit, number + 1, may_continue=not caption and not unit)
+        for row in tables_seen.lines(grid):
+            placed.append((top, _PdfLine(row.text, number, page.width, False, x0, x1, 0.0, "", True, row.position)))
+        above_from = bottom
     placed.sort(key=lambda item: item[0])  # stable: a table's rows keep their order
     return [line for _, line in placed]
 
@@ -567,15 +609,16 @@ def _continues(prev: _PdfLine, line: _PdfLine, margins: dict[int, _Margins]) -> 
     return not _is_paragraph_indent(line, margins_here.left)
 
 
-def _pdf_paragraphs(lines: list[_PdfLine]) -> list[str]:
+def _pdf_paragraphs(lines: list[_PdfLine]) -> list[tuple[str, TablePosition | None]]:
+    """Paragraphs (wrapped lines joined), each with the table position of a record line (never joined)."""
     margins = _margins(lines)
-    paragraphs: list[str] = []
+    paragraphs: list[tuple[str, TablePosition | None]] = []
     previous: _PdfLine | None = None
     for line in lines:
         if previous is not None and _continues(previous, line, margins):
-            paragraphs[-1] = _join(paragraphs[-1], line.text)
+            paragraphs[-1] = (_join(paragraphs[-1][0], line.text), None)
         else:
-            paragraphs.append(line.text)
+            paragraphs.append((line.text, line.position))
         previous = line
     return paragraphs
 
@@ -599,6 +642,7 @@ def _read_pdf(data: bytes, limits: ReadLimits) -> Extracted:
         raise _Reject(_NOT_PDF, error=UnsupportedFormatError)
     try:
         pages = []
+        tables_seen = TableLines()
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             declared = _declared_pages(pdf)
             if declared is not None and declared > limits.max_pdf_pages:
@@ -606,7 +650,7 @@ def _read_pdf(data: bytes, limits: ReadLimits) -> Extracted:
             for number, page in enumerate(pdf.pages):
                 if number >= limits.max_pdf_pages:  # the declared count may lie
                     raise _too_many_pages(len(pdf.pages), limits)
-                pages.append(_pdf_page_lines(page, number))
+                pages.append(_pdf_page_lines(page, number, tables_seen))
                 page.close()  # frees the page's parsed objects: long reports stay small in memory
     except _Reject:
         raise
@@ -619,8 +663,8 @@ def _read_pdf(data: bytes, limits: ReadLimits) -> Extracted:
     if not any(_CID.sub("", line.text).strip() for page in pages for line in page):
         raise _Reject(_NO_TEXT_LAYER)
     lines = [l for l in _drop_toc(_drop_running_heads(pages)) if not _DOT_LEADER.search(l.text)]
-    text = "\n".join(_pdf_paragraphs(lines))
-    return text, ()
+    text, records = _assemble(_pdf_paragraphs(lines))
+    return Extracted(text, (), records)
 
 
 # ------------------------------------------------------------------------------------------ dispatch
@@ -670,14 +714,22 @@ def _read(data: bytes, source: str, suffix: str, limits: ReadLimits) -> RawDocum
     if found is not None and found != reader.container:
         raise UnsupportedFormatError(source, f"文件内容是{_CONTAINERS[found]}，与扩展名 {suffix} 不符")
     try:
-        text, hints = reader.read(data, limits)
+        got = reader.read(data, limits)
     except _Reject as exc:
         raise exc.error(source, exc.reason) from exc
     except Exception as exc:  # the contract: nothing but IngestError leaves a reader, whatever the bytes
         raise IngestError(source, f"读取失败（{type(exc).__name__}）") from exc
-    if not text.strip():
+    if not got.text.strip():
         raise IngestError(source, _EMPTY)
-    return RawDocument(source=source, text=text, fmt=reader.fmt, heading_hints=hints)
+    return RawDocument(
+        source=source,
+        text=got.text,
+        fmt=reader.fmt,
+        heading_hints=got.hints,
+        records=got.records,
+        ocr_pages=got.ocr_pages,
+        ocr_seconds=got.ocr_seconds,
+    )
 
 
 def read_bytes(data: bytes, source: str, limits: ReadLimits = ReadLimits()) -> RawDocument:

@@ -16,11 +16,20 @@ import re
 # such as "十、节能环保支出 | " still reads as a row). Structure and chunking never split or promote rows.
 CELL_SEP = " | "
 _TABLE_ROW = re.compile(r"(?:^|\s)\|(?:\s|$)")
+# A table's data row written out with its table name, row label and column names (ingest.tables):
+# "收入支出决算总表 · 一、一般公共预算财政拨款收入 · 决算数 307.82 万元". Such a record line is a chunk of its own.
+RECORD_SEP = " · "
+_RECORD_ROW = re.compile(r"\S · \S")
 _SENTENCE = re.compile(r"[^。！？；!?;]*[。！？；!?;]+[”’」）)]*|[^。！？；!?;]+$")
 
 
+def is_record_row(line: str) -> bool:
+    return bool(_RECORD_ROW.search(line)) and not line.rstrip().endswith(("。", "；", "！", "？"))
+
+
 def is_table_row(line: str) -> bool:
-    return bool(_TABLE_ROW.search(line))
+    """A table row in either form: cells joined by CELL_SEP, or a record line (RECORD_SEP)."""
+    return bool(_TABLE_ROW.search(line)) or is_record_row(line)
 
 
 def index_text(text: str, *, unit: str, title: str, section: str) -> str:
