@@ -233,6 +233,11 @@ class TableLines:
             while header_n < len(prev.header) and header_n < len(rows) and _texts(rows[header_n]) == prev.header[header_n]:
                 header_n += 1
         elif not any(has_value):
+            if any(c.origin != (i, j) for i, r in enumerate(grid.rows) for j, c in enumerate(r)):
+                # A merged header over empty cells (a 政府性基金 table the unit had nothing for): its header rows
+                # alone would only match questions about those columns, with nothing to answer them.
+                self._previous = None
+                return []
             return self._plain(rows)
         else:
             header_n = min(next(i for i, v in enumerate(has_value) if v), _MAX_HEADER_ROWS)

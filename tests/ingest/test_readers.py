@@ -235,8 +235,9 @@ def test_shegong_pdf_text_paragraphs_and_tables(shegong: RawDocument) -> None:
     assert "收入支出决算总表 · 一、一般公共服务支出 · 支出 决算数 264.87 万元" in lines
     # rows continued on the next page (p.7 carries on p.6's 收入决算表)
     assert "收入决算表 · 2210203 购房补贴 · 本年收入合计 11.72 万元 · 财政拨款收入 11.72 万元" in lines
-    # a "三公" table left empty keeps its header as plain rows: nothing to read as data
-    assert not [line for line in lines if line.startswith("财政拨款“三公”经费支出决算表 · ")]
+    # a "三公" table left empty (a merged header over empty cells) gives no lines: nothing to read as data
+    assert not [line for line in lines if line.startswith("财政拨款“三公”经费支出决算表 · ") or line.startswith("预算数 | 决算数")]
+    assert "说明：中共上海市普陀区委社会工作部本年度没有财政拨款“三公”经费支出，故本表无数据。" in lines
 
 
 def _pdf(pages: list[bytes], trailer: bytes = b"") -> bytes:
