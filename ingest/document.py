@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ingest.text import CELL_SEP as CELL_SEP  # where readers and tests have always imported them from
@@ -31,6 +32,10 @@ class UnsupportedFormatError(IngestError):
     kind = "unsupported"
 
 
+# Progress of a long read (OCR): pages done, pages to do.
+Progress = Callable[[int, int], None]
+
+
 class TooLargeError(IngestError):
     """The file would unpack or parse into more than the configured limits (zip bomb, absurd page count):
     refused before the work is done. HTTP 413."""
@@ -46,6 +51,10 @@ class ReadLimits:
     max_decompressed_bytes: int = 200 * MB
     max_compression_ratio: float = 100.0
     max_pdf_pages: int = 2000
+    max_ocr_pages: int = 100  # pages of one file read by OCR (scanned PDF pages, image frames)
+    ocr_timeout: float = 600.0  # seconds of OCR for one file
+    max_image_pixels: int = 100_000_000  # an image's declared width × height (decompression bombs)
+    max_sheet_rows: int = 200_000  # non-empty rows of all the sheets of a spreadsheet
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ before it continues that table — its rows get the earlier header, name and uni
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ingest.document import Box, TablePosition
@@ -110,6 +110,37 @@ def grid_from_rows(texts: Sequence[Sequence[str]], *, caption: str = "", unit: s
         tuple(GridCell(squash(r[j]) if j < len(r) else "", (i, j)) for j in range(width)) for i, r in enumerate(texts)
     )
     return TableGrid(rows, caption=caption, unit=unit)
+
+
+def grid_from_cells(
+    cells: Sequence[Box], text_of: Callable[[Box], str], caption: str, unit: str, page: int | None, may_continue: bool
+) -> TableGrid:
+    """A grid from a table's cell boxes (a lattice: OCR's ruling lines): rows start at the cells' distinct tops,
+    columns at their distinct left edges; a cell spans the rows and columns that start inside it."""
+    tol = 2.0
+
+    def starts(values: list[float]) -> list[float]:
+        out: list[float] = []
+        for v in sorted(values):
+            if not out or v - out[-1] > tol:
+                out.append(v)
+        return out
+
+    tops = starts([c[1] for c in cells])
+    lefts = starts([c[0] for c in cells])
+    grid: list[list[GridCell | None]] = [[None] * len(lefts) for _ in tops]
+    for cell in sorted(cells, key=lambda c: (c[1], c[0])):
+        rows = [i for i, t in enumerate(tops) if cell[1] - tol <= t < cell[3] - tol]
+        cols = [j for j, x in enumerate(lefts) if cell[0] - tol <= x < cell[2] - tol]
+        if not rows or not cols:
+            continue
+        made = GridCell(squash(text_of(cell)), (rows[0], cols[0]), cell)
+        for i in rows:
+            for j in cols:
+                if grid[i][j] is None:
+                    grid[i][j] = made
+    full = tuple(tuple(c or GridCell("", (i, j)) for j, c in enumerate(r)) for i, r in enumerate(grid))
+    return TableGrid(full, caption=caption, unit=unit, page=page, may_continue=may_continue)
 
 
 def _is_value(text: str) -> bool:

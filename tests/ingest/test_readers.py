@@ -331,7 +331,8 @@ _ENCRYPT_WITH_UNKNOWN_PASSWORD = b"/Encrypt << /Filter /Standard /V 1 /R 2 /O <%
 @pytest.mark.parametrize(
     ("name", "data", "error", "reason"),
     [
-        ("表格.xlsx", b"PK\x03\x04junk", UnsupportedFormatError, "不支持的文件类型 .xlsx，支持："),
+        ("演示.pptx", b"PK\x03\x04junk", UnsupportedFormatError, "不支持的文件类型 .pptx，支持："),
+        ("表格.xlsx", b"PK\x03\x04junk", UnsupportedFormatError, "文件已损坏或不是有效的 xlsx"),
         ("README", b"text", UnsupportedFormatError, "不支持的文件类型"),
         ("empty.txt", b"", IngestError, "文件为空"),
         ("blank.txt", b" \r\n\t\n", IngestError, "文件为空"),
@@ -346,8 +347,8 @@ _ENCRYPT_WITH_UNKNOWN_PASSWORD = b"/Encrypt << /Filter /Standard /V 1 /R 2 /O <%
         ("notzip.docx", b"not a zip", UnsupportedFormatError, "文件已损坏或不是有效的 docx"),
         ("other.docx", _zip({"hello.txt": b"hi"}), UnsupportedFormatError, "不是有效的 docx"),
         ("damaged.docx", _zip({"word/document.xml": b"<w:document"}), IngestError, "文件已损坏或不是有效的 docx"),
-        ("scan.pdf", _pdf([b"0 0 1 rg 100 100 300 400 re f"]), IngestError, "PDF 没有文本层（可能是扫描件），无法提取文字"),
-        ("blank-pages.pdf", _pdf([b"", b""]), IngestError, "PDF 没有文本层"),
+        ("shapes.pdf", _pdf([b"0 0 1 rg 100 100 300 400 re f"]), IngestError, "PDF 中没有可提取或可识别的文字"),
+        ("blank-pages.pdf", _pdf([b"", b""]), IngestError, "PDF 中没有可提取或可识别的文字"),
         ("locked.pdf", _pdf([_text_page([(72, 100, "机密")])], _ENCRYPT_WITH_UNKNOWN_PASSWORD), IngestError, "PDF 已加密，无法读取"),
     ],
 )
