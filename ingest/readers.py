@@ -769,8 +769,8 @@ def _read_pdf(data: bytes, limits: ReadLimits, progress: Progress | None = None)
     # Scanned pages (no text layer, images shown): OCR, only those pages.
     wanted = [l.number for l in layouts if l.needs_ocr]
     started = time.monotonic()
-    for number, page in zip(wanted, _ocr_pages(data, wanted, limits, progress)):
-        layouts[number] = _ocr_page_lines(page, number)
+    for k, page in enumerate(_ocr_pages(data, wanted, limits, progress) if wanted else ()):
+        layouts[wanted[k]] = _ocr_page_lines(page, wanted[k])
     seconds = time.monotonic() - started if wanted else 0.0
     text, records = _pages_text(layouts)
     return Extracted(text, (), records, len(wanted), seconds)
