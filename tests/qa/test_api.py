@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import SAMPLES
+from tests.ingest.hostile_files import Hostile, hostile_files
 
 pytestmark = pytest.mark.slow
 
@@ -184,6 +185,15 @@ def test_bad_uploads_are_refused_and_store_unchanged(api: str, name: str, conten
     r = httpx.post(f"{api}/v1/documents", files={"file": (name, content)}, timeout=60)
     assert r.status_code in (status, 415, 422), r.text
     assert not r.json()["detail"].isascii()
+    assert httpx.get(f"{api}/v1/documents").json() == before
+
+
+@pytest.mark.parametrize("hostile", hostile_files(), ids=lambda h: h.name)
+def test_hostile_scans_and_spreadsheets_are_refused_and_store_unchanged(api: str, hostile: Hostile) -> None:
+    before = httpx.get(f"{api}/v1/documents").json()
+    r = httpx.post(f"{api}/v1/documents", files={"file": (hostile.name, hostile.data)}, timeout=60)
+    assert r.status_code == hostile.status, r.text
+    assert r.json()["detail"].startswith(f"{hostile.name}: ") and hostile.reason in r.json()["detail"]
     assert httpx.get(f"{api}/v1/documents").json() == before
 
 
