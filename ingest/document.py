@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ingest.text import CELL_SEP as CELL_SEP  # where readers and tests have always imported them from
 from ingest.text import is_table_row as is_table_row
+
+if TYPE_CHECKING:
+    from ingest.schema import ChunkMeta
 
 MB = 1024 * 1024
 
@@ -79,6 +83,17 @@ class TablePosition:
     col_end: int  # exclusive
     page: int | None = None
     bbox: Box | None = None
+
+    @classmethod
+    def from_chunk(cls, meta: ChunkMeta) -> TablePosition | None:
+        """The position a stored chunk carries (`chunk_fields` read back), or None for a chunk of text."""
+        if meta.table is None:
+            return None
+        box = tuple(float(v) for v in meta.bbox.split(",")) if meta.bbox else ()
+        return cls(
+            meta.table, meta.table_row or 0, meta.col_start or 0, meta.col_end or 0, meta.page,
+            (box[0], box[1], box[2], box[3]) if len(box) == 4 else None,
+        )
 
     def chunk_fields(self) -> dict[str, int | str]:
         """The position as the optional fields of its chunk (ingest.schema.ChunkMeta: page, table, table_row,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ingest.chunking import Chunk, chunk_document
 from ingest.clean import CleanText, clean_text
-from ingest.document import IngestError, RawDocument, RecordSpan
+from ingest.document import IngestError, RawDocument, RecordSpan, TablePosition
 from ingest.findings import Finding, extract_findings
 from ingest.metadata import apply_overrides, infer_metadata
 from ingest.readers import SUPPORTED_SUFFIXES
@@ -104,13 +104,25 @@ def prepare(raw: RawDocument, overrides: dict[str, str], *, chunk_size: int, chu
     return replace(doc, ocr_pages=raw.ocr_pages, ocr_seconds=raw.ocr_seconds)
 
 
-def rechunk(record: DocRecord, text: str, *, chunk_size: int, chunk_overlap: int) -> PreparedDoc:
+def rechunk(record: DocRecord, text: str, stored: Iterable[ChunkRow], *, chunk_size: int, chunk_overlap: int) -> PreparedDoc:
     """A stored document prepared again from its stored cleaned text (after a chunking, extraction or model
-    change: `qa reindex`): same record but for the counts, new chunks and findings."""
+    change: `qa reindex`): same record but for the counts, new chunks and findings. `stored`: its chunks as stored
+    now; table positions come from the file, which is gone, so the record lines keep the ones stored with them."""
     structure = parse_structure(text)
     chunks = chunk_document(text, structure, size=chunk_size, overlap=chunk_overlap)
     findings = extract_findings(text, structure)
-    return _prepared(replace(record, n_chunks=len(chunks), n_findings=len(findings)), text, chunks, findings)
+    return _prepared(replace(record, n_chunks=len(chunks), n_findings=len(findings)), text, chunks, findings, stored_records(stored))
+
+
+def stored_records(rows: Iterable[ChunkRow]) -> list[RecordSpan]:
+    """The record lines among stored chunks, with the positions stored with them."""
+    spans: list[RecordSpan] = []
+    for row in rows:
+        meta = ChunkMeta.from_metadata(row.metadata)
+        position = TablePosition.from_chunk(meta)
+        if position is not None:
+            spans.append(RecordSpan(meta.char_start, meta.char_end, position))
+    return spans
 
 
 def _prepared(record: DocRecord, text: str, chunks: list[Chunk], findings: list[Finding], records: Iterable[RecordSpan] = ()) -> PreparedDoc:

@@ -17,6 +17,11 @@ What this module writes is the stored format: existing stores read it back, so k
 >>> meta = ChunkMeta(doc, "一、问题", "problems", 0, 10, 3)
 >>> meta.to_metadata()["year"], ChunkMeta.from_metadata(meta.to_metadata()) == meta
 (-1, True)
+>>> sorted(set(meta.to_metadata()) - set(doc.to_metadata()))  # a chunk of text: no position fields written
+['char_end', 'char_start', 'chunk_index', 'section', 'section_role']
+>>> row = ChunkMeta(doc, "", "funds", 10, 40, 4, page=3, table=0, table_row=2, col_start=0, col_end=3)
+>>> row.position, ChunkMeta.from_metadata(row.to_metadata()) == row
+({'page': 3, 'table': 0, 'table_row': 2, 'col_start': 0, 'col_end': 3}, True)
 >>> chunk_id("d1", 3), doc_of(chunk_id("d1", 3)), index_of(chunk_id("d1", 3))
 ('d1-00003', 'd1', 3)
 """

@@ -298,7 +298,8 @@ class Library:
                     found = self.store.get_document(record.doc.doc_id)
                     if found is None:
                         continue
-                    doc = rechunk(record, found[1], chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap)
+                    stored = self.store.chunks_of([record.doc.doc_id])  # the rows in use until the new ones are complete
+                    doc = rechunk(record, found[1], stored, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap)
                     chunk_vectors, finding_vectors = self.encode([doc])
                     self.store.write_rows(doc.rows, chunk_vectors, doc.finding_rows, finding_vectors, target=target)
                     updated.append((doc.record, doc.text))
