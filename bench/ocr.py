@@ -1,7 +1,7 @@
 """OCR throughput: pages of the real 部门决算 PDFs rasterised at 200 dpi into an image-only PDF (a scan), read by
 `ingest.readers.read_bytes` as an upload is: render (pdfium), RapidOCR detection + recognition on 2 threads, ruled
 table detection, layout. Reports pages/second and seconds per page for prose and table pages, and the reader's
-peak RSS.
+peak RSS, and the CPU seconds per page (the work itself, which a busy machine does not stretch).
 
     python -m bench.ocr          # 8 pages (4 prose, 4 table); BENCH_QUICK=1: 2 pages
 """
@@ -49,10 +49,12 @@ def main() -> None:
     read_bytes(scans[0][1], "warm.pdf")  # loads the models (~0.2 s); not a page of the run
     seconds: dict[str, list[float]] = {"prose": [], "table": []}
     chars = 0
+    cpu = 0.0
     for kind, data in scans:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         doc = read_bytes(data, f"{kind}.pdf")
         seconds[kind].append(time.perf_counter() - t)
+        cpu += time.process_time() - c
         chars += len(doc.text)
         log(f"{kind}: {seconds[kind][-1]:.2f} s, {len(doc.text)} chars, {len(doc.records)} table rows")
     every = seconds["prose"] + seconds["table"]
@@ -64,6 +66,9 @@ def main() -> None:
         "s_per_page": summary(every),
         "s_per_prose_page": summary(seconds["prose"]),
         "s_per_table_page": summary(seconds["table"]),
+        # CPU seconds of all the process's threads per page: what the work costs whatever else runs on the machine
+        # (wall times above stretch with the load average; on an idle 2-core machine pages/s ≈ 2 / this at best).
+        "cpu_s_per_page": round(cpu / len(every), 2),
         "chars": chars,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

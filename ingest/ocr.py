@@ -80,10 +80,11 @@ def _ruling_edges(gray: np.ndarray, scale: float) -> list[dict[str, Any]]:
     """Horizontal and vertical ruling lines of a page image as pdfplumber edges (points)."""
     import cv2
 
-    h, w = gray.shape
     ink = cv2.adaptiveThreshold(255 - gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 15, -2)
     edges: list[dict[str, Any]] = []
-    for orientation, kernel in (("h", (max(w // 40, 20), 1)), ("v", (1, max(h // 60, 20)))):
+    # Ruling lines are longer than any stroke of a character: 20 pt across, 12 pt down (a table row is ~15 pt
+    # high; the vertical strokes of 10.5-12 pt characters are ~10 pt and must not read as cell borders).
+    for orientation, kernel in (("h", (max(int(20 * scale), 10), 1)), ("v", (1, max(int(12 * scale), 10)))):
         lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
         count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
         for x, y, bw, bh, _area in stats[1:count]:
