@@ -377,15 +377,20 @@ def _check_archive(members: list[zipfile.ZipInfo], limits: ReadLimits) -> None:
 _RATIO_FLOOR = 1024 * 1024
 
 
-def _read_docx(data: bytes, limits: ReadLimits) -> Extracted:
+def _check_office_zip(data: bytes, main_part: str, bad: str, limits: ReadLimits) -> None:
+    """An Office Open XML package (docx, xlsx): a zip holding `main_part`, refused as a bomb from its directory."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise _Reject(_BAD_DOCX, error=UnsupportedFormatError) from exc
-    if "word/document.xml" not in {m.filename for m in members}:
-        raise _Reject(_BAD_DOCX, error=UnsupportedFormatError)
+        raise _Reject(bad, error=UnsupportedFormatError) from exc
+    if main_part not in {m.filename for m in members}:
+        raise _Reject(bad, error=UnsupportedFormatError)
     _check_archive(members, limits)
+
+
+def _read_docx(data: bytes, limits: ReadLimits) -> Extracted:
+    _check_office_zip(data, "word/document.xml", _BAD_DOCX, limits)
     try:
         document = docx.Document(io.BytesIO(data))
         lines: list[tuple[str, TablePosition | None]] = []
@@ -858,14 +863,7 @@ def _sheet_reject(exc: SheetError) -> _Reject:
 
 
 def _read_xlsx(data: bytes, limits: ReadLimits) -> Extracted:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, ValueError) as exc:
-        raise _Reject(_BAD_XLSX, error=UnsupportedFormatError) from exc
-    if "xl/workbook.xml" not in {m.filename for m in members}:
-        raise _Reject(_BAD_XLSX, error=UnsupportedFormatError)
-    _check_archive(members, limits)
+    _check_office_zip(data, "xl/workbook.xml", _BAD_XLSX, limits)
     try:
         return _sheets_text(read_xlsx(data, limits.max_sheet_rows))
     except SheetError as exc:
