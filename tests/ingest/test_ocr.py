@@ -144,3 +144,18 @@ def test_a_tiff_with_more_frames_than_the_limit_is_refused_before_ocr() -> None:
         read_bytes(buf.getvalue(), "扫描.tif", ReadLimits(10**9, 100, 100, max_ocr_pages=2))
     with pytest.raises(IngestError, match="没有可提取或可识别的文字"):  # blank pages: nothing to read
         read_bytes(buf.getvalue(), "扫描.tif")
+
+
+def test_the_ocr_models_ship_inside_the_installed_package() -> None:
+    """Nothing is fetched at run time: detection, direction and recognition models are files of the wheel, and
+    the recognition model carries its character dictionary (no rec_keys file to download)."""
+    from importlib.resources import files
+
+    import onnxruntime
+
+    models = files("rapidocr_onnxruntime") / "models"
+    names = sorted(p.name for p in models.iterdir() if p.name.endswith(".onnx"))
+    assert names == ["ch_PP-OCRv4_det_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx", "ch_ppocr_mobile_v2.0_cls_infer.onnx"]
+    rec = onnxruntime.InferenceSession(str(models / "ch_PP-OCRv4_rec_infer.onnx"), providers=["CPUExecutionProvider"])
+    characters = rec.get_modelmeta().custom_metadata_map["character"].splitlines()
+    assert len(characters) > 6000 and "决" in characters and "算" in characters
