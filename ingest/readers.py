@@ -5,6 +5,10 @@ line each, cells joined with ' | ' (the chunker keeps such rows whole). Readers 
 and width cleanup is `ingest.clean`'s job, except for the PDF layout repairs (joining wrapped lines, page
 headers, the table of contents) that need the page geometry only the PDF reader has.
 
+Tables of PDFs, docx and spreadsheets are read as data: each data row becomes a record line naming its table,
+row and columns (ingest.tables), whose span and cell position the reader returns with the text. Scanned PDF
+pages and image files are read by OCR (ingest.ocr), spreadsheets sheet by sheet (ingest.spreadsheets).
+
 Bad input of any kind ends in an IngestError naming the file; UnsupportedFormatError when the file is not
 what its name claims (so the API answers 415 rather than 422), judged by its content, not its name;
 TooLargeError when it would unpack or parse into more than `ReadLimits` allow (zip bombs, PDFs with absurd
@@ -39,14 +43,10 @@ from pdfminer.pdfdocument import PDFEncryptionError
 from pdfminer.pdftypes import resolve1
 from pdfplumber.utils.exceptions import PdfminerException
 
-from ingest.ocr import OCR_DPI, OcrBox, OcrPage, read_image, render_pdf_pages
-from ingest.spreadsheets import Sheet, SheetError, read_csv, read_xls, read_xlsx, sheet_tables
-from ingest.tables import GridCell, TableGrid, TableLines, caption_of, grid_from_cells, row_line
 from ingest.document import (
-    CELL_SEP,
+    Box,
     HeadingHint,
     IngestError,
-    Box,
     Progress,
     RawDocument,
     ReadLimits,
@@ -55,7 +55,9 @@ from ingest.document import (
     TooLargeError,
     UnsupportedFormatError,
 )
-
+from ingest.ocr import OCR_DPI, OcrBox, OcrPage, read_image, render_pdf_pages
+from ingest.spreadsheets import Sheet, SheetError, read_csv, read_xls, read_xlsx, sheet_tables
+from ingest.tables import GridCell, TableGrid, TableLines, caption_of, grid_from_cells, row_line
 
 
 @dataclass(frozen=True)
@@ -809,7 +811,7 @@ def _read_image(data: bytes, limits: ReadLimits, progress: Progress | None = Non
         width, height = image.size
         frames = int(getattr(image, "n_frames", 1))
     except Image.DecompressionBombError as exc:
-        raise _Reject(f"图片像素数超过上限（QA_MAX_IMAGE_MPIXELS），疑似解压炸弹", error=TooLargeError) from exc
+        raise _Reject("图片像素数超过上限（QA_MAX_IMAGE_MPIXELS），疑似解压炸弹", error=TooLargeError) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise _Reject(_NOT_IMAGE, error=UnsupportedFormatError) from exc
     if width * height > limits.max_image_pixels:
