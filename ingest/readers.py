@@ -70,6 +70,9 @@ class Extracted:
     ocr_pages: int = 0
     ocr_seconds: float = 0.0
 
+    def document(self, source: str, fmt: str) -> RawDocument:
+        return RawDocument(source, self.text, fmt, self.hints, self.records, self.ocr_pages, self.ocr_seconds)
+
 
 def _assemble(lines: Sequence[tuple[str, TablePosition | None]]) -> tuple[str, tuple[RecordSpan, ...]]:
     """Lines joined with '\n', and the spans of the record lines among them."""
@@ -952,15 +955,7 @@ def _read(data: bytes, source: str, suffix: str, limits: ReadLimits, progress: P
         raise IngestError(source, f"读取失败（{type(exc).__name__}）") from exc
     if not got.text.strip():
         raise IngestError(source, _EMPTY)
-    return RawDocument(
-        source=source,
-        text=got.text,
-        fmt=reader.fmt,
-        heading_hints=got.hints,
-        records=got.records,
-        ocr_pages=got.ocr_pages,
-        ocr_seconds=got.ocr_seconds,
-    )
+    return got.document(source, reader.fmt)
 
 
 def read_bytes(data: bytes, source: str, limits: ReadLimits = ReadLimits(), progress: Progress | None = None) -> RawDocument:
