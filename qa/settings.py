@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.document import MB, ReadLimits
 
 _LIMITS = ReadLimits()
+_RATE = r"^\d+/(s|sec|second|min|minute|h|hour)$"
 
 
 class Settings(BaseSettings):
@@ -61,7 +63,19 @@ class Settings(BaseSettings):
     admin_keys: str = Field("", description="Admin keys: everything, including upload and delete.")
     widget_keys: str = Field("", description="Widget keys: ask/search/read documents, only from QA_CORS_ORIGINS.")
     cors_origins: str = Field("", description="Origins allowed to call the API from a browser (the widget's host pages).")
-    rate_limit: str = Field("120/min", pattern=r"^\d+/(s|sec|second|min|minute|h|hour)$", description="Requests per key (or client IP without keys).")
+    # Rate limits (README "Rate limits"): one bucket per end user — a widget visitor's session, else the client
+    # address (read through QA_TRUSTED_PROXIES) — and one per reader/admin key (scripts, integrations, the console).
+    rate_limit: str = Field("120/min", pattern=_RATE, description="Requests per end user: widget session, else client address.")
+    key_rate_limit: str = Field("600/min", pattern=_RATE, description="Requests per reader or admin key.")
+    trusted_proxies: str = Field(
+        "", description="Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed (the right-most "
+        "address not in this list is the client); empty: X-Forwarded-For is ignored."
+    )
+    session_ttl: int = Field(1800, ge=60, le=86_400, description="Seconds a widget session token (POST /v1/widget/session) stays valid.")
+    session_secret: str = Field(
+        "", description="HMAC key of widget session tokens; default: derived from the configured keys (so replicas with the "
+        "same keys accept each other's tokens), or random per process when no key is configured."
+    )
     max_upload_mb: float = Field(50.0, gt=0)
     # Refused before anything is unpacked or parsed (ingest.readers): one file must not exhaust the machine.
     max_decompressed_mb: float = Field(
@@ -112,6 +126,20 @@ class Settings(BaseSettings):
             max_image_pixels=int(self.max_image_mpixels * 1_000_000),
             max_sheet_rows=self.max_sheet_rows,
         )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        for part in cls.split(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"QA_TRUSTED_PROXIES：无法识别的地址或网段“{part}”") from exc
+        return value
+
+    @property
+    def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(p, strict=False) for p in self.split(self.trusted_proxies)]
 
     @property
     def keys_configured(self) -> bool:
