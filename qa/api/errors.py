@@ -52,6 +52,15 @@ _FIELDS = {
     "by": "统计维度",
     "limit": "limit",
     "offset": "offset",
+    "format": "格式",
+    "doc_id": "doc_id",
+    "sort": "排序字段",
+    "order": "排序方向",
+    "kind": "报告类型",
+    "q": "查找内容",
+    "missing": "缺失字段",
+    "files": "文件",
+    "title": "标题",
 }
 
 

@@ -10,6 +10,7 @@ from ingest.schema import FindingRole, ReportKind, SectionRole
 from qa.retrieve import Filters
 
 MAX_QUESTION = 2000
+MODEL_ID = "jixiao-qa"  # the one model /v1/models lists and /v1/chat/completions answers as
 
 
 class FiltersIn(BaseModel):
@@ -138,16 +139,60 @@ class DocFieldsOut(BaseModel):
 
 class DocumentOut(DocFieldsOut):
     n_chunks: int
+    n_findings: int | None = Field(None, description="导入时抽出的问题与措施条数（早于该功能导入的报告为 null）")
+    ingested_at: float = Field(0.0, description="导入时间（Unix 秒）")
+
+
+class DocumentPageOut(BaseModel):
+    total: int = Field(description="符合筛选条件的报告总数")
+    offset: int
+    limit: int
+    items: list[DocumentOut]
 
 
 class DocumentTextOut(DocumentOut):
     text: str
 
 
+class ChunkOut(BaseModel):
+    chunk_id: str
+    chunk_index: int
+    section: str
+    section_role: str
+    char_start: int = Field(description="在全文（GET /v1/documents/{doc_id} 的 text）中的起始字符位置")
+    char_end: int
+    text: str
+
+
+class DocumentChunksOut(BaseModel):
+    doc_id: str
+    total: int
+    offset: int
+    limit: int
+    items: list[ChunkOut]
+
+
+class SectionOut(BaseModel):
+    title: str
+    depth: int = Field(description="在标题树中的深度，0 为最上层")
+    level: int = Field(description="编号层级：0 第X部分，1 一、，2 （一），3 1.，4 （1），5 ⑴")
+    path: list[str]
+    role: SectionRole
+    char_start: int
+    char_end: int = Field(description="本节（含下级小节）在全文中的结束位置")
+    chunks: int = Field(description="标注为本节的段落数")
+
+
+class DocumentSectionsOut(BaseModel):
+    doc_id: str
+    title: str
+    sections: list[SectionOut]
+
+
 class ChatIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    model: str = "jixiao-qa"
+    model: str = MODEL_ID
     messages: list[Message] = Field(min_length=1, max_length=50)
     stream: bool = False
 
@@ -202,3 +247,30 @@ class FindingStatsOut(BaseModel):
     total_findings: int
     total_units: int
     groups: list[StatsGroupOut]
+
+
+class JobFileOut(BaseModel):
+    name: str
+    size: int
+    status: str = Field(description="queued 排队 / running 导入中 / new 新增 / unchanged 未变化 / replaced 替换 / duplicate 重复 / refused 拒收")
+    reason: str = Field("", description="拒收原因（status=refused 时）")
+    doc_id: str = ""
+    unit: str = ""
+    n_chunks: int = 0
+    extra: dict[str, Any] = Field(default_factory=dict, description="导入结果的其他字段")
+
+
+class JobOut(BaseModel):
+    job_id: str
+    status: Literal["queued", "running", "done", "interrupted"] = Field(description="interrupted：执行该任务的服务进程已退出")
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+    total: int
+    done: int = Field(description="已有结果的文件数")
+    counts: dict[str, int] = Field(description="各状态的文件数")
+    files: list[JobFileOut]
+
+
+class JobListOut(BaseModel):
+    items: list[JobOut]

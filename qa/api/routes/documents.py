@@ -1,71 +1,105 @@
-"""Document catalogue, source viewer text, upload (ingests) and delete."""
+"""Document catalogue (a plain list, or a filtered, sorted page), one document's text, chunks and heading tree,
+upload (ingests in the request), delete."""
 
 from __future__ import annotations
 
-import logging
-import re
-from pathlib import PurePath
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from ingest.document import IngestError, TooLargeError, UnsupportedFormatError
-from ingest.schema import DocRecord
+from ingest.document import IngestError
+from ingest.schema import DocRecord, ReportKind
 from qa.api.auth import authorize
 from qa.api.deps import Services, ServicesDep
-from qa.api.metrics import INGEST_FAILED, INGESTED
-from qa.api.schemas import DocumentOut, DocumentTextOut
+from qa.api.schemas import (
+    ChunkOut,
+    DocumentChunksOut,
+    DocumentOut,
+    DocumentPageOut,
+    DocumentSectionsOut,
+    DocumentTextOut,
+    SectionOut,
+)
+from qa.api.uploads import REFUSED_STATUS, ingest_upload, safe_name
+from qa.catalogue import DocQuery, Missing, SortField, select_page
+from qa.document_view import chunk_views, sections
 from qa.library import DocumentNotFound
 
 router = APIRouter(prefix="/v1/documents", tags=["报告"])
-log = logging.getLogger("qa.ingest")
 
 
-def _out(record: DocRecord) -> DocumentOut:
-    return DocumentOut(**record.doc.as_dict(), n_chunks=record.n_chunks)
+def document_out(record: DocRecord) -> DocumentOut:
+    n_findings = None if record.n_findings < 0 else record.n_findings
+    return DocumentOut(**record.doc.as_dict(), n_chunks=record.n_chunks, n_findings=n_findings, ingested_at=record.ingested_at)
 
 
-@router.get("", response_model=list[DocumentOut], summary="已收录报告列表", dependencies=[Depends(authorize("read"))])
-def list_documents(services: ServicesDep) -> list[DocumentOut]:
-    return [_out(r) for r in services.retriever.catalogue().values()]
+@router.get(
+    "",
+    response_model=list[DocumentOut] | DocumentPageOut,
+    summary="已收录报告：完整列表，或筛选、排序后的一页",
+    dependencies=[Depends(authorize("read"))],
+)
+def list_documents(
+    services: ServicesDep,
+    offset: Annotated[int | None, Query(ge=0, le=10_000_000, description="跳过的条数")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=500, description="每页条数（默认 50）")] = None,
+    sort: Annotated[SortField | None, Query(description="排序字段（默认 ingested_at）")] = None,
+    order: Annotated[Literal["asc", "desc"] | None, Query(description="asc 升序 / desc 降序（默认）")] = None,
+    unit: Annotated[str | None, Query(min_length=1, max_length=100, description="单位名称（部分匹配）")] = None,
+    region: Annotated[str | None, Query(min_length=1, max_length=50, description="地区（部分匹配，如 益阳市）")] = None,
+    year: Annotated[int | None, Query(ge=1900, le=2100, description="报告年度")] = None,
+    kind: Annotated[ReportKind | None, Query(description="报告类型")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100, description="在单位、标题、文件名中查找")] = None,
+    missing: Annotated[Missing | None, Query(description="只列出该字段为空的报告（便于补正）")] = None,
+) -> list[DocumentOut] | DocumentPageOut:
+    """Without any parameter: every document as a plain JSON array (the original response, kept for existing
+    clients). With any of them: `{total, offset, limit, items}`, filtered, sorted and paged on the server
+    (empty values sort last either way)."""
+    catalogue = services.retriever.catalogue().values()
+    params = (offset, limit, sort, order, unit, region, year, kind, q, missing)
+    if all(p is None for p in params):
+        return [document_out(r) for r in catalogue]
+    query = DocQuery(
+        offset=offset or 0, limit=limit or 50, sort=sort or "ingested_at", order=order or "desc",
+        unit=unit, region=region, year=year, kind=kind, q=q, missing=missing,
+    )
+    page = select_page(catalogue, query)
+    return DocumentPageOut(total=page.total, offset=query.offset, limit=query.limit, items=[document_out(r) for r in page.items])
+
+
+def _found(services: Services, doc_id: str) -> tuple[DocRecord, str]:
+    found = services.retriever.store.get_document(doc_id)
+    if found is None:
+        raise HTTPException(404, f"没有 doc_id 为 {doc_id} 的报告")
+    return found
 
 
 @router.get("/{doc_id}", response_model=DocumentTextOut, summary="报告全文（清理后）与元数据", dependencies=[Depends(authorize("read"))])
 def get_document(doc_id: str, services: ServicesDep) -> DocumentTextOut:
-    found = services.retriever.store.get_document(doc_id)
-    if found is None:
-        raise HTTPException(404, f"没有 doc_id 为 {doc_id} 的报告")
-    record, text = found
-    return DocumentTextOut(**_out(record).model_dump(), text=text)
+    record, text = _found(services, doc_id)
+    return DocumentTextOut(**document_out(record).model_dump(), text=text)
 
 
-def safe_name(filename: str | None) -> str:
-    """The file name without any directory part or control characters (it is only ever a label)."""
-    name = PurePath((filename or "").replace("\\", "/")).name
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip()
-    if not name or name in (".", ".."):
-        raise HTTPException(422, "上传文件缺少文件名")
-    return name[:200]
+@router.get("/{doc_id}/chunks", response_model=DocumentChunksOut, summary="报告的段落（按顺序，带字符位置）", dependencies=[Depends(authorize("read"))])
+def get_chunks(
+    doc_id: str,
+    services: ServicesDep,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> DocumentChunksOut:
+    _found(services, doc_id)
+    views = chunk_views(list(services.retriever.store.chunks_of([doc_id])))
+    items = [ChunkOut(**vars(c)) for c in views[offset : offset + limit]]
+    return DocumentChunksOut(doc_id=doc_id, total=len(views), offset=offset, limit=limit, items=items)
 
 
-def _ingest(services: Services, data: bytes, source: str, overrides: dict[str, str]) -> dict[str, object]:
-    def on_page(done: int, total: int) -> None:
-        if done:
-            log.info("OCR %s: page %d/%d", source, done, total)
-
-    added = services.library.add(data, source, overrides, on_page=on_page)
-    INGESTED.labels(added.outcome).inc()
-    body: dict[str, object] = {"doc_id": added.record.doc.doc_id, "source": source, "outcome": added.outcome, "n_chunks": added.record.n_chunks, "unit": added.record.doc.unit}
-    if added.duplicate_of is not None:
-        body["duplicate_of"] = added.duplicate_of  # the stored file with the same content; nothing was stored
-    # Scans: pages read by OCR and the seconds that took (0 for a text file).
-    body |= {"ocr_pages": added.ocr_pages, "ocr_seconds": round(added.ocr_seconds, 2)}
-    return body
-
-
-# Nothing stored is touched by a refused file; the status tells the client why.
-_STATUS: dict[type[IngestError], int] = {UnsupportedFormatError: 415, TooLargeError: 413}
+@router.get("/{doc_id}/sections", response_model=DocumentSectionsOut, summary="报告的标题树（解析器识别出的章节）", dependencies=[Depends(authorize("read"))])
+def get_sections(doc_id: str, services: ServicesDep) -> DocumentSectionsOut:
+    record, text = _found(services, doc_id)
+    views = chunk_views(list(services.retriever.store.chunks_of([doc_id])))
+    found = [SectionOut(**vars(s) | {"path": list(s.path)}) for s in sections(text, views)]
+    return DocumentSectionsOut(doc_id=doc_id, title=record.doc.title, sections=found)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="上传并导入一篇报告（管理员）", dependencies=[Depends(authorize("admin"))])
@@ -77,18 +111,15 @@ async def upload_document(
     year: Annotated[int | None, Form(ge=1900, le=2100)] = None,
     report_kind: Annotated[str | None, Form()] = None,
 ) -> dict[str, object]:
+    """Ingests within the request and answers with the outcome (new / unchanged / replaced). For many or large
+    files use POST /v1/jobs/ingest: the server keeps ingesting after the client goes away."""
     source = safe_name(file.filename)
-    limit = int(services.settings.max_upload_mb * 1024 * 1024)
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        INGEST_FAILED.labels(TooLargeError.kind).inc()
-        raise HTTPException(413, f"{source}: 上传文件超过 {services.settings.max_upload_mb:g} MB 上限（QA_MAX_UPLOAD_MB）")
+    data = await file.read(int(services.settings.max_upload_mb * 1024 * 1024) + 1)
     overrides = {k: str(v) for k, v in {"unit": unit, "region": region, "year": year, "report_kind": report_kind}.items() if v not in (None, "")}
     try:
-        return await run_in_threadpool(_ingest, services, data, source, overrides)
+        return await run_in_threadpool(ingest_upload, services, data, source, overrides)
     except IngestError as exc:
-        INGEST_FAILED.labels(exc.kind).inc()
-        raise HTTPException(_STATUS.get(type(exc), 422), str(exc)) from exc
+        raise HTTPException(REFUSED_STATUS.get(type(exc), 422), str(exc)) from exc
 
 
 @router.delete("/{doc_id}", summary="删除一篇报告及其全部段落（管理员）", dependencies=[Depends(authorize("admin"))])
