@@ -28,6 +28,13 @@ def hit_out(hit: Hit) -> CitationOut:
     return citation_out(hit.id, hit.doc, hit.section, Span(hit.text, hit.char_start, hit.char_end), hit.score, hit.position)
 
 
+def source_label(c: CitationOut) -> str:
+    """Where a citation comes from, in one line (CLI, chat completions' source list)."""
+    who = c.unit or c.title or c.source
+    year = f"{c.year}年" if c.year else "年份未知"
+    return f"{who}（{year}）· {c.section or '正文'} · {c.source} · 字符 {c.char_start}–{c.char_end}"
+
+
 def _unit_out(u: UnitEvidence) -> UnitOut:
     return UnitOut(unit=u.unit, doc_id=u.doc_id, source=u.source, citation_ids=list(u.citation_ids))
 
