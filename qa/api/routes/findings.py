@@ -4,14 +4,17 @@ category, year, region or unit with the units behind every count (docs/findings.
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from qa.api.auth import authorize
 from qa.api.convert import finding_citation, finding_out
 from qa.api.deps import Services, ServicesDep
 from qa.api.schemas import FindingRole, FindingsOut, FindingStatsOut, StatsGroupOut, StatsUnitOut
-from qa.findings import FindingFilter, FindingsIndex, TaxonomyError
+from qa.findings import Finding, FindingFilter, FindingsIndex, TaxonomyError
+from qa.findings.export import MEDIA_TYPES, ExportFormat, export
 
 router = APIRouter(prefix="/v1/findings", tags=["问题与措施"], dependencies=[Depends(authorize("read"))])
 
@@ -20,6 +23,7 @@ Role = Annotated[FindingRole | None, Query(description="problem：存在的问�
 Year = Annotated[int | None, Query(ge=1900, le=2100, description="报告年度")]
 Region = Annotated[str | None, Query(min_length=1, max_length=50, description="地区（部分匹配，如 益阳市）")]
 Unit = Annotated[str | None, Query(min_length=1, max_length=100, description="单位名称（部分匹配）")]
+DocId = Annotated[str | None, Query(min_length=1, max_length=64, description="只看这一篇报告（doc_id）")]
 
 
 def _index(services: Services) -> FindingsIndex:
@@ -36,6 +40,12 @@ def _filter(index: FindingsIndex, category: str | None, role: str | None, year: 
     return FindingFilter(category=category, role=role, year=year, region=region, unit=unit)
 
 
+def _select(services: Services, category: str | None, role: str | None, year: int | None, region: str | None, unit: str | None, doc_id: str | None) -> list[Finding]:
+    index = _index(services)
+    found = index.select(_filter(index, category, role, year, region, unit))
+    return found if doc_id is None else [f for f in found if f.doc.doc_id == doc_id]
+
+
 @router.get("", response_model=FindingsOut, summary="问题与措施列表（带出处，可按分类/类型/年度/地区/单位筛选）")
 def list_findings(
     services: ServicesDep,
@@ -44,12 +54,36 @@ def list_findings(
     year: Year = None,
     region: Region = None,
     unit: Unit = None,
+    doc_id: DocId = None,
     limit: Annotated[int, Query(ge=1, le=200, description="每页条数")] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="跳过的条数")] = 0,
 ) -> FindingsOut:
-    index = _index(services)
-    found = index.select(_filter(index, category, role, year, region, unit))
+    found = _select(services, category, role, year, region, unit, doc_id)
     return FindingsOut(total=len(found), limit=limit, offset=offset, items=[finding_out(f) for f in found[offset : offset + limit]])
+
+
+@router.get(
+    "/export",
+    summary="导出问题与措施（CSV 或 Excel，每条一行；筛选条件同列表）",
+    response_class=Response,
+    responses={200: {"content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["xlsx"]: {}}, "description": "附件：findings.csv 或 findings.xlsx"}},
+)
+async def export_findings(
+    services: ServicesDep,
+    format: Annotated[ExportFormat, Query(description="csv（UTF-8 带 BOM，Excel 可直接打开中文）或 xlsx")] = "csv",
+    category: Category = None,
+    role: Role = None,
+    year: Year = None,
+    region: Region = None,
+    unit: Unit = None,
+    doc_id: DocId = None,
+) -> Response:
+    """Columns: 单位, 地区, 年度, 报告类型, 类型, 分类, 内容, 来源文件, 章节, 起始字符, 结束字符, doc_id."""
+    found = _select(services, category, role, year, region, unit, doc_id)
+    body = await run_in_threadpool(export, found, format)
+    name = f"问题与措施.{format}"
+    disposition = f"attachment; filename=\"findings.{format}\"; filename*=UTF-8''{quote(name)}"
+    return Response(body, media_type=MEDIA_TYPES[format], headers={"Content-Disposition": disposition})
 
 
 @router.get("/stats", response_model=FindingStatsOut, summary="问题与措施统计（按分类/年度/地区/单位计数，并列出每个计数背后的单位）")
