@@ -11,7 +11,6 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ingest.document import IngestError
@@ -21,9 +20,11 @@ from qa.embeddings import EmbeddingError, get_embedder
 from qa.findings import STATS_BY, Categorizer, FindingFilter, FindingsIndex, TaxonomyError, load_taxonomy
 from qa.findings.evaluate import LabelError
 from qa.library import DocumentNotFound, Library, MetadataError, edit_fields
+from qa.progress import progress
 from qa.retrieve import MODES, Filters, Hit, Retriever, open_retriever
 from qa.settings import get_settings
 from qa.store import Store, StoreError
+from qa.termwrap import wrap_text
 
 app = typer.Typer(help="绩效报告问答：导入报告、检索段落。", no_args_is_help=True, add_completion=False)
 docs_app = typer.Typer(help="查看和删除已导入的报告。", no_args_is_help=True)
@@ -62,8 +63,9 @@ def _retriever() -> Retriever:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="报告文件或文件夹（txt/docx/pdf/md/html、扫描件图片 png/jpg/tif、表格 xlsx/xls/csv）")],
     manifest: Annotated[Optional[Path], typer.Option(help="元数据清单（CSV 或 JSON），覆盖自动识别的单位/地区/年份/类型")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="在标准输出打印 JSON 结果（每个文件的结果）")] = False,
 ) -> None:
-    """导入报告：解析、切分、向量化并写入向量库；未变化的文件跳过。"""
+    """导入报告：解析、切分、向量化并写入向量库；未变化的文件跳过。进度写到标准错误（非终端时每隔一段打印一行）。"""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         _fail(f"路径不存在：{'、'.join(missing)}")
@@ -72,24 +74,22 @@ def ingest(
     if not files:
         _fail("没有找到可导入的文件")
     retriever = _retriever()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
-        task = bar.add_task("导入", total=len(files))
-        ocr_task: list[Any] = []
-
-        def on_page(name: str, done: int, total: int) -> None:
-            """OCR progress: a bar of its own on a terminal, else one log line per page."""
-            if not err.is_terminal:
-                if done:
-                    err.print(f"OCR {name}：第 {done}/{total} 页", highlight=False)
-                return
-            if not ocr_task:
-                ocr_task.append(bar.add_task("OCR", total=total))
-            bar.update(ocr_task[0], completed=done, total=total, description=f"OCR {name}")
-
+    with progress(err, "导入", len(files), "篇") as tracker:
         report = Library.of(retriever).ingest_files(
-            files, manifest=overrides, on_file=lambda name: bar.update(task, advance=1, description=f"导入 {name}"), on_page=on_page
+            files, manifest=overrides, on_file=lambda name: tracker.advance(1, note=name),
+            on_page=lambda name, done, total: tracker.detail(f"OCR {name}", done, total, "页"),
         )
     retriever.lexical()  # bring the BM25 index up to date now rather than on the first query
+    if as_json:
+        outcomes = {"new": report.new, "unchanged": report.unchanged, "replaced": report.replaced}
+        files_out = [{"source": src, "outcome": o, "doc_id": report.doc_ids.get(src)} for o, srcs in outcomes.items() for src in srcs]
+        files_out += [{"source": src, "outcome": "duplicate", "doc_id": report.doc_ids.get(src), "duplicate_of": original} for src, original in report.duplicates]
+        files_out += [{"source": src, "outcome": "refused", "reason": reason} for src, reason in report.failed]
+        summary = {"chunks": report.chunks, "seconds": round(report.seconds, 1), "ocr_pages": report.ocr_pages, "ocr_seconds": round(report.ocr_seconds, 1)}
+        print(json.dumps({"files": files_out, **summary}, ensure_ascii=False, indent=2))
+        if report.failed:
+            raise typer.Exit(1)
+        return
     out.print(
         f"新增 {len(report.new)} 篇，未变化 {len(report.unchanged)} 篇，替换 {len(report.replaced)} 篇，"
         f"重复 {len(report.duplicates)} 篇，失败 {len(report.failed)} 篇；写入 {report.chunks} 个段落，用时 {report.seconds:.1f} 秒"
@@ -174,11 +174,14 @@ def docs_show(doc_id: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
 
 @docs_app.command("delete")
 @friendly_errors
-def docs_delete(doc_id: str) -> None:
+def docs_delete(doc_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """删除一篇报告及其全部段落。"""
     retriever = _retriever()
     Library.of(retriever).delete(doc_id)
     retriever.lexical()
+    if as_json:
+        print(json.dumps({"doc_id": doc_id, "status": "deleted"}))
+        return
     out.print(f"已删除 {doc_id}")
 
 
@@ -285,6 +288,38 @@ def findings_stats(
     out.print(table)
 
 
+@findings_app.command("export")
+@friendly_errors
+def findings_export(
+    fmt: Annotated[Optional[str], typer.Option("--format", help="csv（UTF-8 带 BOM，Excel 可直接打开） | xlsx；默认按 -o 的扩展名，否则 csv")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="输出文件；csv 可省略（写到标准输出）")] = None,
+    category: CategoryOpt = None,
+    role: RoleOpt = None,
+    year: YearOpt = None,
+    region: RegionOpt = None,
+    unit: UnitOpt = None,
+) -> None:
+    """导出问题与措施（每条一行：单位、地区、年度、报告类型、类型、分类、内容、来源文件、章节、字符位置）。"""
+    from qa.findings.export import FORMATS, export
+
+    chosen = fmt or (output.suffix.lstrip(".").lower() if output is not None and output.suffix.lower() in (".csv", ".xlsx") else "csv")
+    if chosen not in FORMATS:
+        _fail(f"未知的导出格式 {chosen}，可选：{' | '.join(FORMATS)}")
+    if chosen == "xlsx" and output is None:
+        _fail("xlsx 格式需要用 -o 指定输出文件")
+    if output is not None and not output.parent.is_dir():
+        _fail(f"输出目录不存在：{output.parent}")
+    index, flt = _findings(category, role, year, region, unit)
+    found = index.select(flt)
+    body = export(found, chosen)  # type: ignore[arg-type]
+    if output is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+        return
+    output.write_bytes(body)
+    err.print(f"已导出 {len(found)} 条到 {output}", highlight=False)
+
+
 @findings_app.command("eval")
 @friendly_errors
 def findings_eval(
@@ -314,29 +349,37 @@ def findings_eval(
 
 @app.command()
 @friendly_errors
-def reindex() -> None:
+def reindex(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
     """用当前向量模型和切分设置重建全部段落向量与词法索引（更换模型或切分参数后运行）。"""
     settings = get_settings()
     embedder = get_embedder()
     store = Store(settings, embedder.model_id, embedder.dimension, findings_embedder_id=embedder.query_model_id, check_embedder=False)
     retriever = Retriever(store, embedder, settings)
-    n = Library.of(retriever).reindex()
+    with progress(err, "重建索引", len(store.catalogue()), "篇") as tracker:
+        n = Library.of(retriever).reindex(on_doc=lambda done, total: tracker.update(done, total))
     retriever.lexical()
-    out.print(f"已重建索引：{len(store.catalogue())} 篇报告，{n} 个段落（模型 {embedder.model_id}）")
+    documents = len(store.catalogue())
+    if as_json:
+        print(json.dumps({"documents": documents, "chunks": n, "model": embedder.model_id}, ensure_ascii=False))
+        return
+    out.print(f"已重建索引：{documents} 篇报告，{n} 个段落（模型 {embedder.model_id}）")
 
 
 @app.command()
 @friendly_errors
-def sentences() -> None:
+def sentences(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
     """预先切分并向量化全部段落的句子，使“哪些单位提到……”的问题无需在提问时处理候选句子（qa serve 在后台自动进行）。"""
     from qa.answering.context import AnswerContext
     from qa.answering.prepared import prepare_sentences, sentences_prepared
 
     ctx = AnswerContext.of(_retriever())
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
-        task = bar.add_task("句子", total=None)
-        n = prepare_sentences(ctx, progress=lambda done, total: bar.update(task, completed=done, total=total))
-    out.print(f"本次处理 {n} 个段落的句子；已就绪 {sentences_prepared(ctx)} / {len(ctx.retriever.lexical())} 个段落")
+    with progress(err, "准备句子", None, "个段落") as tracker:
+        n = prepare_sentences(ctx, progress=lambda done, total: tracker.update(done, total))
+    ready, chunks = sentences_prepared(ctx), len(ctx.retriever.lexical())
+    if as_json:
+        print(json.dumps({"prepared_now": n, "prepared": ready, "chunks": chunks}))
+        return
+    out.print(f"本次处理 {n} 个段落的句子；已就绪 {ready} / {chunks} 个段落")
 
 
 @app.command()
@@ -360,12 +403,22 @@ def ask(
 
         print(answer_out(ans).model_dump_json(indent=2))
         return
-    out.print(ans.answer, highlight=False)
-    if ans.resolved_question != question.strip():
-        out.print(f"（理解为：{ans.resolved_question}）", highlight=False)
-    for c in ans.citations:
-        h = c.hit
-        out.print(f"[{c.id}] {h.doc.display_unit}（{h.doc.year or '年份未知'}）· {h.section or '正文'} · {h.doc.source} · 字符 {c.char_start}–{c.char_end}", highlight=False)
+    from qa.api.convert import answer_out
+
+    print_answer(out, answer_out(ans), question)
+
+
+def print_answer(console: Console, answer: Any, question: str) -> None:
+    """The answer, how the question was understood, and one line per citation, wrapped for the terminal
+    (qa.termwrap: never a number alone on its line, never a split [n]); unwrapped when not a terminal."""
+    from qa.api.convert import source_label
+
+    lines = [answer.answer]
+    if answer.resolved_question != question.strip():
+        lines.append(f"（理解为：{answer.resolved_question}）")
+    lines += [f"[{c.id}] {source_label(c)}" for c in answer.citations]
+    for line in wrap_text("\n".join(lines), console.width if console.is_terminal else None):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("eval")
@@ -394,26 +447,25 @@ def eval_cmd(
         settings = get_settings()
         embedder = get_embedder()
         runs: list[tuple[str, str, dict[str, Any]]] = []
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
-            for path in files or []:
-                if not path.exists():
-                    _fail(f"评测集不存在：{path}")
-                items = load_eval_set(path)
-                stages = [*mode_list, "answers"]
-                task = bar.add_task(path.name, total=len(stages))
+        for path in files or []:
+            if not path.exists():
+                _fail(f"评测集不存在：{path}")
+            items = load_eval_set(path)
+            stages = [*mode_list, "answers"]
+            with progress(err, f"评测 {path.name}", len(stages), "个阶段", step=1) as tracker:
                 results = run_eval_set(
                     items, corpus or [Path("samples")], settings, embedder, mode_list, answers,
-                    progress=lambda stage, t=task, n=path.name: bar.update(t, completed=stages.index(stage), description=f"{n} · {stage}"),
+                    progress=lambda stage, t=tracker: t.update(stages.index(stage), note=stage),
                 )
-                bar.update(task, completed=len(stages))
-                runs.append((path.stem, path.name, results))
-            if beir is not None:
-                task = bar.add_task(f"BEIR {beir.name}", total=None)
+                tracker.update(len(stages), note="完成")
+            runs.append((path.stem, path.name, results))
+        if beir is not None:
+            with progress(err, f"BEIR {beir.name}", None, "项") as tracker:
                 results = run_beir(
                     beir, settings, embedder, mode_list, limit_queries, seed,
-                    progress=lambda stage, done, total: bar.update(task, completed=done, total=total, description=f"BEIR {beir.name} · {stage}"),
+                    progress=lambda stage, done, total: tracker.update(done, total, note=stage),
                 )
-                runs.append((f"beir-{beir.name}", f"BEIR {beir.name}", results))
+            runs.append((f"beir-{beir.name}", f"BEIR {beir.name}", results))
     except (EvalError, ValueError) as exc:
         _fail(str(exc))
         return
@@ -453,7 +505,9 @@ def serve(
     if seed is not None and not seed.is_dir():
         _fail(f"示例文件夹不存在：{seed}")
     err.print(f"服务地址：http://{host}:{port}/  接口文档：http://{host}:{port}/docs")
-    uvicorn.run(create_app(settings, seed=seed), host=host, port=port, log_level="warning")
+    # X-Forwarded-For is read by the rate limiter, and only from QA_TRUSTED_PROXIES (qa.api.auth); uvicorn's own
+    # proxy-header handling (which trusts 127.0.0.1 by default) would rewrite the client address before that.
+    uvicorn.run(create_app(settings, seed=seed), host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -285,10 +285,11 @@ class Library:
         """The stored edit of a file name (empty when none)."""
         return self.store.overrides([source]).get(source, {})
 
-    def reindex(self) -> int:
+    def reindex(self, on_doc: Callable[[int, int], None] | None = None) -> int:
         """Re-chunk, re-extract findings and re-embed every stored document from its stored cleaned text (after a
         model, chunking or extraction change). The old rows stay in use until the new collections are complete;
-        records are committed after them. Returns the chunk count."""
+        records are committed after them. Returns the chunk count. `on_doc(done, total)` after each document
+        (progress)."""
         with self.write_lock:
             records = self.store.catalogue()
             updated: list[tuple[DocRecord, str]] = []
@@ -303,6 +304,8 @@ class Library:
                     chunk_vectors, finding_vectors = self.encode([doc])
                     self.store.write_rows(doc.rows, chunk_vectors, doc.finding_rows, finding_vectors, target=target)
                     updated.append((doc.record, doc.text))
+                    if on_doc:
+                        on_doc(len(updated), len(records))
 
             self.store.replace_rows(fill)
             self.store.upsert_records(updated)
