@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# What the browser tests need beyond Python packages: Debian's Chromium at /usr/bin/chromium.
-# Playwright drives it through executablePath; it never downloads a browser of its own.
+# What the tests need beyond Python packages, from Debian: Chromium at /usr/bin/chromium (Playwright drives it
+# through executablePath; it never downloads a browser of its own) and nginx (the reverse proxy in front of
+# `qa serve` in tests/qa/test_proxy.py, as the README's deployment puts one).
 set -euo pipefail
-if [ ! -x /usr/bin/chromium ]; then
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium fonts-noto-cjk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -10,6 +10,8 @@
  * Everything is rendered inside the open Shadow DOM of one <jixiao-qa-widget> element appended to <html>:
  * no global styles, and widget.css (loaded from the same place as this script) applies inside it only.
  * The conversation is kept in sessionStorage under "jixiaoqa:v1:<api base>" and survives a reload.
+ * Before its first question the widget asks the API for a short-lived visitor session (POST /v1/widget/session)
+ * and sends it as X-QA-Session, so rate limits count per visitor rather than per page key or proxy address.
  *
  * Public JavaScript API — the only global this script defines:
  *   window.JixiaoQA.version            "1.0.0"
@@ -28,6 +30,8 @@
   "use strict";
 
   if (window.JixiaoQA) return; // included twice: the first copy wins
+
+  /* @include source-view.js */
 
   var VERSION = "1.0.0";
   var MAX_QUESTION = 2000;
@@ -532,8 +536,53 @@
   function headers(extra) {
     var out = { Accept: "application/json" };
     if (KEY) out.Authorization = "Bearer " + KEY;
+    if (sessionValid()) out["X-QA-Session"] = session.token;
     for (var k in extra || {}) out[k] = extra[k];
     return out;
+  }
+
+  // ---- visitor session --------------------------------------------------------------------------
+  // The API limits requests per visitor session (POST /v1/widget/session), not per page key or per proxy
+  // address that every visitor shares. Without a session (an older API, a failure) requests still work and
+  // are limited by address; a failed attempt is not repeated for a minute.
+  var SESSION_KEY = "jixiaoqa:session:" + API;
+  var session = null; // {token, expires: ms since epoch, by this browser's clock}
+  var sessionPending = null;
+  var sessionFailedAt = 0;
+
+  function sessionValid() {
+    return !!(session && session.expires - Date.now() > 60000);
+  }
+
+  try {
+    var storedSession = JSON.parse(window.sessionStorage.getItem(SESSION_KEY) || "null");
+    if (storedSession && typeof storedSession.token === "string" && typeof storedSession.expires === "number") session = storedSession;
+  } catch (e) { /* no stored session */ }
+
+  function ensureSession() {
+    if (sessionValid() || Date.now() - sessionFailedAt < 60000) return Promise.resolve();
+    if (sessionPending) return sessionPending;
+    var controller = new AbortController();
+    var timer = setTimeout(function () { controller.abort(); }, 3000);
+    sessionPending = fetch(API + "/v1/widget/session", { method: "POST", headers: headers(), credentials: "omit", signal: controller.signal })
+      .then(function (res) {
+        if (!res.ok || !/json/.test(res.headers.get("Content-Type") || "")) throw new Error("no session");
+        return res.json();
+      })
+      .then(function (data) {
+        if (!data || typeof data.token !== "string" || !(data.expires_in > 0)) throw new Error("no session");
+        session = { token: data.token, expires: Date.now() + data.expires_in * 1000 };
+        try { window.sessionStorage.setItem(SESSION_KEY, JSON.stringify(session)); } catch (e) { /* not kept */ }
+      })
+      .catch(function () {
+        controller.abort();
+        sessionFailedAt = Date.now();
+      })
+      .then(function () {
+        clearTimeout(timer);
+        sessionPending = null;
+      });
+    return sessionPending;
   }
 
   function retryAfterSeconds(value) {
@@ -639,13 +688,16 @@
       m.retry = retryable ? q : null;
     }
 
-    return fetch(API + "/v1/ask/stream", {
-      method: "POST",
-      headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
-      body: JSON.stringify(payload),
-      signal: controller.signal,
-      credentials: "omit",
-    })
+    return ensureSession()
+      .then(function () {
+        return fetch(API + "/v1/ask/stream", {
+          method: "POST",
+          headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
+          body: JSON.stringify(payload),
+          signal: controller.signal,
+          credentials: "omit",
+        });
+      })
       .then(function (res) {
         if (!res.ok) {
           return readDetail(res).then(function (detail) { fail(describeFailure(res, detail), [400, 401, 403, 422].indexOf(res.status) < 0); });
@@ -732,39 +784,6 @@
     return docCache.get(docId);
   }
 
-  /** Python counts code points, JavaScript counts UTF-16 units: convert a code-point offset. */
-  function utf16Offset(text, cp) {
-    if (!/[\uD800-\uDBFF]/.test(text)) return cp;
-    var units = 0;
-    var count = 0;
-    for (var ch of text) {
-      if (count >= cp) break;
-      units += ch.length;
-      count++;
-    }
-    return units;
-  }
-
-  function citedRange(text, c) {
-    var start = utf16Offset(text, c.char_start);
-    var end = utf16Offset(text, c.char_end);
-    var quote = (c.text || "").trim();
-    if (start >= 0 && end > start && end <= text.length && (!quote || text.slice(start, end).indexOf(quote.slice(0, 20)) >= 0)) {
-      return [start, end];
-    }
-    if (quote) {
-      // Offsets disagree with the text (e.g. the report was re-ingested): find the nearest copy of the quote.
-      var best = -1;
-      var at = text.indexOf(quote);
-      while (at >= 0) {
-        if (best < 0 || Math.abs(at - start) < Math.abs(best - start)) best = at;
-        at = text.indexOf(quote, at + 1);
-      }
-      if (best >= 0) return [best, best + quote.length];
-    }
-    return start >= 0 && end > start && end <= text.length ? [start, end] : null;
-  }
-
   function openViewer(c, trigger) {
     var token = ++state.viewerToken;
     state.viewerTrigger = trigger || null;
@@ -779,20 +798,8 @@
     getDocument(c.doc_id).then(
       function (doc) {
         if (token !== state.viewerToken) return;
-        var text = doc.text || "";
-        var range = citedRange(text, c);
-        docBox.textContent = "";
         docBox.removeAttribute("aria-busy");
-        if (!range) {
-          docBox.appendChild(document.createTextNode(text));
-          return;
-        }
-        var mark = h("mark", { class: "jx-mark", "aria-label": T.citedPassage }, text.slice(range[0], range[1]));
-        docBox.appendChild(document.createTextNode(text.slice(0, range[0])));
-        docBox.appendChild(mark);
-        docBox.appendChild(document.createTextNode(text.slice(range[1])));
-        // Scroll only the document box (scrollIntoView could also scroll the host page).
-        docBox.scrollTop = Math.max(0, mark.offsetTop - docBox.clientHeight / 3);
+        JxSource.render(docBox, doc.text || "", c, { markClass: "jx-mark", markLabel: T.citedPassage });
       },
       function (err) {
         if (token !== state.viewerToken) return;

@@ -89,7 +89,7 @@ class HostSite:
 
     - GET <path> serves `pages[path]` (HTML set by the test);
     - POST /v1/ask/stream is a deliberately slow API: one delta at once, then one every 0.3 s for 30 s,
-      so a test can press the stop button in the middle of a real streamed response.
+      so a test can press the stop button in the middle of a real streamed response; any other POST is a 404.
     (A page fulfilled by Playwright's page.route has no address space, so Chromium's Local Network Access
     checks would block it from loading anything from 127.0.0.1; a real loopback server avoids that.)"""
 
@@ -135,6 +135,12 @@ def host_site_server() -> Iterator[HostSite]:
 
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("content-length") or 0))
+            if self.path.split("?")[0] != "/v1/ask/stream":  # e.g. /v1/widget/session: an API without it
+                self.send_response(404)
+                self.cors()
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(200)
             self.cors()
             self.send_header("Content-Type", "text/event-stream")

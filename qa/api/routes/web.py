@@ -2,11 +2,14 @@
 
 The files live in `qa/web/` (package data) and are read once per process. The widget URLs are not
 versioned — host pages embed `/widget.js` as is — so they are cached briefly and revalidated by ETag.
+A line `/* @include NAME */` in a served file is replaced by the file NAME of the same folder: the widget
+stays one file for host pages while sharing its source viewer (source-view.js) with the console (/admin).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
@@ -24,21 +27,35 @@ class Asset:
     etag: str
 
 
-@lru_cache(maxsize=8)
+_INCLUDE = re.compile(rb"^[ \t]*/\* @include ([\w.-]+) \*/[ \t]*$", re.M)
+
+
+def _read(name: str) -> bytes:
+    return (files("qa") / "web" / name).read_bytes()
+
+
+@lru_cache(maxsize=16)
 def asset(name: str) -> Asset:
-    body = (files("qa") / "web" / name).read_bytes()
+    body = _INCLUDE.sub(lambda m: _read(m.group(1).decode()).rstrip(b"\n"), _read(name))
     return Asset(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
 
 
-def _serve(request: Request, name: str, media_type: str, cache: str) -> Response:
+def serve(request: Request, name: str, media_type: str, cache: str, headers: dict[str, str] | None = None) -> Response:
     found = asset(name)
-    headers = {"ETag": found.etag, "Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
+    headers = {"ETag": found.etag, "Cache-Control": cache, "X-Content-Type-Options": "nosniff", **(headers or {})}
+    return Response(status_code=304, headers=headers) if found.etag in _tags(request) else Response(found.body, media_type=media_type, headers=headers)
+
+
+def _tags(request: Request) -> list[str]:
+    return [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
+
+
+def _serve(request: Request, name: str, media_type: str, cache: str) -> Response:
+    headers: dict[str, str] = {}
     if name != "demo.html":
         # Static, key-free files: any intranet page may load them (a <script>/<link> needs no CORS, a fetch does).
         headers["Access-Control-Allow-Origin"] = "*"
-    if found.etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-        return Response(status_code=304, headers=headers)
-    return Response(found.body, media_type=media_type, headers=headers)
+    return serve(request, name, media_type, cache, headers)
 
 
 @router.api_route("/widget.js", methods=["GET", "HEAD"])
