@@ -40,6 +40,7 @@ def server_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str,
             # The benchmark is one client IP sending far more than a user would; the per-client limit is not
             # what is measured here.
             "QA_RATE_LIMIT": "1000000/min",
+            "QA_KEY_RATE_LIMIT": "1000000/min",
             "QA_ANSWER_TIMEOUT": os.environ.get("QA_ANSWER_TIMEOUT", "600"),
         }
     )

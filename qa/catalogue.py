@@ -58,7 +58,7 @@ class Page:
 
 def _value(r: DocRecord, field: str) -> object:
     if field == "n_findings":
-        return max(r.n_findings, -1)
+        return None if r.n_findings < 0 else r.n_findings  # -1: extracted before findings existed (unknown)
     return getattr(r.doc, field) if field in _DOC_FIELDS else getattr(r, field)
 
 

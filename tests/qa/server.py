@@ -24,7 +24,7 @@ def running_server(data_dir: Path, *args: str, env: dict[str, str] | None = None
         ready_url=f"{base}/readyz",
         log_path=data_dir / f"server-{port}.log",
         # Test servers answer many requests from one address; only the auth tests exercise the limit.
-        env={**os.environ, "QA_DATA_DIR": str(data_dir), "QA_RATE_LIMIT": "100000/min", **(env or {})},
+        env={**os.environ, "QA_DATA_DIR": str(data_dir), "QA_RATE_LIMIT": "100000/min", "QA_KEY_RATE_LIMIT": "100000/min", **(env or {})},
         timeout=timeout,
     ):
         yield base

@@ -21,6 +21,7 @@ KEYS = {
     "QA_WIDGET_KEYS": "widget-key",
     "QA_CORS_ORIGINS": ORIGIN,
     "QA_RATE_LIMIT": "15/min",
+    "QA_KEY_RATE_LIMIT": "15/min",
 }
 QUESTION = {"question": "哪些单位提到预算编制不够细化？"}
 

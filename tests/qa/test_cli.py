@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 
 from tests.conftest import SAMPLES
 from tests.ingest.hostile_files import hostile_files
@@ -123,3 +125,45 @@ def test_ingest_refuses_each_hostile_file_in_one_line_and_keeps_the_rest(tmp_pat
     assert sorted(line.split("：")[0] for line in failed) == sorted(f"失败 {h.name}" for h in hostile)
     for h in hostile:
         assert any(h.name in line and h.reason in line for line in failed), h.name
+
+
+def test_logs_get_progress_lines_scripts_get_json_and_spreadsheets(tmp_path: Path) -> None:
+    """Output redirected to files, as a CI job or `nohup … > log` does: progress lines in the log (no live bar,
+    which printed nothing until the end), JSON for scripts, an unwrapped answer, findings as xlsx and csv."""
+    data = tmp_path / "data"
+    env = {**os.environ, "QA_DATA_DIR": str(data), "COLUMNS": "40"}
+    log, out = tmp_path / "ingest.log", tmp_path / "ingest.json"
+    with log.open("w") as stderr, out.open("w") as stdout:
+        done = subprocess.run([*QA, "ingest", str(SAMPLES), "--json"], stdout=stdout, stderr=stderr, env=env, timeout=300)
+    assert done.returncode == 0, log.read_text()
+    lines = log.read_text().splitlines()
+    assert lines[0] == "导入：开始，共 5 篇"
+    progress = [line for line in lines if re.match(r"导入：\d/5 篇（\d+%）", line)]
+    assert progress and progress[-1].startswith("导入：5/5 篇（100%） · ")
+    assert all(re.search(r" · [\d.]+ 篇/(秒|分) · 已用 \d", line) for line in progress)
+    assert any("预计还需" in line for line in progress) or len(progress) == 1
+    report = json.loads(out.read_text())
+    assert sorted(f["outcome"] for f in report["files"]) == ["new"] * 5 and all(f["doc_id"] for f in report["files"])
+
+    answer = tmp_path / "answer.txt"
+    with answer.open("w") as stdout:
+        asked = subprocess.run([*QA, "ask", "哪些单位提到预算编制不够细化？"], stdout=stdout, stderr=subprocess.PIPE, env=env, timeout=300)
+    assert asked.returncode == 0, asked.stderr
+    text = answer.read_text().splitlines()
+    # Not a terminal: each line as the answer has it, whatever COLUMNS says (no "1. " left alone).
+    items = [line for line in text if re.match(r"\d\. ", line)]
+    assert len(items) == 2 and all(cell_len(line) > 40 and "[" in line for line in items)
+    assert any(re.match(r"\[1\] 益阳市赫山区投资促进服务中心（2021年）· .+ · 字符 \d+–\d+$", line) for line in text)
+
+    xlsx = tmp_path / "findings.xlsx"
+    exported = subprocess.run([*QA, "findings", "export", "--format", "xlsx", "-o", str(xlsx), "--role", "problem"], capture_output=True, text=True, env=env, timeout=300)
+    assert exported.returncode == 0, exported.stderr
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(xlsx).active.iter_rows(values_only=True))
+    assert rows[0][:11] == ("单位", "地区", "年度", "报告类型", "类型", "分类", "内容", "来源文件", "章节", "起始字符", "结束字符")
+    assert len(rows) > 5 and {r[4] for r in rows[1:]} == {"问题"}
+    budget = [r for r in rows[1:] if "预算编制不够细化/不够科学" in (r[5] or "")]
+    assert {r[0] for r in budget} >= {"益阳市赫山区投资促进服务中心", "湖南省大祥工业集中区管理委员会"}
+    bad = run(data, "findings", "export", "--format", "xlsx")
+    assert bad.returncode == 2 and bad.stderr.strip() == "错误：xlsx 格式需要用 -o 指定输出文件"
