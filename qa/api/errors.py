@@ -79,22 +79,36 @@ def _describe(err: dict) -> str:  # type: ignore[type-arg]
     return f"{where}：{message}" if where else message
 
 
-async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+# OpenAI-compatible routes also answer errors in OpenAI's shape: its clients (and the chat front-ends built on
+# them) show `error.message` and nothing else, so the Chinese detail goes there too.
+_OPENAI_PATHS = ("/v1/chat/completions", "/v1/models")
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error", 429: "rate_limit_error"}
+
+
+def _body(request: Request, status: int, detail: str) -> dict[str, object]:
+    body: dict[str, object] = {"detail": detail}
+    if request.url.path.startswith(_OPENAI_PATHS):
+        kind = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+        body["error"] = {"message": detail, "type": kind, "code": status}
+    return body
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     detail = "；".join(dict.fromkeys(_describe(e) for e in exc.errors()))
-    return JSONResponse(status_code=422, content={"detail": detail or "请求格式不正确"})
+    return JSONResponse(status_code=422, content=_body(request, 422, detail or "请求格式不正确"))
 
 
 _STATUS_TEXT = {404: "未找到", 405: "不支持的请求方法", 413: "上传文件过大", 415: "不支持的文件类型"}
 
 
-async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) and not exc.detail.isascii() else _STATUS_TEXT.get(exc.status_code, exc.detail)
-    return JSONResponse(status_code=exc.status_code, content={"detail": detail}, headers=getattr(exc, "headers", None))
+    return JSONResponse(status_code=exc.status_code, content=_body(request, exc.status_code, str(detail)), headers=getattr(exc, "headers", None))
 
 
-async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return JSONResponse(status_code=500, content={"detail": "服务器内部错误"})
+    return JSONResponse(status_code=500, content=_body(request, 500, "服务器内部错误"))
 
 
 def install(app: FastAPI) -> None:
