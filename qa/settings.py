@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # address (read through QA_TRUSTED_PROXIES) — and one per reader/admin key (scripts, integrations, the console).
     rate_limit: str = Field("120/min", pattern=_RATE, description="Requests per end user: widget session, else client address.")
     key_rate_limit: str = Field("600/min", pattern=_RATE, description="Requests per reader or admin key.")
+    session_rate_limit: str = Field(
+        "600/min", pattern=_RATE, description="Widget sessions one client address may start (POST /v1/widget/session): many "
+        "visitors can share an address (NAT, an untrusted proxy), and a session is one request's worth of work."
+    )
     trusted_proxies: str = Field(
         "", description="Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed (the right-most "
         "address not in this list is the client); empty: X-Forwarded-For is ignored."

@@ -153,12 +153,16 @@ class Limits:
 
     users: RateLimiter
     keys: RateLimiter
+    starts: RateLimiter  # widget sessions started, per client address
     trusted: list[Network]
     sessions: Sessions
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
-        return cls(RateLimiter(settings.rate_limit), RateLimiter(settings.key_rate_limit), settings.trusted_networks, Sessions.of(settings))
+        return cls(
+            RateLimiter(settings.rate_limit), RateLimiter(settings.key_rate_limit), RateLimiter(settings.session_rate_limit),
+            settings.trusted_networks, Sessions.of(settings),
+        )
 
     def address(self, request: Request) -> str:
         return client_address(request.client.host if request.client else None, request.headers.get("x-forwarded-for"), self.trusted)
@@ -188,7 +192,10 @@ def _allowed_origin(request: Request, settings: Settings) -> bool:
     return request.headers.get("sec-fetch-site") == "same-origin"
 
 
-def authorize(need: Need):  # type: ignore[no-untyped-def]
+def authorize(need: Need, session_start: bool = False):  # type: ignore[no-untyped-def]
+    """`session_start`: the request starts a widget session; it is limited per client address by
+    QA_SESSION_RATE_LIMIT instead of by the caller's identity."""
+
     def check(request: Request, services: ServicesDep) -> Role | None:
         settings = services.settings
         limits: Limits = request.app.state.limits
@@ -204,7 +211,7 @@ def authorize(need: Need):  # type: ignore[no-untyped-def]
                 raise HTTPException(403, "该操作需要管理员密钥")
             if role == "widget" and not _allowed_origin(request, settings):
                 raise HTTPException(403, "此密钥只能在允许的网页来源中使用")
-        limiter, who = limits.identity_of(request, role, key)
+        limiter, who = (limits.starts, "addr:" + limits.address(request)) if session_start else limits.identity_of(request, role, key)
         wait = limiter.check(who)
         if wait is not None:
             raise HTTPException(429, "请求过于频繁，请稍后再试", headers={"Retry-After": str(max(1, math.ceil(wait)))})

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from qa.api.auth import SESSION_HEADER, Limits, ReadAccess
+from qa.api.auth import SESSION_HEADER, Limits, ReadAccess, Role, authorize
 from qa.api.deps import ServicesDep
 
 router = APIRouter(prefix="/v1", tags=["访问"])
@@ -32,10 +32,11 @@ def whoami(role: ReadAccess, services: ServicesDep) -> WhoAmIOut:
 
 
 @router.post("/widget/session", response_model=WidgetSessionOut, summary="为网页挂件的访客申请短期会话（按会话限流）")
-def widget_session(request: Request, _: ReadAccess) -> WidgetSessionOut:
+def widget_session(request: Request, _: Annotated[Role | None, Depends(authorize("read", session_start=True))]) -> WidgetSessionOut:
     """The widget asks once per visitor (and again before the token expires); requests that carry the token in
     X-QA-Session are rate-limited per session instead of per page key or shared proxy address. A forged or
-    expired token counts as no token: the request is limited by the client address."""
+    expired token counts as no token: the request is limited by the client address. Starting sessions is limited
+    per client address (QA_SESSION_RATE_LIMIT)."""
     limits: Limits = request.app.state.limits
     session = limits.sessions.mint()
     return WidgetSessionOut(token=session.token, expires_in=limits.sessions.ttl, expires_at=session.expires_at)
