@@ -274,3 +274,15 @@ class JobOut(BaseModel):
 
 class JobListOut(BaseModel):
     items: list[JobOut]
+
+
+class MetadataIn(BaseModel):
+    """Fields to change (omitted or null: keep); unit and region may be set empty."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"year": 2022}, {"unit": "益阳市赫山区投资促进服务中心", "region": "益阳市赫山区"}]})
+
+    unit: str | None = Field(None, max_length=100, description="单位名称")
+    region: str | None = Field(None, max_length=50, description="地区")
+    year: int | None = Field(None, ge=1900, le=2100, description="报告年度")
+    report_kind: ReportKind | None = Field(None, description="报告类型")
+    title: str | None = Field(None, min_length=1, max_length=200, description="标题")

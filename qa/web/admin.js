@@ -327,6 +327,7 @@
 
   function addFiles(list) {
     var added = [];
+    var rows = document.createDocumentFragment(); // the batch goes on top, in the order chosen
     Array.prototype.forEach.call(list, function (file) {
       var bar = h("span");
       var st = h("span", { class: "state" });
@@ -334,12 +335,13 @@
         h("span", { class: "name", title: file.name }, file.name, h("span", { class: "size", text: bytes(file.size) })),
         h("span", { class: "bar", role: "presentation" }, bar),
         st);
-      $("uploads").insertBefore(row, $("uploads").firstChild);
+      rows.appendChild(row);
       var u = { file: file, row: row, bar: bar, state: st, status: "waiting", progress: 0, reason: "" };
       drawUpload(u);
       uploads.push(u);
       added.push(u);
     });
+    $("uploads").insertBefore(rows, $("uploads").firstChild);
     var batches = [];
     var current = [];
     var size = 0;

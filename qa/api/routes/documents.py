@@ -3,7 +3,9 @@ upload (ingests in the request), delete."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import time
+from dataclasses import replace
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile, status
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +21,7 @@ from qa.api.schemas import (
     DocumentPageOut,
     DocumentSectionsOut,
     DocumentTextOut,
+    MetadataIn,
     SectionOut,
 )
 from qa.api.uploads import REFUSED_STATUS, ingest_upload, safe_name
@@ -120,6 +123,46 @@ async def upload_document(
         return await run_in_threadpool(ingest_upload, services, data, source, overrides)
     except IngestError as exc:
         raise HTTPException(REFUSED_STATUS.get(type(exc), 422), str(exc)) from exc
+
+
+class _InterimLibrary:
+    """TEMPORARY stand-in for qa.library.Library.edit_metadata (branch arch), same contract, until it is merged:
+    record, chunk and finding rows relabelled in place; no override kept for re-ingest yet."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def edit_metadata(self, doc_id: str, **changes: Any) -> DocRecord:
+        store = self.services.retriever.store
+        changes = {k: v.strip() if isinstance(v, str) else v for k, v in changes.items() if v is not None}
+        with self.services.write_lock:
+            found = store.get_document(doc_id)
+            if found is None:
+                raise LookupError(f"没有 doc_id 为 {doc_id} 的报告")
+            record, text = found
+            edited = replace(record, **changes, ingested_at=time.time())
+            for col in (store.chunks, store.findings):
+                rows = col.get(where={"doc_id": doc_id}, include=["metadatas"])
+                if rows["ids"]:
+                    col.update(ids=rows["ids"], metadatas=[{**(m or {}), **changes} for m in rows["metadatas"] or []])
+            store.upsert_record(edited, text)
+        self.services.retriever.invalidate()
+        return edited
+
+
+@router.patch("/{doc_id}", response_model=DocumentOut, summary="修改报告的元数据（管理员）", dependencies=[Depends(authorize("admin"))])
+def edit_document(doc_id: str, body: MetadataIn, services: ServicesDep) -> DocumentOut:
+    """Unit, region, year, kind and title, applied at once to the record and to every chunk and finding of the
+    document (no re-embedding), and kept for the file name: they survive restarts and re-ingest of the same
+    file. Answers and filters see them at once."""
+    changes = body.model_dump(exclude_none=True)
+    if not changes:
+        raise HTTPException(422, "请至少给出一个要修改的字段（unit、region、year、report_kind、title）")
+    try:
+        record = _InterimLibrary(services).edit_metadata(doc_id, **changes)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return document_out(record)
 
 
 @router.delete("/{doc_id}", summary="删除一篇报告及其全部段落（管理员）", dependencies=[Depends(authorize("admin"))])
