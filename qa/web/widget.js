@@ -23,7 +23,7 @@
  *                                      open the panel and ask (a running answer is stopped first);
  *                                      → Promise of the final answer object, or null (error, stopped, empty)
  *   window.JixiaoQA.stop()             stop the running answer, if any
- *   window.JixiaoQA.clear()            清空对话 (also forgets the stored conversation)
+ *   window.JixiaoQA.clear()            清空对话 (also forgets the stored conversation and visitor session)
  * When the API is ready the script dispatches `jixiaoqa:ready` on document; the object also exists from then on.
  */
 (function () {
@@ -761,6 +761,8 @@
     stop();
     state.messages = [];
     save();
+    session = null; // a fresh start leaves nothing of this visitor in storage; the next question starts a new session
+    try { window.sessionStorage.removeItem(SESSION_KEY); } catch (e) { /* nothing stored */ }
     closeViewer(false);
     renderAll();
     showInputError("");

@@ -140,6 +140,8 @@ def test_widget_files_are_served(api: str) -> None:
 
 def test_aggregate_answer_citation_viewer_and_follow_up(page: Any, context: Any, api: str, artifacts: Path) -> None:
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=api)
+    sessions: list[str] = []
+    page.on("response", lambda r: sessions.append(r.json()["token"]) if r.url.endswith("/v1/widget/session") and r.ok else None)
     page.goto(f"{api}/")
     expect(page.get_by_role("heading", name="绩效报告问答")).to_be_visible()
     expect(page.locator("[data-question]")).to_have_count(4)
@@ -205,6 +207,8 @@ def test_aggregate_answer_citation_viewer_and_follow_up(page: Any, context: Any,
     assert history[0]["content"] == HEADLINE
     assert HESHAN in history[1]["content"] and DAXIANG in history[1]["content"]
     assert not re.search(r"\[\d+\]", history[1]["content"]), "citation markers are stripped from the history"
+    # The visitor's session (rate limits count per visitor): started once, sent with every question.
+    assert len(sessions) == 1 and request_info.value.headers["x-qa-session"] == sessions[0]
     wait_idle(page)
     reply = last_reply(page)
     expect(reply).to_contain_text(HESHAN)
