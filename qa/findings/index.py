@@ -32,9 +32,14 @@ class FindingFilter:
     year: int | None = None
     region: str | None = None
     unit: str | None = None
+    doc_id: str | None = None  # one report's findings (the console's document page)
 
     def admits(self, f: Finding, doc: DocFields) -> bool:
-        return self.admits_content(f) and Filters(year=self.year, region=self.region, unit=self.unit).admits(doc)
+        return (
+            (self.doc_id is None or f.doc.doc_id == self.doc_id)
+            and self.admits_content(f)
+            and Filters(year=self.year, region=self.region, unit=self.unit).admits(doc)
+        )
 
     def admits_content(self, f: Finding) -> bool:
         """The finding's own fields (role, category), whatever its document."""

@@ -19,6 +19,7 @@
   var JOBS_STORE = "jixiaoqa:admin-jobs";
   var BATCH_FILES = 20; // files per upload request (one job each)
   var BATCH_BYTES = 80 * 1024 * 1024;
+  var KINDS = ["部门整体支出", "项目支出", "部门决算", "其他"]; // ingest.metadata.REPORT_KINDS
   var ROLE_NAMES = { problems: "问题", measures: "措施", performance: "绩效", funds: "资金", overview: "概况", other: "其他" };
   var STATES = {
     waiting: ["等待上传", "same"],
@@ -66,6 +67,10 @@
     function two(n) { return (n < 10 ? "0" : "") + n; }
     return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " + two(d.getHours()) + ":" + two(d.getMinutes());
   }
+
+  document.querySelectorAll("select[data-kinds]").forEach(function (select) {
+    KINDS.forEach(function (k) { select.appendChild(h("option", { text: k })); });
+  });
 
   // ---- the key and the API --------------------------------------------------------------------------
   var state = { key: "", role: null, keysRequired: true };

@@ -3,6 +3,7 @@ category, year, region or unit with the units behind every count (docs/findings.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -33,32 +34,43 @@ def _index(services: Services) -> FindingsIndex:
         raise HTTPException(503, str(exc)) from exc
 
 
-def _filter(index: FindingsIndex, category: str | None, role: str | None, year: int | None, region: str | None, unit: str | None) -> FindingFilter:
+def _filter(
+    index: FindingsIndex, category: str | None, role: str | None, year: int | None, region: str | None, unit: str | None, doc_id: str | None
+) -> FindingFilter:
     names = index.categorizer.taxonomy.names
     if category is not None and category not in names:
         raise HTTPException(422, f"分类：未知的分类“{category}”（可选：{'、'.join(names)}）")
-    return FindingFilter(category=category, role=role, year=year, region=region, unit=unit)
+    return FindingFilter(category=category, role=role, year=year, region=region, unit=unit, doc_id=doc_id)
 
 
-def _select(services: Services, category: str | None, role: str | None, year: int | None, region: str | None, unit: str | None, doc_id: str | None) -> list[Finding]:
-    index = _index(services)
-    found = index.select(_filter(index, category, role, year, region, unit))
-    return found if doc_id is None else [f for f in found if f.doc.doc_id == doc_id]
+@dataclass(frozen=True)
+class FindingQuery:
+    """The filters every findings route takes (list, export, stats)."""
+
+    category: Category = None
+    role: Role = None
+    year: Year = None
+    region: Region = None
+    unit: Unit = None
+    doc_id: DocId = None
+
+    def select(self, services: Services) -> tuple[FindingsIndex, FindingFilter, list[Finding]]:
+        index = _index(services)
+        flt = _filter(index, self.category, self.role, self.year, self.region, self.unit, self.doc_id)
+        return index, flt, index.select(flt)
+
+
+Query_ = Annotated[FindingQuery, Depends()]
 
 
 @router.get("", response_model=FindingsOut, summary="问题与措施列表（带出处，可按分类/类型/年度/地区/单位筛选）")
 def list_findings(
     services: ServicesDep,
-    category: Category = None,
-    role: Role = None,
-    year: Year = None,
-    region: Region = None,
-    unit: Unit = None,
-    doc_id: DocId = None,
+    query: Query_,
     limit: Annotated[int, Query(ge=1, le=200, description="每页条数")] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="跳过的条数")] = 0,
 ) -> FindingsOut:
-    found = _select(services, category, role, year, region, unit, doc_id)
+    _, _, found = query.select(services)
     return FindingsOut(total=len(found), limit=limit, offset=offset, items=[finding_out(f) for f in found[offset : offset + limit]])
 
 
@@ -70,16 +82,11 @@ def list_findings(
 )
 async def export_findings(
     services: ServicesDep,
+    query: Query_,
     format: Annotated[ExportFormat, Query(description="csv（UTF-8 带 BOM，Excel 可直接打开中文）或 xlsx")] = "csv",
-    category: Category = None,
-    role: Role = None,
-    year: Year = None,
-    region: Region = None,
-    unit: Unit = None,
-    doc_id: DocId = None,
 ) -> Response:
     """Columns: 单位, 地区, 年度, 报告类型, 类型, 分类, 内容, 来源文件, 章节, 起始字符, 结束字符, doc_id."""
-    found = _select(services, category, role, year, region, unit, doc_id)
+    _, _, found = query.select(services)
     body = await run_in_threadpool(export, found, format)
     name = f"问题与措施.{format}"
     disposition = f"attachment; filename=\"findings.{format}\"; filename*=UTF-8''{quote(name)}"
@@ -89,17 +96,11 @@ async def export_findings(
 @router.get("/stats", response_model=FindingStatsOut, summary="问题与措施统计（按分类/年度/地区/单位计数，并列出每个计数背后的单位）")
 def finding_stats(
     services: ServicesDep,
+    query: Query_,
     by: Annotated[Literal["category", "year", "region", "unit"], Query(description="统计维度")] = "category",
-    category: Category = None,
-    role: Role = None,
-    year: Year = None,
-    region: Region = None,
-    unit: Unit = None,
 ) -> FindingStatsOut:
-    index = _index(services)
-    flt = _filter(index, category, role, year, region, unit)
+    index, flt, found = query.select(services)
     groups = index.stats(by, flt)
-    found = index.select(flt)
     by_id = {f.finding_id: f for f in found}
     out: list[StatsGroupOut] = []
     for g in groups:
