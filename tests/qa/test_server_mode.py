@@ -89,3 +89,12 @@ def test_two_replicas_share_one_chroma_server(tmp_path: Path) -> None:
         _eventually(lambda: doc_id not in _doc_ids(a, DENSE_QUERY, "dense"), "dense hit gone from replica a")
         _eventually(lambda: not httpx.get(f"{a}/v1/documents", timeout=10).json(), "catalogue of replica a empty")
         assert httpx.get(f"{a}/v1/documents/{doc_id}", timeout=10).status_code == 404
+
+        # An ingest job started on one replica is followed on the other (job state lives in the store), as a
+        # console behind a round-robin balancer polls it.
+        assert httpx.get(f"{b}/readyz", timeout=10).json()["store"] == "server"
+        job = httpx.post(f"{a}/v1/jobs/ingest", files=[("files", (DOC.name, DOC.read_bytes()))], timeout=120).json()
+        _eventually(lambda: httpx.get(f"{b}/v1/jobs/{job['job_id']}", timeout=10).json()["status"] == "done", "job done, seen on replica b")
+        seen = httpx.get(f"{b}/v1/jobs/{job['job_id']}", timeout=10).json()
+        assert seen["files"][0]["status"] == "new" and seen["files"][0]["doc_id"] == doc_id
+        assert httpx.get(f"{b}/v1/jobs", timeout=10).json()["items"][0]["job_id"] == job["job_id"]
