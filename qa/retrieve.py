@@ -185,7 +185,10 @@ class Retriever:
         self._checked_at = 0.0
         self._token: str | None = None  # the store's change token the catalogue was read at
         self._full_at = 0.0
-        self._forced = False
+        # invalidate() counts; the view records the count it was read after. A reader whose view is older than the
+        # last invalidation waits for a fresh one, even while another thread is already reading it.
+        self._invalidations = 0
+        self._covers = 0
         self._lexical: LexicalIndex | None = None
 
     # --- derived state ---------------------------------------------------------------------------------
@@ -198,26 +201,29 @@ class Retriever:
         """Call after this process changed the store, so the next query sees it at once."""
         self._checked_at = 0.0
         self._token = None
-        self._forced = True
+        self._invalidations += 1
 
     def _refresh(self) -> None:
         """Every `catalogue_ttl` seconds ask the store whether anything changed (its change token: two cheap
         calls), and re-read the catalogue only when it did (or every `catalogue_full_check` seconds as a backstop).
         While one thread refreshes, the others keep answering from the current view, except after `invalidate()`
-        or before the first view exists: then they wait for the fresh one."""
+        or before the first view exists: then they wait for a view read after it (a refresh that another request
+        started just before the invalidation does not count: its reader would miss the write)."""
         ttl = self.settings.catalogue_ttl
-        if time.monotonic() - self._checked_at < ttl and self._lexical is not None and not self._forced:
+        wanted = self._invalidations
+        if time.monotonic() - self._checked_at < ttl and self._lexical is not None and self._covers >= wanted:
             return
-        if not self._lock.acquire(blocking=self._lexical is None or self._forced):
+        if not self._lock.acquire(blocking=self._lexical is None or self._covers < wanted):
             return
         try:
             now = time.monotonic()
-            if now - self._checked_at < ttl and self._lexical is not None and not self._forced:
+            if now - self._checked_at < ttl and self._lexical is not None and self._covers >= wanted:
                 return
-            self._forced = False
+            covering = self._invalidations  # read before the store: this view includes every write invalidated so far
             token = self.store.change_token()
             if token == self._token and self._lexical is not None and now - self._full_at < self.settings.catalogue_full_check:
                 self._checked_at = time.monotonic()
+                self._covers = covering
                 return
             records = self.store.catalogue()
             catalogue = {r.doc.doc_id: r for r in records}
@@ -230,6 +236,7 @@ class Retriever:
             self._catalogue, self._generation, self._lexical = catalogue, generation, lexical
             self._token, self._full_at = token, now
             self._checked_at = time.monotonic()
+            self._covers = covering
         finally:
             self._lock.release()
 

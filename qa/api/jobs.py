@@ -100,6 +100,8 @@ class JobBoard:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.spool = services.settings.data_dir / "jobs"
+        # Files spooled by an earlier run of this replica (its data dir is its own) can never be ingested now.
+        shutil.rmtree(self.spool, ignore_errors=True)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[str] = queue.Queue()
@@ -107,20 +109,22 @@ class JobBoard:
 
     # --- submitting -----------------------------------------------------------------------------------------
 
-    def submit(self, files: list[tuple[str, bytes | None, str]]) -> Job:
-        """files: (name, content, refusal). A file refused before ingest (too large, no name) has no content and a
-        reason; it is reported as refused at once and the rest of the batch still runs."""
-        now = time.time()
-        job = Job(uuid.uuid4().hex[:16], now, [], updated_at=now, host=socket.gethostname(), pid=os.getpid())
-        folder = self.spool / job.job_id
+    def folder(self) -> tuple[str, Path]:
+        """A new job id and the folder its files are spooled to, as `spooled(folder, i)`, before `submit`."""
+        job_id = uuid.uuid4().hex[:16]
+        folder = self.spool / job_id
         folder.mkdir(parents=True, exist_ok=True)
-        for i, (name, data, refusal) in enumerate(files):
-            status = FileStatus(name=name, size=len(data or b""))
-            if data is None:
-                status.status, status.reason = "refused", refusal
-            else:
-                (folder / f"{i:05d}").write_bytes(data)
-            job.files.append(status)
+        return job_id, folder
+
+    @staticmethod
+    def spooled(folder: Path, i: int) -> Path:
+        return folder / f"{i:05d}"
+
+    def submit(self, job_id: str, files: list[FileStatus]) -> Job:
+        """Queue a job whose files are spooled; a file refused before ingest (too large) is already `refused`
+        with its reason, and the rest of the batch still runs."""
+        now = time.time()
+        job = Job(job_id, now, files, updated_at=now, host=socket.gethostname(), pid=os.getpid())
         with self._lock:
             self._jobs[job.job_id] = job
             self._forget_old()
@@ -181,7 +185,7 @@ class JobBoard:
             if self.services.stopping.is_set():
                 return
             self._update(job, f, status="running")
-            path = folder / f"{i:05d}"
+            path = self.spooled(folder, i)
             try:
                 result = ingest_upload(self.services, path.read_bytes(), f.name, {})
             except IngestError as exc:

@@ -308,9 +308,15 @@
   var uploads = []; // {file, row, status, progress, reason, doc_id}
   var refreshTimer = 0;
 
+  /** Reload the table and the strip after an upload changed the library, and once more a little later: behind a
+   * load balancer the reload may reach a replica that notices the change only on its next check (~2 s). */
   function refreshSoon() {
     clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(function () { loadTable(); ready(); }, 400);
+    refreshTimer = setTimeout(function () {
+      loadTable();
+      ready();
+      refreshTimer = setTimeout(function () { loadTable(); ready(); }, 2500);
+    }, 400);
   }
 
   function drawUpload(u) {

@@ -88,6 +88,17 @@ def test_upload_open_highlight_edit_year_delete(page: Any, context: Any, keyed_a
     expect(page.locator("#lib-count")).to_have_text("共 2 篇")
     page.screenshot(path=str(shots / "03-uploaded.png"))
 
+    # Drag and drop works too (a file dropped on the upload area; Playwright cannot drag from the desktop).
+    page.locator("#drop").evaluate(
+        """(zone, text) => { const data = new DataTransfer();
+             data.items.add(new File([text], '控制台测试丙中心.txt', { type: 'text/plain' }));
+             zone.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true })); }""",
+        REPORTS["控制台测试乙中心.txt"].replace("乙", "丙"),
+    )
+    dropped = uploads.filter(has_text="控制台测试丙中心.txt")
+    expect(dropped).to_have_attribute("data-status", "new", timeout=60_000)
+    expect(page.locator("#docs-body tr")).to_have_count(3)
+
     # Uploading the same file again: unchanged, nothing new.
     page.locator("#picker").set_input_files(paths[:1])
     expect(uploads.first).to_have_attribute("data-status", "unchanged", timeout=60_000)
@@ -146,7 +157,7 @@ def test_upload_open_highlight_edit_year_delete(page: Any, context: Any, keyed_a
     dialog.get_by_role("button", name="确认删除").click()
     expect(page.locator("#library")).to_be_visible()
     page.get_by_label("查找").fill("控制台测试")
-    expect(page.locator("#docs-body tr")).to_have_count(1)
+    expect(page.locator("#docs-body tr")).to_have_count(2)  # 乙 and 丙 remain
     expect(page.locator("#docs-body")).not_to_contain_text("控制台测试甲中心")
     assert httpx.get(f"{api}/v1/documents/{doc_id}", headers=admin).status_code == 404
 
@@ -155,7 +166,7 @@ def test_upload_open_highlight_edit_year_delete(page: Any, context: Any, keyed_a
     narrow.set_viewport_size({"width": 390, "height": 844})
     narrow.goto(f"{api}/admin")  # same tab session storage? a new page is a new tab: the key is asked again
     sign_in(narrow, ADMIN_KEY)
-    expect(narrow.locator("#lib-count")).to_have_text(f"共 {stored + 1} 篇")
+    expect(narrow.locator("#lib-count")).to_have_text(f"共 {stored + 2} 篇")
     narrow.screenshot(path=str(shots / "08-narrow-library.png"), full_page=True)
     narrow.locator("#docs-body").get_by_role("link", name="控制台测试乙中心").click()
     narrow.locator("#findings button.fx-text").first.click()

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 
 from qa.api.auth import authorize
 from qa.api.deps import ServicesDep
-from qa.api.jobs import Job, JobBoard
+from qa.api.jobs import FileStatus, Job, JobBoard
 from qa.api.metrics import INGEST_FAILED
 from qa.api.schemas import JobListOut, JobOut
 from qa.api.uploads import safe_name, too_large
 
 router = APIRouter(prefix="/v1/jobs", tags=["报告"], dependencies=[Depends(authorize("admin"))])
 MAX_FILES = 500
+_PIECE = 1024 * 1024
 
 
 def _board(request: Request) -> JobBoard:
@@ -38,18 +39,27 @@ async def submit_ingest(
     A file over QA_MAX_UPLOAD_MB is refused at once; the rest of the batch still runs."""
     if len(files) > MAX_FILES:
         raise HTTPException(422, f"一次最多上传 {MAX_FILES} 个文件，请分批上传")
+    names = [safe_name(f.filename) for f in files]
+    board = _board(request)
     limit = int(services.settings.max_upload_mb * 1024 * 1024)
-    batch: list[tuple[str, bytes | None, str]] = []
-    for f in files:
-        name = safe_name(f.filename)
-        data = await f.read(limit + 1)
-        if len(data) > limit:
+    job_id, folder = board.folder()
+    statuses: list[FileStatus] = []
+    for i, (f, name) in enumerate(zip(files, names)):
+        # Copied to the spool a piece at a time (the upload is already on disk above 1 MB): a batch of large
+        # files never sits in memory, and one over the limit is refused without reading the rest of it.
+        path, size = board.spooled(folder, i), 0
+        with path.open("wb") as out:
+            while size <= limit and (piece := await f.read(_PIECE)):
+                size += len(piece)
+                out.write(piece)
+        status = FileStatus(name=name, size=size)
+        if size > limit:
+            path.unlink()
             refused = too_large(services, name)
             INGEST_FAILED.labels(refused.kind).inc()
-            batch.append((name, None, refused.reason))
-        else:
-            batch.append((name, data, ""))
-    return job_out(_board(request).submit(batch))
+            status.status, status.reason = "refused", refused.reason
+        statuses.append(status)
+    return job_out(board.submit(job_id, statuses))
 
 
 @router.get("", response_model=JobListOut, summary="最近的导入任务（管理员）")
