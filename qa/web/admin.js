@@ -508,10 +508,11 @@
       if (dialog.returnValue !== "ok") return;
       api("/v1/documents/" + encodeURIComponent(d.doc_id), { method: "DELETE" }).then(
         function () {
-          flash("已删除：" + (d.unit || d.title || d.source));
-          ready();
-          if (location.hash.indexOf("#/doc/") === 0) location.hash = "#/";
+          if (location.hash.indexOf("#/doc/") === 0) location.hash = "#/"; // back to the library, which reloads
           else loadTable();
+          $("lib-status").classList.remove("bad");
+          $("lib-status").textContent = "已删除：" + (d.title || d.source) + "（" + d.source + "）";
+          ready();
         },
         function (err) { flash("删除失败：" + err.message, true); }
       );
@@ -520,14 +521,10 @@
     $("confirm-ok").focus();
   }
 
+  /** A result line: on the document page while it is shown, else above the library table. */
   function flash(text, bad) {
-    var target = !$("document").hidden ? $("doc-status") : $("lib-count");
-    if (target === $("lib-count")) {
-      target.textContent = text;
-      setTimeout(function () { loadTable(); }, 1500);
-      return;
-    }
-    target.style.color = bad ? "var(--red)" : "";
+    var target = !$("document").hidden ? $("doc-status") : $("lib-status");
+    target.classList.toggle("bad", !!bad);
     target.textContent = text;
   }
 
@@ -677,8 +674,7 @@
         metaRows(doc.record);
         $("doc-title").textContent = doc.record.title || doc.record.source;
         form.hidden = true;
-        $("doc-status").style.color = "";
-        $("doc-status").textContent = "已保存：问答和筛选即刻按新的元数据进行。";
+        flash("已保存：问答和筛选即刻按新的元数据进行。");
       },
       function (err) { $("edit-error").textContent = err.message; }
     );

@@ -156,6 +156,7 @@ def test_upload_open_highlight_edit_year_delete(page: Any, context: Any, keyed_a
     page.get_by_role("button", name="删除报告").click()
     dialog.get_by_role("button", name="确认删除").click()
     expect(page.locator("#library")).to_be_visible()
+    expect(page.locator("#lib-status")).to_have_text("已删除：控制台测试甲中心2023年度部门整体支出绩效评价报告（控制台测试甲中心.txt）")
     page.get_by_label("查找").fill("控制台测试")
     expect(page.locator("#docs-body tr")).to_have_count(2)  # 乙 and 丙 remain
     expect(page.locator("#docs-body")).not_to_contain_text("控制台测试甲中心")
