@@ -158,10 +158,13 @@ def edit_document(doc_id: str, body: MetadataIn, services: ServicesDep) -> Docum
     changes = body.model_dump(exclude_none=True)
     if not changes:
         raise HTTPException(422, "请至少给出一个要修改的字段（unit、region、year、report_kind、title）")
+    library = getattr(services, "library", None) or _InterimLibrary(services)  # qa.library.Library once merged
     try:
-        record = _InterimLibrary(services).edit_metadata(doc_id, **changes)
-    except LookupError as exc:
+        record = library.edit_metadata(doc_id, **changes)
+    except LookupError as exc:  # DocumentNotFound
         raise HTTPException(404, str(exc)) from exc
+    except ValueError as exc:  # MetadataError: a value the fields cannot take, in Chinese
+        raise HTTPException(422, str(exc)) from exc
     return document_out(record)
 
 
