@@ -3,9 +3,7 @@ upload (ingests in the request), delete."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile, status
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +25,7 @@ from qa.api.schemas import (
 from qa.api.uploads import REFUSED_STATUS, ingest_upload, safe_name
 from qa.catalogue import DocQuery, Missing, SortField, select_page
 from qa.document_view import chunk_views, sections
-from qa.library import DocumentNotFound
+from qa.library import DocumentNotFound, MetadataError
 
 router = APIRouter(prefix="/v1/documents", tags=["报告"])
 
@@ -114,8 +112,9 @@ async def upload_document(
     year: Annotated[int | None, Form(ge=1900, le=2100)] = None,
     report_kind: Annotated[str | None, Form()] = None,
 ) -> dict[str, object]:
-    """Ingests within the request and answers with the outcome (new / unchanged / replaced). For many or large
-    files use POST /v1/jobs/ingest: the server keeps ingesting after the client goes away."""
+    """Ingests within the request and answers with the outcome (new / unchanged / replaced / duplicate, the
+    latter with `duplicate_of`). For many or large files use POST /v1/jobs/ingest: the server keeps ingesting
+    after the client goes away."""
     source = safe_name(file.filename)
     data = await file.read(int(services.settings.max_upload_mb * 1024 * 1024) + 1)
     overrides = {k: str(v) for k, v in {"unit": unit, "region": region, "year": year, "report_kind": report_kind}.items() if v not in (None, "")}
@@ -123,31 +122,6 @@ async def upload_document(
         return await run_in_threadpool(ingest_upload, services, data, source, overrides)
     except IngestError as exc:
         raise HTTPException(REFUSED_STATUS.get(type(exc), 422), str(exc)) from exc
-
-
-class _InterimLibrary:
-    """TEMPORARY stand-in for qa.library.Library.edit_metadata (branch arch), same contract, until it is merged:
-    record, chunk and finding rows relabelled in place; no override kept for re-ingest yet."""
-
-    def __init__(self, services: Services) -> None:
-        self.services = services
-
-    def edit_metadata(self, doc_id: str, **changes: Any) -> DocRecord:
-        store = self.services.retriever.store
-        changes = {k: v.strip() if isinstance(v, str) else v for k, v in changes.items() if v is not None}
-        with self.services.write_lock:
-            found = store.get_document(doc_id)
-            if found is None:
-                raise LookupError(f"没有 doc_id 为 {doc_id} 的报告")
-            record, text = found
-            edited = replace(record, **changes, ingested_at=time.time())
-            for col in (store.chunks, store.findings):
-                rows = col.get(where={"doc_id": doc_id}, include=["metadatas"])
-                if rows["ids"]:
-                    col.update(ids=rows["ids"], metadatas=[{**(m or {}), **changes} for m in rows["metadatas"] or []])
-            store.upsert_record(edited, text)
-        self.services.retriever.invalidate()
-        return edited
 
 
 @router.patch("/{doc_id}", response_model=DocumentOut, summary="修改报告的元数据（管理员）", dependencies=[Depends(authorize("admin"))])
@@ -158,12 +132,11 @@ def edit_document(doc_id: str, body: MetadataIn, services: ServicesDep) -> Docum
     changes = body.model_dump(exclude_none=True)
     if not changes:
         raise HTTPException(422, "请至少给出一个要修改的字段（unit、region、year、report_kind、title）")
-    library = getattr(services, "library", None) or _InterimLibrary(services)  # qa.library.Library once merged
     try:
-        record = library.edit_metadata(doc_id, **changes)
-    except LookupError as exc:  # DocumentNotFound
+        record = services.library.edit_metadata(doc_id, **changes)
+    except DocumentNotFound as exc:
         raise HTTPException(404, str(exc)) from exc
-    except ValueError as exc:  # MetadataError: a value the fields cannot take, in Chinese
+    except MetadataError as exc:  # a value the fields cannot take, in Chinese
         raise HTTPException(422, str(exc)) from exc
     return document_out(record)
 
