@@ -29,7 +29,7 @@
     new: ["新增", "ok"],
     unchanged: ["未变化（已收录，跳过）", "same"],
     replaced: ["已替换旧版本", "ok"],
-    duplicate: ["重复（相同内容已以其他文件名收录）", "warn"],
+    duplicate: ["重复，未收录", "warn"],
     refused: ["拒收", "bad"],
     failed: ["上传失败", "bad"],
     interrupted: ["中断（服务已重启，请重新上传）", "bad"],
@@ -418,9 +418,11 @@
       var u = batch[i];
       if (!u) return;
       var status = job.status === "interrupted" && (f.status === "queued" || f.status === "running") ? "interrupted" : f.status;
-      if (u.status !== status) changed = changed || ["new", "replaced", "duplicate"].indexOf(status) >= 0;
+      if (u.status !== status) changed = changed || ["new", "replaced"].indexOf(status) >= 0;
       u.status = status;
-      u.reason = f.reason || "";
+      // A duplicate stores nothing; the library names the stored file with the same content.
+      var original = f.extra && f.extra.duplicate_of;
+      u.reason = f.reason || (original ? "内容与已收录的 " + original + " 相同" : "");
       u.doc_id = f.doc_id;
       u.unit = f.unit;
       drawUpload(u);

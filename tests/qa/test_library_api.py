@@ -13,6 +13,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from ingest.schema import DocFields
 from qa.findings import CategoryLabel, Finding, Span
 from qa.findings.export import COLUMNS, to_csv, to_xlsx
 from tests.conftest import SAMPLES
@@ -102,7 +103,8 @@ def test_findings_export_csv_and_xlsx_match_the_list(api: str) -> None:
 
 def test_export_cells_never_become_formulas() -> None:
     sneaky = "=HYPERLINK(\"http://x\",\"点击\")"
-    f = Finding("d-f000", "d", "=a.txt", "", "+单位", "", 2021, "其他", "problem", "-章节", "", sneaky, 0, len(sneaky),
+    doc = DocFields("d", "=a.txt", "", "+单位", "", 2021, "其他")
+    f = Finding("d-f000", doc, "problem", "-章节", "", sneaky, 0, len(sneaky),
                 (Span(sneaky, 0, len(sneaky)),), (CategoryLabel("@分类", 0.9, Span(sneaky, 0, 5)),), 0)
     row = next(csv.reader(io.StringIO(to_csv([f]).decode("utf-8-sig").split("\r\n", 1)[1])))
     assert row[0] == "'+单位" and row[5] == "'@分类" and row[6] == "'" + sneaky and row[7] == "'=a.txt" and row[8] == "'-章节"
@@ -124,20 +126,23 @@ def test_ingest_job_runs_in_the_background_with_a_result_per_file(api: str) -> N
         ("files", ("审计测试中心.txt", NEW_REPORT.encode())),
         ("files", ("坏文件.pdf", b"not a pdf at all")),
         ("files", ("001_5adf402d10fbcc74.txt", (SAMPLES / "001_5adf402d10fbcc74.txt").read_bytes())),
+        ("files", ("副本.txt", (SAMPLES / "001_5adf402d10fbcc74.txt").read_bytes())),  # stored content, another name
     ]
     with httpx.Client(timeout=60) as client:  # the uploading client goes away at once, as a closed tab does
         r = client.post(f"{api}/v1/jobs/ingest", files=files)
     assert r.status_code == 202, r.text
     job = r.json()
-    assert job["total"] == 3 and [f["name"] for f in job["files"]] == ["审计测试中心.txt", "坏文件.pdf", "001_5adf402d10fbcc74.txt"]
-    assert job["status"] in ("queued", "running") or job["done"] == 3
+    assert job["total"] == 4 and [f["name"] for f in job["files"]] == ["审计测试中心.txt", "坏文件.pdf", "001_5adf402d10fbcc74.txt", "副本.txt"]
+    assert job["status"] in ("queued", "running") or job["done"] == 4
     job = wait_for(api, job["job_id"])
-    assert job["status"] == "done" and job["done"] == 3, job
-    new, bad, same = job["files"]
+    assert job["status"] == "done" and job["done"] == 4, job
+    new, bad, same, copy = job["files"]
     assert new["status"] == "new" and new["doc_id"] and new["unit"] == "某某区审计测试中心" and new["n_chunks"] >= 1
     assert bad["status"] == "refused" and bad["reason"] and not bad["reason"].isascii() and not bad["doc_id"]
     assert same["status"] == "unchanged"
-    assert job["counts"] == {"new": 1, "refused": 1, "unchanged": 1}
+    # The library stores nothing for a duplicate and names the stored file it repeats (qa.library.Library.add).
+    assert copy["status"] == "duplicate" and copy["doc_id"] == same["doc_id"] and copy["extra"] == {"duplicate_of": "001_5adf402d10fbcc74.txt"}
+    assert job["counts"] == {"new": 1, "refused": 1, "unchanged": 1, "duplicate": 1}
     try:
         assert docs(api, q="审计测试中心")["total"] == 1
         listed = httpx.get(f"{api}/v1/jobs").json()["items"]

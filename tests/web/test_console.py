@@ -1,7 +1,7 @@
 """The library console (/admin) in a real browser (Debian's Chromium via Playwright) against a real `qa serve`
-with keys: a reader key is refused; with the admin key, upload two files and see their rows, open a document
-and see a cited span highlighted, change its year and find it through /v1/ask filtered by the new year, delete
-it and see it gone. Screenshots (1280×800 and a phone-sized window) go to test-artifacts/console/."""
+with keys: a reader key is refused; with the admin key, upload two files and see their rows (a copy under another
+name is a duplicate), open a document and see a cited span highlighted, change its year and find it through
+/v1/ask filtered by the new year, delete it and see it gone. Screenshots (1280×800 and a phone-sized window) go to test-artifacts/console/."""
 
 from __future__ import annotations
 
@@ -103,6 +103,14 @@ def test_upload_open_highlight_edit_year_delete(page: Any, context: Any, keyed_a
     page.locator("#picker").set_input_files(paths[:1])
     expect(uploads.first).to_have_attribute("data-status", "unchanged", timeout=60_000)
     expect(uploads.first.locator(".state")).to_contain_text("未变化")
+    # The same content under another file name: a duplicate, nothing stored, the stored file named.
+    copy = tmp_path / "控制台测试甲中心-副本.txt"
+    copy.write_text(REPORTS["控制台测试甲中心.txt"], encoding="utf-8")
+    page.locator("#picker").set_input_files([str(copy)])
+    duplicate = uploads.filter(has_text=copy.name)
+    expect(duplicate).to_have_attribute("data-status", "duplicate", timeout=60_000)
+    expect(duplicate.locator(".state")).to_contain_text("重复，未收录：内容与已收录的 控制台测试甲中心.txt 相同")
+    expect(page.locator("#docs-body tr")).to_have_count(3)
 
     # The document page: metadata, heading tree, chunks, findings; a finding marks its span in the text.
     page.locator("#docs-body").get_by_role("link", name="控制台测试甲中心").click()
