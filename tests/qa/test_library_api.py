@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from typing import Any
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from ingest.readers import SUPPORTED_SUFFIXES
 from ingest.schema import DocFields
 from qa.findings import CategoryLabel, Finding, Span
 from qa.findings.export import COLUMNS, to_csv, to_xlsx
@@ -159,6 +161,9 @@ def test_ready_reports_the_store_mode_and_the_console_is_served(api: str) -> Non
     page = httpx.get(f"{api}/admin")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"] and page.headers["x-frame-options"] == "DENY"
+    # The file picker offers exactly what ingest reads (one list: ingest.readers).
+    accept = re.search(r'accept="([^"]+)"', page.text)
+    assert accept and set(accept.group(1).split(",")) == SUPPORTED_SUFFIXES and "@@" not in page.text
     for name, kind in (("admin.js", "text/javascript"), ("admin.css", "text/css"), ("source-view.js", "text/javascript")):
         asset = httpx.get(f"{api}/admin/{name}")
         assert asset.status_code == 200 and asset.headers["content-type"].startswith(kind) and asset.headers["etag"]

@@ -4,6 +4,8 @@ The files live in `qa/web/` (package data) and are read once per process. The wi
 versioned — host pages embed `/widget.js` as is — so they are cached briefly and revalidated by ETag.
 A line `/* @include NAME */` in a served file is replaced by the file NAME of the same folder: the widget
 stays one file for host pages while sharing its source viewer (source-view.js) with the console (/admin).
+`@@SUPPORTED_SUFFIXES@@` / `@@SUPPORTED_FORMATS@@` become the file types ingest reads (ingest.readers), so the
+console's file picker and its hint follow the readers instead of keeping a list of their own.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from functools import lru_cache
 from importlib.resources import files
 
 from fastapi import APIRouter, Request, Response
+
+from ingest.readers import SUPPORTED_SUFFIXES
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,9 +38,19 @@ def _read(name: str) -> bytes:
     return (files("qa") / "web" / name).read_bytes()
 
 
+def _variables() -> dict[bytes, bytes]:
+    suffixes = sorted(SUPPORTED_SUFFIXES)
+    return {
+        b"@@SUPPORTED_SUFFIXES@@": ",".join(suffixes).encode(),
+        b"@@SUPPORTED_FORMATS@@": "、".join(s.lstrip(".") for s in suffixes).encode(),
+    }
+
+
 @lru_cache(maxsize=16)
 def asset(name: str) -> Asset:
     body = _INCLUDE.sub(lambda m: _read(m.group(1).decode()).rstrip(b"\n"), _read(name))
+    for variable, value in _variables().items():
+        body = body.replace(variable, value)
     return Asset(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
 
 
