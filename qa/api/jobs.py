@@ -49,6 +49,9 @@ class FileStatus:
     doc_id: str = ""
     unit: str = ""
     n_chunks: int = 0
+    # OCR progress of a scan while it is read (a page takes seconds): pages done of pages to read.
+    ocr_done: int = 0
+    ocr_total: int = 0
     extra: dict[str, Any] = field(default_factory=dict)  # additive fields of the upload result (e.g. pages OCRed)
 
 
@@ -187,7 +190,10 @@ class JobBoard:
             self._update(job, f, status="running")
             path = self.spooled(folder, i)
             try:
-                result = ingest_upload(self.services, path.read_bytes(), f.name, {})
+                result = ingest_upload(
+                    self.services, path.read_bytes(), f.name, {},
+                    on_page=lambda done, total, f=f: self._update(job, f, ocr_done=done, ocr_total=total),
+                )
             except IngestError as exc:
                 self._update(job, f, status="refused", reason=exc.reason)
             except Exception:

@@ -257,7 +257,9 @@ class JobFileOut(BaseModel):
     doc_id: str = ""
     unit: str = ""
     n_chunks: int = 0
-    extra: dict[str, Any] = Field(default_factory=dict, description="导入结果的其他字段")
+    ocr_done: int = Field(0, description="扫描件：已 OCR 识别的页数（导入中随之更新）")
+    ocr_total: int = Field(0, description="扫描件：需 OCR 识别的页数")
+    extra: dict[str, Any] = Field(default_factory=dict, description="导入结果的其他字段（如 ocr_pages、ocr_seconds、duplicate_of）")
 
 
 class JobOut(BaseModel):

@@ -12,10 +12,14 @@ from typing import Any
 from fastapi import HTTPException
 
 from ingest.document import IngestError, TooLargeError, UnsupportedFormatError
+from ingest.readers import SUPPORTED_SUFFIXES
 from qa.api.deps import Services
 from qa.api.metrics import INGEST_FAILED, INGESTED
 
 log = logging.getLogger("qa.ingest")
+
+# The file types ingest reads, for the upload routes' descriptions.
+FORMATS = " / ".join(sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES))
 
 # Nothing stored is touched by a refused file; the status tells the client why.
 REFUSED_STATUS: dict[type[IngestError], int] = {UnsupportedFormatError: 415, TooLargeError: 413}

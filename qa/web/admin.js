@@ -422,7 +422,11 @@
       u.status = status;
       // A duplicate stores nothing; the library names the stored file with the same content.
       var original = f.extra && f.extra.duplicate_of;
-      u.reason = f.reason || (original ? "内容与已收录的 " + original + " 相同" : "");
+      var ocrPages = f.extra && f.extra.ocr_pages;
+      u.reason = f.reason || (original ? "内容与已收录的 " + original + " 相同" : "")
+        // A scan: pages read by OCR so far (each takes seconds), then how many it read.
+        || (status === "running" && f.ocr_total ? "OCR 第 " + f.ocr_done + "/" + f.ocr_total + " 页" : "")
+        || (ocrPages ? "OCR 识别 " + ocrPages + " 页" : "");
       u.doc_id = f.doc_id;
       u.unit = f.unit;
       drawUpload(u);

@@ -107,6 +107,16 @@ def test_html_without_declaration_and_with_a_wrong_one_falls_back_to_detection()
     assert read_bytes(wrong, "a.html").text == "预算执行率为98%。"
 
 
+def scanned_page_png() -> bytes:
+    """The shegong PDF's cover page as a 200 dpi greyscale scan (one page for OCR, no text layer)."""
+    import pypdfium2 as pdfium
+
+    page = pdfium.PdfDocument(PDF_SHEGONG.read_bytes())[0].render(scale=200 / 72).to_pil().convert("L")
+    png = io.BytesIO()
+    page.save(png, "PNG", dpi=(200, 200))
+    return png.getvalue()
+
+
 # ------------------------------------------------------------------------------------------ docx
 
 

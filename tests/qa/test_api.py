@@ -263,16 +263,9 @@ def test_background_pass_prepares_every_chunk_then_each_upload(api: str) -> None
 def test_upload_reports_ocr_and_table_rows_carry_their_position(api: str) -> None:
     """A scanned page (PNG) is read by OCR: the response says how many pages and how long. A table row is its
     own citation, with where its cells are (issue #20)."""
-    import io
+    from tests.ingest.test_readers import _docx_bytes, scanned_page_png
 
-    import pypdfium2 as pdfium
-
-    from tests.ingest.test_readers import PDF_SHEGONG, _docx_bytes
-
-    page = pdfium.PdfDocument(PDF_SHEGONG.read_bytes())[0].render(scale=200 / 72).to_pil().convert("L")
-    png = io.BytesIO()
-    page.save(png, "PNG", dpi=(200, 200))
-    scan = httpx.post(f"{api}/v1/documents", files={"file": ("封面扫描.png", png.getvalue())}, timeout=120)
+    scan = httpx.post(f"{api}/v1/documents", files={"file": ("封面扫描.png", scanned_page_png())}, timeout=120)
     assert scan.status_code == 201, scan.text
     assert scan.json()["ocr_pages"] == 1 and scan.json()["ocr_seconds"] > 0
     table = httpx.post(f"{api}/v1/documents", files={"file": ("附表.docx", _docx_bytes())}, timeout=120)

@@ -143,7 +143,8 @@ def test_ingest_job_runs_in_the_background_with_a_result_per_file(api: str) -> N
     assert bad["status"] == "refused" and bad["reason"] and not bad["reason"].isascii() and not bad["doc_id"]
     assert same["status"] == "unchanged"
     # The library stores nothing for a duplicate and names the stored file it repeats (qa.library.Library.add).
-    assert copy["status"] == "duplicate" and copy["doc_id"] == same["doc_id"] and copy["extra"] == {"duplicate_of": "001_5adf402d10fbcc74.txt"}
+    assert copy["status"] == "duplicate" and copy["doc_id"] == same["doc_id"] and copy["extra"]["duplicate_of"] == "001_5adf402d10fbcc74.txt"
+    assert new["extra"] == {"ocr_pages": 0, "ocr_seconds": 0.0} and new["ocr_total"] == 0
     assert job["counts"] == {"new": 1, "refused": 1, "unchanged": 1, "duplicate": 1}
     try:
         assert docs(api, q="审计测试中心")["total"] == 1
@@ -154,6 +155,23 @@ def test_ingest_job_runs_in_the_background_with_a_result_per_file(api: str) -> N
     assert len(docs(api)) == 5
     missing = httpx.get(f"{api}/v1/jobs/0123456789abcdef")
     assert missing.status_code == 404 and "导入任务" in missing.json()["detail"]
+
+
+def test_ingest_job_reports_ocr_pages_of_a_scan(api: str) -> None:
+    """A scan in a job: the file's OCR progress (ocr_done/ocr_total, updated per page while it runs, which the
+    console shows) ends at every page read, and the result counts them as the upload response does."""
+    from tests.ingest.test_readers import scanned_page_png
+
+    r = httpx.post(f"{api}/v1/jobs/ingest", files=[("files", ("封面扫描.png", scanned_page_png()))], timeout=60)
+    assert r.status_code == 202, r.text
+    job = wait_for(api, r.json()["job_id"], timeout=300)
+    (scan,) = job["files"]
+    try:
+        assert job["status"] == "done" and scan["status"] == "new", job
+        assert scan["ocr_done"] == scan["ocr_total"] == 1
+        assert scan["extra"]["ocr_pages"] == 1 and scan["extra"]["ocr_seconds"] > 0
+    finally:
+        assert httpx.delete(f"{api}/v1/documents/{scan['doc_id']}").status_code == 200
 
 
 def test_ready_reports_the_store_mode_and_the_console_is_served(api: str) -> None:

@@ -22,7 +22,7 @@ from qa.api.schemas import (
     MetadataIn,
     SectionOut,
 )
-from qa.api.uploads import REFUSED_STATUS, ingest_upload, safe_name
+from qa.api.uploads import FORMATS, REFUSED_STATUS, ingest_upload, safe_name
 from qa.catalogue import DocQuery, Missing, SortField, select_page
 from qa.document_view import chunk_views, sections
 from qa.library import DocumentNotFound, MetadataError
@@ -106,7 +106,7 @@ def get_sections(doc_id: str, services: ServicesDep) -> DocumentSectionsOut:
 @router.post("", status_code=status.HTTP_201_CREATED, summary="上传并导入一篇报告（管理员）", dependencies=[Depends(authorize("admin"))])
 async def upload_document(
     services: ServicesDep,
-    file: Annotated[UploadFile, File(description="txt / docx / pdf / md / html / png / jpg / tif / xlsx / xls / csv")],
+    file: Annotated[UploadFile, File(description=FORMATS)],
     unit: Annotated[str | None, Form(max_length=100)] = None,
     region: Annotated[str | None, Form(max_length=50)] = None,
     year: Annotated[int | None, Form(ge=1900, le=2100)] = None,

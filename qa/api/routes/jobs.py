@@ -12,7 +12,7 @@ from qa.api.deps import ServicesDep
 from qa.api.jobs import FileStatus, Job, JobBoard
 from qa.api.metrics import INGEST_FAILED
 from qa.api.schemas import JobListOut, JobOut
-from qa.api.uploads import safe_name, too_large
+from qa.api.uploads import FORMATS, safe_name, too_large
 
 router = APIRouter(prefix="/v1/jobs", tags=["报告"], dependencies=[Depends(authorize("admin"))])
 MAX_FILES = 500
@@ -32,7 +32,7 @@ def job_out(job: Job) -> JobOut:
 async def submit_ingest(
     request: Request,
     services: ServicesDep,
-    files: Annotated[list[UploadFile], File(description="一个或多个文件（txt / docx / pdf / md / html），字段名 files")],
+    files: Annotated[list[UploadFile], File(description=f"一个或多个文件（{FORMATS}），字段名 files")],
 ) -> JobOut:
     """Answers at once with the job id and every file queued; the server ingests them one by one in the
     background — closing the page or dropping the connection does not stop it. Poll GET /v1/jobs/{job_id}.
