@@ -23,7 +23,10 @@ def readyz(request: Request) -> JSONResponse:
     except Exception as exc:  # the Chroma server may be gone; readiness must say so, not crash
         return JSONResponse({"status": "unavailable", "detail": f"向量库不可用：{exc}"}, status_code=503)
     prepared = services.sentences_prepared()  # chunks whose sentences aggregates find ready (qa/sentences.py)
-    return JSONResponse({"status": "ready", "model": services.embedder.model_id, "documents": documents, "chunks": chunks, "sentences_prepared": prepared})
+    fusion = services.retriever.fusion_summary()  # the hybrid fusion in use: the library's own choice or the defaults
+    return JSONResponse(
+        {"status": "ready", "model": services.embedder.model_id, "documents": documents, "chunks": chunks, "sentences_prepared": prepared, "fusion": fusion}
+    )
 
 
 @router.get("/metrics", summary="Prometheus 指标")
