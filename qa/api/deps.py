@@ -1,7 +1,8 @@
 """Process-wide services (model, store, retriever, answerer, library) and their typed FastAPI dependencies.
 
 `Services.start` owns the process's start-up: load the model and the indexes, load the findings view, then settle
-the heap (what start-up loaded lives as long as the process) and start the background sentence pass.
+the heap (what start-up loaded lives as long as the process) and start the background sentence pass and the
+background fusion tuning (woken by the library's write notifications, `Library.on_write`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ingest.pipeline import expand_paths
+from qa import tuning
 from qa.answer import Answerer
 from qa.answering.prepared import prepare_sentences, sentences_prepared
 from qa.embeddings import Embedder
@@ -72,8 +74,6 @@ class Services:
     def _tune_fusion(self) -> None:
         """Background: after the library changed substantially (an upload here, an ingest by another process),
         choose its fusion weight again from pseudo-queries (qa/tuning.py); one process of a shared store at a time."""
-        from qa import tuning
-
         while not self.stopping.is_set():
             self.written.wait(self.settings.fusion_tuning_interval)  # soon after a write here; other processes' writes within the interval
             self.written.clear()
