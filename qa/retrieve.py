@@ -24,7 +24,7 @@ from ingest.text import index_text
 from qa.embeddings import Embedder
 from qa.fusion import FusionParams, FusionRecord, fuse, load_record
 from qa.fusion import rrf as rrf  # re-exported: scripts/tune.py's RRF grid
-from qa.lexical import LexicalIndex, TokenCache, tokenize
+from qa.lexical import LexicalIndex, TokenCache, analyze
 from qa.settings import Settings
 from qa.store import Store
 
@@ -255,7 +255,7 @@ class Retriever:
         return index
 
     def build_lexical(
-        self, generation: str | None = None, catalogue: dict[str, DocRecord] | None = None, tokens: Callable[[str], list[str]] = tokenize
+        self, generation: str | None = None, catalogue: dict[str, DocRecord] | None = None, tokens: Callable[[str], list[str]] = analyze
     ) -> LexicalIndex:
         committed = self._catalogue if catalogue is None else catalogue
         rows = (index_row(r) for r in self.store.iter_chunks() if r.metadata.get("doc_id") in committed)

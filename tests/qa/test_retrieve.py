@@ -126,7 +126,7 @@ def test_retriever_reads_only_added_documents_after_an_ingest(empty_retriever: R
     index = empty_retriever.lexical()
     assert reads == [{"doc_id": {"$in": sorted(report.doc_ids.values())}}]
     fresh = empty_retriever.build_lexical()
-    assert index.ids == fresh.ids and index.search("招商引资", 20) == fresh.search("招商引资", 20)
+    assert index.ids == fresh.ids and index.search("招商引资", 20, phrase_weight=0.5) == fresh.search("招商引资", 20, phrase_weight=0.5)
 
 
 def test_analyze_is_the_search_tokens_then_the_word_pairs(sample_retriever: Retriever) -> None:
