@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 from bench.queries import FINDINGS_AGGREGATES, GENERIC_AGGREGATES, query_pool  # noqa: E402
 from bench.server import serve  # noqa: E402
-from bench.stores import ensure_sentences, ensure_store  # noqa: E402
+from bench.stores import ensure_sentences, ensure_store, ensure_tuned  # noqa: E402
 from qa.embeddings import query_backend_for  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -360,7 +360,7 @@ def main() -> None:
         # at 1M that skips the 17 min of adding them (docs/benchmarks.md "1M chunks").
         with_findings = os.environ.get("BENCH_FINDINGS", "1") != "0"
         data, info = ensure_sentences(n) if with_findings else ensure_store(n)
-        row: dict[str, Any] = {"store": info, "store_ready_s": round(time.perf_counter() - t, 1)}
+        row: dict[str, Any] = {"store": info, "store_ready_s": round(time.perf_counter() - t, 1), "fusion_tuning": ensure_tuned(data)}
         with serve(data) as srv:
             row["server_startup_s"] = round(srv.startup_seconds, 1)
             row["rss_mb_ready"] = round(rss_mb(srv.pid), 1)

@@ -155,6 +155,23 @@ def ensure_sentences(n_chunks: int, settings_kwargs: dict[str, Any] | None = Non
     return data, info
 
 
+def ensure_tuned(data: Path, settings_kwargs: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The library's fusion tuning (qa/tuning.py), as `qa serve` runs it after a large change: done once before a
+    benchmark, so the server does not tune in the background while it is being measured. Its time, or None when
+    the store was tuned already."""
+    from qa import tuning
+    from qa.embeddings import Embedder
+    from qa.retrieve import open_retriever
+
+    settings = Settings(data_dir=data, **(settings_kwargs or {}))
+    retriever = open_retriever(settings, Embedder(settings))
+    if not tuning.due(retriever):
+        return None
+    record = tuning.tune(retriever)
+    log(f"fusion tuned in {record.seconds} s on {record.queries} pseudo-queries: {record.params.describe()}")
+    return {"seconds": record.seconds, "pseudo_queries": record.queries, "alpha": record.params.alpha}
+
+
 class NoEmbedder:
     """Stands in for the embedder where a store is only read (the BM25 build): nothing is embedded."""
 

@@ -384,6 +384,28 @@ def sentences(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON"
 
 @app.command()
 @friendly_errors
+def tune() -> None:
+    """混合检索自调：从文库自身抽取伪查询，选出 BM25 与向量检索的融合权重并记入向量库（qa serve 在文库变化较大后自动进行）。"""
+    from qa import tuning
+
+    retriever = _retriever()
+    if not retriever.store.count_chunks():
+        _fail("向量库为空：请先用 qa ingest 导入报告")
+    with err.status("正在生成伪查询并选择融合权重……"):
+        record = tuning.tune(retriever)
+    m = record.mrr
+    if not m:
+        out.print(f"伪查询只有 {record.queries} 个，不足以选择权重：沿用默认设置（{record.params.describe()}）")
+        return
+    out.print(
+        f"已选定：{record.params.describe()}（{record.queries} 个伪查询，MRR@10：选定 {m['chosen']:.3f} / 默认 {m['default']:.3f} / "
+        f"BM25 {m['bm25']:.3f} / 向量 {m['dense']:.3f}，用时 {record.seconds:.0f} 秒）",
+        highlight=False,
+    )
+
+
+@app.command()
+@friendly_errors
 def ask(
     question: Annotated[str, typer.Argument(help="问题，如：哪些单位提到预算编制不够细化？")],
     year: Annotated[Optional[int], typer.Option(help="报告年度")] = None,

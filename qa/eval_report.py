@@ -48,6 +48,19 @@ def _columns(results: dict[str, Any]) -> list[str]:
     return [c for c in RETRIEVAL_COLUMNS if c in first] or sorted(first)
 
 
+def fusion_line(results: dict[str, Any]) -> str | None:
+    """The hybrid mode's fusion in one line: the library's self-tuned choice or the defaults."""
+    f = results.get("fusion")
+    if not f:
+        return None
+    how = f"convex alpha={f['alpha']:g}" if f.get("method") == "convex" else f"rrf k={f.get('rrf_k')} dense_weight={f.get('dense_weight'):g}"
+    line = f"hybrid fusion: {how}, depth {f.get('depth')} ({f.get('source')}"
+    if f.get("pseudo_queries"):
+        m = f.get("pseudo_mrr@10", {})
+        line += f", {f['pseudo_queries']} pseudo-queries: MRR@10 chosen {m.get('chosen', 0):.3f} / default {m.get('default', 0):.3f} / bm25 {m.get('bm25', 0):.3f} / dense {m.get('dense', 0):.3f}"
+    return line + ")"
+
+
 def print_table(results: dict[str, Any], console: Console, title: str) -> None:
     cols = _columns(results)
     table = Table(title=f"{title}：检索（每种模式同一批问题）")
@@ -57,6 +70,8 @@ def print_table(results: dict[str, Any], console: Console, title: str) -> None:
     for mode, metrics in results["modes"].items():
         table.add_row(mode, *(f"{metrics.get(c, 0):.3f}" if "latency" not in c else f"{metrics.get(c, 0):.0f}" for c in cols))
     console.print(table)
+    if (line := fusion_line(results)) is not None:
+        console.print(line, highlight=False)
     if "answers" in results:
         answers = Table(title=f"{title}：回答（hybrid + 抽取式）")
         for c in ANSWER_COLUMNS:
@@ -73,6 +88,8 @@ def markdown(results: dict[str, Any], title: str, chart: str | None) -> str:
     lines += ["| mode | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
     for mode, metrics in results["modes"].items():
         lines.append(f"| {mode} | " + " | ".join(f"{metrics.get(c, 0):.3f}" for c in cols) + " |")
+    if (line := fusion_line(results)) is not None:
+        lines += ["", line[0].upper() + line[1:] + "."]
     if "answers" in results:
         a = results["answers"]
         lines += ["", "Answers (hybrid retrieval, extractive composer):", "", "| " + " | ".join(ANSWER_COLUMNS) + " |", "|" + "---:|" * len(ANSWER_COLUMNS)]

@@ -239,6 +239,16 @@ def standalone_queries(items: Sequence[EvalItem], retriever: Retriever) -> list[
     return [understand(i.question, i.history, catalogue).standalone if i.history else i.question for i in items]
 
 
+def self_tune(retriever: Retriever) -> dict[str, Any]:
+    """As the service does after an ingest: the library chooses its fusion weight (unless QA_FUSION_TUNING=false).
+    Returns what the hybrid mode will use, for the report."""
+    if retriever.settings.fusion_tuning:
+        from qa.tuning import tune
+
+        tune(retriever)
+    return retriever.fusion_summary()
+
+
 def throwaway_retriever(settings: Settings, embedder: Embedder, directory: Path) -> Retriever:
     return open_retriever(settings.model_copy(update={"data_dir": directory}), embedder)
 
@@ -257,8 +267,9 @@ def run_eval_set(
         report = Library.of(retriever).ingest_files(expand_paths(corpus))
         if report.failed:
             raise EvalError(f"语料导入失败：{report.failed}")
+        fusion = self_tune(retriever)
         queries = standalone_queries(items, retriever)
-        results: dict[str, Any] = {"questions": len(items), "chunks": retriever.store.count_chunks(), "modes": {}}
+        results: dict[str, Any] = {"questions": len(items), "chunks": retriever.store.count_chunks(), "fusion": fusion, "modes": {}}
         for mode in modes:
             progress(mode)
             search = langchain_baseline(retriever) if mode == BASELINE else mode_search(retriever, mode)
@@ -369,7 +380,11 @@ def run_beir(
             progress("encode", done, len(beir.corpus))
 
         load_beir_into(beir, retriever, progress=advance)
-        results: dict[str, Any] = {"benchmark": directory.name, "documents": len(beir.corpus), "queries": len(query_ids), "seed": seed, "modes": {}}
+        progress("tuning", 0, 1)
+        fusion = self_tune(retriever)
+        results: dict[str, Any] = {
+            "benchmark": directory.name, "documents": len(beir.corpus), "queries": len(query_ids), "seed": seed, "fusion": fusion, "modes": {},
+        }
         for mode in modes:
             if mode == BASELINE:
                 continue  # the recipe re-splits documents; BEIR articles are single passages already

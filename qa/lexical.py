@@ -1,4 +1,6 @@
-"""Lexical side: jieba tokens (search mode, fiscal user dictionary) scored by BM25 (bm25s).
+"""Lexical side: jieba tokens (search mode, fiscal user dictionary) scored by BM25 (bm25s), plus a phrase bonus:
+adjacent word pairs of the text in a second BM25 index, so a chunk that has a query's words next to each other
+("专账 核算") ranks above one that has them apart (issue 19; measured in docs/evaluation.md).
 
 The index is derived from Chroma: built from the committed chunks, saved under the data dir together with
 the store generation it was built from, and rebuilt when that generation no longer matches.
@@ -42,11 +44,61 @@ def tokenize(text: str) -> list[str]:
     return [t.lower() for t in _tokenizer().lcut_for_search(text) if t.strip() and t not in _STOP and not _NOT_WORD.match(t)]
 
 
+def words(text: str) -> list[str]:
+    """jieba's plain segmentation (each character of the text in exactly one word, punctuation included)."""
+    return _tokenizer().lcut(text)
+
+
+PAIR = "\x1f"  # prefix of a word-pair token; never part of a token (control characters are no words)
+# Function words do not make a phrase: "预算 的 编制" pairs nothing.
+_PAIR_STOP = frozenset("的 了 是 和 与 及 或 在 对 为 等 中 其 之 有 无 被 把 将 也 都 而 并 就 从 以 于 由".split())
+
+
+def _pairs_of(plain: list[str]) -> list[str]:
+    ws = [w.lower() for w in plain]
+    return [
+        f"{PAIR}{a} {b}"
+        for a, b in zip(ws, ws[1:])
+        if a not in _PAIR_STOP and b not in _PAIR_STOP and not _NOT_WORD.match(a) and not _NOT_WORD.match(b) and a.strip() and b.strip()
+    ]
+
+
+def pairs(text: str) -> list[str]:
+    """Adjacent content words of the text as pair tokens (punctuation and function words break a pair).
+
+    >>> [p[1:] for p in pairs("项目资金未实行专账核算。")]
+    ['项目 资金', '资金 未', '未 实行', '实行 专账核算']
+    """
+    return _pairs_of(words(text))
+
+
+def analyze(text: str) -> list[str]:
+    """What the index keeps of a text, from one jieba pass: `tokenize(text)` followed by `pairs(text)` (cut_for_search
+    is the plain cut plus the dictionary's 2- and 3-grams of long words, so both come from the same cut)."""
+    tok = _tokenizer()
+    plain = tok.lcut(text)
+    search: list[str] = []
+    for w in plain:
+        if len(w) > 2:
+            search += [w[i : i + 2] for i in range(len(w) - 1) if tok.FREQ.get(w[i : i + 2])]
+        if len(w) > 3:
+            search += [w[i : i + 3] for i in range(len(w) - 2) if tok.FREQ.get(w[i : i + 3])]
+        search.append(w)
+    return [t.lower() for t in search if t.strip() and t not in _STOP and not _NOT_WORD.match(t)] + _pairs_of(plain)
+
+
+def split_pairs(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """An `analyze` list as (word tokens, pair tokens)."""
+    cut = next((n for n, t in enumerate(tokens) if t.startswith(PAIR)), len(tokens))
+    return tokens[:cut], tokens[cut:]
+
+
 def _tokenizer_fingerprint() -> str:
     """Changes whenever tokenize() may: the user dictionary, the stop words, jieba's version, this recipe."""
     h = hashlib.sha256(_TERMS.read_bytes())
     h.update(" ".join(sorted(_STOP)).encode("utf-8"))
-    h.update(f"jieba {jieba.__version__}; recipe 1".encode())
+    h.update(" ".join(sorted(_PAIR_STOP)).encode("utf-8"))
+    h.update(f"jieba {jieba.__version__}; recipe 2 (analyze: tokens and pairs)".encode())
     return h.hexdigest()[:16]
 
 
@@ -84,7 +136,7 @@ class TokenCache:
 
     def _tokenize(self, text: str) -> list[str]:
         self.tokenized += 1
-        return tokenize(text)
+        return analyze(text)
 
     def _cached(self, key: int) -> list[str]:
         start, end = self._old[key]
@@ -121,13 +173,14 @@ class TokenCache:
 
 
 class LexicalIndex:
-    """BM25 over chunk index-texts; row i belongs to chunk ids[i] of document doc_ids[i]."""
+    """BM25 over chunk index-texts, and over their word pairs; row i belongs to chunk ids[i] of document doc_ids[i]."""
 
     def __init__(
         self, bm25: bm25s.BM25 | None, ids: list[str], doc_ids: list[str], roles: list[str], keys: np.ndarray | None, generation: str,
-        versions: dict[str, str] | None = None,
+        versions: dict[str, str] | None = None, avgdl: float | None = None, pairs: bm25s.BM25 | None = None, pair_avgdl: float | None = None,
     ) -> None:
         self._bm25 = bm25
+        self._pairs = pairs  # None: no row has a word pair, or an index saved without them (rebuilt on load)
         self.ids = ids
         self.doc_ids = np.asarray(doc_ids, dtype=object)
         self.roles = np.asarray(roles, dtype=object)
@@ -136,11 +189,13 @@ class LexicalIndex:
         # Per document, the version of what its rows take from its record (qa.retrieve.index_version); empty when
         # not known (an index saved without them): such rows are taken as current.
         self.versions = versions or {}
+        self.avgdl = avgdl  # mean word tokens per row, as BM25 normalised lengths by (None: saved without word pairs)
+        self.pair_avgdl = pair_avgdl
         self._df: np.ndarray | None = None
 
     @classmethod
-    def build(cls, rows: Iterable[tuple[str, str, str, str]], generation: str, tokens: Callable[[str], list[str]] = tokenize) -> LexicalIndex:
-        """rows: (chunk id, doc_id, section_role, text to index); `tokens`: tokenize, or a TokenCache's."""
+    def build(cls, rows: Iterable[tuple[str, str, str, str]], generation: str, tokens: Callable[[str], list[str]] = analyze) -> LexicalIndex:
+        """rows: (chunk id, doc_id, section_role, text to index); `tokens`: analyze, or a TokenCache's."""
         return cls._from_tokens(((i, d, r, _text_key(t), tokens(t)) for i, d, r, t in rows), generation)
 
     def updated(
@@ -170,24 +225,32 @@ class LexicalIndex:
 
     @classmethod
     def _from_tokens(cls, rows: Iterable[tuple[str, str, str, int, list[str]]], generation: str) -> LexicalIndex:
-        """rows: (chunk id, doc_id, section_role, text key, tokens). Indexed in chunk id order, so the same rows give
-        the same index (and the same order among equal scores) whether read in full or updated."""
+        """rows: (chunk id, doc_id, section_role, text key, `analyze` tokens). Indexed in chunk id order, so the same
+        rows give the same index (and the same order among equal scores) whether read in full or updated."""
         ids: list[str] = []
         doc_ids: list[str] = []
         roles: list[str] = []
         keys: list[int] = []
         corpus: list[list[str]] = []
+        pair_corpus: list[list[str]] = []
         for chunk_id, doc_id, role, key, toks in sorted(rows, key=lambda r: r[0]):
             ids.append(chunk_id)
             doc_ids.append(doc_id)
             roles.append(role)
             keys.append(key)
-            corpus.append(toks)
-        bm25 = None
+            words_, pairs_ = split_pairs(toks)
+            corpus.append(words_)
+            pair_corpus.append(pairs_)
+        bm25 = pair_bm25 = None
         if corpus:
             bm25 = bm25s.BM25()
             bm25.index(corpus, show_progress=False)
-        return cls(bm25, ids, doc_ids, roles, np.asarray(keys, dtype=np.int64), generation)
+        if any(pair_corpus):
+            pair_bm25 = bm25s.BM25()
+            pair_bm25.index(pair_corpus, show_progress=False)
+        avgdl = float(np.mean([len(t) for t in corpus])) if corpus else None
+        pair_avgdl = float(np.mean([len(t) for t in pair_corpus])) if corpus else None
+        return cls(bm25, ids, doc_ids, roles, np.asarray(keys, dtype=np.int64), generation, None, avgdl, pair_bm25, pair_avgdl)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -204,14 +267,48 @@ class LexicalIndex:
         df = int(self._df[token_id]) if token_id is not None and token_id < len(self._df) else 0
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
-    def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray | None:
-        """BM25 score of every row (0 where masked out), or None when no query token is indexed."""
+    @staticmethod
+    def _bm25_of(index: bm25s.BM25, avgdl: float, n: int, query: list[str], tokens: list[str]) -> float:
+        """bm25s's default formula (Lucene idf, k1, b) for one text; a query token repeated counts again, as there."""
+        df = index.__dict__.get("_qa_df")
+        if df is None:  # document frequencies: the CSC score matrix's non-zeros per token column
+            df = index.__dict__["_qa_df"] = np.diff(index.scores["indptr"])
+        norm = index.k1 * (1 - index.b + index.b * len(tokens) / avgdl)
+        counts: dict[str, int] = {}
+        for t in tokens:
+            counts[t] = counts.get(t, 0) + 1
+        total = 0.0
+        for t in query:
+            tid = index.vocab_dict.get(t)
+            if tid is not None and t in counts:
+                idf = float(np.log(1 + (n - df[tid] + 0.5) / (df[tid] + 0.5)))
+                total += idf * counts[t] / (counts[t] + norm)
+        return total
+
+    def score_text(self, query: str, text: str, phrase_weight: float) -> float:
+        """The score `search` would give a text that is not indexed, with this index's statistics: what it would
+        score if it replaced a row (self-tuning scores a chunk with its pseudo-query cut out of it)."""
+        if self._bm25 is None or not self.avgdl:
+            return 0.0
+        words_, pairs_ = split_pairs(analyze(text))
+        score = self._bm25_of(self._bm25, self.avgdl, len(self.ids), tokenize(query), words_)
+        if phrase_weight and self._pairs is not None and self.pair_avgdl:
+            score += phrase_weight * self._bm25_of(self._pairs, self.pair_avgdl, len(self.ids), pairs(query), pairs_)
+        return score
+
+    def scores(self, query: str, mask: np.ndarray | None = None, phrase_weight: float = 0.0) -> np.ndarray | None:
+        """BM25 score of every row (0 where masked out), or None when no query token is indexed; `phrase_weight`:
+        plus that share of the rows' word-pair BM25 (what `search` ranks by)."""
         if self._bm25 is None:
             return None
         tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
         if not tokens:
             return None
         scores = self._bm25.get_scores(tokens)
+        if phrase_weight and self._pairs is not None:
+            query_pairs = [p for p in pairs(query) if p in self._pairs.vocab_dict]
+            if query_pairs:
+                scores = scores + phrase_weight * self._pairs.get_scores(query_pairs)
         return scores if mask is None else np.where(mask, scores, 0.0)
 
     def rows_of(self, ids: Iterable[str]) -> np.ndarray:
@@ -226,17 +323,12 @@ class LexicalIndex:
             self._doc_codes = np.unique(self.doc_ids.astype(str), return_inverse=True)[1] if len(self.ids) else np.zeros(0, dtype=np.int64)
         return self._doc_codes
 
-    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
-        """Best-first (chunk id, BM25 score) with score > 0; `mask` (bool per row) restricts the rows."""
-        if self._bm25 is None:
+    def search(self, query: str, k: int, mask: np.ndarray | None = None, phrase_weight: float = 0.0) -> list[tuple[str, float]]:
+        """Best-first (chunk id, score) with score > 0; `mask` (bool per row) restricts the rows; `phrase_weight`:
+        the share of the word-pair BM25 added to the word BM25."""
+        scores = self.scores(query, mask, phrase_weight)
+        if scores is None:
             return []
-        vocab = self._bm25.vocab_dict
-        tokens = [t for t in tokenize(query) if t in vocab]
-        if not tokens:
-            return []
-        scores = self._bm25.get_scores(tokens)
-        if mask is not None:
-            scores = np.where(mask, scores, 0.0)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -250,7 +342,12 @@ class LexicalIndex:
         tmp.mkdir(parents=True)
         if self._bm25 is not None:
             self._bm25.save(str(tmp / "bm25"), show_progress=False)
-        meta = {"generation": self.generation, "ids": self.ids, "doc_ids": self.doc_ids.tolist(), "roles": self.roles.tolist(), "versions": self.versions}
+        if self._pairs is not None:
+            self._pairs.save(str(tmp / "pairs"), show_progress=False)
+        meta = {
+            "generation": self.generation, "ids": self.ids, "doc_ids": self.doc_ids.tolist(), "roles": self.roles.tolist(),
+            "versions": self.versions, "avgdl": self.avgdl, "pair_avgdl": self.pair_avgdl,
+        }
         (tmp / "rows.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         if self.keys is not None:
             np.save(tmp / "keys.npy", self.keys)
@@ -265,11 +362,19 @@ class LexicalIndex:
         try:
             meta = json.loads((directory / "rows.json").read_text(encoding="utf-8"))
             bm25 = bm25s.BM25.load(str(directory / "bm25"), show_progress=False) if meta["ids"] else None
+            pair_bm25 = bm25s.BM25.load(str(directory / "pairs"), show_progress=False) if (directory / "pairs").is_dir() else None
             keys_file = directory / "keys.npy"
             keys = np.load(keys_file) if keys_file.exists() else None  # older indexes: searchable, not updatable
-            index = cls(bm25, meta["ids"], meta["doc_ids"], meta["roles"], keys, meta["generation"], meta.get("versions"))
+            index = cls(
+                bm25, meta["ids"], meta["doc_ids"], meta["roles"], keys, meta["generation"], meta.get("versions"),
+                meta.get("avgdl"), pair_bm25, meta.get("pair_avgdl"),
+            )
         except Exception:  # any damage (truncated json, missing npy, bad vocab) means: rebuild
             return None
-        if (bm25 is not None and int(bm25.scores["num_docs"]) != len(index.ids)) or (keys is not None and len(keys) != len(index.ids)):
+        if (
+            (bm25 is not None and int(bm25.scores["num_docs"]) != len(index.ids))
+            or (pair_bm25 is not None and int(pair_bm25.scores["num_docs"]) != len(index.ids))
+            or (keys is not None and len(keys) != len(index.ids))
+        ):
             return None
         return index

@@ -146,6 +146,7 @@ class Library:
         self.limits: ReadLimits = settings.read_limits()
         # Writes change the store in several steps; one writer at a time per process.
         self.write_lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
 
     @classmethod
     def of(cls, retriever: Retriever) -> Library:
@@ -321,6 +322,12 @@ class Library:
         the catalogue by themselves (module docstring)."""
         if self.retriever is not None:
             self.retriever.invalidate()
+        for listener in self._listeners:
+            listener()
+
+    def on_write(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after every write of this process (the service's background fusion tuning, qa.api.deps)."""
+        self._listeners.append(listener)
 
     def _overrides(self, sources: Sequence[str], manifest: Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[str, str]]:
         """File name → the overrides its ingest applies: the stored edit, then this run's manifest on top."""

@@ -1,4 +1,4 @@
-"""Dense, BM25 and hybrid (reciprocal rank fusion) retrieval with metadata filters on both sides.
+"""Dense, BM25 and hybrid retrieval (both sides fused by qa/fusion.py) with metadata filters on both sides.
 
 Filters on document fields (year, region, unit, report_kind) are resolved against the catalogue of
 committed documents into a set of doc_ids, so region "益阳市" matches "益阳市赫山区" and both sides see the
@@ -22,7 +22,9 @@ import numpy as np
 from ingest.schema import ChunkMeta, ChunkRow, DocFields, DocRecord, doc_of
 from ingest.text import index_text
 from qa.embeddings import Embedder
-from qa.lexical import LexicalIndex, TokenCache, tokenize
+from qa.fusion import FusionParams, FusionRecord, fuse, load_record
+from qa.fusion import rrf as rrf  # re-exported: scripts/tune.py's RRF grid
+from qa.lexical import LexicalIndex, TokenCache, analyze
 from qa.settings import Settings
 from qa.store import Store
 
@@ -103,25 +105,17 @@ def generation_of(versions: Mapping[str, str]) -> str:
     return hashlib.sha1("\n".join(sorted(f"{d} {v}" for d, v in versions.items())).encode()).hexdigest()[:16]
 
 
-def rrf(rankings: list[list[str]], k: int, weights: list[float] | None = None) -> list[tuple[str, float]]:
-    """Weighted reciprocal rank fusion: score(id) = Σ w_i / (k + rank_i), rank starting at 1.
-
-    >>> rrf([["a", "b"], ["b", "c"]], k=60)[0][0]
-    'b'
-    >>> rrf([["a", "b"], ["b", "a"]], k=1, weights=[1.0, 0.3])[0][0]
-    'a'
-    """
-    scores: dict[str, float] = {}
-    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings)):
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
-    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def index_row(row: ChunkRow) -> tuple[str, str, str, str]:
     """A stored chunk as LexicalIndex reads it: (chunk id, doc_id, section_role, text to index)."""
     m = ChunkMeta.from_metadata(row.metadata)
     return (row.id, m.doc.doc_id, m.section_role, index_text(row.text, unit=m.doc.unit, title=m.doc.title, section=m.section))
+
+
+def row_index_text(row: ChunkRow) -> str:
+    """The text a stored chunk is indexed by (BM25; tuning cuts pseudo-queries out of it)."""
+    return index_row(row)[3]
 
 
 def index_rows(store: Store, doc_ids: list[str]) -> Iterator[tuple[str, str, str, str]]:
@@ -190,6 +184,7 @@ class Retriever:
         self._invalidations = 0
         self._covers = 0
         self._lexical: LexicalIndex | None = None
+        self._fusion_record: FusionRecord | None = None
 
     # --- derived state ---------------------------------------------------------------------------------
 
@@ -221,6 +216,7 @@ class Retriever:
                 return
             covering = self._invalidations  # read before the store: this view includes every write invalidated so far
             token = self.store.change_token()
+            self._fusion_record = load_record(self.store.meta)  # a tuning run (any process) may have recorded a new choice
             if token == self._token and self._lexical is not None and now - self._full_at < self.settings.catalogue_full_check:
                 self._checked_at = time.monotonic()
                 self._covers = covering
@@ -245,8 +241,9 @@ class Retriever:
 
     def _load_or_build_lexical(self, generation: str, catalogue: dict[str, DocRecord], versions: dict[str, str]) -> LexicalIndex:
         saved = LexicalIndex.load(self._lexical_dir())
-        # An index saved without text keys is rebuilt once: prepared sentences are found by them.
-        if saved is not None and saved.generation == generation and saved.keys is not None:
+        # An index saved without text keys is rebuilt once: prepared sentences are found by them; one saved without
+        # word pairs (before issue 19) too.
+        if saved is not None and saved.generation == generation and saved.keys is not None and saved.pair_avgdl is not None:
             return saved
         tokens = TokenCache.load(self._lexical_dir())
         index = None
@@ -265,7 +262,7 @@ class Retriever:
         return index
 
     def build_lexical(
-        self, generation: str | None = None, catalogue: dict[str, DocRecord] | None = None, tokens: Callable[[str], list[str]] = tokenize
+        self, generation: str | None = None, catalogue: dict[str, DocRecord] | None = None, tokens: Callable[[str], list[str]] = analyze
     ) -> LexicalIndex:
         committed = self._catalogue if catalogue is None else catalogue
         rows = (index_row(r) for r in self.store.iter_chunks() if r.metadata.get("doc_id") in committed)
@@ -275,6 +272,36 @@ class Retriever:
         self._refresh()
         assert self._lexical is not None
         return self._lexical
+
+    def default_fusion(self) -> FusionParams:
+        s = self.settings
+        return FusionParams(method=s.fusion, alpha=s.fusion_alpha, dense_weight=s.dense_weight, rrf_k=s.rrf_k, depth=s.candidate_k)
+
+    def fusion_record(self) -> FusionRecord | None:
+        """The library's own tuning result when self-tuning is on and one is recorded for these vectors."""
+        self._refresh()
+        record = self._fusion_record
+        if not self.settings.fusion_tuning or record is None or record.embedder != self.store.embedder_id:
+            return None
+        return record
+
+    def use_fusion(self, record: FusionRecord) -> None:
+        """Adopt a tuning result just recorded (other processes read it on their next refresh)."""
+        self._fusion_record = record
+
+    def fusion(self) -> FusionParams:
+        """The fusion the hybrid mode uses: the library's tuned choice, else the settings' (candidate depth always
+        from the settings: it bounds the query's cost)."""
+        record = self.fusion_record()
+        params = record.params if record is not None else self.default_fusion()
+        return replace(params, depth=self.settings.candidate_k)
+
+    def fusion_summary(self) -> dict[str, Any]:
+        """What /readyz and `qa eval` show about the hybrid fusion in use."""
+        record = self.fusion_record()
+        if record is not None:
+            return {**record.summary(), "depth": self.settings.candidate_k}
+        return {"source": "settings" if not self.settings.fusion_tuning else "default", **self.default_fusion().as_dict()}
 
     # --- search ----------------------------------------------------------------------------------------
 
@@ -309,7 +336,7 @@ class Retriever:
         index = self.lexical()
         if not len(index):
             return []
-        return index.search(query, k, self._lexical_mask(index, filters))
+        return index.search(query, k, self._lexical_mask(index, filters), self.settings.phrase_weight)
 
     def _lexical_mask(self, index: LexicalIndex, filters: Filters) -> np.ndarray | None:
         """The rows of `index` the filters admit (None: all)."""
@@ -333,7 +360,8 @@ class Retriever:
         BM25 runs on a worker thread while this one embeds the query and asks the HNSW index (torch, Chroma and
         numpy release the GIL for most of their work). Fetching only the fused top instead of every candidate
         of both sides cut the query path from ~25 ms to ~4 ms of store time at 10k chunks (bench/results)."""
-        n = max(k, self.settings.candidate_k)
+        params = self.fusion()
+        n = max(k, params.depth)
         catalogue = self.catalogue()
         lexical = _bm25_pool().submit(self._bm25_ranked, query, n, filters)
         admitted, where = self._dense_where(filters)
@@ -342,7 +370,7 @@ class Retriever:
             vec = self.queries.encode(query) if vector is None else vector
             dense = self.store.query_ids(vec, n + 8, where)
         bm25 = lexical.result()
-        fused = rrf([[i for i, _ in bm25], [i for i, _ in dense][:n]], self.settings.rrf_k, [1.0, self.settings.dense_weight])
+        fused = fuse(bm25, dense[:n], replace(params, depth=n))
         # Over-fetch a little: chunks of a document whose commit was interrupted are skipped.
         top = fused[: k + 8]
         rows = {r.id: r for r in self.store.get_chunks([i for i, _ in top])}

@@ -44,13 +44,36 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(0, ge=0, description="Sentences repeated from the previous chunk.")
     # Retrieval
     top_k: int = Field(5, ge=1, le=200)
-    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
-    dense_weight: float = Field(0.5, ge=0, description="Weight of the dense ranking in the fusion (BM25 has 1).")
+    # Hybrid fusion (qa/fusion.py, docs/evaluation.md "Hybrid ranking"). These are the defaults; a library that has
+    # tuned itself (fusion_tuning) uses the weight it chose, recorded with the store.
+    fusion: Literal["convex", "rrf"] = Field(
+        "convex", description="convex: z-scores of both sides mixed by fusion_alpha; rrf: weighted reciprocal rank fusion (rrf_k, dense_weight)."
+    )
+    fusion_alpha: float = Field(
+        0.5, ge=0, le=1, description="Share of the dense side in the convex fusion, and the prior a library's self-tuning moves from."
+    )
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (fusion=rrf).")
+    dense_weight: float = Field(0.5, ge=0, description="Weight of the dense ranking in reciprocal rank fusion (BM25 has 1).")
     candidate_k: int = Field(50, ge=1, description="Candidates fetched from each side before fusion.")
     # Server mode (several processes on one store): how long a process trusts its view of the catalogue before
     # asking the store's change token again, and how often it re-reads the whole catalogue regardless.
     catalogue_ttl: float = Field(2.0, gt=0, description="Seconds a process trusts its view of the catalogue before checking the store's change token.")
     catalogue_full_check: float = Field(60.0, gt=0, description="Seconds after which the catalogue is re-read even when the change token is unchanged.")
+    phrase_weight: float = Field(
+        0.5, ge=0, description="Share of the word-pair BM25 (query words next to each other in the chunk) added to BM25 (bm25 and hybrid modes); 0: off."
+    )
+    fusion_tuning: bool = Field(
+        True,
+        description="Each library chooses its own fusion weight from pseudo-queries drawn from its chunks (qa/tuning.py): "
+        "`qa serve` in the background after the library changed substantially, `qa tune`, `qa eval`. Off: the settings above.",
+    )
+    fusion_tuning_queries: int = Field(300, ge=20, description="Pseudo-queries a tuning run draws from the library.")
+    fusion_tuning_interval: float = Field(
+        30.0, gt=0, description="Seconds between `qa serve`'s looks whether the library changed enough to choose its fusion weight again."
+    )
+    fusion_tuning_quiet: float = Field(
+        10.0, ge=0, description="Seconds without a write in this process before tuning starts: a batch of uploads is tuned for once, after it."
+    )
     # Optional LLM composer (any OpenAI-compatible server: vLLM, Ollama, llama.cpp, Xinference …).
     llm_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8080/v1; extractive answers when unset.")
     llm_model: str = "qwen2.5-coder-1.5b-instruct"

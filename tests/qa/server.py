@@ -23,8 +23,10 @@ def running_server(data_dir: Path, *args: str, env: dict[str, str] | None = None
         [QA, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
         ready_url=f"{base}/readyz",
         log_path=data_dir / f"server-{port}.log",
-        # Test servers answer many requests from one address; only the auth tests exercise the limit.
-        env={**os.environ, "QA_DATA_DIR": str(data_dir), "QA_RATE_LIMIT": "100000/min", "QA_KEY_RATE_LIMIT": "100000/min", **(env or {})},
+        # Test servers answer many requests from one address; only the auth tests exercise the limit. They keep the
+        # default fusion, so rankings do not move when a background tuning run ends mid-session (tests/qa/test_fusion.py
+        # runs one with tuning on).
+        env={**os.environ, "QA_DATA_DIR": str(data_dir), "QA_RATE_LIMIT": "100000/min", "QA_KEY_RATE_LIMIT": "100000/min", "QA_FUSION_TUNING": "false", **(env or {})},
         timeout=timeout,
     ):
         yield base

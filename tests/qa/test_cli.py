@@ -23,8 +23,8 @@ pytestmark = pytest.mark.slow
 QA = [str(Path(sys.executable).with_name("qa"))]
 
 
-def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QA_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+def run(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QA_DATA_DIR": str(data_dir), "COLUMNS": "200", **(env or {})}
     return subprocess.run(QA + list(args), capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -50,6 +50,9 @@ def test_ingest_search_docs_flow(data_dir: Path, tmp_path: Path) -> None:
     doc_id = next(d["doc_id"] for d in listed if d["source"].startswith("004"))
     shown = json.loads(run(data_dir, "docs", "show", doc_id, "--json").stdout)
     assert shown["unit"] == "湖南省大祥工业集中区管理委员会" and "预算编制不够细化" in shown["text"]
+    tuned = run(data_dir, "tune", env={"QA_FUSION_TUNING_QUERIES": "30"})
+    assert tuned.returncode == 0, tuned.stderr
+    assert tuned.stdout.startswith("已选定：convex alpha=") and "个伪查询" in tuned.stdout
     deleted = run(data_dir, "docs", "delete", doc_id)
     assert deleted.returncode == 0
     assert len(json.loads(run(data_dir, "docs", "list", "--json").stdout)) == 4
@@ -167,3 +170,8 @@ def test_logs_get_progress_lines_scripts_get_json_and_spreadsheets(tmp_path: Pat
     assert {r[0] for r in budget} >= {"益阳市赫山区投资促进服务中心", "湖南省大祥工业集中区管理委员会"}
     bad = run(data, "findings", "export", "--format", "xlsx")
     assert bad.returncode == 2 and bad.stderr.strip() == "错误：xlsx 格式需要用 -o 指定输出文件"
+
+
+def test_tune_on_an_empty_store_is_one_readable_line(tmp_path: Path) -> None:
+    result = run(tmp_path, "tune")
+    assert result.returncode == 2 and result.stderr.strip() == "错误：向量库为空：请先用 qa ingest 导入报告"

@@ -144,3 +144,14 @@ def test_bad_edits_change_nothing(empty_retriever: Retriever, tmp_path: Path) ->
     with pytest.raises(DocumentNotFound):
         library.delete("ffffffffffffffff")
     assert r.store.records([doc_id])[doc_id] == before and library.overrides(S001.name) == {}
+
+
+def test_write_listeners_hear_every_write(empty_retriever: Retriever) -> None:
+    """The service's background fusion tuning learns of writes this way (qa.api.deps)."""
+    library = Library.of(empty_retriever)
+    heard: list[int] = []
+    library.on_write(lambda: heard.append(empty_retriever.store.count_chunks()))
+    added = library.add(S001.read_bytes(), "一篇.txt")
+    assert heard == [added.record.n_chunks] and added.record.n_chunks > 0
+    library.delete(added.record.doc.doc_id)
+    assert heard == [added.record.n_chunks, 0]

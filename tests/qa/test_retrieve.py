@@ -81,7 +81,7 @@ def test_rebuild_with_the_token_cache_equals_a_fresh_build_and_tokenises_only_ne
     assert cache.tokenized == len(rows)
     monkeypatch.undo()
     (tmp_path / TokenCache.FILE).write_bytes(b"not npz")
-    assert TokenCache.load(tmp_path).tokens("项目资金") == qa.lexical.tokenize("项目资金")
+    assert TokenCache.load(tmp_path).tokens("项目资金") == qa.lexical.analyze("项目资金")
 
 
 def test_update_after_adding_and_removing_documents_equals_a_fresh_build(sample_retriever: Retriever, tmp_path: Path) -> None:
@@ -126,7 +126,36 @@ def test_retriever_reads_only_added_documents_after_an_ingest(empty_retriever: R
     index = empty_retriever.lexical()
     assert reads == [{"doc_id": {"$in": sorted(report.doc_ids.values())}}]
     fresh = empty_retriever.build_lexical()
-    assert index.ids == fresh.ids and index.search("招商引资", 20) == fresh.search("招商引资", 20)
+    assert index.ids == fresh.ids and index.search("招商引资", 20, phrase_weight=0.5) == fresh.search("招商引资", 20, phrase_weight=0.5)
+
+
+def test_analyze_is_the_search_tokens_then_the_word_pairs(sample_retriever: Retriever) -> None:
+    texts = [r[3] for r in map(index_row, sample_retriever.store.iter_chunks())]
+    for text in texts:
+        words, pairs = qa.lexical.split_pairs(qa.lexical.analyze(text))
+        assert words == qa.lexical.tokenize(text) and pairs == qa.lexical.pairs(text)
+    assert qa.lexical.split_pairs(qa.lexical.analyze("的")) == ([], [])
+
+
+def test_phrase_bonus_ranks_adjacent_words_first_and_survives_save_and_load(tmp_path: Path) -> None:
+    rows = [
+        ("c1", "d1", "", "资金到位后及时使用。"),  # 资金 … 使用: apart
+        ("c2", "d2", "", "提高资金使用效益。"),  # …
+        ("c3", "d3", "", "加强资金使用管理。"),  # 资金 使用: together
+        ("c4", "d4", "", "预算编制不够细化，绩效目标不明确。"),
+    ]
+    index = LexicalIndex.build(rows, "g")
+    query = "资金使用"
+    words_only = dict(index.search(query, 3))
+    with_pairs = dict(index.search(query, 3, phrase_weight=0.5))
+    assert with_pairs["c3"] > words_only["c3"] and with_pairs["c1"] == words_only["c1"]
+    assert index.search(query, 1, phrase_weight=0.5)[0][0] == "c3"
+    index.save(tmp_path)
+    loaded = LexicalIndex.load(tmp_path)
+    assert loaded is not None and loaded.search(query, 3, phrase_weight=0.5) == index.search(query, 3, phrase_weight=0.5)
+    for _, _, _, text in rows:  # a text scored outside the index scores as its row does
+        row = index.rows_of([next(r[0] for r in rows if r[3] == text)])[0]
+        assert index.score_text("资金使用管理", text, 0.5) == pytest.approx(index.scores("资金使用管理", phrase_weight=0.5)[row], rel=1e-5)
 
 
 def test_rrf_ties_and_order() -> None:

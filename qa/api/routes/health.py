@@ -24,8 +24,9 @@ def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "unavailable", "detail": f"向量库不可用：{exc}"}, status_code=503)
     prepared = services.sentences_prepared()  # chunks whose sentences aggregates find ready (qa/sentences.py)
     store = "server" if services.settings.chroma_url else "embedded"  # one Chroma server for N replicas, or in-process
+    fusion = services.retriever.fusion_summary()  # the hybrid fusion in use: the library's own choice or the defaults
     return JSONResponse(
-        {"status": "ready", "model": services.embedder.model_id, "documents": documents, "chunks": chunks, "sentences_prepared": prepared, "store": store}
+        {"status": "ready", "model": services.embedder.model_id, "documents": documents, "chunks": chunks, "sentences_prepared": prepared, "store": store, "fusion": fusion}
     )
 
 
