@@ -42,8 +42,8 @@ _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _ASKING_TAIL = re.compile(r"(?:是多少|有多少|有哪些|是什么|是哪些|多少|如何|怎么样|情况)?[？?。]?$")
 _KIND = (
     ("部门决算", re.compile(r"部门决算|决算报告")),
-    ("部门整体支出", re.compile(r"部门整体支出(?:绩效)?(?:自评|评价)?报告|整体支出报告")),
-    ("项目支出", re.compile(r"项目支出(?:绩效)?(?:自评|评价)?报告|项目支出绩效")),
+    ("部门整体支出", re.compile(r"部门整体支出(?:[（(][^）)]{0,20}[）)])?(?:绩效)?(?:自评|评价)?报告|整体支出报告")),
+    ("项目支出", re.compile(r"项目支出(?:[（(][^）)]{0,20}[）)])?(?:绩效)?(?:自评|评价)?报告|项目支出绩效")),
 )
 # The extractive composer lists near misses after this line; a follow-up's "它们" never refers to them.
 RELATED_HEADER = "以下单位有相近但不相同的表述，未计入："

@@ -24,7 +24,7 @@ def hit_out(hit: Hit) -> CitationOut:
 
 
 def _unit_out(u: UnitEvidence) -> UnitOut:
-    return UnitOut(unit=u.unit, doc_id=u.doc_id, source=u.source, citation_ids=list(u.citation_ids))
+    return UnitOut(unit=u.unit, doc_id=u.doc_id, source=u.source, citation_ids=list(u.citation_ids), reason=u.reason)
 
 
 def answer_out(ans: Answer) -> AskOut:

@@ -60,7 +60,7 @@ def extract_corpus(paths: Sequence[Path], encoder: Encoder, categorizer: Categor
     for path in expand_paths(paths):
         doc = prepare(read_document(path), {}, chunk_size=300, chunk_overlap=0)
         rows, vectors = in_order(doc.finding_rows, encoder.encode_queries([r.text for r in doc.finding_rows]))
-        found += group_rows(rows, vectors, categorizer)
+        found += group_rows(rows, categorizer.sentence_scores([r.text for r in rows], vectors), categorizer)
     return found
 
 
