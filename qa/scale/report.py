@@ -117,6 +117,9 @@ def markdown(results: dict[str, Any]) -> str:
 def write(results: dict[str, Any], out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / f"{name(results)}.json", out_dir / f"{name(results)}.md"
-    json_path.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    # One row per line: the per-question rows are most of the file, and a line each keeps diffs readable.
+    head = json.dumps({k: v for k, v in results.items() if k != "rows"}, ensure_ascii=False, indent=1)
+    rows = ",\n".join(json.dumps(r, ensure_ascii=False) for r in results["rows"])
+    json_path.write_text(head[:-2] + ',\n "rows": [\n' + rows + "\n ]\n}\n", encoding="utf-8")
     md_path.write_text(markdown(results), encoding="utf-8")
     return [json_path, md_path]
