@@ -29,7 +29,6 @@ DEFAULT_SEED = 18
 DEFAULT_DOCS = 340
 YEARS = tuple(range(2019, 2025))
 OTHER_SHARE = 0.07  # other government documents among the library's documents
-REPORT_KINDS = ("部门整体支出", "项目支出", "部门决算")
 T = TypeVar("T")
 
 
