@@ -100,7 +100,10 @@ def markdown(results: dict[str, Any]) -> str:
     t = results["timing"]
     lines += ["", f"Time: {t['total_s']} s ({'cached store' if t['cache_hit'] else 'store built'}; generate {t['generate_s']} s, ingest {t['ingest_s']} s, sentences {t['sentences_s']} s, questions {t['questions_s']} s).", ""]
     lines += ["Per question:", ""]
-    lines += _table(["id", "kind", "gold", "listed", "tp", "fp", "fn", "ms"], [[r["id"], r["kind"], r["gold"], r["listed"], r["tp"], r["fp"], r["fn"], r["ms"]] for r in results["rows"]])
+    lines += _table(
+        ["id", "kind", "gold", "listed", "tp", "fp", "fn", "P", "R", "F1", "ms"],
+        [[r["id"], r["kind"], r["gold"], r["listed"], r["tp"], r["fp"], r["fn"], r["precision"], r["recall"], r["f1"], r["ms"]] for r in results["rows"]],
+    )
     if results["split"] == "tuning":
         lines += ["", "Misses and false units (tuning half only):", ""]
         for r in results["rows"]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-from qa.metrics import jaccard, micro_prf, percentile
+from qa.metrics import jaccard, micro_prf, percentile, precision_recall_f1
 from qa.scale.generate import Library, LibraryDoc
 from qa.scale.questions import FRAMES, UNFILTERED, Question
 
@@ -108,6 +108,7 @@ def score_question(q: Question, asked: Asked, docs: dict[str, LibraryDoc], neigh
             if why not in wrong.setdefault(c.source, []):
                 wrong[c.source].append(why)
     true_units = predicted & gold
+    p, r, f = precision_recall_f1(predicted, gold)
     evidence_ok = sum(any(_is_statement(docs.get(c.source), q.topic, c.text) for c in asked.cited if c.unit == u) for u in true_units)
     return {
         "id": q.id,
@@ -119,6 +120,9 @@ def score_question(q: Question, asked: Asked, docs: dict[str, LibraryDoc], neigh
         "tp": len(true_units),
         "fp": len(predicted - gold),
         "fn": len(gold - predicted),
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(f, 4),
         "false_units": sorted(predicted - gold),
         "missed_units": sorted(gold - predicted),
         "wrong_docs": wrong,
