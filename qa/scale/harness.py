@@ -100,8 +100,10 @@ def _hash_files(h: Any, paths: list[Path]) -> None:
 def ingest_key(library: Library, settings: Settings, embedder: Embedder) -> str:
     h = hashlib.sha256()
     h.update(f"generator {GENERATOR_VERSION} {library.split} {library.seed} {library.fingerprint()}".encode())
-    _hash_files(h, import_closure(["ingest.pipeline", "qa.store"]))
+    _hash_files(h, import_closure([ingest_files.__module__, "qa.store"]))  # wherever ingest lives
     _hash_files(h, sorted(p for p in (ROOT / "qa" / "resources").rglob("*") if p.is_file()))
+    if settings.taxonomy is not None and settings.taxonomy.is_file():  # a custom taxonomy, should ingest ever read it
+        h.update(settings.taxonomy.read_bytes())
     h.update(f"{embedder.model_id} {embedder.query_model_id} {settings.chunk_size} {settings.chunk_overlap} {settings.collection}".encode())
     for name in _VERSIONS:
         try:
