@@ -156,7 +156,7 @@ class _Writer:
         return f"本单位内设{r.randint(3, 12)}个股室，核定编制{e}名，实有在职人员{e - r.randint(0, 4)}人，退休人员{r.randint(0, 40)}人。"
 
     def budget(self) -> list[str]:
-        """Income and spending paragraphs with consistent numbers."""
+        """Income, spending and “三公” sentences with consistent numbers."""
         r = self.rng
         total = self.money(80, 3000)
         basic = round(total * r.uniform(0.4, 0.8), 2)
@@ -168,7 +168,8 @@ class _Writer:
             f"其他收入{round(total * r.uniform(0, 0.1), 2)}万元。",
             f"全年支出{spent}万元，其中基本支出{basic}万元、项目支出{round(spent - basic, 2)}万元，预算执行率{round(spent / total * 100, 2)}%。"
             f"基本支出中，人员经费{staff}万元，占基本支出的{round(staff / basic * 100, 2)}%；公用经费{round(basic - staff, 2)}万元，"
-            f"主要用于办公费、印刷费、水电费和差旅费等日常运转支出。“三公”经费支出{three}万元，其中公务接待费{round(three * r.uniform(0.1, 0.5), 2)}万元。",
+            f"主要用于办公费、印刷费、水电费和差旅费等日常运转支出。",
+            f"“三公”经费支出{three}万元，其中公务接待费{round(three * r.uniform(0.1, 0.5), 2)}万元。",
         ]
 
     def project_budget(self) -> str:
@@ -374,7 +375,8 @@ def _final_accounts(w: _Writer) -> tuple[list[str], list[Section]]:
     """部门决算: 第一部分…第四部分; problems, if any, only inside the 预算绩效 paragraph."""
     p, r = w.p, w.rng
     w.layout["placement"] = "final_accounts" if p.problems else "none"
-    budget = ["".join(w.budget())]
+    income, spending, three = w.budget()
+    budget = [income + spending]
     other = [f"截至{p.year}年12月31日，本部门共有车辆{r.randint(0, 6)}辆。"] + w.use(p.positives)
     w.scatter([budget, other], p.surface + p.decoys)
     perf = f"本部门组织对{r.randint(1, 12)}个项目开展了绩效自评，涉及资金{w.money(20, 900)}万元，自评结果总体较好。"
@@ -384,7 +386,7 @@ def _final_accounts(w: _Writer) -> tuple[list[str], list[Section]]:
         perf += _run(texts, turn) if len(texts) > 1 and not any("一是" in t for t in texts) else turn + "".join(texts)
     plans = w.use(p.plans)
     if plans:
-        perf += "下一步，" + "".join(plans)
+        perf += ("" if plans[0].startswith("下一步") else "下一步，") + "".join(plans)
     sections: list[Section] = [
         ("部门概况", [Sub("部门职责", [p.unit_type.duties]), Sub("机构设置", [w.staff()])]),
         (f"{p.year}年度部门决算表", [f"本部门{p.year}年度部门决算表详见附件。"]),
@@ -392,7 +394,7 @@ def _final_accounts(w: _Writer) -> tuple[list[str], list[Section]]:
             f"{p.year}年度部门决算情况说明",
             [
                 Sub("收入支出决算总体情况说明", ["".join(budget)]),
-                Sub("“三公”经费支出决算情况说明", [f"{p.year}年度“三公”经费支出{w.money(0.5, 30)}万元，其中公务接待费{w.money(0.1, 5)}万元。"]),
+                Sub("“三公”经费支出决算情况说明", [f"{p.year}年度{three}"]),
                 Sub("预算绩效管理情况说明", [perf]),
                 Sub("其他重要事项的情况说明", ["".join(other)]),
             ],

@@ -181,3 +181,10 @@ def test_bank_errors_name_the_file(tmp_path) -> None:  # type: ignore[no-untyped
     with pytest.raises(BankError, match="bank_tuning.yaml"):
         load_bank("tuning", tmp_path)
     assert dataclasses.is_dataclass(load_bank("tuning"))
+
+
+def test_no_reporting_sentence_is_already_in_the_project(banks: dict[str, Bank]) -> None:
+    """The reporting half is unseen: none of its sentences is in the samples, the eval sets or the shipped taxonomy
+    (which the answering mechanism reads and its tuning may extend)."""
+    seen = "".join(p.read_text(encoding="utf-8") for p in [*(ROOT / "samples").glob("*.txt"), *(ROOT / "eval_sets").glob("*.jsonl"), ROOT / "qa" / "resources" / "finding_categories.yaml"])
+    assert not [s for s in _sentences(banks["reporting"]) if len(s) > 6 and s.rstrip("。？") in seen]
