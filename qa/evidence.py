@@ -38,7 +38,7 @@ _MEASURE_CUE = re.compile(r"建议|措施|改进|整改|下一步|加强|提高|
 # Words a topic shares with almost any report sentence: they do not make a sentence about the topic.
 _GENERIC = frozenset(
     "工作 问题 情况 方面 事项 内容 有关 相关 开展 进行 存在 发现 提到 提出 单位 部门 报告 影响 完成 做 做好 较 比较 太 多 少 "
-    "不 没 没有 未 到位 不到位 不够 不足 不高 不强 不严 有待 加强 提高 目标".split()
+    "不 没 没有 未 到位 不到位 不够 不足 不高 不强 不严 有待 加强 提高 目标 具体 一共 总共 合计 那个 这个 哪个 万元 亿元 元".split()
 )
 T = TypeVar("T", float, np.ndarray)
 
@@ -54,6 +54,10 @@ class EvidenceParams:
     aggregate_threshold: float = 0.8  # absolute floor for a unit to count in an aggregate answer
     related_threshold: float = 0.75  # below the floor but above this: shown as related, never counted
     lookup_threshold: float = 0.7  # below this a lookup is declined as unanswerable
+    # A question asking for a number is answered by the best sentence holding one of the asked kind, within this of
+    # the best sentence; none there: declined.
+    number_window: float = 0.1
+    number_subject_gap: float = 0.3
     # Aggregate recall: each document's best chunks by BM25 and by dense similarity (Retriever.candidate_chunks);
     # one loses recall, more gain nothing on dev (docs/evaluation.md).
     aggregate_chunks_per_doc: int = 2
@@ -174,8 +178,8 @@ class Coverage:
 
 
 class KeyTerms(Coverage):
-    """Coverage of a topic's key words only: its tokens without the generic ones (`_GENERIC`) and without single
-    characters that a longer key word contains (碳 of 碳达峰).
+    """Coverage of a topic's key words only: its tokens without the generic ones (`_GENERIC`), numbers (years are
+    filters) and single characters (碳 of 碳达峰, 年, 钱: a character says little on its own).
 
     >>> KeyTerms.key_words(set(tokenize("碳达峰碳中和工作")))
     ['碳达峰']
@@ -186,8 +190,7 @@ class KeyTerms(Coverage):
 
     @staticmethod
     def key_words(tokens: AbstractSet[str]) -> list[str]:
-        words = {t for t in tokens if t not in _GENERIC}
-        return sorted(t for t in words if len(t) > 1 or not any(t in w for w in words if len(w) > 1))
+        return sorted(t for t in tokens if t not in _GENERIC and len(t) > 1 and not t.isdigit())
 
     @classmethod
     def of_topic(cls, text: str, idf: Callable[[str], float]) -> KeyTerms:

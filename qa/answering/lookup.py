@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from qa.answering.context import AnswerContext
 from qa.answering.result import Answer, Citation, decline
-from qa.evidence import EvidenceParams, Sentence, score_sentences
+from qa.evidence import EvidenceParams, KeyTerms, Sentence, score_sentences
 from qa.lexical import tokenize
 from qa.llm import Passage
 from qa.retrieve import Hit
@@ -18,6 +18,40 @@ from qa.understand import Understood
 
 log = logging.getLogger("qa.answer")
 _ROLE_WORDS = (("measures", re.compile(r"措施|建议|改进|整改|下一步")), ("problems", re.compile(r"问题|不足|困难|短板")))
+# What a question asking for a number asks for, and what its answer must then contain: an amount of money, a score,
+# a share, a count, or any number. A sentence about the asked thing without it ("“三公”经费支出低于年初预算" for
+# "…“三公”经费支出了多少万元？") does not answer.
+_NUMBER = r"\d[\d,，.]*"
+_ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (re.compile(r"多少钱|多少万|多少元|多少亿|金额|总额|(?:经费|资金|支出|预算|收入|投资|补助|拨款|花)[^，。？?]{0,8}多少"), re.compile(_NUMBER + r"\s*(?:万元|元|亿元|万美元|美元|亿|万)")),
+    (re.compile(r"多少分|几分|得分|分值|打分"), re.compile(_NUMBER + r"\s*分")),
+    (re.compile(r"比例|百分之|增幅|降幅|(?:率|占比)[^，。？?]{0,3}多少|增长了多少|下降了多少"), re.compile(_NUMBER + r"\s*[%％]|百分")),
+    (
+        re.compile(r"多少(?:个|项|人|名|期|家|次|亩|条|件|户|所|座|公里|平方米|辆|台|套)|几(?:个|项|人|名|期|家|次|条|件|户|辆|台|套)"),
+        re.compile(r"(?:\d+|[一二三四五六七八九十两百千]+)\s*(?:个|项|人|名|期|家|次|亩|条|件|户|所|座|公里|平方米|辆|台|套|余)"),
+    ),
+    (re.compile(r"多少|几"), re.compile(r"\d|[一二三四五六七八九十百千万]")),
+)
+
+
+@dataclass(frozen=True)
+class NumberAsk:
+    """A question asking for a number: what its answer must contain, and how much of the question's subject a
+    sentence repeats (`KeyTerms`), so a number about something else is not taken for the answer."""
+
+    pattern: re.Pattern[str]
+    subject: KeyTerms
+
+
+def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
+    """What an answer to a question asking for a number must contain, or None for other questions.
+
+    >>> from qa.evidence import KeyTerms
+    >>> ask = asked_number("“三公”经费具体支出了多少万元？", KeyTerms(set(), lambda t: 1.0))
+    >>> bool(ask.pattern.search("“三公”经费支出总额小，低于年初预算。")), bool(ask.pattern.search("基本支出388.07万元。"))
+    (False, True)
+    """
+    return next((NumberAsk(answer, subject) for ask, answer in _ASKED_NUMBER if ask.search(question)), None)
 
 
 def asked_role(question: str) -> str | None:
@@ -33,10 +67,19 @@ class LookupEvidence:
     from_section: bool  # hits are that unit's section itself: its content answers, whatever the wording
 
 
-def choose_lookup(sentences: Sequence[Sentence], role: str | None, from_section: bool, p: EvidenceParams) -> list[Sentence]:
-    """The answering sentences, best first; [] when the best one is too weak to answer (declined)."""
+def choose_lookup(sentences: Sequence[Sentence], role: str | None, from_section: bool, p: EvidenceParams, number: NumberAsk | None = None) -> list[Sentence]:
+    """The answering sentences, best first; [] when the best one is too weak to answer (declined). `number`: the
+    answer is the best sentence holding a number of the asked kind within `number_window` of the best sentence, and
+    about the asked subject about as much as the best (`number_subject_gap`): "“三公”经费支出低于年初预算" best for
+    "“三公”经费支出了多少万元？" and a sentence on 基本支出 with an amount next: declined."""
     if not sentences or (sentences[0].score < p.lookup_threshold and not from_section):
         return []
+    if number is not None and not from_section:
+        floor = max(p.lookup_threshold, sentences[0].score - p.number_window)
+        subject = number.subject(sentences[0].text) - p.number_subject_gap
+        sentences = [s for s in sentences if s.score >= floor and number.pattern.search(s.text) and number.subject(s.text) >= subject]
+        if not sentences:
+            return []
     best = sentences[0]
     # A list answer (措施/问题) takes the unit's next items too; a number answer stays one sentence.
     window = 1.0 if from_section else 0.1 if role else 0.03
@@ -62,7 +105,9 @@ def answer_lookup(ctx: AnswerContext, u: Understood, top_k: int | None) -> Answe
     ev = lookup_evidence(ctx, u, top_k)
     if not ev.hits:
         return decline(u, "未在已收录报告中找到与该问题相关的内容。", [])
-    chosen = choose_lookup(ev.sentences, ev.role, ev.from_section, ctx.params)
+    ignore = {t for h in ev.hits for t in tokenize(h.doc.unit)}
+    subject = KeyTerms(set(tokenize(u.standalone)) - ignore, ctx.scoring().lexical.idf)
+    chosen = choose_lookup(ev.sentences, ev.role, ev.from_section, ctx.params, asked_number(u.standalone, subject))
     if not chosen:
         return decline(u, "未在已收录报告中找到能回答该问题的内容。", ev.hits)
     if ctx.composer is not None:
