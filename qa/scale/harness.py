@@ -29,9 +29,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ingest.pipeline import expand_paths, ingest_files
+from ingest.pipeline import expand_paths
 from qa.answer import Answer, Answerer
+from qa.answering import prepared
 from qa.embeddings import Embedder
+from qa import library as service  # its Library is the service that owns ingest (ours is the generated one)
 from qa.retrieve import open_retriever
 from qa.scale.bank import Split, load_bank, load_common
 from qa.scale.generate import DEFAULT_DOCS, DEFAULT_SEED, GENERATOR_VERSION, Library, generate_library
@@ -60,11 +62,21 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
+def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node except those under `if TYPE_CHECKING:` (imports there never run)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            yield from (n for child in node.orelse for n in (child, *_runtime_nodes(child)))
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
 def _imports(path: Path) -> Iterator[str]:
     module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     package = package.removesuffix(".__init__")
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             yield from (a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -100,7 +112,7 @@ def _hash_files(h: Any, paths: list[Path]) -> None:
 def ingest_key(library: Library, settings: Settings, embedder: Embedder) -> str:
     h = hashlib.sha256()
     h.update(f"generator {GENERATOR_VERSION} {library.split} {library.seed} {library.fingerprint()}".encode())
-    _hash_files(h, import_closure([ingest_files.__module__, "qa.store"]))  # wherever ingest lives
+    _hash_files(h, import_closure([service.Library.__module__, "qa.store"]))  # the service that owns ingest, and what it runs
     _hash_files(h, sorted(p for p in (ROOT / "qa" / "resources").rglob("*") if p.is_file()))
     if settings.taxonomy is not None and settings.taxonomy.is_file():  # a custom taxonomy, should ingest ever read it
         h.update(settings.taxonomy.read_bytes())
@@ -115,12 +127,14 @@ def ingest_key(library: Library, settings: Settings, embedder: Embedder) -> str:
 
 
 def sentences_key(ingest: str) -> str:
+    """The code that decides what a prepared sentence holds: qa.sentences (and what it imports), the pass that
+    prepares them (qa.answering.prepared) and the sentence embedding it calls (SentenceVectors)."""
     from qa.evidence import SentenceVectors
 
     h = hashlib.sha256(ingest.encode())
     _hash_files(h, import_closure(["qa.sentences"]))
-    for fn in (Answerer.prepare_sentences, Answerer._encode_in_background, SentenceVectors):
-        h.update(inspect.getsource(fn).encode())
+    for obj in (prepared, SentenceVectors):
+        h.update(inspect.getsource(obj).encode())
     return h.hexdigest()
 
 
@@ -161,10 +175,7 @@ def _build(entry: Path, library: Library, settings: Settings, embedder: Embedder
         done[0] += 1
         progress("导入", done[0], len(library.docs))
 
-    report = ingest_files(
-        expand_paths([corpus]), retriever.store, embedder,
-        chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap, manifest=library.manifest(), on_file=on_file,
-    )
+    report = service.Library.of(retriever).ingest_files(expand_paths([corpus]), manifest=library.manifest(), on_file=on_file)
     if report.failed or len(report.new) != len(library.docs):
         raise RuntimeError(f"规模评测语料导入失败：{report.failed[:3]}")
     built = {"parse": checked, "ingest_s": round(report.seconds, 1), "chunks": report.chunks}
@@ -182,8 +193,8 @@ def _prune(cache_root: Path, prefix: str, keep: Path, limit: int = 2) -> None:
 def asked_of(ans: Answer, seconds: float) -> Asked:
     by_id = {c.id: c for c in ans.citations}
     units = ans.units or []
-    cited = tuple(Cited(u.unit, by_id[i].hit.source, by_id[i].text) for u in units for i in u.citation_ids if i in by_id)
-    related = tuple(Cited(u.unit, by_id[u.citation_ids[0]].hit.source, by_id[u.citation_ids[0]].text) for u in ans.related if u.citation_ids and u.citation_ids[0] in by_id)
+    cited = tuple(Cited(u.unit, by_id[i].hit.doc.source, by_id[i].text) for u in units for i in u.citation_ids if i in by_id)
+    related = tuple(Cited(u.unit, by_id[u.citation_ids[0]].hit.doc.source, by_id[u.citation_ids[0]].text) for u in ans.related if u.citation_ids and u.citation_ids[0] in by_id)
     return Asked(ans.kind, tuple(u.unit for u in units), cited, related, seconds)
 
 
@@ -258,9 +269,9 @@ def run_scale(
         retriever = open_retriever(settings.model_copy(update={"data_dir": entry / "store"}), embedder)
         answerer = Answerer(retriever)
         progress("句子", 0, 0)
-        answerer.prepare_sentences(progress=lambda done, total: progress("句子", done, total))
+        prepared.prepare_sentences(answerer.ctx, progress=lambda done, total: progress("句子", done, total))
         stamp.write_text(s_key)
-        prepared = time.perf_counter()
+        sentences_ready = time.perf_counter()
         answerer.warm()  # as `qa serve` does before its first question
         asked: list[Asked] = []
         for n, q in enumerate(questions):
@@ -296,8 +307,8 @@ def run_scale(
             "generate_s": round(generated - started, 1),
             "ingest_s": 0.0 if hit else built["ingest_s"],
             "build_s": round(ingested - generated, 1),
-            "sentences_s": round(prepared - ingested, 1),
-            "questions_s": round(finished - prepared, 1),
+            "sentences_s": round(sentences_ready - ingested, 1),
+            "questions_s": round(finished - sentences_ready, 1),
             "total_s": round(time.perf_counter() - started, 1),
         },
         "cache": str(entry) if use_cache else None,
