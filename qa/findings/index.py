@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ingest.schema import DocFields, DocRecord, row_doc
+from ingest.schema import DocFields, DocRecord, finding_row_text, row_doc
 from qa.findings.model import Finding, group_rows, in_order
 from qa.findings.taxonomy import Categorizer
 from qa.lexical import tokenize
@@ -55,6 +55,9 @@ class _DocFindings:
 
 # A sentence of a problem finding that is a plan, not a problem ("下一步将加强培训，…").
 _PLAN = re.compile(r"^(?:[一二三四五六七八九十\d]+[是、.．]|[（(]\d+[）)])?\s*(?:下一步|今后|下阶段|针对|为此|将|拟|计划|要|建议)")
+
+
+_LABEL = re.compile(r"^(?:[（(]?[一二三四五六七八九十\d]{1,2}[)）]?[、.．]?\s*)?(?:(?!不|未|没|缺|无)[^，。；;！？!?,]){1,10}[：:]?$")
 
 
 # A committed document as the view knows it: id, ingest time (a rewrite of the same content) and fields (an edit).
@@ -143,7 +146,7 @@ class FindingsIndex:
                 picked = by_doc.get(d, [])
                 doc_rows, doc_vectors = in_order([rows[i] for i in picked], vectors[picked] if picked else vectors[:0])
                 tokens = [tuple(sys.intern(t) for t in set(tokenize(r.text))) for r in doc_rows]
-                scores = self.categorizer.sentence_scores([r.text for r in doc_rows], doc_vectors)
+                scores = self.categorizer.sentence_scores([finding_row_text(r.text, r.metadata) for r in doc_rows], doc_vectors)
                 self._per_doc[(d, catalogue[d].ingested_at, catalogue[d].doc)] = _DocFindings(group_rows(doc_rows, scores, self.categorizer), doc_vectors, tokens, scores)
         live = set(key)
         for stale in [k for k in self._per_doc if k not in live]:
@@ -189,8 +192,10 @@ class FindingsIndex:
         row_finding = np.concatenate([base.row_finding, np.repeat(np.arange(len(base.findings), len(findings)), sizes)]).astype(np.int64)
         row_doc = np.concatenate([base.row_doc, np.repeat(np.asarray([codes[f.doc.doc_id] for f in new], dtype=np.int64), sizes)]).astype(np.int64)
         plans = np.asarray([bool(_PLAN.match(s.text)) for f in new for s in f.sentences], dtype=bool)
+        # A bare sub-heading line ("3、绩效评价方面") heads a statement; it does not state a problem itself.
+        labels = np.asarray([bool(_LABEL.match(s.text)) for f in new for s in f.sentences], dtype=bool)
         problem = np.repeat(np.asarray([f.role == "problem" for f in new], dtype=bool), sizes)
-        row_problem = np.concatenate([base.row_problem, problem & ~plans])
+        row_problem = np.concatenate([base.row_problem, problem & ~plans & ~labels])
         row_measure = np.concatenate([base.row_measure, ~problem | plans])
         postings = dict(base.postings)  # arrays are never changed in place: the old view stays valid for its readers
         for t, rows in added.items():

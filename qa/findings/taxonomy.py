@@ -121,18 +121,18 @@ class CategoryParams:
     """Chosen on the tuning half of the scale evaluation's phrasing bank and the samples' hand labels
     (docs/findings.md, docs/evaluation.md)."""
 
-    keyword_weight: float = 0.03  # added per matching keyword of a category …
+    keyword_weight: float = 0.05  # added per matching keyword of a category …
     keyword_hits: int = 2  # … for at most this many of them
     # A sentence states the concept that scores best for it (其他 included: its examples are problems of no
     # concept) when that score reaches `threshold` and leads the runner-up by `margin`; a second concept of the
     # same sentence ("缺乏专职专业管理人员，…缺乏细化目标") needs `second_threshold`.
-    threshold: float = 0.83
-    margin: float = 0.02
+    threshold: float = 0.78
+    margin: float = 0.01
     second_threshold: float = 0.9
     # Below the threshold by at most this, a sentence whose best concept is the asked one is a near miss.
     related_gap: float = 0.05
     # A question's topic is mapped onto a concept under the same rule with these values.
-    topic_threshold: float = 0.83
+    topic_threshold: float = 0.84
     topic_margin: float = 0.02
 
 
