@@ -34,6 +34,7 @@ def _runinfo(r: dict[str, Any]) -> str:
 def render() -> str:
     out: list[str] = []
     ing, qry, enc, lex = _load("ingest"), _load("query"), _load("encoder"), _load("lexical")
+    ocr = _load("ocr")
     # 1M chunks takes an hour or more, so it runs on its own (BENCH_SIZES=1m BENCH_QUERY_NAME=query_1m).
     q1m = _load("query_1m")
     if qry and q1m:
@@ -216,6 +217,16 @@ def render() -> str:
                         out.append(f"| {label} | {mode} | {q[part]['torch'][mode]['mrr@10']} | {q[part]['onnx-int8'][mode]['mrr@10']} | {change:+.4f} | {extra} |")
             if "stard_subset" in q:
                 out.append(f"\nSTARD subset: {q['stard_subset']['documents']} articles, {q['stard_subset']['queries']} queries.")
+    if ocr:
+        out.append("\n### OCR (scanned pages)\n")
+        out.append(
+            _runinfo(ocr) + f" `bench/ocr.py`: {ocr['pages']} pages of the two real 部门决算 PDFs rasterised at {ocr['dpi']} dpi into image-only"
+            f" PDFs and read as an upload is (render, {ocr['engine']}, ruled-table detection, layout).\n"
+        )
+        out.append("| pages/s | s per page (median, p95) | prose page s (median) | table page s (median) | CPU s per page | peak RSS MB |")
+        out.append("| --- | --- | --- | --- | --- | --- |")
+        sp, pr, tb = ocr["s_per_page"], ocr["s_per_prose_page"], ocr["s_per_table_page"]
+        out.append(f"| {ocr['pages_per_s']} | {sp['median']}, {sp['p95']} | {pr.get('median')} | {tb.get('median')} | {ocr.get('cpu_s_per_page')} | {ocr['peak_rss_mb']} |")
     return "\n".join(out) + "\n"
 
 

@@ -19,7 +19,7 @@ from ingest.schema import SectionRole
 from ingest.structure import DocStructure, Node
 from ingest.text import index_text as index_text
 from ingest.text import sentence_spans as sentence_spans
-from ingest.text import text_units
+from ingest.text import is_record_row, text_units
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,12 @@ def chunk_document(text: str, structure: DocStructure, *, size: int, overlap: in
         section = head.section
         role: SectionRole = head.role
         units = text_units(text, start, end, size)
+        # A table's record line is a chunk of its own: retrievable and citable alone (ingest.tables).
+        record = [is_record_row(text[s:e]) for s, e in units]
         i = 0
         while i < len(units):
             j = i
-            while j + 1 < len(units) and units[j + 1][1] - units[i][0] <= size:
+            while not record[i] and j + 1 < len(units) and not record[j + 1] and units[j + 1][1] - units[i][0] <= size:
                 j += 1
             s, e = units[i][0], units[j][1]
             chunks.append(Chunk(text[s:e], s, e, section, role, len(chunks)))

@@ -28,9 +28,9 @@ jieba.setLogLevel(logging.WARNING)
 
 # Suffixes a 单位名称 ends with; a title prefix without one is not taken as a unit.
 _UNIT_SUFFIX = re.compile(
-    r"(局|中心|委员会|管委会|办公室|办|工作部|部|院|所|站|队|馆|处|厅|委|会|社|室|政府|法院|检察院|学校|医院)$"
+    r"(局|中心|委员会|管委会|办公室|办|工作部|部|院|所|站|队|馆|处|厅|委|会|社|室|政府|法院|检察院|学校|医院|镇|街道)$"
 )
-_YEAR = r"((?:19|20)\d{2})\s*年"
+_YEAR = r"((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月)"  # "2025年3月" is a date, not the reporting year
 # Admin areas "as found". County-level names are 1–4 characters before 区/县/市 but zones such as
 # 工业集中区 / 开发区 / 园区 are not regions.
 _PROVINCE = re.compile(r"([\u4e00-\u9fa5]{2,3}?(?:省|自治区))")
@@ -53,8 +53,15 @@ class DocMetadata:
     report_kind: ReportKind = "其他"
 
 
+# A year written on its own in the title ("上海市普陀区财政局 / 年度部门决算 / 2024" on three cover lines).
+_BARE_YEAR = re.compile(r"(?<![0-9A-Za-z])((?:19|20)\d{2})(?![0-9A-Za-z])")
+# The reporting year as a labelled field of a cover or form ("评价年度：2022年", "所属年度 | 2024").
+_YEAR_FIELD = re.compile(r"(?:评价|报告|预算|决算|所属|填报|编报|项目)年度\s*[：:|]\s*((?:19|20)\d{2})")
+_COVER = 3000  # characters of the body that hold the cover page and its form fields
+
+
 def _year_of(title: str, body: str, source: str) -> int | None:
-    m = re.search(_YEAR, title)
+    m = re.search(_YEAR, title) or _BARE_YEAR.search(title) or _YEAR_FIELD.search(body[:_COVER])
     if m:
         return int(m.group(1))
     # The reporting year is stated as 对2021年度… near the top; dates such as 2022年3月 are not it.
@@ -125,17 +132,82 @@ def _region_of(unit: str, title: str, body: str) -> str:
     return "".join(parts)
 
 
-def _unit_of(title: str) -> str:
-    """The organisation the title names: before the year ("桃江县…中心2022年度…"), or after a leading year and
-    before the report-kind words ("2021年度区商务局项目支出…"); '' when that text is not an organisation."""
-    text = re.sub(r"^\s*(?:19|20)\d{2}\s*年度?", "", title)
-    cut = re.search(r"(?:19|20)\d{2}\s*年", text) or re.search(r"部门整体|项目支出|重点项目|部门决算|绩效", text)
-    candidate = text[: cut.start()].strip() if cut else ""
+# Where the unit name in a title ends: the year, or the words that name the report rather than its author
+# ("…局2024年度部门决算", "…局部门决算（2024年度）", "…局“城市绿化养护”项目支出绩效自评报告").
+_UNIT_END = re.compile(r"(?:19|20)\d{2}\s*年|年度|关于|部门整体|整体支出|项目支出|重点项目|部门决算|部门预算|单位决算|绩效|[“\"《「（(]")
+_LEADING_YEAR = re.compile(r"^\s*(?:关于)?\s*(?:(?:19|20)\d{2}\s*年度?)?")
+# A cover's form fields naming the reporting unit. Only these labels: 主管部门 names the parent, 评价机构 /
+# 评价单位 the auditor, and a bare 单位 is as often the unit of measure (单位：万元).
+_UNIT_FIELD = re.compile(
+    r"(?:填报单位|单位名称|预算单位|编报单位|编制单位|报送单位|部门名称|部门（单位）名称|项目单位|项目实施单位|实施单位)"
+    r"\s*(?:[（(]盖章[）)])?\s*[：:|]\s*([^\s|，,。；;：:（(]{2,40})"
+)
+# "第一部分 上海市普陀区财政局概况", "第三部分 上海市普陀区财政局2024年度部门决算情况说明".
+_PART_HEADING = re.compile(r"^第[一二三四五六七八九十]+部分\s*(.+)$", re.MULTILINE)
+_PART_END = re.compile(r"(?:19|20)\d{2}\s*年|年度|概况|基本情况|部门决算|决算|情况说明|部门预算|预算")
+
+
+def _org(candidate: str) -> str:
+    """candidate when it reads as an organisation's name (ends like one, no sentence or form punctuation)."""
+    candidate = candidate.strip(" \t:：·-—")
+    if not 3 <= len(candidate) <= 40 or re.search(r"[，,。；;：:|\s]", candidate):
+        return ""
     return candidate if _UNIT_SUFFIX.search(candidate) else ""
 
 
+def _unit_of(title: str) -> str:
+    """The organisation the title names: before the year ("桃江县…中心2022年度…"), or after a leading year and
+    before the report-kind words ("2021年度区商务局项目支出…"); '' when that text is not an organisation."""
+    text = _LEADING_YEAR.sub("", title, count=1)
+    # The year first: a unit's own name may hold report words (桃江县重点项目建设事务中心2022年度…).
+    for cue in (re.compile(_YEAR), _UNIT_END):
+        cut = cue.search(text)
+        found = _org(text[: cut.start()]) if cut else ""
+        if found:
+            return found
+    return ""
+
+
+def _title_line_unit(title: str, body: str) -> str:
+    """A title line that is an organisation's name by itself, once its year is removed ("2024年部门决算" /
+    "上海市普陀区残疾人联合会"). Title lines are the body's first lines whose concatenation is the title."""
+    joined = ""
+    for line in body.lstrip().split("\n")[:6]:
+        line = line.strip()
+        if not line:
+            continue
+        joined += line
+        if not title.startswith(joined):
+            break
+        found = _org(_BARE_YEAR.sub("", re.sub(_YEAR + "度?", "", line)))
+        if found and not _UNIT_END.search(found):
+            return found
+    return ""
+
+
+def _field_unit(body: str) -> str:
+    """The unit a cover's form field names (填报单位：… / 单位名称 | …), when all such fields agree."""
+    found = {_org(m.group(1)) for m in _UNIT_FIELD.finditer(body[:_COVER])} - {""}
+    return found.pop() if len(found) == 1 else ""
+
+
+def _part_heading_unit(body: str) -> str:
+    """The unit that heads at least two of the report's parts ("第一部分 上海市普陀区财政局概况")."""
+    counts: Counter[str] = Counter()
+    for m in _PART_HEADING.finditer(body):
+        cut = _PART_END.search(m.group(1))
+        found = _org(m.group(1)[: cut.start()]) if cut else ""
+        if found:
+            counts[found] += 1
+    best = counts.most_common(2)
+    if best and best[0][1] >= 2 and (len(best) == 1 or best[1][1] < best[0][1]):
+        return best[0][0]
+    return ""
+
+
 def infer_metadata(title: str, body: str, source: str) -> DocMetadata:
-    unit = _unit_of(title)
+    # The title first; then what a cover or the report's own part headings say when the title names no one.
+    unit = _unit_of(title) or _title_line_unit(title, body) or _field_unit(body) or _part_heading_unit(body)
     region = _region_of(unit, title, body)
     # "区商务局" / "县财政局": the title drops the area it belongs to; name it only when the region says which.
     if unit[:1] in ("区", "县") and region.endswith(unit[0]):

@@ -7,14 +7,15 @@ same content is the same document whatever the file is called.
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ingest.chunking import Chunk, chunk_document
-from ingest.clean import clean_text
-from ingest.document import IngestError, RawDocument
+from ingest.clean import CleanText, clean_text
+from ingest.document import IngestError, RawDocument, RecordSpan, TablePosition
 from ingest.findings import Finding, extract_findings
 from ingest.metadata import apply_overrides, infer_metadata
 from ingest.readers import SUPPORTED_SUFFIXES
@@ -30,6 +31,8 @@ class PreparedDoc:
     rows: list[ChunkRow]
     index_texts: list[str]
     finding_rows: list[ChunkRow] = field(default_factory=list)  # one per finding sentence
+    ocr_pages: int = 0  # pages the reader had to OCR, and the seconds that took
+    ocr_seconds: float = 0.0
 
     @property
     def finding_texts(self) -> list[str]:
@@ -52,15 +55,34 @@ def finding_rows(record: DocRecord, findings: list[Finding]) -> list[ChunkRow]:
     return rows
 
 
-def chunk_rows(record: DocRecord, chunks: list[Chunk]) -> list[ChunkRow]:
-    """Chunks with the contract metadata (ChunkMeta) every chunk in Chroma carries."""
+def cleaned_records(records: Iterable[RecordSpan], cleaned: CleanText) -> list[RecordSpan]:
+    """Record spans moved from the raw text to the cleaned one (cleaning only deletes or swaps characters)."""
+    offsets = cleaned.raw_offsets
+    return [replace(r, start=bisect.bisect_left(offsets, r.start), end=bisect.bisect_left(offsets, r.end)) for r in records]
+
+
+def _positions(chunks: list[Chunk], records: list[RecordSpan]) -> list[dict[str, int | str]]:
+    """Each chunk's table position fields: those of the record line it is (chunks never span two)."""
+    starts = [r.start for r in records]
+    out: list[dict[str, int | str]] = []
+    for c in chunks:
+        i = bisect.bisect_right(starts, c.char_start) - 1
+        inside = i >= 0 and records[i].start <= c.char_start and c.char_end <= records[i].end
+        out.append(records[i].position.chunk_fields() if inside else {})
+    return out
+
+
+def chunk_rows(record: DocRecord, chunks: list[Chunk], records: Iterable[RecordSpan] = ()) -> list[ChunkRow]:
+    """Chunks with the contract metadata (ChunkMeta) every chunk in Chroma carries; a table's record line also
+    carries where its cells are (ChunkMeta's optional position fields)."""
+    positions = _positions(chunks, sorted(records, key=lambda r: r.start))
     return [
         ChunkRow(
             id=chunk_id(record.doc.doc_id, c.chunk_index),
             text=c.text,
-            metadata=ChunkMeta(record.doc, c.section, c.section_role, c.char_start, c.char_end, c.chunk_index).to_metadata(),
+            metadata=ChunkMeta(record.doc, c.section, c.section_role, c.char_start, c.char_end, c.chunk_index, **position).to_metadata(),
         )
-        for c in chunks
+        for c, position in zip(chunks, positions)
     ]
 
 
@@ -83,21 +105,34 @@ def prepare(raw: RawDocument, overrides: dict[str, str], *, chunk_size: int, chu
         ingested_at=time.time(),
         n_findings=len(findings),
     )
-    return _prepared(record, text, chunks, findings)
+    doc = _prepared(record, text, chunks, findings, cleaned_records(raw.records, cleaned))
+    return replace(doc, ocr_pages=raw.ocr_pages, ocr_seconds=raw.ocr_seconds)
 
 
-def rechunk(record: DocRecord, text: str, *, chunk_size: int, chunk_overlap: int) -> PreparedDoc:
+def rechunk(record: DocRecord, text: str, stored: Iterable[ChunkRow], *, chunk_size: int, chunk_overlap: int) -> PreparedDoc:
     """A stored document prepared again from its stored cleaned text (after a chunking, extraction or model
-    change: `qa reindex`): same record but for the counts, new chunks and findings."""
+    change: `qa reindex`): same record but for the counts, new chunks and findings. `stored`: its chunks as stored
+    now; table positions come from the file, which is gone, so the record lines keep the ones stored with them."""
     structure = parse_structure(text)
     chunks = chunk_document(text, structure, size=chunk_size, overlap=chunk_overlap)
     findings = extract_findings(text, structure)
-    return _prepared(replace(record, n_chunks=len(chunks), n_findings=len(findings)), text, chunks, findings)
+    return _prepared(replace(record, n_chunks=len(chunks), n_findings=len(findings)), text, chunks, findings, stored_records(stored))
 
 
-def _prepared(record: DocRecord, text: str, chunks: list[Chunk], findings: list[Finding]) -> PreparedDoc:
+def stored_records(rows: Iterable[ChunkRow]) -> list[RecordSpan]:
+    """The record lines among stored chunks, with the positions stored with them."""
+    spans: list[RecordSpan] = []
+    for row in rows:
+        meta = ChunkMeta.from_metadata(row.metadata)
+        position = TablePosition.from_chunk(meta)
+        if position is not None:
+            spans.append(RecordSpan(meta.char_start, meta.char_end, position))
+    return spans
+
+
+def _prepared(record: DocRecord, text: str, chunks: list[Chunk], findings: list[Finding], records: Iterable[RecordSpan] = ()) -> PreparedDoc:
     texts = [index_text(c.text, unit=record.doc.unit, title=record.doc.title, section=c.section) for c in chunks]
-    return PreparedDoc(record, text, chunk_rows(record, chunks), texts, finding_rows(record, findings))
+    return PreparedDoc(record, text, chunk_rows(record, chunks, records), texts, finding_rows(record, findings))
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:

@@ -5,6 +5,10 @@ line each, cells joined with ' | ' (the chunker keeps such rows whole). Readers 
 and width cleanup is `ingest.clean`'s job, except for the PDF layout repairs (joining wrapped lines, page
 headers, the table of contents) that need the page geometry only the PDF reader has.
 
+Tables of PDFs, docx and spreadsheets are read as data: each data row becomes a record line naming its table,
+row and columns (ingest.tables), whose span and cell position the reader returns with the text. Scanned PDF
+pages and image files are read by OCR (ingest.ocr), spreadsheets sheet by sheet (ingest.spreadsheets).
+
 Bad input of any kind ends in an IngestError naming the file; UnsupportedFormatError when the file is not
 what its name claims (so the API answers 415 rather than 422), judged by its content, not its name;
 TooLargeError when it would unpack or parse into more than `ReadLimits` allow (zip bombs, PDFs with absurd
@@ -17,6 +21,7 @@ import codecs
 import io
 import re
 import statistics
+import time
 import zipfile
 from collections import Counter
 from functools import reduce
@@ -26,6 +31,7 @@ from pathlib import Path, PurePath
 from typing import Any, NamedTuple
 
 import charset_normalizer
+import numpy as np
 import docx
 import pdfplumber
 from bs4 import BeautifulSoup, NavigableString, Tag
@@ -38,24 +44,56 @@ from pdfminer.pdftypes import resolve1
 from pdfplumber.utils.exceptions import PdfminerException
 
 from ingest.document import (
-    CELL_SEP,
+    Box,
     HeadingHint,
     IngestError,
+    Progress,
     RawDocument,
     ReadLimits,
+    RecordSpan,
+    TablePosition,
     TooLargeError,
     UnsupportedFormatError,
 )
+from ingest.ocr import OCR_DPI, OcrBox, OcrPage, read_image, render_pdf_pages
+from ingest.spreadsheets import Sheet, SheetError, read_csv, read_xls, read_xlsx, sheet_tables
+from ingest.tables import GridCell, TableGrid, TableLines, caption_of, grid_from_cells, row_line
 
-Extracted = tuple[str, tuple[HeadingHint, ...]]
+
+@dataclass(frozen=True)
+class Extracted:
+    """What a reader gets out of a file (RawDocument without the file name and format)."""
+
+    text: str
+    hints: tuple[HeadingHint, ...] = ()
+    records: tuple[RecordSpan, ...] = ()
+    ocr_pages: int = 0
+    ocr_seconds: float = 0.0
+
+    def document(self, source: str, fmt: str) -> RawDocument:
+        return RawDocument(source, self.text, fmt, self.hints, self.records, self.ocr_pages, self.ocr_seconds)
+
+
+def _assemble(lines: Sequence[tuple[str, TablePosition | None]]) -> tuple[str, tuple[RecordSpan, ...]]:
+    """Lines joined with '\n', and the spans of the record lines among them."""
+    records: list[RecordSpan] = []
+    pos = 0
+    for text, position in lines:
+        if position is not None:
+            records.append(RecordSpan(pos, pos + len(text), position))
+        pos += len(text) + 1
+    return "\n".join(text for text, _ in lines), tuple(records)
 
 _EMPTY = "文件为空"
 _BINARY = "不是文本文件（疑似二进制内容）"
 _BAD_DOCX = "文件已损坏或不是有效的 docx"
+_BAD_XLSX = "文件已损坏或不是有效的 xlsx"
 _NOT_PDF = "文件内容不是 PDF"
 _BAD_PDF = "PDF 文件已损坏，无法读取"
 _ENCRYPTED_PDF = "PDF 已加密，无法读取"
-_NO_TEXT_LAYER = "PDF 没有文本层（可能是扫描件），无法提取文字"
+_NO_TEXT_LAYER = "PDF 中没有可提取或可识别的文字"
+# A page with fewer usable characters than this in its text layer, that shows an image, is a scan: OCR reads it.
+_MIN_TEXT_LAYER_CHARS = 10
 
 
 class _Reject(Exception):
@@ -76,17 +114,7 @@ def _squash(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
-def _row_line(cells: Sequence[str]) -> str:
-    """One table row as text: cells joined with CELL_SEP, empty cells at either end dropped. A row that is
-    left with one cell keeps a trailing '|' so that "十、节能环保支出 |" still reads as a row, not a heading."""
-    original = len(cells)
-    cells = list(cells)
-    while cells and not cells[-1]:
-        cells.pop()
-    while cells and not cells[0]:
-        cells.pop(0)
-    line = CELL_SEP.join(cells)
-    return f"{line} |" if len(cells) == 1 and original > 1 else line
+_row_line = row_line
 
 
 def _join(left: str, right: str) -> str:
@@ -144,7 +172,7 @@ def decode_text(data: bytes) -> str:
 
 
 def _read_txt(data: bytes, _limits: ReadLimits) -> Extracted:
-    return decode_text(data), ()
+    return Extracted(decode_text(data))
 
 
 # ------------------------------------------------------------------------------------------ markdown
@@ -181,7 +209,7 @@ def _read_md(data: bytes, _limits: ReadLimits) -> Extracted:
             lines.append(_md_table_row(line))
         else:
             lines.append(_md_inline(line))
-    return "\n".join(lines), tuple(hints)
+    return Extracted("\n".join(lines), tuple(hints))
 
 
 # ---------------------------------------------------------------------------------------------- html
@@ -254,7 +282,7 @@ def _read_html(data: bytes, _limits: ReadLimits) -> Extracted:
                     stack.append((node, True))
                 stack.extend((child, False) for child in reversed(node.contents))
     flush()
-    return "\n".join(lines), tuple(hints)
+    return Extracted("\n".join(lines), tuple(hints))
 
 
 # ---------------------------------------------------------------------------------------------- docx
@@ -303,20 +331,20 @@ def _docx_blocks(parent: Any, document: Any) -> Iterator[Paragraph | Table]:
                 yield from _docx_blocks(content, document)
 
 
-def _docx_table_rows(table: Table) -> list[str]:
-    lines = []
-    for row in table.rows:
+def _docx_grid(table: Table, above: list[str]) -> TableGrid:
+    """The table as a grid: a merged cell comes back once per grid position it covers (same w:tc)."""
+    origins: dict[int, tuple[int, int]] = {}
+    rows = []
+    for i, row in enumerate(table.rows):
         cells = []
-        previous = None
-        for cell in row.cells:
-            # A horizontally merged cell comes back once per grid column it spans: keep it once.
-            if cell._tc is not previous:
-                cells.append(_squash(cell.text))
-            previous = cell._tc
-        line = _row_line(cells)
-        if line:
-            lines.append(line)
-    return lines
+        for j, cell in enumerate(row.cells):
+            origin = origins.setdefault(id(cell._tc), (i, j))
+            cells.append(GridCell(_squash(cell.text), origin))
+        rows.append(cells)
+    width = max((len(r) for r in rows), default=0)
+    grid = tuple(tuple(r + [GridCell("", (i, j)) for j in range(len(r), width)]) for i, r in enumerate(rows))
+    caption, unit = caption_of(above)
+    return TableGrid(grid, caption=caption, unit=unit)
 
 
 def _mb(n: float) -> str:
@@ -354,22 +382,30 @@ def _check_archive(members: list[zipfile.ZipInfo], limits: ReadLimits) -> None:
 _RATIO_FLOOR = 1024 * 1024
 
 
-def _read_docx(data: bytes, limits: ReadLimits) -> Extracted:
+def _check_office_zip(data: bytes, main_part: str, bad: str, limits: ReadLimits) -> None:
+    """An Office Open XML package (docx, xlsx): a zip holding `main_part`, refused as a bomb from its directory."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise _Reject(_BAD_DOCX, error=UnsupportedFormatError) from exc
-    if "word/document.xml" not in {m.filename for m in members}:
-        raise _Reject(_BAD_DOCX, error=UnsupportedFormatError)
+        raise _Reject(bad, error=UnsupportedFormatError) from exc
+    if main_part not in {m.filename for m in members}:
+        raise _Reject(bad, error=UnsupportedFormatError)
     _check_archive(members, limits)
+
+
+def _read_docx(data: bytes, limits: ReadLimits) -> Extracted:
+    _check_office_zip(data, "word/document.xml", _BAD_DOCX, limits)
     try:
         document = docx.Document(io.BytesIO(data))
-        lines: list[str] = []
+        lines: list[tuple[str, TablePosition | None]] = []
         hints: list[HeadingHint] = []
+        tables = TableLines()
+        above: list[str] = []  # paragraphs since the last table: the next table's caption and unit
         for block in _docx_blocks(document.element.body, document):
             if isinstance(block, Table):
-                lines.extend(_docx_table_rows(block))
+                lines.extend((row.text, row.position) for row in tables.lines(_docx_grid(block, above)))
+                above = []
                 continue
             style_name = (block.style.name if block.style is not None else "") or ""
             text = block.text.strip()
@@ -378,10 +414,12 @@ def _read_docx(data: bytes, limits: ReadLimits) -> Extracted:
             level = _docx_heading_level(block)
             if level is not None:
                 hints.append(HeadingHint(text, level))
-            lines.append(text)
+            lines.append((text, None))
+            above.append(text)
     except Exception as exc:  # python-docx and lxml raise many types for a damaged package
         raise _Reject(_BAD_DOCX) from exc
-    return "\n".join(lines), tuple(hints)
+    text, records = _assemble(lines)
+    return Extracted(text, tuple(hints), records)
 
 
 # ----------------------------------------------------------------------------------------------- pdf
@@ -418,21 +456,35 @@ class _PdfLine:
     size: float
     font: str  # the font most of the line is set in
     is_table: bool = False  # a table row: always a line of its own
+    position: TablePosition | None = None  # a record line's cells (ingest.tables)
 
 
-def _pdf_table_rows(rows: list[list[str | None]]) -> list[str]:
-    """Rows of a pdfplumber table; None marks a cell covered by a merged neighbour and is skipped."""
-    lines = []
-    for row in rows:
-        cells = []
-        for cell in row:
-            if cell is not None:  # a cell's own line breaks are layout: join them like wrapped lines
-                parts = [p.strip() for p in cell.split("\n") if p.strip()]
-                cells.append(reduce(_join, parts) if parts else "")
-        line = _row_line(cells)
-        if line:
-            lines.append(line)
-    return lines
+def _cell_text(cell: str | None) -> str:
+    """A PDF cell's own line breaks are layout: join them like wrapped lines."""
+    parts = [p.strip() for p in (cell or "").split("\n") if p.strip()]
+    return reduce(_join, parts) if parts else ""
+
+
+def _pdf_grid(table: Any, texts: list[list[str | None]], caption: str, unit: str, page: int, may_continue: bool) -> TableGrid:
+    """pdfplumber's table as a grid: a merged cell (None in the positions it covers) spans the columns whose
+    left edge and the rows whose top lie inside its box."""
+    rows = table.rows
+    width = max(len(r.cells) for r in rows)
+    col_x0 = [min((r.cells[j][0] for r in rows if j < len(r.cells) and r.cells[j] is not None), default=0.0) for j in range(width)]
+    row_top = [r.bbox[1] for r in rows]
+    grid: list[list[GridCell | None]] = [[None] * width for _ in rows]
+    for i, row in enumerate(rows):
+        for j, box in enumerate(row.cells):
+            if box is None or grid[i][j] is not None:
+                continue
+            cell = GridCell(_cell_text(texts[i][j]), (i, j), tuple(box))  # type: ignore[arg-type]
+            cols = [k for k in range(j, width) if k == j or col_x0[k] < box[2] - 1]
+            for m in [m for m in range(i, len(rows)) if m == i or row_top[m] < box[3] - 1]:
+                for k in cols:
+                    if grid[m][k] is None:
+                        grid[m][k] = cell
+    cells = tuple(tuple(c or GridCell("", (i, j)) for j, c in enumerate(r)) for i, r in enumerate(grid))
+    return TableGrid(cells, caption=caption, unit=unit, page=page, may_continue=may_continue)
 
 
 def _inside(obj: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
@@ -441,8 +493,23 @@ def _inside(obj: dict[str, Any], box: tuple[float, float, float, float]) -> bool
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
-def _pdf_page_lines(page: Any, number: int) -> list[_PdfLine]:
-    """Text lines and table rows of one page, top to bottom; table text is read from the table cells."""
+@dataclass
+class _PageLayout:
+    """One page before its tables are read as data: text lines (top, line) and tables (bbox, grid maker)."""
+
+    number: int
+    width: float
+    placed: list[tuple[float, _PdfLine]]
+    tables: list[tuple[Box, Callable[[str, str, bool], TableGrid]]]
+    needs_ocr: bool = False
+
+
+def _pdf_page_lines(page: Any, number: int) -> _PageLayout:
+    """Text lines and tables of one page; table text is read from the table cells. A page whose text layer is
+    (nearly) empty but which shows images is a scan: `needs_ocr`."""
+    usable = sum(1 for c in page.chars if c.get("text", "").strip() and not _CID.match(c.get("text", "")))
+    if usable < _MIN_TEXT_LAYER_CHARS and page.images:
+        return _PageLayout(number, page.width, [], [], needs_ocr=True)
     tables = page.find_tables()
     boxes = [t.bbox for t in tables]
     text_page = page.filter(lambda o: o.get("object_type") != "char" or not any(_inside(o, b) for b in boxes))
@@ -456,12 +523,80 @@ def _pdf_page_lines(page: Any, number: int) -> list[_PdfLine]:
             in_zone = line["top"] < zone or line["bottom"] > page.height - zone
             text = line["text"].strip()
             placed.append((line["top"], _PdfLine(text, number, page.width, in_zone, line["x0"], line["x1"], size, font)))
-    for table in tables:
-        x0, top, x1, _ = table.bbox
-        for row in _pdf_table_rows(table.extract()):
-            placed.append((top, _PdfLine(row, number, page.width, False, x0, x1, 0.0, "", is_table=True)))
-    placed.sort(key=lambda item: item[0])  # stable: a table's rows keep their order
-    return [line for _, line in placed]
+
+    def maker(table: Any) -> Callable[[str, str, bool], TableGrid]:
+        texts = table.extract()  # now: the page is closed once its layout is taken
+        return lambda caption, unit, may_continue: _pdf_grid(table, texts, caption, unit, number + 1, may_continue)
+
+    return _PageLayout(number, page.width, placed, [(tuple(t.bbox), maker(t)) for t in tables])  # type: ignore[misc]
+
+
+def _ocr_page_lines(ocr: OcrPage, number: int) -> _PageLayout:
+    """An OCRed page laid out like a text-layer page: boxes on one visual line joined into a line (a wide gap
+    between them becomes a cell break), boxes inside a ruled table read as that table's cell text."""
+    in_table = [any(_box_inside(b, cell) for table in ocr.tables for cell in table) for b in ocr.boxes]
+    free = sorted((b for b, t in zip(ocr.boxes, in_table) if not t), key=lambda b: (b.top, b.x0))
+    rows: list[list[OcrBox]] = []
+    for box in free:
+        row = rows[-1] if rows else None
+        if row and box.top < (row[0].top + row[0].bottom) / 2 < box.bottom:
+            row.append(box)
+        else:
+            rows.append([box])
+    heights = sorted(b.height for b in free) or [12.0]
+    typical = heights[len(heights) // 2]
+    zone = _MARGIN_ZONE * ocr.height
+    placed: list[tuple[float, _PdfLine]] = []
+    for row in rows:
+        row.sort(key=lambda b: b.x0)
+        cells = [row[0].text]
+        for prev, box in zip(row, row[1:]):
+            if box.x0 - prev.x1 > 2 * typical:
+                cells.append(box.text)
+            else:
+                cells[-1] = _join(cells[-1], box.text)
+        top, bottom = min(b.top for b in row), max(b.bottom for b in row)
+        height = bottom - top
+        # Font size from the box height; lines of body text share one size so wrapped lines join up.
+        size = round(0.8 * (typical if abs(height - typical) < 0.25 * typical else height), 1)
+        in_zone = top < zone or bottom > ocr.height - zone
+        line = _PdfLine(row_line(cells), number, ocr.width, in_zone, row[0].x0, row[-1].x1, size, "ocr", is_table=len(cells) > 1)
+        placed.append((top, line))
+
+    def maker(cells: tuple[Box, ...]) -> Callable[[str, str, bool], TableGrid]:
+        def text_of(cell: Box) -> str:
+            inside = sorted((b for b in ocr.boxes if _box_inside(b, cell)), key=lambda b: (round(b.top), b.x0))
+            return reduce(_join, (b.text for b in inside)) if inside else ""
+
+        return lambda caption, unit, may_continue: grid_from_cells(cells, text_of, caption, unit, number + 1, may_continue)
+
+    tables = [((min(c[0] for c in t), min(c[1] for c in t), max(c[2] for c in t), max(c[3] for c in t)), maker(t)) for t in ocr.tables]
+    return _PageLayout(number, ocr.width, placed, tables)
+
+
+def _box_inside(box: OcrBox, cell: Box) -> bool:
+    x, y = (box.x0 + box.x1) / 2, (box.top + box.bottom) / 2
+    return cell[0] <= x <= cell[2] and cell[1] <= y <= cell[3]
+
+
+def _lay_out(page: _PageLayout, tables_seen: TableLines) -> list[_PdfLine]:
+    """The page's lines top to bottom, each table's data rows as record lines (ingest.tables) named by the lines
+    right above the table; a table nothing names may continue the previous page's."""
+    placed = sorted(page.placed, key=lambda item: item[0])
+    rows: list[tuple[float, _PdfLine]] = []
+    above_from = 0.0
+    for (x0, top, x1, bottom), make in sorted(page.tables, key=lambda t: t[0][1]):
+        above = [l.text for t, l in placed if above_from <= t < top and not l.is_table and not _PAGE_NUMBER.match(l.text)]
+        caption, unit = caption_of(above)
+        grid = make(caption, unit, not caption and not unit)
+        for row in tables_seen.lines(grid):
+            rows.append((top, _PdfLine(row.text, page.number, page.width, False, x0, x1, 0.0, "", True, row.position)))
+        above_from = bottom
+    # Lines inside a table's box (an OCR line over a ruled table) are the table's: drop them.
+    boxes = [t[0] for t in page.tables]
+    placed = [(t, l) for t, l in placed if not any(b[1] <= t < b[3] and b[0] <= l.x0 < b[2] for b in boxes)]
+    merged = sorted(placed + rows, key=lambda item: item[0])  # stable: a table's rows keep their order
+    return [line for _, line in merged]
 
 
 def _head_key(text: str) -> str:
@@ -567,15 +702,16 @@ def _continues(prev: _PdfLine, line: _PdfLine, margins: dict[int, _Margins]) -> 
     return not _is_paragraph_indent(line, margins_here.left)
 
 
-def _pdf_paragraphs(lines: list[_PdfLine]) -> list[str]:
+def _pdf_paragraphs(lines: list[_PdfLine]) -> list[tuple[str, TablePosition | None]]:
+    """Paragraphs (wrapped lines joined), each with the table position of a record line (never joined)."""
     margins = _margins(lines)
-    paragraphs: list[str] = []
+    paragraphs: list[tuple[str, TablePosition | None]] = []
     previous: _PdfLine | None = None
     for line in lines:
         if previous is not None and _continues(previous, line, margins):
-            paragraphs[-1] = _join(paragraphs[-1], line.text)
+            paragraphs[-1] = (_join(paragraphs[-1][0], line.text), None)
         else:
-            paragraphs.append(line.text)
+            paragraphs.append((line.text, line.position))
         previous = line
     return paragraphs
 
@@ -594,11 +730,34 @@ def _too_many_pages(count: int, limits: ReadLimits) -> _Reject:
     return _Reject(f"PDF 共 {count} 页，超过上限 {limits.max_pdf_pages} 页（QA_MAX_PDF_PAGES）", error=TooLargeError)
 
 
-def _read_pdf(data: bytes, limits: ReadLimits) -> Extracted:
+def _too_many_ocr_pages(count: int, limits: ReadLimits) -> _Reject:
+    return _Reject(f"需要 OCR 识别的页数为 {count}，超过上限 {limits.max_ocr_pages} 页（QA_MAX_OCR_PAGES）", error=TooLargeError)
+
+
+def _ocr_pages(data: bytes, wanted: list[int], limits: ReadLimits, progress: Progress | None) -> Iterator[OcrPage]:
+    """OCR of the given pages in order, within the page count and time limits."""
+    if len(wanted) > limits.max_ocr_pages:
+        raise _too_many_ocr_pages(len(wanted), limits)
+    started = time.monotonic()
+    if progress:
+        progress(0, len(wanted))
+    for done, (_, image, scale) in enumerate(render_pdf_pages(data, wanted), start=1):
+        yield read_image(image, scale)
+        _check_ocr_time(started, limits)
+        if progress:
+            progress(done, len(wanted))
+
+
+def _check_ocr_time(started: float, limits: ReadLimits) -> None:
+    if time.monotonic() - started > limits.ocr_timeout:
+        raise _Reject(f"OCR 识别超过 {limits.ocr_timeout:g} 秒上限（QA_OCR_TIMEOUT），已放弃", error=TooLargeError)
+
+
+def _read_pdf(data: bytes, limits: ReadLimits, progress: Progress | None = None) -> Extracted:
     if b"%PDF-" not in data[:1024]:
         raise _Reject(_NOT_PDF, error=UnsupportedFormatError)
     try:
-        pages = []
+        layouts: list[_PageLayout] = []
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             declared = _declared_pages(pdf)
             if declared is not None and declared > limits.max_pdf_pages:
@@ -606,7 +765,7 @@ def _read_pdf(data: bytes, limits: ReadLimits) -> Extracted:
             for number, page in enumerate(pdf.pages):
                 if number >= limits.max_pdf_pages:  # the declared count may lie
                     raise _too_many_pages(len(pdf.pages), limits)
-                pages.append(_pdf_page_lines(page, number))
+                layouts.append(_pdf_page_lines(page, number))
                 page.close()  # frees the page's parsed objects: long reports stay small in memory
     except _Reject:
         raise
@@ -615,12 +774,119 @@ def _read_pdf(data: bytes, limits: ReadLimits) -> Extracted:
         raise _Reject(_ENCRYPTED_PDF if isinstance(cause, PDFEncryptionError) else _BAD_PDF) from exc
     except Exception as exc:  # pdfminer raises assorted errors on damaged streams while pages are read
         raise _Reject(_BAD_PDF) from exc
-    # No text at all (a scan: images only), or only glyphs without a Unicode mapping ("(cid:123)").
+    if not layouts:
+        raise _Reject("PDF 没有任何页面")
+    # Scanned pages (no text layer, images shown): OCR, only those pages.
+    wanted = [l.number for l in layouts if l.needs_ocr]
+    started = time.monotonic()
+    for k, page in enumerate(_ocr_pages(data, wanted, limits, progress) if wanted else ()):
+        layouts[wanted[k]] = _ocr_page_lines(page, wanted[k])
+    seconds = time.monotonic() - started if wanted else 0.0
+    text, records = _pages_text(layouts)
+    return Extracted(text, (), records, len(wanted), seconds)
+
+
+def _pages_text(layouts: list[_PageLayout]) -> tuple[str, tuple[RecordSpan, ...]]:
+    """Text and record spans of laid-out pages (text-layer or OCRed): tables read as data in page order, running
+    heads, the table of contents and wrapped lines handled as for any PDF."""
+    tables_seen = TableLines()
+    pages = [_lay_out(l, tables_seen) for l in layouts]
+    # No text at all (images without any text, even to OCR), or only glyphs without a Unicode mapping.
     if not any(_CID.sub("", line.text).strip() for page in pages for line in page):
         raise _Reject(_NO_TEXT_LAYER)
     lines = [l for l in _drop_toc(_drop_running_heads(pages)) if not _DOT_LEADER.search(l.text)]
-    text = "\n".join(_pdf_paragraphs(lines))
-    return text, ()
+    return _assemble(_pdf_paragraphs(lines))
+
+
+# --------------------------------------------------------------------------------------------- images
+
+_NOT_IMAGE = "文件内容不是可识别的图片（png/jpg/tif）"
+_BAD_IMAGE = "图片已损坏，无法解码"
+
+
+def _read_image(data: bytes, limits: ReadLimits, progress: Progress | None = None) -> Extracted:
+    """An image file (a scanned page; a multi-page TIFF is several) read by OCR. Its declared size is checked
+    against the pixel limit before anything is decoded (a 100 kB PNG can declare 50,000 × 50,000 pixels)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(data))  # parses the header only
+        width, height = image.size
+        frames = int(getattr(image, "n_frames", 1))
+    except Image.DecompressionBombError as exc:
+        raise _Reject("图片像素数超过上限（QA_MAX_IMAGE_MPIXELS），疑似解压炸弹", error=TooLargeError) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise _Reject(_NOT_IMAGE, error=UnsupportedFormatError) from exc
+    if width * height > limits.max_image_pixels:
+        raise _Reject(
+            f"图片尺寸 {width}×{height}（{width * height / 1e6:.0f} 百万像素）超过上限 {limits.max_image_pixels / 1e6:g} 百万像素"
+            "（QA_MAX_IMAGE_MPIXELS），疑似解压炸弹",
+            error=TooLargeError,
+        )
+    if frames > limits.max_ocr_pages:
+        raise _too_many_ocr_pages(frames, limits)
+    started = time.monotonic()
+    layouts = []
+    if progress:
+        progress(0, frames)
+    for k in range(frames):
+        try:
+            image.seek(k)
+            dpi = image.info.get("dpi", (OCR_DPI, OCR_DPI))[0] or OCR_DPI
+            pixels = np.asarray(image.convert("RGB"))
+        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+            raise _Reject(_BAD_IMAGE) from exc
+        # Coordinates in points as for a PDF page: the scan's own dpi (200 when it declares none).
+        layouts.append(_ocr_page_lines(read_image(pixels, float(dpi) / 72), k))
+        _check_ocr_time(started, limits)
+        if progress:
+            progress(k + 1, frames)
+    text, records = _pages_text(layouts)
+    return Extracted(text, (), records, frames, time.monotonic() - started)
+
+
+# ---------------------------------------------------------------------------------------- spreadsheets
+
+
+def _sheets_text(sheets: list[Sheet]) -> Extracted:
+    """Sheet by sheet: the sheet's name, its title lines, its tables' rows as record lines (ingest.tables)."""
+    lines: list[tuple[str, TablePosition | None]] = []
+    for sheet in sheets:
+        if sheet.name and sheet.rows:
+            lines.append((sheet.name, None))
+        tables = TableLines()
+        for titles, grid in sheet_tables(sheet):
+            lines.extend((t, None) for t in titles)
+            if grid is not None:
+                lines.extend((row.text, row.position) for row in tables.lines(grid))
+    text, records = _assemble(lines)
+    return Extracted(text, (), records)
+
+
+def _sheet_reject(exc: SheetError) -> _Reject:
+    return _Reject(exc.reason, error=TooLargeError if exc.too_large else IngestError)
+
+
+def _read_xlsx(data: bytes, limits: ReadLimits) -> Extracted:
+    _check_office_zip(data, "xl/workbook.xml", _BAD_XLSX, limits)
+    try:
+        return _sheets_text(read_xlsx(data, limits.max_sheet_rows))
+    except SheetError as exc:
+        raise _sheet_reject(exc) from exc
+
+
+def _read_xls(data: bytes, limits: ReadLimits) -> Extracted:
+    try:
+        return _sheets_text(read_xls(data, limits.max_sheet_rows))
+    except SheetError as exc:
+        raise _sheet_reject(exc) from exc
+
+
+def _read_csv(data: bytes, limits: ReadLimits) -> Extracted:
+    try:
+        return _sheets_text(read_csv(decode_text(data), limits.max_sheet_rows))
+    except SheetError as exc:
+        raise _sheet_reject(exc) from exc
 
 
 # ------------------------------------------------------------------------------------------ dispatch
@@ -628,7 +894,7 @@ def _read_pdf(data: bytes, limits: ReadLimits) -> Extracted:
 
 class _Reader(NamedTuple):
     fmt: str
-    read: Callable[[bytes, ReadLimits], Extracted]
+    read: Callable[..., Extracted]  # (data, limits) or, for readers that OCR, (data, limits, progress)
     container: str | None  # the binary container the content must be (sniffed), None for text formats
 
 
@@ -640,25 +906,37 @@ _READERS: dict[str, _Reader] = {
     ".htm": _Reader("html", _read_html, None),
     ".docx": _Reader("docx", _read_docx, "zip"),
     ".pdf": _Reader("pdf", _read_pdf, "pdf"),
+    ".png": _Reader("image", _read_image, "image"),
+    ".jpg": _Reader("image", _read_image, "image"),
+    ".jpeg": _Reader("image", _read_image, "image"),
+    ".tif": _Reader("image", _read_image, "image"),
+    ".tiff": _Reader("image", _read_image, "image"),
+    ".xlsx": _Reader("xlsx", _read_xlsx, "zip"),
+    ".xls": _Reader("xls", _read_xls, "ole"),
+    ".csv": _Reader("csv", _read_csv, None),
 }
+_OCR_FORMATS = frozenset({"pdf", "image"})
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_READERS)
 
 # Binary containers recognised by their first bytes.
-_CONTAINERS = {"pdf": "PDF", "zip": "ZIP 压缩包（如 docx/xlsx）", "ole": "旧版 Office 文档（.doc/.xls）"}
+_CONTAINERS = {"pdf": "PDF", "zip": "ZIP 压缩包（如 docx/xlsx）", "ole": "旧版 Office 文档（.doc/.xls）", "image": "图片"}
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 
 
 def sniff(data: bytes) -> str | None:
-    """The binary container the bytes are ("pdf", "zip", "ole"), or None for anything else (text)."""
+    """The binary container the bytes are ("pdf", "zip", "ole", "image"), or None for anything else (text)."""
     if data.lstrip().startswith(b"%PDF-"):  # (the PDF reader itself also accepts junk before the header)
         return "pdf"
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "ole"
+    if data.startswith(_IMAGE_MAGIC):
+        return "image"
     return None
 
 
-def _read(data: bytes, source: str, suffix: str, limits: ReadLimits) -> RawDocument:
+def _read(data: bytes, source: str, suffix: str, limits: ReadLimits, progress: Progress | None = None) -> RawDocument:
     reader = _READERS.get(suffix.lower())
     if reader is None:
         supported = "、".join(sorted(SUPPORTED_SUFFIXES))
@@ -670,24 +948,27 @@ def _read(data: bytes, source: str, suffix: str, limits: ReadLimits) -> RawDocum
     if found is not None and found != reader.container:
         raise UnsupportedFormatError(source, f"文件内容是{_CONTAINERS[found]}，与扩展名 {suffix} 不符")
     try:
-        text, hints = reader.read(data, limits)
+        got = reader.read(data, limits, progress) if reader.fmt in _OCR_FORMATS else reader.read(data, limits)
     except _Reject as exc:
         raise exc.error(source, exc.reason) from exc
     except Exception as exc:  # the contract: nothing but IngestError leaves a reader, whatever the bytes
         raise IngestError(source, f"读取失败（{type(exc).__name__}）") from exc
-    if not text.strip():
+    if not got.text.strip():
         raise IngestError(source, _EMPTY)
-    return RawDocument(source=source, text=text, fmt=reader.fmt, heading_hints=hints)
+    return got.document(source, reader.fmt)
 
 
-def read_bytes(data: bytes, source: str, limits: ReadLimits = ReadLimits()) -> RawDocument:
+def read_bytes(data: bytes, source: str, limits: ReadLimits = ReadLimits(), progress: Progress | None = None) -> RawDocument:
     """Read a file's content; the format comes from the suffix of `source` and is checked against the bytes.
     `limits`: the shipped defaults unless given (a service passes its QA_MAX_* settings)."""
-    return _read(data, source, PurePath(source).suffix, limits)
+    return _read(data, source, PurePath(source).suffix, limits, progress)
 
 
-def read_document(path: Path, source: str | None = None, limits: ReadLimits = ReadLimits()) -> RawDocument:
-    """Read a file; `source` (the name reported and stored) defaults to the file name."""
+def read_document(
+    path: Path, source: str | None = None, limits: ReadLimits = ReadLimits(), progress: Progress | None = None
+) -> RawDocument:
+    """Read a file; `source` (the name reported and stored) defaults to the file name. `progress(done, total)`
+    hears about pages read by OCR (scanned PDF pages, images), the only reads that take long."""
     source = source or path.name
     try:
         data = path.read_bytes()
@@ -697,4 +978,4 @@ def read_document(path: Path, source: str | None = None, limits: ReadLimits = Re
         raise IngestError(source, "是目录而不是文件") from exc
     except OSError as exc:
         raise IngestError(source, f"无法读取文件（{exc.strerror or type(exc).__name__}）") from exc
-    return _read(data, source, path.suffix, limits)
+    return _read(data, source, path.suffix, limits, progress)

@@ -17,6 +17,11 @@ What this module writes is the stored format: existing stores read it back, so k
 >>> meta = ChunkMeta(doc, "一、问题", "problems", 0, 10, 3)
 >>> meta.to_metadata()["year"], ChunkMeta.from_metadata(meta.to_metadata()) == meta
 (-1, True)
+>>> sorted(set(meta.to_metadata()) - set(doc.to_metadata()))  # a chunk of text: no position fields written
+['char_end', 'char_start', 'chunk_index', 'section', 'section_role']
+>>> row = ChunkMeta(doc, "", "funds", 10, 40, 4, page=3, table=0, table_row=2, col_start=0, col_end=3)
+>>> row.position, ChunkMeta.from_metadata(row.to_metadata()) == row
+({'page': 3, 'table': 0, 'table_row': 2, 'col_start': 0, 'col_end': 3}, True)
 >>> chunk_id("d1", 3), doc_of(chunk_id("d1", 3)), index_of(chunk_id("d1", 3))
 ('d1-00003', 'd1', 3)
 """
@@ -154,6 +159,10 @@ class DocRecord:
         return {**self.doc.as_dict(), "fmt": self.fmt, "n_chunks": self.n_chunks, "ingested_at": self.ingested_at, "n_findings": self.n_findings}
 
 
+# Where a table's record line sits in its file (optional ChunkMeta fields; ingest.document.TablePosition).
+POSITION_FIELDS = ("page", "table", "table_row", "col_start", "col_end", "bbox")
+
+
 @dataclass(frozen=True)
 class ChunkMeta:
     """The metadata every chunk row carries: its document's fields and where it sits in the document.
@@ -169,6 +178,13 @@ class ChunkMeta:
     char_start: int  # the chunk's text is document_text[char_start:char_end]
     char_end: int
     chunk_index: int
+    # A table's record line (ingest.tables) says where its cells are, for the citation viewer: POSITION_FIELDS.
+    page: int | None = None  # from 1; PDFs only
+    table: int | None = None  # the document's tables counted from 0 (a table continued over pages is one)
+    table_row: int | None = None  # row within the grid it was read from, header rows included
+    col_start: int | None = None
+    col_end: int | None = None  # exclusive
+    bbox: str | None = None  # the cells' box "x0,top,x1,bottom" (PDF points, origin top left)
     _CORE: ClassVar[int] = 6  # fields above: always written
 
     def to_metadata(self) -> Metadata:
@@ -181,6 +197,12 @@ class ChunkMeta:
             "chunk_index": self.chunk_index,
         }
         return _with_optional(self, meta)
+
+    @property
+    def position(self) -> dict[str, int | str] | None:
+        """The table position fields that are set; None for a chunk of text."""
+        found = {k: v for k in POSITION_FIELDS if (v := getattr(self, k)) is not None}
+        return found or None
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, Any]) -> ChunkMeta:

@@ -37,6 +37,7 @@ _FINDING_ROLES = tuple(FINDING_ROLE_OF_SECTION)
 # A title is at most this long; longer numbered lines are paragraphs (items).
 _MAX_TITLE = 30
 _MAX_DOC_TITLE_LINE = 45
+_FORM_FIELD = re.compile(r"^[^：:]{2,12}[：:]\s*\S")
 
 # Role cues, checked in this order against a heading's own title (first hit wins).
 _ROLE_CUES: tuple[tuple[SectionRole, re.Pattern[str]], ...] = (
@@ -139,6 +140,9 @@ def _title_lines(lines: list[tuple[int, str]], hint_levels: dict[str, int]) -> i
         if _classify(text, hint_levels) is not None and not (count == 0 and text in hint_levels):
             break
         if len(text) > _MAX_DOC_TITLE_LINE or text[-1] in "。！？；，,：:":
+            break
+        # A cover's form fields ("编制日期：2025年3月", "填报单位 | …") follow the title; they are not part of it.
+        if is_table_row(text) or _FORM_FIELD.match(text):
             break
         count += 1
         if count == 3:

@@ -16,11 +16,30 @@ import re
 # such as "十、节能环保支出 | " still reads as a row). Structure and chunking never split or promote rows.
 CELL_SEP = " | "
 _TABLE_ROW = re.compile(r"(?:^|\s)\|(?:\s|$)")
+# A table's data row written out with its table name, row label and column names (ingest.tables):
+# "收入支出决算总表 · 一、一般公共预算财政拨款收入 · 决算数 307.82 万元". Such a record line is a chunk of its own.
+RECORD_SEP = " · "
+_RECORD_ROW = re.compile(r"\S · \S")
+_LABEL_PREFIX = re.compile(r"^(?:\d+\s+|[一二三四五六七八九十]+、)")  # a row label's code or numbering: "30107 ", "一、"
 _SENTENCE = re.compile(r"[^。！？；!?;]*[。！？；!?;]+[”’」）)]*|[^。！？；!?;]+$")
 
 
+def is_record_row(line: str) -> bool:
+    return bool(_RECORD_ROW.search(line)) and not line.rstrip().endswith(("。", "；", "！", "？"))
+
+
 def is_table_row(line: str) -> bool:
-    return bool(_TABLE_ROW.search(line))
+    """A table row in either form: cells joined by CELL_SEP, or a record line (RECORD_SEP)."""
+    return bool(_TABLE_ROW.search(line)) or is_record_row(line)
+
+
+def record_label(line: str) -> str:
+    """The row label of a record line ("… · 30107 绩效工资 · 决算数 …" → "绩效工资"), '' for other lines. The
+    label is the second field when the line has a table name and a row label before its values."""
+    if not is_record_row(line):
+        return ""
+    fields = line.split(RECORD_SEP)
+    return _LABEL_PREFIX.sub("", fields[1]).strip() if len(fields) >= 3 else ""
 
 
 def index_text(text: str, *, unit: str, title: str, section: str) -> str:

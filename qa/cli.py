@@ -60,7 +60,7 @@ def _retriever() -> Retriever:
 @app.command()
 @friendly_errors
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="报告文件或文件夹（txt/docx/pdf/md/html）")],
+    paths: Annotated[list[Path], typer.Argument(help="报告文件或文件夹（txt/docx/pdf/md/html、扫描件图片 png/jpg/tif、表格 xlsx/xls/csv）")],
     manifest: Annotated[Optional[Path], typer.Option(help="元数据清单（CSV 或 JSON），覆盖自动识别的单位/地区/年份/类型")] = None,
 ) -> None:
     """导入报告：解析、切分、向量化并写入向量库；未变化的文件跳过。"""
@@ -74,13 +74,26 @@ def ingest(
     retriever = _retriever()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
         task = bar.add_task("导入", total=len(files))
+        ocr_task: list[Any] = []
+
+        def on_page(name: str, done: int, total: int) -> None:
+            """OCR progress: a bar of its own on a terminal, else one log line per page."""
+            if not err.is_terminal:
+                if done:
+                    err.print(f"OCR {name}：第 {done}/{total} 页", highlight=False)
+                return
+            if not ocr_task:
+                ocr_task.append(bar.add_task("OCR", total=total))
+            bar.update(ocr_task[0], completed=done, total=total, description=f"OCR {name}")
+
         report = Library.of(retriever).ingest_files(
-            files, manifest=overrides, on_file=lambda name: bar.update(task, advance=1, description=f"导入 {name}")
+            files, manifest=overrides, on_file=lambda name: bar.update(task, advance=1, description=f"导入 {name}"), on_page=on_page
         )
     retriever.lexical()  # bring the BM25 index up to date now rather than on the first query
     out.print(
         f"新增 {len(report.new)} 篇，未变化 {len(report.unchanged)} 篇，替换 {len(report.replaced)} 篇，"
         f"重复 {len(report.duplicates)} 篇，失败 {len(report.failed)} 篇；写入 {report.chunks} 个段落，用时 {report.seconds:.1f} 秒"
+        + (f"；OCR 识别 {report.ocr_pages} 页，用时 {report.ocr_seconds:.1f} 秒" if report.ocr_pages else "")
     )
     for source, original in report.duplicates:
         out.print(f"重复 {source}：内容与 {original} 相同，已跳过", highlight=False)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 RETRIEVAL_COLUMNS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "doc_recall@5", "latency_p50_ms", "latency_p95_ms")
-ANSWER_COLUMNS = ("unit_precision", "unit_recall", "unit_f1", "answer_contains", "unanswerable_declined", "citation_precision", "latency_p50_ms", "latency_p95_ms")
+ANSWER_COLUMNS = ("unit_precision", "unit_recall", "unit_f1", "answer_contains", "cited_contains", "unanswerable_declined", "citation_precision", "latency_p50_ms", "latency_p95_ms")
 
 
 def flat_metrics(results: dict[str, Any]) -> dict[str, float]:

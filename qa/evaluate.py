@@ -192,7 +192,7 @@ def score_answers(items: Sequence[EvalItem], answerer: Answerer) -> tuple[dict[s
             texts[doc_id] = found[1] if found else ""
         return texts[doc_id]
 
-    unit_p, unit_r, unit_f, contains, declined, latencies = [], [], [], [], [], []
+    unit_p, unit_r, unit_f, contains, cited_contains, declined, latencies = [], [], [], [], [], [], []
     cited_ok = cited_total = 0
     rows: list[dict[str, Any]] = []
     for item in items:
@@ -208,7 +208,10 @@ def score_answers(items: Sequence[EvalItem], answerer: Answerer) -> tuple[dict[s
         elif item.kind == "lookup" and item.answer_contains:
             ok = all(s in ans.answer for s in item.answer_contains)
             contains.append(1.0 if ok else 0.0)
-            row |= {"contains": ok}
+            # ... and one cited passage (a table row, a sentence) holds all of it: the answer is where it says.
+            cited = ok and any(all(s in c.text for s in item.answer_contains) for c in ans.citations)
+            cited_contains.append(1.0 if cited else 0.0)
+            row |= {"contains": ok, "cited_contains": cited}
         elif item.kind == "unanswerable":
             ok = ans.kind == "unanswerable" or (ans.kind == "aggregate" and not ans.units)
             declined.append(1.0 if ok else 0.0)
@@ -221,6 +224,7 @@ def score_answers(items: Sequence[EvalItem], answerer: Answerer) -> tuple[dict[s
         "unit_recall": mean(unit_r),
         "unit_f1": mean(unit_f),
         "answer_contains": mean(contains),
+        "cited_contains": mean(cited_contains),
         "unanswerable_declined": mean(declined),
         "citation_precision": cited_ok / cited_total if cited_total else 0.0,
         "latency_p50_ms": percentile(latencies, 50),

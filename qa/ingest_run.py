@@ -81,8 +81,10 @@ class IngestRun:
         overrides: Mapping[str, dict[str, str]],
         on_file: Callable[[str], None] | None,
         write_behind: bool,
+        on_page: Callable[[str, int, int], None] | None = None,
     ) -> None:
-        """`overrides`: file name → metadata overrides (stored edits and the run's manifest, merged)."""
+        """`overrides`: file name → metadata overrides (stored edits and the run's manifest, merged); `on_page(file
+        name, done, total)`: OCR progress of the file being read."""
         from qa.library import IngestReport  # the report type lives with the service that returns it
 
         self.library = library
@@ -90,6 +92,7 @@ class IngestRun:
         self.overrides = overrides
         self.on_file = on_file or (lambda _: None)
         self.write_behind = write_behind
+        self.on_page = on_page
         self.report: IngestReport = IngestReport()
         self._work: queue.Queue[_Item | None] = queue.Queue(maxsize=READ_AHEAD)
         self._stop = threading.Event()
@@ -128,7 +131,11 @@ class IngestRun:
                 if self._stop.is_set():
                     return
                 try:
-                    raw = read_document(path, limits=lib.limits)
+                    progress = (lambda done, total, name=path.name: self.on_page(name, done, total)) if self.on_page else None
+                    raw = read_document(path, limits=lib.limits, progress=progress)
+                    # Written by this thread only; the run reads them after joining it.
+                    self.report.ocr_pages += raw.ocr_pages
+                    self.report.ocr_seconds += raw.ocr_seconds
                     item: PreparedDoc | IngestError = prepare(
                         raw, self.overrides.get(raw.source, {}), chunk_size=lib.chunk_size, chunk_overlap=lib.chunk_overlap
                     )

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
-from ingest.document import IngestError, ReadLimits
+from ingest.document import IngestError, Progress, ReadLimits
 from ingest.pipeline import PreparedDoc, prepare, rechunk
 from ingest.readers import read_bytes
 from ingest.schema import REPORT_KINDS, DocFields, DocRecord
@@ -75,6 +75,8 @@ class IngestReport:
     chunks: int = 0
     seconds: float = 0.0
     doc_ids: dict[str, str] = field(default_factory=dict)  # file name → doc_id of its content in the store
+    ocr_pages: int = 0  # pages (images) read by OCR, over all files read
+    ocr_seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
@@ -95,6 +97,8 @@ class Added:
     outcome: Outcome
     record: DocRecord  # the document as stored now (for a duplicate: the stored one it repeats)
     duplicate_of: str | None = None  # the stored file name a duplicate repeats
+    ocr_pages: int = 0  # pages of the file read by OCR, and the seconds that took
+    ocr_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -157,35 +161,39 @@ class Library:
         manifest: Mapping[str, Mapping[str, str]] | None = None,
         on_file: Callable[[str], None] | None = None,
         write_behind: bool | None = None,
+        on_page: Callable[[str, int, int], None] | None = None,
     ) -> IngestReport:
         """Read, prepare, embed and commit files, many documents per encoder call (qa.ingest_run). `manifest`: file
         name → field overrides for this run (they win over stored edits); `on_file(name)` after each file;
-        `write_behind`: commit on a second thread (default: only with more than 2 cores)."""
+        `write_behind`: commit on a second thread (default: only with more than 2 cores); `on_page(name, done,
+        total)` hears about the pages a file needs OCR for, one by one (minutes for a long scan)."""
         overrides = self._overrides([p.name for p in files], manifest)
         with self.write_lock:
             self.store.repair()
             behind = write_behind_default() if write_behind is None else write_behind
-            report = IngestRun(self, files, overrides, on_file, behind).run()
+            report = IngestRun(self, files, overrides, on_file, behind, on_page).run()
         if report.changed:
             self.invalidate()
         return report
 
-    def add(self, data: bytes, source: str, overrides: Mapping[str, str] | None = None) -> Added:
+    def add(self, data: bytes, source: str, overrides: Mapping[str, str] | None = None, on_page: Progress | None = None) -> Added:
         """One file's content (an upload): read, prepare, commit. `overrides`: field values given with it (they win
-        over a stored edit). IngestError for a file that cannot be read; nothing stored is touched then."""
-        raw = read_bytes(data, source, self.limits)
+        over a stored edit); `on_page(done, total)`: OCR progress. IngestError for a file that cannot be read;
+        nothing stored is touched then."""
+        raw = read_bytes(data, source, self.limits, on_page)
         given = self._overrides([source], {source: overrides} if overrides else None).get(source, {})
         doc = prepare(raw, given, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap)
         with self.write_lock:
             self.store.repair()
             [state] = self.standing([doc])
+            ocr = {"ocr_pages": doc.ocr_pages, "ocr_seconds": doc.ocr_seconds}
             if state.duplicate_of is not None and state.stored is not None:
-                return Added("duplicate", state.stored, state.duplicate_of)
+                return Added("duplicate", state.stored, state.duplicate_of, **ocr)
             if state.unchanged:
-                return Added("unchanged", doc.record)
+                return Added("unchanged", doc.record, **ocr)
             self.commit([Pending(doc, source, state.previous, state.existed)], *self.encode([doc]))
         self.invalidate()
-        return Added("replaced" if state.previous or state.existed else "new", doc.record)
+        return Added("replaced" if state.previous or state.existed else "new", doc.record, **ocr)
 
     def write(self, docs: Sequence[PreparedDoc], chunk_vectors: np.ndarray, finding_vectors: np.ndarray) -> None:
         """Commit new documents with vectors made elsewhere (bulk loads: BEIR corpora, benchmark stores), without
@@ -290,7 +298,8 @@ class Library:
                     found = self.store.get_document(record.doc.doc_id)
                     if found is None:
                         continue
-                    doc = rechunk(record, found[1], chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap)
+                    stored = self.store.chunks_of([record.doc.doc_id])  # the rows in use until the new ones are complete
+                    doc = rechunk(record, found[1], stored, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap)
                     chunk_vectors, finding_vectors = self.encode([doc])
                     self.store.write_rows(doc.rows, chunk_vectors, doc.finding_rows, finding_vectors, target=target)
                     updated.append((doc.record, doc.text))

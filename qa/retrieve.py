@@ -71,11 +71,14 @@ class Hit:
     char_end: int
     chunk_index: int
     score: float
+    # Where a table's record line sits in its file (ingest.schema.ChunkMeta.position: page, table, table_row,
+    # col_start, col_end, bbox); None for text.
+    position: dict[str, int | str] | None = None
 
     @classmethod
     def from_row(cls, row: ChunkRow, score: float) -> Hit:
         m = ChunkMeta.from_metadata(row.metadata)
-        return cls(row.id, m.doc, m.section, m.section_role, row.text, m.char_start, m.char_end, m.chunk_index, score)
+        return cls(row.id, m.doc, m.section, m.section_role, row.text, m.char_start, m.char_end, m.chunk_index, score, m.position)
 
     def as_dict(self) -> dict[str, Any]:
         """Flat, as `qa search --json` prints it."""
@@ -84,6 +87,7 @@ class Hit:
             "id": self.id, "doc_id": d.doc_id, "source": d.source, "unit": d.unit, "region": d.region, "year": d.year,
             "report_kind": d.report_kind, "title": d.title, "section": self.section, "section_role": self.section_role,
             "text": self.text, "char_start": self.char_start, "char_end": self.char_end, "chunk_index": self.chunk_index, "score": self.score,
+            "position": self.position,
         }
 
 

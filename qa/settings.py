@@ -71,6 +71,18 @@ class Settings(BaseSettings):
         _LIMITS.max_compression_ratio, gt=1, description="Largest unpacked/packed ratio of a docx member over 1 MB; Word's XML stays far below."
     )
     max_pdf_pages: int = Field(_LIMITS.max_pdf_pages, ge=1, description="PDFs with more pages are refused before their pages are parsed.")
+    max_ocr_pages: int = Field(
+        _LIMITS.max_ocr_pages,
+        ge=0,
+        description="Pages of one file that may need OCR (scanned PDF pages, image frames); more is refused (413) before any is read.",
+    )
+    ocr_timeout: float = Field(_LIMITS.ocr_timeout, gt=0, description="Seconds of OCR one file may take; past it the file is refused (413), nothing stored.")
+    max_image_mpixels: float = Field(
+        _LIMITS.max_image_pixels / 1_000_000,
+        gt=0,
+        description="Largest declared width × height of an image (megapixels), checked before it is decoded (decompression bombs).",
+    )
+    max_sheet_rows: int = Field(_LIMITS.max_sheet_rows, ge=1, description="Non-empty rows of a spreadsheet (all sheets); more is refused (413).")
     sentence_pass: bool = Field(
         True,
         description="`qa serve` prepares every chunk's sentences (tokens, vectors) in the background for aggregate questions "
@@ -95,6 +107,10 @@ class Settings(BaseSettings):
             max_decompressed_bytes=int(self.max_decompressed_mb * MB),
             max_compression_ratio=self.max_compression_ratio,
             max_pdf_pages=self.max_pdf_pages,
+            max_ocr_pages=self.max_ocr_pages,
+            ocr_timeout=self.ocr_timeout,
+            max_image_pixels=int(self.max_image_mpixels * 1_000_000),
+            max_sheet_rows=self.max_sheet_rows,
         )
 
     @property

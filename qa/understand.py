@@ -39,6 +39,7 @@ _TAIL = re.compile(r"(?:方面)?(?:的单位|的问题|的情况)?(?:有哪些|�
 # read as filters by read_filters, not topic.
 _WHICH_UNITS = re.compile(_WHICH_UNITS_WORDS)
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_COMPARED = re.compile(r"(?:比|较|与|同|对比|相比)\s*$")
 _ASKING_TAIL = re.compile(r"(?:是多少|有多少|有哪些|是什么|是哪些|多少|如何|怎么样|情况)?[？?。]?$")
 _KIND = (
     ("部门决算", re.compile(r"部门决算|决算报告")),
@@ -76,6 +77,9 @@ def unit_aliases(unit: str, region: str) -> list[str]:
             break
         rest = rest[m.end() :]
         aliases.append(rest)
+        # "中共上海市普陀区委社会工作部": the party committee's department goes by "社会工作部".
+        if rest.startswith("委") and len(rest) >= 5:
+            aliases.append(rest[1:])
     # "大祥工业集中区" for "…大祥工业集中区管理委员会": people drop the committee part.
     aliases += [a[: -len(m.group(0))] for a in list(aliases) if (m := re.search(r"管理委员会$|管委会$", a)) and len(a) - len(m.group(0)) >= 4]
     return aliases
@@ -153,10 +157,15 @@ def named_orgs(text: str) -> list[str]:
     return [m.group(0) for m in ORG.finditer(text) if not _NOT_ORG.search(m.group(0))]
 
 
+def _report_year(text: str) -> re.Match[str] | None:
+    """The first year the text names that is not a comparison's ("比2023年度减少多少": 2023 is not the report's)."""
+    return next((m for m in _YEAR.finditer(text) if not _COMPARED.search(text[max(0, m.start() - 3) : m.start()])), None)
+
+
 def read_filters(text: str, catalogue: Sequence[DocRecord]) -> tuple[Filters, list[str]]:
     """Filters named in the text, and every catalogue unit it names (loosely named ones too, when exactly one
     unit fits: `fuzzy_units`)."""
-    year_m = _YEAR.search(text)
+    year_m = _report_year(text)
     units = match_units(text, catalogue)
     if not units:
         loose = [fuzzy_units(name, catalogue) for name in named_orgs(text)]

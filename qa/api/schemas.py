@@ -75,6 +75,17 @@ class SearchIn(BaseModel):
     _check_query = field_validator("query")(_question)
 
 
+class PositionOut(BaseModel):
+    """Where a table row's cells are in its file, for the citation viewer (absent for text passages)."""
+
+    page: int | None = Field(None, description="页码（从 1 开始；PDF 才有）")
+    table: int = Field(description="文档中的第几张表（从 0 开始；跨页的表算一张）")
+    table_row: int = Field(description="该表（该页部分）中的行号（从 0 开始，含表头行）")
+    col_start: int = Field(description="起始列（从 0 开始）")
+    col_end: int = Field(description="结束列（不含）")
+    bbox: str | None = Field(None, description="单元格外框 x0,top,x1,bottom（PDF 坐标，单位 pt，原点左上）")
+
+
 class CitationOut(BaseModel):
     id: int | str
     doc_id: str
@@ -87,6 +98,7 @@ class CitationOut(BaseModel):
     char_start: int
     char_end: int
     score: float
+    position: PositionOut | None = Field(None, description="表格行的页码与单元格位置（仅表格行）")
 
 
 class UnitOut(BaseModel):

@@ -34,7 +34,7 @@ def _check_read(data: bytes, name: str) -> RawDocument | None:
         event(f"refused: {type(exc).__name__}")
         return None
     event("read")
-    assert doc.source == name and doc.text.strip() and doc.fmt in {"txt", "md", "html", "docx", "pdf"}
+    assert doc.source == name and doc.text.strip() and doc.fmt in {"txt", "md", "html", "docx", "pdf", "image", "xlsx", "xls", "csv"}
     assert "\x00" not in doc.text and "\r" not in doc.text
     return doc
 

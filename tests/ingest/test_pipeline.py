@@ -131,3 +131,27 @@ def test_reindex_rebuilds_with_new_chunking(empty_retriever: Retriever, tmp_path
     assert r.store.catalogue()[0].n_chunks == n
     r.invalidate()
     assert any("388.07万元" in h.text for h in r.search("基本支出 388.07万元", mode="hybrid"))
+
+
+def test_table_rows_keep_their_cell_positions_through_a_reindex(empty_retriever: Retriever, tmp_path: Path) -> None:
+    from tests.ingest.test_readers import _docx_bytes
+
+    r = empty_retriever
+    path = tmp_path / "表格.docx"
+    path.write_bytes(_docx_bytes())
+    ingest_into(r, [path])
+
+    def positions() -> dict[str, tuple[int, int, int, int]]:
+        return {
+            row.text: (row.metadata["table"], row.metadata["table_row"], row.metadata["col_start"], row.metadata["col_end"])
+            for row in r.store.iter_chunks()
+            if "table" in row.metadata
+        }
+
+    expected = {"楼宇经济 · 预算数 30 · 执行数 28": (0, 1, 0, 3), "合计 · 执行数 28": (0, 2, 0, 3)}
+    assert positions() == expected  # each record line a chunk of its own, with where its cells are
+    Library(r.store, r.embedder, r.settings.model_copy(update={"chunk_size": 120, "chunk_overlap": 0}), r).reindex()
+    assert positions() == expected
+    r.invalidate()
+    hit = next(h for h in r.search("楼宇经济执行数", mode="hybrid", top_k=3) if h.text.startswith("楼宇经济"))
+    assert hit.position == {"table": 0, "table_row": 1, "col_start": 0, "col_end": 3}

@@ -141,14 +141,18 @@ def test_docx_keeps_document_order_headings_and_table_rows(tmp_path: Path) -> No
     assert _lines(doc) == [
         "一、基本情况",
         "本单位严格执行预算。",
-        "项目 | 预算数 | 执行数",
-        "楼宇经济 | 30 | 28",
-        "合计 | 28",  # the merged cell once, not once per grid column
+        # data rows as record lines: row label, column names, values (the header row lives in them)
+        "楼宇经济 · 预算数 30 · 执行数 28",
+        "合计 · 执行数 28",  # the merged cell once, not once per grid column
         "（一）资金情况",
         "二、绩效目标",
         "全年支出28万元。",
     ]
     assert doc.heading_hints == (HeadingHint("一、基本情况", 1), HeadingHint("（一）资金情况", 2), HeadingHint("二、绩效目标", 1))
+    assert [(doc.text[r.start : r.end], r.position.table, r.position.row, r.position.page) for r in doc.records] == [
+        ("楼宇经济 · 预算数 30 · 执行数 28", 0, 1, None),
+        ("合计 · 执行数 28", 0, 2, None),
+    ]
 
 
 # ------------------------------------------------------------------------------------------- pdf
@@ -194,11 +198,28 @@ def test_ziran_pdf_text_paragraphs_and_tables(ziran: RawDocument) -> None:
     # real paragraph breaks stay: the items after "其中：" are indented paragraphs of their own
     assert "2、公务用车购置及运行维护费支出 0.00 万元。其中：" in lines
     assert "公务用车购置支出为 0.00 万元。" in lines
-    # tables: one line per row, multi-line cells joined, rows never merged into sentences
-    assert "2080505 | 机关事业单位基本养老保险缴费支出 | 446.11 | 446.11" in lines
-    assert "总计 | 9859.38 | 总计 | 9859.38" in lines
+    # tables: one record line per data row (table name, row label, merged header, unit), multi-line cells
+    # joined, rows never merged into sentences; a table of text only keeps plain rows
+    assert "收入决算表 · 2080505 机关事业单位基本养老保险缴费支出 · 本年收入合计 446.11 万元 · 财政拨款收入 446.11 万元" in lines
+    assert "收入支出决算总表 · 总计 · 收入 决算数 9859.38 万元" in lines
+    assert "收入支出决算总表 · 总计 · 支出 决算数 9859.38 万元" in lines  # a two-sided table: one line per side
     assert "5 | 上海市普陀区规划和自然资源管理事务中心（下属事业单位）" in lines
-    assert "30113 | 住房公积金 | 289.59 | 30212 | 因公出国（境）费用 | 0.00" in lines
+    assert "一般公共预算财政拨款基本支出决算表 · 30113 住房公积金 · 决算数 289.59 万元" in lines
+    assert "一般公共预算财政拨款基本支出决算表 · 30212 因公出国（境）费用 · 决算数 0.00 万元" in lines
+    # "三公": one row of amounts under a three-level header, read per column group
+    assert "财政拨款“三公”经费支出决算表 · 公务接待费 · 预算数 2.85 万元 · 决算数 0.39 万元" in lines
+    # a table continued on the next page keeps its name and header (p.13 carries on p.12's table)
+    assert "财政拨款收入支出决算总表 · 十八、自然资源海洋气象等支出 · 支出 合计 4461.67 万元 · 支出 一般公共预算财政拨款 4461.67 万元" in lines
+    # each record line's span and cell position
+    for record in ziran.records:
+        assert ziran.text[record.start : record.end] in lines
+    by_text = {ziran.text[r.start : r.end]: r.position for r in ziran.records}
+    p = by_text["财政拨款“三公”经费支出决算表 · 公务接待费 · 预算数 2.85 万元 · 决算数 0.39 万元"]
+    assert (p.page, p.col_start, p.col_end, p.row) == (17, 10, 12, 4)
+    assert p.bbox is not None and p.bbox[0] > 600 and p.bbox[2] <= 745
+    continued = by_text["财政拨款收入支出决算总表 · 十八、自然资源海洋气象等支出 · 支出 合计 4461.67 万元 · 支出 一般公共预算财政拨款 4461.67 万元"]
+    first = by_text["财政拨款收入支出决算总表 · 一、一般公共预算财政拨款 · 收入 决算数 9746.50 万元"]
+    assert (continued.page, first.page) == (13, 12) and continued.table == first.table
 
 
 def test_shegong_pdf_text_paragraphs_and_tables(shegong: RawDocument) -> None:
@@ -209,8 +230,14 @@ def test_shegong_pdf_text_paragraphs_and_tables(shegong: RawDocument) -> None:
     assert "中共上海市普陀区委社会工作部2024年度收入支出总计307.82万元。与 2023 年度相比" in shegong.text
     assert "3、一般公共服务支出（类）社会工作事务（款）其他社会工作事务支出（项）。" in shegong.text  # p.18 → p.19
     assert "决算包括：中共上海市普陀区委社会工作部本级决算、下属行政事业单位决算。" in shegong.text
-    assert "2013999 | 其他社会工作事务支出 | 202.24 | 202.24" in lines
-    assert "一、一般公共预算财政拨款收入 | 307.82 | 一、一般公共服务支出 | 264.87" in lines
+    assert "收入决算表 · 2013999 其他社会工作事务支出 · 本年收入合计 202.24 万元 · 财政拨款收入 202.24 万元" in lines
+    assert "收入支出决算总表 · 一、一般公共预算财政拨款收入 · 收入 决算数 307.82 万元" in lines
+    assert "收入支出决算总表 · 一、一般公共服务支出 · 支出 决算数 264.87 万元" in lines
+    # rows continued on the next page (p.7 carries on p.6's 收入决算表)
+    assert "收入决算表 · 2210203 购房补贴 · 本年收入合计 11.72 万元 · 财政拨款收入 11.72 万元" in lines
+    # a "三公" table left empty (a merged header over empty cells) gives no lines: nothing to read as data
+    assert not [line for line in lines if line.startswith("财政拨款“三公”经费支出决算表 · ") or line.startswith("预算数 | 决算数")]
+    assert "说明：中共上海市普陀区委社会工作部本年度没有财政拨款“三公”经费支出，故本表无数据。" in lines
 
 
 def _pdf(pages: list[bytes], trailer: bytes = b"") -> bytes:
@@ -304,7 +331,8 @@ _ENCRYPT_WITH_UNKNOWN_PASSWORD = b"/Encrypt << /Filter /Standard /V 1 /R 2 /O <%
 @pytest.mark.parametrize(
     ("name", "data", "error", "reason"),
     [
-        ("表格.xlsx", b"PK\x03\x04junk", UnsupportedFormatError, "不支持的文件类型 .xlsx，支持："),
+        ("演示.pptx", b"PK\x03\x04junk", UnsupportedFormatError, "不支持的文件类型 .pptx，支持："),
+        ("表格.xlsx", b"PK\x03\x04junk", UnsupportedFormatError, "文件已损坏或不是有效的 xlsx"),
         ("README", b"text", UnsupportedFormatError, "不支持的文件类型"),
         ("empty.txt", b"", IngestError, "文件为空"),
         ("blank.txt", b" \r\n\t\n", IngestError, "文件为空"),
@@ -319,8 +347,8 @@ _ENCRYPT_WITH_UNKNOWN_PASSWORD = b"/Encrypt << /Filter /Standard /V 1 /R 2 /O <%
         ("notzip.docx", b"not a zip", UnsupportedFormatError, "文件已损坏或不是有效的 docx"),
         ("other.docx", _zip({"hello.txt": b"hi"}), UnsupportedFormatError, "不是有效的 docx"),
         ("damaged.docx", _zip({"word/document.xml": b"<w:document"}), IngestError, "文件已损坏或不是有效的 docx"),
-        ("scan.pdf", _pdf([b"0 0 1 rg 100 100 300 400 re f"]), IngestError, "PDF 没有文本层（可能是扫描件），无法提取文字"),
-        ("blank-pages.pdf", _pdf([b"", b""]), IngestError, "PDF 没有文本层"),
+        ("shapes.pdf", _pdf([b"0 0 1 rg 100 100 300 400 re f"]), IngestError, "PDF 中没有可提取或可识别的文字"),
+        ("blank-pages.pdf", _pdf([b"", b""]), IngestError, "PDF 中没有可提取或可识别的文字"),
         ("locked.pdf", _pdf([_text_page([(72, 100, "机密")])], _ENCRYPT_WITH_UNKNOWN_PASSWORD), IngestError, "PDF 已加密，无法读取"),
     ],
 )

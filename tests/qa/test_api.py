@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import SAMPLES
+from tests.ingest.hostile_files import Hostile, hostile_files
 
 pytestmark = pytest.mark.slow
 
@@ -187,6 +188,15 @@ def test_bad_uploads_are_refused_and_store_unchanged(api: str, name: str, conten
     assert httpx.get(f"{api}/v1/documents").json() == before
 
 
+@pytest.mark.parametrize("hostile", hostile_files(), ids=lambda h: h.name)
+def test_hostile_scans_and_spreadsheets_are_refused_and_store_unchanged(api: str, hostile: Hostile) -> None:
+    before = httpx.get(f"{api}/v1/documents").json()
+    r = httpx.post(f"{api}/v1/documents", files={"file": (hostile.name, hostile.data)}, timeout=60)
+    assert r.status_code == hostile.status, r.text
+    assert r.json()["detail"].startswith(f"{hostile.name}: ") and hostile.reason in r.json()["detail"]
+    assert httpx.get(f"{api}/v1/documents").json() == before
+
+
 @pytest.mark.parametrize(
     "payload",
     [
@@ -248,3 +258,30 @@ def test_background_pass_prepares_every_chunk_then_each_upload(api: str) -> None
         assert "益阳市测试服务中心" in {u["unit"] for u in ask(api, "哪些单位提到预算编制不够细化？")["units"]}
     finally:
         assert httpx.delete(f"{api}/v1/documents/{up.json()['doc_id']}").status_code == 200
+
+
+def test_upload_reports_ocr_and_table_rows_carry_their_position(api: str) -> None:
+    """A scanned page (PNG) is read by OCR: the response says how many pages and how long. A table row is its
+    own citation, with where its cells are (issue #20)."""
+    import io
+
+    import pypdfium2 as pdfium
+
+    from tests.ingest.test_readers import PDF_SHEGONG, _docx_bytes
+
+    page = pdfium.PdfDocument(PDF_SHEGONG.read_bytes())[0].render(scale=200 / 72).to_pil().convert("L")
+    png = io.BytesIO()
+    page.save(png, "PNG", dpi=(200, 200))
+    scan = httpx.post(f"{api}/v1/documents", files={"file": ("封面扫描.png", png.getvalue())}, timeout=120)
+    assert scan.status_code == 201, scan.text
+    assert scan.json()["ocr_pages"] == 1 and scan.json()["ocr_seconds"] > 0
+    table = httpx.post(f"{api}/v1/documents", files={"file": ("附表.docx", _docx_bytes())}, timeout=120)
+    assert table.status_code == 201 and table.json()["ocr_pages"] == 0
+    try:
+        hits = httpx.post(f"{api}/v1/search", json={"query": "楼宇经济执行数", "top_k": 5}).json()["hits"]
+        row = next(h for h in hits if h["text"] == "楼宇经济 · 预算数 30 · 执行数 28")
+        assert row["position"] == {"page": None, "table": 0, "table_row": 1, "col_start": 0, "col_end": 3, "bbox": None}
+        assert all(h["position"] is None for h in hits if " · " not in h["text"])
+    finally:
+        for up in (scan, table):
+            assert httpx.delete(f"{api}/v1/documents/{up.json()['doc_id']}").status_code == 200

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SAMPLES
+from tests.ingest.hostile_files import hostile_files
+from tests.ingest.test_ocr import pdf_pages, scanned
+from tests.ingest.test_readers import PDF_SHEGONG
 from tests.ingest.test_limits import zip_bomb
 
 pytestmark = pytest.mark.slow
@@ -101,3 +104,24 @@ def test_bad_input_is_one_readable_line(data_dir: Path, args: tuple[str, ...]) -
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("错误：") and "Traceback" not in result.stderr
+
+
+def test_ingest_refuses_each_hostile_file_in_one_line_and_keeps_the_rest(tmp_path: Path) -> None:
+    """Scans and spreadsheets gone wrong (issue #20): exit 1, one readable line per refused file, the good
+    spreadsheet in the same folder stored."""
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    hostile = hostile_files()
+    for h in hostile:
+        (folder / h.name).write_bytes(h.data)
+    (folder / "三公经费.csv").write_text("项目,预算数,决算数\n公务接待费,2.85,0.39\n", encoding="utf-8")
+    (folder / "封面扫描.pdf").write_bytes(scanned(pdf_pages(PDF_SHEGONG.read_bytes(), [0]), dpi=150))
+    out = run(tmp_path / "data", "ingest", str(folder))
+    assert out.returncode == 1
+    assert "新增 2 篇" in out.stdout and f"失败 {len(hostile)} 篇" in out.stdout
+    # OCR progress: off a terminal, one line per page; the summary counts the pages
+    assert "OCR 封面扫描.pdf：第 1/1 页" in out.stderr and "OCR 识别 1 页" in out.stdout
+    failed = [line for line in out.stderr.splitlines() if line.startswith("失败 ")]
+    assert sorted(line.split("：")[0] for line in failed) == sorted(f"失败 {h.name}" for h in hostile)
+    for h in hostile:
+        assert any(h.name in line and h.reason in line for line in failed), h.name

@@ -24,3 +24,16 @@ from qa.understand import aggregate_topic
 )
 def test_aggregate_topic(question: str, topic: str) -> None:
     assert aggregate_topic(question) == topic
+
+
+def test_party_department_alias_and_comparison_years() -> None:
+    """Issue #20: "社会工作部" names 中共上海市普陀区委社会工作部; in "比2023年度减少多少" 2023 is what the report
+    compares with, not the report asked for."""
+    from ingest.schema import DocFields, DocRecord
+    from qa.understand import understand, unit_aliases
+
+    doc = DocRecord(DocFields("d", "a.pdf", "t", "中共上海市普陀区委社会工作部", "上海市普陀区", 2024, "部门决算"), "pdf", 3, 0.0)
+    assert "社会工作部" in unit_aliases(doc.doc.unit, doc.doc.region)
+    u = understand("社会工作部“三公”经费比2023年度减少多少？", [], [doc])
+    assert (u.filters.unit, u.filters.year) == ("中共上海市普陀区委社会工作部", None)
+    assert understand("社会工作部2024年度支出与2023年相比增加多少？", [], [doc]).filters.year == 2024

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import PurePath
 from typing import Annotated
@@ -18,6 +19,7 @@ from qa.api.schemas import DocumentOut, DocumentTextOut
 from qa.library import DocumentNotFound
 
 router = APIRouter(prefix="/v1/documents", tags=["报告"])
+log = logging.getLogger("qa.ingest")
 
 
 def _out(record: DocRecord) -> DocumentOut:
@@ -48,11 +50,17 @@ def safe_name(filename: str | None) -> str:
 
 
 def _ingest(services: Services, data: bytes, source: str, overrides: dict[str, str]) -> dict[str, object]:
-    added = services.library.add(data, source, overrides)
+    def on_page(done: int, total: int) -> None:
+        if done:
+            log.info("OCR %s: page %d/%d", source, done, total)
+
+    added = services.library.add(data, source, overrides, on_page=on_page)
     INGESTED.labels(added.outcome).inc()
     body: dict[str, object] = {"doc_id": added.record.doc.doc_id, "source": source, "outcome": added.outcome, "n_chunks": added.record.n_chunks, "unit": added.record.doc.unit}
     if added.duplicate_of is not None:
         body["duplicate_of"] = added.duplicate_of  # the stored file with the same content; nothing was stored
+    # Scans: pages read by OCR and the seconds that took (0 for a text file).
+    body |= {"ocr_pages": added.ocr_pages, "ocr_seconds": round(added.ocr_seconds, 2)}
     return body
 
 
@@ -63,7 +71,7 @@ _STATUS: dict[type[IngestError], int] = {UnsupportedFormatError: 415, TooLargeEr
 @router.post("", status_code=status.HTTP_201_CREATED, summary="上传并导入一篇报告（管理员）", dependencies=[Depends(authorize("admin"))])
 async def upload_document(
     services: ServicesDep,
-    file: Annotated[UploadFile, File(description="txt / docx / pdf / md / html")],
+    file: Annotated[UploadFile, File(description="txt / docx / pdf / md / html / png / jpg / tif / xlsx / xls / csv")],
     unit: Annotated[str | None, Form(max_length=100)] = None,
     region: Annotated[str | None, Form(max_length=50)] = None,
     year: Annotated[int | None, Form(ge=1900, le=2100)] = None,
