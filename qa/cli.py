@@ -208,7 +208,7 @@ def docs_edit(
 
 
 _ROLE_NAMES = {"problem": "问题", "measure": "措施"}
-CategoryOpt = Annotated[Optional[str], typer.Option("--category", help="分类名称，如 预算编制不够细化/不够科学")]
+CategoryOpt = Annotated[Optional[str], typer.Option("--category", help="分类名称，如 预算编制不够细化")]
 RoleOpt = Annotated[Optional[str], typer.Option("--role", help="problem（问题） | measure（措施）")]
 YearOpt = Annotated[Optional[int], typer.Option("--year", help="报告年度")]
 RegionOpt = Annotated[Optional[str], typer.Option("--region", help="地区（部分即可）")]
