@@ -23,7 +23,8 @@ Intent = Literal["aggregate", "lookup"]
 
 _AGGREGATE = re.compile(
     r"哪些单位|哪个单位|哪家单位|哪一个单位|哪几个单位|哪些部门|哪几家|哪些地方|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
-    r"列出|列举|是否有单位|有没有单位|有哪些单位|所有单位|各单位|各个单位|分别"
+    r"列出|列举|是否有单位|有没有单位|有哪些单位|所有单位|各单位|各个单位|分别|"
+    r"的(?:单位|部门)(?:一共|总共|共)?有(?:几个|几家|多少个?|多少家)(?=[？?。！!\s]*$)"  # "提到X的单位一共有几个？": a count, not a lookup
 )
 # Words around an aggregate question's topic ("请列出所有提到" + topic + "的单位？"), stripped repeatedly.
 _WHICH_UNITS_WORDS = (
@@ -34,7 +35,7 @@ _LEAD = re.compile(
     rf"^(?:请问|请|列出|列举|统计|所有|全部|{_WHICH_UNITS_WORDS}|哪几家|各个单位|各单位|的报告|报告|中|里|都|也|还|分别|曾经|"
     r"提到了?|提出了?|提及|存在|承认|表示|反映了?|说了?|写了?|指出|认为|有|了|的|，|,|：|:)"
 )
-_TAIL = re.compile(r"(?:方面)?(?:的单位|的问题|的情况)?(?:有哪些|是哪些|有多少|有几个|有几家|吗|呢)?[？?。！!\s]*$")
+_TAIL = re.compile(r"(?:方面)?(?:的单位|的部门|的问题|的情况)?(?:一共|总共|共)?(?:有哪些|是哪些|有多少(?:个|家)?|有几个|有几家|吗|呢)?[？?。！!\s]*$")
 # Where "which units" stands inside the question, the words before it are scope ("在2021年度的项目支出报告中，"),
 # read as filters by read_filters, not topic.
 _WHICH_UNITS = re.compile(_WHICH_UNITS_WORDS)

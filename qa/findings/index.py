@@ -57,7 +57,9 @@ class _DocFindings:
 _PLAN = re.compile(r"^(?:[一二三四五六七八九十\d]+[是、.．]|[（(]\d+[）)])?\s*(?:下一步|今后|下阶段|针对|为此|将|拟|计划|要|建议)")
 
 
-_LABEL = re.compile(r"^(?:[（(]?[一二三四五六七八九十\d]{1,2}[)）]?[、.．]?\s*)?(?:(?!不|未|没|缺|无)[^，。；;！？!?,]){1,10}[：:]?$")
+# A short line that names an area ("3、绩效评价方面", "预算管理：") rather than stating something about it;
+# "一是预算调整较为频繁" is as short and is a statement.
+_LABEL = re.compile(r"^(?:[（(]?[一二三四五六七八九十\d]{1,2}[)）]?[、.．]?\s*)?[^，。；;！？!?,]{1,10}(?:[：:]|方面|层面|问题|情况)[：:]?$")
 
 
 # A committed document as the view knows it: id, ingest time (a rewrite of the same content) and fields (an edit).
