@@ -61,7 +61,7 @@ def _round_corpus(work: Path, round_no: int, target: int, settings: Settings) ->
         files.append(path)
         texts += doc.index_texts
         metas += [r.metadata for r in doc.rows]
-        findings += [r.text for r in doc.finding_rows]
+        findings += doc.finding_texts
         if len(texts) >= target:
             break
     return files, texts, metas, findings

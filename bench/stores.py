@@ -34,13 +34,14 @@ import numpy as np  # noqa: E402
 from bench.gen_corpus import generate_doc  # noqa: E402
 from ingest.document import RawDocument  # noqa: E402
 from ingest.pipeline import prepare  # noqa: E402
+from ingest.schema import ChunkRow, finding_row_text  # noqa: E402
 from qa.embeddings import model_id_for, query_model_id_for  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 BASE = 384
 SIGMA = 0.03
 STORE_VERSION = 3  # bump when the generator or the fill recipe changes (3: findings by the query model)
-FINDINGS_VERSION = 1  # bump when finding extraction or their vectors change (re-adds findings only)
+FINDINGS_VERSION = 2  # bump when finding extraction or their vectors change (re-adds findings only)
 _FLUSH = 4096
 
 
@@ -110,15 +111,19 @@ def ensure_findings(n_chunks: int, settings_kwargs: dict[str, Any] | None = None
     store = Store(settings, embedder.model_id, embedder.dimension, findings_embedder_id=embedder.query_model_id)
     store.findings.delete(where={"doc_id": {"$ne": ""}})
     cache: dict[str, np.ndarray] = {}
+
+    def _embedded(row: ChunkRow) -> str:
+        return finding_row_text(row.text, row.metadata)
+
     t0 = time.perf_counter()
     rows: list[Any] = []
     written = 0
 
     def flush() -> None:
         nonlocal rows, written
-        missing = list(dict.fromkeys(r.text for r in rows if r.text not in cache))
+        missing = list(dict.fromkeys(t for t in map(_embedded, rows) if t not in cache))
         cache.update(zip(missing, embedder.encode_queries(missing)))
-        store.write_chunks(store.findings, rows, np.stack([cache[r.text] for r in rows]))
+        store.write_chunks(store.findings, rows, np.stack([cache[_embedded(r)] for r in rows]))
         written += len(rows)
         rows = []
 

@@ -43,6 +43,18 @@ _INLINE: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _CLOSING = re.compile(r"^(总之|综上|总而言之|总的来说)")
 _EMPTY = re.compile(r"^(无|暂无|没有|无其他)[^\u4e00-\u9fa5]{0,3}$|^无(其他)?(需要说明的|存在的)?问题[。.]?$")
+# "No problem found" is a statement about the whole report, not a finding (本年度未发现明显问题。).
+_NONE_FOUND = re.compile(
+    r"(?:未|没有|暂未|尚未)(?:发现|出现)[^。；;！!]{0,24}?(?:问题|偏差|情况|违规|违纪|不足)"
+    r"|(?:无|不存在)(?:明显|重大|突出|其他|任何)?(?:的)?(?:问题|偏差)[。.]?$"
+)
+# Problems stated outside a problems section, after a turn such as "但也存在一些不足，" in an evaluation conclusion
+# or a 部门决算's 预算绩效 paragraph; they run to the end of the line or to a plan ("下一步，…").
+_TURN = re.compile(
+    r"(?:但|同时|不过|然而)?[，,]?(?:评价中|自评中|工作中)?(?:也|仍|还)?(?:存在|发现|反映出|暴露出)(?:了)?"
+    r"(?:一些|以下|如下|部分|个别|若干|一定的)?(?:问题|不足|短板)(?:和不足|和问题)?(?:[，,：:]|(?=一是))"
+)
+_PLAN = re.compile(r"下一步|针对上述|针对以上|今后|为此，")
 _TRIM = " \t\u3000；;，,、"
 _MIN_CHARS = 4
 _MAX_LEAD = 60
@@ -141,7 +153,9 @@ def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def _is_finding(text: str) -> bool:
     body = text.strip()
-    return len(body) >= _MIN_CHARS and not _EMPTY.match(body) and body[-1] not in "：:"
+    if len(body) < _MIN_CHARS or _EMPTY.match(body) or body[-1] in "：:":
+        return False
+    return not all(_NONE_FOUND.search(body[s:e]) for s, e in sentence_spans(body))
 
 
 def _defines_role(node: Node) -> bool:
@@ -184,16 +198,36 @@ def _units(text: str, node: Node, has_children: bool) -> list[tuple[int, int, st
     return [(head_s, rest[-1][1] if rest else head_e, "")]
 
 
+def _turned(text: str, node: Node) -> list[tuple[int, int, str]]:
+    """(start, end, lead) of the problems a node outside the problems/measures sections states after a turn
+    ("经综合评价，…得分92分。但也存在一些不足，一是…；二是…。下一步，…")."""
+    out: list[tuple[int, int, str]] = []
+    for s, e in _lines(text, node.start, node.end):
+        turn = _TURN.search(text, s, e)
+        if turn is None:
+            continue
+        plan = _PLAN.search(text, turn.end(), e)
+        start, end = _trimmed(text, turn.end(), plan.start() if plan else e)
+        if end > start:
+            out.append((start, end, ""))
+    return out
+
+
 def extract_findings(text: str, structure: DocStructure) -> list[Finding]:
     """Every finding of a cleaned document, in document order."""
     findings: list[Finding] = []
     nodes = structure.nodes
     for i, node in enumerate(nodes):
         role = FINDING_ROLE_OF_SECTION.get(node.role)
-        if role is None or node.kind not in ("heading", "item"):
+        if node.kind not in ("heading", "item", "preamble"):
             continue
-        has_children = i + 1 < len(nodes) and nodes[i + 1].level > node.level
-        for start, end, lead in _units(text, node, has_children):
+        if role is None:
+            role, units = "problem", _turned(text, node)
+        elif node.kind == "preamble":
+            continue
+        else:
+            units = _units(text, node, i + 1 < len(nodes) and nodes[i + 1].level > node.level)
+        for start, end, lead in units:
             for s, e, sub_lead in _split(text, start, end, lead):
                 s, e = _trimmed(text, s, e)
                 if e > s and _is_finding(text[s:e]):

@@ -19,7 +19,7 @@ from ingest.document import IngestError, RawDocument, RecordSpan, TablePosition
 from ingest.findings import Finding, extract_findings
 from ingest.metadata import apply_overrides, infer_metadata
 from ingest.readers import SUPPORTED_SUFFIXES
-from ingest.schema import ChunkMeta, ChunkRow, DocFields, DocRecord, FindingRowMeta, chunk_id, doc_id_of, finding_id, finding_row_id
+from ingest.schema import ChunkMeta, ChunkRow, DocFields, DocRecord, FindingRowMeta, chunk_id, doc_id_of, finding_id, finding_row_id, finding_row_text
 from ingest.structure import parse_structure
 from ingest.text import index_text
 
@@ -30,9 +30,14 @@ class PreparedDoc:
     text: str
     rows: list[ChunkRow]
     index_texts: list[str]
-    finding_rows: list[ChunkRow] = field(default_factory=list)  # one per finding sentence, embedded as is
+    finding_rows: list[ChunkRow] = field(default_factory=list)  # one per finding sentence
     ocr_pages: int = 0  # pages the reader had to OCR, and the seconds that took
     ocr_seconds: float = 0.0
+
+    @property
+    def finding_texts(self) -> list[str]:
+        """What each finding row's vector is made from (`finding_row_text`: the sentence under its lead)."""
+        return [finding_row_text(r.text, r.metadata) for r in self.finding_rows]
 
 
 def finding_rows(record: DocRecord, findings: list[Finding]) -> list[ChunkRow]:

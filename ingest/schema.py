@@ -29,6 +29,7 @@ What this module writes is the stored format: existing stores read it back, so k
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal, get_args
@@ -305,6 +306,19 @@ def finding_row_order(meta: Mapping[str, Any]) -> tuple[str, int, int]:
 def finding_row_span(meta: Mapping[str, Any]) -> tuple[int, int]:
     """The document span of a finding-sentence row's own sentence."""
     return int(meta["char_start"]), int(meta["char_end"])
+
+
+# A lead that only announces problems ("经自评，主要存在以下问题", "对照评价指标，项目实施中还存在一些不足") says nothing about
+# what they are; only a lead naming a subject ("绩效指标设置方面", "1、部分项目管理不够规范") is context.
+_ANNOUNCING_LEAD = re.compile(r"存在|以下|如下|表现在|主要有|几个方面|问题|不足")
+
+
+def finding_row_text(text: str, meta: Mapping[str, Any]) -> str:
+    """What a finding-sentence row is judged by (embedded at ingest, matched against category keywords): the sentence
+    with the lead it stands under when that lead names a subject ("绩效指标设置方面：二是效益指标与项目内容关联度不高"),
+    which a bare sub-item leaves implicit. The row's own text stays the exact document span it cites."""
+    lead = str(meta.get("lead") or "")
+    return f"{lead}：{text}" if lead and not _ANNOUNCING_LEAD.search(lead) else text
 
 
 def with_doc(meta: Mapping[str, Any], doc: DocFields) -> Metadata:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from qa.answering.scope import out_of_scope
 from qa.answering.aggregate import aggregate_evidence, answer_aggregate, select_units
 from qa.answering.context import AnswerContext
 from qa.answering.lookup import LookupEvidence, answer_lookup, choose_lookup, lookup_evidence
@@ -32,9 +33,6 @@ __all__ = [
     "Answer", "Answerer", "Citation", "Kind", "LookupEvidence", "UnitEvidence", "choose_lookup", "select_units",
 ]
 
-# An organisation named in a question ("长沙市财政局") that no stored report belongs to.
-_ORG = re.compile(r"[\u4e00-\u9fa5]{2,14}?(?:局|中心|委员会|管委会|办公室|政府|医院|学校|研究院)")
-_NOT_ORG = re.compile(r"哪|单位|提到|是否|什么|多少|如何|怎么|的|和|与|在")
 
 
 class Answerer:
@@ -68,7 +66,7 @@ class Answerer:
         u = understand(question, history, catalogue, filters)
         unknown = self.unknown_entity(u)
         if unknown:
-            return decline(u, f"未在已收录报告中找到{unknown}的报告。", [])
+            return decline(u, unknown, [])
         if u.intent == "aggregate" and u.units:
             return answer_per_unit(self.ctx, u, top_k)
         if u.intent == "aggregate":
@@ -76,20 +74,8 @@ class Answerer:
         return answer_lookup(self.ctx, u, top_k)
 
     def unknown_entity(self, u: Understood) -> str | None:
-        """An organisation or year the question names that no stored report matches."""
-        catalogue = self.ctx.retriever.catalogue().values()
-        if u.filters.year is not None and not any(d.doc.year == u.filters.year for d in catalogue):
-            return f"{u.filters.year}年"
-        if u.filters.unit or u.units or u.intent == "aggregate":
-            return None
-        aliases = [a for d in catalogue if d.doc.unit for a in unit_aliases(d.doc.unit, d.doc.region)]
-        for m in _ORG.finditer(u.standalone):
-            name = m.group(0)
-            if _NOT_ORG.search(name):
-                continue
-            if not any(name in a or a in name for a in aliases) and not any(name in d.doc.title for d in catalogue):
-                return name
-        return None
+        """The decline message when the question names a unit, region or year no stored report has."""
+        return out_of_scope(u, list(self.ctx.retriever.catalogue().values()))
 
     # --- the evidence behind answers, for tuning and tests ------------------------------------------------
 

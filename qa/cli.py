@@ -211,7 +211,7 @@ def docs_edit(
 
 
 _ROLE_NAMES = {"problem": "问题", "measure": "措施"}
-CategoryOpt = Annotated[Optional[str], typer.Option("--category", help="分类名称，如 预算编制不够细化/不够科学")]
+CategoryOpt = Annotated[Optional[str], typer.Option("--category", help="分类名称，如 预算编制不够细化")]
 RoleOpt = Annotated[Optional[str], typer.Option("--role", help="problem（问题） | measure（措施）")]
 YearOpt = Annotated[Optional[int], typer.Option("--year", help="报告年度")]
 RegionOpt = Annotated[Optional[str], typer.Option("--region", help="地区（部分即可）")]
@@ -454,21 +454,29 @@ def eval_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="在标准输出打印 JSON 结果")] = False,
     fail_under: Annotated[Optional[list[str]], typer.Option(help="指标下限，如 hybrid.mrr@10=0.8；低于则退出码 1")] = None,
     limit_queries: Annotated[Optional[int], typer.Option(min=1, help="BEIR：随机抽取的问题数")] = None,
-    seed: Annotated[int, typer.Option(help="BEIR：抽样随机种子")] = 13,
+    seed: Annotated[Optional[int], typer.Option(help="随机种子：BEIR 抽样（默认 13）、规模评测的语料生成（默认 18）")] = None,
     answers: Annotated[bool, typer.Option(help="同时评测回答（汇总单位、查询、拒答、引用）")] = True,
+    scale: Annotated[bool, typer.Option("--scale", help="规模评测：生成数百篇报告，逐题经真实回答路径提问（docs/evaluation.md）")] = False,
+    split: Annotated[str, typer.Option(help="规模评测的半区：tuning（调参）或 reporting（只用于报告）")] = "tuning",
+    docs: Annotated[Optional[int], typer.Option(min=10, help="规模评测的文档数（默认 340）")] = None,
+    cache: Annotated[bool, typer.Option(help="规模评测：复用 data/scale-cache/ 中已建好的向量库")] = True,
 ) -> None:
     """评测检索与回答质量，逐模式并列输出，并写出 JSON / Markdown / PNG 报告。"""
     from qa import eval_report
     from qa.evaluate import EvalError, load_eval_set, run_beir, run_eval_set, valid_modes
+    from qa.scale.bank import SPLITS, BankError
 
     try:
         floors = eval_report.parse_floors(fail_under or [])
         mode_list = valid_modes(modes.split(","))
-        if not files and beir is None:
-            _fail("请给出评测集文件或 --beir 目录")
+        if not files and beir is None and not scale:
+            _fail("请给出评测集文件、--beir 目录或 --scale")
+        if split not in SPLITS:
+            _fail(f"--split 只能是 {' 或 '.join(SPLITS)}")
         settings = get_settings()
         embedder = get_embedder()
         runs: list[tuple[str, str, dict[str, Any]]] = []
+        scale_runs: list[dict[str, Any]] = []
         for path in files or []:
             if not path.exists():
                 _fail(f"评测集不存在：{path}")
@@ -484,14 +492,35 @@ def eval_cmd(
         if beir is not None:
             with progress(err, f"BEIR {beir.name}", None, "项") as tracker:
                 results = run_beir(
-                    beir, settings, embedder, mode_list, limit_queries, seed,
+                    beir, settings, embedder, mode_list, limit_queries, 13 if seed is None else seed,
                     progress=lambda stage, done, total: tracker.update(done, total, note=stage),
                 )
             runs.append((f"beir-{beir.name}", f"BEIR {beir.name}", results))
-    except (EvalError, ValueError) as exc:
+        if scale:
+            from qa.scale.generate import DEFAULT_DOCS, DEFAULT_SEED
+            from qa.scale.harness import run_scale
+
+            with progress(err, f"规模评测 {split}", None, "项") as tracker:
+                scale_runs.append(
+                    run_scale(
+                        split, settings, embedder, docs or DEFAULT_DOCS, DEFAULT_SEED if seed is None else seed, use_cache=cache,  # type: ignore[arg-type]
+                        progress=lambda stage, done, total: tracker.update(done, total or None, note=stage),
+                    )
+                )
+    except (EvalError, BankError, ValueError) as exc:
         _fail(str(exc))
         return
     failures: list[str] = []
+    for results in scale_runs:
+        from qa.scale import report as scale_report
+
+        if as_json:
+            print(json.dumps(results, ensure_ascii=False, indent=2))
+        else:
+            scale_report.print_table(results, out)
+        err.print("已写出：" + "、".join(str(p) for p in scale_report.write(results, out_dir)))
+        scale_floors = {k: v for k, v in floors.items() if k.startswith("scale.")}
+        failures += [f"{scale_report.title(results)} · {f}" for f in eval_report.check_floors(results, scale_floors)]
     for name, title, results in runs:
         if as_json:
             print(json.dumps(results, ensure_ascii=False, indent=2))
@@ -499,7 +528,7 @@ def eval_cmd(
             eval_report.print_table(results, out, title)
         paths = eval_report.write(results, out_dir, name, title)
         err.print("已写出：" + "、".join(str(p) for p in paths))
-        failures += [f"{title} · {f}" for f in eval_report.check_floors(results, floors)]
+        failures += [f"{title} · {f}" for f in eval_report.check_floors(results, {k: v for k, v in floors.items() if not k.startswith("scale.")})]
     for failure in failures:
         err.print(f"[red]未达标[/red] {failure}", highlight=False)
     if failures:

@@ -14,9 +14,14 @@ ANSWER_COLUMNS = ("unit_precision", "unit_recall", "unit_f1", "answer_contains",
 
 
 def flat_metrics(results: dict[str, Any]) -> dict[str, float]:
-    """'hybrid.mrr@10' → value, 'answers.unit_recall' → value: the names `--fail-under` takes."""
+    """'hybrid.mrr@10' → value, 'answers.unit_recall' → value, 'scale.unit_precision' → value: the names
+    `--fail-under` takes."""
     flat = {f"{mode}.{k}": v for mode, metrics in results.get("modes", {}).items() for k, v in metrics.items()}
     flat |= {f"answers.{k}": v for k, v in results.get("answers", {}).items()}
+    if "scale" in results:
+        from qa.scale.report import flat as scale_flat
+
+        flat |= scale_flat(results)
     return flat
 
 

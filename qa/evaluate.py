@@ -165,14 +165,17 @@ _MARKER = re.compile(r"\[(\d+)\]")
 
 def citation_precision(ans: Answer, doc_text: Callable[[str], str]) -> tuple[int, int]:
     """(supported, total) answer sentences: a sentence with markers is supported when each cited passage is
-    really at its offsets in the document and contains the sentence's quoted text."""
+    really at its offsets in the document and contains the sentence's quoted text. Markers with no text of their
+    own (a declined answer's "以下是最接近的段落，供参考：[1][2][3]") are a list of references, not a claim."""
     by_id = {c.id: c for c in ans.citations}
     supported = total = 0
     for line in ans.answer.splitlines():
         for piece in re.findall(r"[^\[\]]+?(?:\[\d+\])+", line):
-            total += 1
             ids = [int(i) for i in _MARKER.findall(piece)]
             claim = _MARKER.sub("", piece).split("：")[-1].strip(" 。；")
+            if not claim:
+                continue
+            total += 1
             ok = all(
                 i in by_id and doc_text(by_id[i].hit.doc.doc_id)[by_id[i].char_start : by_id[i].char_end] == by_id[i].text for i in ids
             ) and any(claim and claim in by_id[i].text for i in ids if i in by_id)

@@ -30,8 +30,17 @@ from qa.lexical import LexicalIndex, tokenize
 from qa.retrieve import Hit
 from qa.sentences import ChunkSource, SentenceBatch, SentenceStore, chunk_sentences, prepare, ranges, release
 
-_PROBLEM_CUE = re.compile(r"不够|不足|缺乏|缺少|未|没有|有待|不规范|不到位|偏差|滞后|薄弱|不完善|不健全|不全|问题|困难|粗|差|低")
-_MEASURE_CUE = re.compile(r"建议|措施|改进|整改|下一步|加强|提高|完善|规范|强化|细化|优化")
+# A topic that states a shortcoming is about problems; one that proposes something, about measures. Everyday
+# wordings count too: 预算做得太粗, 钱花得太慢, 买东西没走采购程序, 年中老是追加预算, 评完就放一边.
+_PROBLEM_CUE = re.compile(
+    r"不|未|没|缺|无法|难以|有待|偏差|滞后|薄弱|问题|困难|短板|粗|差|低|慢|弱|乱|虚|混|多了|超|太|老是|频繁|笼统|走过场|形式|放一边|规避"
+)
+_MEASURE_CUE = re.compile(r"建议|措施|改进|整改|下一步|加强|提高|完善|规范|强化|细化|优化|提出")
+# Words a topic shares with almost any report sentence: they do not make a sentence about the topic.
+_GENERIC = frozenset(
+    "工作 问题 情况 方面 事项 内容 有关 相关 开展 进行 存在 发现 提到 提出 单位 部门 报告 影响 完成 做 做好 较 比较 太 多 少 "
+    "不 没 没有 未 到位 不到位 不够 不足 不高 不强 不严 有待 加强 提高 目标 具体 一共 总共 合计 那个 这个 哪个 万元 亿元 元".split()
+)
 T = TypeVar("T", float, np.ndarray)
 
 
@@ -44,9 +53,12 @@ class EvidenceParams:
     aggregate_lexical_weight: float = 0.3
     lookup_lexical_weight: float = 0.3
     aggregate_threshold: float = 0.8  # absolute floor for a unit to count in an aggregate answer
-    aggregate_margin: float = 0.25  # …and within this of the best unit's score
     related_threshold: float = 0.75  # below the floor but above this: shown as related, never counted
     lookup_threshold: float = 0.7  # below this a lookup is declined as unanswerable
+    # A question asking for a number is answered by the best sentence holding one of the asked kind, within this of
+    # the best sentence; none there: declined.
+    number_window: float = 0.1
+    number_subject_gap: float = 0.3
     # A table's record line whose row label the question names ("…绩效工资是多少" → "… · 30107 绩效工资 · 决算数 …"):
     # the row is the answer, not a sentence that lists 绩效工资 among ten items (tuned on eval_sets/tables_dev.jsonl).
     record_label_bonus: float = 0.1
@@ -58,14 +70,20 @@ class EvidenceParams:
     # elsewhere such sentences were never evidence, only near misses, and embedding them was most of the question's
     # time (docs/evaluation.md, docs/benchmarks.md).
     aggregate_meaning_chunks: int = 5
+    # A sentence counts for a topic of no concept only when it repeats this share of the topic's key words
+    # (`KeyTerms`): 碳呼气试验 shares a character with 碳达峰碳中和, 达标排放 a word, neither says it.
+    key_coverage: float = 0.5
 
 
 @dataclass(frozen=True)
 class Topic:
-    """What is asked about: the topic or question text and its embedding (by the query model), computed once."""
+    """What is asked about: the topic or question text and its embedding (by the query model), computed once.
+    `key_floor`: the share of the topic's key words (`KeyTerms`) a sentence must repeat to be evidence at all
+    (aggregate passes; 0 admits every sentence)."""
 
     text: str
     vector: np.ndarray
+    key_floor: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -161,6 +179,26 @@ class Coverage:
                 has[owner[flat == present[t]]] = True
                 cov[has] += w
         return cov / self._total
+
+
+class KeyTerms(Coverage):
+    """Coverage of a topic's key words only: its tokens without the generic ones (`_GENERIC`), numbers (years are
+    filters) and single characters (碳 of 碳达峰, 年, 钱: a character says little on its own).
+
+    >>> KeyTerms.key_words(set(tokenize("碳达峰碳中和工作")))
+    ['碳达峰']
+    """
+
+    def __init__(self, topic_tokens: set[str], idf: Callable[[str], float]) -> None:
+        super().__init__(set(self.key_words(topic_tokens)), idf)
+
+    @staticmethod
+    def key_words(tokens: AbstractSet[str]) -> list[str]:
+        return sorted(t for t in tokens if t not in _GENERIC and len(t) > 1 and not t.isdigit())
+
+    @classmethod
+    def of_topic(cls, text: str, idf: Callable[[str], float]) -> KeyTerms:
+        return cls(set(tokenize(text)), idf)
 
 
 _SLICE = 256
@@ -264,6 +302,7 @@ def score_candidates(
     `unrelated_only_from`. With `best_per_document`, each document's best sentence only (all `select_units` reads)."""
     records = source.records
     coverage = Coverage(set(tokenize(topic.text)), scoring.lexical.idf)
+    key_terms = KeyTerms.of_topic(topic.text, scoring.lexical.idf) if topic.key_floor > 0 else None
     role = topic_role(topic.text)
     seg, entry, segments = source.prepared.find(np.array([c.key for c in candidates], dtype=np.int64))
     batches: list[SentenceBatch] = []
@@ -287,6 +326,8 @@ def score_candidates(
         owner, ent = np.repeat(owners, counts), np.repeat(entries, counts)
         cov = coverage.of_batch(batch, srows)
         keep = (cov > 0) | near[owner]
+        if key_terms is not None:
+            keep &= key_terms.of_batch(batch, srows) >= topic.key_floor
         srows, owner, ent, cov = srows[keep], owner[keep], ent[keep], cov[keep]
         if not len(srows):
             continue

@@ -224,7 +224,7 @@ class Library:
         passage-encoder call (sorted by length inside, so its batches pad less), finding sentences in one call of
         the query encoder (they are scored against questions' topics: qa.embeddings.Embedder)."""
         chunks = self.encoder.encode([t for d in docs for t in d.index_texts])
-        findings = self.encoder.encode_queries([r.text for d in docs for r in d.finding_rows])
+        findings = self.encoder.encode_queries([t for d in docs for t in d.finding_texts])
         return chunks, findings
 
     def commit(self, items: Sequence[Pending], chunk_vectors: np.ndarray, finding_vectors: np.ndarray) -> None:

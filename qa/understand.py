@@ -23,7 +23,8 @@ Intent = Literal["aggregate", "lookup"]
 
 _AGGREGATE = re.compile(
     r"哪些单位|哪个单位|哪家单位|哪一个单位|哪几个单位|哪些部门|哪几家|哪些地方|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
-    r"列出|列举|是否有单位|有没有单位|有哪些单位|所有单位|各单位|各个单位|分别"
+    r"列出|列举|是否有单位|有没有单位|有哪些单位|所有单位|各单位|各个单位|分别|"
+    r"的(?:单位|部门)(?:一共|总共|共)?有(?:几个|几家|多少个?|多少家)(?=[？?。！!\s]*$)"  # "提到X的单位一共有几个？": a count, not a lookup
 )
 # Words around an aggregate question's topic ("请列出所有提到" + topic + "的单位？"), stripped repeatedly.
 _WHICH_UNITS_WORDS = (
@@ -34,7 +35,7 @@ _LEAD = re.compile(
     rf"^(?:请问|请|列出|列举|统计|所有|全部|{_WHICH_UNITS_WORDS}|哪几家|各个单位|各单位|的报告|报告|中|里|都|也|还|分别|曾经|"
     r"提到了?|提出了?|提及|存在|承认|表示|反映了?|说了?|写了?|指出|认为|有|了|的|，|,|：|:)"
 )
-_TAIL = re.compile(r"(?:方面)?(?:的单位|的问题|的情况)?(?:有哪些|是哪些|有多少|有几个|有几家|吗|呢)?[？?。！!\s]*$")
+_TAIL = re.compile(r"(?:方面)?(?:的单位|的部门|的问题|的情况)?(?:一共|总共|共)?(?:有哪些|是哪些|有多少(?:个|家)?|有几个|有几家|吗|呢)?[？?。！!\s]*$")
 # Where "which units" stands inside the question, the words before it are scope ("在2021年度的项目支出报告中，"),
 # read as filters by read_filters, not topic.
 _WHICH_UNITS = re.compile(_WHICH_UNITS_WORDS)
@@ -43,8 +44,8 @@ _COMPARED = re.compile(r"(?:比|较|与|同|对比|相比)\s*$")
 _ASKING_TAIL = re.compile(r"(?:是多少|有多少|有哪些|是什么|是哪些|多少|如何|怎么样|情况)?[？?。]?$")
 _KIND = (
     ("部门决算", re.compile(r"部门决算|决算报告")),
-    ("部门整体支出", re.compile(r"部门整体支出(?:绩效)?(?:自评|评价)?报告|整体支出报告")),
-    ("项目支出", re.compile(r"项目支出(?:绩效)?(?:自评|评价)?报告|项目支出绩效")),
+    ("部门整体支出", re.compile(r"部门整体支出(?:[（(][^）)]{0,20}[）)])?(?:绩效)?(?:自评|评价)?报告|整体支出报告")),
+    ("项目支出", re.compile(r"项目支出(?:[（(][^）)]{0,20}[）)])?(?:绩效)?(?:自评|评价)?报告|项目支出绩效")),
 )
 # The extractive composer lists near misses after this line; a follow-up's "它们" never refers to them.
 RELATED_HEADER = "以下单位有相近但不相同的表述，未计入："
@@ -85,17 +86,65 @@ def unit_aliases(unit: str, region: str) -> list[str]:
     return aliases
 
 
-def _match_units(text: str, catalogue: Sequence[DocRecord]) -> list[str]:
+# A place name (赫山区, 资阳区, 桃江县, 益阳市) and the stems of words ending like one that are not places (开发区, 全县).
+PLACE = re.compile(r"[^\s\W市省县区]{1,3}?(?:省|自治区|市|区|县)")
+_PLACE_BEFORE = re.compile(r"([^\s\W市省县区]{1,3}(?:区|县|市))[的]?$")
+_NOT_PLACE = frozenset("开发 园 城 本 全 该 辖 我 各 集中 工业集中 高新 新 经开 景 社 街 片 校 厂 矿 小 市 县 区 我县 我市 我区".split())
+# An organisation named in a question ("长沙市财政局", "赫山那个招商服务中心").
+ORG = re.compile(r"[\u4e00-\u9fa5]{2,14}?(?:局|中心|委员会|管委会|办公室|政府|医院|学校|研究院)")
+_NOT_ORG = re.compile(r"哪|单位|提到|是否|什么|多少|如何|怎么|的报告|和|与|在")
+
+
+def is_place(name: str) -> bool:
+    """A place name, not a word that only ends like one (开发区, 园区, 全县)."""
+    stem = re.sub(r"(?:省|自治区|市|区|县)$", "", name)
+    return bool(stem) and stem not in _NOT_PLACE and not stem.endswith(("开发", "集中", "园", "新"))
+
+
+def _places_of(doc: DocRecord) -> str:
+    return f"{doc.doc.region} {doc.doc.unit} {doc.doc.title}"
+
+
+def match_units(text: str, catalogue: Sequence[DocRecord]) -> list[str]:
     """Catalogue units named in the text, in order of appearance; a report without a unit is named by
-    its file name (as answers show it)."""
+    its file name (as answers show it). A short alias (投资促进服务中心 of 益阳市赫山区投资促进服务中心) does not match
+    where the text puts another place before it (资阳区投资促进服务中心)."""
     found: dict[str, int] = {}
     for d in catalogue:
         names = unit_aliases(d.doc.unit, d.doc.region) if d.doc.unit else [d.doc.source]
-        pos = min((text.find(a) for a in names if a in text), default=-1)
-        if pos >= 0:
+        places = _places_of(d)
+        positions = []
+        for a in names:
+            for m in re.finditer(re.escape(a), text):
+                before = _PLACE_BEFORE.search(text, 0, m.start())
+                if a == names[0] or before is None or not is_place(before.group(1)) or before.group(1) in places:
+                    positions.append(m.start())
+        if positions:
             key = d.doc.display_unit
-            found[key] = min(pos, found.get(key, pos))
+            found[key] = min(min(positions), found.get(key, len(text)))
     return sorted(found, key=lambda k: found[k])
+
+
+def _org_suffix(name: str) -> str:
+    m = re.search(r"(?:局|中心|委员会|管委会|办公室|政府|医院|学校|研究院)$", name)
+    return m.group(0) if m else ""
+
+
+def fuzzy_units(mention: str, catalogue: Sequence[DocRecord]) -> list[str]:
+    """Units a loosely named organisation may be ("赫山那个招商服务中心" → 益阳市赫山区投资促进服务中心): of the same kind
+    (its last word: 中心, 局 …), in a place the mention names (赫山 of 赫山区), and in no other place it names."""
+    named = [p for p in PLACE.findall(mention) if is_place(p)]
+    out: dict[str, None] = {}
+    for d in catalogue:
+        unit = d.doc.unit
+        if not unit or _org_suffix(unit) != _org_suffix(mention) or not _org_suffix(mention):
+            continue
+        places = _places_of(d)
+        stems = {re.sub(r"(?:省|自治区|市|区|县)$", "", p) for p in PLACE.findall(places) if is_place(p)}
+        if any(p not in places for p in named) or not any(len(s) >= 2 and s in mention for s in stems):
+            continue
+        out[unit] = None
+    return list(out)
 
 
 def _match_region(text: str, catalogue: Sequence[DocRecord]) -> str | None:
@@ -104,15 +153,24 @@ def _match_region(text: str, catalogue: Sequence[DocRecord]) -> str | None:
     return hits[0] if hits else None
 
 
+def named_orgs(text: str) -> list[str]:
+    """Organisations a question names ("长沙市天心区商务局"), whether or not the library has them."""
+    return [m.group(0) for m in ORG.finditer(text) if not _NOT_ORG.search(m.group(0))]
+
+
 def _report_year(text: str) -> re.Match[str] | None:
     """The first year the text names that is not a comparison's ("比2023年度减少多少": 2023 is not the report's)."""
     return next((m for m in _YEAR.finditer(text) if not _COMPARED.search(text[max(0, m.start() - 3) : m.start()])), None)
 
 
 def read_filters(text: str, catalogue: Sequence[DocRecord]) -> tuple[Filters, list[str]]:
-    """Filters named in the text, and every catalogue unit it names."""
+    """Filters named in the text, and every catalogue unit it names (loosely named ones too, when exactly one
+    unit fits: `fuzzy_units`)."""
     year_m = _report_year(text)
-    units = _match_units(text, catalogue)
+    units = match_units(text, catalogue)
+    if not units:
+        loose = [fuzzy_units(name, catalogue) for name in named_orgs(text)]
+        units = [u[0] for u in loose if len(u) == 1]
     kind = next((k for k, pattern in _KIND if pattern.search(text)), None)
     region = None if units else _match_region(text, catalogue)
     return (
@@ -165,7 +223,7 @@ def _strip_filter_words(topic: str, filters: Filters, units: Sequence[str]) -> s
 def _previous_units(history: Sequence[Turn], catalogue: Sequence[DocRecord]) -> list[str]:
     for turn in reversed(history):
         if turn.role == "assistant":
-            units = _match_units(turn.content.split(RELATED_HEADER)[0], catalogue)
+            units = match_units(turn.content.split(RELATED_HEADER)[0], catalogue)
             if units:
                 return units
     return []
@@ -192,7 +250,7 @@ def understand(question: str, history: Sequence[Turn], catalogue: Sequence[DocRe
         if focus:
             standalone = _FOLLOWUP_PRONOUN.sub("、".join(focus), question, count=1)
 
-    elif previous and len(question) <= 16 and not _AGGREGATE.search(question) and not _match_units(question, catalogue):
+    elif previous and len(question) <= 16 and not _AGGREGATE.search(question) and not match_units(question, catalogue):
         # "同比增长了多少？" after "大祥工业集中区2021年规模以上工业总产值是多少？": same subject, new predicate.
         standalone = _ASKING_TAIL.sub("", previous) + question
 

@@ -96,10 +96,10 @@ def tune_evidence(items: list[EvalItem], answerer: Answerer) -> dict[str, object
     n_contains = sum(1 for item, _ in lookups if item.kind != "unanswerable" and item.answer_contains)
     n_declined = sum(1 for item, _ in lookups if item.kind == "unanswerable")
     aggregate_rows, lookup_rows = [], []
-    for lw, thr, margin in itertools.product((0.0, 0.15, 0.3, 0.45, 0.6, 0.8, 1.0), (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1), (0.1, 0.15, 0.25, 1.0)):
-        p = EvidenceParams(aggregate_lexical_weight=lw, aggregate_threshold=thr, aggregate_margin=margin)
+    for lw, thr in itertools.product((0.0, 0.15, 0.3, 0.45, 0.6, 0.8, 1.0), (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1)):
+        p = EvidenceParams(aggregate_lexical_weight=lw, aggregate_threshold=thr)
         f1, rc, pr = aggregate_score(p)
-        aggregate_rows.append({"aggregate_lexical_weight": lw, "aggregate_threshold": thr, "aggregate_margin": margin,
+        aggregate_rows.append({"aggregate_lexical_weight": lw, "aggregate_threshold": thr,
                                "unit_f1": round(f1, 4), "unit_recall": round(rc, 4), "unit_precision": round(pr, 4)})
     for lw, thr in itertools.product((0.0, 0.15, 0.3, 0.45, 0.6, 0.8), (0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1)):
         p = EvidenceParams(lookup_lexical_weight=lw, lookup_threshold=thr)

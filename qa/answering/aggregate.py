@@ -1,33 +1,35 @@
 """Aggregate answers ("哪些单位提到预算编制不够细化？"): an exhaustive pass over every document the filters admit, one
-verdict per document from its best sentence, grouped by unit, each unit with its cited sentence; near misses are
-listed separately as related and never counted.
+verdict per document with an absolute criterion, grouped by unit, each unit with its cited sentence; near misses
+are listed separately as related, each with the reason it was not counted, and never counted.
 
-Problems/measures topics are answered from the findings first (qa.findings.evidence); otherwise, or when no
-finding passes, from the corpus-wide pass over candidate chunks (qa.evidence.score_candidates).
+A topic about problems or measures (qa.evidence.topic_role: 预算编制不够细化, 预算做得太粗, 加强人才队伍建设) is
+answered from the findings (qa.findings.evidence): through the concept it maps onto, so every wording of one question
+gives one list. Any other topic (招商引资, 内部控制) from the corpus-wide pass over candidate chunks
+(qa.evidence.score_candidates): a document counts when its best sentence repeating the topic's key words scores at
+least the absolute floor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ingest.schema import FINDING_ROLE_OF_SECTION
 from qa.answering.context import AnswerContext
 from qa.answering.result import Answer, Citation, group, unit_line
-from qa.evidence import Candidate, CandidateSource, EvidenceParams, Sentence, Topic, score_candidates
-from qa.findings.evidence import finding_sentences
+from qa.evidence import Candidate, CandidateSource, EvidenceParams, Sentence, Topic, score_candidates, topic_role
+from qa.findings.evidence import REASON_VAGUE, FindingVerdict, Related, finding_verdict
 from qa.sentences import entry_key
 from qa.understand import RELATED_HEADER, Understood
 
 
 def select_units(sentences: Sequence[Sentence], p: EvidenceParams) -> tuple[list[Sentence], list[Sentence]]:
-    """The verdict per document from its best sentence: counted (above the floor and close to the best
-    document), related (near misses, shown apart), or nothing."""
+    """The verdict per document from its best sentence: counted (at or above the absolute floor), related (a near
+    miss shown apart, at most 5), or nothing."""
     best: dict[str, Sentence] = {}
     for s in sorted(sentences, key=lambda s: -s.score):
         best.setdefault(s.doc_id, s)
     ranked = sorted(best.values(), key=lambda s: -s.score)
-    top = ranked[0].score if ranked else 0.0
-    floor = max(p.aggregate_threshold, top - p.aggregate_margin)
-    accepted = [s for s in ranked if s.score >= floor]
+    accepted = [s for s in ranked if s.score >= p.aggregate_threshold]
     # Below the floor by construction (ranked is sorted): no membership test, which was quadratic in units.
     related = [s for s in ranked[len(accepted) :] if s.score >= p.related_threshold][:5]
     return accepted, related
@@ -52,31 +54,30 @@ def aggregate_evidence(ctx: AnswerContext, u: Understood, topic: Topic | None = 
     return score_candidates(ctx.scoring(lexical), topic, candidates, source, unrelated_only_from=nearest, best_per_document=best_per_document)
 
 
-def finding_units(ctx: AnswerContext, u: Understood, topic: Topic) -> tuple[list[Sentence], list[Sentence]] | None:
-    """Problems/measures aggregates answered from the findings; None (→ the corpus-wide pass) when the topic is
-    not about findings or no finding passes verification."""
+def verdict(ctx: AnswerContext, u: Understood) -> FindingVerdict:
+    """Which documents state the topic, and the near misses (see the module docstring)."""
+    topic = ctx.topic(u.topic)
+    role = FINDING_ROLE_OF_SECTION.get(topic_role(u.topic) or "")
     findings = ctx.findings.usable()
-    if findings is None:
-        return None
-    # select_units reads each document's best sentence, and only if it clears the lower threshold.
-    floor = min(ctx.params.aggregate_threshold, ctx.params.related_threshold)
-    sentences = finding_sentences(findings, ctx.scoring(), topic, u.filters, min_score=floor, best_per_document=True)
-    accepted, related = select_units(sentences, ctx.params)
-    return (accepted, related) if accepted else None
+    if role is not None and findings is not None:
+        return finding_verdict(findings, ctx.scoring(), topic, role, u.filters)
+    keyed = Topic(topic.text, topic.vector, ctx.params.key_coverage)
+    accepted, related = select_units(aggregate_evidence(ctx, u, keyed, best_per_document=True), ctx.params)
+    return FindingVerdict(accepted, [Related(s, REASON_VAGUE) for s in related])
 
 
 def answer_aggregate(ctx: AnswerContext, u: Understood) -> Answer:
-    topic = ctx.topic(u.topic)
-    accepted, related = finding_units(ctx, u, topic) or select_units(aggregate_evidence(ctx, u, topic, best_per_document=True), ctx.params)
+    found = verdict(ctx, u)
     citations: list[Citation] = []
-    units = group(accepted, citations)
-    related_units = group(related, citations)
+    units = group(found.accepted, citations)
+    related_units = group([r.sentence for r in found.related], citations, [r.reason for r in found.related])
+    subject = f"“{u.topic}”" + (f"（归入“{found.concept}”）" if found.concept and found.concept != u.topic else "")
     if not units:
-        lines = [f"未在已收录报告中找到提到“{u.topic}”的单位。"]
+        lines = [f"未在已收录报告中找到提到{subject}的单位。"]
     else:
-        lines = [f"共有 {len(units)} 个单位提到“{u.topic}”："]
+        lines = [f"共有 {len(units)} 个单位提到{subject}："]
         lines += [unit_line(f"{n}. ", ue, citations) for n, ue in enumerate(units, 1)]
     if related_units:
         lines.append(RELATED_HEADER)
-        lines += [unit_line("- ", ue, citations) for ue in related_units]
+        lines += [unit_line("- ", ue, citations) + f"（{ue.reason}）" for ue in related_units]
     return Answer("\n".join(lines), "aggregate", u.standalone, citations, units, related_units, u.filters)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from qa.answering.context import AnswerContext
 from qa.answering.result import Answer, Citation, decline
-from qa.evidence import EvidenceParams, Sentence, score_sentences
+from qa.evidence import EvidenceParams, KeyTerms, Sentence, score_sentences
 from qa.lexical import tokenize
 from qa.llm import Passage
 from qa.retrieve import Hit
@@ -18,6 +18,82 @@ from qa.understand import Understood
 
 log = logging.getLogger("qa.answer")
 _ROLE_WORDS = (("measures", re.compile(r"措施|建议|改进|整改|下一步")), ("problems", re.compile(r"问题|不足|困难|短板")))
+# What a question asking for a number asks for, and what its answer must then contain: an amount of money, a score,
+# a share, a count, or any number (or a person, who must at least be named by the asked role). A sentence about the asked thing without it ("“三公”经费支出低于年初预算" for
+# "…“三公”经费支出了多少万元？") does not answer.
+_NUMBER = r"\d[\d,，.]*"
+_ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (re.compile(r"多少钱|多少万|多少元|多少亿|金额|总额|(?:费|资金|支出|预算|收入|投资|补助|拨款|工资|花)[^，。？?]{0,8}多少"), re.compile(_NUMBER + r"\s*(?:万元|元|亿元|万美元|美元|亿|万)")),
+    (re.compile(r"多少分|几分|得分|分值|打分"), re.compile(_NUMBER + r"\s*分")),
+    (re.compile(r"比例|百分之|增幅|降幅|(?:率|占比)[^，。？?]{0,3}多少|增长了多少|下降了多少"), re.compile(_NUMBER + r"\s*[%％]|百分")),
+    (
+        re.compile(r"多少(?:个|项|人|名|期|家|次|亩|条|件|户|所|座|公里|平方米|辆|台|套)|几(?:个|项|人|名|期|家|次|条|件|户|辆|台|套)"),
+        re.compile(r"(?:\d+|[一二三四五六七八九十两百千]+)\s*(?:个|项|人|名|期|家|次|亩|条|件|户|所|座|公里|平方米|辆|台|套|余)"),
+    ),
+    (re.compile(r"多少|几"), re.compile(r"\d|[一二三四五六七八九十百千万]")),
+    # A person: no number, but the sentence must still name the asked role ("主任是谁" → a sentence with 主任).
+    (re.compile(r"是谁|哪位|姓名"), re.compile(r".")),
+)
+
+
+# Budget line items and report figures a question can name exactly. Reports name them the same way, so a number
+# question naming one ("公务接待费是多少？") is answered only by a sentence naming it: without it, the best passage's
+# number is another figure's (a title's year, 基本支出 for 会议费). Each entry: what the question says, what the
+# answer must then say. Paraphrased questions ("维持机构日常运转花了多少钱") name no item and are not affected.
+_ITEMS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (re.compile(q), re.compile(a))
+    for q, a in (
+        (r"接待费|接待", r"接待"),
+        (r"会议费", r"会议费"),
+        (r"培训费", r"培训费"),
+        (r"差旅费", r"差旅费"),
+        (r"公务用车|公车|车辆购置|车辆运行", r"公务用车|公车|车辆"),
+        (r"出国|出境", r"出国|出境"),
+        (r"办公费|印刷费|邮电费|水电费|物业管理费|维修(?:\(护\))?费|租赁费|劳务费|咨询费|手续费|福利费|委托业务费", r"办公费|印刷费|邮电费|水电费|物业管理费|维修|租赁费|劳务费|咨询费|手续费|福利费|委托业务费"),
+        (r"满意度", r"满意"),
+        (r"得分|评分|打分|多少分|几分", r"\d\s*分"),
+        (r"平均工资|人均工资", r"平均工资|人均"),
+        (r"固定资产|资产总额|资产总计", r"资产"),
+        (r"政府采购", r"采购"),
+        (r"在职|编制数|编制人数|实有人数|多少人|几人|人数", r"人"),
+        (r"结转结余|结余", r"结转|结余"),
+        (r"执行率", r"执行率|执行进度"),
+        (r"主任|局长|书记|负责人|主席|主管", r"主任|局长|书记|负责人|主席|主管"),
+    )
+)
+
+
+def named_items(question: str) -> list[re.Pattern[str]]:
+    """What an answer must name for each budget item the question names (`_ITEMS`).
+
+    >>> [p.pattern for p in named_items("芙蓉区商务局2021年会议费是多少？")]
+    ['会议费']
+    """
+    return [answer for asked, answer in _ITEMS if asked.search(question)]
+
+
+@dataclass(frozen=True)
+class NumberAsk:
+    """A question asking for a number: what its answer must contain, and how much of the question's subject a
+    sentence repeats (`KeyTerms`), so a number about something else is not taken for the answer."""
+
+    pattern: re.Pattern[str]
+    subject: KeyTerms
+    items: tuple[re.Pattern[str], ...] = ()  # budget items the question names: the answer must name each
+
+    def answers(self, text: str) -> bool:
+        return bool(self.pattern.search(text)) and all(item.search(text) for item in self.items)
+
+
+def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
+    """What an answer to a question asking for a number must contain, or None for other questions.
+
+    >>> from qa.evidence import KeyTerms
+    >>> ask = asked_number("“三公”经费具体支出了多少万元？", KeyTerms(set(), lambda t: 1.0))
+    >>> bool(ask.pattern.search("“三公”经费支出总额小，低于年初预算。")), bool(ask.pattern.search("基本支出388.07万元。"))
+    (False, True)
+    """
+    return next((NumberAsk(answer, subject, tuple(named_items(question))) for ask, answer in _ASKED_NUMBER if ask.search(question)), None)
 
 
 def asked_role(question: str) -> str | None:
@@ -33,10 +109,19 @@ class LookupEvidence:
     from_section: bool  # hits are that unit's section itself: its content answers, whatever the wording
 
 
-def choose_lookup(sentences: Sequence[Sentence], role: str | None, from_section: bool, p: EvidenceParams) -> list[Sentence]:
-    """The answering sentences, best first; [] when the best one is too weak to answer (declined)."""
+def choose_lookup(sentences: Sequence[Sentence], role: str | None, from_section: bool, p: EvidenceParams, number: NumberAsk | None = None) -> list[Sentence]:
+    """The answering sentences, best first; [] when the best one is too weak to answer (declined). `number`: the
+    answer is the best sentence holding a number of the asked kind within `number_window` of the best sentence, and
+    about the asked subject about as much as the best (`number_subject_gap`): "“三公”经费支出低于年初预算" best for
+    "“三公”经费支出了多少万元？" and a sentence on 基本支出 with an amount next: declined."""
     if not sentences or (sentences[0].score < p.lookup_threshold and not from_section):
         return []
+    if number is not None and not from_section:
+        floor = max(p.lookup_threshold, sentences[0].score - p.number_window)
+        subject = number.subject(sentences[0].text) - p.number_subject_gap
+        sentences = [s for s in sentences if s.score >= floor and number.answers(s.text) and number.subject(s.text) >= subject]
+        if not sentences:
+            return []
     best = sentences[0]
     # A list answer (措施/问题) takes the unit's next items too; a number answer stays one sentence.
     window = 1.0 if from_section else 0.1 if role else 0.03
@@ -62,7 +147,9 @@ def answer_lookup(ctx: AnswerContext, u: Understood, top_k: int | None) -> Answe
     ev = lookup_evidence(ctx, u, top_k)
     if not ev.hits:
         return decline(u, "未在已收录报告中找到与该问题相关的内容。", [])
-    chosen = choose_lookup(ev.sentences, ev.role, ev.from_section, ctx.params)
+    ignore = {t for h in ev.hits for t in tokenize(h.doc.unit)}
+    subject = KeyTerms(set(tokenize(u.standalone)) - ignore, ctx.scoring().lexical.idf)
+    chosen = choose_lookup(ev.sentences, ev.role, ev.from_section, ctx.params, asked_number(u.standalone, subject))
     if not chosen:
         return decline(u, "未在已收录报告中找到能回答该问题的内容。", ev.hits)
     if ctx.composer is not None:

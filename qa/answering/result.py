@@ -29,6 +29,7 @@ class UnitEvidence:
     doc_id: str
     source: str
     citation_ids: tuple[int, ...]
+    reason: str | None = None  # a near miss (related): why it was not counted
 
 
 @dataclass
@@ -55,18 +56,19 @@ def quote(citations: Sequence[Citation], cid: int) -> str:
     return f"{citations[cid - 1].text.strip()}[{cid}]"
 
 
-def group(sentences: Sequence[Sentence], citations: list[Citation]) -> list[UnitEvidence]:
-    """One entry per unit (file name when unknown), best first; appends the citations it uses."""
+def group(sentences: Sequence[Sentence], citations: list[Citation], reasons: Sequence[str] | None = None) -> list[UnitEvidence]:
+    """One entry per unit (file name when unknown), best first; appends the citations it uses. `reasons`: per
+    sentence, why a near miss was not counted (the unit keeps its first)."""
     grouped: dict[str, UnitEvidence] = {}
-    for s in sentences:
+    for n, s in enumerate(sentences):
         name = s.hit.doc.display_unit
         cid = len(citations) + 1
         citations.append(Citation(cid, s.hit, s.text, s.char_start, s.char_end, s.score))
         if name in grouped:
             prev = grouped[name]
-            grouped[name] = UnitEvidence(prev.unit, prev.doc_id, prev.source, prev.citation_ids + (cid,))
+            grouped[name] = UnitEvidence(prev.unit, prev.doc_id, prev.source, prev.citation_ids + (cid,), prev.reason)
         else:
-            grouped[name] = UnitEvidence(name, s.doc_id, s.hit.doc.source, (cid,))
+            grouped[name] = UnitEvidence(name, s.doc_id, s.hit.doc.source, (cid,), reasons[n] if reasons else None)
     return list(grouped.values())
 
 

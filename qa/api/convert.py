@@ -36,7 +36,7 @@ def source_label(c: CitationOut) -> str:
 
 
 def _unit_out(u: UnitEvidence) -> UnitOut:
-    return UnitOut(unit=u.unit, doc_id=u.doc_id, source=u.source, citation_ids=list(u.citation_ids))
+    return UnitOut(unit=u.unit, doc_id=u.doc_id, source=u.source, citation_ids=list(u.citation_ids), reason=u.reason)
 
 
 def answer_out(ans: Answer) -> AskOut:

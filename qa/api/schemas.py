@@ -107,6 +107,7 @@ class UnitOut(BaseModel):
     doc_id: str
     source: str
     citation_ids: list[int]
+    reason: str | None = Field(None, description="仅 related：未计入的原因（如“仅在改进措施中提到，未作为存在的问题”）")
 
 
 class AskOut(BaseModel):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 
+from ingest.schema import finding_row_text
 from ingest.pipeline import expand_paths, prepare
 from ingest.readers import read_document
 from qa.findings.model import Finding, group_rows, in_order
@@ -59,8 +60,8 @@ def extract_corpus(paths: Sequence[Path], encoder: Encoder, categorizer: Categor
     found: list[Finding] = []
     for path in expand_paths(paths):
         doc = prepare(read_document(path), {}, chunk_size=300, chunk_overlap=0)
-        rows, vectors = in_order(doc.finding_rows, encoder.encode_queries([r.text for r in doc.finding_rows]))
-        found += group_rows(rows, vectors, categorizer)
+        rows, vectors = in_order(doc.finding_rows, encoder.encode_queries(doc.finding_texts))
+        found += group_rows(rows, categorizer.sentence_scores([finding_row_text(r.text, r.metadata) for r in rows], vectors), categorizer)
     return found
 
 

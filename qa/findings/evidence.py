@@ -1,26 +1,38 @@
-"""Findings as the first source of evidence for aggregate questions about problems or measures.
+"""Findings as the evidence of aggregate questions about problems or measures.
 
-"哪些单位提到预算编制不够细化？" is a question about what reports state as problems: the findings of every
-admitted document are exactly those statements, already cut at item boundaries and embedded at ingest. Each
-finding sentence is verified as any evidence sentence is (qa.evidence: cosine to the topic + idf-weighted
-topic coverage, the same EvidenceParams thresholds in `select_units`), so a finding counts only when its own
-sentence says what was asked. No corpus text is embedded at question time.
+"哪些单位提到预算编制不够细化？" asks what reports state as problems, and the findings of every admitted document are
+exactly those statements, cut at item boundaries, embedded at ingest and sorted into the taxonomy's concepts
+(qa.findings.taxonomy). Membership is decided per document with an absolute criterion:
 
-Used when the topic has a role (topic_role: 不够细化 → problems, 加强监管 → measures: only findings of that
-role) or, without one, when it names a category strongly (专账核算 → 项目资金未专账核算: findings of either
-role in that category).
+- a topic that maps onto a concept (`Categorizer.topic_concept`: 预算编制不够细化, 预算做得太粗, 年初预算安排比较
+  笼统 all map onto 预算编制不够细化) lists every document with a finding of the asked role whose sentence states that
+  concept (`Categorizer.accepted`) — so every wording of one question gives one list, and a unit is listed for
+  what its report says, not for how close it comes to the best unit;
+- a problem or measure topic of no concept is scored sentence by sentence (qa.evidence: cosine + idf-weighted
+  coverage) against an absolute floor, and must repeat the topic's key words (`KeyTerms`).
+
+Near misses are listed apart with the reason they were not counted: the concept stated only as a measure (or only
+as a problem, for a measure question), or stated too vaguely to decide.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from ingest.schema import FINDING_ROLE_OF_SECTION, SECTION_ROLE_OF_FINDING
-from qa.evidence import Coverage, Scoring, Sentence, Topic, combine, topic_role
-from qa.findings.index import FindingFilter, FindingsIndex
+from ingest.schema import SECTION_ROLE_OF_FINDING
+from qa.evidence import Coverage, KeyTerms, Scoring, Sentence, Topic, combine
+from qa.findings.index import FindingsIndex
 from qa.findings.model import Finding
 from qa.lexical import tokenize
 from qa.retrieve import Filters, Hit
+
+RELATED_MAX = 5
+REASON_AS_MEASURE = "仅在改进措施中提到，未作为存在的问题"
+REASON_AS_PROBLEM = "作为存在的问题提到，未提出相应措施"
+REASON_VAGUE = "表述相近，但不足以确定是同一问题"
+
 
 def as_hit(f: Finding) -> Hit:
     """A finding in the shape answers cite (its document's metadata, the finding's span)."""
@@ -37,50 +49,109 @@ def as_hit(f: Finding) -> Hit:
     )
 
 
-def finding_scope(index: FindingsIndex, topic: str, vector: np.ndarray) -> FindingFilter | None:
-    """Which findings an aggregate topic is about, or None when it is not about findings at all."""
-    role = FINDING_ROLE_OF_SECTION.get(topic_role(topic) or "")
-    if role is not None:
-        return FindingFilter(role=role)
-    named = index.categorizer.topic_category(topic, vector)
-    return FindingFilter(category=named[0]) if named else None
+@dataclass(frozen=True)
+class Related:
+    sentence: Sentence
+    reason: str
 
 
-def finding_sentences(
-    index: FindingsIndex, scoring: Scoring, topic: Topic, filters: Filters, *, min_score: float | None = None, best_per_document: bool = False
-) -> list[Sentence]:
-    """Every sentence of the in-scope findings of the admitted documents scoring at least `min_score` (or only
-    each document's best: all `select_units` looks at), scored as evidence, best first; [] when the topic is
-    not about findings. Scores are computed for every row at once (one matrix-vector product, coverage from
-    the view's token postings); Sentence objects are built only for what is returned (at 100k chunks, 77k
-    finding rows: a per-row Python loop took ~0.7 s of a 0.8 s answer)."""
-    scope = finding_scope(index, topic.text, topic.vector)
-    if scope is None:
-        return []
+@dataclass(frozen=True)
+class FindingVerdict:
+    """Which documents state the topic (one cited sentence each, best first), the near misses, and the concept
+    the topic was mapped onto (None: scored sentence by sentence)."""
+
+    accepted: list[Sentence]
+    related: list[Related]
+    concept: str | None = None
+
+
+def _sentence(index: FindingsIndex, row: int, score: float, similarity: float = 0.0, coverage: float = 0.0) -> Sentence:
+    view = index.view()
+    f = view.findings[int(view.row_finding[row])]
+    s = f.sentences[row - f.first_row]
+    return Sentence(as_hit(f), s.text, s.char_start, s.char_end, round(float(score), 4), float(similarity), float(coverage), True)
+
+
+def _best_per_document(view_row_doc: np.ndarray, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Of `rows` (with their `scores`), each document's best row (earliest on ties), best first."""
+    if not len(rows):
+        return rows
+    order = np.lexsort((rows, -scores, view_row_doc[rows]))
+    rows, scores = rows[order], scores[order]
+    docs = view_row_doc[rows]
+    first = np.r_[True, docs[1:] != docs[:-1]]
+    rows, scores = rows[first], scores[first]
+    return rows[np.lexsort((rows, -scores))]
+
+
+def _admitted_rows(index: FindingsIndex, filters: Filters) -> np.ndarray:
     view = index.view()
     catalogue = index.retriever.catalogue()
-    docs = {d for d, rec in catalogue.items() if filters.admits(rec.doc)}
-    # finding_scope only sets role or category: the finding's own fields.
-    picked = [i for i, f in enumerate(view.findings) if f.doc.doc_id in docs and scope.admits_content(f)]
-    if not picked:
-        return []
-    rows = np.flatnonzero(np.isin(view.row_finding, picked))
-    sims = (view.vectors @ topic.vector)[rows]
-    cov = Coverage(set(tokenize(topic.text)), scoring.lexical.idf).of_postings(view.postings, len(view.vectors))[rows]
-    scores = np.round(combine(sims, cov, scoring.params.aggregate_lexical_weight), 4)
-    keep = np.arange(len(rows)) if min_score is None else np.flatnonzero(scores >= min_score)
-    if best_per_document and len(keep):
-        # By document, best first, earliest sentence on ties (rows are in document order): each group's first.
-        order = keep[np.lexsort((rows[keep], -scores[keep], view.row_doc[rows[keep]]))]
-        doc_codes = view.row_doc[rows[order]]
-        keep = order[np.r_[True, doc_codes[1:] != doc_codes[:-1]]]
-    hits: dict[int, Hit] = {}
-    out: list[Sentence] = []
-    for i in keep:
-        row = int(rows[i])
-        fi = int(view.row_finding[row])
-        f = view.findings[fi]
-        hit = hits.get(fi) or hits.setdefault(fi, as_hit(f))
-        s = f.sentences[row - f.first_row]
-        out.append(Sentence(hit, s.text, s.char_start, s.char_end, float(scores[i]), float(sims[i]), float(cov[i]), True))
-    return sorted(out, key=lambda s: (-s.score, s.doc_id, s.char_start))
+    codes = [i for i, k in enumerate(view.key) if k[0] in catalogue and filters.admits(catalogue[k[0]].doc)]
+    return np.isin(view.row_doc, np.asarray(codes, dtype=np.int64))
+
+
+def concept_verdict(index: FindingsIndex, concept: int, role: str, filters: Filters) -> FindingVerdict:
+    """Every admitted document with a `role` finding (problem | measure) stating `concept`; near misses apart."""
+    view = index.view()
+    ok = index.accepted()[:, concept]
+    scores = view.row_scores[:, concept] if len(view.row_scores) else np.zeros(0, dtype=np.float32)
+    admitted = _admitted_rows(index, filters)
+    own = view.row_problem if role == "problem" else view.row_measure
+    counted = _best_per_document(view.row_doc, np.flatnonzero(ok & own & admitted), scores[ok & own & admitted])
+    accepted = [_sentence(index, int(r), float(scores[r])) for r in counted]
+    taken = set(view.row_doc[counted].tolist())
+    other = view.row_measure if role == "problem" else view.row_problem
+    reason = REASON_AS_MEASURE if role == "problem" else REASON_AS_PROBLEM
+    # Near misses about the same concept: stated in the other role, or this concept is the sentence's best but
+    # not clearly enough (below the threshold or the lead it needs).
+    best = np.argmax(view.row_scores, axis=1) == concept if len(view.row_scores) else np.zeros(0, dtype=bool)
+    floor = index.categorizer.params.threshold - index.categorizer.params.related_gap
+    candidates = [(r, reason) for r in np.flatnonzero(ok & other & admitted).tolist()]
+    candidates += [(r, REASON_VAGUE) for r in np.flatnonzero(~ok & best & own & admitted & (scores >= floor)).tolist()]
+    related: list[Related] = []
+    for r, why in sorted(candidates, key=lambda x: (-float(scores[x[0]]), x[0])):
+        doc = int(view.row_doc[r])
+        if doc in taken:
+            continue
+        taken.add(doc)
+        related.append(Related(_sentence(index, r, float(scores[r])), why))
+        if len(related) == RELATED_MAX:
+            break
+    return FindingVerdict(accepted, related, index.categorizer.categories[concept].name)
+
+
+def scored_verdict(index: FindingsIndex, scoring: Scoring, topic: Topic, role: str, filters: Filters) -> FindingVerdict:
+    """A problem or measure topic of no concept: each `role` finding sentence scored against the topic (cosine +
+    idf-weighted coverage), counted at or above the absolute floor when it repeats the topic's key words."""
+    view = index.view()
+    p = scoring.params
+    own = (view.row_problem if role == "problem" else view.row_measure) & _admitted_rows(index, filters)
+    rows = np.flatnonzero(own)
+    if not len(rows):
+        return FindingVerdict([], [])
+    sims = (view.vectors[rows] @ topic.vector).astype(np.float64)
+    topic_tokens = set(tokenize(topic.text))
+    cov = Coverage(topic_tokens, scoring.lexical.idf).of_postings(view.postings, len(view.vectors))[rows]
+    key = KeyTerms(topic_tokens, scoring.lexical.idf).of_postings(view.postings, len(view.vectors))[rows]
+    scores = np.round(combine(sims, cov, p.aggregate_lexical_weight), 4)
+    keyed = key >= p.key_coverage
+    counted_local = np.flatnonzero((scores >= p.aggregate_threshold) & keyed)
+    counted = _best_per_document(view.row_doc, rows[counted_local], scores[counted_local])
+    pos = {int(r): i for i, r in enumerate(rows.tolist())}
+    accepted = [_sentence(index, int(r), scores[pos[int(r)]], sims[pos[int(r)]], cov[pos[int(r)]]) for r in counted]
+    taken = set(view.row_doc[counted].tolist())
+    near_local = np.flatnonzero((scores >= p.related_threshold) & keyed & ~np.isin(view.row_doc[rows], list(taken)))
+    related = [
+        Related(_sentence(index, int(r), scores[pos[int(r)]], sims[pos[int(r)]], cov[pos[int(r)]]), REASON_VAGUE)
+        for r in _best_per_document(view.row_doc, rows[near_local], scores[near_local])[:RELATED_MAX]
+    ]
+    return FindingVerdict(accepted, related)
+
+
+def finding_verdict(index: FindingsIndex, scoring: Scoring, topic: Topic, role: str, filters: Filters) -> FindingVerdict:
+    """The verdict of a problem or measure topic: through its concept when it maps onto one, else scored."""
+    concept = index.categorizer.topic_concept(topic.text, topic.vector)
+    if concept is not None:
+        return concept_verdict(index, concept, role, filters)
+    return scored_verdict(index, scoring, topic, role, filters)

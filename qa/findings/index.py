@@ -9,6 +9,7 @@ applies to everything already stored, without re-ingest, at the cost of one matr
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ingest.schema import DocFields, DocRecord, row_doc
+from ingest.schema import DocFields, DocRecord, finding_row_text, row_doc
 from qa.findings.model import Finding, group_rows, in_order
 from qa.findings.taxonomy import Categorizer
 from qa.lexical import tokenize
@@ -46,6 +47,26 @@ class FindingFilter:
         return (self.role is None or f.role == self.role) and (self.category is None or self.category in f.category_names())
 
 
+@dataclass(frozen=True)
+class _DocFindings:
+    """One document's findings as read from the store: the findings, each sentence row's vector (until the view
+    holds it), jieba tokens and category scores."""
+
+    findings: list[Finding]
+    vectors: np.ndarray | None
+    tokens: list[tuple[str, ...]]
+    scores: np.ndarray
+
+
+# A sentence of a problem finding that is a plan, not a problem ("下一步将加强培训，…").
+_PLAN = re.compile(r"^(?:[一二三四五六七八九十\d]+[是、.．]|[（(]\d+[）)])?\s*(?:下一步|今后|下阶段|针对|为此|将|拟|计划|要|建议)")
+
+
+# A short line that names an area ("3、绩效评价方面", "预算管理：") rather than stating something about it;
+# "一是预算调整较为频繁" is as short and is a statement.
+_LABEL = re.compile(r"^(?:[（(]?[一二三四五六七八九十\d]{1,2}[)）]?[、.．]?\s*)?[^，。；;！？!?,]{1,10}(?:[：:]|方面|层面|问题|情况)[：:]?$")
+
+
 # A committed document as the view knows it: id, ingest time (a rewrite of the same content) and fields (an edit).
 _DocKey = tuple[str, float, DocFields]
 
@@ -53,11 +74,16 @@ _DocKey = tuple[str, float, DocFields]
 @dataclass
 class _View:
     """All findings of the committed documents, in catalogue order, with one row per finding sentence: its
-    vector, the finding it belongs to, and (`postings`) the rows containing each jieba token, so an aggregate
-    question scores every row with array operations instead of a Python loop."""
+    vector, its category scores, the finding it belongs to, and (`postings`) the rows containing each jieba
+    token, so an aggregate question scores every row with array operations instead of a Python loop."""
 
     findings: list[Finding] = field(default_factory=list)
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), dtype=np.float32))
+    # Per row: its score for every category (Categorizer.sentence_scores) and whether its finding is a problem.
+    row_scores: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    row_problem: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # …and a measure: a measure finding's rows, and a problem finding's plans ("下一步将…" after the problem).
+    row_measure: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     row_finding: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     row_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # a code per document
     postings: dict[str, np.ndarray] = field(default_factory=dict)
@@ -97,8 +123,9 @@ class FindingsIndex:
         # copy: 158 MB at 100k chunks). Not the stored rows themselves: their metadata dicts cost 120 MB and
         # 100k objects at 100k chunks. Objects made after start-up (an upload extends the view, a delete or
         # rewrite rebuilds it) are not frozen out of the GC as the start-up ones are (Answerer.warm).
-        self._per_doc: dict[_DocKey, tuple[list[Finding], np.ndarray | None, list[tuple[str, ...]]]] = {}
+        self._per_doc: dict[_DocKey, _DocFindings] = {}
         self._view = _View()
+        self._accepted: tuple[_View, np.ndarray] | None = None
 
     # --- loading -------------------------------------------------------------------------------------------
 
@@ -126,7 +153,8 @@ class FindingsIndex:
                 picked = by_doc.get(d, [])
                 doc_rows, doc_vectors = in_order([rows[i] for i in picked], vectors[picked] if picked else vectors[:0])
                 tokens = [tuple(sys.intern(t) for t in set(tokenize(r.text))) for r in doc_rows]
-                self._per_doc[(d, catalogue[d].ingested_at, catalogue[d].doc)] = (group_rows(doc_rows, doc_vectors, self.categorizer), doc_vectors, tokens)
+                scores = self.categorizer.sentence_scores([finding_row_text(r.text, r.metadata) for r in doc_rows], doc_vectors)
+                self._per_doc[(d, catalogue[d].ingested_at, catalogue[d].doc)] = _DocFindings(group_rows(doc_rows, scores, self.categorizer), doc_vectors, tokens, scores)
         live = set(key)
         for stale in [k for k in self._per_doc if k not in live]:
             del self._per_doc[stale]
@@ -138,9 +166,8 @@ class FindingsIndex:
         else:
             view = self._extend(_View(), key, old.vectors_by_doc())
         for k in key:  # the view holds every document's vectors now
-            doc_findings, vectors, tokens = self._per_doc[k]
-            if vectors is not None:
-                self._per_doc[k] = (doc_findings, None, tokens)
+            if self._per_doc[k].vectors is not None:
+                self._per_doc[k] = replace(self._per_doc[k], vectors=None)
         return view
 
     def _extend(self, base: _View, key: tuple[_DocKey, ...], kept: dict[_DocKey, np.ndarray]) -> _View:
@@ -148,32 +175,51 @@ class FindingsIndex:
         vectors are in `_per_doc` (read from the store) or else in `kept` (from the view being replaced)."""
         findings = list(base.findings)
         blocks = [base.vectors] if len(base.findings) else []
+        score_blocks = [base.row_scores] if len(base.findings) else []
         added: dict[str, list[int]] = {}
         offset = len(base.vectors) if base.findings else 0
         for k in key[len(base.key) :]:
-            doc_findings, vectors, row_tokens = self._per_doc[k]
-            if not doc_findings:
+            doc = self._per_doc[k]
+            if not doc.findings:
                 continue
-            vectors = kept[k] if vectors is None else vectors
-            findings += [replace(f, first_row=f.first_row + offset) for f in doc_findings]
+            vectors = kept[k] if doc.vectors is None else doc.vectors
+            findings += [replace(f, first_row=f.first_row + offset) for f in doc.findings]
             blocks.append(vectors)
-            for i, tokens in enumerate(row_tokens, start=offset):
+            score_blocks.append(doc.scores)
+            for i, tokens in enumerate(doc.tokens, start=offset):
                 for t in tokens:
                     added.setdefault(t, []).append(i)
             offset += len(vectors)
         stacked = np.concatenate(blocks) if blocks else np.zeros((0, self.retriever.embedder.dimension), dtype=np.float32)
+        n_categories = len(self.categorizer.categories)
+        row_scores = np.concatenate(score_blocks) if score_blocks else np.zeros((0, n_categories), dtype=np.float32)
         new = findings[len(base.findings) :]
         sizes = [len(f.sentences) for f in new]
         codes = {k[0]: i for i, k in enumerate(key)}
         row_finding = np.concatenate([base.row_finding, np.repeat(np.arange(len(base.findings), len(findings)), sizes)]).astype(np.int64)
         row_doc = np.concatenate([base.row_doc, np.repeat(np.asarray([codes[f.doc.doc_id] for f in new], dtype=np.int64), sizes)]).astype(np.int64)
+        plans = np.asarray([bool(_PLAN.match(s.text)) for f in new for s in f.sentences], dtype=bool)
+        # A bare sub-heading line ("3、绩效评价方面") heads a statement; it does not state a problem itself.
+        labels = np.asarray([bool(_LABEL.match(s.text)) for f in new for s in f.sentences], dtype=bool)
+        problem = np.repeat(np.asarray([f.role == "problem" for f in new], dtype=bool), sizes)
+        row_problem = np.concatenate([base.row_problem, problem & ~plans & ~labels])
+        row_measure = np.concatenate([base.row_measure, ~problem | plans])
         postings = dict(base.postings)  # arrays are never changed in place: the old view stays valid for its readers
         for t, rows in added.items():
             more = np.asarray(rows, dtype=np.int64)
             postings[t] = np.concatenate([postings[t], more]) if t in postings else more
-        return _View(findings, stacked, row_finding, row_doc, postings, key)
+        return _View(findings, stacked, row_scores, row_problem, row_measure, row_finding, row_doc, postings, key)
 
     # --- queries -------------------------------------------------------------------------------------------
+
+    def accepted(self) -> np.ndarray:
+        """(rows × categories) bool of the current view: the concepts each finding sentence states
+        (`Categorizer.accepted`), computed once per view."""
+        view = self.view()
+        cached = self._accepted
+        if cached is None or cached[0] is not view:
+            cached = self._accepted = (view, self.categorizer.accepted(view.row_scores))
+        return cached[1]
 
     def select(self, flt: FindingFilter) -> list[Finding]:
         catalogue = self.retriever.catalogue()

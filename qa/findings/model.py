@@ -64,12 +64,12 @@ def in_order(rows: Sequence[ChunkRow], vectors: np.ndarray) -> tuple[list[ChunkR
     return [rows[i] for i in order], vectors[order] if order else vectors[:0]
 
 
-def group_rows(rows: Sequence[ChunkRow], vectors: np.ndarray, categorizer: Categorizer, first_row: int = 0) -> list[Finding]:
-    """Findings from their sentence rows in document order (`in_order`; `vectors[i]` belongs to `rows[i]`),
-    categorised. `first_row` offsets the recorded row positions (rows that are part of a larger matrix)."""
+def group_rows(rows: Sequence[ChunkRow], scores: np.ndarray, categorizer: Categorizer, first_row: int = 0) -> list[Finding]:
+    """Findings from their sentence rows in document order (`in_order`), categorised from the rows' category
+    scores (`Categorizer.sentence_scores`; `scores[i]` belongs to `rows[i]`). `first_row` offsets the recorded
+    row positions (rows that are part of a larger matrix)."""
     if not rows:
         return []
-    scores = categorizer.sentence_scores([r.text for r in rows], vectors)
     found: list[Finding] = []
     start = 0
     while start < len(rows):

@@ -1,15 +1,18 @@
 """The categories findings are sorted into: a YAML taxonomy (shipped default or the user's own via QA_TAXONOMY)
 and the classifier that assigns them.
 
-A finding belongs to every category whose score clears `CategoryParams.threshold`; the score of a category is
-the best over the finding's sentences of
+The categories are the concepts answers are built on: "哪些单位提到预算编制不够细化？" lists the documents whose
+problem findings state the concept 预算编制不够细化, and "哪些单位的预算做得太粗？" maps onto the same concept,
+so both wordings give one list. A sentence's score for a category is
 
-    cosine(sentence, closest of the category's description and examples) + keyword_weight · [a keyword matches]
+    cosine(sentence, closest of the category's name, description and examples) + keyword_weight · (matching keywords, at most keyword_hits)
 
-so a paraphrase with no keyword (预算做得比较粗) can still reach a category through meaning, a keyword alone does
-not decide it, and a finding of several sentences collects the categories of each (003: 绩效目标不够细化 and
-缺乏专职专业管理人员). A finding that reaches no category is 其他. The sentence vectors are the ones computed at
-ingest; only the taxonomy's own texts are embedded here (once per process), so a new taxonomy needs no re-ingest.
+and it states the category that scores best for it (the fallback 其他 competes with its own examples) when that
+score is high enough and clearly ahead of the runner-up (`Categorizer.accepted`). So a paraphrase with no
+keyword (预算做得比较粗) reaches a category through meaning, a keyword alone does not decide it, a problem of no
+concept is not forced into the nearest one, and a finding of several sentences collects the categories of each.
+A finding that states no concept is 其他. The sentence vectors are the ones computed at ingest; only the
+taxonomy's own texts are embedded here (once per process), so a new taxonomy needs no re-ingest.
 
 >>> t = Taxonomy.parse({"categories": [{"name": "专业人才缺乏", "description": "缺乏专业人才", "keywords": ["人才"]}]})
 >>> [c.name for c in t.categories], t.fallback
@@ -50,7 +53,10 @@ class Category:
     keywords: tuple[re.Pattern[str], ...]
 
     def prototypes(self) -> list[str]:
-        return [t for t in (self.description, *self.examples) if t.strip()]
+        """The texts its score compares with. The fallback's own name and description describe nothing; its
+        examples (problems of no concept) are what a sentence of no concept resembles."""
+        texts = self.examples if self.name == FALLBACK else (self.name, self.description, *self.examples)
+        return [t for t in texts if t.strip()]
 
 
 @dataclass(frozen=True)
@@ -112,12 +118,22 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
 
 @dataclass(frozen=True)
 class CategoryParams:
-    """Chosen on the hand-labelled findings of the samples (eval_sets/findings.jsonl, docs/findings.md)."""
+    """Chosen on the tuning half of the scale evaluation's phrasing bank and the samples' hand labels
+    (docs/findings.md, docs/evaluation.md)."""
 
-    keyword_weight: float = 0.2
-    threshold: float = 0.9  # similarity + keyword bonus a category needs
-    # /v1/ask: a role-less topic ("专账核算") goes to the findings when it reaches a category this strongly.
-    topic_threshold: float = 1.0
+    keyword_weight: float = 0.05  # added per matching keyword of a category …
+    keyword_hits: int = 2  # … for at most this many of them
+    # A sentence states the concept that scores best for it (其他 included: its examples are problems of no
+    # concept) when that score reaches `threshold` and leads the runner-up by `margin`; a second concept of the
+    # same sentence ("缺乏专职专业管理人员，…缺乏细化目标") needs `second_threshold`.
+    threshold: float = 0.78
+    margin: float = 0.01
+    second_threshold: float = 0.9
+    # Below the threshold by at most this, a sentence whose best concept is the asked one is a near miss.
+    related_gap: float = 0.05
+    # A question's topic is mapped onto a concept under the same rule with these values.
+    topic_threshold: float = 0.84
+    topic_margin: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -128,7 +144,12 @@ class Assignment:
 
 
 class Categorizer:
-    """Scores sentence vectors against a taxonomy; prototype vectors are embedded once per taxonomy."""
+    """Scores sentence vectors against a taxonomy; prototype vectors are embedded once per taxonomy.
+
+    Scores are a matrix over every category, the fallback (其他) last: the best cosine to a category's name,
+    description and examples plus `keyword_weight` per matching keyword. `accepted` turns a score matrix into
+    each sentence's concepts; findings, questions and aggregate answers all go through it, so a question and the
+    sentences that answer it are judged by one rule."""
 
     def __init__(self, taxonomy: Taxonomy, encoder: Encoder, params: CategoryParams | None = None) -> None:
         self.taxonomy = taxonomy
@@ -138,24 +159,27 @@ class Categorizer:
         self._prototypes: tuple[np.ndarray, np.ndarray] | None = None  # vectors, category index per vector
 
     @property
-    def scored(self) -> list[Category]:
-        """Categories with a score of their own (all but the fallback)."""
-        return [c for c in self.taxonomy.categories if c.name != FALLBACK]
+    def categories(self) -> tuple[Category, ...]:
+        return self.taxonomy.categories
+
+    @property
+    def fallback_index(self) -> int:
+        return len(self.taxonomy.categories) - 1
 
     def _prototype_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
             if self._prototypes is None:
-                texts = [(i, t) for i, c in enumerate(self.scored) for t in c.prototypes()]
+                texts = [(i, t) for i, c in enumerate(self.categories) for t in c.prototypes()]
                 # The model of the finding sentences and of questions' topics (qa.embeddings.Embedder).
                 vectors = self._encoder.encode_queries([t for _, t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
                 self._prototypes = (np.asarray(vectors, dtype=np.float32), np.array([i for i, _ in texts], dtype=np.int64))
             return self._prototypes
 
     def sentence_scores(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
-        """(sentences × scored categories) scores: best prototype cosine + keyword bonus."""
-        categories = self.scored
-        out = np.zeros((len(texts), len(categories)), dtype=np.float32)
-        if not len(texts) or not categories:
+        """(sentences × categories) scores, the fallback last (−1 when it has no examples)."""
+        categories = self.categories
+        out = np.full((len(texts), len(categories)), -1.0, dtype=np.float32)
+        if not len(texts):
             return out
         protos, owner = self._prototype_vectors()
         if len(protos):
@@ -164,35 +188,54 @@ class Categorizer:
                 cols = owner == c
                 if cols.any():
                     out[:, c] = sims[:, cols].max(axis=1)
+        p = self.params
         for c, cat in enumerate(categories):
             if cat.keywords:
-                hits = [any(k.search(t) for k in cat.keywords) for t in texts]
-                out[:, c] += self.params.keyword_weight * np.asarray(hits, dtype=np.float32)
+                hits = [min(p.keyword_hits, sum(1 for k in cat.keywords if k.search(t))) for t in texts]
+                out[:, c] += p.keyword_weight * np.asarray(hits, dtype=np.float32)
         return out
+
+    def accepted(self, scores: np.ndarray, *, topic: bool = False) -> np.ndarray:
+        """(sentences × categories) bool: the concepts each sentence states (never the fallback)."""
+        p = self.params
+        threshold, margin = (p.topic_threshold, p.topic_margin) if topic else (p.threshold, p.margin)
+        out = np.zeros(scores.shape, dtype=bool)
+        if not scores.size or scores.shape[1] < 2:
+            return out
+        order = np.argsort(-scores, axis=1, kind="stable")
+        rows = np.arange(len(scores))
+        best, second = order[:, 0], order[:, 1]
+        top, runner = scores[rows, best], scores[rows, second]
+        # Two strong concepts are two problems in one sentence, not an ambiguous one (a question names one).
+        both = ~np.asarray(topic) & (second != self.fallback_index) & (runner >= p.second_threshold)
+        ok = (best != self.fallback_index) & (top >= threshold) & ((top - runner >= margin) | both)
+        out[rows[ok], best[ok]] = True
+        out[rows[ok & both], second[ok & both]] = True
+        return out
+
+    def confidence(self, score: float) -> float:
+        p = self.params
+        top = 1.0 + p.keyword_weight * p.keyword_hits
+        return round(float(min(1.0, max(0.0, (score - p.threshold) / (top - p.threshold)) * 0.5 + 0.5)), 3)
 
     def assign(self, scores: np.ndarray) -> list[Assignment]:
         """Categories of one finding from its sentences' scores (rows), best first; the fallback when none."""
-        p = self.params
         if not len(scores):
             return [Assignment(FALLBACK, 0.0, 0)]
-        best = scores.max(axis=0)
-        which = scores.argmax(axis=0)
-        top = 1.0 + p.keyword_weight
-        found = [
-            Assignment(cat.name, round(float(min(1.0, (best[c] - p.threshold) / (top - p.threshold) * 0.5 + 0.5)), 3), int(which[c]))
-            for c, cat in enumerate(self.scored)
-            if best[c] >= p.threshold
-        ]
+        ok = self.accepted(scores)
+        found: list[Assignment] = []
+        for c in np.flatnonzero(ok.any(axis=0)).tolist():
+            rows = np.flatnonzero(ok[:, c])
+            best = int(rows[np.argmax(scores[rows, c])])
+            found.append(Assignment(self.categories[c].name, self.confidence(float(scores[best, c])), best))
         if not found:
-            # Confidence of 其他: how far the best category stayed below the threshold.
-            gap = float(p.threshold - best.max()) if best.size else 1.0
-            return [Assignment(FALLBACK, round(min(1.0, 0.5 + gap), 3), 0)]
+            # Confidence of 其他: how far the best concept stayed below the threshold.
+            gap = float(self.params.threshold - scores[:, : self.fallback_index].max()) if self.fallback_index else 1.0
+            return [Assignment(FALLBACK, round(min(1.0, max(0.0, 0.5 + gap)), 3), 0)]
         return sorted(found, key=lambda a: -a.confidence)
 
-    def topic_category(self, topic: str, vector: np.ndarray) -> tuple[str, float] | None:
-        """The category a question's topic names, when it names one strongly (see CategoryParams)."""
-        scores = self.sentence_scores([topic], vector[None, :])[0]
-        if not scores.size:
-            return None
-        c = int(scores.argmax())
-        return (self.scored[c].name, float(scores[c])) if scores[c] >= self.params.topic_threshold else None
+    def topic_concept(self, topic: str, vector: np.ndarray) -> int | None:
+        """The concept (category index) a question's topic names, or None (another subject, or not clearly one)."""
+        scores = self.sentence_scores([topic], vector[None, :])
+        hit = np.flatnonzero(self.accepted(scores, topic=True)[0])
+        return int(hit[0]) if len(hit) else None

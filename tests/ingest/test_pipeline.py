@@ -7,6 +7,7 @@ import pytest
 
 from ingest.pipeline import PreparedDoc, prepare
 from ingest.readers import read_document
+from ingest.schema import finding_row_text
 from qa.library import Library
 from qa.retrieve import Retriever
 from qa.store import Store, StoreError
@@ -112,7 +113,7 @@ def test_finding_sentences_carry_the_query_models_vectors(empty_retriever: Retri
     ingest_into(r, [_copy(S001, tmp_path), _copy(SAMPLES / "004_30f3d27d840c4c9e.txt", tmp_path)])
     rows, stored = r.store.finding_rows([d.doc.doc_id for d in r.store.catalogue()])
     assert len(rows) > 10
-    texts = [x.text for x in rows]
+    texts = [finding_row_text(x.text, x.metadata) for x in rows]  # what ingest embeds: the sentence under its lead
     by_query_model = np.sum(stored * r.embedder.encode_queries(texts), axis=1)
     by_passage_model = np.sum(stored * r.embedder.encode(texts), axis=1)
     # int8 activations are quantised per batch, so the same sentence in another batch is near, not equal.

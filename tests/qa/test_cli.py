@@ -100,6 +100,8 @@ def test_duplicates_are_named_and_metadata_edits_apply(data_dir: Path, tmp_path:
         ("search", "预算", "--mode", "fuzzy"),
         ("docs", "show", "0000000000000000"),
         ("docs", "delete", "0000000000000000"),
+        ("eval", "--scale", "--split", "test"),
+        ("eval",),
     ],
 )
 def test_bad_input_is_one_readable_line(data_dir: Path, args: tuple[str, ...]) -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.answer import Answerer, select_units
+from qa.answer import Answerer
 from qa.embeddings import Embedder
-from qa.evidence import Coverage, Topic
+from qa.evidence import Topic
 from qa.findings import FindingFilter, TaxonomyError, load_taxonomy, open_findings
 from qa.findings.evaluate import evaluate_findings, extract_corpus, load_labels
-from qa.findings.evidence import finding_sentences
+from qa.findings.evidence import REASON_AS_MEASURE, finding_verdict
 from qa.findings.taxonomy import Categorizer, Taxonomy
 from qa.lexical import tokenize
 from qa.retrieve import Filters, Retriever
@@ -35,17 +35,18 @@ def test_extraction_matches_every_hand_labelled_boundary(labelled: dict) -> None
 
 
 def test_category_assignment_precision_recall_floor(labelled: dict) -> None:  # type: ignore[type-arg]
-    # Measured 0.768 / 0.956 (docs/findings.md); floors a little below.
+    # Measured 0.692 / 0.600 with taxonomy v2 (docs/findings.md: one main concept per sentence, a second only
+    # when both are strong, so measures labelled with three or four areas lose the weaker ones); floors below.
     c = labelled["categories"]
-    assert c["precision"] >= 0.72 and c["recall"] >= 0.90, c
+    assert c["precision"] >= 0.65 and c["recall"] >= 0.55, c
     per = labelled["per_category"]
-    for name in ("预算编制不够细化/不够科学", "项目资金未专账核算", "专业人才缺乏"):
+    for name in ("项目资金未实行专账核算", "专业人才缺乏", "项目前期工作不足"):
         assert per[name]["recall"] == 1.0, (name, per[name])
 
 
 def test_shipped_taxonomy_and_user_taxonomy_files(tmp_path: Path, embedder: Embedder) -> None:
     shipped = load_taxonomy()
-    assert shipped.names[-1] == "其他" and "预算编制不够细化/不够科学" in shipped.names and len(shipped.names) >= 10
+    assert shipped.names[-1] == "其他" and "预算编制不够细化" in shipped.names and len(shipped.names) >= 15
     custom = tmp_path / "mine.yaml"
     custom.write_text(
         "categories:\n  - name: 政府采购不规范\n    description: 政府采购程序不规范\n    examples: [未按规定执行政府采购]\n    keywords: ['政府采购']\n",
@@ -81,9 +82,9 @@ def test_stored_findings_follow_their_document(sample_retriever: Retriever) -> N
     assert sample_retriever.store.findings.count() == sum(len(f.sentences) for f in everything)
     by_doc = {r.doc.doc_id: r.n_findings for r in sample_retriever.store.catalogue()}
     assert sorted(by_doc.values()) == [4, 5, 5, 8, 10]
-    budget = index.select(FindingFilter(category="预算编制不够细化/不够科学", role="problem"))
+    budget = index.select(FindingFilter(category="预算编制不够细化", role="problem"))
     assert {f.doc.unit for f in budget} == {"益阳市赫山区投资促进服务中心", "湖南省大祥工业集中区管理委员会"}
-    assert [f.doc.display_unit for f in index.select(FindingFilter(category="项目资金未专账核算", role="problem"))] == ["000_b17f134b7a6d8e07.txt"]
+    assert [f.doc.display_unit for f in index.select(FindingFilter(category="项目资金未实行专账核算", role="problem"))] == ["000_b17f134b7a6d8e07.txt"]
     assert {f.doc.year for f in index.select(FindingFilter(year=2022))} == {2022}
     assert {f.doc.unit for f in index.select(FindingFilter(region="赫山区"))} == {"益阳市赫山区投资促进服务中心"}
     stats = index.stats("category", FindingFilter(role="problem"))
@@ -126,37 +127,32 @@ def test_aggregate_answers_come_from_findings_and_fall_back(sample_retriever: Re
     assert invest.units and all(c.hit.chunk_index >= 0 for c in invest.citations)
 
 
-def test_finding_evidence_floor_and_token_sets_keep_the_verdict(sample_retriever: Retriever) -> None:
-    """The fast path (token sets kept per row, sentences below both thresholds never built) answers exactly as
-    scoring every sentence does."""
+def test_finding_verdicts_are_one_list_for_every_wording(sample_retriever: Retriever) -> None:
+    """A topic that maps onto a concept lists the documents whose problems state it, whatever the wording; a unit
+    that states it only as a measure is a near miss with its reason; filters narrow the same list."""
     answerer = Answerer(sample_retriever)
-    answerer.warm()  # the view is loaded before any question (what the API does at start)
-    view = answerer.findings._view
-    assert view.findings and len(view.row_finding) == len(view.row_doc) == len(view.vectors)
-    for fi, f in enumerate(view.findings):
-        for j, s in enumerate(f.sentences):
-            row = f.first_row + j
-            assert view.row_finding[row] == fi and all(row in view.postings[t] for t in tokenize(s.text))
-    p = answerer.params
-    floor = min(p.aggregate_threshold, p.related_threshold)
-    lexical = sample_retriever.lexical()
-    scoring = answerer.ctx.scoring(lexical)
-    skipped = 0
-    for topic in ("预算编制不够细化", "加强资金监管", "项目资金未专账核算", "缺乏专业人才"):
-        t = Topic(topic, sample_retriever.queries.encode(topic))
-        every = finding_sentences(answerer.findings, scoring, t, Filters())
-        above = finding_sentences(answerer.findings, scoring, t, Filters(), min_score=floor)
-        best = finding_sentences(answerer.findings, scoring, t, Filters(), min_score=floor, best_per_document=True)
-        assert every and above == [s for s in every if s.score >= floor], topic
-        firsts: dict[str, object] = {}
-        for s in above:
-            firsts.setdefault(s.doc_id, s)
-        assert best == list(firsts.values()), topic
-        for s in every:  # scores as the per-sentence formula gives them
-            assert s.coverage == pytest.approx(Coverage(set(tokenize(topic)), lexical.idf)(s.text))
-        assert select_units(best, p) == select_units(above, p) == select_units(every, p), topic
-        skipped += len(every) - len(best)
-    assert skipped > 0  # the floor did leave sentences out
+    answerer.warm()
+    scoring = answerer.ctx.scoring(sample_retriever.lexical())
+    budget = {"益阳市赫山区投资促进服务中心", "湖南省大祥工业集中区管理委员会"}
+    for wording in ("预算编制不够细化", "预算做得太粗", "年初预算安排得比较笼统"):
+        t = Topic(wording, sample_retriever.queries.encode(wording))
+        v = finding_verdict(answerer.findings, scoring, t, "problem", Filters())
+        assert v.concept == "预算编制不够细化" and {s.hit.doc.unit for s in v.accepted} == budget, (wording, v)
+        assert all(s.hit.section_role == "problems" for s in v.accepted)
+    t = Topic("专账核算", sample_retriever.queries.encode("专账核算"))
+    v = finding_verdict(answerer.findings, scoring, t, "problem", Filters())
+    assert [s.hit.doc.display_unit for s in v.accepted] == ["000_b17f134b7a6d8e07.txt"]
+    assert v.accepted[0].text.startswith("2、项目资金未实行专账核算")
+    narrowed = finding_verdict(answerer.findings, scoring, Topic("预算编制不够细化", sample_retriever.queries.encode("预算编制不够细化")), "problem", Filters(year=2022))
+    assert narrowed.accepted == []  # both units that say so reported on 2021
+    # A measure question: units that only state the concept as a problem are near misses, never counted.
+    t = Topic("加强专业人才队伍建设", sample_retriever.queries.encode("加强专业人才队伍建设"))
+    measures = finding_verdict(answerer.findings, scoring, t, "measure", Filters())
+    counted = {s.hit.doc.unit for s in measures.accepted}
+    assert all(r.sentence.hit.doc.unit not in counted for r in measures.related)
+    problems = finding_verdict(answerer.findings, scoring, t, "problem", Filters())
+    assert {s.hit.doc.unit for s in problems.accepted} == {"芙蓉区商务局", "湖南省大祥工业集中区管理委员会"}
+    assert REASON_AS_MEASURE not in {r.reason for r in measures.related}
 
 
 def test_findings_view_extended_after_an_upload_equals_a_full_build(empty_retriever: Retriever) -> None:
@@ -190,7 +186,7 @@ def test_findings_view_extended_after_an_upload_equals_a_full_build(empty_retrie
     shrunk = index.view()
     assert bases == [0]  # a delete rebuilds from nothing (the vectors it keeps come from the old view)
     same(shrunk, open_findings(empty_retriever).view())
-    assert all(vectors is None for _, vectors, _ in index._per_doc.values())  # one copy of the vectors: the view's
+    assert all(d.vectors is None for d in index._per_doc.values())  # one copy of the vectors: the view's
 
 
 def test_cli_findings_json_and_stats(sample_retriever: Retriever, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -210,7 +206,7 @@ def test_cli_findings_json_and_stats(sample_retriever: Retriever, embedder: Embe
         listed = runner.invoke(qa.cli.app, ["findings", "--role", "problem", "--unit", "大祥", "--json"])
         assert listed.exit_code == 0, listed.output
         assert [f["text"] for f in json.loads(listed.stdout)] == ["1、预算编制不够细化。", "2、缺乏懂法律的、懂财经的、懂环保的专业人才。"]
-        table = runner.invoke(qa.cli.app, ["findings", "--category", "项目资金未专账核算", "--year", "2021"])
+        table = runner.invoke(qa.cli.app, ["findings", "--category", "项目资金未实行专账核算", "--year", "2021"])
         assert table.exit_code == 0 and "2、项目资金未实行专账核算。" in table.stdout and "实行项目专账核算" in table.stdout
         stats = runner.invoke(qa.cli.app, ["findings", "stats", "--by", "category", "--role", "problem"])
         assert stats.exit_code == 0, stats.output

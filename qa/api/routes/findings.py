@@ -19,7 +19,7 @@ from qa.findings.export import MEDIA_TYPES, ExportFormat, export
 
 router = APIRouter(prefix="/v1/findings", tags=["问题与措施"], dependencies=[Depends(authorize("read"))])
 
-Category = Annotated[str | None, Query(min_length=1, max_length=100, description="分类名称，如 预算编制不够细化/不够科学")]
+Category = Annotated[str | None, Query(min_length=1, max_length=100, description="分类名称，如 预算编制不够细化")]
 Role = Annotated[FindingRole | None, Query(description="problem：存在的问题；measure：改进措施/建议")]
 Year = Annotated[int | None, Query(ge=1900, le=2100, description="报告年度")]
 Region = Annotated[str | None, Query(min_length=1, max_length=50, description="地区（部分匹配，如 益阳市）")]
