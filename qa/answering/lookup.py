@@ -43,6 +43,9 @@ _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 _ITEMS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
     (re.compile(q), re.compile(a))
     for q, a in (
+        (r"三公", r"三公"),
+        (r"人员经费", r"人员经费"),
+        (r"公用经费", r"公用经费"),
         (r"接待费|接待", r"接待"),
         (r"会议费", r"会议费"),
         (r"培训费", r"培训费"),

@@ -34,6 +34,8 @@ def _years(catalogue: Sequence[DocRecord]) -> str:
 def out_of_scope(u: Understood, catalogue: Sequence[DocRecord]) -> str | None:
     """The decline message when the question names a unit, region or year the library has no report of."""
     year, unit = u.filters.year, u.filters.unit
+    if not catalogue:  # an empty library: the answering path says so
+        return None
     if unit:
         own = [d for d in catalogue if d.doc.unit == unit or (unit in d.doc.unit or unit in d.doc.title or unit in d.doc.source)]
         if own and year is not None and not any(d.doc.year == year for d in own):
