@@ -377,6 +377,8 @@
         var c = cites.get(String(id));
         if (c) { li.appendChild(document.createTextNode(c.text)); li.appendChild(chip(c)); }
       });
+      // Why it was not counted (a measure, not a problem; too vague to decide): the user sees the rule, not a guess.
+      if (u.reason) li.appendChild(h("span", { class: "jx-reason", text: "（" + u.reason + "）" }));
       list.appendChild(li);
     });
     return h("section", { class: "jx-related" }, h("h4", { text: T.related }), list);

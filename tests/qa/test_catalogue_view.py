@@ -26,6 +26,7 @@ class SlowStore:
         self.gate = threading.Event()
         self.gate.set()
         self.reading = threading.Event()
+        self.meta = NoRecords()
 
     def change_token(self) -> str:
         return str(len(self.records))
@@ -35,6 +36,13 @@ class SlowStore:
         self.reading.set()
         self.gate.wait(10)
         return seen
+
+
+class NoRecords:
+    """A meta collection that holds no fusion record (the defaults apply)."""
+
+    def get(self, **_: Any) -> dict[str, list[str]]:
+        return {"ids": [], "documents": []}
 
 
 class Lexical:

@@ -79,14 +79,14 @@ def test_findings_chart_exports_a_spreadsheet(page: Any, api: str, artifacts: Pa
     page.goto(f"{api}/")
     expect(bar(page, BUDGET)).to_be_visible()
     page.get_by_role("button", name="改进措施", exact=True).click()
-    expect(bar(page, "监督与跟踪不足")).to_be_visible()
+    expect(bar(page, "监督和跟踪管理不到位")).to_be_visible()
     with page.expect_download() as download:
         page.get_by_role("button", name="导出 Excel").click()
     assert download.value.suggested_filename == "改进措施.xlsx"
     rows = list(load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active.iter_rows(values_only=True))
     assert rows[0][:9] == ("单位", "地区", "年度", "报告类型", "类型", "分类", "内容", "来源文件", "章节")
     assert len(rows) > 5 and {r[4] for r in rows[1:]} == {"措施"}  # the type the chart shows
-    assert any("监督与跟踪不足" in (r[5] or "") for r in rows[1:])
+    assert any("监督和跟踪管理不到位" in (r[5] or "") for r in rows[1:])
     expect(page.locator("#fx-status")).to_contain_text("已导出")
     with page.expect_download() as csv_download:
         page.get_by_role("button", name="导出 CSV").click()
