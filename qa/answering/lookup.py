@@ -36,7 +36,7 @@ _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 )
 
 
-# Budget line items and report figures a question can name exactly. Reports name them the same way, so a number
+# Budget line items, report figures and facts a question can name exactly. Reports name them the same way, so a number
 # question naming one ("公务接待费是多少？") is answered only by a sentence naming it: without it, the best passage's
 # number is another figure's (a title's year, 基本支出 for 会议费). Each entry: what the question says, what the
 # answer must then say. Paraphrased questions ("维持机构日常运转花了多少钱") name no item and are not affected.
@@ -44,6 +44,9 @@ _ITEMS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
     (re.compile(q), re.compile(a))
     for q, a in (
         (r"三公", r"三公"),
+        (r"财政拨款", r"财政拨款"),
+        (r"一般公共预算", r"一般公共预算"),
+        (r"政府性基金", r"政府性基金"),
         (r"人员经费", r"人员经费"),
         (r"公用经费", r"公用经费"),
         (r"接待费|接待", r"接待"),
@@ -62,8 +65,21 @@ _ITEMS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         (r"结转结余|结余", r"结转|结余"),
         (r"执行率", r"执行率|执行进度"),
         (r"主任|局长|书记|负责人|主席|主管", r"主任|局长|书记|负责人|主席|主管"),
+        (r"地址|在哪里|位于", r"地址|位于|坐落"),
+        (r"电话|联系方式", r"电话|\d{7,}"),
+        (r"荣誉|表彰|获奖|奖项", r"荣誉|表彰|获|奖|评为|先进"),
+        (r"等级|评级|等次", r"等级|等次|优秀|良好|合格"),
+        (r"单位性质", r"性质|行政单位|事业单位|参公|参照公务员"),
     )
 )
+
+
+_ANY = re.compile(r".")
+_PUNCT = re.compile(r"[\s，。、；：“”\"'（）()《》]")
+
+
+def _bare(text: str) -> str:
+    return _PUNCT.sub("", text)
 
 
 def named_items(question: str) -> list[re.Pattern[str]]:
@@ -152,7 +168,13 @@ def answer_lookup(ctx: AnswerContext, u: Understood, top_k: int | None) -> Answe
         return decline(u, "未在已收录报告中找到与该问题相关的内容。", [])
     ignore = {t for h in ev.hits for t in tokenize(h.doc.unit)}
     subject = KeyTerms(set(tokenize(u.standalone)) - ignore, ctx.scoring().lexical.idf)
-    chosen = choose_lookup(ev.sentences, ev.role, ev.from_section, ctx.params, asked_number(u.standalone, subject))
+    ask = asked_number(u.standalone, subject)
+    if ask is None and named_items(u.standalone):  # "…的办公地址在哪里？": no number, but the answer must name it
+        ask = NumberAsk(_ANY, subject, tuple(named_items(u.standalone)))
+    # A report's title line names the unit, the year and the kind: it repeats a question's words, never answers it.
+    titles = {_bare(h.doc.title) for h in ev.hits if h.doc.title}
+    sentences = [s for s in ev.sentences if not (len(_bare(s.text)) >= 6 and any(_bare(s.text) in t for t in titles))]
+    chosen = choose_lookup(sentences, ev.role, ev.from_section, ctx.params, ask)
     if not chosen:
         return decline(u, "未在已收录报告中找到能回答该问题的内容。", ev.hits)
     if ctx.composer is not None:

@@ -46,9 +46,12 @@ def test_a_loosely_named_unit_is_still_answered(answerer: Answerer) -> None:
         "芙蓉区商务局2021年会议费是多少？",
         "湖南省大祥工业集中区管理委员会2021年群众满意度是多少？",
         "赫山区投资促进服务中心2021年“三公”经费具体支出了多少万元？",  # stated only as 低于年初预算
+        "益阳市赫山区投资促进服务中心2021年绩效评价等级是什么？",  # not a number: the title line is no answer either
+        "芙蓉区商务局的办公地址在哪里？",
+        "湖南省大祥工业集中区管理委员会2021年的一般公共预算财政拨款收入是多少？",
     ],
 )
-def test_number_questions_without_the_number_are_declined(answerer: Answerer, question: str) -> None:
+def test_questions_naming_what_no_report_states_are_declined(answerer: Answerer, question: str) -> None:
     ans = answerer.ask(question)
     assert ans.kind == "unanswerable", ans.answer
 
