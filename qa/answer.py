@@ -55,11 +55,11 @@ class Answerer:
         return self.ctx.findings.get()
 
     def warm(self) -> None:
-        """Load the findings view now (stored rows, vectors, categories, token sets), so the first aggregate question
-        does not wait for it. Later documents are added to it one by one."""
+        """Load the findings view now (stored rows, vectors, categories, accepted concepts, token sets), so the first
+        aggregate question does not wait for it. Later documents are added to it one by one."""
         findings = self.ctx.findings.usable()
         if findings is not None:
-            findings.view()
+            findings.accepted(findings.view())  # the view and each sentence's accepted concepts
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, top_k: int | None = None) -> Answer:
         catalogue = list(self.ctx.retriever.catalogue().values())

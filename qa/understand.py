@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -69,7 +70,8 @@ class Understood:
     units: tuple[str, ...] = field(default_factory=tuple)  # units a follow-up refers to ("它们")
 
 
-def unit_aliases(unit: str, region: str) -> list[str]:
+@functools.lru_cache(maxsize=65536)  # a pure function of the catalogue's names, asked for every unit on every question
+def unit_aliases(unit: str, region: str) -> tuple[str, ...]:
     """Ways a question may name a unit: in full, and without leading 省/市/县区 parts of its name."""
     aliases = [unit]
     rest = unit
@@ -83,7 +85,7 @@ def unit_aliases(unit: str, region: str) -> list[str]:
             aliases.append(rest[1:])
     # "大祥工业集中区" for "…大祥工业集中区管理委员会": people drop the committee part.
     aliases += [a[: -len(m.group(0))] for a in list(aliases) if (m := re.search(r"管理委员会$|管委会$", a)) and len(a) - len(m.group(0)) >= 4]
-    return aliases
+    return tuple(aliases)
 
 
 # A place name (赫山区, 资阳区, 桃江县, 益阳市) and the stems of words ending like one that are not places (开发区, 全县).
@@ -111,14 +113,16 @@ def match_units(text: str, catalogue: Sequence[DocRecord]) -> list[str]:
     where the text puts another place before it (资阳区投资促进服务中心)."""
     found: dict[str, int] = {}
     for d in catalogue:
-        names = unit_aliases(d.doc.unit, d.doc.region) if d.doc.unit else [d.doc.source]
-        places = _places_of(d)
+        names = unit_aliases(d.doc.unit, d.doc.region) if d.doc.unit else (d.doc.source,)
         positions = []
         for a in names:
-            for m in re.finditer(re.escape(a), text):
-                before = _PLACE_BEFORE.search(text, 0, m.start())
-                if a == names[0] or before is None or not is_place(before.group(1)) or before.group(1) in places:
-                    positions.append(m.start())
+            # Plain substring search: a regex per unit would recompile thousands of patterns per question.
+            start = text.find(a)
+            while start >= 0:
+                before = _PLACE_BEFORE.search(text, 0, start)
+                if a == names[0] or before is None or not is_place(before.group(1)) or before.group(1) in _places_of(d):
+                    positions.append(start)
+                start = text.find(a, start + 1)
         if positions:
             key = d.doc.display_unit
             found[key] = min(min(positions), found.get(key, len(text)))

@@ -23,7 +23,7 @@ import numpy as np
 
 from ingest.schema import SECTION_ROLE_OF_FINDING
 from qa.evidence import Coverage, KeyTerms, Scoring, Sentence, Topic, combine
-from qa.findings.index import FindingsIndex
+from qa.findings.index import FindingsIndex, _View
 from qa.findings.model import Finding
 from qa.lexical import tokenize
 from qa.retrieve import Filters, Hit
@@ -65,8 +65,9 @@ class FindingVerdict:
     concept: str | None = None
 
 
-def _sentence(index: FindingsIndex, row: int, score: float, similarity: float = 0.0, coverage: float = 0.0) -> Sentence:
-    view = index.view()
+def _sentence(view: _View, row: int, score: float, similarity: float = 0.0, coverage: float = 0.0) -> Sentence:
+    # The caller's view, read once per question: reading it checks the catalogue (milliseconds at 100k documents),
+    # and one answer builds thousands of these.
     f = view.findings[int(view.row_finding[row])]
     s = f.sentences[row - f.first_row]
     return Sentence(as_hit(f), s.text, s.char_start, s.char_end, round(float(score), 4), float(similarity), float(coverage), True)
@@ -84,8 +85,7 @@ def _best_per_document(view_row_doc: np.ndarray, rows: np.ndarray, scores: np.nd
     return rows[np.lexsort((rows, -scores))]
 
 
-def _admitted_rows(index: FindingsIndex, filters: Filters) -> np.ndarray:
-    view = index.view()
+def _admitted_rows(index: FindingsIndex, view: _View, filters: Filters) -> np.ndarray:
     catalogue = index.retriever.catalogue()
     codes = [i for i, k in enumerate(view.key) if k[0] in catalogue and filters.admits(catalogue[k[0]].doc)]
     return np.isin(view.row_doc, np.asarray(codes, dtype=np.int64))
@@ -94,12 +94,12 @@ def _admitted_rows(index: FindingsIndex, filters: Filters) -> np.ndarray:
 def concept_verdict(index: FindingsIndex, concept: int, role: str, filters: Filters) -> FindingVerdict:
     """Every admitted document with a `role` finding (problem | measure) stating `concept`; near misses apart."""
     view = index.view()
-    ok = index.accepted()[:, concept]
+    ok = index.accepted(view)[:, concept]
     scores = view.row_scores[:, concept] if len(view.row_scores) else np.zeros(0, dtype=np.float32)
-    admitted = _admitted_rows(index, filters)
+    admitted = _admitted_rows(index, view, filters)
     own = view.row_problem if role == "problem" else view.row_measure
     counted = _best_per_document(view.row_doc, np.flatnonzero(ok & own & admitted), scores[ok & own & admitted])
-    accepted = [_sentence(index, int(r), float(scores[r])) for r in counted]
+    accepted = [_sentence(view, int(r), float(scores[r])) for r in counted]
     taken = set(view.row_doc[counted].tolist())
     other = view.row_measure if role == "problem" else view.row_problem
     reason = REASON_AS_MEASURE if role == "problem" else REASON_AS_PROBLEM
@@ -115,7 +115,7 @@ def concept_verdict(index: FindingsIndex, concept: int, role: str, filters: Filt
         if doc in taken:
             continue
         taken.add(doc)
-        related.append(Related(_sentence(index, r, float(scores[r])), why))
+        related.append(Related(_sentence(view, r, float(scores[r])), why))
         if len(related) == RELATED_MAX:
             break
     return FindingVerdict(accepted, related, index.categorizer.categories[concept].name)
@@ -126,7 +126,7 @@ def scored_verdict(index: FindingsIndex, scoring: Scoring, topic: Topic, role: s
     idf-weighted coverage), counted at or above the absolute floor when it repeats the topic's key words."""
     view = index.view()
     p = scoring.params
-    own = (view.row_problem if role == "problem" else view.row_measure) & _admitted_rows(index, filters)
+    own = (view.row_problem if role == "problem" else view.row_measure) & _admitted_rows(index, view, filters)
     rows = np.flatnonzero(own)
     if not len(rows):
         return FindingVerdict([], [])
@@ -139,11 +139,11 @@ def scored_verdict(index: FindingsIndex, scoring: Scoring, topic: Topic, role: s
     counted_local = np.flatnonzero((scores >= p.aggregate_threshold) & keyed)
     counted = _best_per_document(view.row_doc, rows[counted_local], scores[counted_local])
     pos = {int(r): i for i, r in enumerate(rows.tolist())}
-    accepted = [_sentence(index, int(r), scores[pos[int(r)]], sims[pos[int(r)]], cov[pos[int(r)]]) for r in counted]
+    accepted = [_sentence(view, int(r), scores[pos[int(r)]], sims[pos[int(r)]], cov[pos[int(r)]]) for r in counted]
     taken = set(view.row_doc[counted].tolist())
     near_local = np.flatnonzero((scores >= p.related_threshold) & keyed & ~np.isin(view.row_doc[rows], list(taken)))
     related = [
-        Related(_sentence(index, int(r), scores[pos[int(r)]], sims[pos[int(r)]], cov[pos[int(r)]]), REASON_VAGUE)
+        Related(_sentence(view, int(r), scores[pos[int(r)]], sims[pos[int(r)]], cov[pos[int(r)]]), REASON_VAGUE)
         for r in _best_per_document(view.row_doc, rows[near_local], scores[near_local])[:RELATED_MAX]
     ]
     return FindingVerdict(accepted, related)

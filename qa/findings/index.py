@@ -212,10 +212,10 @@ class FindingsIndex:
 
     # --- queries -------------------------------------------------------------------------------------------
 
-    def accepted(self) -> np.ndarray:
-        """(rows × categories) bool of the current view: the concepts each finding sentence states
-        (`Categorizer.accepted`), computed once per view."""
-        view = self.view()
+    def accepted(self, view: _View | None = None) -> np.ndarray:
+        """(rows × categories) bool of `view` (default: the current one): the concepts each finding sentence
+        states (`Categorizer.accepted`), computed once per view."""
+        view = view or self.view()
         cached = self._accepted
         if cached is None or cached[0] is not view:
             cached = self._accepted = (view, self.categorizer.accepted(view.row_scores))
