@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ingest.schema import DocRecord
+from qa.lexical import words
 from qa.retrieve import Filters
 
 Intent = Literal["aggregate", "lookup"]
@@ -204,7 +205,15 @@ def aggregate_topic(question: str) -> str:
         after = _strip_lead(topic[which.end() :])
         # "预算编制不够细化，哪些单位提到了": nothing after it, the topic comes first.
         topic = after if after and not _LEAD.fullmatch(after) else re.sub(r"(?:的|有|都)+$", "", topic[: which.start()])
-    return _strip_lead(topic).strip(" ，,：:") or question.strip(" ？?")
+    topic = _strip_lead(topic).strip(" ，,：:")
+    # "提出要加强资金监管": the modal is no part of the topic, when jieba reads it as a word of its own (not 要素保障).
+    first = next(iter(words(topic)), "")
+    if first in _MODALS and len(topic) > len(first) + 1:
+        topic = topic[len(first) :]
+    return topic or question.strip(" ？?")
+
+
+_MODALS = frozenset({"要", "需要", "应当", "应该", "必须"})
 
 
 def _strip_lead(text: str) -> str:

@@ -68,3 +68,6 @@ def test_counts_worded_as_a_tail_are_aggregates(sample_retriever: Retriever) -> 
     u = understand("提到预算编制不够细化的单位一共有几个？", (), catalogue, None)
     assert u.intent == "aggregate" and aggregate_topic(u.standalone) == "预算编制不够细化"
     assert understand("赫山区投资促进服务中心的单位有几个科室？", (), catalogue, None).intent == "lookup"
+    # A modal before the topic is no part of it; a word that starts like one is.
+    assert aggregate_topic("哪些单位提出要加强资金监管？") == "加强资金监管"
+    assert aggregate_topic("哪些单位提到要素保障不足？") == "要素保障不足"
