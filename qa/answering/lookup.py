@@ -105,14 +105,18 @@ class NumberAsk:
 
 
 def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
-    """What an answer to a question asking for a number must contain, or None for other questions.
+    """What an answer to a question asking for a number (or naming an item, `_ITEMS`) must contain, or None for
+    other questions.
 
     >>> from qa.evidence import KeyTerms
     >>> ask = asked_number("“三公”经费具体支出了多少万元？", KeyTerms(set(), lambda t: 1.0))
     >>> bool(ask.pattern.search("“三公”经费支出总额小，低于年初预算。")), bool(ask.pattern.search("基本支出388.07万元。"))
     (False, True)
     """
-    return next((NumberAsk(answer, subject, tuple(named_items(question))) for ask, answer in _ASKED_NUMBER if ask.search(question)), None)
+    items = tuple(named_items(question))
+    # "…的办公地址在哪里？" asks for no number, but its answer must still name what it asks about.
+    pattern = next((answer for ask, answer in _ASKED_NUMBER if ask.search(question)), _ANY if items else None)
+    return None if pattern is None else NumberAsk(pattern, subject, items)
 
 
 def asked_role(question: str) -> str | None:
@@ -169,8 +173,6 @@ def answer_lookup(ctx: AnswerContext, u: Understood, top_k: int | None) -> Answe
     ignore = {t for h in ev.hits for t in tokenize(h.doc.unit)}
     subject = KeyTerms(set(tokenize(u.standalone)) - ignore, ctx.scoring().lexical.idf)
     ask = asked_number(u.standalone, subject)
-    if ask is None and named_items(u.standalone):  # "…的办公地址在哪里？": no number, but the answer must name it
-        ask = NumberAsk(_ANY, subject, tuple(named_items(u.standalone)))
     # A report's title line names the unit, the year and the kind: it repeats a question's words, never answers it.
     titles = {_bare(h.doc.title) for h in ev.hits if h.doc.title}
     sentences = [s for s in ev.sentences if not (len(_bare(s.text)) >= 6 and any(_bare(s.text) in t for t in titles))]

@@ -23,7 +23,7 @@ import numpy as np
 
 from ingest.schema import SECTION_ROLE_OF_FINDING
 from qa.evidence import Coverage, KeyTerms, Scoring, Sentence, Topic, combine
-from qa.findings.index import FindingsIndex, _View
+from qa.findings.index import FindingsIndex, View
 from qa.findings.model import Finding
 from qa.lexical import tokenize
 from qa.retrieve import Filters, Hit
@@ -65,7 +65,7 @@ class FindingVerdict:
     concept: str | None = None
 
 
-def _sentence(view: _View, row: int, score: float, similarity: float = 0.0, coverage: float = 0.0) -> Sentence:
+def _sentence(view: View, row: int, score: float, similarity: float = 0.0, coverage: float = 0.0) -> Sentence:
     # The caller's view, read once per question: reading it checks the catalogue (milliseconds at 100k documents),
     # and one answer builds thousands of these.
     f = view.findings[int(view.row_finding[row])]
@@ -85,7 +85,7 @@ def _best_per_document(view_row_doc: np.ndarray, rows: np.ndarray, scores: np.nd
     return rows[np.lexsort((rows, -scores))]
 
 
-def _admitted_rows(index: FindingsIndex, view: _View, filters: Filters) -> np.ndarray:
+def _admitted_rows(index: FindingsIndex, view: View, filters: Filters) -> np.ndarray:
     catalogue = index.retriever.catalogue()
     codes = [i for i, k in enumerate(view.key) if k[0] in catalogue and filters.admits(catalogue[k[0]].doc)]
     return np.isin(view.row_doc, np.asarray(codes, dtype=np.int64))

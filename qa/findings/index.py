@@ -72,7 +72,7 @@ _DocKey = tuple[str, float, DocFields]
 
 
 @dataclass
-class _View:
+class View:
     """All findings of the committed documents, in catalogue order, with one row per finding sentence: its
     vector, its category scores, the finding it belongs to, and (`postings`) the rows containing each jieba
     token, so an aggregate question scores every row with array operations instead of a Python loop."""
@@ -124,12 +124,12 @@ class FindingsIndex:
         # 100k objects at 100k chunks. Objects made after start-up (an upload extends the view, a delete or
         # rewrite rebuilds it) are not frozen out of the GC as the start-up ones are (Answerer.warm).
         self._per_doc: dict[_DocKey, _DocFindings] = {}
-        self._view = _View()
-        self._accepted: tuple[_View, np.ndarray] | None = None
+        self._view = View()
+        self._accepted: tuple[View, np.ndarray] | None = None
 
     # --- loading -------------------------------------------------------------------------------------------
 
-    def view(self) -> _View:
+    def view(self) -> View:
         catalogue = self.retriever.catalogue()
         key = tuple((d, r.ingested_at, r.doc) for d, r in catalogue.items())
         view = self._view
@@ -142,7 +142,7 @@ class FindingsIndex:
                 self._view = self._build(catalogue, key)
             return self._view
 
-    def _build(self, catalogue: dict[str, DocRecord], key: tuple[_DocKey, ...]) -> _View:
+    def _build(self, catalogue: dict[str, DocRecord], key: tuple[_DocKey, ...]) -> View:
         missing = [k[0] for k in key if k not in self._per_doc]
         if missing:
             rows, vectors = self.retriever.store.finding_rows(missing)
@@ -164,13 +164,13 @@ class FindingsIndex:
             # 0.05-0.35 s, against 0.8-1.1 s for a rebuild that re-offsets 60k findings and re-inverts 77k rows).
             view = self._extend(old, key, {})
         else:
-            view = self._extend(_View(), key, old.vectors_by_doc())
+            view = self._extend(View(), key, old.vectors_by_doc())
         for k in key:  # the view holds every document's vectors now
             if self._per_doc[k].vectors is not None:
                 self._per_doc[k] = replace(self._per_doc[k], vectors=None)
         return view
 
-    def _extend(self, base: _View, key: tuple[_DocKey, ...], kept: dict[_DocKey, np.ndarray]) -> _View:
+    def _extend(self, base: View, key: tuple[_DocKey, ...], kept: dict[_DocKey, np.ndarray]) -> View:
         """`base` (the view of a prefix of `key`) plus the findings of the rest of `key`'s documents, whose
         vectors are in `_per_doc` (read from the store) or else in `kept` (from the view being replaced)."""
         findings = list(base.findings)
@@ -208,11 +208,11 @@ class FindingsIndex:
         for t, rows in added.items():
             more = np.asarray(rows, dtype=np.int64)
             postings[t] = np.concatenate([postings[t], more]) if t in postings else more
-        return _View(findings, stacked, row_scores, row_problem, row_measure, row_finding, row_doc, postings, key)
+        return View(findings, stacked, row_scores, row_problem, row_measure, row_finding, row_doc, postings, key)
 
     # --- queries -------------------------------------------------------------------------------------------
 
-    def accepted(self, view: _View | None = None) -> np.ndarray:
+    def accepted(self, view: View | None = None) -> np.ndarray:
         """(rows × categories) bool of `view` (default: the current one): the concepts each finding sentence
         states (`Categorizer.accepted`), computed once per view."""
         view = view or self.view()
