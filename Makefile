@@ -10,7 +10,7 @@ export TOKENIZERS_PARALLELISM ?= false
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test test-llm test-install clean
+.PHONY: install run lint test test-llm test-install clean
 
 install: $(VENV)/.installed
 
@@ -27,7 +27,12 @@ run: install
 EVAL_FLOORS := hybrid.mrr@10=0.76 hybrid.recall@5=0.90 bm25.mrr@10=0.77 dense.mrr@10=0.67 answers.unit_recall=0.70 \
 	answers.unit_precision=0.72 answers.answer_contains=0.68 answers.citation_precision=0.95
 
-test: install
+# Lint and format check first: seconds, and the most common way a change breaks CI.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install lint
 	bash scripts/install-test-deps.sh
 	$(BIN)/qa eval eval_sets/test.jsonl --modes bm25,dense,hybrid --out test-artifacts/eval \
 		$(foreach f,$(EVAL_FLOORS),--fail-under $(f))

@@ -16,17 +16,17 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # One int8 ONNX export for every benchmark store and server, not one per data dir.
 os.environ.setdefault("QA_MODEL_CACHE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "cache", "models"))
 
-import datetime as _dt  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Iterator, Sequence  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import datetime as _dt
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / "cache"
@@ -77,12 +77,22 @@ def _git(*args: str) -> str:
 def machine() -> dict[str, Any]:
     cpu = ""
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except Exception:
         pass
     mem_kb = 0
     try:
-        mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")))
+        mem_kb = int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
     except Exception:
         pass
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0, 0, 0)
@@ -99,7 +109,10 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "load_avg_at_start": [round(x, 2) for x in load],
-        "threads": {k: os.environ.get(k, "") for k in ("OPENBLAS_NUM_THREADS", "QA_TORCH_THREADS", "QA_EMBEDDING_BACKEND", "QA_QUERY_EMBEDDING_BACKEND")},
+        "threads": {
+            k: os.environ.get(k, "")
+            for k in ("OPENBLAS_NUM_THREADS", "QA_TORCH_THREADS", "QA_EMBEDDING_BACKEND", "QA_QUERY_EMBEDDING_BACKEND")
+        },
         "versions": versions,
     }
 

@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import CACHE, QUICK, ROOT, header, log, summary, write_result
-
-from bench.queries import query_pool  # noqa: E402
+from bench.queries import query_pool
 
 STARD = Path(os.environ.get("BENCH_STARD", ROOT.parent / "shared" / "benchmarks" / "stard"))
 STARD_DOCS = int(os.environ.get("BENCH_STARD_DOCS", 1000 if QUICK else 2000))
@@ -64,7 +63,7 @@ def speed(reps: int) -> dict[str, Any]:
     rows: list[dict[str, float]] = []
     for r in range(reps):
         row: dict[str, float] = {}
-        for name, e in ((("torch", torch_), ("onnx", onnx)) if r % 2 == 0 else (("onnx", onnx), ("torch", torch_))):
+        for name, e in (("torch", torch_), ("onnx", onnx)) if r % 2 == 0 else (("onnx", onnx), ("torch", torch_)):
             t, cpu = time.perf_counter(), time.process_time()
             e.encode(texts)
             row[f"{name}_passages_per_s"] = len(texts) / (time.perf_counter() - t)
@@ -77,11 +76,15 @@ def speed(reps: int) -> dict[str, Any]:
                 qe.encode([q])
             row[f"{name}_query_ms"] = (time.perf_counter() - t) * 1000 / len(queries)
             torch.set_num_threads(batch_threads)
-        row["passage_speedup"] = row["torch_passages_per_s"] and row["onnx_passages_per_s"] / row["torch_passages_per_s"]
+        row["passage_speedup"] = (
+            row["torch_passages_per_s"] and row["onnx_passages_per_s"] / row["torch_passages_per_s"]
+        )
         row["passage_speedup_cpu"] = row["onnx_passages_per_cpu_s"] / row["torch_passages_per_cpu_s"]
         row["query_speedup"] = row["torch_query_ms"] / row["onnx_query_ms"]
         rows.append(row)
-        log(f"  rep {r}: passages torch {row['torch_passages_per_s']:.1f}/s onnx {row['onnx_passages_per_s']:.1f}/s; query torch {row['torch_query_ms']:.1f} ms onnx {row['onnx_query_ms']:.1f} ms")
+        log(
+            f"  rep {r}: passages torch {row['torch_passages_per_s']:.1f}/s onnx {row['onnx_passages_per_s']:.1f}/s; query torch {row['torch_query_ms']:.1f} ms onnx {row['onnx_query_ms']:.1f} ms"
+        )
     keys = rows[0].keys()
     return {
         "passages": len(texts),
@@ -128,10 +131,21 @@ CONFIGS = {"torch": ("torch", "torch"), "onnx-int8": ("onnx-int8", "onnx-int8"),
 
 def qa_eval(args: list[str], config: str) -> tuple[dict[str, Any], float]:
     backend, query_backend = CONFIGS[config]
-    env = {**os.environ, "QA_EMBEDDING_BACKEND": backend, "QA_QUERY_EMBEDDING_BACKEND": query_backend, "QA_DATA_DIR": str(CACHE / "eval_data")}
+    env = {
+        **os.environ,
+        "QA_EMBEDDING_BACKEND": backend,
+        "QA_QUERY_EMBEDDING_BACKEND": query_backend,
+        "QA_DATA_DIR": str(CACHE / "eval_data"),
+    }
     out = CACHE / "eval_out" / config
     t = time.perf_counter()
-    proc = subprocess.run([QA, "eval", *args, "--no-answers", "--json", "--out", str(out)], env=env, capture_output=True, text=True, timeout=3600)
+    proc = subprocess.run(
+        [QA, "eval", *args, "--no-answers", "--json", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"qa eval failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return json.loads(proc.stdout), time.perf_counter() - t
@@ -143,12 +157,17 @@ def quality() -> dict[str, Any]:
     for backend in CONFIGS:
         log(f"  qa eval eval_sets/test.jsonl ({backend})")
         res, secs = qa_eval([str(ROOT / "eval_sets" / "test.jsonl"), "--modes", "dense,hybrid"], backend)
-        out.setdefault("test_set", {})[backend] = {m: {k: v.get(k) for k in ("mrr@10", "recall@5", "ndcg@10")} for m, v in res["modes"].items()}
+        out.setdefault("test_set", {})[backend] = {
+            m: {k: v.get(k) for k in ("mrr@10", "recall@5", "ndcg@10")} for m, v in res["modes"].items()
+        }
         out["test_set"][backend]["seconds"] = round(secs, 1)
         if sub is not None:
             log(f"  qa eval --beir {sub.name} ({backend})")
             res, secs = qa_eval(["--beir", str(sub), "--modes", "dense", "--limit-queries", "200"], backend)
-            out.setdefault("stard_subset", {"documents": res["documents"], "queries": res["queries"], "path": str(sub.relative_to(ROOT))})[backend] = {
+            out.setdefault(
+                "stard_subset",
+                {"documents": res["documents"], "queries": res["queries"], "path": str(sub.relative_to(ROOT))},
+            )[backend] = {
                 "dense": {k: res["modes"]["dense"].get(k) for k in ("mrr@10", "recall@10", "ndcg@10")},
                 "seconds": round(secs, 1),
             }
@@ -175,6 +194,7 @@ def main() -> None:
         if "quality" in old:
             result["quality"] = {**old["quality"], "measured": old.get("date"), "commit": old.get("commit")}
     s, q = result["speed"], result.get("quality", {})
+
     def max_loss(key: str) -> float | None:
         losses = [-v for part in ("test_set", "stard_subset") if key in q.get(part, {}) for v in q[part][key].values()]
         return round(max(losses), 4) if losses else None
@@ -186,7 +206,9 @@ def main() -> None:
         "max_mrr@10_loss": loss,
         "meets_2x_and_0.02": loss is not None and s["passage_speedup"]["median"] >= 2.0 and loss <= 0.02,
         "int8_queries_max_mrr@10_loss": query_loss,
-        "int8_queries_meet_2x_and_0.02": query_loss is not None and s["query_speedup"]["median"] >= 2.0 and query_loss <= 0.02,
+        "int8_queries_meet_2x_and_0.02": query_loss is not None
+        and s["query_speedup"]["median"] >= 2.0
+        and query_loss <= 0.02,
     }
     write_result("encoder", result)
     log(f"verdict: {result['verdict']}")

@@ -10,12 +10,11 @@ Writes bench/results/fusion_cost.json.
 
 from __future__ import annotations
 
-from bench import common  # noqa: F401  (thread settings before numpy)
-
 import sys
 import time
 from collections.abc import Callable
 
+from bench import common  # noqa: F401  (thread settings before numpy)
 from bench.common import header, log, summary, write_result
 from bench.fusion_data import load
 from bench.fusion_lexical import base_text
@@ -42,9 +41,17 @@ def main() -> int:
         for b, dn in lists:
             old += per_call_us(lambda: rrf([[i for i, _ in b], [i for i, _ in dn][:50]], 60, [1.0, 0.5]), 1)
             new += per_call_us(lambda: fuse(b, dn, params), 1)
-    result = {**header("fusion_cost"), "queries": len(lists), "fusion_us": {"rrf": summary(old), "convex": summary(new)}}
-    result["fusion_ratio_median"] = round(result["fusion_us"]["convex"]["median"] / result["fusion_us"]["rrf"]["median"], 2)
-    log(f"fusion per query: rrf {result['fusion_us']['rrf']['median']} us, convex {result['fusion_us']['convex']['median']} us")
+    result = {
+        **header("fusion_cost"),
+        "queries": len(lists),
+        "fusion_us": {"rrf": summary(old), "convex": summary(new)},
+    }
+    result["fusion_ratio_median"] = round(
+        result["fusion_us"]["convex"]["median"] / result["fusion_us"]["rrf"]["median"], 2
+    )
+    log(
+        f"fusion per query: rrf {result['fusion_us']['rrf']['median']} us, convex {result['fusion_us']['convex']['median']} us"
+    )
 
     ids = sorted(d.chunks)
     started = time.perf_counter()
@@ -61,8 +68,12 @@ def main() -> int:
         "words": summary([x / 1000 for x in words_only], 3),
         "words_and_pairs": summary([x / 1000 for x in with_pairs], 3),
     }
-    result["bm25_ratio_median"] = round(result["bm25_search_ms"]["words_and_pairs"]["median"] / result["bm25_search_ms"]["words"]["median"], 2)
-    log(f"BM25 search: words {result['bm25_search_ms']['words']['median']} ms, with pairs {result['bm25_search_ms']['words_and_pairs']['median']} ms")
+    result["bm25_ratio_median"] = round(
+        result["bm25_search_ms"]["words_and_pairs"]["median"] / result["bm25_search_ms"]["words"]["median"], 2
+    )
+    log(
+        f"BM25 search: words {result['bm25_search_ms']['words']['median']} ms, with pairs {result['bm25_search_ms']['words_and_pairs']['median']} ms"
+    )
     write_result("fusion_cost", result)
     return 0
 

@@ -18,8 +18,6 @@ builds; query vectors are cached one query per call, as the service embeds them.
 
 from __future__ import annotations
 
-from bench import common  # noqa: F401  (thread settings before numpy/torch)
-
 import argparse
 import gzip
 import hashlib
@@ -34,10 +32,15 @@ from typing import Any
 
 import numpy as np
 
+from bench import common  # noqa: F401  (thread settings before numpy/torch)
 from bench.common import CACHE, ROOT, log
 
 OUT = CACHE / "fusion"
-BENCHMARKS = ROOT.parent.parent / "shared" / "benchmarks" if (ROOT.parent.parent / "shared").is_dir() else Path("/work/shared/benchmarks")
+BENCHMARKS = (
+    ROOT.parent.parent / "shared" / "benchmarks"
+    if (ROOT.parent.parent / "shared").is_dir()
+    else Path("/work/shared/benchmarks")
+)
 DEPTH = 100  # candidates kept per side
 
 
@@ -157,7 +160,9 @@ class _Unpickler(pickle.Unpickler):
         return super().find_class("bench.fusion_data" if module == "__main__" else module, name)
 
 
-def candidates(retriever: Any, text: str, vectors: dict[str, np.ndarray], depth: int = DEPTH) -> tuple[list[str], list[str], dict[str, float], dict[str, float]]:
+def candidates(
+    retriever: Any, text: str, vectors: dict[str, np.ndarray], depth: int = DEPTH
+) -> tuple[list[str], list[str], dict[str, float], dict[str, float]]:
     """BM25 and dense candidate lists as the service computes them, plus both scores of every candidate."""
     from qa.retrieve import Filters
 
@@ -218,7 +223,19 @@ def build_eval_sets(names: Sequence[str], settings: Any, embedder: Any, tmp: Pat
                 continue  # as qa.evaluate.score_retrieval
             relevant = frozenset(i for i, (t, _) in chunks.items() if any(q in t for q in item.gold_quotes))
             b, d, bs, cs = candidates(retriever, text, vectors)
-            queries.append(Query(item.id, text, name, relevant, b, d, bs, cs, extra={"kind": item.kind, "tags": item.tags, "quotes": item.gold_quotes}))
+            queries.append(
+                Query(
+                    item.id,
+                    text,
+                    name,
+                    relevant,
+                    b,
+                    d,
+                    bs,
+                    cs,
+                    extra={"kind": item.kind, "tags": item.tags, "quotes": item.gold_quotes},
+                )
+            )
         dumps.append(Dump(name, queries, chunks, vectors, {"chunks": len(chunks)}))
         log(f"{name}: {len(queries)} queries with gold quotes, {len(chunks)} chunks")
     return dumps
@@ -310,9 +327,15 @@ def verify(
     out = {}
     for mode in modes:
         live = [search(q.text, mode) for q in d.queries]
-        offline = [q.bm25[:10] if mode == "bm25" else q.dense[:10] if mode == "dense" else fused(q)[:10] for q in d.queries]
+        offline = [
+            q.bm25[:10] if mode == "bm25" else q.dense[:10] if mode == "dense" else fused(q)[:10] for q in d.queries
+        ]
         out[mode] = (mrr_of(d.queries, live), mrr_of(d.queries, offline))
-        differ = [q.id for q, a, b in zip(d.queries, live, offline) if list(dict.fromkeys(a))[:10] != list(dict.fromkeys(b))[:10]]
+        differ = [
+            q.id
+            for q, a, b in zip(d.queries, live, offline)
+            if list(dict.fromkeys(a))[:10] != list(dict.fromkeys(b))[:10]
+        ]
         if differ:
             log(f"{d.name} {mode}: {len(differ)} queries differ from the live ranking, e.g. {differ[:5]}")
     return out
@@ -325,10 +348,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sets", nargs="+", choices=["dev", "test", "cmrc2018", "stard"])
     p.add_argument("--no-verify", action="store_true", help="skip the check against the live retriever")
-    p.add_argument("--pseudo", type=int, default=0, help="also dump this many pseudo-queries per library and seed (qa/tuning.py)")
+    p.add_argument(
+        "--pseudo", type=int, default=0, help="also dump this many pseudo-queries per library and seed (qa/tuning.py)"
+    )
     p.add_argument("--seeds", default="19", help="comma-separated sampling seeds for --pseudo")
-    p.add_argument("--keep", default="0", help="comma-separated shares of the query's words left in the target (qa/tuning.py)")
-    p.add_argument("--only-pseudo", action="store_true", help="dump pseudo-queries only (the real queries' dump exists)")
+    p.add_argument(
+        "--keep", default="0", help="comma-separated shares of the query's words left in the target (qa/tuning.py)"
+    )
+    p.add_argument(
+        "--only-pseudo", action="store_true", help="dump pseudo-queries only (the real queries' dump exists)"
+    )
     args = p.parse_args(argv)
     seeds = [int(x) for x in args.seeds.split(",")]
     settings = Settings()
@@ -347,9 +376,13 @@ def main(argv: list[str] | None = None) -> int:
                 retriever = throwaway_retriever(settings, embedder, Path(tmp) / "eval")
             if not args.no_verify and not args.only_pseudo:
                 for d in dumps:
-                    log(f"{d.name} verify: {verify(d, lambda q, m: [h.id for h in retriever.search(q, mode=m, top_k=10)], retriever.fusion())}")  # type: ignore[arg-type]
+                    log(
+                        f"{d.name} verify: {verify(d, lambda q, m: [h.id for h in retriever.search(q, mode=m, top_k=10)], retriever.fusion())}"
+                    )  # type: ignore[arg-type]
             if args.pseudo:
-                log(f"wrote {[build_pseudo('samples', retriever, args.pseudo, seeds, float(k)) for k in args.keep.split(',')]}")
+                log(
+                    f"wrote {[build_pseudo('samples', retriever, args.pseudo, seeds, float(k)) for k in args.keep.split(',')]}"
+                )
         for name in args.sets:
             if name in eval_names:
                 continue
@@ -360,12 +393,18 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"wrote {save(d)}")
                 from qa.evaluate import throwaway_retriever
 
-                cached = CachedEmbedder(embedder, VectorCache(OUT / f"vectors-{name}.npz"), VectorCache(OUT / f"queries-{name}.npz"))
+                cached = CachedEmbedder(
+                    embedder, VectorCache(OUT / f"vectors-{name}.npz"), VectorCache(OUT / f"queries-{name}.npz")
+                )
                 retriever = throwaway_retriever(settings, cached, Path(tmp) / name)
                 if not args.no_verify:
-                    log(f"{name} verify: {verify(d, lambda q, m: [h.doc.doc_id for h in retriever.search(q, mode=m, top_k=10)], retriever.fusion())}")  # type: ignore[arg-type]
+                    log(
+                        f"{name} verify: {verify(d, lambda q, m: [h.doc.doc_id for h in retriever.search(q, mode=m, top_k=10)], retriever.fusion())}"
+                    )  # type: ignore[arg-type]
             if args.pseudo:
-                log(f"wrote {[build_pseudo(name, retriever, args.pseudo, seeds, float(k)) for k in args.keep.split(',')]}")
+                log(
+                    f"wrote {[build_pseudo(name, retriever, args.pseudo, seeds, float(k)) for k in args.keep.split(',')]}"
+                )
                 retriever.embedder.passages.save()
                 retriever.embedder.queries.save()
     return 0

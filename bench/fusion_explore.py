@@ -10,8 +10,6 @@ choices read only the tuning groups (dev, tune); the others are reported.
 
 from __future__ import annotations
 
-from bench import common  # noqa: F401  (thread settings before numpy)
-
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -19,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import common  # noqa: F401  (thread settings before numpy)
 from bench.fusion_data import Dump, Query, load, load_pseudo
 from qa.fusion import FusionParams, convex, fuse, rrf
 from qa.metrics import mean, mrr_at_k
@@ -29,7 +28,10 @@ TUNING = ("dev", "tune")
 
 
 def mrr_of(queries: Sequence[Query], rankings: Sequence[Sequence[str]]) -> float:
-    return round(mean([mrr_at_k([i in q.relevant for i in list(dict.fromkeys(r))[:10]], 10) for q, r in zip(queries, rankings)]), 4)
+    return round(
+        mean([mrr_at_k([i in q.relevant for i in list(dict.fromkeys(r))[:10]], 10) for q, r in zip(queries, rankings)]),
+        4,
+    )
 
 
 def groups(name: str, queries: Sequence[Query]) -> dict[str, list[Query]]:
@@ -47,7 +49,10 @@ def groups(name: str, queries: Sequence[Query]) -> dict[str, list[Query]]:
 def table(rows: list[tuple[str, dict[str, Any]]]) -> str:
     cols = list(rows[0][1])
     out = ["| variant | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
-    out += [f"| {name} | " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in vals.values()) + " |" for name, vals in rows]
+    out += [
+        f"| {name} | " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in vals.values()) + " |"
+        for name, vals in rows
+    ]
     return "\n".join(out)
 
 
@@ -59,14 +64,19 @@ def samples_of(queries: Sequence[Query]) -> list[Any]:
     """Real queries as qa.tuning.Sample (both sides' candidates with scores, relevant ids)."""
     from qa.tuning import Sample
 
-    return [Sample([(i, q.bm25_score[i]) for i in q.bm25], [(i, q.cosine[i]) for i in q.dense], q.relevant) for q in queries]
+    return [
+        Sample([(i, q.bm25_score[i]) for i in q.bm25], [(i, q.cosine[i]) for i in q.dense], q.relevant) for q in queries
+    ]
 
 
 def curve(samples: Sequence[Any], base: Any, alphas: Sequence[float] | None = None) -> list[tuple[float, float]]:
     """(alpha, MRR@10) of the convex fusion over a grid."""
     from qa.tuning import ALPHAS, reciprocal_ranks
 
-    return [(a, float(reciprocal_ranks(samples, replace(base, method="convex", alpha=a)).mean())) for a in (alphas or ALPHAS)]
+    return [
+        (a, float(reciprocal_ranks(samples, replace(base, method="convex", alpha=a)).mean()))
+        for a in (alphas or ALPHAS)
+    ]
 
 
 # --- score normalisations other than the z-score (explored, not shipped) ----------------------------------------
@@ -132,11 +142,24 @@ def adaptive_rows(data: dict[str, Dump]) -> list[tuple[str, dict[str, Any]]]:
         for th in np.quantile(values, [0.25, 0.5, 0.75]):
             for lo in alphas:
                 for hi in alphas:
-                    score = mean([mean([rr[q.id][lo] if feats[q.id][f] > th else rr[q.id][hi] for q in qs]) for qs in tuning.values()])
+                    score = mean(
+                        [
+                            mean([rr[q.id][lo] if feats[q.id][f] > th else rr[q.id][hi] for q in qs])
+                            for qs in tuning.values()
+                        ]
+                    )
                     if score > best[0]:
                         best = (score, (float(th), lo, hi))
         th, lo, hi = best[1]
-        rows.append((f"{f} > {th:.3g} ? {lo} : {hi}", {g: round(mean([rr[q.id][lo] if feats[q.id][f] > th else rr[q.id][hi] for q in qs]), 4) for g, qs in per_group.items()}))
+        rows.append(
+            (
+                f"{f} > {th:.3g} ? {lo} : {hi}",
+                {
+                    g: round(mean([rr[q.id][lo] if feats[q.id][f] > th else rr[q.id][hi] for q in qs]), 4)
+                    for g, qs in per_group.items()
+                },
+            )
+        )
     return rows
 
 
@@ -162,7 +185,9 @@ def adaptive_cv_rows(data: dict[str, Dump]) -> list[tuple[str, dict[str, Any]]]:
             for th in np.quantile(values, [0.25, 0.5, 0.75]):
                 for lo in alphas:
                     for hi in alphas:
-                        score = mean([mean([rr[q.id][lo] if feats[q.id][f] > th else rr[q.id][hi] for q in qs]) for qs in train])
+                        score = mean(
+                            [mean([rr[q.id][lo] if feats[q.id][f] > th else rr[q.id][hi] for q in qs]) for qs in train]
+                        )
                         if score > best[0]:
                             best = (score, (float(th), lo, hi))
             th, lo, hi = best[1]
@@ -177,7 +202,9 @@ def adaptive_cv_rows(data: dict[str, Dump]) -> list[tuple[str, dict[str, Any]]]:
 # --- the report ---------------------------------------------------------------------------------------------------
 
 
-def grid_rows(data: dict[str, Dump], variants: dict[str, Callable[[Query], list[str]]]) -> list[tuple[str, dict[str, Any]]]:
+def grid_rows(
+    data: dict[str, Dump], variants: dict[str, Callable[[Query], list[str]]]
+) -> list[tuple[str, dict[str, Any]]]:
     rows = []
     for vname, fn in variants.items():
         vals: dict[str, Any] = {}
@@ -188,7 +215,9 @@ def grid_rows(data: dict[str, Dump], variants: dict[str, Callable[[Query], list[
     return rows
 
 
-def self_tuning_rows(data: dict[str, Dump], variant: str, prior: float, library: str) -> list[tuple[str, dict[str, Any]]]:
+def self_tuning_rows(
+    data: dict[str, Dump], variant: str, prior: float, library: str
+) -> list[tuple[str, dict[str, Any]]]:
     """Per sampling seed: the alpha chosen on the library's pseudo-queries, and MRR@10 of every group of its sets at
     that alpha, against the best alpha for the group's labelled questions (oracle)."""
     from qa.tuning import choose_alpha, side_mrr
@@ -203,8 +232,11 @@ def self_tuning_rows(data: dict[str, Dump], variant: str, prior: float, library:
     for seed, ps in sorted(load_pseudo(library, variant).items()):
         alpha, points = choose_alpha(ps, base, prior)
         vals: dict[str, Any] = {
-            "pseudo-queries": len(ps), "pseudo bm25": round(side_mrr(ps, "bm25"), 3), "pseudo dense": round(side_mrr(ps, "dense"), 3),
-            "pseudo best alpha": max(points, key=lambda p: p[1])[0], "chosen alpha": alpha,
+            "pseudo-queries": len(ps),
+            "pseudo bm25": round(side_mrr(ps, "bm25"), 3),
+            "pseudo dense": round(side_mrr(ps, "dense"), 3),
+            "pseudo best alpha": max(points, key=lambda p: p[1])[0],
+            "chosen alpha": alpha,
         }
         for (name, g), c in oracle.items():
             best = max(c, key=lambda a: c[a])
@@ -223,19 +255,36 @@ def main(argv: list[str]) -> int:
         "rrf k60 w0.5 (before)": lambda q: [i for i, _ in rrf([q.bm25[:50], q.dense[:50]], 60, [1.0, 0.5])],
     }
     print("### Sides and today's fusion\n\n" + table(grid_rows(data, sides)) + "\n")
-    rrfs = {f"rrf k{k} w{w}": (lambda q, k=k, w=w: [i for i, _ in rrf([q.bm25[:50], q.dense[:50]], k, [1.0, w])]) for k in (10, 20, 60) for w in (0.2, 0.35, 0.5, 0.7, 1.0)}
+    rrfs = {
+        f"rrf k{k} w{w}": (lambda q, k=k, w=w: [i for i, _ in rrf([q.bm25[:50], q.dense[:50]], k, [1.0, w])])
+        for k in (10, 20, 60)
+        for w in (0.2, 0.35, 0.5, 0.7, 1.0)
+    }
     print("### Weighted RRF grid (depth 50)\n\n" + table(grid_rows(data, rrfs)) + "\n")
     ccs = {
         f"convex {hb}/{hd} a{a}": (lambda q, a=a, hb=hb, hd=hd: normalised_cc(q, a, hb, hd))
         for hb, hd in (("minmax", "minmax"), ("max", "minmax"), ("z", "z"))
         for a in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
     }
-    print("### Convex combination by score normalisation (BM25 / dense; depth 50)\n\n" + table(grid_rows(data, ccs)) + "\n")
-    depths = {f"convex z a{a} depth {n}": (lambda q, a=a, n=n: [i for i, _ in fuse(*lists(q, n), FusionParams(alpha=a, depth=n))]) for n in (10, 20, 50, 100) for a in (0.4, 0.5)}
+    print(
+        "### Convex combination by score normalisation (BM25 / dense; depth 50)\n\n"
+        + table(grid_rows(data, ccs))
+        + "\n"
+    )
+    depths = {
+        f"convex z a{a} depth {n}": (
+            lambda q, a=a, n=n: [i for i, _ in fuse(*lists(q, n), FusionParams(alpha=a, depth=n))]
+        )
+        for n in (10, 20, 50, 100)
+        for a in (0.4, 0.5)
+    }
     print("### Candidate depth\n\n" + table(grid_rows(data, depths)) + "\n")
     print("### Query-adaptive weights (rules fitted on the tuning groups)\n\n" + table(adaptive_rows(data)) + "\n")
     print("### Query-adaptive weights, leave one set out (tuning groups)\n\n" + table(adaptive_cv_rows(data)) + "\n")
-    alphas = {f"convex z a{a}": (lambda q, a=a: [i for i, _ in fuse(*lists(q), FusionParams(alpha=a))]) for a in [round(0.05 * i, 2) for i in range(2, 17)]}
+    alphas = {
+        f"convex z a{a}": (lambda q, a=a: [i for i, _ in fuse(*lists(q), FusionParams(alpha=a))])
+        for a in [round(0.05 * i, 2) for i in range(2, 17)]
+    }
     rows = grid_rows(data, alphas)
     tuning_mean = {r[0]: mean([v for k, v in r[1].items() if k.split(":")[1] in TUNING]) for r in rows}
     prior = float(max(tuning_mean, key=lambda k: tuning_mean[k]).split("a")[-1])
@@ -243,7 +292,9 @@ def main(argv: list[str]) -> int:
     print(f"Prior from the tuning groups: alpha {prior}\n")
     for library in dict.fromkeys(LIBRARY.values()):
         rows = self_tuning_rows(data, variant, prior, library)
-        print(f"### Self-tuning on {library}: chosen alpha; per group MRR@10 at it / oracle MRR@10 at the oracle alpha / gap\n\n{table(rows)}\n")
+        print(
+            f"### Self-tuning on {library}: chosen alpha; per group MRR@10 at it / oracle MRR@10 at the oracle alpha / gap\n\n{table(rows)}\n"
+        )
     return 0
 
 

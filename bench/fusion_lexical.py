@@ -11,8 +11,6 @@ is fused with the unchanged dense list; MRR@10 of BM25 alone and of the fusion a
 
 from __future__ import annotations
 
-from bench import common  # noqa: F401
-
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
+from bench import common  # noqa: F401
 from bench.fusion_data import DEPTH, Dump, Query
 from bench.fusion_explore import groups, load, mrr_of, table
 from ingest.text import index_text
@@ -42,7 +41,9 @@ def fields_and_body(d: Dump) -> tuple[list[str], list[str], list[str]]:
 def base_text(d: Dump, i: str) -> str:
     text, m = d.chunks[i]
     if d.name in ("dev", "test"):
-        return index_text(text, unit=str(m.get("unit", "")), title=str(m.get("title", "")), section=str(m.get("section", "")))
+        return index_text(
+            text, unit=str(m.get("unit", "")), title=str(m.get("title", "")), section=str(m.get("section", ""))
+        )
     return f"{m.get('title', '')}\n{text}".strip()
 
 
@@ -81,7 +82,9 @@ def relisted(q: Query, scores: np.ndarray, ids: Sequence[str], row: dict[str, in
     top = np.argsort(-scores, kind="stable")[:DEPTH]
     bm25 = [ids[r] for r in top if scores[r] > 0]
     union = set(bm25) | set(q.dense[:DEPTH])
-    return Query(q.id, q.text, q.half, q.relevant, bm25, q.dense, {i: float(scores[row[i]]) for i in union}, q.cosine, q.sampled)
+    return Query(
+        q.id, q.text, q.half, q.relevant, bm25, q.dense, {i: float(scores[row[i]]) for i in union}, q.cosine, q.sampled
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -104,7 +107,18 @@ def main(argv: list[str]) -> int:
                     continue
                 vals[f"{g} bm25"] = mrr_of(sub, [q.bm25 for q in sub])
                 for p in params:
-                    vals[f"{g} cc{p.alpha}"] = mrr_of(sub, [[i for i, _ in fuse([(i, q.bm25_score[i]) for i in q.bm25], [(i, q.cosine[i]) for i in q.dense], p)] for q in sub])
+                    vals[f"{g} cc{p.alpha}"] = mrr_of(
+                        sub,
+                        [
+                            [
+                                i
+                                for i, _ in fuse(
+                                    [(i, q.bm25_score[i]) for i in q.bm25], [(i, q.cosine[i]) for i in q.dense], p
+                                )
+                            ]
+                            for q in sub
+                        ],
+                    )
             rows.append((vname, vals))
         print(f"\n### {name}\n\n{table(rows)}", flush=True)
     return 0

@@ -27,21 +27,22 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import CACHE, QUICK, header, log, summary, write_result
-
-from bench.gen_corpus import real_copies  # noqa: E402
-from ingest.document import RawDocument  # noqa: E402
-from ingest.pipeline import prepare  # noqa: E402
-from qa.embeddings import Embedder, default_model_path  # noqa: E402
-from qa.ingest_run import write_behind_default  # noqa: E402
-from qa.library import Library  # noqa: E402
-from qa.retrieve import open_retriever  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from bench.gen_corpus import real_copies
+from ingest.document import RawDocument
+from ingest.pipeline import prepare
+from qa.embeddings import Embedder, default_model_path
+from qa.ingest_run import write_behind_default
+from qa.library import Library
+from qa.retrieve import open_retriever
+from qa.settings import Settings
 
 ROUNDS = int(os.environ.get("BENCH_INGEST_ROUNDS", 1 if QUICK else 3))
 ROUND_CHUNKS = int(os.environ.get("BENCH_INGEST_CHUNKS", 320 if QUICK else 700))
 
 
-def _round_corpus(work: Path, round_no: int, target: int, settings: Settings) -> tuple[list[Path], list[str], list[dict[str, Any]], list[str]]:
+def _round_corpus(
+    work: Path, round_no: int, target: int, settings: Settings
+) -> tuple[list[Path], list[str], list[dict[str, Any]], list[str]]:
     """Files of this round, the index texts of their chunks, the chunk metadata (for the LangChain peer) and
     the finding sentences."""
     folder = work / f"round{round_no}"
@@ -57,7 +58,9 @@ def _round_corpus(work: Path, round_no: int, target: int, settings: Settings) ->
         name = f"r{round_no}_{name}"
         path = folder / name
         path.write_text(text, encoding="utf-8")
-        doc = prepare(RawDocument(name, text, "txt"), {}, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+        doc = prepare(
+            RawDocument(name, text, "txt"), {}, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
+        )
         files.append(path)
         texts += doc.index_texts
         metas += [r.metadata for r in doc.rows]
@@ -94,7 +97,12 @@ def main() -> None:
     rounds: list[dict[str, Any]] = []
     for r in range(ROUNDS):
         files, texts, metas, finding_texts = _round_corpus(work, r, ROUND_CHUNKS, settings)
-        row: dict[str, Any] = {"round": r, "files": len(files), "chunks": len(texts), "finding_sentences": len(finding_texts)}
+        row: dict[str, Any] = {
+            "round": r,
+            "files": len(files),
+            "chunks": len(texts),
+            "finding_sentences": len(finding_texts),
+        }
         for variant in order[r % len(order) :] + order[: r % len(order)]:
             t = time.perf_counter()
             cpu = time.process_time()
@@ -119,11 +127,15 @@ def main() -> None:
                 row["overlap_s"] = time.perf_counter() - t
             else:
                 docs = [Document(page_content=tx, metadata=m) for tx, m in zip(texts, metas)]
-                Chroma.from_documents(docs, lc_embeddings, collection_name=f"lc_round{r}", persist_directory=str(work / "langchain"))
+                Chroma.from_documents(
+                    docs, lc_embeddings, collection_name=f"lc_round{r}", persist_directory=str(work / "langchain")
+                )
                 row["langchain_s"] = time.perf_counter() - t
             # CPU seconds of this process (all threads): unlike wall time, not inflated by other tenants.
             row[f"{variant}_cpu_s"] = time.process_time() - cpu
-            log(f"round {r}: {variant} {time.perf_counter() - t:.1f} s ({row[f'{variant}_cpu_s']:.1f} CPU s) for {len(texts)} chunks")
+            log(
+                f"round {r}: {variant} {time.perf_counter() - t:.1f} s ({row[f'{variant}_cpu_s']:.1f} CPU s) for {len(texts)} chunks"
+            )
         for v in order:
             row[f"{v}_chunks_per_s"] = round(len(texts) / row[f"{v}_s"], 2)
         if "overlap" in order:
@@ -149,21 +161,33 @@ def main() -> None:
         "ratio_ours_over_model": round(totals["ours"] / totals["model"], 3),
         "ratio_langchain_over_model": round(totals["langchain"] / totals["model"], 3),
         "finding_sentences": sum(r["finding_sentences"] for r in rounds),
-        "ratio_model_all_over_model": round(sum(r["model_s"] for r in rounds) / sum(r["model_all_s"] for r in rounds), 3),
+        "ratio_model_all_over_model": round(
+            sum(r["model_s"] for r in rounds) / sum(r["model_all_s"] for r in rounds), 3
+        ),
         "ratio_ours_over_model_all": round(sum(r["model_all_s"] for r in rounds) / sum(r["ours_s"] for r in rounds), 3),
         "per_round_ratio_ours_over_model_all": summary([r["ours_over_model_all"] for r in rounds], 3),
         "per_round_ratio_ours": summary([r["ours_over_model"] for r in rounds], 3),
         "per_round_ratio_langchain": summary([r["langchain_over_model"] for r in rounds], 3),
-        "ratio_ours_over_model_cpu": round(sum(r["model_cpu_s"] for r in rounds) / sum(r["ours_cpu_s"] for r in rounds), 3),
-        "ratio_langchain_over_model_cpu": round(sum(r["model_cpu_s"] for r in rounds) / sum(r["langchain_cpu_s"] for r in rounds), 3),
+        "ratio_ours_over_model_cpu": round(
+            sum(r["model_cpu_s"] for r in rounds) / sum(r["ours_cpu_s"] for r in rounds), 3
+        ),
+        "ratio_langchain_over_model_cpu": round(
+            sum(r["model_cpu_s"] for r in rounds) / sum(r["langchain_cpu_s"] for r in rounds), 3
+        ),
         "write_behind": write_behind_default(),
         "rounds": rounds,
     }
     if "overlap" in order:
-        result["ratio_overlap_over_model"] = round(sum(r["model_s"] for r in rounds) / sum(r["overlap_s"] for r in rounds), 3)
-        result["ratio_overlap_over_model_cpu"] = round(sum(r["model_cpu_s"] for r in rounds) / sum(r["overlap_cpu_s"] for r in rounds), 3)
+        result["ratio_overlap_over_model"] = round(
+            sum(r["model_s"] for r in rounds) / sum(r["overlap_s"] for r in rounds), 3
+        )
+        result["ratio_overlap_over_model_cpu"] = round(
+            sum(r["model_cpu_s"] for r in rounds) / sum(r["overlap_cpu_s"] for r in rounds), 3
+        )
     write_result(os.environ.get("BENCH_INGEST_NAME", "ingest"), result)
-    log(f"chunks/s {totals}; ours/model {result['ratio_ours_over_model']}, langchain/model {result['ratio_langchain_over_model']}")
+    log(
+        f"chunks/s {totals}; ours/model {result['ratio_ours_over_model']}, langchain/model {result['ratio_langchain_over_model']}"
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 

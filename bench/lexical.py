@@ -31,7 +31,12 @@ from qa.store import Store
 def rebuilds(n: int) -> dict[str, Any]:
     data, _ = ensure_store(n)
     settings = Settings(data_dir=data)
-    store = Store(settings, model_id_for(settings), int(base_vectors(settings).shape[1]), findings_embedder_id=query_model_id_for(settings))
+    store = Store(
+        settings,
+        model_id_for(settings),
+        int(base_vectors(settings).shape[1]),
+        findings_embedder_id=query_model_id_for(settings),
+    )
     t = time.perf_counter()
     rows = [index_row(r) for r in store.iter_chunks()]
     read_s = time.perf_counter() - t
@@ -47,7 +52,9 @@ def rebuilds(n: int) -> dict[str, Any]:
         index.save(work, cache)
         out[f"{variant}_save_s"] = round(time.perf_counter() - t, 2)
         out[f"{variant}_tokenised"] = cache.tokenized
-        log(f"{n}: {variant} build {out[f'{variant}_build_s']} s (tokenised {cache.tokenized}), save {out[f'{variant}_save_s']} s")
+        log(
+            f"{n}: {variant} build {out[f'{variant}_build_s']} s (tokenised {cache.tokenized}), save {out[f'{variant}_save_s']} s"
+        )
     out["cached_over_full"] = round(out["cached_build_s"] / out["full_build_s"], 3)
     # After an upload: the index without the last 1 % of documents, updated to the whole store. Reads only the
     # added documents from Chroma (the two builds above need every chunk read first: chroma_read_s).

@@ -8,10 +8,20 @@ from bench.gen_corpus import MEASURES, PROBLEMS, PROJECTS, UNIT_KINDS
 
 # "Which units…" questions, by the path that answers them: a problem, a measure and a category topic go to the
 # findings (qa/findings/evidence.py); a topic that is none of these goes through the corpus-wide pass.
-FINDINGS_AGGREGATES = ["哪些单位提到预算编制不够细化？", "哪些单位提出要加强资金监管？", "哪些单位提到项目资金未专账核算？"]
+FINDINGS_AGGREGATES = [
+    "哪些单位提到预算编制不够细化？",
+    "哪些单位提出要加强资金监管？",
+    "哪些单位提到项目资金未专账核算？",
+]
 # Topics of the corpus-wide pass, narrow to broad: at 10k chunks 政府采购 is in 248 of 775 generated reports,
 # 三公经费 in 718 (each asked twice: the first ask embeds the sentences, the repeat finds them cached).
-GENERIC_AGGREGATES = ["哪些单位提到政府采购？", "哪些单位提到固定资产管理？", "哪些单位提到财务人员业务培训？", "哪些单位提到群众满意度？", "哪些单位提到三公经费？"]
+GENERIC_AGGREGATES = [
+    "哪些单位提到政府采购？",
+    "哪些单位提到固定资产管理？",
+    "哪些单位提到财务人员业务培训？",
+    "哪些单位提到群众满意度？",
+    "哪些单位提到三公经费？",
+]
 
 _FIXED = [
     "预算编制不够细化",
@@ -42,7 +52,9 @@ def query_pool(n: int = 120, seed: int = 1) -> list[str]:
         elif kind < 0.55:
             pool.append(rng.choice(MEASURES).split("，")[0])
         elif kind < 0.8:
-            pool.append(f"{rng.choice(UNIT_KINDS)}{rng.randint(2019, 2024)}年{rng.choice(['基本支出', '项目支出', '三公经费', '绩效目标完成情况'])}")
+            pool.append(
+                f"{rng.choice(UNIT_KINDS)}{rng.randint(2019, 2024)}年{rng.choice(['基本支出', '项目支出', '三公经费', '绩效目标完成情况'])}"
+            )
         else:
             pool.append(f"{rng.choice(PROJECTS)}项目绩效")
     return pool[:n]

@@ -16,16 +16,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+import numpy as np
+
 from bench.common import CACHE, QUICK, header, hwm_mb, log, rss_mb, store_sizes, write_result
-
-import httpx  # noqa: E402
-import numpy as np  # noqa: E402
-
-from bench.queries import FINDINGS_AGGREGATES, GENERIC_AGGREGATES, query_pool  # noqa: E402
-from bench.server import serve  # noqa: E402
-from bench.stores import ensure_sentences, ensure_store, ensure_tuned  # noqa: E402
-from qa.embeddings import query_backend_for  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from bench.queries import FINDINGS_AGGREGATES, GENERIC_AGGREGATES, query_pool
+from bench.server import serve
+from bench.stores import ensure_sentences, ensure_store, ensure_tuned
+from qa.embeddings import query_backend_for
+from qa.settings import Settings
 
 
 def search_latency(base: str, queries: list[str], rounds: int, per_round: int, mode: str = "hybrid") -> dict[str, Any]:
@@ -81,7 +80,12 @@ def search_during_sentence_pass(data: Path, queries: list[str], requests: int) -
     finally:
         shutil.rmtree(prepared, ignore_errors=True)
         aside.rename(prepared)
-    return {"during": during, "after": after, "pass_done_when_requests_ended": round(share, 2), "pass_seconds": round(pass_s, 1)}
+    return {
+        "during": during,
+        "after": after,
+        "pass_done_when_requests_ended": round(share, 2),
+        "pass_seconds": round(pass_s, 1),
+    }
 
 
 async def _load(base: str, queries: list[str], clients: int, seconds: float, max_requests: int) -> dict[str, Any]:
@@ -123,7 +127,9 @@ async def _load(base: str, queries: list[str], clients: int, seconds: float, max
     }
 
 
-def load_test(base: str, queries: list[str], clients: int = 32, seconds: float = 60, max_requests: int = 50_000) -> dict[str, Any]:
+def load_test(
+    base: str, queries: list[str], clients: int = 32, seconds: float = 60, max_requests: int = 50_000
+) -> dict[str, Any]:
     return asyncio.run(_load(base, queries, clients, seconds, max_requests))
 
 
@@ -167,7 +173,9 @@ def stage_breakdown(data_dir: Any, queries: list[str], n: int) -> dict[str, Any]
     from qa.lexical import LexicalIndex
     from qa.retrieve import open_retriever
 
-    settings = Settings(data_dir=data_dir, torch_threads=int(os.environ.get("BENCH_SERVER_TORCH_THREADS", "1")))  # as the server
+    settings = Settings(
+        data_dir=data_dir, torch_threads=int(os.environ.get("BENCH_SERVER_TORCH_THREADS", "1"))
+    )  # as the server
     r = open_retriever(settings, Embedder(settings))
     t = time.perf_counter()
     r.lexical()
@@ -203,10 +211,15 @@ def stage_breakdown(data_dir: Any, queries: list[str], n: int) -> dict[str, Any]
             for k in ("embed", "dense", "bm25", "fetch", "catalogue"):
                 stages[k].append(cur.get(k, 0.0) * 1000)
             stages["total"].append(total * 1000)
-            stages["other"].append(max(0.0, total * 1000 - sum(cur.get(k, 0.0) for k in ("embed", "dense", "fetch", "catalogue")) * 1000))
+            stages["other"].append(
+                max(0.0, total * 1000 - sum(cur.get(k, 0.0) for k in ("embed", "dense", "fetch", "catalogue")) * 1000)
+            )
     finally:
         LexicalIndex.search = original_search  # type: ignore[method-assign]
-    out = {k: {"p50_ms": round(float(np.percentile(v, 50)), 2), "p95_ms": round(float(np.percentile(v, 95)), 2)} for k, v in stages.items()}
+    out = {
+        k: {"p50_ms": round(float(np.percentile(v, 50)), 2), "p95_ms": round(float(np.percentile(v, 95)), 2)}
+        for k, v in stages.items()
+    }
     # The recall of aggregate answers (Retriever.candidate_chunks): every admitted document's best chunks, BM25
     # exhaustive + HNSW top 500; ids and similarities only (qa.evidence reads what it needs afterwards).
     cand_ms: list[float] = []
@@ -217,8 +230,19 @@ def stage_breakdown(data_dir: Any, queries: list[str], n: int) -> dict[str, Any]
             got = r.candidate_chunks(topic)
             cand_ms.append((time.perf_counter() - t0) * 1000)
         docs, chunks = len({i.rsplit("-", 1)[0] for i in got}), len(got)
-    candidates = {"p50_ms": round(float(np.percentile(cand_ms, 50)), 1), "p95_ms": round(float(np.percentile(cand_ms, 95)), 1), "documents": docs, "chunks": chunks}
-    return {"requests": n, "stages": out, "aggregate_candidates": candidates, "cold_lexical_load_s": round(cold_lexical_load_s, 2), "note": "bm25 runs on a worker thread while embed+dense run; 'other' = total minus embed, dense, fetch and catalogue (fusion, Hit objects, filters, waiting for bm25)"}
+    candidates = {
+        "p50_ms": round(float(np.percentile(cand_ms, 50)), 1),
+        "p95_ms": round(float(np.percentile(cand_ms, 95)), 1),
+        "documents": docs,
+        "chunks": chunks,
+    }
+    return {
+        "requests": n,
+        "stages": out,
+        "aggregate_candidates": candidates,
+        "cold_lexical_load_s": round(cold_lexical_load_s, 2),
+        "note": "bm25 runs on a worker thread while embed+dense run; 'other' = total minus embed, dense, fetch and catalogue (fusion, Hit objects, filters, waiting for bm25)",
+    }
 
 
 def aggregate_breakdown(data_dir: Any, question: str, sample: int = 256) -> dict[str, Any]:
@@ -228,7 +252,9 @@ def aggregate_breakdown(data_dir: Any, question: str, sample: int = 256) -> dict
     from qa.embeddings import Embedder
     from qa.retrieve import open_retriever
 
-    settings = Settings(data_dir=data_dir, torch_threads=int(os.environ.get("BENCH_SERVER_TORCH_THREADS", "1")))  # as the server
+    settings = Settings(
+        data_dir=data_dir, torch_threads=int(os.environ.get("BENCH_SERVER_TORCH_THREADS", "1"))
+    )  # as the server
     embedder = Embedder(settings)
     r = open_retriever(settings, embedder)
     r.lexical()
@@ -298,8 +324,19 @@ def query_embed_threads(queries: list[str], n: int = 60) -> dict[str, Any]:
 
     from qa.embeddings import Embedder
 
-    e = Embedder(Settings(data_dir=CACHE / "eval_data", torch_threads=1, embedding_backend="torch", query_embedding_backend="onnx-int8"))
-    variants = {"torch_threads_1": (1, e.encode), "torch_threads_2": (2, e.encode), "onnx_int8_threads_1": (1, e.encode_queries)}
+    e = Embedder(
+        Settings(
+            data_dir=CACHE / "eval_data",
+            torch_threads=1,
+            embedding_backend="torch",
+            query_embedding_backend="onnx-int8",
+        )
+    )
+    variants = {
+        "torch_threads_1": (1, e.encode),
+        "torch_threads_2": (2, e.encode),
+        "onnx_int8_threads_1": (1, e.encode_queries),
+    }
     ms: dict[str, list[float]] = {name: [] for name in variants}
     for i in range(n):
         for name in list(variants)[:: 1 if i % 2 == 0 else -1]:
@@ -309,7 +346,10 @@ def query_embed_threads(queries: list[str], n: int = 60) -> dict[str, Any]:
             encode([queries[i % len(queries)]])
             ms[name].append((time.perf_counter() - t) * 1000)
     torch.set_num_threads(int(os.environ.get("QA_TORCH_THREADS", "2")))
-    return {name: {"p50_ms": round(float(np.percentile(v, 50)), 1), "p95_ms": round(float(np.percentile(v, 95)), 1)} for name, v in ms.items()}
+    return {
+        name: {"p50_ms": round(float(np.percentile(v, 50)), 1), "p95_ms": round(float(np.percentile(v, 95)), 1)}
+        for name, v in ms.items()
+    }
 
 
 def aggregate_asks(base: str, row: dict[str, Any]) -> None:
@@ -360,7 +400,11 @@ def main() -> None:
         # at 1M that skips the 17 min of adding them (docs/benchmarks.md "1M chunks").
         with_findings = os.environ.get("BENCH_FINDINGS", "1") != "0"
         data, info = ensure_sentences(n) if with_findings else ensure_store(n)
-        row: dict[str, Any] = {"store": info, "store_ready_s": round(time.perf_counter() - t, 1), "fusion_tuning": ensure_tuned(data)}
+        row: dict[str, Any] = {
+            "store": info,
+            "store_ready_s": round(time.perf_counter() - t, 1),
+            "fusion_tuning": ensure_tuned(data),
+        }
         with serve(data) as srv:
             row["server_startup_s"] = round(srv.startup_seconds, 1)
             row["rss_mb_ready"] = round(rss_mb(srv.pid), 1)
@@ -382,7 +426,9 @@ def main() -> None:
             log("  search while the server prepares sentences in the background")
             row["search_during_sentence_pass"] = search_during_sentence_pass(data, queries, 600 if QUICK else 2500)
             d = row["search_during_sentence_pass"]
-            log(f"  during: p50 {d['during']['p50_ms']} p95 {d['during']['p95_ms']} ms; after: p50 {d['after']['p50_ms']} p95 {d['after']['p95_ms']} ms")
+            log(
+                f"  during: p50 {d['during']['p50_ms']} p95 {d['during']['p95_ms']} ms; after: p50 {d['after']['p50_ms']} p95 {d['after']['p95_ms']} ms"
+            )
         log("  in-process stage breakdown")
         row["stages"] = stage_breakdown(data, queries, 60 if QUICK else 200)
         # Grows with the matching documents (about linearly with the corpus for broad topics): at 1M it would

@@ -49,7 +49,9 @@ def render() -> str:
             f"(per round median {ing['per_round_ratio_ours']['median']}, min {ing['per_round_ratio_ours']['min']}) | {_ok(ratio >= 0.90)} |"
         )
         if "ratio_ours_over_model_cpu" in ing:
-            out.append(f"| same, in CPU seconds of the process (not inflated by other tenants) | ≥ 0.90 | {ing['ratio_ours_over_model_cpu']:.3f} | {_ok(ing['ratio_ours_over_model_cpu'] >= 0.90)} |")
+            out.append(
+                f"| same, in CPU seconds of the process (not inflated by other tenants) | ≥ 0.90 | {ing['ratio_ours_over_model_cpu']:.3f} | {_ok(ing['ratio_ours_over_model_cpu'] >= 0.90)} |"
+            )
         if "ratio_overlap_over_model" in ing:
             out.append(
                 f"| same with Chroma writes on a write-behind thread (WRITE_BEHIND) | — | {ing['ratio_overlap_over_model']:.3f} "
@@ -64,7 +66,9 @@ def render() -> str:
                 f"| ingest ÷ model-only on everything ingest embeds (the pipeline's own overhead) | — | {ing['ratio_ours_over_model_all']:.3f} "
                 f"(per round median {ing['per_round_ratio_ours_over_model_all']['median']}) | |"
             )
-        out.append(f"| LangChain peer ÷ model-only (same chunks, same run; no parsing, no BM25) | (peer) | {ing['ratio_langchain_over_model']:.3f} | |")
+        out.append(
+            f"| LangChain peer ÷ model-only (same chunks, same run; no parsing, no BM25) | (peer) | {ing['ratio_langchain_over_model']:.3f} | |"
+        )
     if qry:
         for n, row in qry["sizes"].items():
             h = row["search_hybrid"]
@@ -89,7 +93,8 @@ def render() -> str:
                 questions = g["questions"]
                 firsts = [q["ms"][0] for q in questions]
                 each = "; ".join(
-                    f"{q['question']} {' then '.join(f'{x / 1000:.2f}' for x in q['ms'])} s ({q['units_listed']} units)" if q["units_listed"] is not None
+                    f"{q['question']} {' then '.join(f'{x / 1000:.2f}' for x in q['ms'])} s ({q['units_listed']} units)"
+                    if q["units_listed"] is not None
                     else f"{q['question']} {q['outcomes'][-1]}"
                     for q in questions
                 )
@@ -98,7 +103,11 @@ def render() -> str:
                 out.append(
                     f"| aggregate /v1/ask, other topics (corpus-wide pass), {int(n):,} chunks | p95 ≤ 1 s{'' if tgt else ' (at 100k)'} | "
                     f"first asks median {statistics.median(firsts) / 1000:.2f} s, max {max(firsts) / 1000:.2f} s over {len(firsts)} topic{'s' if len(firsts) > 1 else ''}"
-                    + (f", with every chunk's sentences prepared before (once, {prepared / 60:.0f} min for this store)" if prepared else ", sentences embedded at question time (a run from before qa/sentences.py)")
+                    + (
+                        f", with every chunk's sentences prepared before (once, {prepared / 60:.0f} min for this store)"
+                        if prepared
+                        else ", sentences embedded at question time (a run from before qa/sentences.py)"
+                    )
                     + f". {each} | {_ok(ok) if tgt else ''} |"
                 )
         for n, row in qry["sizes"].items():
@@ -113,7 +122,11 @@ def render() -> str:
             tgt = int(n) == 100_000
             out.append(
                 f"| API RSS, {int(n):,} chunks | ≤ 2.5 GB{'' if tgt else ' (at 100k)'} | {rss / 1024:.2f} GB after search/load "
-                + (f"(peak {row.get('rss_mb_peak', 0) / 1024:.2f} GB incl. the aggregate asks)" if "ask_aggregate" in row else "(store without findings: no findings view, no aggregate asks)")
+                + (
+                    f"(peak {row.get('rss_mb_peak', 0) / 1024:.2f} GB incl. the aggregate asks)"
+                    if "ask_aggregate" in row
+                    else "(store without findings: no findings view, no aggregate asks)"
+                )
                 + f" | {_ok(rss <= 2560) if tgt else ''} |"
             )
     if enc:
@@ -130,8 +143,12 @@ def render() -> str:
     if ing:
         out.append("\n### Ingest throughput\n")
         out.append(_runinfo(ing) + "\n")
-        out.append(f"Corpus: {ing['corpus']}; chunk size {ing['chunk_size']}; embedder {ing['embedder']}, batch {ing['batch_size']}.\n")
-        out.append("| round | chunks | model-only chunks/s | ours chunks/s | LangChain chunks/s | ours ÷ model | LangChain ÷ model | BM25 update s |")
+        out.append(
+            f"Corpus: {ing['corpus']}; chunk size {ing['chunk_size']}; embedder {ing['embedder']}, batch {ing['batch_size']}.\n"
+        )
+        out.append(
+            "| round | chunks | model-only chunks/s | ours chunks/s | LangChain chunks/s | ours ÷ model | LangChain ÷ model | BM25 update s |"
+        )
         out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for r in ing["rounds"]:
             out.append(
@@ -139,13 +156,17 @@ def render() -> str:
                 f"{r['ours_over_model']} | {r['langchain_over_model']} | {r['ours_bm25_s']} |"
             )
         c = ing["chunks_per_s"]
-        out.append(f"| all | {ing['chunks_per_variant']} | {c['model']} | {c['ours']} | {c['langchain']} | {ing['ratio_ours_over_model']} | {ing['ratio_langchain_over_model']} | |")
+        out.append(
+            f"| all | {ing['chunks_per_variant']} | {c['model']} | {c['ours']} | {c['langchain']} | {ing['ratio_ours_over_model']} | {ing['ratio_langchain_over_model']} | |"
+        )
     if qry:
         out.append("\n### Query path\n")
         out.append(_runinfo(qry) + f"; server torch threads {qry.get('server_torch_threads')}.\n")
         if q1m:
             out.append(f"1,000,000 chunks: a run of its own (`bench/results/query_1m.json`), {_runinfo(q1m)}.\n")
-        out.append("| chunks | docs | store build (prepare / Chroma / BM25) s | server start s | hybrid p50 / p95 ms | bm25 p50 / p95 ms | dense p50 / p95 ms | RSS ready / after MB |")
+        out.append(
+            "| chunks | docs | store build (prepare / Chroma / BM25) s | server start s | hybrid p50 / p95 ms | bm25 p50 / p95 ms | dense p50 / p95 ms | RSS ready / after MB |"
+        )
         out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for n, row in qry["sizes"].items():
             st, b = row["store"], row["store"].get("build_seconds", {})
@@ -154,7 +175,9 @@ def render() -> str:
                 f"{row['search_hybrid']['p50_ms']} / {row['search_hybrid']['p95_ms']} | {row['search_bm25']['p50_ms']} / {row['search_bm25']['p95_ms']} | "
                 f"{row['search_dense']['p50_ms']} / {row['search_dense']['p95_ms']} | {row['rss_mb_ready']:.0f} / {max(row.get('rss_mb_after_load', 0), row['rss_mb_after_search']):.0f} |"
             )
-        out.append("\nPer-stage breakdown of `Retriever.search` (hybrid, in-process on the same store; p50 / p95 ms):\n")
+        out.append(
+            "\nPer-stage breakdown of `Retriever.search` (hybrid, in-process on the same store; p50 / p95 ms):\n"
+        )
         stages = ("embed", "dense", "bm25", "fetch", "catalogue", "other", "total")
         out.append("| chunks | " + " | ".join(stages) + " |")
         out.append("| --- |" + " --- |" * len(stages))
@@ -171,11 +194,19 @@ def render() -> str:
                 )
         if "query_embed_threads" in qry:
             t = qry["query_embed_threads"]
-            out.append(f"\nSingle-query embedding (same process, interleaved; the server's query backend: {qry.get('query_embedding_backend', 'torch')}): " + "; ".join(f"{k}: p50 {v['p50_ms']} ms, p95 {v['p95_ms']} ms" for k, v in t.items()) + ".")
+            out.append(
+                f"\nSingle-query embedding (same process, interleaved; the server's query backend: {qry.get('query_embedding_backend', 'torch')}): "
+                + "; ".join(f"{k}: p50 {v['p50_ms']} ms, p95 {v['p95_ms']} ms" for k, v in t.items())
+                + "."
+            )
         breakdowns = [(n, a) for n, row in qry["sizes"].items() for a in row.get("aggregate_breakdown") or []]
         if breakdowns:
-            out.append("\nAggregate answers on the corpus-wide pass, where the time goes (in-process, first ask; sentence encoding beyond 256 sentences in one call extrapolated):\n")
-            out.append("| chunks | question | units | projected s | candidate chunks | chunks read | texts embedded | recall s | Chroma reads s | encoding s | evidence s (all of it) |")
+            out.append(
+                "\nAggregate answers on the corpus-wide pass, where the time goes (in-process, first ask; sentence encoding beyond 256 sentences in one call extrapolated):\n"
+            )
+            out.append(
+                "| chunks | question | units | projected s | candidate chunks | chunks read | texts embedded | recall s | Chroma reads s | encoding s | evidence s (all of it) |"
+            )
             out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
             for n, a in breakdowns:
                 c, sec = a["counts"], a["seconds"]
@@ -186,14 +217,19 @@ def render() -> str:
     if lex:
         out.append("\n### BM25 rebuild after a change\n")
         out.append(
-            _runinfo(lex) + " `bench/lexical.py`: the same store indexed in one process: every chunk tokenised, with the token cache of the previous"
+            _runinfo(lex)
+            + " `bench/lexical.py`: the same store indexed in one process: every chunk tokenised, with the token cache of the previous"
             " build (both after reading every chunk from Chroma), and updated after 1 % of the documents were added (reads only those).\n"
         )
-        out.append("| chunks | read every chunk from Chroma s | full build s (tokenised) | with the token cache s (tokenised) | cached ÷ full | update after an upload s (documents added, tokenised) | update ÷ (read + cached) |")
+        out.append(
+            "| chunks | read every chunk from Chroma s | full build s (tokenised) | with the token cache s (tokenised) | cached ÷ full | update after an upload s (documents added, tokenised) | update ÷ (read + cached) |"
+        )
         out.append("| --- | --- | --- | --- | --- | --- | --- |")
         for n, r in lex["sizes"].items():
             update = f"{r['update_s']} ({r['update_added_docs']}, {r['update_tokenised']:,}) | {r['update_over_read_and_cached']}"
-            out.append(f"| {int(n):,} | {r['chroma_read_s']} | {r['full_build_s']} ({r['full_tokenised']:,}) | {r['cached_build_s']} ({r['cached_tokenised']:,}) | {r['cached_over_full']} | {update} |")
+            out.append(
+                f"| {int(n):,} | {r['chroma_read_s']} | {r['full_build_s']} ({r['full_tokenised']:,}) | {r['cached_build_s']} ({r['cached_tokenised']:,}) | {r['cached_over_full']} | {update} |"
+            )
     if enc:
         out.append("\n### Encoder backends\n")
         out.append(_runinfo(enc) + "\n")
@@ -207,26 +243,41 @@ def render() -> str:
         )
         q = enc.get("quality", {})
         if q:
-            out.append("| eval | mode | torch MRR@10 | onnx-int8 MRR@10 | change | torch passages + int8 queries MRR@10 | change |")
+            out.append(
+                "| eval | mode | torch MRR@10 | onnx-int8 MRR@10 | change | torch passages + int8 queries MRR@10 | change |"
+            )
             out.append("| --- | --- | --- | --- | --- | --- | --- |")
             for part, label in (("test_set", "eval_sets/test.jsonl"), ("stard_subset", "STARD subset")):
                 if part in q:
                     for mode, change in q[part]["mrr@10_change"].items():
                         iq = q[part].get("int8-queries")
-                        extra = f"{iq[mode]['mrr@10']} | {q[part]['int8_queries_mrr@10_change'][mode]:+.4f}" if iq else "— | —"
-                        out.append(f"| {label} | {mode} | {q[part]['torch'][mode]['mrr@10']} | {q[part]['onnx-int8'][mode]['mrr@10']} | {change:+.4f} | {extra} |")
+                        extra = (
+                            f"{iq[mode]['mrr@10']} | {q[part]['int8_queries_mrr@10_change'][mode]:+.4f}"
+                            if iq
+                            else "— | —"
+                        )
+                        out.append(
+                            f"| {label} | {mode} | {q[part]['torch'][mode]['mrr@10']} | {q[part]['onnx-int8'][mode]['mrr@10']} | {change:+.4f} | {extra} |"
+                        )
             if "stard_subset" in q:
-                out.append(f"\nSTARD subset: {q['stard_subset']['documents']} articles, {q['stard_subset']['queries']} queries.")
+                out.append(
+                    f"\nSTARD subset: {q['stard_subset']['documents']} articles, {q['stard_subset']['queries']} queries."
+                )
     if ocr:
         out.append("\n### OCR (scanned pages)\n")
         out.append(
-            _runinfo(ocr) + f" `bench/ocr.py`: {ocr['pages']} pages of the two real 部门决算 PDFs rasterised at {ocr['dpi']} dpi into image-only"
+            _runinfo(ocr)
+            + f" `bench/ocr.py`: {ocr['pages']} pages of the two real 部门决算 PDFs rasterised at {ocr['dpi']} dpi into image-only"
             f" PDFs and read as an upload is (render, {ocr['engine']}, ruled-table detection, layout).\n"
         )
-        out.append("| pages/s | s per page (median, p95) | prose page s (median) | table page s (median) | CPU s per page | peak RSS MB |")
+        out.append(
+            "| pages/s | s per page (median, p95) | prose page s (median) | table page s (median) | CPU s per page | peak RSS MB |"
+        )
         out.append("| --- | --- | --- | --- | --- | --- |")
         sp, pr, tb = ocr["s_per_page"], ocr["s_per_prose_page"], ocr["s_per_table_page"]
-        out.append(f"| {ocr['pages_per_s']} | {sp['median']}, {sp['p95']} | {pr.get('median')} | {tb.get('median')} | {ocr.get('cpu_s_per_page')} | {ocr['peak_rss_mb']} |")
+        out.append(
+            f"| {ocr['pages_per_s']} | {sp['median']}, {sp['p95']} | {pr.get('median')} | {tb.get('median')} | {ocr.get('cpu_s_per_page')} | {ocr['peak_rss_mb']} |"
+        )
     return "\n".join(out) + "\n"
 
 

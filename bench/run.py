@@ -24,7 +24,11 @@ PARTS = ("ingest", "query", "lexical", "encoder", "ocr")
 def main() -> int:
     parts = [p for p in sys.argv[1:] if p in PARTS] or list(PARTS)
     limit = float(os.environ.get("BENCH_PART_TIMEOUT", 1800))
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1"), "QA_TORCH_THREADS": os.environ.get("QA_TORCH_THREADS", "2")}
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1"),
+        "QA_TORCH_THREADS": os.environ.get("QA_TORCH_THREADS", "2"),
+    }
     failed: list[str] = []
     t0 = time.perf_counter()
     log(f"bench: {', '.join(parts)}{' (quick)' if QUICK else ''}")

@@ -44,7 +44,13 @@ def server_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str,
             "QA_ANSWER_TIMEOUT": os.environ.get("QA_ANSWER_TIMEOUT", "600"),
         }
     )
-    for k in ("QA_EMBEDDING_BACKEND", "QA_QUERY_EMBEDDING_BACKEND", "QA_EMBEDDING_MODEL", "QA_MODEL_CACHE_DIR", "QA_CHROMA_URL"):
+    for k in (
+        "QA_EMBEDDING_BACKEND",
+        "QA_QUERY_EMBEDDING_BACKEND",
+        "QA_EMBEDDING_MODEL",
+        "QA_MODEL_CACHE_DIR",
+        "QA_CHROMA_URL",
+    ):
         if k in os.environ:
             env[k] = os.environ[k]
     env.update(extra or {})
@@ -60,5 +66,7 @@ def serve(data_dir: Path, *, env: dict[str, str] | None = None, timeout: float =
     base = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
     cmd = [QA, "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with running_process(cmd, ready_url=f"{base}/readyz", log_path=log_path, env=server_env(data_dir, env), timeout=timeout) as proc:
+    with running_process(
+        cmd, ready_url=f"{base}/readyz", log_path=log_path, env=server_env(data_dir, env), timeout=timeout
+    ) as proc:
         yield Server(base, proc.pid, time.perf_counter() - t0, log_path)

@@ -27,16 +27,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import CACHE, log  # noqa: F401  (sets thread env first)
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from bench.gen_corpus import generate_doc  # noqa: E402
-from ingest.document import RawDocument  # noqa: E402
-from ingest.pipeline import prepare  # noqa: E402
-from ingest.schema import ChunkRow, finding_row_text  # noqa: E402
-from qa.embeddings import model_id_for, query_model_id_for  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from bench.common import CACHE, log
+from bench.gen_corpus import generate_doc
+from ingest.document import RawDocument
+from ingest.pipeline import prepare
+from ingest.schema import ChunkRow, finding_row_text
+from qa.embeddings import model_id_for, query_model_id_for
+from qa.settings import Settings
 
 BASE = 384
 SIGMA = 0.03
@@ -79,14 +78,23 @@ def store_dir(n_chunks: int, seed: int = 0) -> Path:
     return CACHE / "stores" / f"gen{n_chunks}_s{seed}"
 
 
-def ensure_store(n_chunks: int, settings_kwargs: dict[str, Any] | None = None, seed: int = 0) -> tuple[Path, dict[str, Any]]:
+def ensure_store(
+    n_chunks: int, settings_kwargs: dict[str, Any] | None = None, seed: int = 0
+) -> tuple[Path, dict[str, Any]]:
     """The data dir of a store with at least n_chunks generated chunks (built if missing); and its description."""
     root = store_dir(n_chunks, seed)
     data = root / "data"
     settings = Settings(data_dir=data, **(settings_kwargs or {}))
     model_id = model_id_for(settings)
     ready = root / "READY.json"
-    want = {"version": STORE_VERSION, "n_chunks_target": n_chunks, "seed": seed, "model_id": model_id, "base": BASE, "sigma": SIGMA}
+    want = {
+        "version": STORE_VERSION,
+        "n_chunks_target": n_chunks,
+        "seed": seed,
+        "model_id": model_id,
+        "base": BASE,
+        "sigma": SIGMA,
+    }
     if ready.exists():
         info = json.loads(ready.read_text())
         if all(info.get(k) == v for k, v in want.items()):
@@ -98,7 +106,9 @@ def ensure_store(n_chunks: int, settings_kwargs: dict[str, Any] | None = None, s
     return data, info
 
 
-def ensure_findings(n_chunks: int, settings_kwargs: dict[str, Any] | None = None, seed: int = 0) -> tuple[Path, dict[str, Any]]:
+def ensure_findings(
+    n_chunks: int, settings_kwargs: dict[str, Any] | None = None, seed: int = 0
+) -> tuple[Path, dict[str, Any]]:
     """`ensure_store` plus the findings of every generated document (added once; recorded in READY.json)."""
     data, info = ensure_store(n_chunks, settings_kwargs, seed)
     if info.get("findings_version") == FINDINGS_VERSION:
@@ -129,19 +139,32 @@ def ensure_findings(n_chunks: int, settings_kwargs: dict[str, Any] | None = None
 
     for i in range(int(info["n_docs"])):
         g = generate_doc(i, seed)
-        rows += prepare(RawDocument(g.source, g.text, "txt"), {}, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap).finding_rows
+        rows += prepare(
+            RawDocument(g.source, g.text, "txt"),
+            {},
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+        ).finding_rows
         if len(rows) >= _FLUSH:
             flush()
     if rows:
         flush()
     store.repair()  # the rows' documents are committed: drops the pending-write markers write_chunks left
-    info = {**info, "findings_version": FINDINGS_VERSION, "n_finding_rows": written, "distinct_finding_sentences": len(cache), "findings_seconds": round(time.perf_counter() - t0, 1)}
+    info = {
+        **info,
+        "findings_version": FINDINGS_VERSION,
+        "n_finding_rows": written,
+        "distinct_finding_sentences": len(cache),
+        "findings_seconds": round(time.perf_counter() - t0, 1),
+    }
     (store_dir(n_chunks, seed) / "READY.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
     log(f"findings added: {written} rows ({len(cache)} distinct sentences) in {info['findings_seconds']} s")
     return data, info
 
 
-def ensure_sentences(n_chunks: int, settings_kwargs: dict[str, Any] | None = None, seed: int = 0) -> tuple[Path, dict[str, Any]]:
+def ensure_sentences(
+    n_chunks: int, settings_kwargs: dict[str, Any] | None = None, seed: int = 0
+) -> tuple[Path, dict[str, Any]]:
     """`ensure_findings` plus every chunk's prepared sentences (the first run's time is recorded in READY.json)."""
     data, info = ensure_findings(n_chunks, settings_kwargs, seed)
     from qa.answering.context import AnswerContext
@@ -220,7 +243,12 @@ def build(data: Path, settings: Settings, n_chunks: int, seed: int) -> dict[str,
     while written + rows < n_chunks:
         t = time.perf_counter()
         g = generate_doc(i, seed)
-        doc = prepare(RawDocument(g.source, g.text, "txt"), {}, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+        doc = prepare(
+            RawDocument(g.source, g.text, "txt"),
+            {},
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+        )
         prep_s += time.perf_counter() - t
         pending.append(replace(doc, finding_rows=[]))
         rows += len(doc.rows)
@@ -236,11 +264,18 @@ def build(data: Path, settings: Settings, n_chunks: int, seed: int) -> dict[str,
     t = time.perf_counter()
     retriever.lexical()
     lexical_s = time.perf_counter() - t
-    log(f"built store: {written} chunks, {docs} docs; prepare {prep_s:.0f} s, chroma {write_s:.0f} s, lexical {lexical_s:.0f} s")
+    log(
+        f"built store: {written} chunks, {docs} docs; prepare {prep_s:.0f} s, chroma {write_s:.0f} s, lexical {lexical_s:.0f} s"
+    )
     return {
         "n_chunks": written,
         "n_docs": docs,
-        "build_seconds": {"prepare": round(prep_s, 1), "chroma_write": round(write_s, 1), "total_chroma": round(chroma_s, 1), "lexical_index": round(lexical_s, 1)},
+        "build_seconds": {
+            "prepare": round(prep_s, 1),
+            "chroma_write": round(write_s, 1),
+            "total_chroma": round(chroma_s, 1),
+            "lexical_index": round(lexical_s, 1),
+        },
         "disk_mb": round(sum(f.stat().st_size for f in data.rglob("*") if f.is_file()) / 1e6, 1),
     }
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from ingest.schema import SectionRole
 from ingest.structure import DocStructure, Node
 from ingest.text import index_text as index_text
-from ingest.text import sentence_spans as sentence_spans
 from ingest.text import is_record_row, text_units
+from ingest.text import sentence_spans as sentence_spans
 
 
 @dataclass(frozen=True)

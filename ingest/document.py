@@ -91,14 +91,23 @@ class TablePosition:
             return None
         box = tuple(float(v) for v in meta.bbox.split(",")) if meta.bbox else ()
         return cls(
-            meta.table, meta.table_row or 0, meta.col_start or 0, meta.col_end or 0, meta.page,
+            meta.table,
+            meta.table_row or 0,
+            meta.col_start or 0,
+            meta.col_end or 0,
+            meta.page,
             (box[0], box[1], box[2], box[3]) if len(box) == 4 else None,
         )
 
     def chunk_fields(self) -> dict[str, int | str]:
         """The position as the optional fields of its chunk (ingest.schema.ChunkMeta: page, table, table_row,
         col_start, col_end, bbox); Chroma takes scalars only, so the box is "x0,top,x1,bottom"."""
-        found: dict[str, int | str] = {"table": self.table, "table_row": self.row, "col_start": self.col_start, "col_end": self.col_end}
+        found: dict[str, int | str] = {
+            "table": self.table,
+            "table_row": self.row,
+            "col_start": self.col_start,
+            "col_end": self.col_end,
+        }
         if self.page is not None:
             found["page"] = self.page
         if self.bbox is not None:

@@ -25,8 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.schema import FINDING_ROLE_OF_SECTION
-from ingest.schema import FindingRole
+from ingest.schema import FINDING_ROLE_OF_SECTION, FindingRole
 from ingest.structure import DocStructure, Node, marker_level, role_of
 from ingest.text import is_table_row, sentence_spans
 

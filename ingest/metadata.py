@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
+
 import jieba
 import jieba.posseg as pseg
 
@@ -36,7 +37,9 @@ _YEAR = r"((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月)"  # "2025年3月" is a date
 _PROVINCE = re.compile(r"([\u4e00-\u9fa5]{2,3}?(?:省|自治区))")
 _CITY = re.compile(r"([\u4e00-\u9fa5]{2,4}?市)(?![场民级委政直])")
 _COUNTY = re.compile(r"([\u4e00-\u9fa5]{2,3}?(?:区|县))(?![政级直域内])")
-_NOT_REGION = re.compile(r"(工业|集中|开发|园|新|保税|示范|高新|经济|功能|城|社|片|辖|本|全|景|老)区$|^[本全各该省市县区内]|[年度的]")
+_NOT_REGION = re.compile(
+    r"(工业|集中|开发|园|新|保税|示范|高新|经济|功能|城|社|片|辖|本|全|景|老)区$|^[本全各该省市县区内]|[年度的]"
+)
 _KIND_CUES: tuple[tuple[ReportKind, re.Pattern[str]], ...] = (
     ("部门决算", re.compile(r"决算")),
     ("部门整体支出", re.compile(r"部门整体支出|整体支出绩效")),
@@ -91,7 +94,7 @@ def _first(pattern: re.Pattern[str], text: str) -> str:
 
 # jieba cuts each maximal run of these characters on its own (jieba.posseg.re_han_internal), so cutting only
 # the runs that contain 区 or 县 yields exactly the words a cut of the whole text would that can match _COUNTY.
-_JIEBA_BLOCK = re.compile("[\u4E00-\u9FD5a-zA-Z0-9+#&\\._]+")
+_JIEBA_BLOCK = re.compile("[\u4e00-\u9fd5a-zA-Z0-9+#&\\._]+")
 
 
 def _body_county(body: str) -> str:
@@ -134,7 +137,9 @@ def _region_of(unit: str, title: str, body: str) -> str:
 
 # Where the unit name in a title ends: the year, or the words that name the report rather than its author
 # ("…局2024年度部门决算", "…局部门决算（2024年度）", "…局“城市绿化养护”项目支出绩效自评报告").
-_UNIT_END = re.compile(r"(?:19|20)\d{2}\s*年|年度|关于|部门整体|整体支出|项目支出|重点项目|部门决算|部门预算|单位决算|绩效|[“\"《「（(]")
+_UNIT_END = re.compile(
+    r"(?:19|20)\d{2}\s*年|年度|关于|部门整体|整体支出|项目支出|重点项目|部门决算|部门预算|单位决算|绩效|[“\"《「（(]"
+)
 _LEADING_YEAR = re.compile(r"^\s*(?:关于)?\s*(?:(?:19|20)\d{2}\s*年度?)?")
 # A cover's form fields naming the reporting unit. Only these labels: 主管部门 names the parent, 评价机构 /
 # 评价单位 the auditor, and a bare 单位 is as often the unit of measure (单位：万元).
@@ -213,7 +218,9 @@ def infer_metadata(title: str, body: str, source: str) -> DocMetadata:
     if unit[:1] in ("区", "县") and region.endswith(unit[0]):
         county = _first(_COUNTY, region)
         unit = county + unit[1:] if county else ""
-    return DocMetadata(title=title, unit=unit, region=region, year=_year_of(title, body, source), report_kind=_kind_of(title, body))
+    return DocMetadata(
+        title=title, unit=unit, region=region, year=_year_of(title, body, source), report_kind=_kind_of(title, body)
+    )
 
 
 # --- manifest -------------------------------------------------------------------------------------------
@@ -257,6 +264,8 @@ def apply_overrides(meta: DocMetadata, overrides: dict[str, str], source: str) -
             raise IngestError(source, f"清单中的年份不是整数：{overrides['year']}") from exc
     if "report_kind" in overrides:
         if overrides["report_kind"] not in REPORT_KINDS:
-            raise IngestError(source, f"清单中的报告类型无效：{overrides['report_kind']}（可选：{'、'.join(REPORT_KINDS)}）")
+            raise IngestError(
+                source, f"清单中的报告类型无效：{overrides['report_kind']}（可选：{'、'.join(REPORT_KINDS)}）"
+            )
         changes["report_kind"] = overrides["report_kind"]
     return replace(meta, **changes)  # type: ignore[arg-type]

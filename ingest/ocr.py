@@ -118,7 +118,9 @@ def read_image(image: np.ndarray, scale: float) -> OcrPage:
     pixels = image.shape[0] * image.shape[1]
     if pixels > _MAX_OCR_PIXELS:
         factor = (_MAX_OCR_PIXELS / pixels) ** 0.5
-        image = cv2.resize(image, (int(image.shape[1] * factor), int(image.shape[0] * factor)), interpolation=cv2.INTER_AREA)
+        image = cv2.resize(
+            image, (int(image.shape[1] * factor), int(image.shape[0] * factor)), interpolation=cv2.INTER_AREA
+        )
         scale *= factor
     boxes = []
     for quad, text, score in _engine(image):
@@ -126,7 +128,9 @@ def read_image(image: np.ndarray, scale: float) -> OcrPage:
             continue
         xs = [p[0] for p in quad]
         ys = [p[1] for p in quad]
-        boxes.append(OcrBox(text.strip(), min(xs) / scale, min(ys) / scale, max(xs) / scale, max(ys) / scale, float(score)))
+        boxes.append(
+            OcrBox(text.strip(), min(xs) / scale, min(ys) / scale, max(xs) / scale, max(ys) / scale, float(score))
+        )
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     height, width = gray.shape
     return OcrPage(width / scale, height / scale, tuple(boxes), table_cells(gray, scale))

@@ -19,7 +19,18 @@ from ingest.document import IngestError, RawDocument, RecordSpan, TablePosition
 from ingest.findings import Finding, extract_findings
 from ingest.metadata import apply_overrides, infer_metadata
 from ingest.readers import SUPPORTED_SUFFIXES
-from ingest.schema import ChunkMeta, ChunkRow, DocFields, DocRecord, FindingRowMeta, chunk_id, doc_id_of, finding_id, finding_row_id, finding_row_text
+from ingest.schema import (
+    ChunkMeta,
+    ChunkRow,
+    DocFields,
+    DocRecord,
+    FindingRowMeta,
+    chunk_id,
+    doc_id_of,
+    finding_id,
+    finding_row_id,
+    finding_row_text,
+)
 from ingest.structure import parse_structure
 from ingest.text import index_text
 
@@ -48,17 +59,36 @@ def finding_rows(record: DocRecord, findings: list[Finding]) -> list[ChunkRow]:
         fid = finding_id(record.doc.doc_id, i)
         for j, (s, e) in enumerate(f.sentences()):
             meta = FindingRowMeta(
-                record.doc, fid, finding_index=i, sentence_index=j, row=len(rows), role=f.role, section=f.section, lead=f.lead,
-                finding_text=f.text, finding_start=f.char_start, finding_end=f.char_end, char_start=s, char_end=e,
+                record.doc,
+                fid,
+                finding_index=i,
+                sentence_index=j,
+                row=len(rows),
+                role=f.role,
+                section=f.section,
+                lead=f.lead,
+                finding_text=f.text,
+                finding_start=f.char_start,
+                finding_end=f.char_end,
+                char_start=s,
+                char_end=e,
             )
-            rows.append(ChunkRow(id=finding_row_id(fid, j), text=f.text[s - f.char_start : e - f.char_start], metadata=meta.to_metadata()))
+            rows.append(
+                ChunkRow(
+                    id=finding_row_id(fid, j),
+                    text=f.text[s - f.char_start : e - f.char_start],
+                    metadata=meta.to_metadata(),
+                )
+            )
     return rows
 
 
 def cleaned_records(records: Iterable[RecordSpan], cleaned: CleanText) -> list[RecordSpan]:
     """Record spans moved from the raw text to the cleaned one (cleaning only deletes or swaps characters)."""
     offsets = cleaned.raw_offsets
-    return [replace(r, start=bisect.bisect_left(offsets, r.start), end=bisect.bisect_left(offsets, r.end)) for r in records]
+    return [
+        replace(r, start=bisect.bisect_left(offsets, r.start), end=bisect.bisect_left(offsets, r.end)) for r in records
+    ]
 
 
 def _positions(chunks: list[Chunk], records: list[RecordSpan]) -> list[dict[str, int | str]]:
@@ -80,7 +110,9 @@ def chunk_rows(record: DocRecord, chunks: list[Chunk], records: Iterable[RecordS
         ChunkRow(
             id=chunk_id(record.doc.doc_id, c.chunk_index),
             text=c.text,
-            metadata=ChunkMeta(record.doc, c.section, c.section_role, c.char_start, c.char_end, c.chunk_index, **position).to_metadata(),
+            metadata=ChunkMeta(
+                record.doc, c.section, c.section_role, c.char_start, c.char_end, c.chunk_index, **position
+            ).to_metadata(),
         )
         for c, position in zip(chunks, positions)
     ]
@@ -109,14 +141,18 @@ def prepare(raw: RawDocument, overrides: dict[str, str], *, chunk_size: int, chu
     return replace(doc, ocr_pages=raw.ocr_pages, ocr_seconds=raw.ocr_seconds)
 
 
-def rechunk(record: DocRecord, text: str, stored: Iterable[ChunkRow], *, chunk_size: int, chunk_overlap: int) -> PreparedDoc:
+def rechunk(
+    record: DocRecord, text: str, stored: Iterable[ChunkRow], *, chunk_size: int, chunk_overlap: int
+) -> PreparedDoc:
     """A stored document prepared again from its stored cleaned text (after a chunking, extraction or model
     change: `qa reindex`): same record but for the counts, new chunks and findings. `stored`: its chunks as stored
     now; table positions come from the file, which is gone, so the record lines keep the ones stored with them."""
     structure = parse_structure(text)
     chunks = chunk_document(text, structure, size=chunk_size, overlap=chunk_overlap)
     findings = extract_findings(text, structure)
-    return _prepared(replace(record, n_chunks=len(chunks), n_findings=len(findings)), text, chunks, findings, stored_records(stored))
+    return _prepared(
+        replace(record, n_chunks=len(chunks), n_findings=len(findings)), text, chunks, findings, stored_records(stored)
+    )
 
 
 def stored_records(rows: Iterable[ChunkRow]) -> list[RecordSpan]:
@@ -130,7 +166,9 @@ def stored_records(rows: Iterable[ChunkRow]) -> list[RecordSpan]:
     return spans
 
 
-def _prepared(record: DocRecord, text: str, chunks: list[Chunk], findings: list[Finding], records: Iterable[RecordSpan] = ()) -> PreparedDoc:
+def _prepared(
+    record: DocRecord, text: str, chunks: list[Chunk], findings: list[Finding], records: Iterable[RecordSpan] = ()
+) -> PreparedDoc:
     texts = [index_text(c.text, unit=record.doc.unit, title=record.doc.title, section=c.section) for c in chunks]
     return PreparedDoc(record, text, chunk_rows(record, chunks, records), texts, finding_rows(record, findings))
 

@@ -24,15 +24,15 @@ import statistics
 import time
 import zipfile
 from collections import Counter
-from functools import reduce
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path, PurePath
 from typing import Any, NamedTuple
 
 import charset_normalizer
-import numpy as np
 import docx
+import numpy as np
 import pdfplumber
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
@@ -83,6 +83,7 @@ def _assemble(lines: Sequence[tuple[str, TablePosition | None]]) -> tuple[str, t
             records.append(RecordSpan(pos, pos + len(text), position))
         pos += len(text) + 1
     return "\n".join(text for text, _ in lines), tuple(records)
+
 
 _EMPTY = "文件为空"
 _BINARY = "不是文本文件（疑似二进制内容）"
@@ -224,6 +225,8 @@ _HTML_BLOCKS = frozenset(
     }
 )  # fmt: skip
 _HTML_HEADINGS = {f"h{n}": n for n in range(1, 7)}
+
+
 def _decode_html(data: bytes) -> str:
     """BOM or <meta charset> decide; anything else (or a wrong declaration) falls back to text detection."""
     declared = _META_CHARSET.search(data[:4096])
@@ -465,12 +468,17 @@ def _cell_text(cell: str | None) -> str:
     return reduce(_join, parts) if parts else ""
 
 
-def _pdf_grid(table: Any, texts: list[list[str | None]], caption: str, unit: str, page: int, may_continue: bool) -> TableGrid:
+def _pdf_grid(
+    table: Any, texts: list[list[str | None]], caption: str, unit: str, page: int, may_continue: bool
+) -> TableGrid:
     """pdfplumber's table as a grid: a merged cell (None in the positions it covers) spans the columns whose
     left edge and the rows whose top lie inside its box."""
     rows = table.rows
     width = max(len(r.cells) for r in rows)
-    col_x0 = [min((r.cells[j][0] for r in rows if j < len(r.cells) and r.cells[j] is not None), default=0.0) for j in range(width)]
+    col_x0 = [
+        min((r.cells[j][0] for r in rows if j < len(r.cells) and r.cells[j] is not None), default=0.0)
+        for j in range(width)
+    ]
     row_top = [r.bbox[1] for r in rows]
     grid: list[list[GridCell | None]] = [[None] * width for _ in rows]
     for i, row in enumerate(rows):
@@ -522,7 +530,9 @@ def _pdf_page_lines(page: Any, number: int) -> _PageLayout:
             font = Counter(c["fontname"] for c in chars).most_common(1)[0][0]
             in_zone = line["top"] < zone or line["bottom"] > page.height - zone
             text = line["text"].strip()
-            placed.append((line["top"], _PdfLine(text, number, page.width, in_zone, line["x0"], line["x1"], size, font)))
+            placed.append(
+                (line["top"], _PdfLine(text, number, page.width, in_zone, line["x0"], line["x1"], size, font))
+            )
 
     def maker(table: Any) -> Callable[[str, str, bool], TableGrid]:
         texts = table.extract()  # now: the page is closed once its layout is taken
@@ -560,7 +570,9 @@ def _ocr_page_lines(ocr: OcrPage, number: int) -> _PageLayout:
         # Font size from the box height; lines of body text share one size so wrapped lines join up.
         size = round(0.8 * (typical if abs(height - typical) < 0.25 * typical else height), 1)
         in_zone = top < zone or bottom > ocr.height - zone
-        line = _PdfLine(row_line(cells), number, ocr.width, in_zone, row[0].x0, row[-1].x1, size, "ocr", is_table=len(cells) > 1)
+        line = _PdfLine(
+            row_line(cells), number, ocr.width, in_zone, row[0].x0, row[-1].x1, size, "ocr", is_table=len(cells) > 1
+        )
         placed.append((top, line))
 
     def maker(cells: tuple[Box, ...]) -> Callable[[str, str, bool], TableGrid]:
@@ -568,9 +580,14 @@ def _ocr_page_lines(ocr: OcrPage, number: int) -> _PageLayout:
             inside = sorted((b for b in ocr.boxes if _box_inside(b, cell)), key=lambda b: (round(b.top), b.x0))
             return reduce(_join, (b.text for b in inside)) if inside else ""
 
-        return lambda caption, unit, may_continue: grid_from_cells(cells, text_of, caption, unit, number + 1, may_continue)
+        return lambda caption, unit, may_continue: grid_from_cells(
+            cells, text_of, caption, unit, number + 1, may_continue
+        )
 
-    tables = [((min(c[0] for c in t), min(c[1] for c in t), max(c[2] for c in t), max(c[3] for c in t)), maker(t)) for t in ocr.tables]
+    tables = [
+        ((min(c[0] for c in t), min(c[1] for c in t), max(c[2] for c in t), max(c[3] for c in t)), maker(t))
+        for t in ocr.tables
+    ]
     return _PageLayout(number, ocr.width, placed, tables)
 
 
@@ -586,7 +603,9 @@ def _lay_out(page: _PageLayout, tables_seen: TableLines) -> list[_PdfLine]:
     rows: list[tuple[float, _PdfLine]] = []
     above_from = 0.0
     for (x0, top, x1, bottom), make in sorted(page.tables, key=lambda t: t[0][1]):
-        above = [l.text for t, l in placed if above_from <= t < top and not l.is_table and not _PAGE_NUMBER.match(l.text)]
+        above = [
+            l.text for t, l in placed if above_from <= t < top and not l.is_table and not _PAGE_NUMBER.match(l.text)
+        ]
         caption, unit = caption_of(above)
         grid = make(caption, unit, not caption and not unit)
         for row in tables_seen.lines(grid):
@@ -731,7 +750,9 @@ def _too_many_pages(count: int, limits: ReadLimits) -> _Reject:
 
 
 def _too_many_ocr_pages(count: int, limits: ReadLimits) -> _Reject:
-    return _Reject(f"需要 OCR 识别的页数为 {count}，超过上限 {limits.max_ocr_pages} 页（QA_MAX_OCR_PAGES）", error=TooLargeError)
+    return _Reject(
+        f"需要 OCR 识别的页数为 {count}，超过上限 {limits.max_ocr_pages} 页（QA_MAX_OCR_PAGES）", error=TooLargeError
+    )
 
 
 def _ocr_pages(data: bytes, wanted: list[int], limits: ReadLimits, progress: Progress | None) -> Iterator[OcrPage]:
@@ -919,7 +940,12 @@ _OCR_FORMATS = frozenset({"pdf", "image"})
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_READERS)
 
 # Binary containers recognised by their first bytes.
-_CONTAINERS = {"pdf": "PDF", "zip": "ZIP 压缩包（如 docx/xlsx）", "ole": "旧版 Office 文档（.doc/.xls）", "image": "图片"}
+_CONTAINERS = {
+    "pdf": "PDF",
+    "zip": "ZIP 压缩包（如 docx/xlsx）",
+    "ole": "旧版 Office 文档（.doc/.xls）",
+    "image": "图片",
+}
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 
 
@@ -958,7 +984,9 @@ def _read(data: bytes, source: str, suffix: str, limits: ReadLimits, progress: P
     return got.document(source, reader.fmt)
 
 
-def read_bytes(data: bytes, source: str, limits: ReadLimits = ReadLimits(), progress: Progress | None = None) -> RawDocument:
+def read_bytes(
+    data: bytes, source: str, limits: ReadLimits = ReadLimits(), progress: Progress | None = None
+) -> RawDocument:
     """Read a file's content; the format comes from the suffix of `source` and is checked against the bytes.
     `limits`: the shipped defaults unless given (a service passes its QA_MAX_* settings)."""
     return _read(data, source, PurePath(source).suffix, limits, progress)

@@ -142,7 +142,13 @@ class DocRecord:
     n_findings: int = -1
 
     def metadata(self) -> Metadata:
-        return {**self.doc.to_metadata(), "fmt": self.fmt, "n_chunks": self.n_chunks, "ingested_at": self.ingested_at, "n_findings": self.n_findings}
+        return {
+            **self.doc.to_metadata(),
+            "fmt": self.fmt,
+            "n_chunks": self.n_chunks,
+            "ingested_at": self.ingested_at,
+            "n_findings": self.n_findings,
+        }
 
     @classmethod
     def from_metadata(cls, doc_id: str, meta: Mapping[str, Any]) -> DocRecord:
@@ -156,7 +162,13 @@ class DocRecord:
 
     def as_dict(self) -> dict[str, Any]:
         """Flat, as `qa docs list --json` prints it."""
-        return {**self.doc.as_dict(), "fmt": self.fmt, "n_chunks": self.n_chunks, "ingested_at": self.ingested_at, "n_findings": self.n_findings}
+        return {
+            **self.doc.as_dict(),
+            "fmt": self.fmt,
+            "n_chunks": self.n_chunks,
+            "ingested_at": self.ingested_at,
+            "n_findings": self.n_findings,
+        }
 
 
 # Where a table's record line sits in its file (optional ChunkMeta fields; ingest.document.TablePosition).

@@ -125,7 +125,7 @@ def read_xls(data: bytes, max_rows: int) -> list[Sheet]:
                 def values(ws: Any = ws) -> Iterator[list[Any]]:
                     for r in range(ws.nrows):
                         row = []
-                        for c, cell in enumerate(ws.row(r)[:_MAX_COLUMNS]):
+                        for _c, cell in enumerate(ws.row(r)[:_MAX_COLUMNS]):
                             if cell.ctype == xlrd.XL_CELL_DATE:
                                 row.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode))
                             elif cell.ctype in (xlrd.XL_CELL_ERROR, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_EMPTY):

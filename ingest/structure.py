@@ -42,7 +42,10 @@ _FORM_FIELD = re.compile(r"^[^：:]{2,12}[：:]\s*\S")
 # Role cues, checked in this order against a heading's own title (first hit wins).
 _ROLE_CUES: tuple[tuple[SectionRole, re.Pattern[str]], ...] = (
     ("other", re.compile(r"其他需要说明|其它需要说明")),
-    ("problems", re.compile(r"存在的?问题|问题及原因|问题与原因|困难|存在的?不足|不足之处|主要问题|存在问题|问题和不足|短板")),
+    (
+        "problems",
+        re.compile(r"存在的?问题|问题及原因|问题与原因|困难|存在的?不足|不足之处|主要问题|存在问题|问题和不足|短板"),
+    ),
     ("measures", re.compile(r"建议|改进措施|整改措施|下一步|改进方向|工作打算|工作计划|努力方向|意见")),
     ("overview", re.compile(r"基本情况|概况|单位概况|职能|机构设置|主要职责|人员编制|部门简介")),
     ("performance", re.compile(r"绩效|成效|效益|评价结论|评价结果|目标完成|产出|完成情况|工作情况")),

@@ -261,7 +261,9 @@ class TableLines:
         if grid.may_continue and prev is not None and prev.width == width:
             # The same table on the next page, perhaps under a repeat of its header.
             layout, header_n = prev, 0
-            while header_n < len(prev.header) and header_n < len(rows) and _texts(rows[header_n]) == prev.header[header_n]:
+            while (
+                header_n < len(prev.header) and header_n < len(rows) and _texts(rows[header_n]) == prev.header[header_n]
+            ):
                 header_n += 1
         elif not any(has_value):
             if any(c.origin != (i, j) for i, r in enumerate(grid.rows) for j, c in enumerate(r)):

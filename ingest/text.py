@@ -20,7 +20,9 @@ _TABLE_ROW = re.compile(r"(?:^|\s)\|(?:\s|$)")
 # "收入支出决算总表 · 一、一般公共预算财政拨款收入 · 决算数 307.82 万元". Such a record line is a chunk of its own.
 RECORD_SEP = " · "
 _RECORD_ROW = re.compile(r"\S · \S")
-_LABEL_PREFIX = re.compile(r"^(?:\d+\s+|[一二三四五六七八九十]+、)")  # a row label's code or numbering: "30107 ", "一、"
+_LABEL_PREFIX = re.compile(
+    r"^(?:\d+\s+|[一二三四五六七八九十]+、)"
+)  # a row label's code or numbering: "30107 ", "一、"
 _SENTENCE = re.compile(r"[^。！？；!?;]*[。！？；!?;]+[”’」）)]*|[^。！？；!?;]+$")
 
 

@@ -12,33 +12,40 @@ sentence with its [n] marker.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
-from qa.answering.scope import out_of_scope
 from qa.answering.aggregate import aggregate_evidence, answer_aggregate, select_units
 from qa.answering.context import AnswerContext
 from qa.answering.lookup import LookupEvidence, answer_lookup, choose_lookup, lookup_evidence
 from qa.answering.per_unit import answer_per_unit
 from qa.answering.result import Answer, Citation, Kind, UnitEvidence, decline
+from qa.answering.scope import out_of_scope
 from qa.evidence import EvidenceParams, Sentence, Topic
 from qa.findings import FindingsIndex
 from qa.llm import LLMComposer
 from qa.retrieve import Filters, Retriever
-from qa.understand import Turn, Understood, understand, unit_aliases
+from qa.understand import Turn, Understood, understand
 
 __all__ = [
-    "Answer", "Answerer", "Citation", "Kind", "LookupEvidence", "UnitEvidence", "choose_lookup", "select_units",
+    "Answer",
+    "Answerer",
+    "Citation",
+    "Kind",
+    "LookupEvidence",
+    "UnitEvidence",
+    "choose_lookup",
+    "select_units",
 ]
-
 
 
 class Answerer:
     """Routes a question to its answer kind; everything the answer paths read is in `ctx`."""
 
-    def __init__(self, retriever: Retriever, params: EvidenceParams | None = None, composer: LLMComposer | None = None) -> None:
+    def __init__(
+        self, retriever: Retriever, params: EvidenceParams | None = None, composer: LLMComposer | None = None
+    ) -> None:
         self.ctx = AnswerContext.of(retriever, params, composer)
 
     @property
@@ -61,7 +68,9 @@ class Answerer:
         if findings is not None:
             findings.accepted(findings.view())  # the view and each sentence's accepted concepts
 
-    def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, top_k: int | None = None) -> Answer:
+    def ask(
+        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, top_k: int | None = None
+    ) -> Answer:
         catalogue = list(self.ctx.retriever.catalogue().values())
         u = understand(question, history, catalogue, filters)
         unknown = self.unknown_entity(u)
@@ -79,9 +88,13 @@ class Answerer:
 
     # --- the evidence behind answers, for tuning and tests ------------------------------------------------
 
-    def aggregate_evidence(self, u: Understood, vec: np.ndarray | None = None, *, best_per_document: bool = False) -> list[Sentence]:
+    def aggregate_evidence(
+        self, u: Understood, vec: np.ndarray | None = None, *, best_per_document: bool = False
+    ) -> list[Sentence]:
         """The corpus-wide aggregate pass (`vec`: the topic's embedding when the caller has it)."""
-        return aggregate_evidence(self.ctx, u, None if vec is None else Topic(u.topic, vec), best_per_document=best_per_document)
+        return aggregate_evidence(
+            self.ctx, u, None if vec is None else Topic(u.topic, vec), best_per_document=best_per_document
+        )
 
     def lookup_evidence(self, u: Understood, top_k: int | None = None) -> LookupEvidence:
         return lookup_evidence(self.ctx, u, top_k)

@@ -42,7 +42,9 @@ class DocQuery:
             return False
         if self.kind and d.report_kind != self.kind:
             return False
-        if self.missing == "year" and d.year is not None or self.missing in ("unit", "region") and getattr(d, self.missing):
+        if (self.missing == "year" and d.year is not None) or (
+            self.missing in ("unit", "region") and getattr(d, self.missing)
+        ):
             return False
         if self.q:
             needle = self.q.casefold()

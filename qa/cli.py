@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -48,7 +48,15 @@ def friendly_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (IngestError, StoreError, EmbeddingError, TaxonomyError, LabelError, DocumentNotFound, MetadataError) as exc:
+        except (
+            IngestError,
+            StoreError,
+            EmbeddingError,
+            TaxonomyError,
+            LabelError,
+            DocumentNotFound,
+            MetadataError,
+        ) as exc:
             _fail(str(exc))
 
     return wrapper  # type: ignore[return-value]
@@ -61,8 +69,13 @@ def _retriever() -> Retriever:
 @app.command()
 @friendly_errors
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="报告文件或文件夹（txt/docx/pdf/md/html、扫描件图片 png/jpg/tif、表格 xlsx/xls/csv）")],
-    manifest: Annotated[Optional[Path], typer.Option(help="元数据清单（CSV 或 JSON），覆盖自动识别的单位/地区/年份/类型")] = None,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="报告文件或文件夹（txt/docx/pdf/md/html、扫描件图片 png/jpg/tif、表格 xlsx/xls/csv）"),
+    ],
+    manifest: Annotated[
+        Path | None, typer.Option(help="元数据清单（CSV 或 JSON），覆盖自动识别的单位/地区/年份/类型")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="在标准输出打印 JSON 结果（每个文件的结果）")] = False,
 ) -> None:
     """导入报告：解析、切分、向量化并写入向量库；未变化的文件跳过。进度写到标准错误（非终端时每隔一段打印一行）。"""
@@ -76,16 +89,30 @@ def ingest(
     retriever = _retriever()
     with progress(err, "导入", len(files), "篇") as tracker:
         report = Library.of(retriever).ingest_files(
-            files, manifest=overrides, on_file=lambda name: tracker.advance(1, note=name),
+            files,
+            manifest=overrides,
+            on_file=lambda name: tracker.advance(1, note=name),
             on_page=lambda name, done, total: tracker.detail(f"OCR {name}", done, total, "页"),
         )
     retriever.lexical()  # bring the BM25 index up to date now rather than on the first query
     if as_json:
         outcomes = {"new": report.new, "unchanged": report.unchanged, "replaced": report.replaced}
-        files_out = [{"source": src, "outcome": o, "doc_id": report.doc_ids.get(src)} for o, srcs in outcomes.items() for src in srcs]
-        files_out += [{"source": src, "outcome": "duplicate", "doc_id": report.doc_ids.get(src), "duplicate_of": original} for src, original in report.duplicates]
+        files_out = [
+            {"source": src, "outcome": o, "doc_id": report.doc_ids.get(src)}
+            for o, srcs in outcomes.items()
+            for src in srcs
+        ]
+        files_out += [
+            {"source": src, "outcome": "duplicate", "doc_id": report.doc_ids.get(src), "duplicate_of": original}
+            for src, original in report.duplicates
+        ]
         files_out += [{"source": src, "outcome": "refused", "reason": reason} for src, reason in report.failed]
-        summary = {"chunks": report.chunks, "seconds": round(report.seconds, 1), "ocr_pages": report.ocr_pages, "ocr_seconds": round(report.ocr_seconds, 1)}
+        summary = {
+            "chunks": report.chunks,
+            "seconds": round(report.seconds, 1),
+            "ocr_pages": report.ocr_pages,
+            "ocr_seconds": round(report.ocr_seconds, 1),
+        }
         print(json.dumps({"files": files_out, **summary}, ensure_ascii=False, indent=2))
         if report.failed:
             raise typer.Exit(1)
@@ -107,7 +134,10 @@ def _print_hits(hits: list[Hit]) -> None:
     for n, h in enumerate(hits, start=1):
         d = h.doc
         who = d.unit or d.title or d.source
-        out.print(f"[bold][{n}][/bold] {who}（{d.year or '年份未知'}）· {h.section or '正文'} · {d.source} · 得分 {h.score:.4f}", highlight=False)
+        out.print(
+            f"[bold][{n}][/bold] {who}（{d.year or '年份未知'}）· {h.section or '正文'} · {d.source} · 得分 {h.score:.4f}",
+            highlight=False,
+        )
         out.print(f"    {h.text}", highlight=False)
 
 
@@ -117,11 +147,13 @@ def search(
     query: Annotated[str, typer.Argument(help="检索内容")],
     mode: Annotated[str, typer.Option(help="dense | bm25 | hybrid")] = "hybrid",
     top_k: Annotated[int, typer.Option("--top-k", min=1, max=200)] = 5,
-    year: Annotated[Optional[int], typer.Option(help="报告年度，如 2021")] = None,
-    region: Annotated[Optional[str], typer.Option(help="地区，如 益阳市")] = None,
-    unit: Annotated[Optional[str], typer.Option(help="单位名称（部分即可）")] = None,
-    kind: Annotated[Optional[str], typer.Option(help="部门整体支出 | 项目支出 | 部门决算 | 其他")] = None,
-    role: Annotated[Optional[str], typer.Option(help="problems | measures | performance | funds | overview | other")] = None,
+    year: Annotated[int | None, typer.Option(help="报告年度，如 2021")] = None,
+    region: Annotated[str | None, typer.Option(help="地区，如 益阳市")] = None,
+    unit: Annotated[str | None, typer.Option(help="单位名称（部分即可）")] = None,
+    kind: Annotated[str | None, typer.Option(help="部门整体支出 | 项目支出 | 部门决算 | 其他")] = None,
+    role: Annotated[
+        str | None, typer.Option(help="problems | measures | performance | funds | overview | other")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """检索与问题最相关的报告段落（带出处）。"""
@@ -130,7 +162,10 @@ def search(
     if mode not in MODES:
         _fail(f"未知的检索模式 {mode}，可选：{' | '.join(MODES)}")
     hits = _retriever().search(
-        query, mode=mode, top_k=top_k, filters=Filters(year=year, region=region, unit=unit, report_kind=kind, section_role=role)  # type: ignore[arg-type]
+        query,
+        mode=mode,
+        top_k=top_k,
+        filters=Filters(year=year, region=region, unit=unit, report_kind=kind, section_role=role),  # type: ignore[arg-type]
     )
     if as_json:
         print(json.dumps({"hits": [h.as_dict() for h in hits]}, ensure_ascii=False, indent=2))
@@ -151,7 +186,9 @@ def docs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     table = Table("doc_id", "文件", "单位", "地区", "年度", "类型", "段落数")
     for r in records:
         d = r.doc
-        table.add_row(d.doc_id, d.source, d.unit or "—", d.region or "—", str(d.year or "—"), d.report_kind, str(r.n_chunks))
+        table.add_row(
+            d.doc_id, d.source, d.unit or "—", d.region or "—", str(d.year or "—"), d.report_kind, str(r.n_chunks)
+        )
     out.print(table)
 
 
@@ -168,7 +205,9 @@ def docs_show(doc_id: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
         print(json.dumps({**record.as_dict(), "text": text}, ensure_ascii=False, indent=2))
         return
     d = record.doc
-    out.print(f"[bold]{d.title}[/bold]\n单位：{d.unit or '—'}  地区：{d.region or '—'}  年度：{d.year or '—'}  类型：{d.report_kind}  文件：{d.source}\n")
+    out.print(
+        f"[bold]{d.title}[/bold]\n单位：{d.unit or '—'}  地区：{d.region or '—'}  年度：{d.year or '—'}  类型：{d.report_kind}  文件：{d.source}\n"
+    )
     out.print(text, highlight=False)
 
 
@@ -189,11 +228,11 @@ def docs_delete(doc_id: str, as_json: Annotated[bool, typer.Option("--json")] = 
 @friendly_errors
 def docs_edit(
     doc_id: str,
-    unit: Annotated[Optional[str], typer.Option(help="单位名称")] = None,
-    region: Annotated[Optional[str], typer.Option(help="地区，如 湖南省益阳市赫山区")] = None,
-    year: Annotated[Optional[int], typer.Option(help="报告年度，如 2021")] = None,
-    kind: Annotated[Optional[str], typer.Option(help="部门整体支出 | 项目支出 | 部门决算 | 其他")] = None,
-    title: Annotated[Optional[str], typer.Option(help="报告标题")] = None,
+    unit: Annotated[str | None, typer.Option(help="单位名称")] = None,
+    region: Annotated[str | None, typer.Option(help="地区，如 湖南省益阳市赫山区")] = None,
+    year: Annotated[int | None, typer.Option(help="报告年度，如 2021")] = None,
+    kind: Annotated[str | None, typer.Option(help="部门整体支出 | 项目支出 | 部门决算 | 其他")] = None,
+    title: Annotated[str | None, typer.Option(help="报告标题")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """修改一篇报告的元数据（单位/地区/年度/类型/标题），立即生效，无需重新向量化；再次导入同一文件时保留。"""
@@ -201,25 +240,32 @@ def docs_edit(
         _fail("请至少给出一项要修改的元数据（--unit / --region / --year / --kind / --title）")
     edit_fields(unit, region, year, kind, title)  # bad values fail before the model loads
     retriever = _retriever()
-    record = Library.of(retriever).edit_metadata(doc_id, unit=unit, region=region, year=year, report_kind=kind, title=title)
+    record = Library.of(retriever).edit_metadata(
+        doc_id, unit=unit, region=region, year=year, report_kind=kind, title=title
+    )
     retriever.lexical()  # the document's BM25 rows carry its unit and title
     if as_json:
         print(json.dumps(record.as_dict(), ensure_ascii=False, indent=2))
         return
     d = record.doc
-    out.print(f"已修改 {doc_id}：单位：{d.unit or '—'}  地区：{d.region or '—'}  年度：{d.year or '—'}  类型：{d.report_kind}  标题：{d.title}", highlight=False)
+    out.print(
+        f"已修改 {doc_id}：单位：{d.unit or '—'}  地区：{d.region or '—'}  年度：{d.year or '—'}  类型：{d.report_kind}  标题：{d.title}",
+        highlight=False,
+    )
 
 
 _ROLE_NAMES = {"problem": "问题", "measure": "措施"}
-CategoryOpt = Annotated[Optional[str], typer.Option("--category", help="分类名称，如 预算编制不够细化")]
-RoleOpt = Annotated[Optional[str], typer.Option("--role", help="problem（问题） | measure（措施）")]
-YearOpt = Annotated[Optional[int], typer.Option("--year", help="报告年度")]
-RegionOpt = Annotated[Optional[str], typer.Option("--region", help="地区（部分即可）")]
-UnitOpt = Annotated[Optional[str], typer.Option("--unit", help="单位名称（部分即可）")]
+CategoryOpt = Annotated[str | None, typer.Option("--category", help="分类名称，如 预算编制不够细化")]
+RoleOpt = Annotated[str | None, typer.Option("--role", help="problem（问题） | measure（措施）")]
+YearOpt = Annotated[int | None, typer.Option("--year", help="报告年度")]
+RegionOpt = Annotated[str | None, typer.Option("--region", help="地区（部分即可）")]
+UnitOpt = Annotated[str | None, typer.Option("--unit", help="单位名称（部分即可）")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON")]
 
 
-def _findings(category: str | None, role: str | None, year: int | None, region: str | None, unit: str | None) -> tuple[FindingsIndex, FindingFilter]:
+def _findings(
+    category: str | None, role: str | None, year: int | None, region: str | None, unit: str | None
+) -> tuple[FindingsIndex, FindingFilter]:
     """The store's findings and the filter, checked before the model loads (bad options fail fast)."""
     if role is not None and role not in _ROLE_NAMES:
         _fail(f"未知的类型 {role}，可选：problem（问题） | measure（措施）")
@@ -256,7 +302,14 @@ def findings_list(
     table = Table("单位", "年度", "类型", "内容", "分类", "出处", show_lines=True)
     for f in found:
         cats = "、".join(f"{c.name}（{c.confidence:.2f}）" for c in f.categories)
-        table.add_row(f.doc.display_unit, str(f.doc.year or "—"), _ROLE_NAMES.get(f.role, f.role), f.text, cats, f"{f.doc.source} · 字符 {f.char_start}–{f.char_end}")
+        table.add_row(
+            f.doc.display_unit,
+            str(f.doc.year or "—"),
+            _ROLE_NAMES.get(f.role, f.role),
+            f.text,
+            cats,
+            f"{f.doc.source} · 字符 {f.char_start}–{f.char_end}",
+        )
     out.print(table)
 
 
@@ -277,22 +330,36 @@ def findings_stats(
     index, flt = _findings(category, role, year, region, unit)
     groups = index.stats(by, flt)
     if as_json:
-        print(json.dumps([{"key": g.key, "findings": g.findings, "units": [u.__dict__ for u in g.units]} for g in groups], ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [{"key": g.key, "findings": g.findings, "units": [u.__dict__ for u in g.units]} for g in groups],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     if not groups:
         out.print("没有符合条件的问题或措施。")
         return
     table = Table({"category": "分类", "year": "年度", "region": "地区", "unit": "单位"}[by], "单位数", "条数", "单位")
     for g in groups:
-        table.add_row(g.key, str(len({u.unit for u in g.units})), str(g.findings), "、".join(dict.fromkeys(u.unit for u in g.units)))
+        table.add_row(
+            g.key,
+            str(len({u.unit for u in g.units})),
+            str(g.findings),
+            "、".join(dict.fromkeys(u.unit for u in g.units)),
+        )
     out.print(table)
 
 
 @findings_app.command("export")
 @friendly_errors
 def findings_export(
-    fmt: Annotated[Optional[str], typer.Option("--format", help="csv（UTF-8 带 BOM，Excel 可直接打开） | xlsx；默认按 -o 的扩展名，否则 csv")] = None,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="输出文件；csv 可省略（写到标准输出）")] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv（UTF-8 带 BOM，Excel 可直接打开） | xlsx；默认按 -o 的扩展名，否则 csv"),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="输出文件；csv 可省略（写到标准输出）")] = None,
     category: CategoryOpt = None,
     role: RoleOpt = None,
     year: YearOpt = None,
@@ -302,7 +369,11 @@ def findings_export(
     """导出问题与措施（每条一行：单位、地区、年度、报告类型、类型、分类、内容、来源文件、章节、字符位置）。"""
     from qa.findings.export import FORMATS, export
 
-    chosen = fmt or (output.suffix.lstrip(".").lower() if output is not None and output.suffix.lower() in (".csv", ".xlsx") else "csv")
+    chosen = fmt or (
+        output.suffix.lstrip(".").lower()
+        if output is not None and output.suffix.lower() in (".csv", ".xlsx")
+        else "csv"
+    )
     if chosen not in FORMATS:
         _fail(f"未知的导出格式 {chosen}，可选：{' | '.join(FORMATS)}")
     if chosen == "xlsx" and output is None:
@@ -323,8 +394,10 @@ def findings_export(
 @findings_app.command("eval")
 @friendly_errors
 def findings_eval(
-    labels: Annotated[Path, typer.Argument(help="人工标注 eval_sets/findings.jsonl")] = Path("eval_sets/findings.jsonl"),
-    corpus: Annotated[Optional[list[Path]], typer.Option(help="标注对应的报告（默认 samples/）")] = None,
+    labels: Annotated[Path, typer.Argument(help="人工标注 eval_sets/findings.jsonl")] = Path(
+        "eval_sets/findings.jsonl"
+    ),
+    corpus: Annotated[list[Path] | None, typer.Option(help="标注对应的报告（默认 samples/）")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """用人工标注评测问题/措施的抽取（边界）和分类（精确率/召回率）。"""
@@ -339,8 +412,12 @@ def findings_eval(
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return
     e, c = result["extraction"], result["categories"]
-    out.print(f"抽取：标注 {result['labels']} 条，抽出 {result['extracted']} 条；边界完全一致的精确率 {e['precision']:.3f}，召回率 {e['recall']:.3f}")
-    out.print(f"分类：精确率 {c['precision']:.3f}，召回率 {c['recall']:.3f}，F1 {c['f1']:.3f}（{c['pairs_gold']} 个标注的（条目, 分类）对）")
+    out.print(
+        f"抽取：标注 {result['labels']} 条，抽出 {result['extracted']} 条；边界完全一致的精确率 {e['precision']:.3f}，召回率 {e['recall']:.3f}"
+    )
+    out.print(
+        f"分类：精确率 {c['precision']:.3f}，召回率 {c['recall']:.3f}，F1 {c['f1']:.3f}（{c['pairs_gold']} 个标注的（条目, 分类）对）"
+    )
     table = Table("分类", "标注", "系统", "精确率", "召回率")
     for name, v in result["per_category"].items():
         table.add_row(name, str(v["gold"]), str(v["predicted"]), f"{v['precision']:.2f}", f"{v['recall']:.2f}")
@@ -353,7 +430,13 @@ def reindex(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")]
     """用当前向量模型和切分设置重建全部段落向量与词法索引（更换模型或切分参数后运行）。"""
     settings = get_settings()
     embedder = get_embedder()
-    store = Store(settings, embedder.model_id, embedder.dimension, findings_embedder_id=embedder.query_model_id, check_embedder=False)
+    store = Store(
+        settings,
+        embedder.model_id,
+        embedder.dimension,
+        findings_embedder_id=embedder.query_model_id,
+        check_embedder=False,
+    )
     retriever = Retriever(store, embedder, settings)
     with progress(err, "重建索引", len(store.catalogue()), "篇") as tracker:
         n = Library.of(retriever).reindex(on_doc=lambda done, total: tracker.update(done, total))
@@ -408,9 +491,9 @@ def tune() -> None:
 @friendly_errors
 def ask(
     question: Annotated[str, typer.Argument(help="问题，如：哪些单位提到预算编制不够细化？")],
-    year: Annotated[Optional[int], typer.Option(help="报告年度")] = None,
-    region: Annotated[Optional[str], typer.Option(help="地区")] = None,
-    unit: Annotated[Optional[str], typer.Option(help="单位名称（部分即可）")] = None,
+    year: Annotated[int | None, typer.Option(help="报告年度")] = None,
+    region: Annotated[str | None, typer.Option(help="地区")] = None,
+    unit: Annotated[str | None, typer.Option(help="单位名称（部分即可）")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON（与 /v1/ask 相同）")] = False,
 ) -> None:
     """提问：输出带 [n] 引用的回答和编号出处。"""
@@ -446,19 +529,27 @@ def print_answer(console: Console, answer: Any, question: str) -> None:
 @app.command("eval")
 @friendly_errors
 def eval_cmd(
-    files: Annotated[Optional[list[Path]], typer.Argument(help="评测集 eval_sets/*.jsonl")] = None,
-    beir: Annotated[Optional[Path], typer.Option(help="BEIR 格式目录（corpus.jsonl[.gz]、queries.jsonl、qrels.tsv）")] = None,
-    corpus: Annotated[Optional[list[Path]], typer.Option(help="评测语料（默认 samples/）")] = None,
-    modes: Annotated[str, typer.Option(help="逗号分隔：bm25,dense,hybrid,langchain-baseline")] = "bm25,dense,hybrid,langchain-baseline",
+    files: Annotated[list[Path] | None, typer.Argument(help="评测集 eval_sets/*.jsonl")] = None,
+    beir: Annotated[
+        Path | None, typer.Option(help="BEIR 格式目录（corpus.jsonl[.gz]、queries.jsonl、qrels.tsv）")
+    ] = None,
+    corpus: Annotated[list[Path] | None, typer.Option(help="评测语料（默认 samples/）")] = None,
+    modes: Annotated[
+        str, typer.Option(help="逗号分隔：bm25,dense,hybrid,langchain-baseline")
+    ] = "bm25,dense,hybrid,langchain-baseline",
     out_dir: Annotated[Path, typer.Option("--out", help="结果目录（JSON、Markdown、PNG）")] = Path("eval_sets/results"),
     as_json: Annotated[bool, typer.Option("--json", help="在标准输出打印 JSON 结果")] = False,
-    fail_under: Annotated[Optional[list[str]], typer.Option(help="指标下限，如 hybrid.mrr@10=0.8；低于则退出码 1")] = None,
-    limit_queries: Annotated[Optional[int], typer.Option(min=1, help="BEIR：随机抽取的问题数")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="随机种子：BEIR 抽样（默认 13）、规模评测的语料生成（默认 18）")] = None,
+    fail_under: Annotated[list[str] | None, typer.Option(help="指标下限，如 hybrid.mrr@10=0.8；低于则退出码 1")] = None,
+    limit_queries: Annotated[int | None, typer.Option(min=1, help="BEIR：随机抽取的问题数")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="随机种子：BEIR 抽样（默认 13）、规模评测的语料生成（默认 18）")
+    ] = None,
     answers: Annotated[bool, typer.Option(help="同时评测回答（汇总单位、查询、拒答、引用）")] = True,
-    scale: Annotated[bool, typer.Option("--scale", help="规模评测：生成数百篇报告，逐题经真实回答路径提问（docs/evaluation.md）")] = False,
+    scale: Annotated[
+        bool, typer.Option("--scale", help="规模评测：生成数百篇报告，逐题经真实回答路径提问（docs/evaluation.md）")
+    ] = False,
     split: Annotated[str, typer.Option(help="规模评测的半区：tuning（调参）或 reporting（只用于报告）")] = "tuning",
-    docs: Annotated[Optional[int], typer.Option(min=10, help="规模评测的文档数（默认 340）")] = None,
+    docs: Annotated[int | None, typer.Option(min=10, help="规模评测的文档数（默认 340）")] = None,
     cache: Annotated[bool, typer.Option(help="规模评测：复用 data/scale-cache/ 中已建好的向量库")] = True,
 ) -> None:
     """评测检索与回答质量，逐模式并列输出，并写出 JSON / Markdown / PNG 报告。"""
@@ -484,15 +575,25 @@ def eval_cmd(
             stages = [*mode_list, "answers"]
             with progress(err, f"评测 {path.name}", len(stages), "个阶段", step=1) as tracker:
                 results = run_eval_set(
-                    items, corpus or [Path("samples")], settings, embedder, mode_list, answers,
-                    progress=lambda stage, t=tracker: t.update(stages.index(stage), note=stage),
+                    items,
+                    corpus or [Path("samples")],
+                    settings,
+                    embedder,
+                    mode_list,
+                    answers,
+                    progress=lambda stage, t=tracker, s=stages: t.update(s.index(stage), note=stage),
                 )
                 tracker.update(len(stages), note="完成")
             runs.append((path.stem, path.name, results))
         if beir is not None:
             with progress(err, f"BEIR {beir.name}", None, "项") as tracker:
                 results = run_beir(
-                    beir, settings, embedder, mode_list, limit_queries, 13 if seed is None else seed,
+                    beir,
+                    settings,
+                    embedder,
+                    mode_list,
+                    limit_queries,
+                    13 if seed is None else seed,
                     progress=lambda stage, done, total: tracker.update(done, total, note=stage),
                 )
             runs.append((f"beir-{beir.name}", f"BEIR {beir.name}", results))
@@ -503,7 +604,12 @@ def eval_cmd(
             with progress(err, f"规模评测 {split}", None, "项") as tracker:
                 scale_runs.append(
                     run_scale(
-                        split, settings, embedder, docs or DEFAULT_DOCS, DEFAULT_SEED if seed is None else seed, use_cache=cache,  # type: ignore[arg-type]
+                        split,
+                        settings,
+                        embedder,
+                        docs or DEFAULT_DOCS,
+                        DEFAULT_SEED if seed is None else seed,
+                        use_cache=cache,  # type: ignore[arg-type]
                         progress=lambda stage, done, total: tracker.update(done, total or None, note=stage),
                     )
                 )
@@ -528,7 +634,10 @@ def eval_cmd(
             eval_report.print_table(results, out, title)
         paths = eval_report.write(results, out_dir, name, title)
         err.print("已写出：" + "、".join(str(p) for p in paths))
-        failures += [f"{title} · {f}" for f in eval_report.check_floors(results, {k: v for k, v in floors.items() if not k.startswith("scale.")})]
+        failures += [
+            f"{title} · {f}"
+            for f in eval_report.check_floors(results, {k: v for k, v in floors.items() if not k.startswith("scale.")})
+        ]
     for failure in failures:
         err.print(f"[red]未达标[/red] {failure}", highlight=False)
     if failures:
@@ -540,7 +649,7 @@ def eval_cmd(
 def serve(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="端口")] = 8000,
-    seed: Annotated[Optional[Path], typer.Option(help="向量库为空时先导入此文件夹（如 samples）")] = None,
+    seed: Annotated[Path | None, typer.Option(help="向量库为空时先导入此文件夹（如 samples）")] = None,
     insecure: Annotated[bool, typer.Option("--insecure", help="未配置密钥时仍允许监听非本机地址")] = False,
 ) -> None:
     """启动 HTTP 服务（OpenAPI 文档在 /docs）。"""
@@ -551,7 +660,9 @@ def serve(
     settings = get_settings()
     if not settings.keys_configured:
         if host not in ("127.0.0.1", "localhost", "::1") and not insecure:
-            _fail(f"未配置 API 密钥（QA_API_KEYS / QA_ADMIN_KEYS / QA_WIDGET_KEYS），拒绝监听 {host}；请配置密钥，或加 --insecure 明确允许")
+            _fail(
+                f"未配置 API 密钥（QA_API_KEYS / QA_ADMIN_KEYS / QA_WIDGET_KEYS），拒绝监听 {host}；请配置密钥，或加 --insecure 明确允许"
+            )
         err.print("注意：未配置 API 密钥，任何能访问该地址的人都可以提问、上传和删除。")
     if seed is not None and not seed.is_dir():
         _fail(f"示例文件夹不存在：{seed}")

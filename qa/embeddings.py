@@ -108,7 +108,9 @@ class Embedder:
         torch.set_num_threads(settings.torch_threads)
         path = model_path(settings)
         if not path.is_dir():
-            raise EmbeddingError(f"向量模型路径不存在：{path}（QA_EMBEDDING_MODEL 需为本地 sentence-transformers 模型目录）")
+            raise EmbeddingError(
+                f"向量模型路径不存在：{path}（QA_EMBEDDING_MODEL 需为本地 sentence-transformers 模型目录）"
+            )
         self.model_id = model_id_for(settings)
         self.query_model_id = query_model_id_for(settings)
         self.backend = settings.embedding_backend
@@ -217,7 +219,9 @@ class OnnxInt8Model:
                     self.bert = bert
 
                 def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-                    return self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+                    return self.bert(
+                        input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                    ).last_hidden_state
 
             seq = 16
             dummy = {

@@ -9,8 +9,27 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-RETRIEVAL_COLUMNS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "doc_recall@5", "latency_p50_ms", "latency_p95_ms")
-ANSWER_COLUMNS = ("unit_precision", "unit_recall", "unit_f1", "answer_contains", "cited_contains", "unanswerable_declined", "citation_precision", "latency_p50_ms", "latency_p95_ms")
+RETRIEVAL_COLUMNS = (
+    "recall@1",
+    "recall@5",
+    "recall@10",
+    "mrr@10",
+    "ndcg@10",
+    "doc_recall@5",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
+ANSWER_COLUMNS = (
+    "unit_precision",
+    "unit_recall",
+    "unit_f1",
+    "answer_contains",
+    "cited_contains",
+    "unanswerable_declined",
+    "citation_precision",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
 
 
 def flat_metrics(results: dict[str, Any]) -> dict[str, float]:
@@ -58,7 +77,11 @@ def fusion_line(results: dict[str, Any]) -> str | None:
     f = results.get("fusion")
     if not f:
         return None
-    how = f"convex alpha={f['alpha']:g}" if f.get("method") == "convex" else f"rrf k={f.get('rrf_k')} dense_weight={f.get('dense_weight'):g}"
+    how = (
+        f"convex alpha={f['alpha']:g}"
+        if f.get("method") == "convex"
+        else f"rrf k={f.get('rrf_k')} dense_weight={f.get('dense_weight'):g}"
+    )
     line = f"hybrid fusion: {how}, depth {f.get('depth')} ({f.get('source')}"
     if f.get("pseudo_queries"):
         m = f.get("pseudo_mrr@10", {})
@@ -73,7 +96,9 @@ def print_table(results: dict[str, Any], console: Console, title: str) -> None:
     for c in cols:
         table.add_column(c, justify="right")
     for mode, metrics in results["modes"].items():
-        table.add_row(mode, *(f"{metrics.get(c, 0):.3f}" if "latency" not in c else f"{metrics.get(c, 0):.0f}" for c in cols))
+        table.add_row(
+            mode, *(f"{metrics.get(c, 0):.3f}" if "latency" not in c else f"{metrics.get(c, 0):.0f}" for c in cols)
+        )
     console.print(table)
     if (line := fusion_line(results)) is not None:
         console.print(line, highlight=False)
@@ -88,8 +113,13 @@ def print_table(results: dict[str, Any], console: Console, title: str) -> None:
 
 def markdown(results: dict[str, Any], title: str, chart: str | None) -> str:
     cols = _columns(results)
-    lines = [f"# {title}", "", f"Questions: {results.get('questions', results.get('queries'))}; "
-             f"corpus: {results.get('chunks', results.get('documents'))} {'chunks' if 'chunks' in results else 'documents'}.", ""]
+    lines = [
+        f"# {title}",
+        "",
+        f"Questions: {results.get('questions', results.get('queries'))}; "
+        f"corpus: {results.get('chunks', results.get('documents'))} {'chunks' if 'chunks' in results else 'documents'}.",
+        "",
+    ]
     lines += ["| mode | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
     for mode, metrics in results["modes"].items():
         lines.append(f"| {mode} | " + " | ".join(f"{metrics.get(c, 0):.3f}" for c in cols) + " |")
@@ -97,11 +127,24 @@ def markdown(results: dict[str, Any], title: str, chart: str | None) -> str:
         lines += ["", line[0].upper() + line[1:] + "."]
     if "answers" in results:
         a = results["answers"]
-        lines += ["", "Answers (hybrid retrieval, extractive composer):", "", "| " + " | ".join(ANSWER_COLUMNS) + " |", "|" + "---:|" * len(ANSWER_COLUMNS)]
+        lines += [
+            "",
+            "Answers (hybrid retrieval, extractive composer):",
+            "",
+            "| " + " | ".join(ANSWER_COLUMNS) + " |",
+            "|" + "---:|" * len(ANSWER_COLUMNS),
+        ]
         lines.append("| " + " | ".join(f"{a[c]:.3f}" for c in ANSWER_COLUMNS) + " |")
-        misses = [r for r in results.get("answer_rows", []) if r.get("f1", 1) < 1 or r.get("contains") is False or r.get("declined") is False]
+        misses = [
+            r
+            for r in results.get("answer_rows", [])
+            if r.get("f1", 1) < 1 or r.get("contains") is False or r.get("declined") is False
+        ]
         if misses:
-            lines += ["", "Misses:", ""] + [f"- `{r['id']}` {json.dumps({k: v for k, v in r.items() if k != 'id'}, ensure_ascii=False)}" for r in misses]
+            lines += ["", "Misses:", ""] + [
+                f"- `{r['id']}` {json.dumps({k: v for k, v in r.items() if k != 'id'}, ensure_ascii=False)}"
+                for r in misses
+            ]
     if chart:
         lines += ["", f"![{title}]({chart})"]
     return "\n".join(lines) + "\n"
@@ -118,7 +161,12 @@ def chart(results: dict[str, Any], path: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(7, 3.5))
     width = 0.8 / max(1, len(metrics))
     for i, metric in enumerate(metrics):
-        ax.bar([x + i * width for x in range(len(modes))], [results["modes"][m][metric] for m in modes], width, label=metric)
+        ax.bar(
+            [x + i * width for x in range(len(modes))],
+            [results["modes"][m][metric] for m in modes],
+            width,
+            label=metric,
+        )
     ax.set_xticks([x + width * (len(metrics) - 1) / 2 for x in range(len(modes))], modes)
     ax.set_ylim(0, 1)
     ax.set_title(title)

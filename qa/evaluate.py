@@ -148,7 +148,10 @@ def langchain_baseline(retriever: Retriever) -> SearchFn:
             docs.append(Document(page_content=found[1], metadata={"source": record.doc.source}))
     chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
     store = Chroma.from_documents(
-        chunks, _LangChainEmbeddings(retriever.embedder), client=chromadb.EphemeralClient(), collection_name=f"baseline-{time.time_ns()}"  # type: ignore[arg-type]
+        chunks,
+        _LangChainEmbeddings(retriever.embedder),
+        client=chromadb.EphemeralClient(),
+        collection_name=f"baseline-{time.time_ns()}",  # type: ignore[arg-type]
     )
 
     def search(query: str) -> Retrieved:
@@ -177,7 +180,9 @@ def citation_precision(ans: Answer, doc_text: Callable[[str], str]) -> tuple[int
                 continue
             total += 1
             ok = all(
-                i in by_id and doc_text(by_id[i].hit.doc.doc_id)[by_id[i].char_start : by_id[i].char_end] == by_id[i].text for i in ids
+                i in by_id
+                and doc_text(by_id[i].hit.doc.doc_id)[by_id[i].char_start : by_id[i].char_end] == by_id[i].text
+                for i in ids
             ) and any(claim and claim in by_id[i].text for i in ids if i in by_id)
             supported += ok
     return supported, total
@@ -272,7 +277,12 @@ def run_eval_set(
             raise EvalError(f"语料导入失败：{report.failed}")
         fusion = self_tune(retriever)
         queries = standalone_queries(items, retriever)
-        results: dict[str, Any] = {"questions": len(items), "chunks": retriever.store.count_chunks(), "fusion": fusion, "modes": {}}
+        results: dict[str, Any] = {
+            "questions": len(items),
+            "chunks": retriever.store.count_chunks(),
+            "fusion": fusion,
+            "modes": {},
+        }
         for mode in modes:
             progress(mode)
             search = langchain_baseline(retriever) if mode == BASELINE else mode_search(retriever, mode)
@@ -280,7 +290,9 @@ def run_eval_set(
         if answers:
             progress("answers")
             answerer = Answerer(retriever)
-            prepare_sentences(answerer.ctx)  # as `qa serve` does in the background: answers come from prepared sentences
+            prepare_sentences(
+                answerer.ctx
+            )  # as `qa serve` does in the background: answers come from prepared sentences
             results["answers"], results["answer_rows"] = score_answers(items, answerer)
         return results
 
@@ -304,7 +316,9 @@ def _read_lines(path: Path) -> Iterable[str]:
 def load_beir(directory: Path) -> Beir:
     corpus_path = next((directory / n for n in ("corpus.jsonl.gz", "corpus.jsonl") if (directory / n).exists()), None)
     qrels_path = next((p for p in (directory / "qrels.tsv", directory / "qrels" / "test.tsv") if p.exists()), None)
-    queries_path = next((directory / n for n in ("queries.jsonl.gz", "queries.jsonl") if (directory / n).exists()), None)
+    queries_path = next(
+        (directory / n for n in ("queries.jsonl.gz", "queries.jsonl") if (directory / n).exists()), None
+    )
     if corpus_path is None or queries_path is None or qrels_path is None:
         raise EvalError(f"{directory} 不是 BEIR 格式目录（需要 corpus.jsonl[.gz]、queries.jsonl、qrels.tsv）")
     corpus = {}
@@ -323,7 +337,9 @@ def load_beir(directory: Path) -> Beir:
     return Beir(corpus, {q: t for q, t in queries.items() if q in qrels}, qrels)
 
 
-def load_beir_into(beir: Beir, retriever: Retriever, batch: int = 256, progress: Callable[[int], None] = lambda _: None) -> None:
+def load_beir_into(
+    beir: Beir, retriever: Retriever, batch: int = 256, progress: Callable[[int], None] = lambda _: None
+) -> None:
     """Each BEIR document becomes one committed document with one chunk (statute articles are short), stored under
     the document's own id."""
     library = Library.of(retriever)
@@ -368,7 +384,12 @@ def sample_queries(beir: Beir, limit: int | None, seed: int) -> list[str]:
 
 
 def run_beir(
-    directory: Path, settings: Settings, embedder: Embedder, modes: Sequence[str], limit: int | None, seed: int,
+    directory: Path,
+    settings: Settings,
+    embedder: Embedder,
+    modes: Sequence[str],
+    limit: int | None,
+    seed: int,
     progress: Callable[[str, int, int], None] = lambda *_: None,
 ) -> dict[str, Any]:
     beir = load_beir(directory)
@@ -386,14 +407,21 @@ def run_beir(
         progress("tuning", 0, 1)
         fusion = self_tune(retriever)
         results: dict[str, Any] = {
-            "benchmark": directory.name, "documents": len(beir.corpus), "queries": len(query_ids), "seed": seed, "fusion": fusion, "modes": {},
+            "benchmark": directory.name,
+            "documents": len(beir.corpus),
+            "queries": len(query_ids),
+            "seed": seed,
+            "fusion": fusion,
+            "modes": {},
         }
         for mode in modes:
             if mode == BASELINE:
                 continue  # the recipe re-splits documents; BEIR articles are single passages already
             progress(mode, 0, len(query_ids))
             results["modes"][mode] = score_beir(
-                beir, query_ids, lambda q, m=mode: [h.doc.doc_id for h in retriever.search(q, mode=m, top_k=10)]  # type: ignore[misc]
+                beir,
+                query_ids,
+                lambda q, m=mode: [h.doc.doc_id for h in retriever.search(q, mode=m, top_k=10)],  # type: ignore[misc]
             )
         return results
 

@@ -220,7 +220,9 @@ class SentenceVectors:
         if missing:
             # In slices: a search arriving during a large aggregate waits for one slice of the shared query model,
             # not for thousands of sentences.
-            vectors = np.concatenate([self._embedder.encode_queries(missing[i : i + _SLICE]) for i in range(0, len(missing), _SLICE)])
+            vectors = np.concatenate(
+                [self._embedder.encode_queries(missing[i : i + _SLICE]) for i in range(0, len(missing), _SLICE)]
+            )
             found.update(zip(missing, vectors))
             with self._lock:
                 self._cache.update(zip(missing, vectors))
@@ -242,7 +244,9 @@ def split_hits(hits: Iterable[Hit]) -> list[tuple[Hit, int, int, str]]:
     return out
 
 
-def score_sentences(scoring: Scoring, topic: Topic, hits: Iterable[Hit], *, lexical_weight: float, ignore_tokens: Iterable[str] = ()) -> list[Sentence]:
+def score_sentences(
+    scoring: Scoring, topic: Topic, hits: Iterable[Hit], *, lexical_weight: float, ignore_tokens: Iterable[str] = ()
+) -> list[Sentence]:
     """Every sentence of the hits with its evidence score, best first (lookups and per-unit answers: a few chunks;
     an aggregate's thousands go through `score_candidates`). `ignore_tokens`: topic words that are no evidence."""
     parts = split_hits(hits)
@@ -336,7 +340,14 @@ def score_candidates(
             release(batch.vectors)
         else:
             vecs = scoring.vectors.get([batch.sentence(r, e) for r, e in zip(srows.tolist(), ent.tolist())])
-        for name, values in (("cand", owner), ("batch", np.full(len(srows), b)), ("row", srows), ("entry", ent), ("sim", similarities(vecs, topic.vector)), ("cov", cov)):
+        for name, values in (
+            ("cand", owner),
+            ("batch", np.full(len(srows), b)),
+            ("row", srows),
+            ("entry", ent),
+            ("sim", similarities(vecs, topic.vector)),
+            ("cov", cov),
+        ):
             cols[name].append(values)
     if not cols["cand"]:
         return []
@@ -369,7 +380,11 @@ def score_candidates(
         if (c.doc_id, hit.char_start + s) in seen:
             continue
         seen.add((c.doc_id, hit.char_start + s))
-        out.append(Sentence(hit, hit.text[s:end], hit.char_start + s, hit.char_start + end, scores[i], sims[i], covs[i], in_role[i]))
+        out.append(
+            Sentence(
+                hit, hit.text[s:end], hit.char_start + s, hit.char_start + end, scores[i], sims[i], covs[i], in_role[i]
+            )
+        )
     release(*(b.blob for b in batches))
     return out
 
@@ -378,7 +393,13 @@ def _hit(c: Candidate, record: DocRecord, batch: SentenceBatch, entry: int, sect
     """A candidate chunk as a Hit, from its prepared entry and its document's record (what Hit.from_row reads
     from the stored chunk's metadata: the chunk carries its document's fields)."""
     return Hit(
-        id=c.id, doc=record.doc, section=batch.labels[batch.section[entry]], section_role=section_role,
-        text=batch.text(entry), char_start=int(batch.char_start[entry]), char_end=int(batch.char_end[entry]),
-        chunk_index=index_of(c.id), score=c.similarity,
+        id=c.id,
+        doc=record.doc,
+        section=batch.labels[batch.section[entry]],
+        section_role=section_role,
+        text=batch.text(entry),
+        char_start=int(batch.char_start[entry]),
+        char_end=int(batch.char_end[entry]),
+        chunk_index=index_of(c.id),
+        score=c.similarity,
     )

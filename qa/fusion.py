@@ -154,7 +154,12 @@ def load_record(meta: Collection) -> FusionRecord | None:
 
 
 def save_record(meta: Collection, record: FusionRecord) -> None:
-    meta.upsert(ids=[RECORD_ID], embeddings=[[1.0]], documents=[record.to_json()], metadatas=[{"kind": "fusion", "at": record.at}])
+    meta.upsert(
+        ids=[RECORD_ID],
+        embeddings=[[1.0]],
+        documents=[record.to_json()],
+        metadatas=[{"kind": "fusion", "at": record.at}],
+    )
 
 
 def delete_record(meta: Collection) -> None:

@@ -131,13 +131,18 @@ class IngestRun:
                 if self._stop.is_set():
                     return
                 try:
-                    progress = (lambda done, total, name=path.name: self.on_page(name, done, total)) if self.on_page else None
+                    progress = (
+                        (lambda done, total, name=path.name: self.on_page(name, done, total)) if self.on_page else None
+                    )
                     raw = read_document(path, limits=lib.limits, progress=progress)
                     # Written by this thread only; the run reads them after joining it.
                     self.report.ocr_pages += raw.ocr_pages
                     self.report.ocr_seconds += raw.ocr_seconds
                     item: PreparedDoc | IngestError = prepare(
-                        raw, self.overrides.get(raw.source, {}), chunk_size=lib.chunk_size, chunk_overlap=lib.chunk_overlap
+                        raw,
+                        self.overrides.get(raw.source, {}),
+                        chunk_size=lib.chunk_size,
+                        chunk_overlap=lib.chunk_overlap,
                     )
                 except IngestError as exc:
                     item = exc

@@ -29,7 +29,9 @@ import numpy as np
 jieba.setLogLevel(logging.WARNING)
 _TERMS = Path(__file__).parent / "resources" / "fiscal_terms.txt"
 # Function words and question words carry no evidence; punctuation and spaces are never tokens.
-_STOP = frozenset("的 了 是 和 与 及 或 在 对 为 等 中 其 之 有 无 被 把 将 也 都 而 并 就 从 以 于 由 哪些 哪个 什么 多少 怎么 如何 是否 吗 呢 请问 一下".split())
+_STOP = frozenset(
+    "的 了 是 和 与 及 或 在 对 为 等 中 其 之 有 无 被 把 将 也 都 而 并 就 从 以 于 由 哪些 哪个 什么 多少 怎么 如何 是否 吗 呢 请问 一下".split()
+)
 _NOT_WORD = re.compile(r"^[\W_]+$")
 
 
@@ -41,7 +43,9 @@ def _tokenizer() -> jieba.Tokenizer:
 
 
 def tokenize(text: str) -> list[str]:
-    return [t.lower() for t in _tokenizer().lcut_for_search(text) if t.strip() and t not in _STOP and not _NOT_WORD.match(t)]
+    return [
+        t.lower() for t in _tokenizer().lcut_for_search(text) if t.strip() and t not in _STOP and not _NOT_WORD.match(t)
+    ]
 
 
 def words(text: str) -> list[str]:
@@ -59,7 +63,12 @@ def _pairs_of(plain: list[str]) -> list[str]:
     return [
         f"{PAIR}{a} {b}"
         for a, b in zip(ws, ws[1:])
-        if a not in _PAIR_STOP and b not in _PAIR_STOP and not _NOT_WORD.match(a) and not _NOT_WORD.match(b) and a.strip() and b.strip()
+        if a not in _PAIR_STOP
+        and b not in _PAIR_STOP
+        and not _NOT_WORD.match(a)
+        and not _NOT_WORD.match(b)
+        and a.strip()
+        and b.strip()
     ]
 
 
@@ -116,7 +125,12 @@ class TokenCache:
 
     FILE = "tokens.npz"
 
-    def __init__(self, old: dict[int, tuple[int, int]] | None = None, vocab: list[str] | None = None, flat: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        old: dict[int, tuple[int, int]] | None = None,
+        vocab: list[str] | None = None,
+        flat: np.ndarray | None = None,
+    ) -> None:
         self._old = old or {}
         self._old_vocab = vocab or []
         self._old_flat = flat if flat is not None else np.zeros(0, dtype=np.int32)
@@ -176,8 +190,17 @@ class LexicalIndex:
     """BM25 over chunk index-texts, and over their word pairs; row i belongs to chunk ids[i] of document doc_ids[i]."""
 
     def __init__(
-        self, bm25: bm25s.BM25 | None, ids: list[str], doc_ids: list[str], roles: list[str], keys: np.ndarray | None, generation: str,
-        versions: dict[str, str] | None = None, avgdl: float | None = None, pairs: bm25s.BM25 | None = None, pair_avgdl: float | None = None,
+        self,
+        bm25: bm25s.BM25 | None,
+        ids: list[str],
+        doc_ids: list[str],
+        roles: list[str],
+        keys: np.ndarray | None,
+        generation: str,
+        versions: dict[str, str] | None = None,
+        avgdl: float | None = None,
+        pairs: bm25s.BM25 | None = None,
+        pair_avgdl: float | None = None,
     ) -> None:
         self._bm25 = bm25
         self._pairs = pairs  # None: no row has a word pair, or an index saved without them (rebuilt on load)
@@ -194,7 +217,9 @@ class LexicalIndex:
         self._df: np.ndarray | None = None
 
     @classmethod
-    def build(cls, rows: Iterable[tuple[str, str, str, str]], generation: str, tokens: Callable[[str], list[str]] = analyze) -> LexicalIndex:
+    def build(
+        cls, rows: Iterable[tuple[str, str, str, str]], generation: str, tokens: Callable[[str], list[str]] = analyze
+    ) -> LexicalIndex:
         """rows: (chunk id, doc_id, section_role, text to index); `tokens`: analyze, or a TokenCache's."""
         return cls._from_tokens(((i, d, r, _text_key(t), tokens(t)) for i, d, r, t in rows), generation)
 
@@ -217,7 +242,8 @@ class LexicalIndex:
         keys = self.keys
         kept = [
             (self.ids[i], d, self.roles[i], int(keys[i]), tokens.known(int(keys[i])))
-            for i, d in enumerate(self.doc_ids) if d in committed and d not in stale
+            for i, d in enumerate(self.doc_ids)
+            if d in committed and d not in stale
         ]
         added = sorted((committed - set(self.doc_ids.tolist())) | (stale & committed))
         new = [(i, d, r, _text_key(t), tokens.tokens(t)) for i, d, r, t in added_rows(added)] if added else []
@@ -250,7 +276,9 @@ class LexicalIndex:
             pair_bm25.index(pair_corpus, show_progress=False)
         avgdl = float(np.mean([len(t) for t in corpus])) if corpus else None
         pair_avgdl = float(np.mean([len(t) for t in pair_corpus])) if corpus else None
-        return cls(bm25, ids, doc_ids, roles, np.asarray(keys, dtype=np.int64), generation, None, avgdl, pair_bm25, pair_avgdl)
+        return cls(
+            bm25, ids, doc_ids, roles, np.asarray(keys, dtype=np.int64), generation, None, avgdl, pair_bm25, pair_avgdl
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -320,10 +348,16 @@ class LexicalIndex:
     def doc_codes(self) -> np.ndarray:
         """Row → small integer per document (for grouping rows by document with numpy)."""
         if getattr(self, "_doc_codes", None) is None:
-            self._doc_codes = np.unique(self.doc_ids.astype(str), return_inverse=True)[1] if len(self.ids) else np.zeros(0, dtype=np.int64)
+            self._doc_codes = (
+                np.unique(self.doc_ids.astype(str), return_inverse=True)[1]
+                if len(self.ids)
+                else np.zeros(0, dtype=np.int64)
+            )
         return self._doc_codes
 
-    def search(self, query: str, k: int, mask: np.ndarray | None = None, phrase_weight: float = 0.0) -> list[tuple[str, float]]:
+    def search(
+        self, query: str, k: int, mask: np.ndarray | None = None, phrase_weight: float = 0.0
+    ) -> list[tuple[str, float]]:
         """Best-first (chunk id, score) with score > 0; `mask` (bool per row) restricts the rows; `phrase_weight`:
         the share of the word-pair BM25 added to the word BM25."""
         scores = self.scores(query, mask, phrase_weight)
@@ -345,8 +379,13 @@ class LexicalIndex:
         if self._pairs is not None:
             self._pairs.save(str(tmp / "pairs"), show_progress=False)
         meta = {
-            "generation": self.generation, "ids": self.ids, "doc_ids": self.doc_ids.tolist(), "roles": self.roles.tolist(),
-            "versions": self.versions, "avgdl": self.avgdl, "pair_avgdl": self.pair_avgdl,
+            "generation": self.generation,
+            "ids": self.ids,
+            "doc_ids": self.doc_ids.tolist(),
+            "roles": self.roles.tolist(),
+            "versions": self.versions,
+            "avgdl": self.avgdl,
+            "pair_avgdl": self.pair_avgdl,
         }
         (tmp / "rows.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         if self.keys is not None:
@@ -362,12 +401,24 @@ class LexicalIndex:
         try:
             meta = json.loads((directory / "rows.json").read_text(encoding="utf-8"))
             bm25 = bm25s.BM25.load(str(directory / "bm25"), show_progress=False) if meta["ids"] else None
-            pair_bm25 = bm25s.BM25.load(str(directory / "pairs"), show_progress=False) if (directory / "pairs").is_dir() else None
+            pair_bm25 = (
+                bm25s.BM25.load(str(directory / "pairs"), show_progress=False)
+                if (directory / "pairs").is_dir()
+                else None
+            )
             keys_file = directory / "keys.npy"
             keys = np.load(keys_file) if keys_file.exists() else None  # older indexes: searchable, not updatable
             index = cls(
-                bm25, meta["ids"], meta["doc_ids"], meta["roles"], keys, meta["generation"], meta.get("versions"),
-                meta.get("avgdl"), pair_bm25, meta.get("pair_avgdl"),
+                bm25,
+                meta["ids"],
+                meta["doc_ids"],
+                meta["roles"],
+                keys,
+                meta["generation"],
+                meta.get("versions"),
+                meta.get("avgdl"),
+                pair_bm25,
+                meta.get("pair_avgdl"),
             )
         except Exception:  # any damage (truncated json, missing npy, bad vocab) means: rebuild
             return None

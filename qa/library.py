@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
-from ingest.document import IngestError, Progress, ReadLimits
+from ingest.document import Progress, ReadLimits
 from ingest.pipeline import PreparedDoc, prepare, rechunk
 from ingest.readers import read_bytes
 from ingest.schema import REPORT_KINDS, DocFields, DocRecord
@@ -116,7 +116,9 @@ def _same_metadata(a: DocRecord, b: DocRecord) -> bool:
     return a.doc == b.doc and (a.n_chunks, a.n_findings) == (b.n_chunks, b.n_findings)
 
 
-def edit_fields(unit: str | None, region: str | None, year: int | None, report_kind: str | None, title: str | None) -> dict[str, str | int]:
+def edit_fields(
+    unit: str | None, region: str | None, year: int | None, report_kind: str | None, title: str | None
+) -> dict[str, str | int]:
     """The fields an edit sets (None: keep), validated; MetadataError names what is wrong."""
     changes: dict[str, str | int] = {}
     for name, value in (("unit", unit), ("region", region), ("title", title)):
@@ -177,7 +179,9 @@ class Library:
             self.invalidate()
         return report
 
-    def add(self, data: bytes, source: str, overrides: Mapping[str, str] | None = None, on_page: Progress | None = None) -> Added:
+    def add(
+        self, data: bytes, source: str, overrides: Mapping[str, str] | None = None, on_page: Progress | None = None
+    ) -> Added:
         """One file's content (an upload): read, prepare, commit. `overrides`: field values given with it (they win
         over a stored edit); `on_page(done, total)`: OCR progress. IngestError for a file that cannot be read;
         nothing stored is touched then."""
@@ -231,7 +235,12 @@ class Library:
         """The commit sequence: every row of the documents, then their records (one call: the commit markers), then
         what the rewrite of a stored document no longer has and the old versions they replace. Callers hold
         `write_lock`; vectors are in row order (`encode`)."""
-        self.store.write_rows([r for p in items for r in p.doc.rows], chunk_vectors, [r for p in items for r in p.doc.finding_rows], finding_vectors)
+        self.store.write_rows(
+            [r for p in items for r in p.doc.rows],
+            chunk_vectors,
+            [r for p in items for r in p.doc.finding_rows],
+            finding_vectors,
+        )
         self.store.upsert_records([(p.doc.record, p.doc.text) for p in items])
         for p in items:
             if p.existed:  # the same content written again (new metadata or extraction): drop rows it no longer has
@@ -300,8 +309,12 @@ class Library:
                     found = self.store.get_document(record.doc.doc_id)
                     if found is None:
                         continue
-                    stored = self.store.chunks_of([record.doc.doc_id])  # the rows in use until the new ones are complete
-                    doc = rechunk(record, found[1], stored, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap)
+                    stored = self.store.chunks_of(
+                        [record.doc.doc_id]
+                    )  # the rows in use until the new ones are complete
+                    doc = rechunk(
+                        record, found[1], stored, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap
+                    )
                     chunk_vectors, finding_vectors = self.encode([doc])
                     self.store.write_rows(doc.rows, chunk_vectors, doc.finding_rows, finding_vectors, target=target)
                     updated.append((doc.record, doc.text))
@@ -329,7 +342,9 @@ class Library:
         """Call `listener()` after every write of this process (the service's background fusion tuning, qa.api.deps)."""
         self._listeners.append(listener)
 
-    def _overrides(self, sources: Sequence[str], manifest: Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[str, str]]:
+    def _overrides(
+        self, sources: Sequence[str], manifest: Mapping[str, Mapping[str, str]] | None
+    ) -> dict[str, dict[str, str]]:
         """File name → the overrides its ingest applies: the stored edit, then this run's manifest on top."""
         stored = self.store.overrides(list(dict.fromkeys(sources)))
         out: dict[str, dict[str, str]] = {s: {k: str(v) for k, v in o.items()} for s, o in stored.items()}

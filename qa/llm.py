@@ -53,7 +53,9 @@ def _quote(text: str) -> str:
 
 
 def build_messages(question: str, passages: Sequence[Passage]) -> list[SystemMessage | HumanMessage]:
-    body = "\n".join(f'<段落 编号="{p.n}" 来源="{_quote(p.who)}｜{_quote(p.section)}">\n{_quote(p.text)}\n</段落>' for p in passages)
+    body = "\n".join(
+        f'<段落 编号="{p.n}" 来源="{_quote(p.who)}｜{_quote(p.section)}">\n{_quote(p.text)}\n</段落>' for p in passages
+    )
     user = f"<资料>\n{body}\n</资料>\n\n问题：{_quote(question)}\n请依据资料回答，并在每句末尾标注 [编号]。"
     return [SystemMessage(SYSTEM_PROMPT), HumanMessage(user)]
 
@@ -86,7 +88,11 @@ def validate(raw: str, passages: Sequence[Passage]) -> Composed:
         if sentence.startswith("未在已收录报告中找到"):
             kept.append(sentence)
             continue
-        if not markers or any(m not in by_n for m in markers) or not any(supported(sentence, by_n[m].text) for m in markers):
+        if (
+            not markers
+            or any(m not in by_n for m in markers)
+            or not any(supported(sentence, by_n[m].text) for m in markers)
+        ):
             dropped += 1
             continue
         kept.append(sentence)

@@ -29,7 +29,9 @@ def running_process(
     """Start `cmd` (output to `log_path`), wait until GET `ready_url` answers 200, yield the process;
     terminate it (kill after 30 s) on exit. Raises if the process exits or is not ready within `timeout`."""
     with log_path.open("w") as log:
-        proc = subprocess.Popen(list(cmd), env=dict(env) if env is not None else None, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            list(cmd), env=dict(env) if env is not None else None, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             deadline = time.monotonic() + timeout
             while True:

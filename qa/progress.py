@@ -18,7 +18,15 @@ from contextlib import contextmanager
 from typing import Protocol
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 LINE_EVERY = 10.0  # seconds: at most this long between lines while items complete
 HEARTBEAT = 30.0  # seconds: a line even when nothing completed (one long batch)
@@ -36,7 +44,7 @@ class Tracker(Protocol):
 
 def duration(seconds: float) -> str:
     """12 秒 / 3 分 48 秒 / 1 小时 2 分."""
-    s = max(0, int(round(seconds)))
+    s = max(0, round(seconds))
     if s < 60:
         return f"{s} 秒"
     if s < 3600:
@@ -58,7 +66,9 @@ class LogTracker:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._beat = threading.Thread(target=self._heartbeat, name="qa-progress", daemon=True)
-        self.console.print(f"{label}：开始" + (f"，共 {total} {unit}" if total else ""), highlight=False, markup=False, soft_wrap=True)
+        self.console.print(
+            f"{label}：开始" + (f"，共 {total} {unit}" if total else ""), highlight=False, markup=False, soft_wrap=True
+        )
         self._beat.start()
 
     def step(self) -> int:
@@ -76,7 +86,9 @@ class LogTracker:
                 self._note = note
             now = time.monotonic()
             finished = self.total is not None and done >= self.total
-            if done > self._last_done and (done - self._last_done >= self.step() or now - self._last_line >= LINE_EVERY or finished):
+            if done > self._last_done and (
+                done - self._last_done >= self.step() or now - self._last_line >= LINE_EVERY or finished
+            ):
                 self._print(now)
 
     def advance(self, n: int = 1, note: str = "") -> None:
@@ -151,7 +163,13 @@ class BarTracker:
 def progress(console: Console, label: str, total: int | None, unit: str, step: int | None = None) -> Iterator[Tracker]:
     """A live bar on a terminal, log lines anywhere else (see module docstring)."""
     if console.is_terminal:
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
         with Progress(*columns, console=console) as bar:
             yield BarTracker(bar, label, total)
         return

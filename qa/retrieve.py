@@ -54,7 +54,7 @@ class Filters:
     def admits(self, doc: DocFields) -> bool:
         return (
             (self.year is None or doc.year == self.year)
-            and (not self.region or self.region in doc.region or doc.region in self.region and bool(doc.region))
+            and (not self.region or self.region in doc.region or (doc.region in self.region and bool(doc.region)))
             and (not self.unit or self.unit in doc.unit or self.unit in doc.title or self.unit in doc.source)
             and (not self.report_kind or doc.report_kind == self.report_kind)
         )
@@ -80,15 +80,38 @@ class Hit:
     @classmethod
     def from_row(cls, row: ChunkRow, score: float) -> Hit:
         m = ChunkMeta.from_metadata(row.metadata)
-        return cls(row.id, m.doc, m.section, m.section_role, row.text, m.char_start, m.char_end, m.chunk_index, score, m.position)
+        return cls(
+            row.id,
+            m.doc,
+            m.section,
+            m.section_role,
+            row.text,
+            m.char_start,
+            m.char_end,
+            m.chunk_index,
+            score,
+            m.position,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """Flat, as `qa search --json` prints it."""
         d = self.doc
         return {
-            "id": self.id, "doc_id": d.doc_id, "source": d.source, "unit": d.unit, "region": d.region, "year": d.year,
-            "report_kind": d.report_kind, "title": d.title, "section": self.section, "section_role": self.section_role,
-            "text": self.text, "char_start": self.char_start, "char_end": self.char_end, "chunk_index": self.chunk_index, "score": self.score,
+            "id": self.id,
+            "doc_id": d.doc_id,
+            "source": d.source,
+            "unit": d.unit,
+            "region": d.region,
+            "year": d.year,
+            "report_kind": d.report_kind,
+            "title": d.title,
+            "section": self.section,
+            "section_role": self.section_role,
+            "text": self.text,
+            "char_start": self.char_start,
+            "char_end": self.char_end,
+            "chunk_index": self.chunk_index,
+            "score": self.score,
             "position": self.position,
         }
 
@@ -105,12 +128,15 @@ def generation_of(versions: Mapping[str, str]) -> str:
     return hashlib.sha1("\n".join(sorted(f"{d} {v}" for d, v in versions.items())).encode()).hexdigest()[:16]
 
 
-
-
 def index_row(row: ChunkRow) -> tuple[str, str, str, str]:
     """A stored chunk as LexicalIndex reads it: (chunk id, doc_id, section_role, text to index)."""
     m = ChunkMeta.from_metadata(row.metadata)
-    return (row.id, m.doc.doc_id, m.section_role, index_text(row.text, unit=m.doc.unit, title=m.doc.title, section=m.section))
+    return (
+        row.id,
+        m.doc.doc_id,
+        m.section_role,
+        index_text(row.text, unit=m.doc.unit, title=m.doc.title, section=m.section),
+    )
 
 
 def row_index_text(row: ChunkRow) -> str:
@@ -216,8 +242,14 @@ class Retriever:
                 return
             covering = self._invalidations  # read before the store: this view includes every write invalidated so far
             token = self.store.change_token()
-            self._fusion_record = load_record(self.store.meta)  # a tuning run (any process) may have recorded a new choice
-            if token == self._token and self._lexical is not None and now - self._full_at < self.settings.catalogue_full_check:
+            self._fusion_record = load_record(
+                self.store.meta
+            )  # a tuning run (any process) may have recorded a new choice
+            if (
+                token == self._token
+                and self._lexical is not None
+                and now - self._full_at < self.settings.catalogue_full_check
+            ):
                 self._checked_at = time.monotonic()
                 self._covers = covering
                 return
@@ -239,11 +271,18 @@ class Retriever:
     def _lexical_dir(self) -> Path:
         return self.settings.data_dir / "lexical" / self.settings.collection
 
-    def _load_or_build_lexical(self, generation: str, catalogue: dict[str, DocRecord], versions: dict[str, str]) -> LexicalIndex:
+    def _load_or_build_lexical(
+        self, generation: str, catalogue: dict[str, DocRecord], versions: dict[str, str]
+    ) -> LexicalIndex:
         saved = LexicalIndex.load(self._lexical_dir())
         # An index saved without text keys is rebuilt once: prepared sentences are found by them; one saved without
         # word pairs (before issue 19) too.
-        if saved is not None and saved.generation == generation and saved.keys is not None and saved.pair_avgdl is not None:
+        if (
+            saved is not None
+            and saved.generation == generation
+            and saved.keys is not None
+            and saved.pair_avgdl is not None
+        ):
             return saved
         tokens = TokenCache.load(self._lexical_dir())
         index = None
@@ -262,7 +301,10 @@ class Retriever:
         return index
 
     def build_lexical(
-        self, generation: str | None = None, catalogue: dict[str, DocRecord] | None = None, tokens: Callable[[str], list[str]] = analyze
+        self,
+        generation: str | None = None,
+        catalogue: dict[str, DocRecord] | None = None,
+        tokens: Callable[[str], list[str]] = analyze,
     ) -> LexicalIndex:
         committed = self._catalogue if catalogue is None else catalogue
         rows = (index_row(r) for r in self.store.iter_chunks() if r.metadata.get("doc_id") in committed)
@@ -275,7 +317,9 @@ class Retriever:
 
     def default_fusion(self) -> FusionParams:
         s = self.settings
-        return FusionParams(method=s.fusion, alpha=s.fusion_alpha, dense_weight=s.dense_weight, rrf_k=s.rrf_k, depth=s.candidate_k)
+        return FusionParams(
+            method=s.fusion, alpha=s.fusion_alpha, dense_weight=s.dense_weight, rrf_k=s.rrf_k, depth=s.candidate_k
+        )
 
     def fusion_record(self) -> FusionRecord | None:
         """The library's own tuning result when self-tuning is on and one is recorded for these vectors."""
@@ -301,7 +345,10 @@ class Retriever:
         record = self.fusion_record()
         if record is not None:
             return {**record.summary(), "depth": self.settings.candidate_k}
-        return {"source": "settings" if not self.settings.fusion_tuning else "default", **self.default_fusion().as_dict()}
+        return {
+            "source": "settings" if not self.settings.fusion_tuning else "default",
+            **self.default_fusion().as_dict(),
+        }
 
     # --- search ----------------------------------------------------------------------------------------
 
@@ -425,7 +472,13 @@ class Retriever:
         return picked
 
     def search(
-        self, query: str, *, mode: Mode = "hybrid", top_k: int | None = None, filters: Filters | None = None, vector: np.ndarray | None = None
+        self,
+        query: str,
+        *,
+        mode: Mode = "hybrid",
+        top_k: int | None = None,
+        filters: Filters | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[Hit]:
         """`vector`: the query's embedding when the caller already has it (computed once per request)."""
         k = top_k or self.settings.top_k

@@ -71,7 +71,9 @@ def ranges(ptr: np.ndarray, idx: np.ndarray) -> np.ndarray:
 def entry_key(chunk_id: str, text_key: int) -> int:
     """What an entry is stored under: the chunk (its id fixes its document and position) with this exact text,
     section, unit and title (`text_key`, `LexicalIndex.keys`). A rewritten or re-chunked chunk has another key."""
-    return int.from_bytes(hashlib.blake2b(f"{chunk_id}\n{text_key}".encode(), digest_size=8).digest(), "little", signed=True)
+    return int.from_bytes(
+        hashlib.blake2b(f"{chunk_id}\n{text_key}".encode(), digest_size=8).digest(), "little", signed=True
+    )
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,19 @@ class SentenceBatch:
         return self.text(entry)[self.start[row] : self.end[row]]
 
 
-_COLUMNS = ("keys", "ptr", "start", "end", "tok_ptr", "tok_flat", "text_ptr", "section", "role", "char_start", "char_end")
+_COLUMNS = (
+    "keys",
+    "ptr",
+    "start",
+    "end",
+    "tok_ptr",
+    "tok_flat",
+    "text_ptr",
+    "section",
+    "role",
+    "char_start",
+    "char_end",
+)
 
 
 def prepare(chunks: Iterable[ChunkSource], encode: Callable[[list[str]], np.ndarray] | None = None) -> SentenceBatch:
@@ -166,7 +180,13 @@ def prepare(chunks: Iterable[ChunkSource], encode: Callable[[list[str]], np.ndar
         vectors = encode(texts) if texts else np.zeros((0, 0), dtype=np.float32)
     wide = ("keys", "ptr", "tok_ptr", "text_ptr")
     arrays = {k: np.asarray(v, dtype=np.int64 if k in wide else np.int32) for k, v in cols.items()}
-    return SentenceBatch(**arrays, vocab=list(vocab), blob=np.frombuffer(bytes(blob), dtype=np.uint8), labels=list(labels), vectors=vectors)
+    return SentenceBatch(
+        **arrays,
+        vocab=list(vocab),
+        blob=np.frombuffer(bytes(blob), dtype=np.uint8),
+        labels=list(labels),
+        vectors=vectors,
+    )
 
 
 def merge(parts: Sequence[tuple[SentenceBatch, np.ndarray]]) -> SentenceBatch:
@@ -226,7 +246,13 @@ class SentenceStore:
 
     def refresh(self) -> None:
         """Take in segments written since the last look, by this process or another."""
-        names = sorted(n for p in self.directory.glob("seg-*.npz") if not (n := p.name.removesuffix(".npz")).endswith(".tmp")) if self.directory.is_dir() else []
+        names = (
+            sorted(
+                n for p in self.directory.glob("seg-*.npz") if not (n := p.name.removesuffix(".npz")).endswith(".tmp")
+            )
+            if self.directory.is_dir()
+            else []
+        )
         if names == self._names:
             return
         with self._lock:
@@ -257,7 +283,11 @@ class SentenceStore:
         except Exception as exc:  # a damaged segment only costs the work of preparing its chunks again
             log.warning("ignoring sentence segment %s: %s", name, exc)
             return None
-        if len(arrays["ptr"]) != len(arrays["keys"]) + 1 or len(vectors) != len(arrays["start"]) or len(blob) != arrays["text_ptr"][-1]:
+        if (
+            len(arrays["ptr"]) != len(arrays["keys"]) + 1
+            or len(vectors) != len(arrays["start"])
+            or len(blob) != arrays["text_ptr"][-1]
+        ):
             log.warning("ignoring sentence segment %s: inconsistent sizes", name)
             return None
         return SentenceBatch(**arrays, vocab=vocab, blob=blob, labels=labels, vectors=vectors)
@@ -347,7 +377,9 @@ def _mtime(path: Path) -> float:
         return float("inf")
 
 
-def _slice(parts: Sequence[tuple[SentenceBatch, np.ndarray]], start: int, end: int) -> list[tuple[SentenceBatch, np.ndarray]]:
+def _slice(
+    parts: Sequence[tuple[SentenceBatch, np.ndarray]], start: int, end: int
+) -> list[tuple[SentenceBatch, np.ndarray]]:
     """Entries start:end of the concatenated parts, as parts."""
     out, offset = [], 0
     for batch, entries in parts:

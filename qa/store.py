@@ -79,7 +79,9 @@ def _client(settings: Settings) -> ClientAPI:
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
         try:
-            return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https")
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https"
+            )
         except Exception as exc:  # chromadb raises plain exceptions of several kinds for a dead server
             raise StoreError(f"无法连接 Chroma 服务器 {settings.chroma_url}：{exc}") from exc
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -104,9 +106,15 @@ class Store:
         self.dimension = dimension
         self._chunks_name = f"{settings.collection}_chunks"
         self._findings_name = f"{settings.collection}_findings"
-        self.docs: Collection = self.client.get_or_create_collection(f"{settings.collection}_documents", embedding_function=None)
-        self.meta: Collection = self.client.get_or_create_collection(f"{settings.collection}_meta", embedding_function=None)
-        self.edits: Collection = self.client.get_or_create_collection(f"{settings.collection}_overrides", embedding_function=None)
+        self.docs: Collection = self.client.get_or_create_collection(
+            f"{settings.collection}_documents", embedding_function=None
+        )
+        self.meta: Collection = self.client.get_or_create_collection(
+            f"{settings.collection}_meta", embedding_function=None
+        )
+        self.edits: Collection = self.client.get_or_create_collection(
+            f"{settings.collection}_overrides", embedding_function=None
+        )
         self.chunks: Collection = self._open_vectors(self._chunks_name, self.embedder_id, check_embedder)
         self.findings: Collection = self._open_vectors(self._findings_name, self.findings_embedder_id, check_embedder)
 
@@ -143,7 +151,9 @@ class Store:
         page = self.docs.get(ids=[doc_id], include=["metadatas", "documents"])
         if not page["ids"]:
             return None
-        return DocRecord.from_metadata(doc_id, dict((page["metadatas"] or [{}])[0] or {})), (page["documents"] or [""])[0] or ""
+        return DocRecord.from_metadata(doc_id, dict((page["metadatas"] or [{}])[0] or {})), (page["documents"] or [""])[
+            0
+        ] or ""
 
     def records(self, doc_ids: Sequence[str]) -> dict[str, DocRecord]:
         """The committed records among `doc_ids` (one read, without their texts)."""
@@ -207,7 +217,11 @@ class Store:
             return
         who = {"kind": "pending", "at": time.time(), "host": socket.gethostname(), "pid": os.getpid()}
         for ids in _batches(sorted(doc_ids)):
-            self.meta.upsert(ids=[_PENDING + d for d in ids], embeddings=[[1.0]] * len(ids), metadatas=[{**who, "doc_id": d} for d in ids])
+            self.meta.upsert(
+                ids=[_PENDING + d for d in ids],
+                embeddings=[[1.0]] * len(ids),
+                metadatas=[{**who, "doc_id": d} for d in ids],
+            )
 
     def delete_document(self, doc_id: str) -> bool:
         existed = self.has_document(doc_id)
@@ -247,7 +261,9 @@ class Store:
     # --- change detection (see module docstring) ----------------------------------------------------------
 
     def bump_generation(self) -> None:
-        self.meta.upsert(ids=[_GENERATION_ID], embeddings=[[1.0]], metadatas=[{"token": uuid.uuid4().hex, "at": time.time()}])
+        self.meta.upsert(
+            ids=[_GENERATION_ID], embeddings=[[1.0]], metadatas=[{"token": uuid.uuid4().hex, "at": time.time()}]
+        )
 
     def change_token(self) -> str:
         """Changes whenever a document is committed or deleted (by any process on this store)."""
@@ -267,7 +283,11 @@ class Store:
         scans every chunk instead (stores written before the markers existed)."""
         if full:
             committed = {r.doc.doc_id for r in self.catalogue()}
-            owners = {str(row.metadata.get("doc_id")) for col in (self.chunks, self.findings) for row in self._iter(col, False, None)}
+            owners = {
+                str(row.metadata.get("doc_id"))
+                for col in (self.chunks, self.findings)
+                for row in self._iter(col, False, None)
+            }
             orphans = owners - committed
             for doc_id in orphans:
                 self._delete_rows(doc_id)
@@ -323,7 +343,10 @@ class Store:
         vectors: list[np.ndarray] = []
         ids = list(doc_ids)
         for start in range(0, len(ids), _DOC_BATCH):
-            page = self.findings.get(where={"doc_id": {"$in": ids[start : start + _DOC_BATCH]}}, include=["metadatas", "documents", "embeddings"])
+            page = self.findings.get(
+                where={"doc_id": {"$in": ids[start : start + _DOC_BATCH]}},
+                include=["metadatas", "documents", "embeddings"],
+            )
             embeddings = page.get("embeddings")
             for i, (row_id, m, d) in enumerate(zip(page["ids"], page["metadatas"] or [], page["documents"] or [])):
                 rows.append(ChunkRow(row_id, d or "", dict(m or {})))
@@ -358,7 +381,10 @@ class Store:
         by_id: dict[str, ChunkRow] = {}
         for batch in _batches(ids):
             page = self.chunks.get(ids=batch, include=["documents", "metadatas"])
-            by_id.update((i, ChunkRow(i, d or "", dict(m or {}))) for i, d, m in zip(page["ids"], page["documents"] or [], page["metadatas"] or []))
+            by_id.update(
+                (i, ChunkRow(i, d or "", dict(m or {})))
+                for i, d, m in zip(page["ids"], page["documents"] or [], page["metadatas"] or [])
+            )
         return [by_id[i] for i in ids if i in by_id]
 
     def replace_rows(self, fill: Callable[[VectorCollections], None]) -> None:

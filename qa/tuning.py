@@ -18,7 +18,7 @@ import random
 import re
 import socket
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -61,7 +61,11 @@ def question_sentences(text: str) -> list[str]:
         sentence = text[start:end].strip().rstrip(_END)
         if is_table_row(text[start:end]):
             continue  # a table row is no question
-        if _QUERY_CHARS[0] <= len(sentence) <= _QUERY_CHARS[1] and len(tokenize(sentence)) >= 2 and len(text) - len(sentence) >= _REST_CHARS:
+        if (
+            _QUERY_CHARS[0] <= len(sentence) <= _QUERY_CHARS[1]
+            and len(tokenize(sentence)) >= 2
+            and len(text) - len(sentence) >= _REST_CHARS
+        ):
             out.append(sentence)
     return out
 
@@ -73,7 +77,9 @@ def thinned(sentence: str, keep: float, rng: random.Random) -> str:
     return "".join(w for w in words(sentence) if _NOT_WORD.match(w) or rng.random() < keep)
 
 
-def pseudo_queries(rows: Sequence[ChunkRow], index_text: Callable[[ChunkRow], str], limit: int, keep: float = 0.0, seed: int = 19) -> list[PseudoQuery]:
+def pseudo_queries(
+    rows: Sequence[ChunkRow], index_text: Callable[[ChunkRow], str], limit: int, keep: float = 0.0, seed: int = 19
+) -> list[PseudoQuery]:
     """At most `limit` pseudo-queries: each row's first question-sized sentence, then (a small library) each row's
     second one, and so on. In the passage every copy of the sentence keeps a share `keep` of its words."""
     found = [question_sentences(r.text) for r in rows]
@@ -137,7 +143,12 @@ def collect(
         others = [float(scores[r]) for r in top if r != row]
         if others and scores[row] < _UNIQUE_MARGIN * others[0]:
             continue
-        bm25 = _with_target([(index.ids[r], float(scores[r])) for r in top], q.target, index.score_text(q.text, q.passage, phrase_weight), depth)
+        bm25 = _with_target(
+            [(index.ids[r], float(scores[r])) for r in top],
+            q.target,
+            index.score_text(q.text, q.passage, phrase_weight),
+            depth,
+        )
         kept.append((q, [(i, s) for i, s in bm25 if s > 0]))
         if len(kept) >= limit:
             break
@@ -159,7 +170,9 @@ def pseudo_samples(retriever: Retriever, limit: int, depth: int, seed: int = 19,
     queries = pseudo_queries(rows, row_index_text, 4 * limit, keep, seed)
     embedder = retriever.embedder
     dense = lambda v, k: retriever.store.query_ids(v, k, None)  # noqa: E731
-    return collect(queries, index, embedder.encode_queries, embedder.encode, dense, depth, limit, retriever.settings.phrase_weight)
+    return collect(
+        queries, index, embedder.encode_queries, embedder.encode, dense, depth, limit, retriever.settings.phrase_weight
+    )
 
 
 def reciprocal_ranks(samples: Sequence[Sample], params: FusionParams) -> np.ndarray:
@@ -167,13 +180,17 @@ def reciprocal_ranks(samples: Sequence[Sample], params: FusionParams) -> np.ndar
 
 
 def side_mrr(samples: Sequence[Sample], side: str) -> float:
-    return mean([mrr_at_k([i in s.relevant for i, _ in (s.bm25 if side == "bm25" else s.dense)[:10]], 10) for s in samples])
+    return mean(
+        [mrr_at_k([i in s.relevant for i, _ in (s.bm25 if side == "bm25" else s.dense)[:10]], 10) for s in samples]
+    )
 
 
 ALPHAS = tuple(round(a * 0.05, 2) for a in range(21))
 
 
-def choose_alpha(samples: Sequence[Sample], base: FusionParams, prior: float, alphas: Sequence[float] = ALPHAS) -> tuple[float, list[tuple[float, float]]]:
+def choose_alpha(
+    samples: Sequence[Sample], base: FusionParams, prior: float, alphas: Sequence[float] = ALPHAS
+) -> tuple[float, list[tuple[float, float]]]:
     """(chosen alpha, the pseudo-query MRR@10 curve). Pseudo-queries are a proxy for questions, and a biased one
     (docs/evaluation.md: they prefer the dense side on CMRC, whose questions copy the text's words), so the choice
     stays at the prior unless the library clearly disagrees: among the alphas not distinguishable from the best
@@ -202,7 +219,11 @@ def due(retriever: Retriever) -> bool:
     chunks = retriever.store.count_chunks()
     if chunks == 0:
         return False
-    return record is None or record.embedder != retriever.store.embedder_id or abs(chunks - record.chunks) > _CHANGE * max(record.chunks, 1)
+    return (
+        record is None
+        or record.embedder != retriever.store.embedder_id
+        or abs(chunks - record.chunks) > _CHANGE * max(record.chunks, 1)
+    )
 
 
 _CLAIM_ID = "fusion-claim"
@@ -222,7 +243,9 @@ def claim(meta: Collection) -> bool:
         m = (page["metadatas"] or [{}])[0] or {}
         if m.get("by") != _me() and time.time() - float(m.get("at", 0.0)) < _CLAIM_TTL:
             return False
-    meta.upsert(ids=[_CLAIM_ID], embeddings=[[1.0]], metadatas=[{"kind": "fusion-claim", "by": _me(), "at": time.time()}])
+    meta.upsert(
+        ids=[_CLAIM_ID], embeddings=[[1.0]], metadatas=[{"kind": "fusion-claim", "by": _me(), "at": time.time()}]
+    )
     return True
 
 
@@ -249,7 +272,16 @@ def tune(retriever: Retriever, limit: int | None = None, seed: int = 19) -> Fusi
             "bm25": side_mrr(samples, "bm25"),
             "dense": side_mrr(samples, "dense"),
         }
-    record = FusionRecord(params, retriever.store.embedder_id, chunks, time.time(), len(samples), mrrs, points, round(time.perf_counter() - started, 1))
+    record = FusionRecord(
+        params,
+        retriever.store.embedder_id,
+        chunks,
+        time.time(),
+        len(samples),
+        mrrs,
+        points,
+        round(time.perf_counter() - started, 1),
+    )
     save_record(retriever.store.meta, record)
     retriever.use_fusion(record)
     return record

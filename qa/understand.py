@@ -37,7 +37,9 @@ _LEAD = re.compile(
     rf"^(?:请问|请|列出|列举|统计|所有|全部|{_WHICH_UNITS_WORDS}|哪几家|各个单位|各单位|的报告|报告|中|里|都|也|还|分别|曾经|"
     r"提到了?|提出了?|提及|存在|承认|表示|反映了?|说了?|写了?|指出|认为|有|了|的|，|,|：|:)"
 )
-_TAIL = re.compile(r"(?:方面)?(?:的单位|的部门|的问题|的情况)?(?:一共|总共|共)?(?:有哪些|是哪些|有多少(?:个|家)?|有几个|有几家|吗|呢)?[？?。！!\s]*$")
+_TAIL = re.compile(
+    r"(?:方面)?(?:的单位|的部门|的问题|的情况)?(?:一共|总共|共)?(?:有哪些|是哪些|有多少(?:个|家)?|有几个|有几家|吗|呢)?[？?。！!\s]*$"
+)
 # Where "which units" stands inside the question, the words before it are scope ("在2021年度的项目支出报告中，"),
 # read as filters by read_filters, not topic.
 _WHICH_UNITS = re.compile(_WHICH_UNITS_WORDS)
@@ -51,7 +53,9 @@ _KIND = (
 )
 # The extractive composer lists near misses after this line; a follow-up's "它们" never refers to them.
 RELATED_HEADER = "以下单位有相近但不相同的表述，未计入："
-_FOLLOWUP_PRONOUN = re.compile(r"它们|他们|这些单位|上述单位|以上单位|这几个单位|这几家|其中|该单位|这个单位|这家单位|它的|他们的")
+_FOLLOWUP_PRONOUN = re.compile(
+    r"它们|他们|这些单位|上述单位|以上单位|这几个单位|这几家|其中|该单位|这个单位|这家单位|它的|他们的"
+)
 _FOLLOWUP_ELLIPSIS = re.compile(r"^(?:那|那么)?(?:(?:19|20)\d{2}\s*年(?:度)?|.{1,20}?)的?呢[？?]?$")
 
 
@@ -85,14 +89,20 @@ def unit_aliases(unit: str, region: str) -> tuple[str, ...]:
         if rest.startswith("委") and len(rest) >= 5:
             aliases.append(rest[1:])
     # "大祥工业集中区" for "…大祥工业集中区管理委员会": people drop the committee part.
-    aliases += [a[: -len(m.group(0))] for a in list(aliases) if (m := re.search(r"管理委员会$|管委会$", a)) and len(a) - len(m.group(0)) >= 4]
+    aliases += [
+        a[: -len(m.group(0))]
+        for a in list(aliases)
+        if (m := re.search(r"管理委员会$|管委会$", a)) and len(a) - len(m.group(0)) >= 4
+    ]
     return tuple(aliases)
 
 
 # A place name (赫山区, 资阳区, 桃江县, 益阳市) and the stems of words ending like one that are not places (开发区, 全县).
 PLACE = re.compile(r"[^\s\W市省县区]{1,3}?(?:省|自治区|市|区|县)")
 _PLACE_BEFORE = re.compile(r"([^\s\W市省县区]{1,3}(?:区|县|市))[的]?$")
-_NOT_PLACE = frozenset("开发 园 城 本 全 该 辖 我 各 集中 工业集中 高新 新 经开 景 社 街 片 校 厂 矿 小 市 县 区 我县 我市 我区".split())
+_NOT_PLACE = frozenset(
+    "开发 园 城 本 全 该 辖 我 各 集中 工业集中 高新 新 经开 景 社 街 片 校 厂 矿 小 市 县 区 我县 我市 我区".split()
+)
 # An organisation named in a question ("长沙市财政局", "赫山那个招商服务中心").
 ORG = re.compile(r"[\u4e00-\u9fa5]{2,14}?(?:局|中心|委员会|管委会|办公室|政府|医院|学校|研究院)")
 _NOT_ORG = re.compile(r"哪|单位|提到|是否|什么|多少|如何|怎么|的报告|和|与|在")
@@ -165,7 +175,9 @@ def named_orgs(text: str) -> list[str]:
 
 def _report_year(text: str) -> re.Match[str] | None:
     """The first year the text names that is not a comparison's ("比2023年度减少多少": 2023 is not the report's)."""
-    return next((m for m in _YEAR.finditer(text) if not _COMPARED.search(text[max(0, m.start() - 3) : m.start()])), None)
+    return next(
+        (m for m in _YEAR.finditer(text) if not _COMPARED.search(text[max(0, m.start() - 3) : m.start()])), None
+    )
 
 
 def read_filters(text: str, catalogue: Sequence[DocRecord]) -> tuple[Filters, list[str]]:
@@ -179,7 +191,12 @@ def read_filters(text: str, catalogue: Sequence[DocRecord]) -> tuple[Filters, li
     kind = next((k for k, pattern in _KIND if pattern.search(text)), None)
     region = None if units else _match_region(text, catalogue)
     return (
-        Filters(year=int(year_m.group(1)) if year_m else None, region=region, unit=units[0] if len(units) == 1 else None, report_kind=kind),
+        Filters(
+            year=int(year_m.group(1)) if year_m else None,
+            region=region,
+            unit=units[0] if len(units) == 1 else None,
+            report_kind=kind,
+        ),
         units,
     )
 
@@ -246,7 +263,9 @@ def _previous_question(history: Sequence[Turn]) -> str | None:
     return next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()), None)
 
 
-def understand(question: str, history: Sequence[Turn], catalogue: Sequence[DocRecord], explicit: Filters | None = None) -> Understood:
+def understand(
+    question: str, history: Sequence[Turn], catalogue: Sequence[DocRecord], explicit: Filters | None = None
+) -> Understood:
     question = question.strip()
     previous = _previous_question(history)
     standalone = question
@@ -255,7 +274,11 @@ def understand(question: str, history: Sequence[Turn], catalogue: Sequence[DocRe
         # "那2022年的呢？": the previous question with the new year (or other qualifier) put in.
         year_m = _YEAR.search(question)
         if year_m:
-            standalone = _YEAR.sub(f"{year_m.group(1)}年", previous, count=1) if _YEAR.search(previous) else f"{year_m.group(1)}年{previous}"
+            standalone = (
+                _YEAR.sub(f"{year_m.group(1)}年", previous, count=1)
+                if _YEAR.search(previous)
+                else f"{year_m.group(1)}年{previous}"
+            )
         else:
             standalone = f"{question.rstrip('？?呢的')}{previous}"
     elif history and _FOLLOWUP_PRONOUN.search(question):

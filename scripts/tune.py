@@ -23,7 +23,7 @@ from qa.runtime import apply_env_defaults
 
 apply_env_defaults()  # before numpy and the model load, as the `qa` command does
 
-from ingest.pipeline import expand_paths  # noqa: E402
+from ingest.pipeline import expand_paths
 from qa.answer import Answerer, choose_lookup, select_units
 from qa.embeddings import Embedder
 from qa.evaluate import EvalItem, load_eval_set, standalone_queries
@@ -99,19 +99,41 @@ def tune_evidence(items: list[EvalItem], answerer: Answerer) -> dict[str, object
     for lw, thr in itertools.product((0.0, 0.15, 0.3, 0.45, 0.6, 0.8, 1.0), (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1)):
         p = EvidenceParams(aggregate_lexical_weight=lw, aggregate_threshold=thr)
         f1, rc, pr = aggregate_score(p)
-        aggregate_rows.append({"aggregate_lexical_weight": lw, "aggregate_threshold": thr,
-                               "unit_f1": round(f1, 4), "unit_recall": round(rc, 4), "unit_precision": round(pr, 4)})
+        aggregate_rows.append(
+            {
+                "aggregate_lexical_weight": lw,
+                "aggregate_threshold": thr,
+                "unit_f1": round(f1, 4),
+                "unit_recall": round(rc, 4),
+                "unit_precision": round(pr, 4),
+            }
+        )
     for lw, thr in itertools.product((0.0, 0.15, 0.3, 0.45, 0.6, 0.8), (0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1)):
         p = EvidenceParams(lookup_lexical_weight=lw, lookup_threshold=thr)
         contains, declined = lookup_score(p)
-        lookup_rows.append({"lookup_lexical_weight": lw, "lookup_threshold": thr, "answer_contains": round(contains, 4),
-                            "declined": round(declined, 4), "correct": round(contains * n_contains + declined * n_declined, 1)})
+        lookup_rows.append(
+            {
+                "lookup_lexical_weight": lw,
+                "lookup_threshold": thr,
+                "answer_contains": round(contains, 4),
+                "declined": round(declined, 4),
+                "correct": round(contains * n_contains + declined * n_declined, 1),
+            }
+        )
     aggregate_rows.sort(key=lambda r: (-r["unit_f1"], -r["unit_recall"]))  # type: ignore[operator]
     lookup_rows.sort(key=lambda r: -r["correct"])  # type: ignore[operator]
     print(json.dumps({"aggregate": aggregate_rows[:5], "lookup": lookup_rows[:5]}, ensure_ascii=False), flush=True)
     default = EvidenceParams()
-    return {"aggregates": len(aggregates), "lookups": len(lookups), "aggregate_top": aggregate_rows[:10], "lookup_top": lookup_rows[:10],
-            "current": {"aggregate_f1_recall_precision": aggregate_score(default), "lookup_contains_declined": lookup_score(default)}}
+    return {
+        "aggregates": len(aggregates),
+        "lookups": len(lookups),
+        "aggregate_top": aggregate_rows[:10],
+        "lookup_top": lookup_rows[:10],
+        "current": {
+            "aggregate_f1_recall_precision": aggregate_score(default),
+            "lookup_contains_declined": lookup_score(default),
+        },
+    }
 
 
 def main() -> None:

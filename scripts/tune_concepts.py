@@ -15,13 +15,12 @@ import argparse
 import itertools
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
 from ingest.schema import finding_row_text
 from qa.embeddings import get_embedder
-from qa.findings import Categorizer, CategoryParams, FindingsIndex, load_taxonomy
+from qa.findings import Categorizer, FindingsIndex, load_taxonomy
 from qa.retrieve import open_retriever
 from qa.scale.bank import load_bank, load_common
 from qa.scale.generate import DEFAULT_DOCS, DEFAULT_SEED, generate_library
@@ -38,7 +37,10 @@ def main() -> int:
         print("只在调参半区上调参（reporting 半区只用于报告）", file=sys.stderr)
         return 2
     settings = get_settings()
-    entries = sorted((settings.data_dir / "scale-cache").glob(f"tuning-{DEFAULT_DOCS}-{DEFAULT_SEED}-*/complete"), key=lambda p: p.stat().st_mtime)
+    entries = sorted(
+        (settings.data_dir / "scale-cache").glob(f"tuning-{DEFAULT_DOCS}-{DEFAULT_SEED}-*/complete"),
+        key=lambda p: p.stat().st_mtime,
+    )
     if not entries:
         print("没有调参半区的缓存向量库：先运行 qa eval --scale --split tuning", file=sys.stderr)
         return 2
@@ -52,7 +54,10 @@ def main() -> int:
     index = FindingsIndex(retriever, base)
     view = index.view()
     # Cosine and keyword parts of every row's score, apart, so the keyword weight can vary without re-reading.
-    texts = [finding_row_text(f.sentences[r - f.first_row].text, {"lead": f.lead}) for r, f in ((r, view.findings[int(view.row_finding[r])]) for r in range(len(view.vectors)))]
+    texts = [
+        finding_row_text(f.sentences[r - f.first_row].text, {"lead": f.lead})
+        for r, f in ((r, view.findings[int(view.row_finding[r])]) for r in range(len(view.vectors)))
+    ]
     zero_kw = Categorizer(base.taxonomy, embedder, replace(base.params, keyword_weight=0.0))
     cos = zero_kw.sentence_scores(texts, view.vectors)
     one_kw = Categorizer(base.taxonomy, embedder, replace(base.params, keyword_weight=1.0, keyword_hits=1000))
@@ -67,9 +72,18 @@ def main() -> int:
     canon = embedder.encode_queries([t.canonical for t in topics])
     rows = []
     # Sentence rule first (the documents' side), then the question rule on its best point.
-    grid = itertools.product((0.04, 0.05, 0.07), (2,), (0.76, 0.78, 0.8, 0.82), (0.0, 0.01, 0.02, 0.03), (0.88, 0.9, 0.92))
+    grid = itertools.product(
+        (0.04, 0.05, 0.07), (2,), (0.76, 0.78, 0.8, 0.82), (0.0, 0.01, 0.02, 0.03), (0.88, 0.9, 0.92)
+    )
     for kw, cap, threshold, margin, second in grid:
-        params = replace(base.params, keyword_weight=kw, keyword_hits=cap, threshold=threshold, margin=margin, second_threshold=second)
+        params = replace(
+            base.params,
+            keyword_weight=kw,
+            keyword_hits=cap,
+            threshold=threshold,
+            margin=margin,
+            second_threshold=second,
+        )
         cat = Categorizer(base.taxonomy, embedder, params)
         cat._prototypes = base._prototype_vectors()  # same texts: reuse the prototype vectors
         scores = cos + kw * np.minimum(hits, cap)
@@ -84,7 +98,14 @@ def main() -> int:
         p = tp / (tp + fp) if tp + fp else 0.0
         r = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * p * r / (p + r) if p + r else 0.0
-        rows.append((round(f1, 4), round(p, 4), round(r, 4), dict(keyword_weight=kw, keyword_hits=cap, threshold=threshold, margin=margin, second_threshold=second)))
+        rows.append(
+            (
+                round(f1, 4),
+                round(p, 4),
+                round(r, 4),
+                dict(keyword_weight=kw, keyword_hits=cap, threshold=threshold, margin=margin, second_threshold=second),
+            )
+        )
     rows.sort(key=lambda x: (-x[0], -x[1]))
     for row in rows[: args.top]:
         print(*row)

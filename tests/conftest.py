@@ -90,5 +90,7 @@ def keyed_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, P
     from tests.qa.server import running_server
 
     data = tmp_path_factory.mktemp("keyed-api-data")
-    with running_server(data, "--seed", str(SAMPLES), env={"QA_ADMIN_KEYS": ADMIN_KEY, "QA_API_KEYS": READER_KEY}) as base:
+    with running_server(
+        data, "--seed", str(SAMPLES), env={"QA_ADMIN_KEYS": ADMIN_KEY, "QA_API_KEYS": READER_KEY}
+    ) as base:
         yield base, data

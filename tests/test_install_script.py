@@ -17,7 +17,9 @@ from tests.conftest import ROOT, SAMPLES
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(os.environ.get("QA_TEST_INSTALL") != "1", reason="opt-in: QA_TEST_INSTALL=1 (make test-install)"),
+    pytest.mark.skipif(
+        os.environ.get("QA_TEST_INSTALL") != "1", reason="opt-in: QA_TEST_INSTALL=1 (make test-install)"
+    ),
 ]
 
 
@@ -35,7 +37,19 @@ def test_install_script_into_a_fresh_venv(tmp_path: Path) -> None:
     run_env = {**env, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "QA_DATA_DIR": str(tmp_path / "data")}
     helped = subprocess.run([qa, "--help"], capture_output=True, text=True, env=run_env, timeout=120)
     assert helped.returncode == 0 and "ingest" in helped.stdout
-    ingested = subprocess.run([qa, "ingest", str(SAMPLES / "001_5adf402d10fbcc74.txt")], capture_output=True, text=True, env=run_env, timeout=600)
+    ingested = subprocess.run(
+        [qa, "ingest", str(SAMPLES / "001_5adf402d10fbcc74.txt")],
+        capture_output=True,
+        text=True,
+        env=run_env,
+        timeout=600,
+    )
     assert ingested.returncode == 0 and "新增 1 篇" in ingested.stdout, ingested.stderr[-3000:]
-    asked = subprocess.run([qa, "ask", "赫山区投资促进服务中心2021年基本支出是多少？"], capture_output=True, text=True, env=run_env, timeout=600)
+    asked = subprocess.run(
+        [qa, "ask", "赫山区投资促进服务中心2021年基本支出是多少？"],
+        capture_output=True,
+        text=True,
+        env=run_env,
+        timeout=600,
+    )
     assert asked.returncode == 0 and "388.07万元" in asked.stdout, asked.stderr[-3000:]

@@ -35,7 +35,9 @@ def select_units(sentences: Sequence[Sentence], p: EvidenceParams) -> tuple[list
     return accepted, related
 
 
-def aggregate_evidence(ctx: AnswerContext, u: Understood, topic: Topic | None = None, *, best_per_document: bool = False) -> list[Sentence]:
+def aggregate_evidence(
+    ctx: AnswerContext, u: Understood, topic: Topic | None = None, *, best_per_document: bool = False
+) -> list[Sentence]:
     """The corpus-wide pass. `topic`: the topic with its embedding when the caller has it (computed once per
     request). `best_per_document`: only each document's best sentence (all an answer needs; the others are for
     tuning)."""
@@ -47,11 +49,20 @@ def aggregate_evidence(ctx: AnswerContext, u: Understood, topic: Topic | None = 
     lexical, keys = ctx.entry_keys()
     rows = lexical.rows_of(picked).tolist()
     # A chunk committed since the index was read has no row yet: a key no entry has, so it is prepared now.
-    candidates = [Candidate(i, keys[r] if r >= 0 else entry_key(i, -1), sim) for (i, sim), r in zip(picked.items(), rows)]
+    candidates = [
+        Candidate(i, keys[r] if r >= 0 else entry_key(i, -1), sim) for (i, sim), r in zip(picked.items(), rows)
+    ]
     nearest = {c.id for c in sorted(candidates, key=lambda c: -c.similarity)[: p.aggregate_meaning_chunks]}
     ctx.sentences.refresh()
     source = CandidateSource(ctx.retriever.catalogue(), ctx.sentences, ctx.store.get_chunks)
-    return score_candidates(ctx.scoring(lexical), topic, candidates, source, unrelated_only_from=nearest, best_per_document=best_per_document)
+    return score_candidates(
+        ctx.scoring(lexical),
+        topic,
+        candidates,
+        source,
+        unrelated_only_from=nearest,
+        best_per_document=best_per_document,
+    )
 
 
 def verdict(ctx: AnswerContext, u: Understood) -> FindingVerdict:

@@ -53,7 +53,9 @@ class AnswerContext:
     _keys_of: tuple[LexicalIndex, list[int]] | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, retriever: Retriever, params: EvidenceParams | None = None, composer: LLMComposer | None = None) -> AnswerContext:
+    def of(
+        cls, retriever: Retriever, params: EvidenceParams | None = None, composer: LLMComposer | None = None
+    ) -> AnswerContext:
         settings, embedder = retriever.settings, retriever.embedder
         return cls(
             retriever=retriever,

@@ -17,18 +17,33 @@ from qa.retrieve import Hit
 from qa.understand import Understood
 
 log = logging.getLogger("qa.answer")
-_ROLE_WORDS = (("measures", re.compile(r"措施|建议|改进|整改|下一步")), ("problems", re.compile(r"问题|不足|困难|短板")))
+_ROLE_WORDS = (
+    ("measures", re.compile(r"措施|建议|改进|整改|下一步")),
+    ("problems", re.compile(r"问题|不足|困难|短板")),
+)
 # What a question asking for a number asks for, and what its answer must then contain: an amount of money, a score,
 # a share, a count, or any number (or a person, who must at least be named by the asked role). A sentence about the asked thing without it ("“三公”经费支出低于年初预算" for
 # "…“三公”经费支出了多少万元？") does not answer.
 _NUMBER = r"\d[\d,，.]*"
 _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
-    (re.compile(r"多少钱|多少万|多少元|多少亿|金额|总额|(?:费|资金|支出|预算|收入|投资|补助|拨款|工资|花)[^，。？?]{0,8}多少"), re.compile(_NUMBER + r"\s*(?:万元|元|亿元|万美元|美元|亿|万)")),
-    (re.compile(r"多少分|几分|得分|分值|打分"), re.compile(_NUMBER + r"\s*分")),
-    (re.compile(r"比例|百分之|增幅|降幅|(?:率|占比)[^，。？?]{0,3}多少|增长了多少|下降了多少"), re.compile(_NUMBER + r"\s*[%％]|百分")),
     (
-        re.compile(r"多少(?:个|项|人|名|期|家|次|亩|条|件|户|所|座|公里|平方米|辆|台|套)|几(?:个|项|人|名|期|家|次|条|件|户|辆|台|套)"),
-        re.compile(r"(?:\d+|[一二三四五六七八九十两百千]+)\s*(?:个|项|人|名|期|家|次|亩|条|件|户|所|座|公里|平方米|辆|台|套|余)"),
+        re.compile(
+            r"多少钱|多少万|多少元|多少亿|金额|总额|(?:费|资金|支出|预算|收入|投资|补助|拨款|工资|花)[^，。？?]{0,8}多少"
+        ),
+        re.compile(_NUMBER + r"\s*(?:万元|元|亿元|万美元|美元|亿|万)"),
+    ),
+    (re.compile(r"多少分|几分|得分|分值|打分"), re.compile(_NUMBER + r"\s*分")),
+    (
+        re.compile(r"比例|百分之|增幅|降幅|(?:率|占比)[^，。？?]{0,3}多少|增长了多少|下降了多少"),
+        re.compile(_NUMBER + r"\s*[%％]|百分"),
+    ),
+    (
+        re.compile(
+            r"多少(?:个|项|人|名|期|家|次|亩|条|件|户|所|座|公里|平方米|辆|台|套)|几(?:个|项|人|名|期|家|次|条|件|户|辆|台|套)"
+        ),
+        re.compile(
+            r"(?:\d+|[一二三四五六七八九十两百千]+)\s*(?:个|项|人|名|期|家|次|亩|条|件|户|所|座|公里|平方米|辆|台|套|余)"
+        ),
     ),
     (re.compile(r"多少|几"), re.compile(r"\d|[一二三四五六七八九十百千万]")),
     # A person: no number, but the sentence must still name the asked role ("主任是谁" → a sentence with 主任).
@@ -55,7 +70,10 @@ _ITEMS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         (r"差旅费", r"差旅费"),
         (r"公务用车|公车|车辆购置|车辆运行", r"公务用车|公车|车辆"),
         (r"出国|出境", r"出国|出境"),
-        (r"办公费|印刷费|邮电费|水电费|物业管理费|维修(?:\(护\))?费|租赁费|劳务费|咨询费|手续费|福利费|委托业务费", r"办公费|印刷费|邮电费|水电费|物业管理费|维修|租赁费|劳务费|咨询费|手续费|福利费|委托业务费"),
+        (
+            r"办公费|印刷费|邮电费|水电费|物业管理费|维修(?:\(护\))?费|租赁费|劳务费|咨询费|手续费|福利费|委托业务费",
+            r"办公费|印刷费|邮电费|水电费|物业管理费|维修|租赁费|劳务费|咨询费|手续费|福利费|委托业务费",
+        ),
         (r"满意度", r"满意"),
         (r"得分|评分|打分|多少分|几分", r"\d\s*分"),
         (r"平均工资|人均工资", r"平均工资|人均"),
@@ -132,7 +150,13 @@ class LookupEvidence:
     from_section: bool  # hits are that unit's section itself: its content answers, whatever the wording
 
 
-def choose_lookup(sentences: Sequence[Sentence], role: str | None, from_section: bool, p: EvidenceParams, number: NumberAsk | None = None) -> list[Sentence]:
+def choose_lookup(
+    sentences: Sequence[Sentence],
+    role: str | None,
+    from_section: bool,
+    p: EvidenceParams,
+    number: NumberAsk | None = None,
+) -> list[Sentence]:
     """The answering sentences, best first; [] when the best one is too weak to answer (declined). `number`: the
     answer is the best sentence holding a number of the asked kind within `number_window` of the best sentence, and
     about the asked subject about as much as the best (`number_subject_gap`): "“三公”经费支出低于年初预算" best for
@@ -142,13 +166,17 @@ def choose_lookup(sentences: Sequence[Sentence], role: str | None, from_section:
     if number is not None and not from_section:
         floor = max(p.lookup_threshold, sentences[0].score - p.number_window)
         subject = number.subject(sentences[0].text) - p.number_subject_gap
-        sentences = [s for s in sentences if s.score >= floor and number.answers(s.text) and number.subject(s.text) >= subject]
+        sentences = [
+            s for s in sentences if s.score >= floor and number.answers(s.text) and number.subject(s.text) >= subject
+        ]
         if not sentences:
             return []
     best = sentences[0]
     # A list answer (措施/问题) takes the unit's next items too; a number answer stays one sentence.
     window = 1.0 if from_section else 0.1 if role else 0.03
-    return [best] + [s for s in sentences[1 : 4 if role else 3] if s.doc_id == best.doc_id and best.score - s.score < window]
+    return [best] + [
+        s for s in sentences[1 : 4 if role else 3] if s.doc_id == best.doc_id and best.score - s.score < window
+    ]
 
 
 def lookup_evidence(ctx: AnswerContext, u: Understood, top_k: int | None = None) -> LookupEvidence:
@@ -157,12 +185,18 @@ def lookup_evidence(ctx: AnswerContext, u: Understood, top_k: int | None = None)
     hits: list[Hit] = []
     if role and u.filters.unit and not u.filters.section_role:
         # "某单位提出了哪些改进措施？": that unit's measures section is the answer, whatever its wording.
-        hits = ctx.retriever.search(u.standalone, top_k=top_k or 8, filters=replace(u.filters, section_role=role), vector=topic.vector)
+        hits = ctx.retriever.search(
+            u.standalone, top_k=top_k or 8, filters=replace(u.filters, section_role=role), vector=topic.vector
+        )
     from_section = bool(hits)
-    hits = hits or ctx.retriever.search(u.standalone, mode="hybrid", top_k=top_k or 8, filters=u.filters, vector=topic.vector)
+    hits = hits or ctx.retriever.search(
+        u.standalone, mode="hybrid", top_k=top_k or 8, filters=u.filters, vector=topic.vector
+    )
     # Unit names match every sentence of their own report's prefix; they are not evidence of an answer.
     ignore = [t for name in {h.doc.unit for h in hits} for t in tokenize(name)]
-    sentences = score_sentences(ctx.scoring(), topic, hits, lexical_weight=ctx.params.lookup_lexical_weight, ignore_tokens=ignore)
+    sentences = score_sentences(
+        ctx.scoring(), topic, hits, lexical_weight=ctx.params.lookup_lexical_weight, ignore_tokens=ignore
+    )
     return LookupEvidence(hits, sentences, role, from_section)
 
 
@@ -204,5 +238,10 @@ def _written(ctx: AnswerContext, u: Understood, hits: list[Hit]) -> Answer | Non
         # every sentence failed verification, does not overrule it (docs/evaluation.md, make test-llm).
         log.info("LLM composer gave no supported answer; answering extractively")
         return None
-    citations = [Citation(n, hits[n - 1], hits[n - 1].text, hits[n - 1].char_start, hits[n - 1].char_end, round(hits[n - 1].score, 4)) for n in composed.cited]
+    citations = [
+        Citation(
+            n, hits[n - 1], hits[n - 1].text, hits[n - 1].char_start, hits[n - 1].char_end, round(hits[n - 1].score, 4)
+        )
+        for n in composed.cited
+    ]
     return Answer(composed.text, "lookup", u.standalone, citations, None, [], u.filters, composed.dropped, "llm")

@@ -25,7 +25,9 @@ def answer_per_unit(ctx: AnswerContext, u: Understood, top_k: int | None) -> Ans
     picked: list[Sentence] = []
     for unit in u.units:
         filters = Filters(year=u.filters.year, unit=unit, report_kind=u.filters.report_kind, section_role=role)
-        hits = _candidates(ctx, topic, filters, top_k or 8) or _candidates(ctx, topic, Filters(year=u.filters.year, unit=unit), top_k or 8)
+        hits = _candidates(ctx, topic, filters, top_k or 8) or _candidates(
+            ctx, topic, Filters(year=u.filters.year, unit=unit), top_k or 8
+        )
         # The unit's three best sentences, read in document order.
         scored = score_sentences(ctx.scoring(), topic, hits, lexical_weight=ctx.params.lookup_lexical_weight)
         picked += sorted(scored[:3], key=lambda s: s.char_start)

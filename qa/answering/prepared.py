@@ -19,7 +19,9 @@ PASS_SLICE = 8
 PASS_PAUSE = 0.002
 
 
-def prepare_sentences(ctx: AnswerContext, stop: threading.Event | None = None, progress: Callable[[int, int], None] | None = None) -> int:
+def prepare_sentences(
+    ctx: AnswerContext, stop: threading.Event | None = None, progress: Callable[[int, int], None] | None = None
+) -> int:
     """Prepare the sentences of every indexed chunk that has none yet; how many were prepared. Entries of deleted
     or rewritten chunks are compacted away afterwards."""
     lexical, keys = ctx.entry_keys()
@@ -30,7 +32,9 @@ def prepare_sentences(ctx: AnswerContext, stop: threading.Event | None = None, p
         return [ChunkSource.of_row(by_id[lexical.ids[p]], keys[p]) for p in positions if lexical.ids[p] in by_id]
 
     vectors = ctx.vectors
-    done = prepare_missing(ctx.sentences, keys, chunks, lambda texts: _encode_in_background(vectors, texts), stop, progress)
+    done = prepare_missing(
+        ctx.sentences, keys, chunks, lambda texts: _encode_in_background(vectors, texts), stop, progress
+    )
     ctx.sentences.compact(np.asarray(keys, dtype=np.int64))  # entries of deleted chunks, one small segment per upload
     return done
 

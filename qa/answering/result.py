@@ -47,7 +47,9 @@ class Answer:
 
 def decline(u: Understood, message: str, nearest: Sequence[Hit]) -> Answer:
     """An unanswerable verdict, with the nearest passages (up to three) for reference."""
-    citations = [Citation(i, h, h.text, h.char_start, h.char_end, round(h.score, 4)) for i, h in enumerate(nearest[:3], start=1)]
+    citations = [
+        Citation(i, h, h.text, h.char_start, h.char_end, round(h.score, 4)) for i, h in enumerate(nearest[:3], start=1)
+    ]
     text = message + ("以下是最接近的段落，供参考：" + "".join(f"[{c.id}]" for c in citations) if citations else "")
     return Answer(text, "unanswerable", u.standalone, citations, None, [], u.filters)
 
@@ -56,7 +58,9 @@ def quote(citations: Sequence[Citation], cid: int) -> str:
     return f"{citations[cid - 1].text.strip()}[{cid}]"
 
 
-def group(sentences: Sequence[Sentence], citations: list[Citation], reasons: Sequence[str] | None = None) -> list[UnitEvidence]:
+def group(
+    sentences: Sequence[Sentence], citations: list[Citation], reasons: Sequence[str] | None = None
+) -> list[UnitEvidence]:
     """One entry per unit (file name when unknown), best first; appends the citations it uses. `reasons`: per
     sentence, why a near miss was not counted (the unit keeps its first)."""
     grouped: dict[str, UnitEvidence] = {}
@@ -73,5 +77,5 @@ def group(sentences: Sequence[Sentence], citations: list[Citation], reasons: Seq
 
 
 def unit_line(prefix: str, ue: UnitEvidence, citations: Sequence[Citation]) -> str:
-    """"<prefix><unit>：<quoted sentence>[n]…" for one unit of an aggregate answer."""
+    """ "<prefix><unit>：<quoted sentence>[n]…" for one unit of an aggregate answer."""
     return f"{prefix}{ue.unit}：" + "".join(quote(citations, cid) for cid in ue.citation_ids)

@@ -23,7 +23,10 @@ _SUGGEST = 3
 
 def _closest(name: str, options: Sequence[str]) -> list[str]:
     """Up to three options most like `name` (character sequence similarity), most alike first."""
-    scored = sorted(((difflib.SequenceMatcher(None, name, o).ratio(), o) for o in dict.fromkeys(options)), key=lambda x: (-x[0], x[1]))
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, name, o).ratio(), o) for o in dict.fromkeys(options)),
+        key=lambda x: (-x[0], x[1]),
+    )
     return [o for r, o in scored if r >= 0.3][:_SUGGEST]
 
 
@@ -37,7 +40,11 @@ def out_of_scope(u: Understood, catalogue: Sequence[DocRecord]) -> str | None:
     if not catalogue:  # an empty library: the answering path says so
         return None
     if unit:
-        own = [d for d in catalogue if d.doc.unit == unit or (unit in d.doc.unit or unit in d.doc.title or unit in d.doc.source)]
+        own = [
+            d
+            for d in catalogue
+            if d.doc.unit == unit or (unit in d.doc.unit or unit in d.doc.title or unit in d.doc.source)
+        ]
         if own and year is not None and not any(d.doc.year == year for d in own):
             return f"未在已收录报告中找到{own[0].doc.display_unit}{year}年的报告。已收录该单位{_years(own)}年的报告。"
     if year is not None and not any(d.doc.year == year for d in catalogue):
@@ -48,7 +55,11 @@ def out_of_scope(u: Understood, catalogue: Sequence[DocRecord]) -> str | None:
     known_places = " ".join(f"{d.doc.region} {d.doc.unit} {d.doc.title}" for d in catalogue)
     stems = {p[:-1] for p in PLACE.findall(known_places) if is_place(p)}
     for name in named_orgs(u.standalone):
-        if match_units(name, catalogue) or fuzzy_units(name, catalogue) or any(name in d.doc.title or name in d.doc.unit for d in catalogue):
+        if (
+            match_units(name, catalogue)
+            or fuzzy_units(name, catalogue)
+            or any(name in d.doc.title or name in d.doc.unit for d in catalogue)
+        ):
             continue
         places = [p for p in PLACE.findall(name) if is_place(p)]
         # A place the library has (开福区负责楼宇经济工作的中心: a report there names no unit) leaves it open.

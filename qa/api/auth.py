@@ -122,7 +122,11 @@ class Sessions:
         if settings.session_secret:
             secret = settings.session_secret.encode()
         elif settings.keys_configured:
-            keys = sorted(settings.split(settings.admin_keys) + settings.split(settings.api_keys) + settings.split(settings.widget_keys))
+            keys = sorted(
+                settings.split(settings.admin_keys)
+                + settings.split(settings.api_keys)
+                + settings.split(settings.widget_keys)
+            )
             secret = hashlib.sha256("\n".join(["qa-session", *keys]).encode()).digest()
         else:
             secret = secrets.token_bytes(32)
@@ -142,7 +146,11 @@ class Sessions:
             return None
         sid, _, rest = token.partition(".")
         expires, _, signature = rest.partition(".")
-        if not sid or not expires.isdigit() or not hmac.compare_digest(signature.encode(), self._sign(f"{sid}.{expires}").encode()):
+        if (
+            not sid
+            or not expires.isdigit()
+            or not hmac.compare_digest(signature.encode(), self._sign(f"{sid}.{expires}").encode())
+        ):
             return None
         return sid if int(expires) > (time.time() if now is None else now) else None
 
@@ -160,12 +168,17 @@ class Limits:
     @classmethod
     def of(cls, settings: Settings) -> Limits:
         return cls(
-            RateLimiter(settings.rate_limit), RateLimiter(settings.key_rate_limit), RateLimiter(settings.session_rate_limit),
-            settings.trusted_networks, Sessions.of(settings),
+            RateLimiter(settings.rate_limit),
+            RateLimiter(settings.key_rate_limit),
+            RateLimiter(settings.session_rate_limit),
+            settings.trusted_networks,
+            Sessions.of(settings),
         )
 
     def address(self, request: Request) -> str:
-        return client_address(request.client.host if request.client else None, request.headers.get("x-forwarded-for"), self.trusted)
+        return client_address(
+            request.client.host if request.client else None, request.headers.get("x-forwarded-for"), self.trusted
+        )
 
     def identity_of(self, request: Request, role: Role | None, key: str | None) -> tuple[RateLimiter, str]:
         """(bucket, identity). The key itself is never stored, only its digest."""
@@ -203,7 +216,9 @@ def authorize(need: Need, session_start: bool = False):  # type: ignore[no-untyp
         role: Role | None = None
         if settings.keys_configured:
             if key is None:
-                raise HTTPException(401, "缺少 API 密钥（请求头 Authorization: Bearer <密钥>）", headers={"WWW-Authenticate": "Bearer"})
+                raise HTTPException(
+                    401, "缺少 API 密钥（请求头 Authorization: Bearer <密钥>）", headers={"WWW-Authenticate": "Bearer"}
+                )
             role = role_of(settings, key)
             if role is None:
                 raise HTTPException(401, "API 密钥无效", headers={"WWW-Authenticate": "Bearer"})
@@ -211,7 +226,11 @@ def authorize(need: Need, session_start: bool = False):  # type: ignore[no-untyp
                 raise HTTPException(403, "该操作需要管理员密钥")
             if role == "widget" and not _allowed_origin(request, settings):
                 raise HTTPException(403, "此密钥只能在允许的网页来源中使用")
-        limiter, who = (limits.starts, "addr:" + limits.address(request)) if session_start else limits.identity_of(request, role, key)
+        limiter, who = (
+            (limits.starts, "addr:" + limits.address(request))
+            if session_start
+            else limits.identity_of(request, role, key)
+        )
         wait = limiter.check(who)
         if wait is not None:
             raise HTTPException(429, "请求过于频繁，请稍后再试", headers={"Retry-After": str(max(1, math.ceil(wait)))})

@@ -13,19 +13,35 @@ from qa.retrieve import Hit
 
 
 def citation_out(
-    cid: int | str, doc: DocFields, section: str, span: Span, score: float, position: Mapping[str, int | str] | None = None
+    cid: int | str,
+    doc: DocFields,
+    section: str,
+    span: Span,
+    score: float,
+    position: Mapping[str, int | str] | None = None,
 ) -> CitationOut:
     """The one shape every cited passage has: a search hit, an answer's citation, a finding. `position`: a table
     row's cells (Hit.position)."""
     return CitationOut(
-        id=cid, doc_id=doc.doc_id, source=doc.source, unit=doc.unit, year=doc.year, title=doc.title,
-        section=section, text=span.text, char_start=span.char_start, char_end=span.char_end, score=score,
+        id=cid,
+        doc_id=doc.doc_id,
+        source=doc.source,
+        unit=doc.unit,
+        year=doc.year,
+        title=doc.title,
+        section=section,
+        text=span.text,
+        char_start=span.char_start,
+        char_end=span.char_end,
+        score=score,
         position=PositionOut.model_validate(position) if position else None,
     )
 
 
 def hit_out(hit: Hit) -> CitationOut:
-    return citation_out(hit.id, hit.doc, hit.section, Span(hit.text, hit.char_start, hit.char_end), hit.score, hit.position)
+    return citation_out(
+        hit.id, hit.doc, hit.section, Span(hit.text, hit.char_start, hit.char_end), hit.score, hit.position
+    )
 
 
 def source_label(c: CitationOut) -> str:
@@ -44,7 +60,9 @@ def answer_out(ans: Answer) -> AskOut:
         answer=ans.answer,
         kind=ans.kind,
         citations=[
-            citation_out(c.id, c.hit.doc, c.hit.section, Span(c.text, c.char_start, c.char_end), c.score, c.hit.position)
+            citation_out(
+                c.id, c.hit.doc, c.hit.section, Span(c.text, c.char_start, c.char_end), c.score, c.hit.position
+            )
             for c in ans.citations
         ],
         units=None if ans.units is None else [_unit_out(u) for u in ans.units],
@@ -64,5 +82,7 @@ def finding_citation(f: Finding, span: Span | None = None) -> CitationOut:
 
 def finding_out(f: Finding) -> FindingOut:
     d = f.as_dict()
-    d["categories"] = [FindingCategoryOut(name=c.name, confidence=c.confidence, sentence=c.sentence.text) for c in f.categories]
+    d["categories"] = [
+        FindingCategoryOut(name=c.name, confidence=c.confidence, sentence=c.sentence.text) for c in f.categories
+    ]
     return FindingOut(**d, citation=finding_citation(f))

@@ -75,7 +75,9 @@ class Services:
         """Background: after the library changed substantially (an upload here, an ingest by another process),
         choose its fusion weight again from pseudo-queries (qa/tuning.py); one process of a shared store at a time."""
         while not self.stopping.is_set():
-            self.written.wait(self.settings.fusion_tuning_interval)  # soon after a write here; other processes' writes within the interval
+            self.written.wait(
+                self.settings.fusion_tuning_interval
+            )  # soon after a write here; other processes' writes within the interval
             self.written.clear()
             quiet = time.monotonic() - self.last_write
             if quiet < self.settings.fusion_tuning_quiet:

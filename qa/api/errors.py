@@ -102,8 +102,16 @@ _STATUS_TEXT = {404: "未找到", 405: "不支持的请求方法", 413: "上传�
 
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    detail = exc.detail if isinstance(exc.detail, str) and not exc.detail.isascii() else _STATUS_TEXT.get(exc.status_code, exc.detail)
-    return JSONResponse(status_code=exc.status_code, content=_body(request, exc.status_code, str(detail)), headers=getattr(exc, "headers", None))
+    detail = (
+        exc.detail
+        if isinstance(exc.detail, str) and not exc.detail.isascii()
+        else _STATUS_TEXT.get(exc.status_code, exc.detail)
+    )
+    return JSONResponse(
+        status_code=exc.status_code,
+        content=_body(request, exc.status_code, str(detail)),
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -78,7 +78,10 @@ class Job:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Job:
-        files = [FileStatus(**{k: v for k, v in f.items() if k in FileStatus.__dataclass_fields__}) for f in d.get("files", [])]
+        files = [
+            FileStatus(**{k: v for k, v in f.items() if k in FileStatus.__dataclass_fields__})
+            for f in d.get("files", [])
+        ]
         fields = {k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k != "files"}
         return cls(**fields, files=files)
 
@@ -160,7 +163,9 @@ class JobBoard:
     def recent(self, limit: int = 20) -> list[Job]:
         """The newest jobs of every replica (from the store), newest first."""
         page = self.services.retriever.store.meta.get(where={"kind": _KIND}, include=["metadatas"])
-        newest = sorted(zip(page["ids"], page["metadatas"] or []), key=lambda p: -float((p[1] or {}).get("at", 0.0)))[:limit]
+        newest = sorted(zip(page["ids"], page["metadatas"] or []), key=lambda p: -float((p[1] or {}).get("at", 0.0)))[
+            :limit
+        ]
         jobs = [self.get(i.removeprefix(_KIND + ":")) for i, _ in newest]
         return [j for j in jobs if j is not None]
 
@@ -191,7 +196,10 @@ class JobBoard:
             path = self.spooled(folder, i)
             try:
                 result = ingest_upload(
-                    self.services, path.read_bytes(), f.name, {},
+                    self.services,
+                    path.read_bytes(),
+                    f.name,
+                    {},
                     on_page=lambda done, total, f=f: self._update(job, f, ocr_done=done, ocr_total=total),
                 )
             except IngestError as exc:
@@ -202,8 +210,13 @@ class JobBoard:
             else:
                 known = {"doc_id", "source", "outcome", "n_chunks", "unit"}
                 self._update(
-                    job, f, status=str(result["outcome"]), doc_id=str(result["doc_id"]), unit=str(result.get("unit", "")),
-                    n_chunks=int(result.get("n_chunks", 0)), extra={k: v for k, v in result.items() if k not in known},
+                    job,
+                    f,
+                    status=str(result["outcome"]),
+                    doc_id=str(result["doc_id"]),
+                    unit=str(result.get("unit", "")),
+                    n_chunks=int(result.get("n_chunks", 0)),
+                    extra={k: v for k, v in result.items() if k not in known},
                 )
             path.unlink(missing_ok=True)
         with self._lock:
@@ -224,7 +237,10 @@ class JobBoard:
             body = json.dumps(job.as_dict(), ensure_ascii=False)
         try:
             self.services.retriever.store.meta.upsert(
-                ids=[_KIND + ":" + job.job_id], embeddings=[[1.0]], documents=[body], metadatas=[{"kind": _KIND, "at": job.created_at}]
+                ids=[_KIND + ":" + job.job_id],
+                embeddings=[[1.0]],
+                documents=[body],
+                metadatas=[{"kind": _KIND, "at": job.created_at}],
             )
         except Exception:  # the job goes on; only other replicas miss this update
             log.exception("could not record ingest job %s", job.job_id)

@@ -17,7 +17,12 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        payload = {"ts": round(record.created, 3), "level": record.levelname, "logger": record.name, "msg": record.getMessage()}
+        payload = {
+            "ts": round(record.created, 3),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
         payload |= getattr(record, "fields", {})
         return json.dumps(payload, ensure_ascii=False)
 
@@ -42,7 +47,14 @@ async def request_id(request: Request, call_next: Callable[[Request], Awaitable[
     # Path only (no query string: it could carry text), method, status, latency.
     access.info(
         "request",
-        extra={"fields": {"request_id": rid, "method": request.method, "path": request.url.path, "status": response.status_code,
-                          "ms": round((time.perf_counter() - started) * 1000, 1)}},
+        extra={
+            "fields": {
+                "request_id": rid,
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            }
+        },
     )
     return response

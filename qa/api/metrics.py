@@ -10,7 +10,11 @@ from prometheus_client import Counter, Histogram
 
 REQUEST_SECONDS = Histogram("qa_request_seconds", "HTTP request latency", ["method", "route", "status"])
 ANSWERS = Counter("qa_answers_total", "Answers by kind", ["kind"])
-INGESTED = Counter("qa_ingest_documents_total", "Documents ingested through the API by outcome (new, unchanged, replaced, duplicate)", ["outcome"])
+INGESTED = Counter(
+    "qa_ingest_documents_total",
+    "Documents ingested through the API by outcome (new, unchanged, replaced, duplicate)",
+    ["outcome"],
+)
 # reason: IngestError.kind — unsupported (415), too_large (413: upload size, zip bomb, page count), invalid (422)
 INGEST_FAILED = Counter("qa_ingest_failures_total", "Uploads refused by reason; nothing stored was touched", ["reason"])
 ERRORS = Counter("qa_errors_total", "Responses with status >= 400", ["status"])

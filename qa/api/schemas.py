@@ -50,7 +50,10 @@ class AskIn(BaseModel):
                     "question": "它们分别提出了什么改进措施？",
                     "history": [
                         {"role": "user", "content": "哪些单位提到预算编制不够细化？"},
-                        {"role": "assistant", "content": "共有 2 个单位提到……益阳市赫山区投资促进服务中心……湖南省大祥工业集中区管理委员会……"},
+                        {
+                            "role": "assistant",
+                            "content": "共有 2 个单位提到……益阳市赫山区投资促进服务中心……湖南省大祥工业集中区管理委员会……",
+                        },
                     ],
                 },
             ]
@@ -66,7 +69,9 @@ class AskIn(BaseModel):
 
 
 class SearchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"query": "项目资金未实行专账核算", "top_k": 5}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"query": "项目资金未实行专账核算", "top_k": 5}]}
+    )
 
     query: str = Field(max_length=MAX_QUESTION)
     filters: FiltersIn | None = None
@@ -233,7 +238,9 @@ class StatsUnitOut(BaseModel):
     source: str
     year: int | None
     findings: int
-    citations: list[CitationOut] = Field(description="该单位在本组中的每条问题/措施及其引文（按分类统计时为支撑该分类的句子）")
+    citations: list[CitationOut] = Field(
+        description="该单位在本组中的每条问题/措施及其引文（按分类统计时为支撑该分类的句子）"
+    )
 
 
 class StatsGroupOut(BaseModel):
@@ -253,19 +260,25 @@ class FindingStatsOut(BaseModel):
 class JobFileOut(BaseModel):
     name: str
     size: int
-    status: str = Field(description="queued 排队 / running 导入中 / new 新增 / unchanged 未变化 / replaced 替换 / duplicate 重复 / refused 拒收")
+    status: str = Field(
+        description="queued 排队 / running 导入中 / new 新增 / unchanged 未变化 / replaced 替换 / duplicate 重复 / refused 拒收"
+    )
     reason: str = Field("", description="拒收原因（status=refused 时）")
     doc_id: str = ""
     unit: str = ""
     n_chunks: int = 0
     ocr_done: int = Field(0, description="扫描件：已 OCR 识别的页数（导入中随之更新）")
     ocr_total: int = Field(0, description="扫描件：需 OCR 识别的页数")
-    extra: dict[str, Any] = Field(default_factory=dict, description="导入结果的其他字段（如 ocr_pages、ocr_seconds、duplicate_of）")
+    extra: dict[str, Any] = Field(
+        default_factory=dict, description="导入结果的其他字段（如 ocr_pages、ocr_seconds、duplicate_of）"
+    )
 
 
 class JobOut(BaseModel):
     job_id: str
-    status: Literal["queued", "running", "done", "interrupted"] = Field(description="interrupted：执行该任务的服务进程已退出")
+    status: Literal["queued", "running", "done", "interrupted"] = Field(
+        description="interrupted：执行该任务的服务进程已退出"
+    )
     created_at: float
     updated_at: float
     finished_at: float | None
@@ -282,7 +295,12 @@ class JobListOut(BaseModel):
 class MetadataIn(BaseModel):
     """Fields to change (omitted or null: keep); unit and region may be set empty."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"year": 2022}, {"unit": "益阳市赫山区投资促进服务中心", "region": "益阳市赫山区"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"year": 2022}, {"unit": "益阳市赫山区投资促进服务中心", "region": "益阳市赫山区"}]
+        },
+    )
 
     unit: str | None = Field(None, max_length=100, description="单位名称")
     region: str | None = Field(None, max_length=50, description="地区")

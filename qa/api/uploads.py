@@ -39,7 +39,11 @@ def too_large(services: Services, source: str) -> IngestError:
 
 
 def ingest_upload(
-    services: Services, data: bytes, source: str, overrides: dict[str, str], on_page: Callable[[int, int], None] | None = None
+    services: Services,
+    data: bytes,
+    source: str,
+    overrides: dict[str, str],
+    on_page: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Read, prepare and commit one file through the library; raises IngestError for a refused file, after
     counting it. The result is the upload response: doc_id, source, outcome, n_chunks, unit, pages read by OCR
@@ -61,7 +65,13 @@ def ingest_upload(
         raise
     INGESTED.labels(added.outcome).inc()
     record = added.record
-    body: dict[str, Any] = {"doc_id": record.doc.doc_id, "source": source, "outcome": added.outcome, "n_chunks": record.n_chunks, "unit": record.doc.unit}
+    body: dict[str, Any] = {
+        "doc_id": record.doc.doc_id,
+        "source": source,
+        "outcome": added.outcome,
+        "n_chunks": record.n_chunks,
+        "unit": record.doc.unit,
+    }
     if added.duplicate_of is not None:
         body["duplicate_of"] = added.duplicate_of
     body |= {"ocr_pages": added.ocr_pages, "ocr_seconds": round(added.ocr_seconds, 2)}

@@ -17,6 +17,18 @@ def open_findings(retriever: Retriever) -> FindingsIndex:
 
 
 __all__ = [
-    "STATS_BY", "CategoryLabel", "CategoryParams", "Categorizer", "Finding", "FindingFilter", "FindingsIndex",
-    "Group", "Span", "Taxonomy", "TaxonomyError", "UnitCount", "load_taxonomy", "open_findings",
+    "STATS_BY",
+    "Categorizer",
+    "CategoryLabel",
+    "CategoryParams",
+    "Finding",
+    "FindingFilter",
+    "FindingsIndex",
+    "Group",
+    "Span",
+    "Taxonomy",
+    "TaxonomyError",
+    "UnitCount",
+    "load_taxonomy",
+    "open_findings",
 ]

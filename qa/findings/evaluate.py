@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-from ingest.schema import finding_row_text
 from ingest.pipeline import expand_paths, prepare
 from ingest.readers import read_document
+from ingest.schema import finding_row_text
 from qa.findings.model import Finding, group_rows, in_order
 from qa.findings.taxonomy import Categorizer, Encoder
 from qa.metrics import precision_recall_f1
@@ -49,7 +48,9 @@ def load_labels(path: Path) -> list[Label]:
             continue
         try:
             d = json.loads(line)
-            labels.append(Label(d["id"], d["source"], d["role"], d["starts_with"], d["ends_with"], tuple(d["categories"])))
+            labels.append(
+                Label(d["id"], d["source"], d["role"], d["starts_with"], d["ends_with"], tuple(d["categories"]))
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise LabelError(f"标注文件 {path} 第 {n} 行格式不正确：{exc}") from exc
     return labels
@@ -61,12 +62,21 @@ def extract_corpus(paths: Sequence[Path], encoder: Encoder, categorizer: Categor
     for path in expand_paths(paths):
         doc = prepare(read_document(path), {}, chunk_size=300, chunk_overlap=0)
         rows, vectors = in_order(doc.finding_rows, encoder.encode_queries(doc.finding_texts))
-        found += group_rows(rows, categorizer.sentence_scores([finding_row_text(r.text, r.metadata) for r in rows], vectors), categorizer)
+        found += group_rows(
+            rows,
+            categorizer.sentence_scores([finding_row_text(r.text, r.metadata) for r in rows], vectors),
+            categorizer,
+        )
     return found
 
 
 def _matches(label: Label, f: Finding) -> bool:
-    return f.doc.source == label.source and f.role == label.role and f.text.startswith(label.starts_with) and f.text.endswith(label.ends_with)
+    return (
+        f.doc.source == label.source
+        and f.role == label.role
+        and f.text.startswith(label.starts_with)
+        and f.text.endswith(label.ends_with)
+    )
 
 
 def evaluate_findings(labels: Sequence[Label], findings: Sequence[Finding]) -> dict[str, Any]:
@@ -87,17 +97,32 @@ def evaluate_findings(labels: Sequence[Label], findings: Sequence[Finding]) -> d
     per_category: dict[str, dict[str, float]] = {}
     for name in sorted({c for _, c in gold | predicted}):
         cp, cr, _ = precision_recall_f1({x for x in predicted if x[1] == name}, {x for x in gold if x[1] == name})
-        per_category[name] = {"gold": sum(1 for x in gold if x[1] == name), "predicted": sum(1 for x in predicted if x[1] == name), "precision": round(cp, 4), "recall": round(cr, 4)}
+        per_category[name] = {
+            "gold": sum(1 for x in gold if x[1] == name),
+            "predicted": sum(1 for x in predicted if x[1] == name),
+            "precision": round(cp, 4),
+            "recall": round(cr, 4),
+        }
     return {
         "labels": len(labels),
         "extracted": len(extracted),
         "per_source": dict(sorted(Counter(f.doc.source for f in findings if f.doc.source in labelled_sources).items())),
         "extraction": {"precision": round(ep, 4), "recall": round(er, 4), "f1": round(ef1, 4)},
         "missing": [label.id for label in labels if all(label is not lab for lab, _ in pairs)],
-        "categories": {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4), "pairs_gold": len(gold), "pairs_predicted": len(predicted)},
+        "categories": {
+            "precision": round(p, 4),
+            "recall": round(r, 4),
+            "f1": round(f1, 4),
+            "pairs_gold": len(gold),
+            "pairs_predicted": len(predicted),
+        },
         "per_category": per_category,
         "disagreements": [
-            {"id": label.id, "missed": sorted(set(label.categories) - set(f.category_names())), "extra": sorted(set(f.category_names()) - set(label.categories))}
+            {
+                "id": label.id,
+                "missed": sorted(set(label.categories) - set(f.category_names())),
+                "extra": sorted(set(f.category_names()) - set(label.categories)),
+            }
             for label, f in pairs
             if set(label.categories) != set(f.category_names())
         ],

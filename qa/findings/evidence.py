@@ -70,7 +70,9 @@ def _sentence(view: View, row: int, score: float, similarity: float = 0.0, cover
     # and one answer builds thousands of these.
     f = view.findings[int(view.row_finding[row])]
     s = f.sentences[row - f.first_row]
-    return Sentence(as_hit(f), s.text, s.char_start, s.char_end, round(float(score), 4), float(similarity), float(coverage), True)
+    return Sentence(
+        as_hit(f), s.text, s.char_start, s.char_end, round(float(score), 4), float(similarity), float(coverage), True
+    )
 
 
 def _best_per_document(view_row_doc: np.ndarray, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -149,7 +151,9 @@ def scored_verdict(index: FindingsIndex, scoring: Scoring, topic: Topic, role: s
     return FindingVerdict(accepted, related)
 
 
-def finding_verdict(index: FindingsIndex, scoring: Scoring, topic: Topic, role: str, filters: Filters) -> FindingVerdict:
+def finding_verdict(
+    index: FindingsIndex, scoring: Scoring, topic: Topic, role: str, filters: Filters
+) -> FindingVerdict:
     """The verdict of a problem or measure topic: through its concept when it maps onto one, else scored."""
     concept = index.categorizer.topic_concept(topic.text, topic.vector)
     if concept is not None:

@@ -22,7 +22,20 @@ MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 ROLE_NAMES = {"problem": "问题", "measure": "措施"}
-COLUMNS = ("单位", "地区", "年度", "报告类型", "类型", "分类", "内容", "来源文件", "章节", "起始字符", "结束字符", "doc_id")
+COLUMNS = (
+    "单位",
+    "地区",
+    "年度",
+    "报告类型",
+    "类型",
+    "分类",
+    "内容",
+    "来源文件",
+    "章节",
+    "起始字符",
+    "结束字符",
+    "doc_id",
+)
 _WIDTHS = (28, 14, 8, 14, 8, 30, 80, 30, 36, 10, 10, 18)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -31,8 +44,18 @@ def rows(findings: Iterable[Finding]) -> Iterable[tuple[str | int, ...]]:
     for f in findings:
         d = f.doc
         yield (
-            d.display_unit, d.region, "" if d.year is None else d.year, d.report_kind, ROLE_NAMES.get(f.role, f.role),
-            "、".join(f.category_names()), f.text, d.source, f.section, f.char_start, f.char_end, d.doc_id,
+            d.display_unit,
+            d.region,
+            "" if d.year is None else d.year,
+            d.report_kind,
+            ROLE_NAMES.get(f.role, f.role),
+            "、".join(f.category_names()),
+            f.text,
+            d.source,
+            f.section,
+            f.char_start,
+            f.char_end,
+            d.doc_id,
         )
 
 

@@ -44,7 +44,9 @@ class FindingFilter:
 
     def admits_content(self, f: Finding) -> bool:
         """The finding's own fields (role, category), whatever its document."""
-        return (self.role is None or f.role == self.role) and (self.category is None or self.category in f.category_names())
+        return (self.role is None or f.role == self.role) and (
+            self.category is None or self.category in f.category_names()
+        )
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,16 @@ class _DocFindings:
 
 
 # A sentence of a problem finding that is a plan, not a problem ("下一步将加强培训，…").
-_PLAN = re.compile(r"^(?:[一二三四五六七八九十\d]+[是、.．]|[（(]\d+[）)])?\s*(?:下一步|今后|下阶段|针对|为此|将|拟|计划|要|建议)")
+_PLAN = re.compile(
+    r"^(?:[一二三四五六七八九十\d]+[是、.．]|[（(]\d+[）)])?\s*(?:下一步|今后|下阶段|针对|为此|将|拟|计划|要|建议)"
+)
 
 
 # A short line that names an area ("3、绩效评价方面", "预算管理：") rather than stating something about it;
 # "一是预算调整较为频繁" is as short and is a statement.
-_LABEL = re.compile(r"^(?:[（(]?[一二三四五六七八九十\d]{1,2}[)）]?[、.．]?\s*)?[^，。；;！？!?,]{1,10}(?:[：:]|方面|层面|问题|情况)[：:]?$")
+_LABEL = re.compile(
+    r"^(?:[（(]?[一二三四五六七八九十\d]{1,2}[)）]?[、.．]?\s*)?[^，。；;！？!?,]{1,10}(?:[：:]|方面|层面|问题|情况)[：:]?$"
+)
 
 
 # A committed document as the view knows it: id, ingest time (a rewrite of the same content) and fields (an edit).
@@ -153,8 +159,12 @@ class FindingsIndex:
                 picked = by_doc.get(d, [])
                 doc_rows, doc_vectors = in_order([rows[i] for i in picked], vectors[picked] if picked else vectors[:0])
                 tokens = [tuple(sys.intern(t) for t in set(tokenize(r.text))) for r in doc_rows]
-                scores = self.categorizer.sentence_scores([finding_row_text(r.text, r.metadata) for r in doc_rows], doc_vectors)
-                self._per_doc[(d, catalogue[d].ingested_at, catalogue[d].doc)] = _DocFindings(group_rows(doc_rows, scores, self.categorizer), doc_vectors, tokens, scores)
+                scores = self.categorizer.sentence_scores(
+                    [finding_row_text(r.text, r.metadata) for r in doc_rows], doc_vectors
+                )
+                self._per_doc[(d, catalogue[d].ingested_at, catalogue[d].doc)] = _DocFindings(
+                    group_rows(doc_rows, scores, self.categorizer), doc_vectors, tokens, scores
+                )
         live = set(key)
         for stale in [k for k in self._per_doc if k not in live]:
             del self._per_doc[stale]
@@ -190,14 +200,20 @@ class FindingsIndex:
                 for t in tokens:
                     added.setdefault(t, []).append(i)
             offset += len(vectors)
-        stacked = np.concatenate(blocks) if blocks else np.zeros((0, self.retriever.embedder.dimension), dtype=np.float32)
+        stacked = (
+            np.concatenate(blocks) if blocks else np.zeros((0, self.retriever.embedder.dimension), dtype=np.float32)
+        )
         n_categories = len(self.categorizer.categories)
         row_scores = np.concatenate(score_blocks) if score_blocks else np.zeros((0, n_categories), dtype=np.float32)
         new = findings[len(base.findings) :]
         sizes = [len(f.sentences) for f in new]
         codes = {k[0]: i for i, k in enumerate(key)}
-        row_finding = np.concatenate([base.row_finding, np.repeat(np.arange(len(base.findings), len(findings)), sizes)]).astype(np.int64)
-        row_doc = np.concatenate([base.row_doc, np.repeat(np.asarray([codes[f.doc.doc_id] for f in new], dtype=np.int64), sizes)]).astype(np.int64)
+        row_finding = np.concatenate(
+            [base.row_finding, np.repeat(np.arange(len(base.findings), len(findings)), sizes)]
+        ).astype(np.int64)
+        row_doc = np.concatenate(
+            [base.row_doc, np.repeat(np.asarray([codes[f.doc.doc_id] for f in new], dtype=np.int64), sizes)]
+        ).astype(np.int64)
         plans = np.asarray([bool(_PLAN.match(s.text)) for f in new for s in f.sentences], dtype=bool)
         # A bare sub-heading line ("3、绩效评价方面") heads a statement; it does not state a problem itself.
         labels = np.asarray([bool(_LABEL.match(s.text)) for f in new for s in f.sentences], dtype=bool)
@@ -223,7 +239,9 @@ class FindingsIndex:
 
     def select(self, flt: FindingFilter) -> list[Finding]:
         catalogue = self.retriever.catalogue()
-        return [f for f in self.view().findings if f.doc.doc_id in catalogue and flt.admits(f, catalogue[f.doc.doc_id].doc)]
+        return [
+            f for f in self.view().findings if f.doc.doc_id in catalogue and flt.admits(f, catalogue[f.doc.doc_id].doc)
+        ]
 
     def stats(self, by: str, flt: FindingFilter) -> list[Group]:
         """Findings grouped by a field, each group with the units (documents) behind it; biggest first.
@@ -235,11 +253,22 @@ class FindingsIndex:
                     continue
                 groups.setdefault(key, {}).setdefault(f.doc.doc_id, []).append(f)
         out = [
-            Group(key, sum(len(v) for v in docs.values()), tuple(UnitCount(fs[0].doc.display_unit, d, fs[0].doc.source, fs[0].doc.year, tuple(x.finding_id for x in fs)) for d, fs in docs.items()))
+            Group(
+                key,
+                sum(len(v) for v in docs.values()),
+                tuple(
+                    UnitCount(
+                        fs[0].doc.display_unit, d, fs[0].doc.source, fs[0].doc.year, tuple(x.finding_id for x in fs)
+                    )
+                    for d, fs in docs.items()
+                ),
+            )
             for key, docs in groups.items()
         ]
         order = {n: i for i, n in enumerate(self.categorizer.taxonomy.names)}
-        return sorted(out, key=lambda g: (-len({u.unit for u in g.units}), -g.findings, order.get(g.key, len(order)), g.key))
+        return sorted(
+            out, key=lambda g: (-len({u.unit for u in g.units}), -g.findings, order.get(g.key, len(order)), g.key)
+        )
 
     @staticmethod
     def _keys(by: str, f: Finding) -> Iterable[str]:

@@ -54,7 +54,9 @@ class Finding:
             "text": self.text,
             "char_start": self.char_start,
             "char_end": self.char_end,
-            "categories": [{"name": c.name, "confidence": c.confidence, "sentence": c.sentence.text} for c in self.categories],
+            "categories": [
+                {"name": c.name, "confidence": c.confidence, "sentence": c.sentence.text} for c in self.categories
+            ],
         }
 
 
@@ -64,7 +66,9 @@ def in_order(rows: Sequence[ChunkRow], vectors: np.ndarray) -> tuple[list[ChunkR
     return [rows[i] for i in order], vectors[order] if order else vectors[:0]
 
 
-def group_rows(rows: Sequence[ChunkRow], scores: np.ndarray, categorizer: Categorizer, first_row: int = 0) -> list[Finding]:
+def group_rows(
+    rows: Sequence[ChunkRow], scores: np.ndarray, categorizer: Categorizer, first_row: int = 0
+) -> list[Finding]:
     """Findings from their sentence rows in document order (`in_order`), categorised from the rows' category
     scores (`Categorizer.sentence_scores`; `scores[i]` belongs to `rows[i]`). `first_row` offsets the recorded
     row positions (rows that are part of a larger matrix)."""
@@ -79,7 +83,8 @@ def group_rows(rows: Sequence[ChunkRow], scores: np.ndarray, categorizer: Catego
             end += 1
         spans = tuple(Span(r.text, *finding_row_span(r.metadata)) for r in rows[start:end])
         labels = tuple(
-            CategoryLabel(a.name, a.confidence, spans[min(a.sentence, len(spans) - 1)]) for a in categorizer.assign(scores[start:end])
+            CategoryLabel(a.name, a.confidence, spans[min(a.sentence, len(spans) - 1)])
+            for a in categorizer.assign(scores[start:end])
         )
         found.append(
             Finding(

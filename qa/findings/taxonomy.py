@@ -89,12 +89,16 @@ class Taxonomy:
                 try:
                     keywords.append(re.compile(str(k)))
                 except re.error as exc:
-                    raise TaxonomyError(f"分类文件 {source} 中分类“{name}”的关键词 {k!r} 不是合法的正则表达式：{exc}") from exc
+                    raise TaxonomyError(
+                        f"分类文件 {source} 中分类“{name}”的关键词 {k!r} 不是合法的正则表达式：{exc}"
+                    ) from exc
             examples = tuple(str(e) for e in item.get("examples") or [] if str(e).strip())
             categories.append(Category(name, str(item.get("description") or ""), examples, tuple(keywords)))
         others = [c for c in categories if c.name == FALLBACK] or [Category(FALLBACK, "不属于以上任何一类", (), ())]
         ordered = tuple([c for c in categories if c.name != FALLBACK] + others[:1])
-        digest = hashlib.sha1(repr([(c.name, c.prototypes(), [k.pattern for k in c.keywords]) for c in ordered]).encode()).hexdigest()[:12]
+        digest = hashlib.sha1(
+            repr([(c.name, c.prototypes(), [k.pattern for k in c.keywords]) for c in ordered]).encode()
+        ).hexdigest()[:12]
         return cls(ordered, source, digest)
 
 
@@ -171,8 +175,13 @@ class Categorizer:
             if self._prototypes is None:
                 texts = [(i, t) for i, c in enumerate(self.categories) for t in c.prototypes()]
                 # The model of the finding sentences and of questions' topics (qa.embeddings.Embedder).
-                vectors = self._encoder.encode_queries([t for _, t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
-                self._prototypes = (np.asarray(vectors, dtype=np.float32), np.array([i for i, _ in texts], dtype=np.int64))
+                vectors = (
+                    self._encoder.encode_queries([t for _, t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
+                )
+                self._prototypes = (
+                    np.asarray(vectors, dtype=np.float32),
+                    np.array([i for i, _ in texts], dtype=np.int64),
+                )
             return self._prototypes
 
     def sentence_scores(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:

@@ -124,8 +124,14 @@ def load_bank(split: Split, directory: Path = BANK_DIR) -> Bank:
                 paraphrases=_strings(q["paraphrases"], f"{where} paraphrases"),
             )
             described = sum(w.style == "described" for w in topic.wordings)
-            if len(topic.wordings) < MIN_WORDINGS or described < MIN_DESCRIBED or len(topic.paraphrases) < MIN_PARAPHRASES:
-                raise BankError(f"{where}：每个主题至少 {MIN_WORDINGS} 种说法（其中 {MIN_DESCRIBED} 种 described）和 {MIN_PARAPHRASES} 个问法")
+            if (
+                len(topic.wordings) < MIN_WORDINGS
+                or described < MIN_DESCRIBED
+                or len(topic.paraphrases) < MIN_PARAPHRASES
+            ):
+                raise BankError(
+                    f"{where}：每个主题至少 {MIN_WORDINGS} 种说法（其中 {MIN_DESCRIBED} 种 described）和 {MIN_PARAPHRASES} 个问法"
+                )
             if min(len(topic.positive), len(topic.plan), len(topic.surface)) < MIN_NEAR:
                 raise BankError(f"{where}：positive / plan / surface 各至少 {MIN_NEAR} 句")
             topics.append(topic)
@@ -198,7 +204,14 @@ def load_common(directory: Path = BANK_DIR) -> Common:
         return Common(
             geography={p: {c: tuple(xs) for c, xs in cities.items()} for p, cities in d["geography"].items()},
             unit_types=tuple(
-                UnitType(u["key"], dict(u["name"]), u["group"], u["duties"], tuple(u["projects"]), tuple((str(a), str(b)) for a, b in u["indicators"]))
+                UnitType(
+                    u["key"],
+                    dict(u["name"]),
+                    u["group"],
+                    u["duties"],
+                    tuple(u["projects"]),
+                    tuple((str(a), str(b)) for a, b in u["indicators"]),
+                )
                 for u in d["unit_types"]
             ),
             headings={k: tuple(v) for k, v in d["headings"].items()},

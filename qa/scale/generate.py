@@ -193,17 +193,32 @@ def _report_parts(ctx: _Context, unit: Unit, year: int, kind: str, project: str)
     """What one report says: its stated problems and near misses (render_document lays them out)."""
     rng, bank, rr = ctx.rng, ctx.bank, ctx.rr
     weights = {t.id: ctx.common.topic_weights.get(t.id, 1.0) for t in bank.topics}
-    n_topics = rng.choices([0, 1, 2], [50, 35, 15])[0] if kind == "部门决算" else rng.choices([0, 1, 2, 3, 4], [15, 25, 30, 20, 10])[0]
+    n_topics = (
+        rng.choices([0, 1, 2], [50, 35, 15])[0]
+        if kind == "部门决算"
+        else rng.choices([0, 1, 2, 3, 4], [15, 25, 30, 20, 10])[0]
+    )
     stated = _weighted_sample(rng, weights, n_topics)
     problems = [Planted("problem", t, rr.take(f"w:{t}", _weighted(bank.topic(t).wordings)).text) for t in stated]
     others = [t.id for t in bank.topics if t.id not in stated]
     # Positive statements: of topics the report does not state (rarely of one it does, as real reports contradict
     # themselves: "按要求实行专账核算" in one section, "未实行专账核算" in the problems).
-    positives = [Planted("positive", t, rr.take(f"pos:{t}", bank.topic(t).positive)) for t in rng.sample(others, rng.choices([0, 1, 2, 3], [15, 40, 30, 15])[0])]
-    positives += [Planted("positive", t, rr.take(f"pos:{t}", bank.topic(t).positive)) for t in stated if rng.random() < 0.03]
+    positives = [
+        Planted("positive", t, rr.take(f"pos:{t}", bank.topic(t).positive))
+        for t in rng.sample(others, rng.choices([0, 1, 2, 3], [15, 40, 30, 15])[0])
+    ]
+    positives += [
+        Planted("positive", t, rr.take(f"pos:{t}", bank.topic(t).positive)) for t in stated if rng.random() < 0.03
+    ]
     plans = [Planted("plan", t, rr.take(f"plan:{t}", bank.topic(t).plan)) for t in stated if rng.random() < 0.7]
-    plans += [Planted("plan", t, rr.take(f"plan:{t}", bank.topic(t).plan)) for t in rng.sample(others, rng.choices([0, 1, 2], [35, 45, 20])[0])]
-    surface = [Planted("surface", t, rr.take(f"sur:{t}", bank.topic(t).surface)) for t in rng.sample([t.id for t in bank.topics], rng.choices([0, 1, 2], [40, 40, 20])[0])]
+    plans += [
+        Planted("plan", t, rr.take(f"plan:{t}", bank.topic(t).plan))
+        for t in rng.sample(others, rng.choices([0, 1, 2], [35, 45, 20])[0])
+    ]
+    surface = [
+        Planted("surface", t, rr.take(f"sur:{t}", bank.topic(t).surface))
+        for t in rng.sample([t.id for t in bank.topics], rng.choices([0, 1, 2], [40, 40, 20])[0])
+    ]
     decoys = [d for d in [ctx.decoy(unit)] if d is not None and rng.random() < 0.35]
     no_problem = Planted("no_problem", "", rr.take("np", bank.no_problem)) if not stated else None
     return DocParts(
@@ -241,8 +256,14 @@ def _other_parts(ctx: _Context, unit: Unit, year: int) -> DocParts:
         problems=[],
         other_problems=[rng.choice(ctx.common.other_problems)],
         positives=[],
-        plans=[Planted("plan", t, rr.take(f"plan:{t}", bank.topic(t).plan)) for t in rng.sample(topic_ids, rng.randint(0, 2))],
-        surface=[Planted("surface", t, rr.take(f"sur:{t}", bank.topic(t).surface)) for t in rng.sample(topic_ids, rng.randint(1, 2))],
+        plans=[
+            Planted("plan", t, rr.take(f"plan:{t}", bank.topic(t).plan))
+            for t in rng.sample(topic_ids, rng.randint(0, 2))
+        ],
+        surface=[
+            Planted("surface", t, rr.take(f"sur:{t}", bank.topic(t).surface))
+            for t in rng.sample(topic_ids, rng.randint(1, 2))
+        ],
         decoys=decoys,
         no_problem=None,
         areas=ctx.common.areas,

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from ingest.pipeline import expand_paths
+from qa import library as service  # its Library is the service that owns ingest (ours is the generated one)
 from qa.answer import Answer, Answerer
 from qa.answering import prepared
 from qa.embeddings import Embedder
-from qa import library as service  # its Library is the service that owns ingest (ours is the generated one)
 from qa.retrieve import open_retriever
 from qa.scale.bank import Split, load_bank, load_common
 from qa.scale.generate import DEFAULT_DOCS, DEFAULT_SEED, GENERATOR_VERSION, Library, generate_library
@@ -112,11 +112,15 @@ def _hash_files(h: Any, paths: list[Path]) -> None:
 def ingest_key(library: Library, settings: Settings, embedder: Embedder) -> str:
     h = hashlib.sha256()
     h.update(f"generator {GENERATOR_VERSION} {library.split} {library.seed} {library.fingerprint()}".encode())
-    _hash_files(h, import_closure([service.Library.__module__, "qa.store"]))  # the service that owns ingest, and what it runs
+    _hash_files(
+        h, import_closure([service.Library.__module__, "qa.store"])
+    )  # the service that owns ingest, and what it runs
     _hash_files(h, sorted(p for p in (ROOT / "qa" / "resources").rglob("*") if p.is_file()))
     if settings.taxonomy is not None and settings.taxonomy.is_file():  # a custom taxonomy, should ingest ever read it
         h.update(settings.taxonomy.read_bytes())
-    h.update(f"{embedder.model_id} {embedder.query_model_id} {settings.chunk_size} {settings.chunk_overlap} {settings.collection}".encode())
+    h.update(
+        f"{embedder.model_id} {embedder.query_model_id} {settings.chunk_size} {settings.chunk_overlap} {settings.collection}".encode()
+    )
     for name in _VERSIONS:
         try:
             h.update(f"{name} {metadata.version(name)}".encode())
@@ -175,7 +179,9 @@ def _build(entry: Path, library: Library, settings: Settings, embedder: Embedder
         done[0] += 1
         progress("导入", done[0], len(library.docs))
 
-    report = service.Library.of(retriever).ingest_files(expand_paths([corpus]), manifest=library.manifest(), on_file=on_file)
+    report = service.Library.of(retriever).ingest_files(
+        expand_paths([corpus]), manifest=library.manifest(), on_file=on_file
+    )
     if report.failed or len(report.new) != len(library.docs):
         raise RuntimeError(f"规模评测语料导入失败：{report.failed[:3]}")
     built = {"parse": checked, "ingest_s": round(report.seconds, 1), "chunks": report.chunks}
@@ -185,7 +191,11 @@ def _build(entry: Path, library: Library, settings: Settings, embedder: Embedder
 
 def _prune(cache_root: Path, prefix: str, keep: Path, limit: int = 2) -> None:
     """Entries of the same split/size/seed under other keys: the newest `limit` stay (a reverted change reuses them)."""
-    others = sorted((p for p in cache_root.glob(f"{prefix}-*") if p.is_dir() and p != keep), key=lambda p: p.stat().st_mtime, reverse=True)
+    others = sorted(
+        (p for p in cache_root.glob(f"{prefix}-*") if p.is_dir() and p != keep),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
     for old in others[limit:]:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -193,8 +203,14 @@ def _prune(cache_root: Path, prefix: str, keep: Path, limit: int = 2) -> None:
 def asked_of(ans: Answer, seconds: float) -> Asked:
     by_id = {c.id: c for c in ans.citations}
     units = ans.units or []
-    cited = tuple(Cited(u.unit, by_id[i].hit.doc.source, by_id[i].text) for u in units for i in u.citation_ids if i in by_id)
-    related = tuple(Cited(u.unit, by_id[u.citation_ids[0]].hit.doc.source, by_id[u.citation_ids[0]].text) for u in ans.related if u.citation_ids and u.citation_ids[0] in by_id)
+    cited = tuple(
+        Cited(u.unit, by_id[i].hit.doc.source, by_id[i].text) for u in units for i in u.citation_ids if i in by_id
+    )
+    related = tuple(
+        Cited(u.unit, by_id[u.citation_ids[0]].hit.doc.source, by_id[u.citation_ids[0]].text)
+        for u in ans.related
+        if u.citation_ids and u.citation_ids[0] in by_id
+    )
     return Asked(ans.kind, tuple(u.unit for u in units), cited, related, seconds)
 
 
@@ -216,17 +232,31 @@ def _library_stats(library: Library) -> dict[str, Any]:
     }
 
 
-def _details(q: Question, asked: Asked, row: dict[str, Any], library: Library, neighbours: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+def _details(
+    q: Question, asked: Asked, row: dict[str, Any], library: Library, neighbours: dict[str, tuple[str, ...]]
+) -> dict[str, Any]:
     """Question text, false units with what was cited, missed units with what their reports say (tuning only;
     the first _DETAILS of each)."""
     docs = library.by_file()
     false = [
-        {"unit": c.unit, "source": c.source, "cited": c.text, "cause": cause(docs[c.source], q.topic, c.text, neighbours) if c.source in docs else "unknown"}
-        for c in asked.cited if c.source in row["wrong_docs"]
+        {
+            "unit": c.unit,
+            "source": c.source,
+            "cited": c.text,
+            "cause": cause(docs[c.source], q.topic, c.text, neighbours) if c.source in docs else "unknown",
+        }
+        for c in asked.cited
+        if c.source in row["wrong_docs"]
     ]
     missed = [
-        {"unit": d.unit, "year": d.year, "source": d.file, "states": [p.text for p in d.planted if p.category == "problem" and p.topic == q.topic]}
-        for d in docs.values() if d.unit in row["missed_units"] and q.topic in d.stated and q.admits(d)
+        {
+            "unit": d.unit,
+            "year": d.year,
+            "source": d.file,
+            "states": [p.text for p in d.planted if p.category == "problem" and p.topic == q.topic],
+        }
+        for d in docs.values()
+        if d.unit in row["missed_units"] and q.topic in d.stated and q.admits(d)
     ]
     return {"question": q.text, "false": false[:_DETAILS], "missed": missed[:_DETAILS]}
 

@@ -40,7 +40,12 @@ def parse_check(library: Library, settings: Settings) -> dict[str, Any]:
     plans: list[bool] = []
     in_problems: dict[str, int] = defaultdict(int)
     for doc in library.docs:
-        prepared = prepare(RawDocument(doc.file, doc.text, "txt"), {}, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+        prepared = prepare(
+            RawDocument(doc.file, doc.text, "txt"),
+            {},
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+        )
         rec = prepared.record.doc
         checks = {
             "unit": rec.unit == doc.unit,

@@ -34,7 +34,15 @@ class Question:
 
 
 def _gold(library: Library, topic: str, year: int | None = None, region: str | None = None) -> tuple[str, ...]:
-    return tuple(sorted({d.unit for d in library.docs if topic in d.stated and (year is None or d.year == year) and (region is None or d.in_region(region))}))
+    return tuple(
+        sorted(
+            {
+                d.unit
+                for d in library.docs
+                if topic in d.stated and (year is None or d.year == year) and (region is None or d.in_region(region))
+            }
+        )
+    )
 
 
 def _pick_two(counts: Counter[str] | Counter[int]) -> list:  # type: ignore[type-arg]
@@ -55,17 +63,29 @@ def build_questions(bank: Bank, library: Library) -> list[Question]:
             years[year[1]] += 1
         for i, year in enumerate(_pick_two(years)):
             text = bank.templates["year"][(n + i) % len(bank.templates["year"])].format(year=year, topic=t.canonical)
-            questions.append(Question(f"{t.id}/year-{year}", t.id, "year", text, _gold(library, t.id, year=year), year=year))
+            questions.append(
+                Question(f"{t.id}/year-{year}", t.id, "year", text, _gold(library, t.id, year=year), year=year)
+            )
         provinces: Counter[str] = Counter(p for p, _ in {(d.province, d.unit) for d in stating} if p)
         province = _pick_two(provinces)[:1]
         # A city elsewhere: the one with the most units outside the chosen province.
-        cities: Counter[str] = Counter(c for c, _ in {(d.city, d.unit) for d in stating if d.city and d.province not in province})
+        cities: Counter[str] = Counter(
+            c for c, _ in {(d.city, d.unit) for d in stating if d.city and d.province not in province}
+        )
         regions = province + _pick_two(cities)[:1]
         for i, region in enumerate(regions):
-            text = bank.templates["region"][(n + i) % len(bank.templates["region"])].format(region=region, topic=t.canonical)
-            questions.append(Question(f"{t.id}/region-{region}", t.id, "region", text, _gold(library, t.id, region=region), region=region))
+            text = bank.templates["region"][(n + i) % len(bank.templates["region"])].format(
+                region=region, topic=t.canonical
+            )
+            questions.append(
+                Question(
+                    f"{t.id}/region-{region}", t.id, "region", text, _gold(library, t.id, region=region), region=region
+                )
+            )
         count_text = bank.templates["count"][n % len(bank.templates["count"])].format(topic=t.canonical)
         questions.append(Question(f"{t.id}/count", t.id, "count", count_text, gold))
     for nobody in bank.nobody:
-        questions += [Question(f"{nobody.id}/q{i}", nobody.id, "nobody", q, ()) for i, q in enumerate(nobody.questions, 1)]
+        questions += [
+            Question(f"{nobody.id}/q{i}", nobody.id, "nobody", q, ()) for i, q in enumerate(nobody.questions, 1)
+        ]
     return questions

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Union
 
 from qa.scale.bank import Common, UnitType
 
@@ -79,7 +78,7 @@ class OneLine:
     marker: str
 
 
-Block = Union[str, Sub, Items, OneLine]
+Block = str | Sub | Items | OneLine
 Section = tuple[str, list[Block]]
 
 
@@ -118,7 +117,7 @@ def _render(sections: list[Section], scheme: str, blank: bool) -> list[str]:
 
 
 def _run(texts: list[str], lead: str = "") -> str:
-    """"一是…；二是…。" — the sub-points of one paragraph."""
+    """ "一是…；二是…。" — the sub-points of one paragraph."""
     return lead + "；".join(f"{_cn(i)}是{t.rstrip('。')}" for i, t in enumerate(texts, 1)) + "。"
 
 
@@ -181,7 +180,9 @@ class _Writer:
     def indicators(self) -> list[str]:
         r = self.rng
         out = []
-        for name, unit in r.sample(list(self.p.unit_type.indicators), min(len(self.p.unit_type.indicators), r.randint(2, 3))):
+        for name, unit in r.sample(
+            list(self.p.unit_type.indicators), min(len(self.p.unit_type.indicators), r.randint(2, 3))
+        ):
             target = r.randint(3, 2000) if unit != "%" else r.randint(85, 98)
             actual = round(target * r.uniform(0.95, 1.2)) if unit != "%" else min(100, target + r.randint(0, 5))
             out.append(f"{name}{actual}{unit}，目标值{target}{unit}，完成率{round(actual / target * 100, 1)}%。")
@@ -192,12 +193,21 @@ class _Writer:
         r = self.rng
         sentences = r.sample(self.c.work_sentences, r.randint(3, 5))
         name, unit = r.choice(self.p.unit_type.indicators)
-        sentences.insert(r.randint(1, len(sentences)), f"全年{name}{r.randint(5, 3000)}{unit}，较上年有所增加。" if unit != "%" else f"全年{name}达到{r.randint(90, 99)}%。")
+        sentences.insert(
+            r.randint(1, len(sentences)),
+            f"全年{name}{r.randint(5, 3000)}{unit}，较上年有所增加。"
+            if unit != "%"
+            else f"全年{name}达到{r.randint(90, 99)}%。",
+        )
         return "".join(sentences)
 
     def targets(self) -> str:
         r = self.rng
-        parts = [f"{name}不少于{r.randint(3, 2000)}{unit}" for name, unit in r.sample(list(self.p.unit_type.indicators), min(2, len(self.p.unit_type.indicators))) if unit != "%"]
+        parts = [
+            f"{name}不少于{r.randint(3, 2000)}{unit}"
+            for name, unit in r.sample(list(self.p.unit_type.indicators), min(2, len(self.p.unit_type.indicators)))
+            if unit != "%"
+        ]
         return f"项目年度绩效目标为：{'，'.join(parts) or '按期完成各项建设任务'}，服务对象满意度不低于90%。"
 
     def score_line(self, scope: str) -> str:
@@ -255,7 +265,9 @@ class _Writer:
             style = "list"
         self.layout["measure_items"] = style
         if style == "list":
-            return ([r.choice(self.c.measure_leads)] if r.random() < 0.4 else []) + [Items(texts, r.choice(["arabic", "dot", "paren"]))]
+            return ([r.choice(self.c.measure_leads)] if r.random() < 0.4 else []) + [
+                Items(texts, r.choice(["arabic", "dot", "paren"]))
+            ]
         if style == "run":
             return [_run(texts, r.choice(self.c.measure_leads))]
         return [_prose(texts, self.c.prose_joins, r, r.choice(self.c.measure_leads))]
@@ -265,12 +277,18 @@ class _Writer:
         r = self.rng
         out: list[Section] = []
         has_problems = bool(self.p.problems)
-        placement = r.choices(["section", "combined", "conclusion"], [75, 12, 13])[0] if has_problems else r.choices(["no_problem", "none"], [75, 25])[0]
+        placement = (
+            r.choices(["section", "combined", "conclusion"], [75, 12, 13])[0]
+            if has_problems
+            else r.choices(["no_problem", "none"], [75, 25])[0]
+        )
         self.layout["placement"] = placement
         if placement == "conclusion":
             texts = self.problem_texts()
             turn = r.choice(self.c.conclusion_turns)
-            conclusion.append(_run(texts, turn) if len(texts) > 1 and not any("一是" in t for t in texts) else turn + "".join(texts))
+            conclusion.append(
+                _run(texts, turn) if len(texts) > 1 and not any("一是" in t for t in texts) else turn + "".join(texts)
+            )
         elif placement == "section":
             heading = self.pick("problems")
             self.layout["problems_heading"] = heading
@@ -279,7 +297,11 @@ class _Writer:
             heading = self.pick("combined")
             self.layout["problems_heading"] = heading
             problems = Sub(self.pick("combined_sub_problems"), self.problem_blocks(self.problem_texts()))
-            return out + [(heading, [problems, Sub(self.pick("combined_sub_measures"), self.measure_blocks())])] + self.other_section()
+            return (
+                out
+                + [(heading, [problems, Sub(self.pick("combined_sub_measures"), self.measure_blocks())])]
+                + self.other_section()
+            )
         elif placement == "no_problem":
             assert self.p.no_problem is not None
             heading = self.pick("problems")
@@ -309,7 +331,14 @@ class _Writer:
                 "two_lines": [u, f"{y}年度部门整体支出绩效自评报告"],
                 "no_year": [u, "", "部门整体支出绩效评价报告"],
             }
-            weights = {"unit_year": 30, "unit_year_eval": 15, "year_unit": 15, "about": 10, "two_lines": 15, "no_year": 7}
+            weights = {
+                "unit_year": 30,
+                "unit_year_eval": 15,
+                "year_unit": 15,
+                "about": 10,
+                "two_lines": 15,
+                "no_year": 7,
+            }
         elif p.kind == "项目支出":
             j = p.project
             forms = {
@@ -320,7 +349,14 @@ class _Writer:
                 "two_lines": [f"{u}{y}年度", f"{j}项目支出绩效自评报告"],
                 "unit_after": [f"{y}年度{j}项目支出绩效自评报告", u],
             }
-            weights = {"unit_year": 35, "year_unit": 15, "about": 12, "special_fund": 10, "two_lines": 13, "unit_after": 7}
+            weights = {
+                "unit_year": 35,
+                "year_unit": 15,
+                "about": 12,
+                "special_fund": 10,
+                "two_lines": 13,
+                "unit_after": 7,
+            }
         else:
             forms = {"final": [f"{u}{y}年度部门决算"], "final_notes": [f"{u}{y}年度部门决算情况说明"]}
             weights = {"final": 60, "final_notes": 40}
@@ -341,16 +377,35 @@ class _Writer:
 def _report(w: _Writer) -> tuple[list[str], list[Section]]:
     p, r = w.p, w.rng
     dept = p.kind == "部门整体支出"
-    overview = [p.unit_type.duties if dept else f"“{p.project}”项目由{p.unit}组织实施，主要用于{r.choice(['项目实施、设备购置及运行维护', '相关补助发放和工作经费保障', '工程建设和配套设施完善'])}。" + w.targets()]
+    overview = [
+        p.unit_type.duties
+        if dept
+        else f"“{p.project}”项目由{p.unit}组织实施，主要用于{r.choice(['项目实施、设备购置及运行维护', '相关补助发放和工作经费保障', '工程建设和配套设施完善'])}。"
+        + w.targets()
+    ]
     work = [w.work()]
-    staff = [w.staff(), f"内设{r.choice(['办公室、财务股和业务股', '综合办公室、计划财务股和业务管理股', '办公室、财务室及若干业务科室'])}等机构，财务工作由专人负责。"]
-    budget = w.budget() if dept else [w.project_budget(), f"资金来源为{r.choice(['中央和省级补助资金', '本级财政预算安排', '上级转移支付和本级配套资金'])}，按照项目实施进度分批拨付。"]
+    staff = [
+        w.staff(),
+        f"内设{r.choice(['办公室、财务股和业务股', '综合办公室、计划财务股和业务管理股', '办公室、财务室及若干业务科室'])}等机构，财务工作由专人负责。",
+    ]
+    budget = (
+        w.budget()
+        if dept
+        else [
+            w.project_budget(),
+            f"资金来源为{r.choice(['中央和省级补助资金', '本级财政预算安排', '上级转移支付和本级配套资金'])}，按照项目实施进度分批拨付。",
+        ]
+    )
     funds = r.sample(w.c.funds_filler, 2) + w.use(w.p.positives)
     perf = w.indicators()
     w.scatter([overview, budget, perf, work], p.surface + p.decoys)
     sections: list[Section] = []
     if dept:
-        body: list[Block] = [Sub("单位职能", ["".join(overview)]), Sub("机构设置及人员情况", ["".join(staff)])] if r.random() < 0.6 else ["".join(overview), "".join(staff)]
+        body: list[Block] = (
+            [Sub("单位职能", ["".join(overview)]), Sub("机构设置及人员情况", ["".join(staff)])]
+            if r.random() < 0.6
+            else ["".join(overview), "".join(staff)]
+        )
         sections.append((w.pick("overview_dept"), body))
     else:
         sections.append((w.pick("overview_proj"), ["".join(overview), f"{p.unit}{p.unit_type.duties}"]))
@@ -399,7 +454,18 @@ def _final_accounts(w: _Writer) -> tuple[list[str], list[Section]]:
                 Sub("其他重要事项的情况说明", ["".join(other)]),
             ],
         ),
-        ("名词解释", [Items(["财政拨款收入：指本级财政当年拨付的资金。", "基本支出：指为保障机构正常运转、完成日常工作任务而发生的人员支出和公用支出。"], "arabic")]),
+        (
+            "名词解释",
+            [
+                Items(
+                    [
+                        "财政拨款收入：指本级财政当年拨付的资金。",
+                        "基本支出：指为保障机构正常运转、完成日常工作任务而发生的人员支出和公用支出。",
+                    ],
+                    "arabic",
+                )
+            ],
+        ),
     ]
     return [], sections
 
@@ -426,7 +492,10 @@ def _other(w: _Writer) -> tuple[list[str], list[Section], list[str]]:
             [f"{u}{y}年工作总结和{y + 1}年工作计划"],
             [f"{y}年，{u}在上级的坚强领导下，围绕中心、服务大局，各项工作取得了新进展。现将有关情况总结如下："],
             [
-                (f"{y}年工作开展情况", [Sub("重点工作推进情况", ["".join(work)]), Sub("内部管理情况", ["".join(inside)])]),
+                (
+                    f"{y}年工作开展情况",
+                    [Sub("重点工作推进情况", ["".join(work)]), Sub("内部管理情况", ["".join(inside)])],
+                ),
                 ("存在的困难和问题", list(p.other_problems)),
                 (f"{y + 1}年工作计划", [Items(plans, "arabic")]),
             ],
@@ -439,7 +508,10 @@ def _other(w: _Writer) -> tuple[list[str], list[Section], list[str]]:
         [
             ("总体情况", ["".join(overall)]),
             ("主动公开政府信息情况", ["通过门户网站、政务新媒体等渠道及时公开预算决算、重大项目等信息。"]),
-            ("收到和处理政府信息公开申请情况", [f"本年度共收到政府信息公开申请{r.randint(0, 30)}件，均在法定期限内答复。"]),
+            (
+                "收到和处理政府信息公开申请情况",
+                [f"本年度共收到政府信息公开申请{r.randint(0, 30)}件，均在法定期限内答复。"],
+            ),
             ("存在的主要问题及改进情况", ["信息公开的及时性和规范性还有待提高。下一步将加强培训，规范信息发布流程。"]),
             ("其他需要报告的事项", ["无。"]),
         ],
@@ -448,7 +520,9 @@ def _other(w: _Writer) -> tuple[list[str], list[Section], list[str]]:
 
 def render_document(parts: DocParts, common: Common, rng: random.Random) -> RenderedDoc:
     w = _Writer(parts, common, rng)
-    scheme = "part" if parts.kind == "部门决算" else rng.choices(["cn", "cn_dot", "cn_arabic", "part"], [50, 20, 18, 12])[0]
+    scheme = (
+        "part" if parts.kind == "部门决算" else rng.choices(["cn", "cn_dot", "cn_arabic", "part"], [50, 20, 18, 12])[0]
+    )
     w.layout["scheme"] = scheme
     if parts.kind == "其他":
         title_lines, preamble, sections = _other(w)

@@ -91,14 +91,21 @@ def cause(doc: LibraryDoc, topic: str, text: str, neighbours: dict[str, tuple[st
 
 
 def _is_statement(doc: LibraryDoc | None, topic: str, text: str) -> bool:
-    return doc is not None and any(p.category == "problem" and p.topic == topic and overlaps(text, p.text) for p in doc.planted)
+    return doc is not None and any(
+        p.category == "problem" and p.topic == topic and overlaps(text, p.text) for p in doc.planted
+    )
 
 
 def _about_topic(doc: LibraryDoc | None, topic: str, text: str) -> bool:
-    return doc is not None and any(p.topic == topic and p.category in ("problem", "positive", "plan") and overlaps(text, p.text) for p in doc.planted)
+    return doc is not None and any(
+        p.topic == topic and p.category in ("problem", "positive", "plan") and overlaps(text, p.text)
+        for p in doc.planted
+    )
 
 
-def score_question(q: Question, asked: Asked, docs: dict[str, LibraryDoc], neighbours: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+def score_question(
+    q: Question, asked: Asked, docs: dict[str, LibraryDoc], neighbours: dict[str, tuple[str, ...]]
+) -> dict[str, Any]:
     predicted, gold = set(asked.units), set(q.gold)
     wrong: dict[str, list[str]] = {}  # source → causes of its wrongly counted citations
     for c in asked.cited:
@@ -109,7 +116,9 @@ def score_question(q: Question, asked: Asked, docs: dict[str, LibraryDoc], neigh
                 wrong[c.source].append(why)
     true_units = predicted & gold
     p, r, f = precision_recall_f1(predicted, gold)
-    evidence_ok = sum(any(_is_statement(docs.get(c.source), q.topic, c.text) for c in asked.cited if c.unit == u) for u in true_units)
+    evidence_ok = sum(
+        any(_is_statement(docs.get(c.source), q.topic, c.text) for c in asked.cited if c.unit == u) for u in true_units
+    )
     return {
         "id": q.id,
         "topic": q.topic,
@@ -148,10 +157,16 @@ def _jaccards(rows: list[dict[str, Any]], listed: dict[str, set[str]]) -> list[f
 def _summary(values: Sequence[float]) -> dict[str, float]:
     if not values:
         return {"min": 1.0, "median": 1.0, "mean": 1.0}
-    return {"min": round(min(values), 4), "median": round(statistics.median(values), 4), "mean": round(statistics.fmean(values), 4)}
+    return {
+        "min": round(min(values), 4),
+        "median": round(statistics.median(values), 4),
+        "mean": round(statistics.fmean(values), 4),
+    }
 
 
-def _exposure(questions: Sequence[Question], library: Library, neighbours: dict[str, tuple[str, ...]]) -> dict[str, int]:
+def _exposure(
+    questions: Sequence[Question], library: Library, neighbours: dict[str, tuple[str, ...]]
+) -> dict[str, int]:
     """(question, document) pairs where the document, in the question's scope, carries a near miss of its topic
     and does not state it: how often each near-miss kind could have been wrongly counted (a document is counted
     as wrong for a kind when one of its cited sentences quotes that kind)."""
@@ -164,14 +179,19 @@ def _exposure(questions: Sequence[Question], library: Library, neighbours: dict[
     return exposed
 
 
-def score(questions: Sequence[Question], asked: Sequence[Asked], library: Library, neighbours: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+def score(
+    questions: Sequence[Question], asked: Sequence[Asked], library: Library, neighbours: dict[str, tuple[str, ...]]
+) -> dict[str, Any]:
     docs = library.by_file()
     rows = [score_question(q, a, docs, neighbours) for q, a in zip(questions, asked)]
     listed = {q.id: set(a.units) for q, a in zip(questions, asked)}
     overall: dict[str, Any] = _prf(x for x in rows if x["frame"] != "nobody")
     by_frame = {
         f: _prf(x for x in rows if x["frame"] == f)
-        | {"latency_p50_ms": percentile([x["ms"] for x in rows if x["frame"] == f], 50), "latency_p95_ms": percentile([x["ms"] for x in rows if x["frame"] == f], 95)}
+        | {
+            "latency_p50_ms": percentile([x["ms"] for x in rows if x["frame"] == f], 50),
+            "latency_p95_ms": percentile([x["ms"] for x in rows if x["frame"] == f], 95),
+        }
         for f in FRAMES
         if any(x["frame"] == f for x in rows)
     }
@@ -200,7 +220,9 @@ def score(questions: Sequence[Question], asked: Sequence[Asked], library: Librar
     latencies = [x["ms"] for x in rows]
     jac = _summary(all_pairs)
     # With nobody questions too: their false units are false units of the product.
-    all_p, all_r, all_f = micro_prf(sum(x["tp"] for x in rows), sum(x["fp"] for x in rows), sum(x["fn"] for x in rows))
+    all_p, _all_r, _all_f = micro_prf(
+        sum(x["tp"] for x in rows), sum(x["fp"] for x in rows), sum(x["fn"] for x in rows)
+    )
     overall |= {
         "unit_precision_with_nobody": all_p,
         "jaccard_min": jac["min"],

@@ -29,7 +29,12 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 def png_declaring(width: int, height: int) -> bytes:
     """A ~100-byte PNG whose header declares width × height pixels (a decompression bomb when decoded)."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def truncated_png() -> bytes:
@@ -72,7 +77,9 @@ def xlsx_with_empty_rows(n: int = 1_000_000, data_rows: int = 2) -> bytes:
     start = data_rows + 1
     empty = "".join(f'<row r="{i}"><c r="A{i}"/></row>' for i in range(start, start + n))
     dimension = "A1:B2" if data_rows == 2 else "A1:B1"
-    sheet = sheet.replace("</sheetData>", empty + "</sheetData>").replace(f'ref="{dimension}"', f'ref="A1:B{start + n - 1}"')
+    sheet = sheet.replace("</sheetData>", empty + "</sheetData>").replace(
+        f'ref="{dimension}"', f'ref="A1:B{start + n - 1}"'
+    )
     if data_rows == 0:
         sheet = sheet.replace("<sheetData/>", f"<sheetData>{empty}</sheetData>")
     parts["xl/worksheets/sheet1.xml"] = sheet.encode()

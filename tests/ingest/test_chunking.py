@@ -49,5 +49,8 @@ def test_table_rows_are_never_cut() -> None:
 
 
 def test_index_text_prepends_unit_and_section() -> None:
-    assert index_text("预算编制不够细化。", unit="某局", title="T", section="三、问题") == "某局｜三、问题\n预算编制不够细化。"
+    assert (
+        index_text("预算编制不够细化。", unit="某局", title="T", section="三、问题")
+        == "某局｜三、问题\n预算编制不够细化。"
+    )
     assert index_text("正文", unit="", title="2021年度报告", section="") == "2021年度报告\n正文"

@@ -7,7 +7,9 @@ from tests.conftest import SAMPLES
 
 SAMPLE_FILES = sorted(SAMPLES.glob("*.txt"))
 # The one substitution a cleaned character may differ from its raw character by (full → half width).
-_WIDTH = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if chr(c - 0xFEE0).isalnum()}, "\u3000": " "})
+_WIDTH = str.maketrans(
+    {**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if chr(c - 0xFEE0).isalnum()}, "\u3000": " "}
+)
 
 
 def _assert_maps_back(raw: str, cleaned: CleanText, spans: int = 200) -> None:

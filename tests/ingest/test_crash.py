@@ -25,7 +25,9 @@ def _batch(folder: Path, n: int) -> None:
     for i in range(n):
         src = samples[i % len(samples)]
         # Distinct content per file, so every file is its own document.
-        (folder / f"{i:02d}_{src.name}").write_text(src.read_text(encoding="utf-8") + f"\n十、附注\n批次编号 {i} 的补充说明。\n", encoding="utf-8")
+        (folder / f"{i:02d}_{src.name}").write_text(
+            src.read_text(encoding="utf-8") + f"\n十、附注\n批次编号 {i} 的补充说明。\n", encoding="utf-8"
+        )
 
 
 def _invariants(data: Path, embedder: Embedder) -> tuple[int, int]:

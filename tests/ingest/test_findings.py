@@ -28,8 +28,13 @@ def _extract(doc: str) -> list[tuple[str, str, str]]:
 
 @pytest.mark.parametrize(
     ("name", "problems", "measures"),
-    [("000_b17f134b7a6d8e07.txt", 4, 6), ("001_5adf402d10fbcc74.txt", 1, 7), ("002_746ff3ccd9e6e85d.txt", 1, 4),
-     ("003_332cd0b86e5ac67a.txt", 2, 2), ("004_30f3d27d840c4c9e.txt", 2, 3)],
+    [
+        ("000_b17f134b7a6d8e07.txt", 4, 6),
+        ("001_5adf402d10fbcc74.txt", 1, 7),
+        ("002_746ff3ccd9e6e85d.txt", 1, 4),
+        ("003_332cd0b86e5ac67a.txt", 2, 2),
+        ("004_30f3d27d840c4c9e.txt", 2, 3),
+    ],
 )
 def test_counts_and_offsets_of_every_sample(name: str, problems: int, measures: int) -> None:
     text, found = _sample(name)
@@ -44,39 +49,58 @@ def test_counts_and_offsets_of_every_sample(name: str, problems: int, measures: 
 def test_000_sub_items_keep_their_reasons_and_share_the_headline() -> None:
     name = "000_b17f134b7a6d8e07.txt"
     problems = [f for f in _sample(name)[1] if f.role == "problem"]
-    assert [f.text for f in problems[1:3]] == ["二是部分项目绩效产出效益指标不够细化明晰。", "三是项目台账不够规范完整。"]
+    assert [f.text for f in problems[1:3]] == [
+        "二是部分项目绩效产出效益指标不够细化明晰。",
+        "三是项目台账不够规范完整。",
+    ]
     # The reason ("因有的项目时间紧…") stays with its problem; the ； that ends the sub-item does not.
     assert problems[0].text.startswith("一是部分项目存在前期准备资料欠缺的情况，因有的项目时间紧、任务重")
     assert problems[0].text.endswith("在实际操作中很难备齐全套资料")
     assert {f.lead for f in problems[:3]} == {"部分项目管理不够规范"}
-    assert problems[3].text == "2、项目资金未实行专账核算。由于未按项目进行专账核算，导致各项目资金使用情况不能一目了然。"
+    assert (
+        problems[3].text == "2、项目资金未实行专账核算。由于未按项目进行专账核算，导致各项目资金使用情况不能一目了然。"
+    )
     assert problems[3].lead == ""
     measures = _texts(name, "measure")
     assert [m[:2] for m in measures[:5]] == ["一是", "二是", "三是", "四是", "五是"]
     assert measures[0] == "一是进一步完善项目管理规章制度，监督制度执行情况，确保有章可依，有章必依"
     assert measures[2].endswith("办实事、办好事。") and measures[4] == "五是利用办公软件，做好各个项目的管理台账。"
     # A sub-heading whose title mentions 资金 is still a measure (not a funds section), with its paragraph.
-    assert measures[5] == "2、规范资金核算\n为提高工作效率和核算准确性，财务应尽量利用财务核算软件功能，实行项目专账核算，确保项目支出清晰完整。"
+    assert (
+        measures[5]
+        == "2、规范资金核算\n为提高工作效率和核算准确性，财务应尽量利用财务核算软件功能，实行项目专账核算，确保项目支出清晰完整。"
+    )
     assert "六、其他需要说明的问题" not in {f.section for f in _sample(name)[1]}
 
 
 def test_001_paragraph_problem_and_items_under_sub_headings() -> None:
     name = "001_5adf402d10fbcc74.txt"
     (problem,) = _texts(name, "problem")
-    assert problem.startswith("预算编制工作有待细化。预算编制不够明确和细化") and problem.endswith("导致预算执行存在偏差。")
+    assert problem.startswith("预算编制工作有待细化。预算编制不够明确和细化") and problem.endswith(
+        "导致预算执行存在偏差。"
+    )
     measures = [f for f in _sample(name)[1] if f.role == "measure"]
     assert [m.text[:2] for m in measures] == ["1．", "2．", "1．", "2．", "1．", "2．", "3．"]
-    assert [m.lead for m in measures[::2]] == ["提高认识，突出重点", "强化管理，规范行为", "科学考核，注重实效", "科学考核，注重实效"]
+    assert [m.lead for m in measures[::2]] == [
+        "提高认识，突出重点",
+        "强化管理，规范行为",
+        "科学考核，注重实效",
+        "科学考核，注重实效",
+    ]
     # The closing "总之，…" paragraph sums the section up; it is not part of measure 3 nor a measure itself.
     assert measures[-1].text == "3．注重考核的全面性和客观性，对预设指标之外的项目效果同样纳入考核评价报告。"
     assert not any("总之" in m.text for m in measures)
-    assert not any("科学合理编制预算，严格执行预算" in f.text for f in _sample(name)[1]), "九、其他需要说明的情况 is not a measures section"
+    assert not any("科学合理编制预算，严格执行预算" in f.text for f in _sample(name)[1]), (
+        "九、其他需要说明的情况 is not a measures section"
+    )
 
 
 def test_002_long_headings_with_inline_body_and_their_sub_items() -> None:
     name = "002_746ff3ccd9e6e85d.txt"
     (problem,) = _texts(name, "problem")
-    assert problem.startswith("在项目协调推进过程中，一些项目单位对项目前期工作认识不足") and problem.endswith("制约工程的推进。")
+    assert problem.startswith("在项目协调推进过程中，一些项目单位对项目前期工作认识不足") and problem.endswith(
+        "制约工程的推进。"
+    )
     measures = [f for f in _sample(name)[1] if f.role == "measure"]
     assert measures[0].text.startswith("（一）进一步优化服务，确保项目建设落地更迅速。着手建立“一对一”服务团队制度")
     assert measures[0].text.endswith("确保投资数据增长有项目支撑。")
@@ -91,18 +115,28 @@ def test_003_and_004_numbered_items() -> None:
         "2、项目效益有待进一步提升。项目的经济效益和社会效益还有待提升。",
     ]
     measures = _texts("003_332cd0b86e5ac67a.txt", "measure")
-    assert measures[0].startswith("1 、加强绩效管理，提升自评质量。") and measures[1].startswith("2、加强对项目中、后期的跟踪、监督及整改。")
-    assert _texts("004_30f3d27d840c4c9e.txt", "problem") == ["1、预算编制不够细化。", "2、缺乏懂法律的、懂财经的、懂环保的专业人才。"]
+    assert measures[0].startswith("1 、加强绩效管理，提升自评质量。") and measures[1].startswith(
+        "2、加强对项目中、后期的跟踪、监督及整改。"
+    )
+    assert _texts("004_30f3d27d840c4c9e.txt", "problem") == [
+        "1、预算编制不够细化。",
+        "2、缺乏懂法律的、懂财经的、懂环保的专业人才。",
+    ]
     assert _texts("004_30f3d27d840c4c9e.txt", "measure") == [
-        "1、细化预算管理，提升预算编制质量，提高资金使用效益。", "2、规范各项支出，严格按照批复执行预算。", "3、规范制度执行，确保资产资金安全。",
+        "1、细化预算管理，提升预算编制质量，提高资金使用效益。",
+        "2、规范各项支出，严格按照批复执行预算。",
+        "3、规范制度执行，确保资产资金安全。",
     ]
 
 
 def test_one_line_lists_intros_and_empty_sections() -> None:
     doc = "报告\n五、存在的问题\n主要存在以下问题：\n1、预算编制不够细化。 2、缺乏…人才；3、台账不规范。\n六、改进建议\n（1）细化预算编制。（2）加强监督。\n总之，要做好。\n七、其他需要说明的问题\n无"
     assert _extract(doc) == [
-        ("problem", "1、预算编制不够细化。", ""), ("problem", "2、缺乏…人才", ""), ("problem", "3、台账不规范。", ""),
-        ("measure", "（1）细化预算编制。", ""), ("measure", "（2）加强监督。", ""),
+        ("problem", "1、预算编制不够细化。", ""),
+        ("problem", "2、缺乏…人才", ""),
+        ("problem", "3、台账不规范。", ""),
+        ("measure", "（1）细化预算编制。", ""),
+        ("measure", "（2）加强监督。", ""),
     ]
     assert _extract("报告\n四、存在问题\n无。\n五、下一步工作打算\n暂无") == []
 
@@ -110,9 +144,11 @@ def test_one_line_lists_intros_and_empty_sections() -> None:
 def test_sub_headings_lead_or_stand_alone() -> None:
     doc = "报告\n六、下一步工作打算\n（一）预算执行方面\n1、严格执行预算。\n2、减少追加。\n（二）人才方面。加强培训，引进人才。\n七、建议\n1.加强管理\n2.完善制度"
     assert _extract(doc) == [
-        ("measure", "1、严格执行预算。", "预算执行方面"), ("measure", "2、减少追加。", "预算执行方面"),
+        ("measure", "1、严格执行预算。", "预算执行方面"),
+        ("measure", "2、减少追加。", "预算执行方面"),
         ("measure", "（二）人才方面。加强培训，引进人才。", ""),
-        ("measure", "1.加强管理", ""), ("measure", "2.完善制度", ""),
+        ("measure", "1.加强管理", ""),
+        ("measure", "2.完善制度", ""),
     ]
 
 

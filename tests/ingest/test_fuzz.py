@@ -34,14 +34,20 @@ def _check_read(data: bytes, name: str) -> RawDocument | None:
         event(f"refused: {type(exc).__name__}")
         return None
     event("read")
-    assert doc.source == name and doc.text.strip() and doc.fmt in {"txt", "md", "html", "docx", "pdf", "image", "xlsx", "xls", "csv"}
+    assert (
+        doc.source == name
+        and doc.text.strip()
+        and doc.fmt in {"txt", "md", "html", "docx", "pdf", "image", "xlsx", "xls", "csv"}
+    )
     assert "\x00" not in doc.text and "\r" not in doc.text
     return doc
 
 
 # ------------------------------------------------------------------------------------------ readers
 
-_prefixes = st.sampled_from([b"", b"%PDF-1.4\n", b"PK\x03\x04", b"\xef\xbb\xbf", b"\xff\xfe", b"<html><meta charset=gbk>"])
+_prefixes = st.sampled_from(
+    [b"", b"%PDF-1.4\n", b"PK\x03\x04", b"\xef\xbb\xbf", b"\xff\xfe", b"<html><meta charset=gbk>"]
+)
 
 
 @given(st.sampled_from(sorted(SUPPORTED_SUFFIXES)), _prefixes, st.binary(max_size=3000))
@@ -60,7 +66,9 @@ def test_damaged_real_files(original: bytes, data: st.DataObject) -> None:
 
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-_words = st.text(alphabet=st.sampled_from("预算编制不够细化资金绩效一二三（）()、。. 1234abc|&<>\"'"), min_size=0, max_size=30)
+_words = st.text(
+    alphabet=st.sampled_from("预算编制不够细化资金绩效一二三（）()、。. 1234abc|&<>\"'"), min_size=0, max_size=30
+)
 
 
 @st.composite
@@ -72,7 +80,12 @@ def _paragraph(draw: st.DrawFn) -> tuple[str, str]:
     outline = draw(st.sampled_from(["", "0", "8", "9", "-1", "x"]))
     ppr = ""
     if style or outline:
-        ppr = "<w:pPr>" + (f'<w:pStyle w:val="{style}"/>' if style else "") + (f'<w:outlineLvl w:val="{outline}"/>' if outline else "") + "</w:pPr>"
+        ppr = (
+            "<w:pPr>"
+            + (f'<w:pStyle w:val="{style}"/>' if style else "")
+            + (f'<w:outlineLvl w:val="{outline}"/>' if outline else "")
+            + "</w:pPr>"
+        )
     parts = draw(st.lists(_words, max_size=2)) + [text]
     runs = "".join(f'<w:r><w:t xml:space="preserve">{escape(part)}</w:t></w:r>' for part in parts)
     return f"<w:p>{ppr}{runs}</w:p>", "" if style == "TOC1" else "".join(parts)
@@ -81,7 +94,14 @@ def _paragraph(draw: st.DrawFn) -> tuple[str, str]:
 @st.composite
 def _table(draw: st.DrawFn) -> str:
     rows = draw(st.lists(st.lists(_words, min_size=0, max_size=4), min_size=0, max_size=3))
-    return "<w:tbl>" + "".join("<w:tr>" + "".join(f"<w:tc><w:p><w:r><w:t>{escape(c)}</w:t></w:r></w:p></w:tc>" for c in row) + "</w:tr>" for row in rows) + "</w:tbl>"
+    return (
+        "<w:tbl>"
+        + "".join(
+            "<w:tr>" + "".join(f"<w:tc><w:p><w:r><w:t>{escape(c)}</w:t></w:r></w:p></w:tc>" for c in row) + "</w:tr>"
+            for row in rows
+        )
+        + "</w:tbl>"
+    )
 
 
 @dataclass(frozen=True)
@@ -107,11 +127,19 @@ def _docx_package(draw: st.DrawFn) -> _Package:
     parts = {**_DOCX_PARTS, "word/document.xml": xml}
     if draw(st.integers(0, 3)) == 3:  # now and then a part missing (content types, styles, relationships …)
         parts.pop(draw(st.sampled_from(sorted(parts))))
-    parts.update(draw(st.dictionaries(st.sampled_from(["word/extra.xml", "unknown/part.bin", "x"]), st.binary(max_size=50), max_size=2)))
+    parts.update(
+        draw(
+            st.dictionaries(
+                st.sampled_from(["word/extra.xml", "unknown/part.bin", "x"]), st.binary(max_size=50), max_size=2
+            )
+        )
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, content in parts.items():
-            archive.writestr(name, content, compress_type=draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])))
+            archive.writestr(
+                name, content, compress_type=draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
+            )
     wrote = [text.strip() for _, text in blocks if text is not None and text.strip()]
     return _Package(buffer.getvalue(), wrote if "word/document.xml" in parts and xml.endswith(b"</w:document>") else [])
 
@@ -130,7 +158,11 @@ def test_generated_word_packages(package: _Package) -> None:
 
 _CN = st.sampled_from(["一", "二", "三", "十", "十一", "二十"])
 _N = st.integers(1, 12).map(str)
-_title = st.text(alphabet=st.sampled_from("存在的问题改进措施建议绩效资金预算基本情况概况其他需要说明 ，：:"), min_size=0, max_size=40)
+_title = st.text(
+    alphabet=st.sampled_from("存在的问题改进措施建议绩效资金预算基本情况概况其他需要说明 ，：:"),
+    min_size=0,
+    max_size=40,
+)
 _markers = st.one_of(
     st.builds(lambda n: f"第{n}部分", _CN),
     st.builds(lambda n, sep: f"{n}{sep}", _CN, st.sampled_from("、.．")),
@@ -143,7 +175,9 @@ _line = st.one_of(
     st.builds(lambda m, t, ws: ws + m + t, _markers, _title, st.sampled_from(["", " ", "\u3000", "\t"])),  # headings
     st.builds(lambda m, t: m + t + "。" + t * 3 + "。", _markers, _title),  # numbered items
     st.just(""),
-    st.sampled_from(["   ", "\u3000\u3000", "3.5万元用于办公。", "一、一般公共预算 | 9746.50 | 100%", "|", "（", "第部分", "⑴"]),
+    st.sampled_from(
+        ["   ", "\u3000\u3000", "3.5万元用于办公。", "一、一般公共预算 | 9746.50 | 100%", "|", "（", "第部分", "⑴"]
+    ),
     st.text(max_size=60),  # anything at all, control characters and newlines included
 )
 

@@ -42,7 +42,10 @@ def test_zones_are_not_regions() -> None:
 
 def test_manifest_csv_and_json_override(tmp_path: Path) -> None:
     csv_path = tmp_path / "m.csv"
-    csv_path.write_text("file,unit,region,year,report_kind\n000_b17f134b7a6d8e07.txt,开福区楼宇经济促进中心,湖南省长沙市开福区,2021,项目支出\n", encoding="utf-8")
+    csv_path.write_text(
+        "file,unit,region,year,report_kind\n000_b17f134b7a6d8e07.txt,开福区楼宇经济促进中心,湖南省长沙市开福区,2021,项目支出\n",
+        encoding="utf-8",
+    )
     json_path = tmp_path / "m.json"
     json_path.write_text(json.dumps({"a.txt": {"unit": "甲单位", "year": 2020}}, ensure_ascii=False), encoding="utf-8")
     m = load_manifest(csv_path)
@@ -65,8 +68,18 @@ def test_bad_manifest_values_are_clear_errors(tmp_path: Path) -> None:
 
 
 PDF_EXPECTED = {
-    "上海市普陀区规划和自然资源局 2024 年度部门决算.pdf": ("上海市普陀区规划和自然资源局", "上海市普陀区", 2024, "部门决算"),
-    "中共上海市普陀区委社会工作部 2024 年度部门决算.pdf": ("中共上海市普陀区委社会工作部", "上海市普陀区", 2024, "部门决算"),
+    "上海市普陀区规划和自然资源局 2024 年度部门决算.pdf": (
+        "上海市普陀区规划和自然资源局",
+        "上海市普陀区",
+        2024,
+        "部门决算",
+    ),
+    "中共上海市普陀区委社会工作部 2024 年度部门决算.pdf": (
+        "中共上海市普陀区委社会工作部",
+        "上海市普陀区",
+        2024,
+        "部门决算",
+    ),
 }
 
 
@@ -92,7 +105,9 @@ def test_body_county_tags_only_the_runs_that_can_hold_a_county() -> None:
     from ingest.metadata import _COUNTY, _NOT_REGION, _body_county
 
     def whole(body: str) -> str:
-        words = Counter(w for w, f in pseg.cut(body[:6000]) if f == "ns" and _COUNTY.fullmatch(w) and not _NOT_REGION.search(w))
+        words = Counter(
+            w for w, f in pseg.cut(body[:6000]) if f == "ns" and _COUNTY.fullmatch(w) and not _NOT_REGION.search(w)
+        )
         best = words.most_common(1)
         return best[0][0] if best and best[0][1] >= 2 else ""
 

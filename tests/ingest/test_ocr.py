@@ -89,15 +89,21 @@ def test_prose_character_error_rate_is_within_5_percent(stores: dict[str, tuple[
 
 
 def test_every_number_of_the_table_is_read_identically(stores: dict[str, tuple[Retriever, str]]) -> None:
-    rows = {name: [l for l in text.split("\n") if l.startswith("收入支出决算总表 · ")] for name, (_, text) in stores.items()}
+    rows = {
+        name: [l for l in text.split("\n") if l.startswith("收入支出决算总表 · ")] for name, (_, text) in stores.items()
+    }
     assert len(rows["original"]) == 9
     assert _numbers("\n".join(rows["scan"])) == _numbers("\n".join(rows["original"]))
     # the scan's rows are data too: table name, row label, column and unit as in the text layer
     assert "收入支出决算总表 · 一、一般公共预算财政拨款收入 · 收入决算数 307.82 万元" in rows["scan"]
 
 
-@pytest.mark.parametrize("question", ["社会工作部一般公共预算财政拨款收入决算数是多少？", "社会工作部2024年度收入支出总计是多少？"])
-def test_a_lookup_on_the_scan_answers_as_on_the_original(stores: dict[str, tuple[Retriever, str]], question: str) -> None:
+@pytest.mark.parametrize(
+    "question", ["社会工作部一般公共预算财政拨款收入决算数是多少？", "社会工作部2024年度收入支出总计是多少？"]
+)
+def test_a_lookup_on_the_scan_answers_as_on_the_original(
+    stores: dict[str, tuple[Retriever, str]], question: str
+) -> None:
     answers = {name: Answerer(retriever).ask(question) for name, (retriever, _) in stores.items()}
     assert answers["original"].kind == answers["scan"].kind == "lookup"
     assert "307.82" in answers["original"].answer

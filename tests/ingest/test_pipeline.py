@@ -79,7 +79,9 @@ def test_bad_files_fail_alone_and_store_is_unchanged(empty_retriever: Retriever,
     (tmp_path / "binary.txt").write_bytes(bytes(range(256)) * 8)
     (tmp_path / "table.xlsx").write_bytes(b"PK\x03\x04junk")
     (tmp_path / "fake.pdf").write_bytes(b"this is not a pdf")
-    report = ingest_into(r, [tmp_path / "empty.txt", tmp_path / "binary.txt", tmp_path / "table.xlsx", tmp_path / "fake.pdf", good])
+    report = ingest_into(
+        r, [tmp_path / "empty.txt", tmp_path / "binary.txt", tmp_path / "table.xlsx", tmp_path / "fake.pdf", good]
+    )
     assert report.new == [good.name]
     assert sorted(s for s, _ in report.failed) == ["binary.txt", "empty.txt", "fake.pdf", "table.xlsx"]
     assert all(reason for _, reason in report.failed)
@@ -96,7 +98,9 @@ def test_interrupted_commit_is_invisible_and_repaired(empty_retriever: Retriever
     assert r.search("赫山区投资促进服务中心 基本支出 388.07万元", mode="dense") == []
     assert r.search("赫山区投资促进服务中心 基本支出 388.07万元", mode="bm25") == []
     ingest_into(r, [_copy(SAMPLES / "004_30f3d27d840c4c9e.txt", tmp_path)])
-    assert {row.metadata["doc_id"] for row in r.store.iter_chunks(include_text=False)} == {d.doc.doc_id for d in r.store.catalogue()}
+    assert {row.metadata["doc_id"] for row in r.store.iter_chunks(include_text=False)} == {
+        d.doc.doc_id for d in r.store.catalogue()
+    }
 
 
 def test_embedder_mismatch_is_a_clear_error(empty_retriever: Retriever) -> None:
@@ -144,7 +148,12 @@ def test_table_rows_keep_their_cell_positions_through_a_reindex(empty_retriever:
 
     def positions() -> dict[str, tuple[int, int, int, int]]:
         return {
-            row.text: (row.metadata["table"], row.metadata["table_row"], row.metadata["col_start"], row.metadata["col_end"])
+            row.text: (
+                row.metadata["table"],
+                row.metadata["table_row"],
+                row.metadata["col_start"],
+                row.metadata["col_end"],
+            )
             for row in r.store.iter_chunks()
             if "table" in row.metadata
         }

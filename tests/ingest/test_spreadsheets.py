@@ -49,7 +49,12 @@ def test_xlsx_sheets_are_tables_named_by_the_sheet() -> None:
     assert doc.fmt == "xlsx"
     assert _lines(doc.text) == ["三公经费", *EXPECTED, "人员", "人员 · 办公室 · 编制数 5 · 实有人数 4"]
     record = next(r for r in doc.records if doc.text[r.start : r.end].endswith("0.39 万元"))
-    assert (record.position.table, record.position.row, record.position.col_start, record.position.col_end) == (0, 2, 0, 3)
+    assert (record.position.table, record.position.row, record.position.col_start, record.position.col_end) == (
+        0,
+        2,
+        0,
+        3,
+    )
 
 
 def test_xls_and_csv_read_the_same_table() -> None:
@@ -67,7 +72,11 @@ def test_xls_and_csv_read_the_same_table() -> None:
     csv_text = "\n".join(",".join(str(v) for v in row) for row in ROWS[2:])
     csv = read_bytes(("单位：万元\n" + csv_text).encode("gb18030"), "三公经费.csv")  # GBK, as Excel saves it
     assert csv.fmt == "csv"
-    assert _lines(csv.text) == ["单位：万元", "因公出国（境）费 · 预算数 0 · 决算数 0", "公务接待费 · 预算数 2.85 万元 · 决算数 0.39 万元"]
+    assert _lines(csv.text) == [
+        "单位：万元",
+        "因公出国（境）费 · 预算数 0 · 决算数 0",
+        "公务接待费 · 预算数 2.85 万元 · 决算数 0.39 万元",
+    ]
 
 
 @pytest.mark.timeout(60)  # a guard against minutes of streaming, not a benchmark
@@ -81,7 +90,11 @@ def test_more_rows_than_the_limit_are_refused() -> None:
     with pytest.raises(TooLargeError, match="QA_MAX_SHEET_ROWS"):
         read_bytes(data, "大表.xlsx", ReadLimits(10**9, 100, 100, max_sheet_rows=20))
     with pytest.raises(TooLargeError, match="QA_MAX_SHEET_ROWS"):
-        read_bytes("\n".join(f"a{i},{i}" for i in range(50)).encode(), "大表.csv", ReadLimits(10**9, 100, 100, max_sheet_rows=20))
+        read_bytes(
+            "\n".join(f"a{i},{i}" for i in range(50)).encode(),
+            "大表.csv",
+            ReadLimits(10**9, 100, 100, max_sheet_rows=20),
+        )
 
 
 @pytest.mark.parametrize("hostile", hostile_files(), ids=lambda h: h.name)

@@ -46,9 +46,15 @@ def test_heading_tree_of_001() -> None:
 
 def test_items_in_problem_sections_of_000_and_004() -> None:
     s000 = _structure("000_b17f134b7a6d8e07.txt")
-    assert [n.title for n in s000.items() if n.role == "problems"] == ["1、部分项目管理不够规范。", "2、项目资金未实行专账核算。"]
+    assert [n.title for n in s000.items() if n.role == "problems"] == [
+        "1、部分项目管理不够规范。",
+        "2、项目资金未实行专账核算。",
+    ]
     s004 = _structure("004_30f3d27d840c4c9e.txt")
-    assert [n.title for n in s004.items() if n.role == "problems"] == ["1、预算编制不够细化。", "2、缺乏懂法律的、懂财经的、懂环保的专业人才。"]
+    assert [n.title for n in s004.items() if n.role == "problems"] == [
+        "1、预算编制不够细化。",
+        "2、缺乏懂法律的、懂财经的、懂环保的专业人才。",
+    ]
     assert [n.title[:2] for n in s004.items() if n.role == "measures"] == ["1、", "2、", "3、"]
 
 
@@ -82,7 +88,14 @@ def test_all_marker_kinds_and_levels() -> None:
         (3, "2、经费"),
         (2, "(二)预算"),
     ]
-    assert s.headings()[5].path == ("第一部分 概况", "一、基本情况", "（一）单位情况", "1.人员", "（1）编制情况", "⑴ 在编人员")
+    assert s.headings()[5].path == (
+        "第一部分 概况",
+        "一、基本情况",
+        "（一）单位情况",
+        "1.人员",
+        "（1）编制情况",
+        "⑴ 在编人员",
+    )
     assert s.headings()[6].path == ("第一部分 概况", "一、基本情况", "（一）单位情况", "2、经费")
 
 

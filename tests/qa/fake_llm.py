@@ -41,10 +41,16 @@ async def completions(request: Request):  # type: ignore[no-untyped-def]
     question = last.rsplit("问题：", 1)[-1]
     reply = next((r["reply"] for r in RULES if r["contains"] in question), "未在已收录报告中找到相关内容。")
     passages = dict(re.findall(r'<段落 编号="(\d+)"[^>]*>\n(.*?)\n</段落>', last, flags=re.S))
-    reply = re.sub(r"\{n:([^}]+)\}", lambda m: next((n for n, text in passages.items() if m.group(1) in text), "0"), reply)
+    reply = re.sub(
+        r"\{n:([^}]+)\}", lambda m: next((n for n, text in passages.items() if m.group(1) in text), "0"), reply
+    )
     base = {"id": "chatcmpl-fake", "created": int(time.time()), "model": body.get("model", "fake")}
     if not body.get("stream"):
-        return {**base, "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}]}
+        return {
+            **base,
+            "object": "chat.completion",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
+        }
 
     def chunks():  # type: ignore[no-untyped-def]
         for i in range(0, len(reply), 4):

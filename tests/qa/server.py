@@ -16,7 +16,9 @@ QA = str(Path(sys.executable).with_name("qa"))
 
 
 @contextmanager
-def running_server(data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 180) -> Iterator[str]:
+def running_server(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with running_process(
@@ -26,7 +28,14 @@ def running_server(data_dir: Path, *args: str, env: dict[str, str] | None = None
         # Test servers answer many requests from one address; only the auth tests exercise the limit. They keep the
         # default fusion, so rankings do not move when a background tuning run ends mid-session (tests/qa/test_fusion.py
         # runs one with tuning on).
-        env={**os.environ, "QA_DATA_DIR": str(data_dir), "QA_RATE_LIMIT": "100000/min", "QA_KEY_RATE_LIMIT": "100000/min", "QA_FUSION_TUNING": "false", **(env or {})},
+        env={
+            **os.environ,
+            "QA_DATA_DIR": str(data_dir),
+            "QA_RATE_LIMIT": "100000/min",
+            "QA_KEY_RATE_LIMIT": "100000/min",
+            "QA_FUSION_TUNING": "false",
+            **(env or {}),
+        },
         timeout=timeout,
     ):
         yield base

@@ -36,7 +36,14 @@ def test_health_ready_and_docs(api: str) -> None:
     assert ready["status"] == "ready" and ready["documents"] == 5 and ready["chunks"] > 0
     assert ready["fusion"]["source"] == "settings" and ready["fusion"]["method"] == "convex"  # test servers: tuning off
     schema = httpx.get(f"{api}/openapi.json").json()
-    assert {"/v1/ask", "/v1/ask/stream", "/v1/search", "/v1/chat/completions", "/v1/documents", "/v1/documents/{doc_id}"} <= set(schema["paths"])
+    assert {
+        "/v1/ask",
+        "/v1/ask/stream",
+        "/v1/search",
+        "/v1/chat/completions",
+        "/v1/documents",
+        "/v1/documents/{doc_id}",
+    } <= set(schema["paths"])
     assert "哪些单位提到预算编制不够细化？" in json.dumps(schema, ensure_ascii=False)
     assert httpx.get(f"{api}/docs").status_code == 200
 
@@ -82,7 +89,9 @@ def test_lookups_return_the_number_with_its_unit(api: str, question: str, expect
     assert_markers_match(out)
 
 
-@pytest.mark.parametrize("question", ["长沙市财政局2021年三公经费是多少？", "2019年赫山区投资促进服务中心的基本支出是多少？"])
+@pytest.mark.parametrize(
+    "question", ["长沙市财政局2021年三公经费是多少？", "2019年赫山区投资促进服务中心的基本支出是多少？"]
+)
 def test_unanswerable_is_declined(api: str, question: str) -> None:
     out = ask(api, question)
     assert out["kind"] == "unanswerable"
@@ -97,7 +106,10 @@ def test_aggregate_nobody_says_returns_empty_list(api: str) -> None:
 
 def test_followups_resolve_from_history(api: str) -> None:
     first = ask(api, "哪些单位提到预算编制不够细化？")
-    history = [{"role": "user", "content": "哪些单位提到预算编制不够细化？"}, {"role": "assistant", "content": first["answer"]}]
+    history = [
+        {"role": "user", "content": "哪些单位提到预算编制不够细化？"},
+        {"role": "assistant", "content": first["answer"]},
+    ]
     measures = ask(api, "它们分别提出了什么改进措施？", history=history)
     assert U001 in measures["resolved_question"] and U004 in measures["resolved_question"]
     assert {u["unit"] for u in measures["units"]} == {U001, U004}
@@ -115,7 +127,9 @@ def test_explicit_filters_win_and_apply(api: str) -> None:
 
 
 def test_stream_event_order(api: str) -> None:
-    with httpx.stream("POST", f"{api}/v1/ask/stream", json={"question": "哪些单位提到预算编制不够细化？"}, timeout=120) as r:
+    with httpx.stream(
+        "POST", f"{api}/v1/ask/stream", json={"question": "哪些单位提到预算编制不够细化？"}, timeout=120
+    ) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         body = "".join(r.iter_text())
     events = [(m.group(1), json.loads(m.group(2))) for m in re.finditer(r"event: (\w+)\ndata: (.*)\n\n", body)]
@@ -129,7 +143,19 @@ def test_search_endpoint(api: str) -> None:
     r = httpx.post(f"{api}/v1/search", json={"query": "项目资金未实行专账核算", "top_k": 3, "filters": {"year": 2021}})
     hits = r.json()["hits"]
     assert r.status_code == 200 and 0 < len(hits) <= 3
-    assert set(hits[0]) >= {"id", "doc_id", "source", "unit", "year", "title", "section", "text", "char_start", "char_end", "score"}
+    assert set(hits[0]) >= {
+        "id",
+        "doc_id",
+        "source",
+        "unit",
+        "year",
+        "title",
+        "section",
+        "text",
+        "char_start",
+        "char_end",
+        "score",
+    }
     assert {h["year"] for h in hits} == {2021}
 
 
@@ -139,12 +165,16 @@ def test_chat_completions_stream_and_non_stream(api: str) -> None:
     body = r.json()
     assert r.status_code == 200 and body["object"] == "chat.completion"
     assert U004 in body["choices"][0]["message"]["content"] and body["references"]
-    with httpx.stream("POST", f"{api}/v1/chat/completions", json={"messages": messages, "stream": True}, timeout=120) as s:
+    with httpx.stream(
+        "POST", f"{api}/v1/chat/completions", json={"messages": messages, "stream": True}, timeout=120
+    ) as s:
         lines = [line for line in s.iter_lines() if line.startswith("data: ")]
     assert lines[-1] == "data: [DONE]"
     chunks = [json.loads(line[6:]) for line in lines[:-1]]
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
-    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == body["choices"][0]["message"]["content"]
+    assert (
+        "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == body["choices"][0]["message"]["content"]
+    )
     assert chunks[-1]["references"] == body["references"]
 
 
@@ -153,7 +183,11 @@ def test_documents_list_get_upload_delete(api: str, tmp_path) -> None:  # type: 
     assert len(docs) == 5 and {d["unit"] for d in docs} >= {U001, U004}
     assert httpx.get(f"{api}/v1/documents/ffffffffffffffff").status_code == 404
 
-    text = (SAMPLES / "004_30f3d27d840c4c9e.txt").read_text(encoding="utf-8").replace("湖南省大祥工业集中区管理委员会", "湖南省测试工业园管理委员会")
+    text = (
+        (SAMPLES / "004_30f3d27d840c4c9e.txt")
+        .read_text(encoding="utf-8")
+        .replace("湖南省大祥工业集中区管理委员会", "湖南省测试工业园管理委员会")
+    )
     files = {"file": ("测试上传.txt", text.encode("gb18030"), "text/plain")}
     up = httpx.post(f"{api}/v1/documents", files=files, timeout=120)
     assert up.status_code == 201, up.text
@@ -251,7 +285,9 @@ def test_background_pass_prepares_every_chunk_then_each_upload(api: str) -> None
     ready = _prepared(api, httpx.get(f"{api}/readyz").json()["chunks"])
     assert ready["sentences_prepared"] == ready["chunks"] > 0
     text = (SAMPLES / "001_5adf402d10fbcc74.txt").read_text(encoding="utf-8").replace(U001, "益阳市测试服务中心")
-    up = httpx.post(f"{api}/v1/documents", files={"file": ("后台准备.txt", text.encode("utf-8"), "text/plain")}, timeout=120)
+    up = httpx.post(
+        f"{api}/v1/documents", files={"file": ("后台准备.txt", text.encode("utf-8"), "text/plain")}, timeout=120
+    )
     assert up.status_code == 201, up.text
     try:
         after = _prepared(api, ready["chunks"] + up.json()["n_chunks"])
@@ -274,7 +310,9 @@ def test_upload_reports_ocr_and_table_rows_carry_their_position(api: str) -> Non
     try:
         # The shared server holds other tests' documents too (some with 楼宇经济 rows): look among the top 20.
         hits = httpx.post(f"{api}/v1/search", json={"query": "楼宇经济执行数", "top_k": 20}).json()["hits"]
-        row = next(h for h in hits if h["doc_id"] == table.json()["doc_id"] and h["text"] == "楼宇经济 · 预算数 30 · 执行数 28")
+        row = next(
+            h for h in hits if h["doc_id"] == table.json()["doc_id"] and h["text"] == "楼宇经济 · 预算数 30 · 执行数 28"
+        )
         assert row["position"] == {"page": None, "table": 0, "table_row": 1, "col_start": 0, "col_end": 3, "bbox": None}
         assert all(h["position"] is None for h in hits if " · " not in h["text"])
     finally:

@@ -39,8 +39,11 @@ def bearer(key: str, **extra: str) -> dict[str, str]:
 
 def test_missing_and_unknown_keys_are_401(secured: tuple[str, Path]) -> None:
     base, _ = secured
-    for r in (httpx.post(f"{base}/v1/ask", json=QUESTION), httpx.get(f"{base}/v1/documents"),
-              httpx.post(f"{base}/v1/ask", json=QUESTION, headers=bearer("wrong-key"))):
+    for r in (
+        httpx.post(f"{base}/v1/ask", json=QUESTION),
+        httpx.get(f"{base}/v1/documents"),
+        httpx.post(f"{base}/v1/ask", json=QUESTION, headers=bearer("wrong-key")),
+    ):
         assert r.status_code == 401 and not r.json()["detail"].isascii()
     assert httpx.get(f"{base}/healthz").status_code == 200  # probes stay open
 
@@ -59,7 +62,9 @@ def test_reader_may_read_but_not_write(secured: tuple[str, Path]) -> None:
 def test_admin_uploads_and_deletes(secured: tuple[str, Path]) -> None:
     base, _ = secured
     text = "某某区审计测试中心2021年度部门整体支出绩效评价报告\n一、存在的问题\n1、资产台账更新不及时。\n"
-    up = httpx.post(f"{base}/v1/documents", files={"file": ("审计测试.txt", text.encode())}, headers=bearer("admin-key"), timeout=60)
+    up = httpx.post(
+        f"{base}/v1/documents", files={"file": ("审计测试.txt", text.encode())}, headers=bearer("admin-key"), timeout=60
+    )
     assert up.status_code == 201
     assert httpx.delete(f"{base}/v1/documents/{up.json()['doc_id']}", headers=bearer("admin-key")).status_code == 200
 
@@ -69,18 +74,30 @@ def test_widget_key_only_from_allowed_origins(secured: tuple[str, Path]) -> None
     ok = httpx.post(f"{base}/v1/ask", json=QUESTION, headers=bearer("widget-key", Origin=ORIGIN), timeout=60)
     assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == ORIGIN
     assert httpx.post(f"{base}/v1/ask", json=QUESTION, headers=bearer("widget-key")).status_code == 403
-    assert httpx.post(f"{base}/v1/ask", json=QUESTION, headers=bearer("widget-key", Origin="http://evil.example")).status_code == 403
+    assert (
+        httpx.post(
+            f"{base}/v1/ask", json=QUESTION, headers=bearer("widget-key", Origin="http://evil.example")
+        ).status_code
+        == 403
+    )
     assert httpx.delete(f"{base}/v1/documents/x", headers=bearer("widget-key", Origin=ORIGIN)).status_code == 403
     preflight = httpx.options(
         f"{base}/v1/ask/stream",
-        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"},
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
     )
     assert preflight.status_code == 200 and "authorization" in preflight.headers["access-control-allow-headers"].lower()
 
 
 def test_rate_limit_answers_429_with_retry_after(secured: tuple[str, Path]) -> None:
     base, _ = secured
-    statuses = [httpx.post(f"{base}/v1/search", json={"query": "预算"}, headers=bearer("burst-key")).status_code for _ in range(17)]
+    statuses = [
+        httpx.post(f"{base}/v1/search", json={"query": "预算"}, headers=bearer("burst-key")).status_code
+        for _ in range(17)
+    ]
     assert statuses[:15] == [200] * 15 and statuses[-1] == 429
     r = httpx.post(f"{base}/v1/search", json={"query": "预算"}, headers=bearer("burst-key"))
     assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 60

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from qa.catalogue import SORT_FIELDS, DocQuery, select_page
 from ingest.schema import DocFields, DocRecord
+from qa.catalogue import SORT_FIELDS, DocQuery, select_page
 
 N = 10_000
 REGIONS = ["益阳市赫山区", "益阳市资阳区", "长沙市芙蓉区", "桃江县", ""]
@@ -25,10 +25,18 @@ def catalogue() -> list[DocRecord]:
         out.append(
             DocRecord(
                 DocFields(
-                    doc_id=f"{i:016x}", source=f"report-{i:05d}.txt", title=f"{unit}{2018 + i % 6}年度绩效自评报告",
-                    unit=unit, region=region, year=None if i % 41 == 0 else 2018 + i % 6, report_kind=KINDS[i % 4],
+                    doc_id=f"{i:016x}",
+                    source=f"report-{i:05d}.txt",
+                    title=f"{unit}{2018 + i % 6}年度绩效自评报告",
+                    unit=unit,
+                    region=region,
+                    year=None if i % 41 == 0 else 2018 + i % 6,
+                    report_kind=KINDS[i % 4],
                 ),
-                fmt="txt", n_chunks=rng.randint(1, 60), ingested_at=1_700_000_000 + rng.random() * 1e6, n_findings=rng.randint(-1, 20),
+                fmt="txt",
+                n_chunks=rng.randint(1, 60),
+                ingested_at=1_700_000_000 + rng.random() * 1e6,
+                n_findings=rng.randint(-1, 20),
             )
         )
     return out
@@ -63,16 +71,26 @@ def test_pages_cover_every_document_once_in_order(catalogue: list[DocRecord], so
 
 def test_filters_and_search_match_a_scan(catalogue: list[DocRecord]) -> None:
     by_year = pages(catalogue, year=2021, region="益阳市", kind="项目支出")
-    expected = [r for r in catalogue if r.doc.year == 2021 and r.doc.region.startswith("益阳市") and r.doc.report_kind == "项目支出"]
+    expected = [
+        r
+        for r in catalogue
+        if r.doc.year == 2021 and r.doc.region.startswith("益阳市") and r.doc.report_kind == "项目支出"
+    ]
     assert {r.doc.doc_id for r in by_year} == {r.doc.doc_id for r in expected} and expected
     # Region works both ways: a district record matches its city, a county matches itself only.
     assert {r.doc.region for r in pages(catalogue, region="益阳市赫山区")} == {"益阳市赫山区"}
     found = pages(catalogue, q="第17号")
     assert found and all("第17号" in r.doc.unit or "第17号" in r.doc.title for r in found)
     assert {r.doc.doc_id for r in pages(catalogue, q="REPORT-00042")} == {f"{42:016x}"}  # file names, any case
-    assert {r.doc.doc_id for r in pages(catalogue, unit="资阳区第3号")} == {r.doc.doc_id for r in catalogue if "资阳区第3号" in r.doc.unit}
+    assert {r.doc.doc_id for r in pages(catalogue, unit="资阳区第3号")} == {
+        r.doc.doc_id for r in catalogue if "资阳区第3号" in r.doc.unit
+    }
     missing_year = pages(catalogue, missing="year")
-    assert missing_year and all(r.doc.year is None for r in missing_year) and len(missing_year) == sum(r.doc.year is None for r in catalogue)
+    assert (
+        missing_year
+        and all(r.doc.year is None for r in missing_year)
+        and len(missing_year) == sum(r.doc.year is None for r in catalogue)
+    )
     assert all(not r.doc.unit for r in pages(catalogue, missing="unit"))
 
 

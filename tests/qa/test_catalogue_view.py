@@ -53,7 +53,9 @@ class Lexical:
 def test_a_read_after_invalidate_waits_for_a_refresh_that_covers_the_write(tmp_path: Path, monkeypatch: Any) -> None:
     store = SlowStore()
     retriever = Retriever(store, embedder=None, settings=Settings(data_dir=tmp_path))  # type: ignore[arg-type]
-    monkeypatch.setattr(retriever, "_load_or_build_lexical", lambda generation, catalogue, versions: Lexical(generation))
+    monkeypatch.setattr(
+        retriever, "_load_or_build_lexical", lambda generation, catalogue, versions: Lexical(generation)
+    )
     assert set(retriever.catalogue()) == {"a"}
 
     store.records.append(record("b"))  # a write by this process …
@@ -78,7 +80,9 @@ def test_a_read_after_invalidate_waits_for_a_refresh_that_covers_the_write(tmp_p
 def test_without_a_write_readers_never_wait_for_a_refresh(tmp_path: Path, monkeypatch: Any) -> None:
     store = SlowStore()
     retriever = Retriever(store, embedder=None, settings=Settings(data_dir=tmp_path))  # type: ignore[arg-type]
-    monkeypatch.setattr(retriever, "_load_or_build_lexical", lambda generation, catalogue, versions: Lexical(generation))
+    monkeypatch.setattr(
+        retriever, "_load_or_build_lexical", lambda generation, catalogue, versions: Lexical(generation)
+    )
     retriever.catalogue()
     store.records.append(record("c"))  # another replica wrote: no invalidation here, the periodic check finds it
     retriever._checked_at = 0.0  # that check is due

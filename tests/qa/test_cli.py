@@ -15,9 +15,9 @@ from rich.cells import cell_len
 
 from tests.conftest import SAMPLES
 from tests.ingest.hostile_files import hostile_files
+from tests.ingest.test_limits import zip_bomb
 from tests.ingest.test_ocr import pdf_pages, scanned
 from tests.ingest.test_readers import PDF_SHEGONG
-from tests.ingest.test_limits import zip_bomb
 
 pytestmark = pytest.mark.slow
 QA = [str(Path(sys.executable).with_name("qa"))]
@@ -43,7 +43,10 @@ def test_ingest_search_docs_flow(data_dir: Path, tmp_path: Path) -> None:
     found = run(data_dir, "search", "预算编制不够细化", "--json", "--top-k", "5")
     assert found.returncode == 0, found.stderr
     hits = json.loads(found.stdout)["hits"]
-    assert {h["unit"] for h in hits if h["section_role"] == "problems"} >= {"益阳市赫山区投资促进服务中心", "湖南省大祥工业集中区管理委员会"}
+    assert {h["unit"] for h in hits if h["section_role"] == "problems"} >= {
+        "益阳市赫山区投资促进服务中心",
+        "湖南省大祥工业集中区管理委员会",
+    }
 
     listed = json.loads(run(data_dir, "docs", "list", "--json").stdout)
     assert len(listed) == 5
@@ -78,7 +81,9 @@ def test_duplicates_are_named_and_metadata_edits_apply(data_dir: Path, tmp_path:
     assert dup.returncode == 0, dup.stderr
     assert "重复 1 篇" in dup.stdout and "重复 副本.txt：内容与 001_5adf402d10fbcc74.txt 相同，已跳过" in dup.stdout
 
-    doc_id = next(d["doc_id"] for d in json.loads(run(data_dir, "docs", "list", "--json").stdout) if d["source"].startswith("001"))
+    doc_id = next(
+        d["doc_id"] for d in json.loads(run(data_dir, "docs", "list", "--json").stdout) if d["source"].startswith("001")
+    )
     edited = run(data_dir, "docs", "edit", doc_id, "--unit", "某某测试改名中心", "--year", "2030", "--json")
     assert edited.returncode == 0, edited.stderr
     assert (json.loads(edited.stdout)["unit"], json.loads(edited.stdout)["year"]) == ("某某测试改名中心", 2030)
@@ -139,7 +144,9 @@ def test_logs_get_progress_lines_scripts_get_json_and_spreadsheets(tmp_path: Pat
     env = {**os.environ, "QA_DATA_DIR": str(data), "COLUMNS": "40"}
     log, out = tmp_path / "ingest.log", tmp_path / "ingest.json"
     with log.open("w") as stderr, out.open("w") as stdout:
-        done = subprocess.run([*QA, "ingest", str(SAMPLES), "--json"], stdout=stdout, stderr=stderr, env=env, timeout=300)
+        done = subprocess.run(
+            [*QA, "ingest", str(SAMPLES), "--json"], stdout=stdout, stderr=stderr, env=env, timeout=300
+        )
     assert done.returncode == 0, log.read_text()
     lines = log.read_text().splitlines()
     assert lines[0] == "导入：开始，共 5 篇"
@@ -152,7 +159,9 @@ def test_logs_get_progress_lines_scripts_get_json_and_spreadsheets(tmp_path: Pat
 
     answer = tmp_path / "answer.txt"
     with answer.open("w") as stdout:
-        asked = subprocess.run([*QA, "ask", "哪些单位提到预算编制不够细化？"], stdout=stdout, stderr=subprocess.PIPE, env=env, timeout=300)
+        asked = subprocess.run(
+            [*QA, "ask", "哪些单位提到预算编制不够细化？"], stdout=stdout, stderr=subprocess.PIPE, env=env, timeout=300
+        )
     assert asked.returncode == 0, asked.stderr
     text = answer.read_text().splitlines()
     # Not a terminal: each line as the answer has it, whatever COLUMNS says (no "1. " left alone).
@@ -161,12 +170,30 @@ def test_logs_get_progress_lines_scripts_get_json_and_spreadsheets(tmp_path: Pat
     assert any(re.match(r"\[1\] 益阳市赫山区投资促进服务中心（2021年）· .+ · 字符 \d+–\d+$", line) for line in text)
 
     xlsx = tmp_path / "findings.xlsx"
-    exported = subprocess.run([*QA, "findings", "export", "--format", "xlsx", "-o", str(xlsx), "--role", "problem"], capture_output=True, text=True, env=env, timeout=300)
+    exported = subprocess.run(
+        [*QA, "findings", "export", "--format", "xlsx", "-o", str(xlsx), "--role", "problem"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert exported.returncode == 0, exported.stderr
     from openpyxl import load_workbook
 
     rows = list(load_workbook(xlsx).active.iter_rows(values_only=True))
-    assert rows[0][:11] == ("单位", "地区", "年度", "报告类型", "类型", "分类", "内容", "来源文件", "章节", "起始字符", "结束字符")
+    assert rows[0][:11] == (
+        "单位",
+        "地区",
+        "年度",
+        "报告类型",
+        "类型",
+        "分类",
+        "内容",
+        "来源文件",
+        "章节",
+        "起始字符",
+        "结束字符",
+    )
     assert len(rows) > 5 and {r[4] for r in rows[1:]} == {"问题"}
     budget = [r for r in rows[1:] if "预算编制不够细化" in (r[5] or "")]
     assert {r[0] for r in budget} >= {"益阳市赫山区投资促进服务中心", "湖南省大祥工业集中区管理委员会"}

@@ -25,15 +25,31 @@ ANSWER = (
 
 
 def citation(n: int, unit: str, source: str, section: str, start: int) -> CitationOut:
-    return CitationOut(id=n, doc_id="d", source=source, unit=unit, year=2021, title="", section=section, text="…",
-                       char_start=start, char_end=start + 25, score=1.0)
+    return CitationOut(
+        id=n,
+        doc_id="d",
+        source=source,
+        unit=unit,
+        year=2021,
+        title="",
+        section=section,
+        text="…",
+        char_start=start,
+        char_end=start + 25,
+        score=1.0,
+    )
 
 
 OUT = AskOut(
-    answer=ANSWER, kind="aggregate", resolved_question="哪些单位提到预算编制不够细化？", filters={},
+    answer=ANSWER,
+    kind="aggregate",
+    resolved_question="哪些单位提到预算编制不够细化？",
+    filters={},
     citations=[
         citation(1, HESHAN, "001_5adf402d10fbcc74.txt", "七、存在的问题及原因分析", 2121),
-        citation(2, "湖南省大祥工业集中区管理委员会", "004_30f3d27d840c4c9e.txt", "三、部门整体支出绩效评价存在的问题", 2121),
+        citation(
+            2, "湖南省大祥工业集中区管理委员会", "004_30f3d27d840c4c9e.txt", "三、部门整体支出绩效评价存在的问题", 2121
+        ),
         citation(3, "芙蓉区商务局", "003_332cd0b86e5ac67a.txt", "四、存在的问题", 1500),
     ],
 )
@@ -72,7 +88,9 @@ def test_ask_output_wraps_cleanly_at_any_width(width: int) -> None:
         assert cell_len(line) <= width, line
         assert not re.fullmatch(r"\s*(\d+\.|-|\[\d+\])\s*", line), f"a list marker alone on its line: {line!r}"
         assert line.strip()[0] not in _NO_START, f"a line starts with closing punctuation: {line!r}"
-        assert not re.match(r"\s*\[\d+\]", line) or line.startswith("["), f"a citation marker split from its sentence: {line!r}"
+        assert not re.match(r"\s*\[\d+\]", line) or line.startswith("["), (
+            f"a citation marker split from its sentence: {line!r}"
+        )
     for n in (1, 2):  # each numbered item starts its own line, with text after the number
         assert any(re.match(rf"{n}\. \S", line) for line in lines)
     if width == 200:

@@ -29,7 +29,10 @@ def torch_queries(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
 def test_default_query_backend_is_int8_only_for_the_measured_model(embedder: Embedder) -> None:
     assert (embedder.backend, embedder.query_backend) == ("torch", "onnx-int8")
     assert query_backend_for(Settings(embedding_model="/models/bge-small-zh")) == "torch"
-    assert query_backend_for(Settings(embedding_model="/models/bge-small-zh", embedding_backend="onnx-int8")) == "onnx-int8"
+    assert (
+        query_backend_for(Settings(embedding_model="/models/bge-small-zh", embedding_backend="onnx-int8"))
+        == "onnx-int8"
+    )
     assert query_backend_for(Settings(query_embedding_backend="torch")) == "torch"
 
 
@@ -44,7 +47,13 @@ def test_int8_export_is_cached_and_reused(tmp_path: Path) -> None:
 
 
 def test_int8_vectors_are_close_to_torch(embedder: Embedder, torch_queries: Embedder) -> None:
-    texts = [line for line in (SAMPLES / sorted(p.name for p in SAMPLES.glob("*.txt"))[0]).read_text(encoding="utf-8").splitlines() if len(line) > 20][:40]
+    texts = [
+        line
+        for line in (SAMPLES / sorted(p.name for p in SAMPLES.glob("*.txt"))[0])
+        .read_text(encoding="utf-8")
+        .splitlines()
+        if len(line) > 20
+    ][:40]
     torch_vecs, int8_vecs = torch_queries.encode_queries(texts), embedder.encode_queries(texts)
     cosine = (torch_vecs * int8_vecs).sum(axis=1)
     assert cosine.mean() > 0.99 and cosine.min() > 0.97, cosine
@@ -56,7 +65,13 @@ def test_int8_vectors_are_close_to_torch(embedder: Embedder, torch_queries: Embe
 def test_an_int8_sentence_vector_does_not_depend_on_its_batch(embedder: Embedder) -> None:
     # Activations are quantised with one scale per run: in batches a sentence's vector followed its neighbours,
     # and an answer followed what earlier questions had left in the sentence cache.
-    texts = [line for line in (SAMPLES / sorted(p.name for p in SAMPLES.glob("*.txt"))[1]).read_text(encoding="utf-8").splitlines() if len(line) > 10][:24]
+    texts = [
+        line
+        for line in (SAMPLES / sorted(p.name for p in SAMPLES.glob("*.txt"))[1])
+        .read_text(encoding="utf-8")
+        .splitlines()
+        if len(line) > 10
+    ][:24]
     together = embedder.encode_queries(texts)
     for i in (0, 7, 23):
         assert np.array_equal(embedder.encode_queries([texts[i]])[0], together[i])
@@ -80,9 +95,16 @@ def test_int8_queries_search_a_torch_store_like_torch(sample_retriever: Retrieve
 def test_first_use_exports_offline_and_keeps_cli_output_clean(tmp_path: Path) -> None:
     """A fresh data dir and model cache, as on a new machine: `qa ingest` builds the int8 export itself, and the
     quantiser's root logging handler must not leak other libraries' debug lines into the CLI's output."""
-    env = {**os.environ, "QA_DATA_DIR": str(tmp_path / "data"), "QA_MODEL_CACHE_DIR": str(tmp_path / "models"), "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "QA_DATA_DIR": str(tmp_path / "data"),
+        "QA_MODEL_CACHE_DIR": str(tmp_path / "models"),
+        "HF_HUB_OFFLINE": "1",
+    }
     qa = str(Path(sys.executable).with_name("qa"))
-    proc = subprocess.run([qa, "ingest", str(sorted(SAMPLES.glob("*.txt"))[0])], capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [qa, "ingest", str(sorted(SAMPLES.glob("*.txt"))[0])], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert list((tmp_path / "models").glob("*/model_qint8.onnx"))
     assert "DEBUG" not in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-2000:]

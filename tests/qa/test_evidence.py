@@ -36,7 +36,9 @@ def test_coverage_without_jieba_for_sentences_lacking_every_topic_token(sample_r
 # floor (Topic.key_floor) already keeps most unrelated sentences out, so the pruning may add nothing: it must never
 # change an answer.
 @pytest.mark.parametrize("question", ["哪些单位提到招商引资？", "哪些单位提到500强企业？"])
-def test_corpus_wide_pass_embeds_unrelated_sentences_only_from_the_nearest_chunks(sample_retriever: Retriever, question: str) -> None:
+def test_corpus_wide_pass_embeds_unrelated_sentences_only_from_the_nearest_chunks(
+    sample_retriever: Retriever, question: str
+) -> None:
     runs = {}
     for pruned in (True, False):
         answerer = Answerer(sample_retriever)
@@ -44,7 +46,11 @@ def test_corpus_wide_pass_embeds_unrelated_sentences_only_from_the_nearest_chunk
         answerer.ctx.params = replace(answerer.params, aggregate_meaning_chunks=nearest)
         answerer.ctx.vectors = recording = RecordingVectors(answerer.ctx.vectors)
         ans = answerer.ask(question)
-        runs[pruned] = (recording.asked, [(u.unit, u.citation_ids) for u in ans.units or []], [u.unit for u in ans.related])
+        runs[pruned] = (
+            recording.asked,
+            [(u.unit, u.citation_ids) for u in ans.units or []],
+            [u.unit for u in ans.related],
+        )
     pruned, every = runs[True][0], runs[False][0]
     topic = understand(question, (), list(sample_retriever.catalogue().values()), None).topic
     coverage = Coverage(set(tokenize(topic)), sample_retriever.lexical().idf)

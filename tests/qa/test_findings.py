@@ -16,7 +16,6 @@ from qa.findings import FindingFilter, TaxonomyError, load_taxonomy, open_findin
 from qa.findings.evaluate import evaluate_findings, extract_corpus, load_labels
 from qa.findings.evidence import REASON_AS_MEASURE, finding_verdict
 from qa.findings.taxonomy import Categorizer, Taxonomy
-from qa.lexical import tokenize
 from qa.retrieve import Filters, Retriever
 from tests.conftest import ROOT, SAMPLES, ingest_into
 
@@ -84,7 +83,9 @@ def test_stored_findings_follow_their_document(sample_retriever: Retriever) -> N
     assert sorted(by_doc.values()) == [4, 5, 5, 8, 10]
     budget = index.select(FindingFilter(category="预算编制不够细化", role="problem"))
     assert {f.doc.unit for f in budget} == {"益阳市赫山区投资促进服务中心", "湖南省大祥工业集中区管理委员会"}
-    assert [f.doc.display_unit for f in index.select(FindingFilter(category="项目资金未实行专账核算", role="problem"))] == ["000_b17f134b7a6d8e07.txt"]
+    assert [
+        f.doc.display_unit for f in index.select(FindingFilter(category="项目资金未实行专账核算", role="problem"))
+    ] == ["000_b17f134b7a6d8e07.txt"]
     assert {f.doc.year for f in index.select(FindingFilter(year=2022))} == {2022}
     assert {f.doc.unit for f in index.select(FindingFilter(region="赫山区"))} == {"益阳市赫山区投资促进服务中心"}
     stats = index.stats("category", FindingFilter(role="problem"))
@@ -104,10 +105,19 @@ def test_repair_removes_findings_of_an_interrupted_ingest(empty_retriever: Retri
     # Another document's findings written without its commit (the writer died before the record).
     from ingest.schema import ChunkRow
 
-    orphan = [ChunkRow(f"dead-f000-{j:02d}", "预算编制不够细化。", {**rows["metadatas"][0], "doc_id": "dead", "finding_id": "dead-f000", "row": j}) for j in range(2)]  # type: ignore[index]
+    orphan = [
+        ChunkRow(
+            f"dead-f000-{j:02d}",
+            "预算编制不够细化。",
+            {**rows["metadatas"][0], "doc_id": "dead", "finding_id": "dead-f000", "row": j},
+        )
+        for j in range(2)
+    ]  # type: ignore[index]
     store.write_chunks(store.findings, orphan, np.asarray(rows["embeddings"][:2]))  # type: ignore[index]
     assert store.findings.count() == 7
-    assert open_findings(empty_retriever).select(FindingFilter()) and all(f.doc.doc_id != "dead" for f in open_findings(empty_retriever).select(FindingFilter()))
+    assert open_findings(empty_retriever).select(FindingFilter()) and all(
+        f.doc.doc_id != "dead" for f in open_findings(empty_retriever).select(FindingFilter())
+    )
     assert store.repair() == 1
     assert store.findings.count() == 5
     doc_id = report.doc_ids["004_30f3d27d840c4c9e.txt"]
@@ -143,7 +153,13 @@ def test_finding_verdicts_are_one_list_for_every_wording(sample_retriever: Retri
     v = finding_verdict(answerer.findings, scoring, t, "problem", Filters())
     assert [s.hit.doc.display_unit for s in v.accepted] == ["000_b17f134b7a6d8e07.txt"]
     assert v.accepted[0].text.startswith("2、项目资金未实行专账核算")
-    narrowed = finding_verdict(answerer.findings, scoring, Topic("预算编制不够细化", sample_retriever.queries.encode("预算编制不够细化")), "problem", Filters(year=2022))
+    narrowed = finding_verdict(
+        answerer.findings,
+        scoring,
+        Topic("预算编制不够细化", sample_retriever.queries.encode("预算编制不够细化")),
+        "problem",
+        Filters(year=2022),
+    )
     assert narrowed.accepted == []  # both units that say so reported on 2021
     # A measure question: units that only state the concept as a problem are near misses, never counted.
     t = Topic("加强专业人才队伍建设", sample_retriever.queries.encode("加强专业人才队伍建设"))
@@ -189,7 +205,9 @@ def test_findings_view_extended_after_an_upload_equals_a_full_build(empty_retrie
     assert all(d.vectors is None for d in index._per_doc.values())  # one copy of the vectors: the view's
 
 
-def test_cli_findings_json_and_stats(sample_retriever: Retriever, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_findings_json_and_stats(
+    sample_retriever: Retriever, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`qa findings` on the samples' store, in-process with the session's model (the subprocess route of the
     CLI is covered by tests/qa/test_cli.py)."""
     from typer.testing import CliRunner
@@ -205,9 +223,16 @@ def test_cli_findings_json_and_stats(sample_retriever: Retriever, embedder: Embe
     try:
         listed = runner.invoke(qa.cli.app, ["findings", "--role", "problem", "--unit", "大祥", "--json"])
         assert listed.exit_code == 0, listed.output
-        assert [f["text"] for f in json.loads(listed.stdout)] == ["1、预算编制不够细化。", "2、缺乏懂法律的、懂财经的、懂环保的专业人才。"]
+        assert [f["text"] for f in json.loads(listed.stdout)] == [
+            "1、预算编制不够细化。",
+            "2、缺乏懂法律的、懂财经的、懂环保的专业人才。",
+        ]
         table = runner.invoke(qa.cli.app, ["findings", "--category", "项目资金未实行专账核算", "--year", "2021"])
-        assert table.exit_code == 0 and "2、项目资金未实行专账核算。" in table.stdout and "实行项目专账核算" in table.stdout
+        assert (
+            table.exit_code == 0
+            and "2、项目资金未实行专账核算。" in table.stdout
+            and "实行项目专账核算" in table.stdout
+        )
         stats = runner.invoke(qa.cli.app, ["findings", "stats", "--by", "category", "--role", "problem"])
         assert stats.exit_code == 0, stats.output
         talent = next(line for line in stats.stdout.splitlines() if "专业人才缺乏" in line)
@@ -242,7 +267,9 @@ def test_cli_errors_are_one_chinese_line(tmp_path: Path, monkeypatch: pytest.Mon
             get_settings.cache_clear()
             result = runner.invoke(app, args)
             assert result.exit_code == 2 and message in result.stderr, (args, result.output)
-            assert len(result.stderr.strip().splitlines()) == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+            assert (len(result.stderr.strip().splitlines()) == 1 and result.exception is None) or isinstance(
+                result.exception, SystemExit
+            )
             for k in env:
                 monkeypatch.delenv(k)
     finally:

@@ -30,7 +30,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def _upload(base: str, path: Path, name: str | None = None, content: bytes | None = None) -> dict:  # type: ignore[type-arg]
     data = content if content is not None else path.read_bytes()
-    r = httpx.post(f"{base}/v1/documents", files={"file": (name or path.name, data, "text/plain")}, headers=ADMIN, timeout=120)
+    r = httpx.post(
+        f"{base}/v1/documents", files={"file": (name or path.name, data, "text/plain")}, headers=ADMIN, timeout=120
+    )
     assert r.status_code == 201, r.text
     return r.json()  # type: ignore[no-any-return]
 
@@ -48,7 +50,10 @@ def test_auth_listing_citations_and_bad_parameters(server: str) -> None:
     r = httpx.get(f"{server}/v1/findings", params={"role": "problem"}, headers=READER, timeout=60)
     assert r.status_code == 200
     body = r.json()
-    assert body["total"] == 2 and [f["text"] for f in body["items"]] == ["1、预算编制不够细化。", "2、缺乏懂法律的、懂财经的、懂环保的专业人才。"]
+    assert body["total"] == 2 and [f["text"] for f in body["items"]] == [
+        "1、预算编制不够细化。",
+        "2、缺乏懂法律的、懂财经的、懂环保的专业人才。",
+    ]
     text = httpx.get(f"{server}/v1/documents/{doc['doc_id']}", headers=READER).json()["text"]
     for f in body["items"]:
         c = f["citation"]
@@ -58,8 +63,13 @@ def test_auth_listing_citations_and_bad_parameters(server: str) -> None:
     page = httpx.get(f"{server}/v1/findings", params={"limit": 2, "offset": 4}, headers=READER).json()
     assert page["total"] == 5 and len(page["items"]) == 1 and page["items"][0]["role"] == "measure"
     for params, field in [
-        ({"category": "没有这个分类"}, "分类"), ({"role": "risk"}, "类型"), ({"year": "二〇二一"}, "年度"), ({"year": "99999"}, "年度"),
-        ({"limit": "0"}, "limit"), ({"offset": "-1"}, "offset"), ({"unit": ""}, "单位"),
+        ({"category": "没有这个分类"}, "分类"),
+        ({"role": "risk"}, "类型"),
+        ({"year": "二〇二一"}, "年度"),
+        ({"year": "99999"}, "年度"),
+        ({"limit": "0"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"unit": ""}, "单位"),
     ]:
         bad = httpx.get(f"{server}/v1/findings", params=params, headers=READER)
         assert bad.status_code == 422 and bad.json()["detail"].startswith(field), (params, bad.text)
@@ -80,7 +90,10 @@ def test_stats_stay_consistent_after_reingest_and_delete(server: str) -> None:
 
     # The same file name with the problem rewritten: the old document and all its findings are replaced.
     original = (SAMPLES / "001_5adf402d10fbcc74.txt").read_text(encoding="utf-8")
-    changed = original.replace("预算编制工作有待细化。预算编制不够明确和细化，预算编制的合理性需要提高。", "专业技术人才缺乏，现有人员难以胜任绩效管理工作。")
+    changed = original.replace(
+        "预算编制工作有待细化。预算编制不够明确和细化，预算编制的合理性需要提高。",
+        "专业技术人才缺乏，现有人员难以胜任绩效管理工作。",
+    )
     assert changed != original
     second = _upload(server, SAMPLES / "001_5adf402d10fbcc74.txt", content=changed.encode("utf-8"))
     assert second["outcome"] == "replaced" and second["doc_id"] != first["doc_id"]
@@ -94,5 +107,7 @@ def test_stats_stay_consistent_after_reingest_and_delete(server: str) -> None:
     assert httpx.get(f"{server}/v1/findings", params={"unit": "赫山区"}, headers=READER).json()["total"] == 0
     after = _stats(server, by="unit")
     assert set(after) == {DAXIANG} and after[DAXIANG]["findings"] == 5
-    ask = httpx.post(f"{server}/v1/ask", json={"question": "哪些单位提到预算编制不够细化？"}, headers=READER, timeout=60).json()
+    ask = httpx.post(
+        f"{server}/v1/ask", json={"question": "哪些单位提到预算编制不够细化？"}, headers=READER, timeout=60
+    ).json()
     assert [u["unit"] for u in ask["units"]] == [DAXIANG]

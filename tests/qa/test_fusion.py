@@ -8,14 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
-
 import numpy as np
 import pytest
 
+from ingest.schema import ChunkRow
 from qa import tuning
 from qa.fusion import FusionParams, FusionRecord, convex, fuse, load_record, rrf, save_record
 from qa.retrieve import Retriever
-from ingest.schema import ChunkRow
 from tests.conftest import SAMPLES, ingest_into
 
 BM25 = [("a", 12.0), ("b", 4.0), ("c", 3.5), ("d", 1.0)]
@@ -52,7 +51,9 @@ def test_fuse_cuts_each_side_to_the_depth() -> None:
 
 
 def test_record_round_trip_and_unknown_fields() -> None:
-    record = FusionRecord(FusionParams(alpha=0.35), "m3e", 76, 1.0, 237, {"chosen": 0.5}, [(0.3, 0.4), (0.35, 0.5)], 2.0)
+    record = FusionRecord(
+        FusionParams(alpha=0.35), "m3e", 76, 1.0, 237, {"chosen": 0.5}, [(0.3, 0.4), (0.35, 0.5)], 2.0
+    )
     assert FusionRecord.from_json(record.to_json()) == record
     assert FusionParams.from_dict({"alpha": 0.2, "from_the_future": 1}) == FusionParams(alpha=0.2)
     with pytest.raises(ValueError):
@@ -80,9 +81,13 @@ def test_pseudo_queries_cut_the_query_out_of_everything_indexed() -> None:
 
 
 def test_choose_alpha_stays_at_the_prior_unless_the_library_clearly_disagrees() -> None:
-    lexical = [tuning.Sample([("t", 3.0), ("x", 2.5), ("y", 0.5)], [("x", 0.9), ("y", 0.8), ("t", 0.1)], frozenset({"t"}))] * 40
+    lexical = [
+        tuning.Sample([("t", 3.0), ("x", 2.5), ("y", 0.5)], [("x", 0.9), ("y", 0.8), ("t", 0.1)], frozenset({"t"}))
+    ] * 40
     alpha, points = tuning.choose_alpha(lexical, FusionParams(), prior=0.4)
-    assert alpha == 0.15 and dict(points)[0.15] == 1.0 > dict(points)[0.2]  # dense is wrong every time: as far as needed
+    assert (
+        alpha == 0.15 and dict(points)[0.15] == 1.0 > dict(points)[0.2]
+    )  # dense is wrong every time: as far as needed
     easy = tuning.Sample([("t", 3.0), ("x", 1.0)], [("t", 0.9), ("x", 0.5)], frozenset({"t"}))
     dense_once = tuning.Sample([("x", 3.0), ("t", 2.9)], [("t", 0.9), ("x", 0.1)], frozenset({"t"}))
     alpha, points = tuning.choose_alpha([easy] * 38 + [dense_once] * 2, FusionParams(), prior=0.4)
@@ -101,12 +106,14 @@ def test_pseudo_samples_score_the_cut_passage(small_library: Retriever) -> None:
     assert 30 <= len(samples) <= 40
     index = r.lexical()
     for s in samples[:10]:
-        (target,) = s.relevant
+        (_target,) = s.relevant
         ids = [i for i, _ in s.bm25]
         assert len(ids) == len(set(ids)) and [v for _, v in s.bm25] == sorted((v for _, v in s.bm25), reverse=True)
         assert [v for _, v in s.dense] == sorted((v for _, v in s.dense), reverse=True)
     # The target's BM25 score is that of its passage without the query, never the intact chunk's.
-    queries = tuning.pseudo_queries(r.store.get_chunks(tuning.sample_ids(index.ids, 160, 19)), tuning.row_index_text, 160)
+    queries = tuning.pseudo_queries(
+        r.store.get_chunks(tuning.sample_ids(index.ids, 160, 19)), tuning.row_index_text, 160
+    )
     q = queries[0]
     intact = index.scores(q.text, phrase_weight=0.5)[index.rows_of([q.target])[0]]
     assert index.score_text(q.text, q.passage, 0.5) < intact
@@ -127,7 +134,9 @@ def test_tuning_records_the_choice_and_every_retriever_on_the_store_uses_it(smal
     save_record(r.store.meta, replace(record, params=FusionParams(alpha=0.0)))
     r.invalidate()
     query = "项目资金未实行专账核算"
-    assert [h.id for h in r.search(query, mode="hybrid", top_k=5)] == [h.id for h in r.search(query, mode="bm25", top_k=5)]
+    assert [h.id for h in r.search(query, mode="hybrid", top_k=5)] == [
+        h.id for h in r.search(query, mode="bm25", top_k=5)
+    ]
     off = Retriever(r.store, r.embedder, r.settings.model_copy(update={"fusion_tuning": False}))
     assert off.fusion() == off.default_fusion() and off.fusion_summary()["source"] == "settings"
 
@@ -161,10 +170,22 @@ def test_server_tunes_in_the_background_after_uploads_and_readyz_shows_it(tmp_pa
         assert httpx.get(f"{base}/readyz").json()["fusion"]["source"] == "default"  # nothing to tune on yet
         for path in sorted(SAMPLES.glob("*.txt"))[:3]:
             with path.open("rb") as f:
-                assert httpx.post(f"{base}/v1/documents", files={"file": (path.name, f, "text/plain")}, timeout=300).status_code == 201
+                assert (
+                    httpx.post(
+                        f"{base}/v1/documents", files={"file": (path.name, f, "text/plain")}, timeout=300
+                    ).status_code
+                    == 201
+                )
         deadline = time.monotonic() + 300
-        while (fusion := httpx.get(f"{base}/readyz", timeout=30).json()["fusion"])["source"] != "tuned" and time.monotonic() < deadline:
+        while (fusion := httpx.get(f"{base}/readyz", timeout=30).json()["fusion"])[
+            "source"
+        ] != "tuned" and time.monotonic() < deadline:
             time.sleep(1)
         assert fusion["source"] == "tuned" and fusion["method"] == "convex" and 0 <= fusion["alpha"] <= 1
         assert fusion["pseudo_queries"] >= 30 and set(fusion["pseudo_mrr@10"]) == {"chosen", "default", "bm25", "dense"}
-        assert httpx.post(f"{base}/v1/search", json={"query": "项目资金未实行专账核算", "mode": "hybrid"}, timeout=30).status_code == 200
+        assert (
+            httpx.post(
+                f"{base}/v1/search", json={"query": "项目资金未实行专账核算", "mode": "hybrid"}, timeout=30
+            ).status_code
+            == 200
+        )

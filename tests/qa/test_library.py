@@ -31,7 +31,9 @@ def _rows(r: Retriever, doc_id: str) -> dict[str, tuple[dict[str, object], list[
     out = {}
     for col in (r.store.chunks, r.store.findings):
         page = col.get(where={"doc_id": doc_id}, include=["metadatas", "embeddings"])
-        out.update({i: (dict(m or {}), list(e)) for i, m, e in zip(page["ids"], page["metadatas"] or [], page["embeddings"])})  # type: ignore[arg-type]
+        out.update(
+            {i: (dict(m or {}), list(e)) for i, m, e in zip(page["ids"], page["metadatas"] or [], page["embeddings"])}
+        )  # type: ignore[arg-type]
     return out
 
 
@@ -41,20 +43,34 @@ def test_same_content_under_another_name_is_a_duplicate(empty_retriever: Retriev
     first = ingest_into(r, [_copy(S001, tmp_path / "a", "原件.txt")])
     before = (r.store.count_chunks(), r.store.findings.count(), r.store.catalogue())
     twin = ingest_into(r, [_copy(S001, tmp_path / "b", "副本.txt")])
-    assert twin.duplicates == [("副本.txt", "原件.txt")] and not (twin.new or twin.unchanged or twin.replaced or twin.failed)
+    assert twin.duplicates == [("副本.txt", "原件.txt")] and not (
+        twin.new or twin.unchanged or twin.replaced or twin.failed
+    )
     assert twin.doc_ids["副本.txt"] == first.doc_ids["原件.txt"] and twin.chunks == 0
     added = library.add(S001.read_bytes(), "上传副本.txt")
-    assert (added.outcome, added.duplicate_of, added.record.doc.doc_id) == ("duplicate", "原件.txt", first.doc_ids["原件.txt"])
-    assert (r.store.count_chunks(), r.store.findings.count(), r.store.catalogue()) == before  # nothing stored, nothing changed
+    assert (added.outcome, added.duplicate_of, added.record.doc.doc_id) == (
+        "duplicate",
+        "原件.txt",
+        first.doc_ids["原件.txt"],
+    )
+    assert (
+        r.store.count_chunks(),
+        r.store.findings.count(),
+        r.store.catalogue(),
+    ) == before  # nothing stored, nothing changed
     assert ingest_into(r, [tmp_path / "a" / "原件.txt"]).unchanged == ["原件.txt"]  # same name, same content: unchanged
 
 
-def test_metadata_edit_reaches_every_row_and_view_without_reembedding(empty_retriever: Retriever, tmp_path: Path) -> None:
+def test_metadata_edit_reaches_every_row_and_view_without_reembedding(
+    empty_retriever: Retriever, tmp_path: Path
+) -> None:
     r = empty_retriever
     report = ingest_into(r, [_copy(S001, tmp_path, S001.name), _copy(S004, tmp_path, S004.name)])
     edited_id, other_id = report.doc_ids[S004.name], report.doc_ids[S001.name]
     answerer = Answerer(r)
-    assert "湖南省大祥工业集中区管理委员会" in {u.unit for u in answerer.ask("哪些单位提到预算编制不够细化？").units or []}
+    assert "湖南省大祥工业集中区管理委员会" in {
+        u.unit for u in answerer.ask("哪些单位提到预算编制不够细化？").units or []
+    }
     findings = open_findings(r)
     assert findings.select(FindingFilter(unit="大祥工业集中区"))
     rows_before, other_before = _rows(r, edited_id), _rows(r, other_id)
@@ -70,7 +86,9 @@ def test_metadata_edit_reaches_every_row_and_view_without_reembedding(empty_retr
         return iter_chunks(include_text, where)
 
     r.store.iter_chunks = every_chunk  # type: ignore[method-assign]
-    record = Library.of(r).edit_metadata(edited_id, unit=NEW_UNIT, region="湖南省邵阳市", year=2030, report_kind="项目支出")
+    record = Library.of(r).edit_metadata(
+        edited_id, unit=NEW_UNIT, region="湖南省邵阳市", year=2030, report_kind="项目支出"
+    )
     lexical = r.lexical()
     r.store.chunks_of, r.store.iter_chunks = chunks_of, iter_chunks  # type: ignore[method-assign]
     assert asked == [[edited_id]]
@@ -82,7 +100,12 @@ def test_metadata_edit_reaches_every_row_and_view_without_reembedding(empty_retr
     for row_id, (meta, vector) in rows_after.items():
         old_meta, old_vector = rows_before[row_id]
         assert vector == old_vector  # not re-embedded
-        assert (meta["unit"], meta["region"], meta["year"], meta["report_kind"]) == (NEW_UNIT, "湖南省邵阳市", 2030, "项目支出")
+        assert (meta["unit"], meta["region"], meta["year"], meta["report_kind"]) == (
+            NEW_UNIT,
+            "湖南省邵阳市",
+            2030,
+            "项目支出",
+        )
         assert {k: v for k, v in meta.items() if k not in ("unit", "region", "year", "report_kind")} == {
             k: v for k, v in old_meta.items() if k not in ("unit", "region", "year", "report_kind")
         }

@@ -40,7 +40,10 @@ def test_catalogue_is_a_plain_list_without_parameters_and_a_page_with_them(api: 
     units = [d["unit"] for d in docs(api, limit=50, sort="unit", order="asc")["items"]]
     assert units[:4] == sorted(u for u in units if u) and units[-1] == ""  # the report without a unit sorts last
     assert [d["unit"] for d in page["items"]] == units[:2]
-    assert docs(api, offset=2, limit=2, sort="unit", order="asc")["items"] == docs(api, limit=50, sort="unit", order="asc")["items"][2:4]
+    assert (
+        docs(api, offset=2, limit=2, sort="unit", order="asc")["items"]
+        == docs(api, limit=50, sort="unit", order="asc")["items"][2:4]
+    )
     assert [d["region"] for d in docs(api, year=2022)["items"]] == ["桃江县"]
     assert [d["unit"] for d in docs(api, q="赫山")["items"]] == [HESHAN]
     assert [d["source"] for d in docs(api, missing="unit")["items"]] == ["000_b17f134b7a6d8e07.txt"]
@@ -57,7 +60,10 @@ def test_document_chunks_sections_and_findings(api: str) -> None:
     assert chunks["total"] == record["n_chunks"] == len(chunks["items"])
     assert [c["chunk_index"] for c in chunks["items"]] == list(range(record["n_chunks"]))
     assert all(text[c["char_start"] : c["char_end"]] == c["text"] for c in chunks["items"])
-    assert httpx.get(f"{api}/v1/documents/{doc_id}/chunks", params={"offset": 3, "limit": 2}).json()["items"] == chunks["items"][3:5]
+    assert (
+        httpx.get(f"{api}/v1/documents/{doc_id}/chunks", params={"offset": 3, "limit": 2}).json()["items"]
+        == chunks["items"][3:5]
+    )
 
     tree = httpx.get(f"{api}/v1/documents/{doc_id}/sections").json()["sections"]
     problems = next(s for s in tree if s["title"] == "七、存在的问题及原因分析")
@@ -90,7 +96,9 @@ def test_findings_export_csv_and_xlsx_match_the_list(api: str) -> None:
     for f in listed["items"]:
         row = by_text[f["text"]]
         assert row[4] == "问题" and row[7] == f["source"] and row[8] == f["section"]
-        assert (int(row[9]), int(row[10])) == (f["char_start"], f["char_end"]) and row[5] == "、".join(c["name"] for c in f["categories"])
+        assert (int(row[9]), int(row[10])) == (f["char_start"], f["char_end"]) and row[5] == "、".join(
+            c["name"] for c in f["categories"]
+        )
 
     x = httpx.get(f"{api}/v1/findings/export", params={"format": "xlsx", "unit": "赫山"})
     assert x.status_code == 200 and x.headers["content-type"].startswith("application/vnd.openxmlformats")
@@ -104,13 +112,30 @@ def test_findings_export_csv_and_xlsx_match_the_list(api: str) -> None:
 
 
 def test_export_cells_never_become_formulas() -> None:
-    sneaky = "=HYPERLINK(\"http://x\",\"点击\")"
+    sneaky = '=HYPERLINK("http://x","点击")'
     doc = DocFields("d", "=a.txt", "", "+单位", "", 2021, "其他")
-    f = Finding("d-f000", doc, "problem", "-章节", "", sneaky, 0, len(sneaky),
-                (Span(sneaky, 0, len(sneaky)),), (CategoryLabel("@分类", 0.9, Span(sneaky, 0, 5)),), 0)
+    f = Finding(
+        "d-f000",
+        doc,
+        "problem",
+        "-章节",
+        "",
+        sneaky,
+        0,
+        len(sneaky),
+        (Span(sneaky, 0, len(sneaky)),),
+        (CategoryLabel("@分类", 0.9, Span(sneaky, 0, 5)),),
+        0,
+    )
     row = next(csv.reader(io.StringIO(to_csv([f]).decode("utf-8-sig").split("\r\n", 1)[1])))
-    assert row[0] == "'+单位" and row[5] == "'@分类" and row[6] == "'" + sneaky and row[7] == "'=a.txt" and row[8] == "'-章节"
-    cells = list(load_workbook(io.BytesIO(to_xlsx([f]))).active.iter_rows(min_row=2))[0]
+    assert (
+        row[0] == "'+单位"
+        and row[5] == "'@分类"
+        and row[6] == "'" + sneaky
+        and row[7] == "'=a.txt"
+        and row[8] == "'-章节"
+    )
+    cells = next(iter(load_workbook(io.BytesIO(to_xlsx([f]))).active.iter_rows(min_row=2)))
     assert cells[6].value == sneaky and cells[6].data_type == "s"
 
 
@@ -134,7 +159,12 @@ def test_ingest_job_runs_in_the_background_with_a_result_per_file(api: str) -> N
         r = client.post(f"{api}/v1/jobs/ingest", files=files)
     assert r.status_code == 202, r.text
     job = r.json()
-    assert job["total"] == 4 and [f["name"] for f in job["files"]] == ["审计测试中心.txt", "坏文件.pdf", "001_5adf402d10fbcc74.txt", "副本.txt"]
+    assert job["total"] == 4 and [f["name"] for f in job["files"]] == [
+        "审计测试中心.txt",
+        "坏文件.pdf",
+        "001_5adf402d10fbcc74.txt",
+        "副本.txt",
+    ]
     assert job["status"] in ("queued", "running") or job["done"] == 4
     job = wait_for(api, job["job_id"])
     assert job["status"] == "done" and job["done"] == 4, job
@@ -143,7 +173,11 @@ def test_ingest_job_runs_in_the_background_with_a_result_per_file(api: str) -> N
     assert bad["status"] == "refused" and bad["reason"] and not bad["reason"].isascii() and not bad["doc_id"]
     assert same["status"] == "unchanged"
     # The library stores nothing for a duplicate and names the stored file it repeats (qa.library.Library.add).
-    assert copy["status"] == "duplicate" and copy["doc_id"] == same["doc_id"] and copy["extra"]["duplicate_of"] == "001_5adf402d10fbcc74.txt"
+    assert (
+        copy["status"] == "duplicate"
+        and copy["doc_id"] == same["doc_id"]
+        and copy["extra"]["duplicate_of"] == "001_5adf402d10fbcc74.txt"
+    )
     assert new["extra"] == {"ocr_pages": 0, "ocr_seconds": 0.0} and new["ocr_total"] == 0
     assert job["counts"] == {"new": 1, "refused": 1, "unchanged": 1, "duplicate": 1}
     try:
@@ -178,11 +212,18 @@ def test_ready_reports_the_store_mode_and_the_console_is_served(api: str) -> Non
     assert httpx.get(f"{api}/readyz").json()["store"] == "embedded"
     page = httpx.get(f"{api}/admin")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "frame-ancestors 'none'" in page.headers["content-security-policy"] and page.headers["x-frame-options"] == "DENY"
+    assert (
+        "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        and page.headers["x-frame-options"] == "DENY"
+    )
     # The file picker offers exactly what ingest reads (one list: ingest.readers).
     accept = re.search(r'accept="([^"]+)"', page.text)
     assert accept and set(accept.group(1).split(",")) == SUPPORTED_SUFFIXES and "@@" not in page.text
-    for name, kind in (("admin.js", "text/javascript"), ("admin.css", "text/css"), ("source-view.js", "text/javascript")):
+    for name, kind in (
+        ("admin.js", "text/javascript"),
+        ("admin.css", "text/css"),
+        ("source-view.js", "text/javascript"),
+    ):
         asset = httpx.get(f"{api}/admin/{name}")
         assert asset.status_code == 200 and asset.headers["content-type"].startswith(kind) and asset.headers["etag"]
         assert "http://" not in asset.text and "https://" not in asset.text  # nothing from elsewhere
@@ -190,5 +231,13 @@ def test_ready_reports_the_store_mode_and_the_console_is_served(api: str) -> Non
     widget, viewer = httpx.get(f"{api}/widget.js").text, httpx.get(f"{api}/admin/source-view.js").text
     assert viewer.strip() in widget and "/* @include" not in widget
     schema = httpx.get(f"{api}/openapi.json").json()["paths"]
-    assert {"/v1/jobs/ingest", "/v1/jobs/{job_id}", "/v1/documents/{doc_id}/sections", "/v1/documents/{doc_id}/chunks",
-            "/v1/findings/export", "/v1/models", "/v1/whoami", "/v1/widget/session"} <= set(schema)
+    assert {
+        "/v1/jobs/ingest",
+        "/v1/jobs/{job_id}",
+        "/v1/documents/{doc_id}/sections",
+        "/v1/documents/{doc_id}/chunks",
+        "/v1/findings/export",
+        "/v1/models",
+        "/v1/whoami",
+        "/v1/widget/session",
+    } <= set(schema)

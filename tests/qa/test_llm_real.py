@@ -27,7 +27,12 @@ LOOKUPS = [
 
 @pytest.fixture(scope="module")
 def real_llm_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {"QA_LLM_BASE_URL": str(LLM_URL), "QA_LLM_MODEL": "qwen2.5-coder-1.5b-instruct", "QA_LLM_TIMEOUT": "300", "QA_ANSWER_TIMEOUT": "600"}
+    env = {
+        "QA_LLM_BASE_URL": str(LLM_URL),
+        "QA_LLM_MODEL": "qwen2.5-coder-1.5b-instruct",
+        "QA_LLM_TIMEOUT": "300",
+        "QA_ANSWER_TIMEOUT": "600",
+    }
     with running_server(tmp_path_factory.mktemp("real-llm"), "--seed", str(SAMPLES), env=env) as base:
         yield base
 

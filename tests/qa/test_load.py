@@ -84,7 +84,9 @@ class Tally:
         return time.monotonic() > deadline or self.requests >= MAX_REQUESTS or len(self.errors) > 20
 
 
-async def _call(client: httpx.AsyncClient, tally: Tally, kind: str, method: str, url: str, expect: int, **kw: object) -> httpx.Response | None:
+async def _call(
+    client: httpx.AsyncClient, tally: Tally, kind: str, method: str, url: str, expect: int, **kw: object
+) -> httpx.Response | None:
     tally.requests += 1
     started = time.perf_counter()
     try:
@@ -110,7 +112,9 @@ def _check_hits(tally: Tally, version: Version, hits: list[dict]) -> None:  # ty
             tally.violations.append(f"search {version.marker}: chunk {h['id']} is not the stored span")
 
 
-async def _reader(client: httpx.AsyncClient, tally: Tally, versions: dict[str, Version], deadline: float, rng: random.Random) -> None:
+async def _reader(
+    client: httpx.AsyncClient, tally: Tally, versions: dict[str, Version], deadline: float, rng: random.Random
+) -> None:
     everything = list(versions.values())
     while not tally.over(deadline):
         # Mostly the versions being written right now (where a torn read would show), sometimes any.
@@ -141,7 +145,9 @@ async def _reader(client: httpx.AsyncClient, tally: Tally, versions: dict[str, V
                         tally.violations.append(f"catalogue {known.marker}: n_chunks {d['n_chunks']}")
 
 
-async def _writer(client: httpx.AsyncClient, tally: Tally, pairs: list[tuple[Version, Version]], deadline: float) -> None:
+async def _writer(
+    client: httpx.AsyncClient, tally: Tally, pairs: list[tuple[Version, Version]], deadline: float
+) -> None:
     """Per file name: upload (new), upload a changed version (replaced), delete — until the time is up."""
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
     for first, second in pairs:
@@ -159,7 +165,13 @@ async def _writer(client: httpx.AsyncClient, tally: Tally, pairs: list[tuple[Ver
 async def _run(base: str) -> tuple[Tally, float, dict[str, Version]]:
     counter = itertools.count()
     pairs_per_writer = [
-        [(_version(f"load-{w}-{i}.txt", f"lt{w}x{next(counter):04d}q"), _version(f"load-{w}-{i}.txt", f"lt{w}x{next(counter):04d}q")) for i in range(40)]
+        [
+            (
+                _version(f"load-{w}-{i}.txt", f"lt{w}x{next(counter):04d}q"),
+                _version(f"load-{w}-{i}.txt", f"lt{w}x{next(counter):04d}q"),
+            )
+            for i in range(40)
+        ]
         for w in range(WRITERS)
     ]
     versions = {v.marker: v for pairs in pairs_per_writer for pair in pairs for v in pair}
@@ -203,7 +215,12 @@ def _record(tally: Tally, elapsed: float) -> dict[str, object]:
         "reads_that_found_a_version_whole": tally.seen_whole,
         "violations": len(tally.violations),
         "latency_ms": {
-            kind: {"n": len(v), "p50": round(percentile(v, 50) * 1000), "p95": round(percentile(v, 95) * 1000), "max": round(max(v) * 1000)}
+            kind: {
+                "n": len(v),
+                "p50": round(percentile(v, 50) * 1000),
+                "p95": round(percentile(v, 95) * 1000),
+                "max": round(max(v) * 1000),
+            }
             for kind, v in sorted(tally.latencies.items())
         },
     }

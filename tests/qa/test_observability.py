@@ -59,10 +59,16 @@ def test_uploads_are_refused_with_reasons_and_counted(keyed_api: tuple[str, Path
     # The same content under another name: named as a duplicate of the stored file, counted apart, nothing stored.
     listed = len(httpx.get(f"{base}/v1/documents", headers=READER).json())
     twin = _upload(base, "副本.txt", REPORT.encode())
-    assert twin.status_code == 201 and twin.json()["outcome"] == "duplicate" and twin.json()["duplicate_of"] == "报告.txt", twin.text
+    assert (
+        twin.status_code == 201 and twin.json()["outcome"] == "duplicate" and twin.json()["duplicate_of"] == "报告.txt"
+    ), twin.text
     assert twin.json()["doc_id"] == good.json()["doc_id"]
     assert len(httpx.get(f"{base}/v1/documents", headers=READER).json()) == listed
-    assert _metrics(base)['qa_ingest_documents_total{outcome="duplicate"}'] - before.get('qa_ingest_documents_total{outcome="duplicate"}', 0.0) == 1
+    assert (
+        _metrics(base)['qa_ingest_documents_total{outcome="duplicate"}']
+        - before.get('qa_ingest_documents_total{outcome="duplicate"}', 0.0)
+        == 1
+    )
     assert httpx.delete(f"{base}/v1/documents/{good.json()['doc_id']}", headers=ADMIN).status_code == 200
 
 
@@ -88,7 +94,9 @@ def test_info_log_has_no_document_text_and_no_keys(keyed_api: tuple[str, Path]) 
     assert '"msg": "request"' in log and '"level": "INFO"' in log  # INFO lines are being written
     assert "资产台账长期未更新" not in log
     assert ADMIN_KEY not in log and READER_KEY not in log
-    doc_id = next(d["doc_id"] for d in httpx.get(f"{base}/v1/documents", headers=READER).json() if d["source"] == "日志.txt")
+    doc_id = next(
+        d["doc_id"] for d in httpx.get(f"{base}/v1/documents", headers=READER).json() if d["source"] == "日志.txt"
+    )
     assert httpx.delete(f"{base}/v1/documents/{doc_id}", headers=ADMIN).status_code == 200
 
 

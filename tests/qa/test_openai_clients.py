@@ -51,7 +51,9 @@ def test_official_client_sees_references_streaming_and_not(client: openai.OpenAI
     assert set(listed) == {r["id"] for r in references}
     assert all(listed[r["id"]].endswith(f"{r['source']} · 字符 {r['char_start']}–{r['char_end']}") for r in references)
 
-    stream = client.chat.completions.create(model="jixiao-qa", messages=[{"role": "user", "content": QUESTION}], stream=True)
+    stream = client.chat.completions.create(
+        model="jixiao-qa", messages=[{"role": "user", "content": QUESTION}], stream=True
+    )
     chunks = list(stream)
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == content
     assert chunks[0].references == references and chunks[-1].references == references  # type: ignore[attr-defined]

@@ -11,7 +11,6 @@ import os
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
@@ -98,8 +97,12 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.fail(f"{NGINX} not found: run `bash scripts/install-test-deps.sh`")
     data = tmp_path_factory.mktemp("proxy-data")
     env = {
-        "QA_WIDGET_KEYS": "page-key", "QA_CORS_ORIGINS": ORIGIN, "QA_API_KEYS": "reader-key",
-        "QA_TRUSTED_PROXIES": "127.0.0.1/32", "QA_RATE_LIMIT": f"{LIMIT}/min", "QA_SENTENCE_PASS": "false",
+        "QA_WIDGET_KEYS": "page-key",
+        "QA_CORS_ORIGINS": ORIGIN,
+        "QA_API_KEYS": "reader-key",
+        "QA_TRUSTED_PROXIES": "127.0.0.1/32",
+        "QA_RATE_LIMIT": f"{LIMIT}/min",
+        "QA_SENTENCE_PASS": "false",
     }
     with running_server(data, env=env) as upstream:
         run = data / "nginx"
@@ -128,7 +131,11 @@ def test_two_end_users_behind_the_proxy_are_limited_apart(proxied: str) -> None:
         first = [alice.get(f"{proxied}/v1/models", headers=page_headers()).status_code for _ in range(LIMIT)]
         assert first == [200] * LIMIT
         over = alice.get(f"{proxied}/v1/models", headers=page_headers())
-        assert over.status_code == 429 and over.json()["detail"] == "请求过于频繁，请稍后再试" and 1 <= int(over.headers["retry-after"]) <= 60
+        assert (
+            over.status_code == 429
+            and over.json()["detail"] == "请求过于频繁，请稍后再试"
+            and 1 <= int(over.headers["retry-after"]) <= 60
+        )
         assert bob.get(f"{proxied}/v1/models", headers=page_headers()).status_code == 200
         # Writing someone else's address into X-Forwarded-For does not help: nginx appends the real one.
         forged = alice.get(f"{proxied}/v1/models", headers=page_headers(**{"X-Forwarded-For": "127.0.0.9"}))
@@ -151,7 +158,10 @@ def test_every_widget_visitor_has_a_session_of_their_own(proxied: str) -> None:
         assert len(set(tokens)) == 32
 
         def visit(token: str) -> list[int]:
-            return [office.get(f"{proxied}/v1/models", headers=page_headers(**{"X-QA-Session": token})).status_code for _ in range(LIMIT - 1)]
+            return [
+                office.get(f"{proxied}/v1/models", headers=page_headers(**{"X-QA-Session": token})).status_code
+                for _ in range(LIMIT - 1)
+            ]
 
         with ThreadPoolExecutor(8) as pool:
             statuses = [s for visitor in pool.map(visit, tokens) for s in visitor]
@@ -161,10 +171,14 @@ def test_every_widget_visitor_has_a_session_of_their_own(proxied: str) -> None:
         me = {"X-QA-Session": tokens[0]}
         assert office.get(f"{proxied}/v1/models", headers=page_headers(**me)).status_code == 200
         assert office.get(f"{proxied}/v1/models", headers=page_headers(**me)).status_code == 429
-        assert office.get(f"{proxied}/v1/models", headers=page_headers(**{"X-QA-Session": tokens[1]})).status_code == 200
+        assert (
+            office.get(f"{proxied}/v1/models", headers=page_headers(**{"X-QA-Session": tokens[1]})).status_code == 200
+        )
 
         # A forged token is no identity: the request counts against the address (which has its own budget).
         sid, expires, signature = tokens[0].split(".")
         forged = {"X-QA-Session": f"{sid}x.{expires}.{signature}"}
-        by_address = [office.get(f"{proxied}/v1/models", headers=page_headers(**forged)).status_code for _ in range(LIMIT + 1)]
+        by_address = [
+            office.get(f"{proxied}/v1/models", headers=page_headers(**forged)).status_code for _ in range(LIMIT + 1)
+        ]
         assert by_address == [200] * LIMIT + [429]

@@ -25,7 +25,13 @@ def _minilm() -> Path:
 
 
 def _run(data_dir: Path, model: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "COLUMNS": "200"}
+    env = {
+        **os.environ,
+        "QA_DATA_DIR": str(data_dir),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "COLUMNS": "200",
+    }
     env.pop("QA_EMBEDDING_MODEL", None)
     if model is not None:
         env["QA_EMBEDDING_MODEL"] = str(model)
@@ -43,7 +49,9 @@ def test_reindex_to_a_model_of_another_dimension_and_back(tmp_path: Path) -> Non
     data, minilm = tmp_path / "data", _minilm()
     sample = tmp_path / "in"
     sample.mkdir()
-    (sample / "001.txt").write_text((SAMPLES / "001_5adf402d10fbcc74.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    (sample / "001.txt").write_text(
+        (SAMPLES / "001_5adf402d10fbcc74.txt").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     assert _run(data, None, "ingest", str(sample)).returncode == 0
 
     refused = _run(data, minilm, "search", "基本支出")
@@ -51,7 +59,9 @@ def test_reindex_to_a_model_of_another_dimension_and_back(tmp_path: Path) -> Non
 
     to_small = _run(data, minilm, "reindex")
     assert to_small.returncode == 0, to_small.stderr
-    assert _dense_hits(data, minilm) and _run(data, None, "search", "基本支出").returncode == 2  # now m3e-small is refused
+    assert (
+        _dense_hits(data, minilm) and _run(data, None, "search", "基本支出").returncode == 2
+    )  # now m3e-small is refused
 
     back = _run(data, None, "reindex")
     assert back.returncode == 0, back.stderr

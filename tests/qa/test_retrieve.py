@@ -27,7 +27,18 @@ def test_hits_are_citation_shaped(sample_retriever: Retriever, mode: str) -> Non
     doc = sample_retriever.store.get_document(top.doc.doc_id)
     assert doc is not None
     assert doc[1][top.char_start : top.char_end] == top.text
-    assert set(top.as_dict()) >= {"doc_id", "source", "unit", "year", "title", "section", "text", "char_start", "char_end", "score"}
+    assert set(top.as_dict()) >= {
+        "doc_id",
+        "source",
+        "unit",
+        "year",
+        "title",
+        "section",
+        "text",
+        "char_start",
+        "char_end",
+        "score",
+    }
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
@@ -35,8 +46,12 @@ def test_hits_are_citation_shaped(sample_retriever: Retriever, mode: str) -> Non
 def test_filters_apply_to_both_sides(sample_retriever: Retriever, mode: str) -> None:
     r = sample_retriever
     assert {h.doc.year for h in r.search("项目资金", mode=mode, top_k=20, filters=Filters(year=2022))} == {2022}  # type: ignore[arg-type]
-    assert {h.doc.region for h in r.search("预算", mode=mode, top_k=20, filters=Filters(region="益阳市"))} == {"益阳市赫山区"}  # type: ignore[arg-type]
-    assert {h.doc.report_kind for h in r.search("绩效", mode=mode, top_k=20, filters=Filters(report_kind="部门整体支出"))} == {"部门整体支出"}  # type: ignore[arg-type]
+    assert {h.doc.region for h in r.search("预算", mode=mode, top_k=20, filters=Filters(region="益阳市"))} == {
+        "益阳市赫山区"
+    }  # type: ignore[arg-type]
+    assert {
+        h.doc.report_kind for h in r.search("绩效", mode=mode, top_k=20, filters=Filters(report_kind="部门整体支出"))
+    } == {"部门整体支出"}  # type: ignore[arg-type]
     problems = r.search("预算编制", mode=mode, top_k=20, filters=Filters(section_role="problems"))  # type: ignore[arg-type]
     assert problems and {h.section_role for h in problems} == {"problems"}
     assert r.search("预算", mode=mode, filters=Filters(year=1999)) == []  # type: ignore[arg-type]
@@ -84,7 +99,9 @@ def test_rebuild_with_the_token_cache_equals_a_fresh_build_and_tokenises_only_ne
     assert TokenCache.load(tmp_path).tokens("项目资金") == qa.lexical.analyze("项目资金")
 
 
-def test_update_after_adding_and_removing_documents_equals_a_fresh_build(sample_retriever: Retriever, tmp_path: Path) -> None:
+def test_update_after_adding_and_removing_documents_equals_a_fresh_build(
+    sample_retriever: Retriever, tmp_path: Path
+) -> None:
     rows = [index_row(r) for r in sample_retriever.store.iter_chunks()]
     docs = sorted({r[1] for r in rows})
     cache = TokenCache()
@@ -102,7 +119,11 @@ def test_update_after_adding_and_removing_documents_equals_a_fresh_build(sample_
     assert asked == [[docs[0]]]  # the documents it already had are not read again
     assert cache.tokenized == len({r[3] for r in rows if r[1] == docs[0]} - {r[3] for r in rows if r[1] != docs[0]})
     fresh = LexicalIndex.build([r for r in rows if r[1] in committed], "g2")
-    assert updated.ids == fresh.ids and list(updated.doc_ids) == list(fresh.doc_ids) and list(updated.keys) == list(fresh.keys)
+    assert (
+        updated.ids == fresh.ids
+        and list(updated.doc_ids) == list(fresh.doc_ids)
+        and list(updated.keys) == list(fresh.keys)
+    )
     for query in ("预算编制不够细化", "项目资金未实行专账核算", "政府采购", "绩效目标"):
         assert updated.search(query, 20) == fresh.search(query, 20)
     assert updated.idf("细化") == fresh.idf("细化")
@@ -115,18 +136,24 @@ def test_update_after_adding_and_removing_documents_equals_a_fresh_build(sample_
         older.updated(committed, "g2", TokenCache.load(tmp_path), added_rows)
 
 
-def test_retriever_reads_only_added_documents_after_an_ingest(empty_retriever: Retriever, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retriever_reads_only_added_documents_after_an_ingest(
+    empty_retriever: Retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
     paths = sorted(SAMPLES.glob("*.txt"))
     ingest_into(empty_retriever, paths[:3])
     assert len(empty_retriever.lexical()) > 0
     reads: list[object] = []
     iter_chunks = empty_retriever.store.iter_chunks
-    monkeypatch.setattr(empty_retriever.store, "iter_chunks", lambda *a, **kw: reads.append(kw.get("where")) or iter_chunks(*a, **kw))
+    monkeypatch.setattr(
+        empty_retriever.store, "iter_chunks", lambda *a, **kw: reads.append(kw.get("where")) or iter_chunks(*a, **kw)
+    )
     report = ingest_into(empty_retriever, paths[3:])
     index = empty_retriever.lexical()
     assert reads == [{"doc_id": {"$in": sorted(report.doc_ids.values())}}]
     fresh = empty_retriever.build_lexical()
-    assert index.ids == fresh.ids and index.search("招商引资", 20, phrase_weight=0.5) == fresh.search("招商引资", 20, phrase_weight=0.5)
+    assert index.ids == fresh.ids and index.search("招商引资", 20, phrase_weight=0.5) == fresh.search(
+        "招商引资", 20, phrase_weight=0.5
+    )
 
 
 def test_analyze_is_the_search_tokens_then_the_word_pairs(sample_retriever: Retriever) -> None:
@@ -152,10 +179,14 @@ def test_phrase_bonus_ranks_adjacent_words_first_and_survives_save_and_load(tmp_
     assert index.search(query, 1, phrase_weight=0.5)[0][0] == "c3"
     index.save(tmp_path)
     loaded = LexicalIndex.load(tmp_path)
-    assert loaded is not None and loaded.search(query, 3, phrase_weight=0.5) == index.search(query, 3, phrase_weight=0.5)
+    assert loaded is not None and loaded.search(query, 3, phrase_weight=0.5) == index.search(
+        query, 3, phrase_weight=0.5
+    )
     for _, _, _, text in rows:  # a text scored outside the index scores as its row does
         row = index.rows_of([next(r[0] for r in rows if r[3] == text)])[0]
-        assert index.score_text("资金使用管理", text, 0.5) == pytest.approx(index.scores("资金使用管理", phrase_weight=0.5)[row], rel=1e-5)
+        assert index.score_text("资金使用管理", text, 0.5) == pytest.approx(
+            index.scores("资金使用管理", phrase_weight=0.5)[row], rel=1e-5
+        )
 
 
 def test_rrf_ties_and_order() -> None:

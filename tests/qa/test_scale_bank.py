@@ -10,7 +10,7 @@ import pytest
 
 from qa.scale.bank import MIN_DESCRIBED, MIN_TOPICS, SPLITS, Bank, load_bank, load_common
 from qa.scale.generate import DEFAULT_DOCS, LibraryDoc, Planted, generate_library
-from qa.scale.harness import import_closure, ROOT
+from qa.scale.harness import ROOT, import_closure
 from qa.scale.questions import build_questions
 from qa.scale.report import flat, markdown
 from qa.scale.score import Asked, Cited, cause, overlaps, score
@@ -32,7 +32,11 @@ def libraries(banks: dict[str, Bank]) -> dict:
 def _sentences(bank: Bank) -> set[str]:
     out = {w.text for t in bank.topics for w in t.wordings}
     out |= {x for t in bank.topics for x in (*t.positive, *t.plan, *t.surface, *t.paraphrases)}
-    out |= set(bank.no_problem) | {d.text for n in bank.nobody for d in n.decoys} | {q for n in bank.nobody for q in n.questions}
+    out |= (
+        set(bank.no_problem)
+        | {d.text for n in bank.nobody for d in n.decoys}
+        | {q for n in bank.nobody for q in n.questions}
+    )
     return out
 
 
@@ -113,8 +117,23 @@ def test_gold_lists_follow_the_ground_truth(banks: dict[str, Bank], libraries: d
             assert q.gold and (str(q.year) in q.text if q.year else q.region in q.text)  # type: ignore[operator]
 
 
-def _doc(file: str, unit: str, stated: tuple[str, ...], planted: tuple[Planted, ...], kind: str = "部门整体支出") -> LibraryDoc:
-    return LibraryDoc(file, "t", unit, "湖南省", "长沙市", "芙蓉区", 2021, kind, stated, planted, {}, " ".join(p.text for p in planted))
+def _doc(
+    file: str, unit: str, stated: tuple[str, ...], planted: tuple[Planted, ...], kind: str = "部门整体支出"
+) -> LibraryDoc:
+    return LibraryDoc(
+        file,
+        "t",
+        unit,
+        "湖南省",
+        "长沙市",
+        "芙蓉区",
+        2021,
+        kind,
+        stated,
+        planted,
+        {},
+        " ".join(p.text for p in planted),
+    )
 
 
 def test_scoring_by_hand() -> None:
@@ -129,10 +148,32 @@ def test_scoring_by_hand() -> None:
         _doc("d.txt", "丁局", ("budget",), (Planted("problem", "budget", "预算编制不够细化。"),)),
     ]
     neighbours = {"budget": ("goals",)}
-    qs = [Question("budget/canonical", "budget", "canonical", "q1", ("丁局", "甲局")), Question("budget/para-1", "budget", "paraphrase", "q2", ("丁局", "甲局"))]
+    qs = [
+        Question("budget/canonical", "budget", "canonical", "q1", ("丁局", "甲局")),
+        Question("budget/para-1", "budget", "paraphrase", "q2", ("丁局", "甲局")),
+    ]
     asked = [
-        Asked("aggregate", ("丁局", "乙局"), (Cited("丁局", "d.txt", "预算编制不够细化。"), Cited("乙局", "b.txt", "预算编制科学合理，细化到具体项目。")), (), 0.1),
-        Asked("aggregate", ("丁局", "甲局", "丙局"), (Cited("丁局", "d.txt", "预算编制不够细化。"), Cited("甲局", "a.txt", "年初安排资金时只定了大盘子。"), Cited("丙局", "c.txt", "绩效目标不够细化、量化。")), (Cited("乙局", "b.txt", "预算编制科学合理"),), 0.3),
+        Asked(
+            "aggregate",
+            ("丁局", "乙局"),
+            (
+                Cited("丁局", "d.txt", "预算编制不够细化。"),
+                Cited("乙局", "b.txt", "预算编制科学合理，细化到具体项目。"),
+            ),
+            (),
+            0.1,
+        ),
+        Asked(
+            "aggregate",
+            ("丁局", "甲局", "丙局"),
+            (
+                Cited("丁局", "d.txt", "预算编制不够细化。"),
+                Cited("甲局", "a.txt", "年初安排资金时只定了大盘子。"),
+                Cited("丙局", "c.txt", "绩效目标不够细化、量化。"),
+            ),
+            (Cited("乙局", "b.txt", "预算编制科学合理"),),
+            0.3,
+        ),
     ]
     result = score(qs, asked, lib, neighbours)
     overall = result["overall"]
@@ -143,7 +184,9 @@ def test_scoring_by_hand() -> None:
     assert result["near_miss"]["neighbour"]["wrong"] == 1 and overall["near_miss_clean"] == 0.5
     assert overall["evidence_ok"] == 1.0 and overall["related_same_topic"] == 1.0
     assert cause(lib.docs[1], "budget", "预算编制科学合理，细化到具体项目。", neighbours) == "positive"
-    assert overlaps("一是年初安排资金时只定了大盘子", "年初安排资金时只定了大盘子。") and not overlaps("预算编制", "绩效目标不够细化")
+    assert overlaps("一是年初安排资金时只定了大盘子", "年初安排资金时只定了大盘子。") and not overlaps(
+        "预算编制", "绩效目标不够细化"
+    )
 
 
 def test_reporting_results_carry_no_bank_text(banks: dict[str, Bank], libraries: dict) -> None:
@@ -153,10 +196,19 @@ def test_reporting_results_carry_no_bank_text(banks: dict[str, Bank], libraries:
     asked = [Asked("aggregate", (), (), (), 0.01) for _ in qs]
     scored = score(qs, asked, lib, {t.id: t.neighbours for t in banks["reporting"].topics})
     results = {
-        "split": "reporting", "docs": DEFAULT_DOCS, "seed": 18, "generator_version": "1", "questions": len(qs), "chunks": 0,
+        "split": "reporting",
+        "docs": DEFAULT_DOCS,
+        "seed": 18,
+        "generator_version": "1",
+        "questions": len(qs),
+        "chunks": 0,
         "library": {"reports": 1, "units": 1, "units_with_several_reports": 0, "other_documents": 0},
-        "scale": scored["overall"], "by_frame": scored["by_frame"], "by_topic": scored["by_topic"], "near_miss": scored["near_miss"],
-        "parse": {"metadata": {}, "problems_as_findings": {}}, "rows": scored["rows"],
+        "scale": scored["overall"],
+        "by_frame": scored["by_frame"],
+        "by_topic": scored["by_topic"],
+        "near_miss": scored["near_miss"],
+        "parse": {"metadata": {}, "problems_as_findings": {}},
+        "rows": scored["rows"],
         "timing": {"total_s": 0, "cache_hit": True, "generate_s": 0, "ingest_s": 0, "sentences_s": 0, "questions_s": 0},
     }
     text = markdown(results) + repr(results)
@@ -167,9 +219,18 @@ def test_reporting_results_carry_no_bank_text(banks: dict[str, Bank], libraries:
 
 def test_cache_key_covers_what_ingest_imports() -> None:
     files = {str(p.relative_to(ROOT)) for p in import_closure(["qa.library", "qa.store"])}
-    assert {"qa/library.py", "qa/ingest_run.py", "ingest/pipeline.py", "ingest/findings.py", "ingest/metadata.py", "qa/store.py"} <= files
+    assert {
+        "qa/library.py",
+        "qa/ingest_run.py",
+        "ingest/pipeline.py",
+        "ingest/findings.py",
+        "ingest/metadata.py",
+        "qa/store.py",
+    } <= files
     # Answering changes keep the cached store.
-    assert not {"qa/answer.py", "qa/evidence.py", "qa/retrieve.py"} & files and not any(f.startswith("qa/answering/") for f in files)
+    assert not {"qa/answer.py", "qa/evidence.py", "qa/retrieve.py"} & files and not any(
+        f.startswith("qa/answering/") for f in files
+    )
     sentences = {str(p.relative_to(ROOT)) for p in import_closure(["qa.sentences"])}
     assert "qa/sentences.py" in sentences and "qa/lexical.py" in sentences
 
@@ -178,8 +239,10 @@ def test_bank_errors_name_the_file(tmp_path) -> None:  # type: ignore[no-untyped
     from qa.scale.bank import BankError, bank_path
 
     source = bank_path("tuning").read_text(encoding="utf-8")
-    (tmp_path / "bank_tuning.yaml").write_text(re.sub(r"paraphrases:\n(\s+- .*\n)+", "paraphrases: [只有一个？]\n", source, count=1), encoding="utf-8")
-    with pytest.raises(BankError, match="bank_tuning.yaml"):
+    (tmp_path / "bank_tuning.yaml").write_text(
+        re.sub(r"paraphrases:\n(\s+- .*\n)+", "paraphrases: [只有一个？]\n", source, count=1), encoding="utf-8"
+    )
+    with pytest.raises(BankError, match=re.escape("bank_tuning.yaml")):
         load_bank("tuning", tmp_path)
     assert dataclasses.is_dataclass(load_bank("tuning"))
 
@@ -187,5 +250,12 @@ def test_bank_errors_name_the_file(tmp_path) -> None:  # type: ignore[no-untyped
 def test_no_reporting_sentence_is_already_in_the_project(banks: dict[str, Bank]) -> None:
     """The reporting half is unseen: none of its sentences is in the samples, the eval sets or the shipped taxonomy
     (which the answering mechanism reads and its tuning may extend)."""
-    seen = "".join(p.read_text(encoding="utf-8") for p in [*(ROOT / "samples").glob("*.txt"), *(ROOT / "eval_sets").glob("*.jsonl"), ROOT / "qa" / "resources" / "finding_categories.yaml"])
+    seen = "".join(
+        p.read_text(encoding="utf-8")
+        for p in [
+            *(ROOT / "samples").glob("*.txt"),
+            *(ROOT / "eval_sets").glob("*.jsonl"),
+            ROOT / "qa" / "resources" / "finding_categories.yaml",
+        ]
+    )
     assert not [s for s in _sentences(banks["reporting"]) if len(s) > 6 and s.rstrip("。？") in seen]

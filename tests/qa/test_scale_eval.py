@@ -54,20 +54,39 @@ def test_small_reporting_run_meets_its_floors(first: dict[str, Any]) -> None:
     assert parse["metadata"]["year"]["share"] == 1.0 and parse["plans_as_measures"]["share"] > 0.8
 
 
-def test_second_run_reuses_the_store_and_answers_the_same(first: dict[str, Any], data_dir: Path, embedder: Embedder) -> None:
+def test_second_run_reuses_the_store_and_answers_the_same(
+    first: dict[str, Any], data_dir: Path, embedder: Embedder
+) -> None:
     again = run_scale("reporting", Settings(data_dir=data_dir), embedder, DOCS)
     assert again["timing"]["cache_hit"] and again["timing"]["ingest_s"] == 0.0
     assert _stable(again["rows"]) == _stable(first["rows"])
     assert len([p for p in (data_dir / "scale-cache").iterdir() if p.is_dir()]) == 1
 
 
-def test_cli_scale_writes_results_and_fails_under_a_floor(first: dict[str, Any], data_dir: Path, tmp_path: Path) -> None:
+def test_cli_scale_writes_results_and_fails_under_a_floor(
+    first: dict[str, Any], data_dir: Path, tmp_path: Path
+) -> None:
     qa = str(Path(sys.executable).with_name("qa"))
     env = {**os.environ, "QA_DATA_DIR": str(data_dir), "COLUMNS": "200"}
     out = tmp_path / "out"
     result = subprocess.run(
-        [qa, "eval", "--scale", "--split", "reporting", "--docs", str(DOCS), "--out", str(out), "--fail-under", "scale.unit_precision=1.01"],
-        capture_output=True, text=True, env=env, timeout=600,
+        [
+            qa,
+            "eval",
+            "--scale",
+            "--split",
+            "reporting",
+            "--docs",
+            str(DOCS),
+            "--out",
+            str(out),
+            "--fail-under",
+            "scale.unit_precision=1.01",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert result.returncode == 1, result.stderr[-2000:]
     assert "未达标" in result.stderr and "scale.unit_precision" in result.stderr

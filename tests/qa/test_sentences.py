@@ -30,7 +30,9 @@ QUESTIONS = [
 
 def _answerer(retriever: Retriever, directory: Path) -> Answerer:
     answerer = Answerer(retriever)
-    answerer.ctx.sentences = SentenceStore(directory, retriever.embedder.query_model_id)  # not the shared samples store's
+    answerer.ctx.sentences = SentenceStore(
+        directory, retriever.embedder.query_model_id
+    )  # not the shared samples store's
     answerer.ctx.vectors = RecordingVectors(answerer.ctx.vectors)
     return answerer
 
@@ -62,12 +64,16 @@ def test_prepared_sentences_give_the_reference_scores(sample_retriever: Retrieve
         if u.intent != "aggregate" or u.units:
             continue
         vec = sample_retriever.queries.encode(u.topic)
-        picked = sample_retriever.candidate_chunks(u.topic, u.filters, vector=vec, per_doc=fresh.params.aggregate_chunks_per_doc)
+        picked = sample_retriever.candidate_chunks(
+            u.topic, u.filters, vector=vec, per_doc=fresh.params.aggregate_chunks_per_doc
+        )
         hits = [Hit.from_row(r, picked[r.id]) for r in sample_retriever.store.get_chunks(list(picked))]
         assert hits
         nearest = {h.id for h in sorted(hits, key=lambda h: -h.score)[: fresh.params.aggregate_meaning_chunks]}
         p = fresh.params
-        every = score_sentences(fresh.ctx.scoring(lexical), Topic(u.topic, vec), hits, lexical_weight=p.aggregate_lexical_weight)
+        every = score_sentences(
+            fresh.ctx.scoring(lexical), Topic(u.topic, vec), hits, lexical_weight=p.aggregate_lexical_weight
+        )
         # A sentence sharing no token with the topic counts only from the chunks nearest it by meaning.
         reference = [s for s in every if s.coverage > 0 or s.hit.id in nearest]
         role = topic_role(u.topic)
@@ -122,7 +128,15 @@ def _entry(batch: SentenceBatch, e: int) -> tuple[Any, ...]:
     tokens = [sorted(batch.vocab[t] for t in batch.tok_flat[batch.tok_ptr[r] : batch.tok_ptr[r + 1]]) for r in rows]
     vectors = np.asarray(batch.vectors[list(rows)]).round(6).tolist()  # type: ignore[index]
     labels = (batch.labels[batch.section[e]], batch.labels[batch.role[e]])
-    return batch.text(e), labels, int(batch.char_start[e]), int(batch.char_end[e]), [batch.sentence(r, e) for r in rows], tokens, vectors
+    return (
+        batch.text(e),
+        labels,
+        int(batch.char_start[e]),
+        int(batch.char_end[e]),
+        [batch.sentence(r, e) for r in rows],
+        tokens,
+        vectors,
+    )
 
 
 def test_compaction_keeps_live_entries_and_drops_the_rest(sample_retriever: Retriever, tmp_path: Path) -> None:

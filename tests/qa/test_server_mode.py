@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import SAMPLES
 from qa.process import running_process
+from tests.conftest import SAMPLES
 from tests.qa.server import free_port, running_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -94,7 +94,10 @@ def test_two_replicas_share_one_chroma_server(tmp_path: Path) -> None:
         # console behind a round-robin balancer polls it.
         assert httpx.get(f"{b}/readyz", timeout=10).json()["store"] == "server"
         job = httpx.post(f"{a}/v1/jobs/ingest", files=[("files", (DOC.name, DOC.read_bytes()))], timeout=120).json()
-        _eventually(lambda: httpx.get(f"{b}/v1/jobs/{job['job_id']}", timeout=10).json()["status"] == "done", "job done, seen on replica b")
+        _eventually(
+            lambda: httpx.get(f"{b}/v1/jobs/{job['job_id']}", timeout=10).json()["status"] == "done",
+            "job done, seen on replica b",
+        )
         seen = httpx.get(f"{b}/v1/jobs/{job['job_id']}", timeout=10).json()
         assert seen["files"][0]["status"] == "new" and seen["files"][0]["doc_id"] == doc_id
         assert httpx.get(f"{b}/v1/jobs", timeout=10).json()["items"][0]["job_id"] == job["job_id"]

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from qa.retrieve import Retriever
 from ingest.schema import DocFields, DocRecord
+from qa.retrieve import Retriever
 
 
 @pytest.mark.slow
@@ -14,10 +14,22 @@ def test_repair_settles_more_pending_markers_than_sqlite_allows_variables(empty_
     read them back in one `get(ids=…)` and failed with "too many SQL variables" (SQLite's limit: 32,766)."""
     store = empty_retriever.store
     n = 33_000
-    records = [DocRecord(DocFields(doc_id=f"d{i:06d}", source=f"s{i}.txt", title="t", unit="", region="", year=None, report_kind="其他"), fmt="txt", n_chunks=0, ingested_at=time.time()) for i in range(n)]
+    records = [
+        DocRecord(
+            DocFields(
+                doc_id=f"d{i:06d}", source=f"s{i}.txt", title="t", unit="", region="", year=None, report_kind="其他"
+            ),
+            fmt="txt",
+            n_chunks=0,
+            ingested_at=time.time(),
+        )
+        for i in range(n)
+    ]
     for start in range(0, n, 5000):
         part = records[start : start + 5000]
-        store.docs.upsert(ids=[r.doc.doc_id for r in part], embeddings=[[1.0]] * len(part), metadatas=[r.metadata() for r in part])
+        store.docs.upsert(
+            ids=[r.doc.doc_id for r in part], embeddings=[[1.0]] * len(part), metadatas=[r.metadata() for r in part]
+        )
     store._mark_pending({r.doc.doc_id for r in records})
     assert store.meta.count() >= n
     assert store.repair() == 0  # every marker's document is committed: markers dropped, nothing deleted

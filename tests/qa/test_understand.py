@@ -32,7 +32,9 @@ def test_party_department_alias_and_comparison_years() -> None:
     from ingest.schema import DocFields, DocRecord
     from qa.understand import understand, unit_aliases
 
-    doc = DocRecord(DocFields("d", "a.pdf", "t", "中共上海市普陀区委社会工作部", "上海市普陀区", 2024, "部门决算"), "pdf", 3, 0.0)
+    doc = DocRecord(
+        DocFields("d", "a.pdf", "t", "中共上海市普陀区委社会工作部", "上海市普陀区", 2024, "部门决算"), "pdf", 3, 0.0
+    )
     assert "社会工作部" in unit_aliases(doc.doc.unit, doc.doc.region)
     u = understand("社会工作部“三公”经费比2023年度减少多少？", [], [doc])
     assert (u.filters.unit, u.filters.year) == ("中共上海市普陀区委社会工作部", None)

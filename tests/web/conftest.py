@@ -78,8 +78,17 @@ def sse(event: str, data: object) -> bytes:
 
 
 SLOW_CITATION = {
-    "id": 1, "doc_id": "slow-doc", "source": "slow.txt", "unit": "慢速测试单位", "year": 2021, "title": "慢速测试报告",
-    "section": "一、测试", "text": "测试段落。", "char_start": 0, "char_end": 5, "score": 1.0,
+    "id": 1,
+    "doc_id": "slow-doc",
+    "source": "slow.txt",
+    "unit": "慢速测试单位",
+    "year": 2021,
+    "title": "慢速测试报告",
+    "section": "一、测试",
+    "text": "测试段落。",
+    "char_start": 0,
+    "char_end": 5,
+    "score": 1.0,
 }
 
 
@@ -146,8 +155,14 @@ def host_site_server() -> Iterator[HostSite]:
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
             self.end_headers()
-            head = {"kind": "lookup", "citations": [SLOW_CITATION], "units": None, "related": [],
-                    "resolved_question": "慢速问题", "filters": {}}
+            head = {
+                "kind": "lookup",
+                "citations": [SLOW_CITATION],
+                "units": None,
+                "related": [],
+                "resolved_question": "慢速问题",
+                "filters": {},
+            }
             try:
                 self.wfile.write(sse("citations", head))
                 self.wfile.write(sse("delta", {"text": "正在缓慢生成回答[1]"}))

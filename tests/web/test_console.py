@@ -53,17 +53,24 @@ def test_reader_key_is_refused(page: Any, keyed_api: tuple[str, Path], shots: Pa
     page.screenshot(path=str(shots / "01-reader-key-refused.png"))
 
 
-def test_upload_open_highlight_edit_year_delete(page: Any, context: Any, keyed_api: tuple[str, Path], tmp_path: Path, shots: Path) -> None:
+def test_upload_open_highlight_edit_year_delete(
+    page: Any, context: Any, keyed_api: tuple[str, Path], tmp_path: Path, shots: Path
+) -> None:
     api, _ = keyed_api
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
     outside: list[str] = []
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(api) and not r.url.startswith("data:") else None)
+    page.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith(api) and not r.url.startswith("data:") else None,
+    )
     page.goto(f"{api}/admin")
     sign_in(page, ADMIN_KEY)
     expect(page.locator("#library")).to_be_visible()
     expect(page.locator("#ready")).to_contain_text("报告")
     expect(page.locator("#ready")).to_contain_text("存储 内嵌")
-    stored = len(httpx.get(f"{api}/v1/documents", headers=admin).json())  # the shared server may hold more than the samples
+    stored = len(
+        httpx.get(f"{api}/v1/documents", headers=admin).json()
+    )  # the shared server may hold more than the samples
     expect(page.locator("#lib-count")).to_have_text(f"共 {stored} 篇")
     expect(page.locator("#docs-body tr")).to_have_count(min(stored, 50))
     assert page.evaluate("() => sessionStorage.getItem('jixiaoqa:admin-key')") == ADMIN_KEY
@@ -149,7 +156,9 @@ def test_upload_open_highlight_edit_year_delete(page: Any, context: Any, keyed_a
     answer = after.json()
     assert answer["filters"]["year"] == NEW_YEAR
     assert [u["unit"] for u in answer["units"]] == ["控制台测试甲中心"]
-    assert {c["doc_id"] for c in answer["citations"]} == {doc_id} and all(c["year"] == NEW_YEAR for c in answer["citations"])
+    assert {c["doc_id"] for c in answer["citations"]} == {doc_id} and all(
+        c["year"] == NEW_YEAR for c in answer["citations"]
+    )
     page.screenshot(path=str(shots / "06-year-saved.png"))
 
     # Delete with confirmation: cancel keeps it, confirm removes it from the table and the API.
@@ -164,7 +173,9 @@ def test_upload_open_highlight_edit_year_delete(page: Any, context: Any, keyed_a
     page.get_by_role("button", name="删除报告").click()
     dialog.get_by_role("button", name="确认删除").click()
     expect(page.locator("#library")).to_be_visible()
-    expect(page.locator("#lib-status")).to_have_text("已删除：控制台测试甲中心2023年度部门整体支出绩效评价报告（控制台测试甲中心.txt）")
+    expect(page.locator("#lib-status")).to_have_text(
+        "已删除：控制台测试甲中心2023年度部门整体支出绩效评价报告（控制台测试甲中心.txt）"
+    )
     page.get_by_label("查找").fill("控制台测试")
     expect(page.locator("#docs-body tr")).to_have_count(2)  # 乙 and 丙 remain
     expect(page.locator("#docs-body")).not_to_contain_text("控制台测试甲中心")

@@ -44,7 +44,9 @@ def test_findings_chart_lists_units_with_cited_sentences(page: Any, api: str, ar
     expect(units.locator("h3")).to_have_text([f"{HESHAN}（2021年）", f"{DAXIANG}（2021年）"])
     expect(units.nth(0).locator("blockquote")).to_contain_text("预算编制工作有待细化。")
     expect(units.nth(1).locator("blockquote")).to_contain_text("1、预算编制不够细化。")
-    expect(units.nth(1).locator("cite")).to_contain_text("004_30f3d27d840c4c9e.txt · 三、部门整体支出绩效评价存在的问题 · 字符")
+    expect(units.nth(1).locator("cite")).to_contain_text(
+        "004_30f3d27d840c4c9e.txt · 三、部门整体支出绩效评价存在的问题 · 字符"
+    )
     expect(page.locator("#fx-status")).to_have_text(f"“{BUDGET}”：2 个单位，2 条")
     page.locator("#findings").screenshot(path=str(artifacts / "21-findings-units.png"))
 
@@ -67,9 +69,16 @@ def test_findings_chart_lists_units_with_cited_sentences(page: Any, api: str, ar
 
 
 def test_findings_view_reports_errors_in_chinese(page: Any, api: str) -> None:
-    page.route("**/v1/findings/stats*", lambda route: route.fulfill(status=401, json={"detail": "缺少 API 密钥（请求头 Authorization: Bearer <密钥>）"}))
+    page.route(
+        "**/v1/findings/stats*",
+        lambda route: route.fulfill(
+            status=401, json={"detail": "缺少 API 密钥（请求头 Authorization: Bearer <密钥>）"}
+        ),
+    )
     page.goto(f"{api}/")
-    expect(page.locator("#fx-status")).to_have_text("无法加载统计：缺少 API 密钥（请求头 Authorization: Bearer <密钥>）")
+    expect(page.locator("#fx-status")).to_have_text(
+        "无法加载统计：缺少 API 密钥（请求头 Authorization: Bearer <密钥>）"
+    )
     expect(page.locator("#fx-chart .fx-bar")).to_have_count(0)
 
 

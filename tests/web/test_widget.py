@@ -141,7 +141,10 @@ def test_widget_files_are_served(api: str) -> None:
 def test_aggregate_answer_citation_viewer_and_follow_up(page: Any, context: Any, api: str, artifacts: Path) -> None:
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=api)
     sessions: list[str] = []
-    page.on("response", lambda r: sessions.append(r.json()["token"]) if r.url.endswith("/v1/widget/session") and r.ok else None)
+    page.on(
+        "response",
+        lambda r: sessions.append(r.json()["token"]) if r.url.endswith("/v1/widget/session") and r.ok else None,
+    )
     page.goto(f"{api}/")
     expect(page.get_by_role("heading", name="绩效报告问答")).to_be_visible()
     expect(page.locator("[data-question]")).to_have_count(4)
@@ -177,7 +180,9 @@ def test_aggregate_answer_citation_viewer_and_follow_up(page: Any, context: Any,
     viewer = page.locator(f"{W} .jx-viewer")
     expect(viewer).to_be_visible()
     expect(page.locator(f"{W} .jx-log")).to_be_hidden()
-    expect(viewer.locator(".jx-viewer-title")).to_have_text("益阳市赫山区投资促进服务中心2021年度部门整体支出绩效评价报告")
+    expect(viewer.locator(".jx-viewer-title")).to_have_text(
+        "益阳市赫山区投资促进服务中心2021年度部门整体支出绩效评价报告"
+    )
     expect(viewer.locator(".jx-viewer-meta")).to_contain_text(HESHAN)
     expect(viewer.locator(".jx-viewer-meta")).to_contain_text("2021年")
     expect(viewer.locator(".jx-viewer-meta")).to_contain_text("七、存在的问题及原因分析")
@@ -239,12 +244,16 @@ def test_near_misses_say_why_they_were_not_counted(page: Any, api: str, artifact
     reply = last_reply(page)
     related = reply.locator(".jx-related")
     expect(related.get_by_role("heading", name="相近表述（未计入）")).to_be_visible()
-    expect(related.locator("li").filter(has_text=HESHAN).locator(".jx-reason")).to_have_text("（仅在改进措施中提到，未作为存在的问题）")
+    expect(related.locator("li").filter(has_text=HESHAN).locator(".jx-reason")).to_have_text(
+        "（仅在改进措施中提到，未作为存在的问题）"
+    )
     expect(reply.locator(".jx-table")).not_to_contain_text(HESHAN)
     shot(page, artifacts, "02b-related-reasons")
 
 
-def test_bad_key_shows_chinese_error_and_panel_stays_usable(page: Any, keyed_api: str, host_site: Any, artifacts: Path) -> None:
+def test_bad_key_shows_chinese_error_and_panel_stays_usable(
+    page: Any, keyed_api: str, host_site: Any, artifacts: Path
+) -> None:
     if httpx.post(f"{keyed_api}/v1/ask", json={"question": "测试"}).status_code != 401:
         pytest.skip("the server does not enforce QA_WIDGET_KEYS yet (auth not wired in); see test_error_states")
 
@@ -340,7 +349,9 @@ PROBE_STYLE = """(el => { const s = getComputedStyle(el);
   return [s.fontSize, s.color, s.fontFamily, s.display, s.lineHeight, s.letterSpacing, s.borderBottom, s.textAlign].join('|'); })"""
 
 
-def test_hostile_host_css_cannot_break_the_widget_and_widget_leaves_host_alone(page: Any, api: str, artifacts: Path) -> None:
+def test_hostile_host_css_cannot_break_the_widget_and_widget_leaves_host_alone(
+    page: Any, api: str, artifacts: Path
+) -> None:
     body = (
         '<p id="probe">宿主页面的文字</p>'
         "<script>window.__before = { globals: Object.getOwnPropertyNames(window),"
@@ -467,14 +478,19 @@ def test_error_states_are_chinese_and_never_freeze_the_panel(page: Any, api: str
         elif m == "429":
             route.fulfill(status=429, headers={"Retry-After": "17"}, json={"detail": "请求过于频繁，请稍后再试"})
         elif m in ("401", "403"):
-            route.fulfill(status=int(m), json={"detail": "API 密钥无效" if m == "401" else "此密钥只能在允许的网页来源中使用"})
+            route.fulfill(
+                status=int(m), json={"detail": "API 密钥无效" if m == "401" else "此密钥只能在允许的网页来源中使用"}
+            )
         elif m == "500":
             route.fulfill(status=500, json={"detail": "服务器内部错误"})
         elif m == "502":
             route.fulfill(status=502, content_type="text/html", body="<html>Bad Gateway</html>")
         elif m == "truncated":
-            route.fulfill(status=200, content_type="text/event-stream",
-                          body='event: citations\ndata: {"kind": "lookup", "citations": []}\n\nevent: delta\ndata: {"text": "半截"}\n\n')
+            route.fulfill(
+                status=200,
+                content_type="text/event-stream",
+                body='event: citations\ndata: {"kind": "lookup", "citations": []}\n\nevent: delta\ndata: {"text": "半截"}\n\n',
+            )
         else:
             route.continue_()
 
@@ -579,5 +595,7 @@ def test_copy_answer_falls_back_without_clipboard_api(page: Any, api: str, artif
     reply.get_by_role("button", name="复制回答").click()
     expect(reply.locator(".jx-copy-status")).to_have_text("已复制")
     copied = page.evaluate("() => window.__copied")
-    assert "388.07万元" in copied and "\n\n来源：\n[1] 益阳市赫山区投资促进服务中心｜001_5adf402d10fbcc74.txt｜" in copied
+    assert (
+        "388.07万元" in copied and "\n\n来源：\n[1] 益阳市赫山区投资促进服务中心｜001_5adf402d10fbcc74.txt｜" in copied
+    )
     assert page.locator(f"{W} textarea").count() == 1, "the helper textarea is removed again"

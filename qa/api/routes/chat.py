@@ -68,8 +68,14 @@ async def chat_completions(body: ChatIn, services: ServicesDep):  # type: ignore
 
     def chunks() -> Iterator[str]:
         def chunk(delta: dict[str, str], finish: str | None = None, **extra: object) -> str:
-            payload = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": body.model,
-                       "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+            payload = {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": body.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra,
+            }
             return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
         yield chunk({"role": "assistant"}, references=references)

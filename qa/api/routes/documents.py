@@ -32,7 +32,9 @@ router = APIRouter(prefix="/v1/documents", tags=["报告"])
 
 def document_out(record: DocRecord) -> DocumentOut:
     n_findings = None if record.n_findings < 0 else record.n_findings
-    return DocumentOut(**record.doc.as_dict(), n_chunks=record.n_chunks, n_findings=n_findings, ingested_at=record.ingested_at)
+    return DocumentOut(
+        **record.doc.as_dict(), n_chunks=record.n_chunks, n_findings=n_findings, ingested_at=record.ingested_at
+    )
 
 
 @router.get(
@@ -62,11 +64,21 @@ def list_documents(
     if all(p is None for p in params):
         return [document_out(r) for r in catalogue]
     query = DocQuery(
-        offset=offset or 0, limit=limit or 50, sort=sort or "ingested_at", order=order or "desc",
-        unit=unit, region=region, year=year, kind=kind, q=q, missing=missing,
+        offset=offset or 0,
+        limit=limit or 50,
+        sort=sort or "ingested_at",
+        order=order or "desc",
+        unit=unit,
+        region=region,
+        year=year,
+        kind=kind,
+        q=q,
+        missing=missing,
     )
     page = select_page(catalogue, query)
-    return DocumentPageOut(total=page.total, offset=query.offset, limit=query.limit, items=[document_out(r) for r in page.items])
+    return DocumentPageOut(
+        total=page.total, offset=query.offset, limit=query.limit, items=[document_out(r) for r in page.items]
+    )
 
 
 def _found(services: Services, doc_id: str) -> tuple[DocRecord, str]:
@@ -76,13 +88,23 @@ def _found(services: Services, doc_id: str) -> tuple[DocRecord, str]:
     return found
 
 
-@router.get("/{doc_id}", response_model=DocumentTextOut, summary="报告全文（清理后）与元数据", dependencies=[Depends(authorize("read"))])
+@router.get(
+    "/{doc_id}",
+    response_model=DocumentTextOut,
+    summary="报告全文（清理后）与元数据",
+    dependencies=[Depends(authorize("read"))],
+)
 def get_document(doc_id: str, services: ServicesDep) -> DocumentTextOut:
     record, text = _found(services, doc_id)
     return DocumentTextOut(**document_out(record).model_dump(), text=text)
 
 
-@router.get("/{doc_id}/chunks", response_model=DocumentChunksOut, summary="报告的段落（按顺序，带字符位置）", dependencies=[Depends(authorize("read"))])
+@router.get(
+    "/{doc_id}/chunks",
+    response_model=DocumentChunksOut,
+    summary="报告的段落（按顺序，带字符位置）",
+    dependencies=[Depends(authorize("read"))],
+)
 def get_chunks(
     doc_id: str,
     services: ServicesDep,
@@ -95,7 +117,12 @@ def get_chunks(
     return DocumentChunksOut(doc_id=doc_id, total=len(views), offset=offset, limit=limit, items=items)
 
 
-@router.get("/{doc_id}/sections", response_model=DocumentSectionsOut, summary="报告的标题树（解析器识别出的章节）", dependencies=[Depends(authorize("read"))])
+@router.get(
+    "/{doc_id}/sections",
+    response_model=DocumentSectionsOut,
+    summary="报告的标题树（解析器识别出的章节）",
+    dependencies=[Depends(authorize("read"))],
+)
 def get_sections(doc_id: str, services: ServicesDep) -> DocumentSectionsOut:
     record, text = _found(services, doc_id)
     views = chunk_views(list(services.retriever.store.chunks_of([doc_id])))
@@ -103,7 +130,12 @@ def get_sections(doc_id: str, services: ServicesDep) -> DocumentSectionsOut:
     return DocumentSectionsOut(doc_id=doc_id, title=record.doc.title, sections=found)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="上传并导入一篇报告（管理员）", dependencies=[Depends(authorize("admin"))])
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="上传并导入一篇报告（管理员）",
+    dependencies=[Depends(authorize("admin"))],
+)
 async def upload_document(
     services: ServicesDep,
     file: Annotated[UploadFile, File(description=FORMATS)],
@@ -117,14 +149,23 @@ async def upload_document(
     after the client goes away."""
     source = safe_name(file.filename)
     data = await file.read(int(services.settings.max_upload_mb * 1024 * 1024) + 1)
-    overrides = {k: str(v) for k, v in {"unit": unit, "region": region, "year": year, "report_kind": report_kind}.items() if v not in (None, "")}
+    overrides = {
+        k: str(v)
+        for k, v in {"unit": unit, "region": region, "year": year, "report_kind": report_kind}.items()
+        if v not in (None, "")
+    }
     try:
         return await run_in_threadpool(ingest_upload, services, data, source, overrides)
     except IngestError as exc:
         raise HTTPException(REFUSED_STATUS.get(type(exc), 422), str(exc)) from exc
 
 
-@router.patch("/{doc_id}", response_model=DocumentOut, summary="修改报告的元数据（管理员）", dependencies=[Depends(authorize("admin"))])
+@router.patch(
+    "/{doc_id}",
+    response_model=DocumentOut,
+    summary="修改报告的元数据（管理员）",
+    dependencies=[Depends(authorize("admin"))],
+)
 def edit_document(doc_id: str, body: MetadataIn, services: ServicesDep) -> DocumentOut:
     """Unit, region, year, kind and title, applied at once to the record and to every chunk and finding of the
     document (no re-embedding), and kept for the file name: they survive restarts and re-ingest of the same

@@ -35,7 +35,13 @@ def _index(services: Services) -> FindingsIndex:
 
 
 def _filter(
-    index: FindingsIndex, category: str | None, role: str | None, year: int | None, region: str | None, unit: str | None, doc_id: str | None
+    index: FindingsIndex,
+    category: str | None,
+    role: str | None,
+    year: int | None,
+    region: str | None,
+    unit: str | None,
+    doc_id: str | None,
 ) -> FindingFilter:
     names = index.categorizer.taxonomy.names
     if category is not None and category not in names:
@@ -71,14 +77,21 @@ def list_findings(
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="跳过的条数")] = 0,
 ) -> FindingsOut:
     _, _, found = query.select(services)
-    return FindingsOut(total=len(found), limit=limit, offset=offset, items=[finding_out(f) for f in found[offset : offset + limit]])
+    return FindingsOut(
+        total=len(found), limit=limit, offset=offset, items=[finding_out(f) for f in found[offset : offset + limit]]
+    )
 
 
 @router.get(
     "/export",
     summary="导出问题与措施（CSV 或 Excel，每条一行；筛选条件同列表）",
     response_class=Response,
-    responses={200: {"content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["xlsx"]: {}}, "description": "附件：findings.csv 或 findings.xlsx"}},
+    responses={
+        200: {
+            "content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["xlsx"]: {}},
+            "description": "附件：findings.csv 或 findings.xlsx",
+        }
+    },
 )
 async def export_findings(
     services: ServicesDep,
@@ -93,7 +106,11 @@ async def export_findings(
     return Response(body, media_type=MEDIA_TYPES[format], headers={"Content-Disposition": disposition})
 
 
-@router.get("/stats", response_model=FindingStatsOut, summary="问题与措施统计（按分类/年度/地区/单位计数，并列出每个计数背后的单位）")
+@router.get(
+    "/stats",
+    response_model=FindingStatsOut,
+    summary="问题与措施统计（按分类/年度/地区/单位计数，并列出每个计数背后的单位）",
+)
 def finding_stats(
     services: ServicesDep,
     query: Query_,
@@ -108,7 +125,21 @@ def finding_stats(
         for u in g.units:
             fs = [by_id[i] for i in u.finding_ids]
             # Under a category, cite the sentence that carries it; otherwise the whole finding.
-            spans = [next((c.sentence for c in f.categories if c.name == g.key), None) if by == "category" else None for f in fs]
-            items.append(StatsUnitOut(unit=u.unit, doc_id=u.doc_id, source=u.source, year=u.year, findings=len(fs), citations=[finding_citation(f, s) for f, s in zip(fs, spans)]))
+            spans = [
+                next((c.sentence for c in f.categories if c.name == g.key), None) if by == "category" else None
+                for f in fs
+            ]
+            items.append(
+                StatsUnitOut(
+                    unit=u.unit,
+                    doc_id=u.doc_id,
+                    source=u.source,
+                    year=u.year,
+                    findings=len(fs),
+                    citations=[finding_citation(f, s) for f, s in zip(fs, spans)],
+                )
+            )
         out.append(StatsGroupOut(key=g.key, units=len({u.unit for u in g.units}), findings=g.findings, items=items))
-    return FindingStatsOut(by=by, total_findings=len(found), total_units=len({f.doc.display_unit for f in found}), groups=out)
+    return FindingStatsOut(
+        by=by, total_findings=len(found), total_units=len({f.doc.display_unit for f in found}), groups=out
+    )

@@ -26,7 +26,15 @@ def readyz(request: Request) -> JSONResponse:
     store = "server" if services.settings.chroma_url else "embedded"  # one Chroma server for N replicas, or in-process
     fusion = services.retriever.fusion_summary()  # the hybrid fusion in use: the library's own choice or the defaults
     return JSONResponse(
-        {"status": "ready", "model": services.embedder.model_id, "documents": documents, "chunks": chunks, "sentences_prepared": prepared, "store": store, "fusion": fusion}
+        {
+            "status": "ready",
+            "model": services.embedder.model_id,
+            "documents": documents,
+            "chunks": chunks,
+            "sentences_prepared": prepared,
+            "store": store,
+            "fusion": fusion,
+        }
     )
 
 

@@ -28,7 +28,9 @@ def job_out(job: Job) -> JobOut:
     return JobOut(**job.as_dict())
 
 
-@router.post("/ingest", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, summary="批量上传并在后台导入（管理员）")
+@router.post(
+    "/ingest", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, summary="批量上传并在后台导入（管理员）"
+)
 async def submit_ingest(
     request: Request,
     services: ServicesDep,

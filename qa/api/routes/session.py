@@ -14,7 +14,9 @@ router = APIRouter(prefix="/v1", tags=["访问"])
 
 
 class WhoAmIOut(BaseModel):
-    role: Literal["admin", "reader", "widget"] = Field(description="所持密钥的角色；未配置任何密钥时为 admin（任何人都可上传和删除）")
+    role: Literal["admin", "reader", "widget"] = Field(
+        description="所持密钥的角色；未配置任何密钥时为 admin（任何人都可上传和删除）"
+    )
     keys_required: bool = Field(description="服务是否要求 API 密钥")
 
 
@@ -32,7 +34,9 @@ def whoami(role: ReadAccess, services: ServicesDep) -> WhoAmIOut:
 
 
 @router.post("/widget/session", response_model=WidgetSessionOut, summary="为网页挂件的访客申请短期会话（按会话限流）")
-def widget_session(request: Request, _: Annotated[Role | None, Depends(authorize("read", session_start=True))]) -> WidgetSessionOut:
+def widget_session(
+    request: Request, _: Annotated[Role | None, Depends(authorize("read", session_start=True))]
+) -> WidgetSessionOut:
     """The widget asks once per visitor (and again before the token expires); requests that carry the token in
     X-QA-Session are rate-limited per session instead of per page key or shared proxy address. A forged or
     expired token counts as no token: the request is limited by the client address. Starting sessions is limited

@@ -57,7 +57,11 @@ def asset(name: str) -> Asset:
 def serve(request: Request, name: str, media_type: str, cache: str, headers: dict[str, str] | None = None) -> Response:
     found = asset(name)
     headers = {"ETag": found.etag, "Cache-Control": cache, "X-Content-Type-Options": "nosniff", **(headers or {})}
-    return Response(status_code=304, headers=headers) if found.etag in _tags(request) else Response(found.body, media_type=media_type, headers=headers)
+    return (
+        Response(status_code=304, headers=headers)
+        if found.etag in _tags(request)
+        else Response(found.body, media_type=media_type, headers=headers)
+    )
 
 
 def _tags(request: Request) -> list[str]:
