@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ingest.schema import FindingRole, ReportKind, SectionRole
-from qa.retrieve import Filters
+from qa.retrieve import Filters, Mode
 
 MAX_QUESTION = 2000
 MODEL_ID = "jixiao-qa"  # the one model /v1/models lists and /v1/chat/completions answers as
@@ -76,7 +76,7 @@ class SearchIn(BaseModel):
     query: str = Field(max_length=MAX_QUESTION)
     filters: FiltersIn | None = None
     top_k: int = Field(5, ge=1, le=100)
-    mode: Literal["dense", "bm25", "hybrid"] = "hybrid"
+    mode: Mode = "hybrid"
 
     _check_query = field_validator("query")(_question)
 
