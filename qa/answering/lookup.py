@@ -100,13 +100,23 @@ def _bare(text: str) -> str:
     return _PUNCT.sub("", text)
 
 
+# A term in Latin letters (GDP, PPP, 5G) names one thing exactly, and reports write it the same way: an answer to a
+# question naming one must name it too (without it, "GDP增长率是多少" took the best passage's 增加47.78%).
+_LATIN_TERM = re.compile(r"[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*")
+
+
 def named_items(question: str) -> list[re.Pattern[str]]:
-    """What an answer must name for each budget item the question names (`_ITEMS`).
+    """What an answer must name for each budget item (`_ITEMS`) and each Latin-letter term the question names.
 
     >>> [p.pattern for p in named_items("芙蓉区商务局2021年会议费是多少？")]
     ['会议费']
+    >>> [p.pattern for p in named_items("2021年GDP增长率是多少？")]
+    ['GDP']
     """
-    return [answer for asked, answer in _ITEMS if asked.search(question)]
+    latin = [
+        re.compile(re.escape(t), re.IGNORECASE) for t in dict.fromkeys(_LATIN_TERM.findall(question)) if len(t) >= 2
+    ]
+    return [answer for asked, answer in _ITEMS if asked.search(question)] + latin
 
 
 @dataclass(frozen=True)
