@@ -27,10 +27,11 @@ run: install
 EVAL_FLOORS := hybrid.mrr@10=0.76 hybrid.recall@5=0.90 bm25.mrr@10=0.77 dense.mrr@10=0.67 answers.unit_recall=0.70 \
 	answers.unit_precision=0.72 answers.answer_contains=0.68 answers.citation_precision=0.95
 
-# Lint and format check first: seconds, and the most common way a change breaks CI.
+# Lint, format and type check first: seconds, and the most common way a change breaks CI.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: install lint
 	bash scripts/install-test-deps.sh

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from ingest.text import CELL_SEP as CELL_SEP  # where readers and tests have always imported them from
 from ingest.text import is_table_row as is_table_row
@@ -72,6 +72,17 @@ class HeadingHint:
 Box = tuple[float, float, float, float]  # x0, top, x1, bottom (PDF points, origin top left)
 
 
+class ChunkPositionFields(TypedDict, total=False):
+    """A table position as the optional fields of its chunk (`TablePosition.chunk_fields`, ingest.schema.ChunkMeta)."""
+
+    page: int
+    table: int
+    table_row: int
+    col_start: int
+    col_end: int
+    bbox: str
+
+
 @dataclass(frozen=True)
 class TablePosition:
     """Where a record line's cells are: for the citation viewer. `table` counts the document's tables from 0
@@ -99,10 +110,10 @@ class TablePosition:
             (box[0], box[1], box[2], box[3]) if len(box) == 4 else None,
         )
 
-    def chunk_fields(self) -> dict[str, int | str]:
+    def chunk_fields(self) -> ChunkPositionFields:
         """The position as the optional fields of its chunk (ingest.schema.ChunkMeta: page, table, table_row,
         col_start, col_end, bbox); Chroma takes scalars only, so the box is "x0,top,x1,bottom"."""
-        found: dict[str, int | str] = {
+        found: ChunkPositionFields = {
             "table": self.table,
             "table_row": self.row,
             "col_start": self.col_start,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ingest.chunking import Chunk, chunk_document
 from ingest.clean import CleanText, clean_text
-from ingest.document import IngestError, RawDocument, RecordSpan, TablePosition
+from ingest.document import ChunkPositionFields, IngestError, RawDocument, RecordSpan, TablePosition
 from ingest.findings import Finding, extract_findings
 from ingest.metadata import apply_overrides, infer_metadata
 from ingest.readers import SUPPORTED_SUFFIXES
@@ -91,10 +91,10 @@ def cleaned_records(records: Iterable[RecordSpan], cleaned: CleanText) -> list[R
     ]
 
 
-def _positions(chunks: list[Chunk], records: list[RecordSpan]) -> list[dict[str, int | str]]:
+def _positions(chunks: list[Chunk], records: list[RecordSpan]) -> list[ChunkPositionFields]:
     """Each chunk's table position fields: those of the record line it is (chunks never span two)."""
     starts = [r.start for r in records]
-    out: list[dict[str, int | str]] = []
+    out: list[ChunkPositionFields] = []
     for c in chunks:
         i = bisect.bisect_right(starts, c.char_start) - 1
         inside = i >= 0 and records[i].start <= c.char_start and c.char_end <= records[i].end

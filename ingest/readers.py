@@ -34,8 +34,8 @@ import charset_normalizer
 import docx
 import numpy as np
 import pdfplumber
-from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import PreformattedString
+from bs4 import BeautifulSoup, Tag
+from bs4.element import NavigableString, PreformattedString
 from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
@@ -485,7 +485,7 @@ def _pdf_grid(
         for j, box in enumerate(row.cells):
             if box is None or grid[i][j] is not None:
                 continue
-            cell = GridCell(_cell_text(texts[i][j]), (i, j), tuple(box))  # type: ignore[arg-type]
+            cell = GridCell(_cell_text(texts[i][j]), (i, j), tuple(box))
             cols = [k for k in range(j, width) if k == j or col_x0[k] < box[2] - 1]
             for m in [m for m in range(i, len(rows)) if m == i or row_top[m] < box[3] - 1]:
                 for k in cols:
@@ -496,8 +496,8 @@ def _pdf_grid(
 
 
 def _inside(obj: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
-    x = (obj["x0"] + obj["x1"]) / 2
-    y = (obj["top"] + obj["bottom"]) / 2
+    x: float = (obj["x0"] + obj["x1"]) / 2
+    y: float = (obj["top"] + obj["bottom"]) / 2
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
@@ -538,7 +538,7 @@ def _pdf_page_lines(page: Any, number: int) -> _PageLayout:
         texts = table.extract()  # now: the page is closed once its layout is taken
         return lambda caption, unit, may_continue: _pdf_grid(table, texts, caption, unit, number + 1, may_continue)
 
-    return _PageLayout(number, page.width, placed, [(tuple(t.bbox), maker(t)) for t in tables])  # type: ignore[misc]
+    return _PageLayout(number, page.width, placed, [(tuple(t.bbox), maker(t)) for t in tables])
 
 
 def _ocr_page_lines(ocr: OcrPage, number: int) -> _PageLayout:
@@ -800,8 +800,8 @@ def _read_pdf(data: bytes, limits: ReadLimits, progress: Progress | None = None)
     # Scanned pages (no text layer, images shown): OCR, only those pages.
     wanted = [l.number for l in layouts if l.needs_ocr]
     started = time.monotonic()
-    for k, page in enumerate(_ocr_pages(data, wanted, limits, progress) if wanted else ()):
-        layouts[wanted[k]] = _ocr_page_lines(page, wanted[k])
+    for k, scanned in enumerate(_ocr_pages(data, wanted, limits, progress) if wanted else ()):
+        layouts[wanted[k]] = _ocr_page_lines(scanned, wanted[k])
     seconds = time.monotonic() - started if wanted else 0.0
     text, records = _pages_text(layouts)
     return Extracted(text, (), records, len(wanted), seconds)

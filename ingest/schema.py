@@ -271,7 +271,7 @@ class FindingRowMeta:
     @staticmethod
     def same_finding(meta: Mapping[str, Any], of: FindingRowMeta) -> bool:
         """Whether a stored row is a sentence of the finding `of` (rows of one finding are read together)."""
-        return meta["finding_id"] == of.finding_id
+        return bool(meta["finding_id"] == of.finding_id)
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, Any]) -> FindingRowMeta:

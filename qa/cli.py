@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -20,7 +20,7 @@ from qa.embeddings import EmbeddingError, get_embedder
 from qa.findings import STATS_BY, Categorizer, FindingFilter, FindingsIndex, TaxonomyError, load_taxonomy
 from qa.findings.evaluate import LabelError
 from qa.library import DocumentNotFound, Library, MetadataError, edit_fields
-from qa.progress import progress
+from qa.progress import Tracker, progress
 from qa.retrieve import MODES, Filters, Hit, Retriever, open_retriever
 from qa.settings import get_settings
 from qa.store import Store, StoreError
@@ -36,7 +36,7 @@ err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     err.print(f"[red]错误：[/red]{message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
@@ -165,7 +165,7 @@ def search(
         query,
         mode=mode,
         top_k=top_k,
-        filters=Filters(year=year, region=region, unit=unit, report_kind=kind, section_role=role),  # type: ignore[arg-type]
+        filters=Filters(year=year, region=region, unit=unit, report_kind=kind, section_role=role),
     )
     if as_json:
         print(json.dumps({"hits": [h.as_dict() for h in hits]}, ensure_ascii=False, indent=2))
@@ -574,6 +574,10 @@ def eval_cmd(
             items = load_eval_set(path)
             stages = [*mode_list, "answers"]
             with progress(err, f"评测 {path.name}", len(stages), "个阶段", step=1) as tracker:
+
+                def on_stage(stage: str, t: Tracker = tracker, s: list[str] = stages) -> None:
+                    t.update(s.index(stage), note=stage)
+
                 results = run_eval_set(
                     items,
                     corpus or [Path("samples")],
@@ -581,7 +585,7 @@ def eval_cmd(
                     embedder,
                     mode_list,
                     answers,
-                    progress=lambda stage, t=tracker, s=stages: t.update(s.index(stage), note=stage),
+                    progress=on_stage,
                 )
                 tracker.update(len(stages), note="完成")
             runs.append((path.stem, path.name, results))
@@ -609,7 +613,7 @@ def eval_cmd(
                         embedder,
                         docs or DEFAULT_DOCS,
                         DEFAULT_SEED if seed is None else seed,
-                        use_cache=cache,  # type: ignore[arg-type]
+                        use_cache=cache,
                         progress=lambda stage, done, total: tracker.update(done, total or None, note=stage),
                     )
                 )

@@ -68,7 +68,7 @@ def parse_floors(items: list[str]) -> dict[str, float]:
 
 
 def _columns(results: dict[str, Any]) -> list[str]:
-    first = next(iter(results["modes"].values()), {})
+    first: dict[str, Any] = next(iter(results["modes"].values()), {})
     return [c for c in RETRIEVAL_COLUMNS if c in first] or sorted(first)
 
 

@@ -127,10 +127,12 @@ class _LangChainEmbeddings:
         self._embedder = embedder
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._embedder.encode(texts).tolist()
+        vectors: list[list[float]] = self._embedder.encode(texts).tolist()  # a 2-d float array
+        return vectors
 
     def embed_query(self, text: str) -> list[float]:
-        return self._embedder.encode_queries([text])[0].tolist()
+        vector: list[float] = self._embedder.encode_queries([text])[0].tolist()  # a 1-d float array
+        return vector
 
 
 def langchain_baseline(retriever: Retriever) -> SearchFn:
@@ -149,9 +151,11 @@ def langchain_baseline(retriever: Retriever) -> SearchFn:
     chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
     store = Chroma.from_documents(
         chunks,
-        _LangChainEmbeddings(retriever.embedder),
+        # Duck-typed, not a subclass of LangChain's Embeddings (that would import langchain with this module):
+        # Chroma calls only embed_documents and embed_query.
+        _LangChainEmbeddings(retriever.embedder),  # type: ignore[arg-type]
         client=chromadb.EphemeralClient(),
-        collection_name=f"baseline-{time.time_ns()}",  # type: ignore[arg-type]
+        collection_name=f"baseline-{time.time_ns()}",
     )
 
     def search(query: str) -> Retrieved:
@@ -208,7 +212,9 @@ def score_answers(items: Sequence[EvalItem], answerer: Answerer) -> tuple[dict[s
         if item.kind == "aggregate":
             predicted = {u.source for u in ans.units or []}
             p, r, f = precision_recall_f1(predicted, set(item.gold_sources))
-            unit_p.append(p), unit_r.append(r), unit_f.append(f)
+            unit_p.append(p)
+            unit_r.append(r)
+            unit_f.append(f)
             row |= {"predicted": sorted(predicted), "gold": sorted(item.gold_sources), "f1": round(f, 3)}
         elif item.kind == "lookup" and item.answer_contains:
             ok = all(s in ans.answer for s in item.answer_contains)
@@ -309,7 +315,7 @@ class Beir:
 
 def _read_lines(path: Path) -> Iterable[str]:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8") as fh:
         yield from fh
 
 

@@ -274,7 +274,7 @@ def similarities(vectors: np.ndarray, topic_vec: np.ndarray) -> np.ndarray:
 
 def combine(similarity: T, cov: T, lexical_weight: float) -> T:
     """A sentence's evidence score: meaning plus weighted wording (floats, or numpy arrays of them)."""
-    return similarity + lexical_weight * cov  # type: ignore[operator, return-value]
+    return similarity + lexical_weight * cov
 
 
 @dataclass(frozen=True)
@@ -313,8 +313,8 @@ def score_candidates(
     groups: list[tuple[np.ndarray, np.ndarray]] = []  # per batch: its entries, and the candidate of each
     missing = np.flatnonzero(seg < 0)
     if len(missing):
-        rows = {r.id: r for r in source.fetch([candidates[i].id for i in missing])}
-        present = np.array([i for i in missing if candidates[i].id in rows], dtype=np.int64)
+        rows = {r.id: r for r in source.fetch([candidates[i].id for i in missing.tolist()])}
+        present = np.array([i for i in missing.tolist() if candidates[i].id in rows], dtype=np.int64)
         batches.append(prepare(ChunkSource.of_row(rows[candidates[i].id], candidates[i].key) for i in present))
         groups.append((np.arange(len(present)), present))
     for number in np.unique(seg[seg >= 0]).tolist():

@@ -27,6 +27,8 @@ from typing import Any, Literal
 
 from chromadb.api.models.Collection import Collection
 
+from qa.store import placeholder_vectors
+
 Method = Literal["convex", "rrf"]
 METHODS: tuple[Method, ...] = ("convex", "rrf")
 Ranked = Sequence[tuple[str, float]]  # (id, score), best first
@@ -156,7 +158,7 @@ def load_record(meta: Collection) -> FusionRecord | None:
 def save_record(meta: Collection, record: FusionRecord) -> None:
     meta.upsert(
         ids=[RECORD_ID],
-        embeddings=[[1.0]],
+        embeddings=placeholder_vectors(),
         documents=[record.to_json()],
         metadatas=[{"kind": "fusion", "at": record.at}],
     )

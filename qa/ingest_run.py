@@ -126,14 +126,13 @@ class IngestRun:
 
     def _read_all(self) -> None:
         lib = self.library
+        on_page = self.on_page  # set once, in __init__
         try:
             for path in self.files:
                 if self._stop.is_set():
                     return
                 try:
-                    progress = (
-                        (lambda done, total, name=path.name: self.on_page(name, done, total)) if self.on_page else None
-                    )
+                    progress = (lambda done, total, name=path.name: on_page(name, done, total)) if on_page else None
                     raw = read_document(path, limits=lib.limits, progress=progress)
                     # Written by this thread only; the run reads them after joining it.
                     self.report.ocr_pages += raw.ocr_pages

@@ -50,7 +50,8 @@ def tokenize(text: str) -> list[str]:
 
 def words(text: str) -> list[str]:
     """jieba's plain segmentation (each character of the text in exactly one word, punctuation included)."""
-    return _tokenizer().lcut(text)
+    out: list[str] = _tokenizer().lcut(text)  # jieba is untyped; lcut returns a list of str
+    return out
 
 
 PAIR = "\x1f"  # prefix of a word-pair token; never part of a token (control characters are no words)

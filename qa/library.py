@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, TypedDict
 
 import numpy as np
 
@@ -99,6 +99,13 @@ class Added:
     duplicate_of: str | None = None  # the stored file name a duplicate repeats
     ocr_pages: int = 0  # pages of the file read by OCR, and the seconds that took
     ocr_seconds: float = 0.0
+
+
+class _OcrFields(TypedDict):
+    """The OCR fields of `Added`, passed as keywords."""
+
+    ocr_pages: int
+    ocr_seconds: float
 
 
 @dataclass(frozen=True)
@@ -191,7 +198,7 @@ class Library:
         with self.write_lock:
             self.store.repair()
             [state] = self.standing([doc])
-            ocr = {"ocr_pages": doc.ocr_pages, "ocr_seconds": doc.ocr_seconds}
+            ocr: _OcrFields = {"ocr_pages": doc.ocr_pages, "ocr_seconds": doc.ocr_seconds}
             if state.duplicate_of is not None and state.stored is not None:
                 return Added("duplicate", state.stored, state.duplicate_of, **ocr)
             if state.unchanged:

@@ -105,7 +105,7 @@ class LLMComposer:
         assert settings.llm_base_url
         self._model = ChatOpenAI(
             base_url=settings.llm_base_url,
-            api_key=settings.llm_api_key,  # type: ignore[arg-type]
+            api_key=settings.llm_api_key,
             model=settings.llm_model,
             temperature=0,
             timeout=settings.llm_timeout,

@@ -12,7 +12,10 @@ its document is in the qrels (BEIR, graded gains for nDCG).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import TypeVar
+
+_T = TypeVar("_T", bound=Hashable)
 
 
 def mrr_at_k(relevant: Sequence[bool], k: int) -> float:
@@ -40,7 +43,7 @@ def recall_of_items(found_per_rank: Sequence[set[str]], gold: set[str], k: int) 
     return len(seen & gold) / len(gold)
 
 
-def precision_recall_f1(predicted: set[str], gold: set[str]) -> tuple[float, float, float]:
+def precision_recall_f1(predicted: set[_T], gold: set[_T]) -> tuple[float, float, float]:
     """Set P/R/F1; an empty prediction for an empty gold set is perfect (the honest answer was 'none')."""
     if not predicted and not gold:
         return 1.0, 1.0, 1.0

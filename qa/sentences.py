@@ -65,7 +65,8 @@ def ranges(ptr: np.ndarray, idx: np.ndarray) -> np.ndarray:
     if not len(idx) or not counts.sum():
         return np.zeros(0, dtype=np.int64)
     offsets = np.repeat(starts - np.r_[0, np.cumsum(counts)[:-1]], counts)
-    return np.arange(int(counts.sum()), dtype=np.int64) + offsets
+    out: np.ndarray = np.arange(int(counts.sum()), dtype=np.int64) + offsets  # int64 + int array: an int array
+    return out
 
 
 def entry_key(chunk_id: str, text_key: int) -> int:

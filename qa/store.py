@@ -23,7 +23,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import chromadb
@@ -46,6 +46,9 @@ _PENDING_MAX_AGE = 3600.0
 
 
 VectorCollections = tuple[Collection, Collection]  # (chunks, finding sentences)
+# A Chroma `where` filter. chromadb's `Where` type keys operators ("$in", "$gte", "$and") by Literal types, which
+# mypy does not give the keys of a dict display, so filters are typed by this looser alias.
+Filter = dict[str, Any]
 
 
 class StoreError(RuntimeError):
@@ -68,6 +71,13 @@ def _writer_gone(marker: dict[str, Any]) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def placeholder_vectors(n: int = 1) -> list[Sequence[float]]:
+    """`n` copies of [1.0]: the vector Chroma needs for each row of a collection never searched by vector
+    (documents, meta, overrides)."""
+    vectors: list[Sequence[float]] = [[1.0]] * n
+    return vectors
 
 
 def _batches(ids: Sequence[str]) -> Iterator[list[str]]:
@@ -167,7 +177,8 @@ class Store:
         out: dict[str, list[DocRecord]] = {}
         if not sources:
             return out
-        page = self.docs.get(where={"source": {"$in": list(dict.fromkeys(sources))}}, include=["metadatas"])
+        where: Filter = {"source": {"$in": list(dict.fromkeys(sources))}}
+        page = self.docs.get(where=where, include=["metadatas"])
         for i, m in zip(page["ids"], page["metadatas"] or []):
             record = DocRecord.from_metadata(i, dict(m or {}))
             out.setdefault(record.doc.source, []).append(record)
@@ -195,8 +206,10 @@ class Store:
     def trim_document(self, doc_id: str, n_chunks: int, n_finding_rows: int) -> None:
         """Remove rows a rewrite of the same document no longer has (same content, new chunking or extraction):
         upserts replace rows by id but leave those beyond the new count behind."""
-        self.chunks.delete(where={"$and": [{"doc_id": doc_id}, {"chunk_index": {"$gte": n_chunks}}]})
-        self.findings.delete(where={"$and": [{"doc_id": doc_id}, {"row": {"$gte": n_finding_rows}}]})
+        beyond_chunks: Filter = {"$and": [{"doc_id": doc_id}, {"chunk_index": {"$gte": n_chunks}}]}
+        beyond_rows: Filter = {"$and": [{"doc_id": doc_id}, {"row": {"$gte": n_finding_rows}}]}
+        self.chunks.delete(where=beyond_chunks)
+        self.findings.delete(where=beyond_rows)
 
     def upsert_records(self, items: Sequence[tuple[DocRecord, str]]) -> None:
         """Commit several documents whose chunks are already written, in one call (ingest batches)."""
@@ -205,7 +218,7 @@ class Store:
         # The documents collection needs a vector per record; a constant one keeps it out of the way.
         self.docs.upsert(
             ids=[r.doc.doc_id for r, _ in items],
-            embeddings=[[1.0]] * len(items),
+            embeddings=placeholder_vectors(len(items)),
             documents=[t for _, t in items],
             metadatas=[r.metadata() for r, _ in items],
         )
@@ -215,11 +228,16 @@ class Store:
     def _mark_pending(self, doc_ids: set[str]) -> None:
         if not doc_ids:
             return
-        who = {"kind": "pending", "at": time.time(), "host": socket.gethostname(), "pid": os.getpid()}
+        who: dict[str, str | int | float] = {
+            "kind": "pending",
+            "at": time.time(),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        }
         for ids in _batches(sorted(doc_ids)):
             self.meta.upsert(
                 ids=[_PENDING + d for d in ids],
-                embeddings=[[1.0]] * len(ids),
+                embeddings=placeholder_vectors(len(ids)),
                 metadatas=[{**who, "doc_id": d} for d in ids],
             )
 
@@ -240,7 +258,7 @@ class Store:
             rows = list(self._iter(col, False, {"doc_id": record.doc.doc_id}))
             for start in range(0, len(rows), _WRITE_BATCH):
                 part = rows[start : start + _WRITE_BATCH]
-                col.update(ids=[r.id for r in part], metadatas=[with_doc(r.metadata, record.doc) for r in part])  # type: ignore[misc]
+                col.update(ids=[r.id for r in part], metadatas=[with_doc(r.metadata, record.doc) for r in part])
         self.docs.update(ids=[record.doc.doc_id], metadatas=[record.metadata()])
         self.bump_generation()
 
@@ -249,11 +267,14 @@ class Store:
         out: dict[str, dict[str, str | int]] = {}
         for part in _batches(list(sources)):
             page = self.edits.get(ids=part, include=["metadatas"])
-            out.update((i, dict(m or {})) for i, m in zip(page["ids"], page["metadatas"] or []))  # type: ignore[misc]
+            # The overrides collection holds only what set_override wrote: str and int values.
+            out.update(
+                (i, cast("dict[str, str | int]", dict(m or {}))) for i, m in zip(page["ids"], page["metadatas"] or [])
+            )
         return out
 
     def set_override(self, source: str, fields: dict[str, str | int]) -> None:
-        self.edits.upsert(ids=[source], embeddings=[[1.0]], metadatas=[fields])
+        self.edits.upsert(ids=[source], embeddings=placeholder_vectors(), metadatas=[fields])
 
     def drop_override(self, source: str) -> None:
         self.edits.delete(ids=[source])
@@ -262,7 +283,9 @@ class Store:
 
     def bump_generation(self) -> None:
         self.meta.upsert(
-            ids=[_GENERATION_ID], embeddings=[[1.0]], metadatas=[{"token": uuid.uuid4().hex, "at": time.time()}]
+            ids=[_GENERATION_ID],
+            embeddings=placeholder_vectors(),
+            metadatas=[{"token": uuid.uuid4().hex, "at": time.time()}],
         )
 
     def change_token(self) -> str:
@@ -343,8 +366,9 @@ class Store:
         vectors: list[np.ndarray] = []
         ids = list(doc_ids)
         for start in range(0, len(ids), _DOC_BATCH):
+            where: Filter = {"doc_id": {"$in": ids[start : start + _DOC_BATCH]}}
             page = self.findings.get(
-                where={"doc_id": {"$in": ids[start : start + _DOC_BATCH]}},
+                where=where,
                 include=["metadatas", "documents", "embeddings"],
             )
             embeddings = page.get("embeddings")
@@ -417,5 +441,5 @@ class Store:
                 ids=[r.id for r in batch],
                 embeddings=embeddings[start : start + len(batch)],
                 documents=[r.text for r in batch],
-                metadatas=[r.metadata for r in batch],  # type: ignore[misc]
+                metadatas=[r.metadata for r in batch],
             )

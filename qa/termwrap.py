@@ -50,6 +50,7 @@ def wrap(line: str, width: int) -> list[str]:
             continue
         if token.isspace():
             continue  # a break at a space drops the space
+        carry: list[str]
         current, carry = lines[-1], []
         # A token that must not start a line takes the character before it along; an opening bracket at the
         # end of the line goes down with what it opens (as long as something stays behind).

@@ -18,8 +18,9 @@ import random
 import re
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from chromadb.api.models.Collection import Collection
@@ -30,6 +31,7 @@ from qa.fusion import FusionParams, FusionRecord, fuse, load_record, save_record
 from qa.lexical import LexicalIndex, tokenize, words
 from qa.metrics import mean, mrr_at_k
 from qa.retrieve import Retriever, row_index_text
+from qa.store import placeholder_vectors
 
 _QUERY_CHARS = (6, 60)  # a pseudo-query's length, as questions go
 _REST_CHARS = 20  # what must be left of the chunk once the query is cut out
@@ -240,11 +242,13 @@ def claim(meta: Collection) -> bool:
     and the later record wins, which is harmless."""
     page = meta.get(ids=[_CLAIM_ID], include=["metadatas"])
     if page["ids"]:
-        m = (page["metadatas"] or [{}])[0] or {}
+        m: Mapping[str, Any] = (page["metadatas"] or [{}])[0] or {}  # the claim below wrote it: "at" is a float
         if m.get("by") != _me() and time.time() - float(m.get("at", 0.0)) < _CLAIM_TTL:
             return False
     meta.upsert(
-        ids=[_CLAIM_ID], embeddings=[[1.0]], metadatas=[{"kind": "fusion-claim", "by": _me(), "at": time.time()}]
+        ids=[_CLAIM_ID],
+        embeddings=placeholder_vectors(),
+        metadatas=[{"kind": "fusion-claim", "by": _me(), "at": time.time()}],
     )
     return True
 
@@ -261,6 +265,7 @@ def tune(retriever: Retriever, limit: int | None = None, seed: int = 19) -> Fusi
     base = replace(retriever.default_fusion(), method="convex")
     samples = pseudo_samples(retriever, limit or settings.fusion_tuning_queries, settings.candidate_k, seed)
     chunks = retriever.store.count_chunks()
+    points: list[tuple[float, float]]
     if len(samples) < _MIN_SAMPLES:
         params, points, mrrs = retriever.default_fusion(), [], {}
     else:

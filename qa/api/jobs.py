@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +29,7 @@ from typing import Any, Literal
 from ingest.document import IngestError
 from qa.api.deps import Services
 from qa.api.uploads import ingest_upload
+from qa.store import placeholder_vectors
 
 log = logging.getLogger("qa.api")
 
@@ -163,9 +165,8 @@ class JobBoard:
     def recent(self, limit: int = 20) -> list[Job]:
         """The newest jobs of every replica (from the store), newest first."""
         page = self.services.retriever.store.meta.get(where={"kind": _KIND}, include=["metadatas"])
-        newest = sorted(zip(page["ids"], page["metadatas"] or []), key=lambda p: -float((p[1] or {}).get("at", 0.0)))[
-            :limit
-        ]
+        metas: list[Mapping[str, Any]] = page["metadatas"] or []  # job records: "at" is the float created_at
+        newest = sorted(zip(page["ids"], metas), key=lambda p: -float((p[1] or {}).get("at", 0.0)))[:limit]
         jobs = [self.get(i.removeprefix(_KIND + ":")) for i, _ in newest]
         return [j for j in jobs if j is not None]
 
@@ -194,14 +195,12 @@ class JobBoard:
                 return
             self._update(job, f, status="running")
             path = self.spooled(folder, i)
+
+            def on_page(done: int, total: int, f: FileStatus = f) -> None:
+                self._update(job, f, ocr_done=done, ocr_total=total)
+
             try:
-                result = ingest_upload(
-                    self.services,
-                    path.read_bytes(),
-                    f.name,
-                    {},
-                    on_page=lambda done, total, f=f: self._update(job, f, ocr_done=done, ocr_total=total),
-                )
+                result = ingest_upload(self.services, path.read_bytes(), f.name, {}, on_page=on_page)
             except IngestError as exc:
                 self._update(job, f, status="refused", reason=exc.reason)
             except Exception:
@@ -238,7 +237,7 @@ class JobBoard:
         try:
             self.services.retriever.store.meta.upsert(
                 ids=[_KIND + ":" + job.job_id],
-                embeddings=[[1.0]],
+                embeddings=placeholder_vectors(),
                 documents=[body],
                 metadatas=[{"kind": _KIND, "at": job.created_at}],
             )

@@ -10,6 +10,7 @@ and how (numbered lines, one line of several numbers, an "一是…二是…" ru
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from qa.scale.bank import Common, UnitType
@@ -63,7 +64,7 @@ class RenderedDoc:
 @dataclass(frozen=True)
 class Sub:
     title: str
-    blocks: list[Block]
+    blocks: Sequence[Block]
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class OneLine:
 
 
 Block = str | Sub | Items | OneLine
-Section = tuple[str, list[Block]]
+Section = tuple[str, Sequence[Block]]
 
 
 def _cn(i: int) -> str:
@@ -94,7 +95,7 @@ def _render(sections: list[Section], scheme: str, blank: bool) -> list[str]:
     fmts = SCHEMES[scheme]
     lines: list[str] = []
 
-    def blocks(items: list[Block], level: int) -> None:
+    def blocks(items: Sequence[Block], level: int) -> None:
         sub = 0
         for b in items:
             if isinstance(b, str):
@@ -229,7 +230,7 @@ class _Writer:
             texts.insert(self.rng.randint(0, len(texts)), other)
         return texts
 
-    def problem_blocks(self, texts: list[str]) -> list[Block]:
+    def problem_blocks(self, texts: list[str]) -> Sequence[Block]:
         r = self.rng
         nested = any("一是" in t for t in texts)
         style = r.choices(["list", "oneline", "run", "prose", "subs"], [45, 8, 20, 15, 12])[0]
@@ -255,7 +256,7 @@ class _Writer:
         by_text = {p.text: self.p.areas.get(p.topic, "其他方面") for p in self.p.problems}
         return [by_text.get(t, "其他方面") for t in texts]
 
-    def measure_blocks(self) -> list[Block]:
+    def measure_blocks(self) -> Sequence[Block]:
         r = self.rng
         texts = self.use(self.p.plans)
         if r.random() < 0.5 or not texts:
@@ -470,7 +471,7 @@ def _final_accounts(w: _Writer) -> tuple[list[str], list[Section]]:
     return [], sections
 
 
-def _other(w: _Writer) -> tuple[list[str], list[Section], list[str]]:
+def _other(w: _Writer) -> tuple[list[str], list[str], list[Section]]:
     """A notice, a 工作总结 or a 信息公开年报 (title lines, preamble, sections)."""
     p, r = w.p, w.rng
     u, y = p.unit, p.year

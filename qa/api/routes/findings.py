@@ -10,10 +10,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from ingest.schema import FindingRole
 from qa.api.auth import authorize
 from qa.api.convert import finding_citation, finding_out
 from qa.api.deps import Services, ServicesDep
-from qa.api.schemas import FindingRole, FindingsOut, FindingStatsOut, StatsGroupOut, StatsUnitOut
+from qa.api.schemas import FindingsOut, FindingStatsOut, StatsGroupOut, StatsUnitOut
 from qa.findings import Finding, FindingFilter, FindingsIndex, TaxonomyError
 from qa.findings.export import MEDIA_TYPES, ExportFormat, export
 
