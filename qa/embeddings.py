@@ -27,7 +27,7 @@ import threading
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -99,13 +99,6 @@ class Embedder:
     """
 
     def __init__(self, settings: Settings) -> None:
-        import torch
-        import transformers
-
-        # The weight-loading progress bar would be the only output of a failing CLI command besides its error.
-        transformers.utils.logging.disable_progress_bar()
-
-        torch.set_num_threads(settings.torch_threads)
         path = model_path(settings)
         if not path.is_dir():
             raise EmbeddingError(
@@ -116,25 +109,55 @@ class Embedder:
         self.backend = settings.embedding_backend
         self.query_backend = query_backend_for(settings)
         self.batch_size = settings.embedding_batch_size
-        cache = settings.model_cache_dir or settings.data_dir / "models"
-        self._model, self.dimension = _load(self.backend, path, cache, settings.torch_threads)
-        # torch and onnxruntime release the GIL while encoding, but one model instance is not meant for
-        # concurrent calls; two different models may run side by side.
-        self._lock = threading.Lock()
-        if self.query_backend == self.backend:
-            self._query_model, self._query_lock = self._model, self._lock
-        else:
-            self._query_model, _ = _load(self.query_backend, path, cache, settings.torch_threads)
-            self._query_lock = threading.Lock()
+        self._path = path
+        self._cache = settings.model_cache_dir or settings.data_dir / "models"
+        self._threads = settings.torch_threads
+        # The models load on first use: listing, showing or deleting documents never encodes (4 s saved per
+        # `qa docs …` command). The store needs the vector size at once; the model's files state it.
+        self.dimension = declared_dimension(path)
+        self._loaded: tuple[Any, threading.Lock, Any, threading.Lock] | None = None
+        self._load_lock = threading.Lock()
+
+    def load(self) -> None:
+        """Load the model(s) now (a service warms up before it reports ready); encoding loads them anyway."""
+        self._models()
+
+    def _models(self) -> tuple[Any, threading.Lock, Any, threading.Lock]:
+        with self._load_lock:
+            if self._loaded is None:
+                import torch
+                import transformers
+
+                # The weight-loading progress bar would be the only output of a failing CLI command besides its error.
+                transformers.utils.logging.disable_progress_bar()
+                torch.set_num_threads(self._threads)
+                model, _ = _load(self.backend, self._path, self._cache, self._threads)
+                # What it really outputs: a hand-edited config can state one size while the weights give another.
+                dimension = int(np.asarray(model.encode(["维"], normalize_embeddings=True)).shape[-1])
+                if dimension != self.dimension:
+                    raise EmbeddingError(
+                        f"向量模型 {self._path} 实际输出 {dimension} 维，与其配置文件所写的 {self.dimension} 维不符"
+                    )
+                # torch and onnxruntime release the GIL while encoding, but one model instance is not meant for
+                # concurrent calls; two different models may run side by side.
+                lock = threading.Lock()
+                if self.query_backend == self.backend:
+                    self._loaded = (model, lock, model, lock)
+                else:
+                    query_model, _ = _load(self.query_backend, self._path, self._cache, self._threads)
+                    self._loaded = (model, lock, query_model, threading.Lock())
+            return self._loaded
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Passages (and anything compared with stored passages' own vectors)."""
-        return self._run(self._model, self._lock, texts, self.batch_size)
+        model, lock, _, _ = self._models()
+        return self._run(model, lock, texts, self.batch_size)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Queries and the short texts scored against them: evidence and finding sentences, category prototypes."""
         batch = _INT8_SHORT_TEXT_BATCH if self.query_backend == "onnx-int8" else SHORT_TEXT_BATCH
-        return self._run(self._query_model, self._query_lock, texts, batch)
+        _, _, model, lock = self._models()
+        return self._run(model, lock, texts, batch)
 
     def _run(self, model: Any, lock: threading.Lock, texts: list[str], batch_size: int) -> np.ndarray:
         if not texts:
@@ -144,6 +167,34 @@ class Embedder:
                 texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
             )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def declared_dimension(path: Path) -> int:
+    """The vector size a sentence-transformers model directory states, without loading it: the last Dense
+    module's out_features, else the pooling's word_embedding_dimension, else the transformer's hidden size."""
+
+    def read(name: str) -> dict[str, Any]:
+        f = path / name
+        return cast(dict[str, Any], json.loads(f.read_text(encoding="utf-8"))) if f.is_file() else {}
+
+    modules = (
+        cast(list[dict[str, Any]], json.loads((path / "modules.json").read_text(encoding="utf-8")))
+        if (path / "modules.json").is_file()
+        else []
+    )
+    size: int | None = None
+    for m in modules:
+        kind, config = str(m.get("type", "")), read(f"{m.get('path', '')}/config.json")
+        if kind.endswith("Dense") and config.get("out_features"):
+            size = int(config["out_features"])
+        elif kind.endswith("Pooling") and size is None and config.get("word_embedding_dimension"):
+            size = int(config["word_embedding_dimension"])
+    if size is None:
+        config = read("config.json")
+        size = int(config.get("hidden_size") or config.get("d_model") or 0)
+    if size <= 0:
+        raise EmbeddingError(f"无法从 {path} 的配置文件得知向量维数（需要 config.json 的 hidden_size）")
+    return size
 
 
 def _load(backend: str, path: Path, cache: Path, threads: int) -> tuple[Any, int]:

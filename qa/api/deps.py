@@ -57,6 +57,7 @@ class Services:
     @classmethod
     def start(cls, settings: Settings) -> Services:
         embedder = Embedder(settings)
+        embedder.load()  # before /readyz says ready: the first question must not wait for the model
         retriever = open_retriever(settings, embedder)
         retriever.lexical()  # load or build the BM25 index before the first request
         composer = LLMComposer(settings) if settings.llm_base_url else None

