@@ -15,7 +15,7 @@ from qa.embeddings import Embedder
 from qa.retrieve import open_retriever
 from qa.settings import Settings
 from tests.conftest import SAMPLES
-from tests.qa.server import QA
+from tests.support.server import QA
 
 pytestmark = pytest.mark.slow
 

@@ -17,10 +17,10 @@ from ingest.chunking import chunk_document
 from ingest.document import HeadingHint, IngestError, RawDocument
 from ingest.readers import SUPPORTED_SUFFIXES, read_bytes
 from ingest.structure import parse_structure
-from tests.ingest.test_readers import PDF_SHEGONG, _docx_bytes
+from tests.support.documents import PDF_SHEGONG, docx_bytes
 
 _ROLES = {"problems", "measures", "performance", "funds", "overview", "other"}
-_DOCX = _docx_bytes()
+_DOCX = docx_bytes()
 with zipfile.ZipFile(io.BytesIO(_DOCX)) as _archive:
     _DOCX_PARTS = {name: _archive.read(name) for name in _archive.namelist()}
 _PDF_HEAD = PDF_SHEGONG.read_bytes()[:6000]  # a real header, xref-less: pdfminer's recovery paths

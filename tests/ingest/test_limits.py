@@ -3,9 +3,7 @@ file's content decides its type, not its name (UnsupportedFormatError, the API's
 
 from __future__ import annotations
 
-import io
 import re
-import struct
 import zipfile
 from unittest import mock
 
@@ -14,37 +12,10 @@ import pytest
 from ingest.document import IngestError, ReadLimits, TooLargeError, UnsupportedFormatError
 from ingest.readers import read_bytes
 from qa.settings import Settings
-from tests.ingest.test_readers import _docx_bytes, _pdf, _text_page
+from tests.support.documents import declare_size, docx_bytes, minimal_pdf, text_page, with_member, zip_bomb
 
 DEFAULTS = Settings().read_limits()
 MB = 1024 * 1024
-
-
-def _with_member(name: str, data: bytes, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    """A valid docx with one more member added."""
-    buffer = io.BytesIO(_docx_bytes())
-    with zipfile.ZipFile(buffer, "a") as archive:
-        archive.writestr(zipfile.ZipInfo(name), data, compress_type=compression)
-    return buffer.getvalue()
-
-
-def _declare_size(archive: bytes, member: str, size: int) -> bytes:
-    """The archive with the central directory claiming `size` unpacked bytes for `member` (a bomb's
-    directory, without the bytes behind it: a reader that inflated anything would fail differently)."""
-    data = bytearray(archive)
-    at = 0
-    while (at := data.find(b"PK\x01\x02", at)) != -1:  # central directory entries
-        name_len = struct.unpack_from("<H", data, at + 28)[0]
-        if data[at + 46 : at + 46 + name_len] == member.encode():
-            struct.pack_into("<I", data, at + 24, size)  # its uncompressed size field
-            return bytes(data)
-        at += 4
-    raise AssertionError(f"{member} not in the archive")
-
-
-def zip_bomb() -> bytes:
-    """A docx whose one extra member inflates ~1000:1 (4 MB of zeros in ~4 KB)."""
-    return _with_member("word/media/zeros.bin", bytes(4 * MB))
 
 
 def _refused(data: bytes, name: str, limits: ReadLimits = DEFAULTS) -> TooLargeError:
@@ -72,7 +43,7 @@ def test_settings_feed_the_limits() -> None:
 
 
 def test_docx_declaring_more_than_the_unpacked_limit_is_refused_before_inflating() -> None:
-    bomb = _declare_size(_with_member("word/media/image1.png", b"\x89PNG" * 64), "word/media/image1.png", 3000 * MB)
+    bomb = declare_size(with_member("word/media/image1.png", b"\x89PNG" * 64), "word/media/image1.png", 3000 * MB)
     error = _refused(bomb, "炸弹.docx")
     assert "解压后共" in error.reason and "超过上限 200 MB" in error.reason and "QA_MAX_DECOMPRESSED_MB" in error.reason
 
@@ -86,7 +57,7 @@ def test_docx_with_a_highly_compressed_member_is_refused() -> None:
 
 def test_limits_are_configurable_and_an_ordinary_docx_passes() -> None:
     # 1 MB of a repeating pattern packs far beyond 100:1, but members up to 1 MB may (Word's own XML does).
-    docx = _with_member("word/media/pattern.bin", bytes(range(256)) * 4096)
+    docx = with_member("word/media/pattern.bin", bytes(range(256)) * 4096)
     assert read_bytes(docx, "ok.docx", DEFAULTS).text.startswith("一、基本情况")
     _refused(
         docx,
@@ -96,20 +67,20 @@ def test_limits_are_configurable_and_an_ordinary_docx_passes() -> None:
 
 
 def test_docx_with_exotic_compression_is_refused_without_inflating() -> None:
-    data = _with_member("word/media/x.bin", b"x" * 1000, compression=zipfile.ZIP_BZIP2)
+    data = with_member("word/media/x.bin", b"x" * 1000, compression=zipfile.ZIP_BZIP2)
     with pytest.raises(IngestError, match=re.escape("不支持的压缩方式（word/media/x.bin）")):
         read_bytes(data, "bz.docx")
 
 
 def test_pdf_with_too_many_pages_is_refused_from_its_page_tree() -> None:
-    many = _pdf([b""] * 2001)
+    many = minimal_pdf([b""] * 2001)
     error = _refused(many, "长文.pdf")
     assert error.reason == "PDF 共 2001 页，超过上限 2000 页（QA_MAX_PDF_PAGES）"
 
 
 def test_pdf_whose_page_count_lies_is_still_stopped_at_the_limit() -> None:
-    page = _text_page([(72, 100, "预算执行率为98%。")])
-    liar = re.sub(rb"/Count \d+", b"/Count 1", _pdf([page] * 5))
+    page = text_page([(72, 100, "预算执行率为98%。")])
+    liar = re.sub(rb"/Count \d+", b"/Count 1", minimal_pdf([page] * 5))
     limits = ReadLimits(max_decompressed_bytes=MB, max_compression_ratio=100, max_pdf_pages=3)
     with pytest.raises(TooLargeError, match=re.escape("liar.pdf: PDF 共 5 页，超过上限 3 页")):  # after 3 pages, not 5
         read_bytes(liar, "liar.pdf", limits)
@@ -119,15 +90,15 @@ def test_pdf_whose_page_count_lies_is_still_stopped_at_the_limit() -> None:
 @pytest.mark.parametrize(
     ("name", "data", "claimed"),
     [
-        ("报告.txt", _pdf([_text_page([(72, 100, "预算执行率为98%。")])]), "文件内容是PDF，与扩展名 .txt 不符"),
-        ("报告.md", _docx_bytes(), "文件内容是ZIP 压缩包（如 docx/xlsx），与扩展名 .md 不符"),
+        ("报告.txt", minimal_pdf([text_page([(72, 100, "预算执行率为98%。")])]), "文件内容是PDF，与扩展名 .txt 不符"),
+        ("报告.md", docx_bytes(), "文件内容是ZIP 压缩包（如 docx/xlsx），与扩展名 .md 不符"),
         (
             "报告.html",
             b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512,
             "文件内容是旧版 Office 文档（.doc/.xls），与扩展名 .html 不符",
         ),
-        ("报告.docx", _pdf([b""]), "文件内容是PDF，与扩展名 .docx 不符"),
-        ("报告.pdf", _docx_bytes(), "文件内容是ZIP 压缩包（如 docx/xlsx），与扩展名 .pdf 不符"),
+        ("报告.docx", minimal_pdf([b""]), "文件内容是PDF，与扩展名 .docx 不符"),
+        ("报告.pdf", docx_bytes(), "文件内容是ZIP 压缩包（如 docx/xlsx），与扩展名 .pdf 不符"),
         ("报告.pdf", "一、基本情况\n预算执行率为98%。".encode(), "文件内容不是 PDF"),
         ("报告.docx", "一、基本情况".encode(), "不是有效的 docx"),
     ],

@@ -12,6 +12,7 @@ from qa.library import Library
 from qa.retrieve import Retriever
 from qa.store import Store, StoreError
 from tests.conftest import SAMPLES, ingest_into
+from tests.support.documents import docx_bytes
 
 S001 = SAMPLES / "001_5adf402d10fbcc74.txt"
 
@@ -139,11 +140,9 @@ def test_reindex_rebuilds_with_new_chunking(empty_retriever: Retriever, tmp_path
 
 
 def test_table_rows_keep_their_cell_positions_through_a_reindex(empty_retriever: Retriever, tmp_path: Path) -> None:
-    from tests.ingest.test_readers import _docx_bytes
-
     r = empty_retriever
     path = tmp_path / "表格.docx"
-    path.write_bytes(_docx_bytes())
+    path.write_bytes(docx_bytes())
     ingest_into(r, [path])
 
     def positions() -> dict[str, tuple[int, int, int, int]]:

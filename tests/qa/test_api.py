@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from tests.conftest import SAMPLES
-from tests.ingest.hostile_files import Hostile, hostile_files
+from tests.support.documents import docx_bytes, scanned_page_png
+from tests.support.hostile_files import Hostile, hostile_files
 
 pytestmark = pytest.mark.slow
 
@@ -300,12 +301,10 @@ def test_background_pass_prepares_every_chunk_then_each_upload(api: str) -> None
 def test_upload_reports_ocr_and_table_rows_carry_their_position(api: str) -> None:
     """A scanned page (PNG) is read by OCR: the response says how many pages and how long. A table row is its
     own citation, with where its cells are (issue #20)."""
-    from tests.ingest.test_readers import _docx_bytes, scanned_page_png
-
     scan = httpx.post(f"{api}/v1/documents", files={"file": ("封面扫描.png", scanned_page_png())}, timeout=120)
     assert scan.status_code == 201, scan.text
     assert scan.json()["ocr_pages"] == 1 and scan.json()["ocr_seconds"] > 0
-    table = httpx.post(f"{api}/v1/documents", files={"file": ("附表.docx", _docx_bytes())}, timeout=120)
+    table = httpx.post(f"{api}/v1/documents", files={"file": ("附表.docx", docx_bytes())}, timeout=120)
     assert table.status_code == 201 and table.json()["ocr_pages"] == 0
     try:
         # The shared server holds other tests' documents too (some with 楼宇经济 rows): look among the top 20.

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import SAMPLES
-from tests.qa.server import QA, running_server
+from tests.support.server import QA, running_server
 
 pytestmark = pytest.mark.slow
 ORIGIN = "http://intranet.example"

@@ -13,7 +13,7 @@ from qa.lexical import tokenize
 from qa.retrieve import Retriever
 from qa.understand import understand
 from tests.conftest import SAMPLES
-from tests.qa.recording import RecordingVectors
+from tests.support.recording import RecordingVectors
 
 TOPICS = ("政府采购", "招商引资", "PPP项目", "引进500强企业", "抱怨身边缺少懂行的人", "预算编制不够细化")
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import SAMPLES
-from tests.qa.server import running_server
+from tests.support.server import running_server
 
 pytestmark = pytest.mark.slow
 

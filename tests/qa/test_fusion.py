@@ -162,7 +162,7 @@ def test_reciprocal_ranks_match_the_metric() -> None:
 
 
 def test_server_tunes_in_the_background_after_uploads_and_readyz_shows_it(tmp_path: Path) -> None:
-    from tests.qa.server import running_server
+    from tests.support.server import running_server
 
     env = {"QA_FUSION_TUNING": "true", "QA_FUSION_TUNING_QUERIES": "30"}
     (tmp_path / "data").mkdir()

@@ -19,6 +19,7 @@ from ingest.schema import DocFields
 from qa.findings import CategoryLabel, Finding, Span
 from qa.findings.export import COLUMNS, to_csv, to_xlsx
 from tests.conftest import SAMPLES
+from tests.support.documents import scanned_page_png
 
 pytestmark = pytest.mark.slow
 HESHAN = "益阳市赫山区投资促进服务中心"
@@ -194,8 +195,6 @@ def test_ingest_job_runs_in_the_background_with_a_result_per_file(api: str) -> N
 def test_ingest_job_reports_ocr_pages_of_a_scan(api: str) -> None:
     """A scan in a job: the file's OCR progress (ocr_done/ocr_total, updated per page while it runs, which the
     console shows) ends at every page read, and the result counts them as the upload response does."""
-    from tests.ingest.test_readers import scanned_page_png
-
     r = httpx.post(f"{api}/v1/jobs/ingest", files=[("files", ("封面扫描.png", scanned_page_png()))], timeout=60)
     assert r.status_code == 202, r.text
     job = wait_for(api, r.json()["job_id"], timeout=300)

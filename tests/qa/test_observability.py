@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_KEY, READER_KEY
-from tests.ingest.test_limits import zip_bomb
-from tests.ingest.test_readers import _pdf, _text_page
+from tests.support.documents import minimal_pdf, text_page, zip_bomb
 
 pytestmark = pytest.mark.slow
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -38,7 +37,7 @@ def test_uploads_are_refused_with_reasons_and_counted(keyed_api: tuple[str, Path
     assert good.json()["source"] == "报告.txt"  # only the name: path traversal is not even representable
     bad = {
         "炸弹.docx": (zip_bomb(), 413, "疑似压缩炸弹"),
-        "伪装.txt": (_pdf([_text_page([(72, 100, "预算")])]), 415, "文件内容是PDF，与扩展名 .txt 不符"),
+        "伪装.txt": (minimal_pdf([text_page([(72, 100, "预算")])]), 415, "文件内容是PDF，与扩展名 .txt 不符"),
         "空白.txt": (b"   \n", 422, "文件为空"),
     }
     for name, (data, status, reason) in bad.items():

@@ -18,7 +18,7 @@ import pytest
 from qa.api.auth import Sessions, client_address
 from qa.process import free_port, running_process
 from qa.settings import Settings
-from tests.qa.server import running_server
+from tests.support.server import running_server
 
 ORIGIN = "http://intranet.example"
 LIMIT = 5

@@ -228,7 +228,7 @@ def test_aggregate_answer_citation_viewer_and_follow_up(page: Any, context: Any,
 @pytest.fixture(scope="module")
 def keyed_api(tmp_path_factory: pytest.TempPathFactory, host_site: Any) -> Iterator[str]:
     """A second real server (empty store) with a widget key that is only valid from the host site's origin."""
-    from tests.qa.server import running_server
+    from tests.support.server import running_server
 
     env = {"QA_WIDGET_KEYS": "good-key", "QA_CORS_ORIGINS": host_site.url}
     with running_server(tmp_path_factory.mktemp("keyed-api"), env=env) as base:

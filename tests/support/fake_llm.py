@@ -1,4 +1,4 @@
-"""A scripted OpenAI-compatible chat server for tests (`uvicorn tests.qa.fake_llm:app`).
+"""A scripted OpenAI-compatible chat server for tests (`uvicorn tests.support.fake_llm:app`).
 
 Tests POST /script with rules {contains, reply}: the first rule whose `contains` occurs in the question
 decides the reply. A reply may cite "{n:388.07}": the number of the prompt passage containing "388.07",
