@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-INGEST = Path(__file__).resolve().parents[2] / "ingest"
+INGEST = Path(__file__).resolve().parents[1] / "ingest"
 FORBIDDEN = ("qa", "chromadb")  # the service package, the store
 
 
