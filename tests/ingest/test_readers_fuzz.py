@@ -1,7 +1,6 @@
-"""Property tests (hypothesis) for the two parsers that see untrusted input: the readers (any bytes under
-any supported name, Word packages put together at random) and the heading-tree parser (random mixes of the
-numbering styles reports use). Nothing but IngestError may escape a reader, and the structure's offsets are
-exact spans of the text, nested the way the numbering says. Budget: the "qa" profile in tests/conftest.py."""
+"""Property tests (hypothesis) for the readers, which see untrusted input: any bytes under any supported name,
+damaged real files, Word packages put together at random. Nothing but IngestError may escape a reader. Budget:
+the "qa" profile in tests/conftest.py. (The heading-tree parser's property test is in test_structure.py.)"""
 
 from __future__ import annotations
 
@@ -10,16 +9,13 @@ import zipfile
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from hypothesis import event, given, note, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from ingest.chunking import chunk_document
-from ingest.document import HeadingHint, IngestError, RawDocument
+from ingest.document import IngestError, RawDocument
 from ingest.readers import SUPPORTED_SUFFIXES, read_bytes
-from ingest.structure import parse_structure
 from tests.support.documents import PDF_SHEGONG, docx_bytes
 
-_ROLES = {"problems", "measures", "performance", "funds", "overview", "other"}
 _DOCX = docx_bytes()
 with zipfile.ZipFile(io.BytesIO(_DOCX)) as _archive:
     _DOCX_PARTS = {name: _archive.read(name) for name in _archive.namelist()}
@@ -152,60 +148,3 @@ def test_generated_word_packages(package: _Package) -> None:
         lines = iter(doc.text.split("\n"))
         assert all(p in lines for p in package.paragraphs)  # every paragraph, in document order
         assert all(h.text in doc.text.split("\n") for h in doc.heading_hints)  # a heading hint is a line of the text
-
-
-# ---------------------------------------------------------------------------------------- structure
-
-_CN = st.sampled_from(["一", "二", "三", "十", "十一", "二十"])
-_N = st.integers(1, 12).map(str)
-_title = st.text(
-    alphabet=st.sampled_from("存在的问题改进措施建议绩效资金预算基本情况概况其他需要说明 ，：:"),
-    min_size=0,
-    max_size=40,
-)
-_markers = st.one_of(
-    st.builds(lambda n: f"第{n}部分", _CN),
-    st.builds(lambda n, sep: f"{n}{sep}", _CN, st.sampled_from("、.．")),
-    st.builds(lambda n, p: f"{p[0]}{n}{p[1]}", _CN, st.sampled_from(["（）", "()"])),
-    st.builds(lambda n, sep: f"{n}{sep}", _N, st.sampled_from([".", "、", " 、", "．"])),
-    st.builds(lambda n, p: f"{p[0]}{n}{p[1]}", _N, st.sampled_from(["（）", "()"])),
-    st.sampled_from(list("⑴⑵⑶⒇①②⑩")),
-)
-_line = st.one_of(
-    st.builds(lambda m, t, ws: ws + m + t, _markers, _title, st.sampled_from(["", " ", "\u3000", "\t"])),  # headings
-    st.builds(lambda m, t: m + t + "。" + t * 3 + "。", _markers, _title),  # numbered items
-    st.just(""),
-    st.sampled_from(
-        ["   ", "\u3000\u3000", "3.5万元用于办公。", "一、一般公共预算 | 9746.50 | 100%", "|", "（", "第部分", "⑴"]
-    ),
-    st.text(max_size=60),  # anything at all, control characters and newlines included
-)
-
-
-@given(st.lists(_line, max_size=40), st.lists(_title, max_size=3), st.sampled_from(["\n", "\r\n"]))
-def test_structure_invariants(lines: list[str], hint_titles: list[str], newline: str) -> None:
-    text = newline.join(["某某单位2021年度部门整体支出绩效自评报告", *lines])
-    hints = tuple(HeadingHint(t, 1) for t in hint_titles)
-    note(repr(text))
-    structure = parse_structure(text, hints)
-    nodes = structure.nodes
-    for i, n in enumerate(nodes):
-        assert 0 <= n.start < n.end <= len(text) and text[n.start : n.end].strip()
-        assert n.start == 0 or text[n.start - 1].isspace()  # a node starts its line (after indentation)
-        if i + 1 < len(nodes):
-            assert n.end <= nodes[i + 1].start
-        assert n.role in _ROLES and -1 <= n.level <= 5
-        if n.kind in ("title", "preamble"):
-            assert n.path == () and n.level == -1
-        elif n.kind == "heading":
-            assert n.path[-1] == n.title
-            # Nested: the enclosing path is an earlier heading of a lower level.
-            if len(n.path) > 1:
-                assert any(p.kind == "heading" and p.path == n.path[:-1] and p.level < n.level for p in nodes[:i])
-        else:
-            assert n.kind == "item"
-            assert not n.path or any(p.kind == "heading" and p.path == n.path and p.level <= n.level for p in nodes[:i])
-    assert [n.kind for n in nodes].count("title") <= 1
-    # Chunks are exact spans of the text inside one section (the citation contract).
-    for chunk in chunk_document(text, structure, size=120, overlap=1):
-        assert text[chunk.char_start : chunk.char_end] == chunk.text and chunk.text.strip()

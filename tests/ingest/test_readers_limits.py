@@ -11,10 +11,9 @@ import pytest
 
 from ingest.document import IngestError, ReadLimits, TooLargeError, UnsupportedFormatError
 from ingest.readers import read_bytes
-from qa.settings import Settings
 from tests.support.documents import declare_size, docx_bytes, minimal_pdf, text_page, with_member, zip_bomb
 
-DEFAULTS = Settings().read_limits()
+DEFAULTS = ReadLimits()  # the shipped limits (QA_MAX_* default to them: tests/qa/test_settings.py)
 MB = 1024 * 1024
 
 
@@ -31,15 +30,6 @@ def _refused(data: bytes, name: str, limits: ReadLimits = DEFAULTS) -> TooLargeE
     assert caught.value.source == name and str(caught.value).startswith(f"{name}: ")
     assert isinstance(caught.value, IngestError) and caught.value.kind == "too_large"
     return caught.value
-
-
-def test_settings_feed_the_limits() -> None:
-    limits = Settings(max_decompressed_mb=1.5, max_compression_ratio=20, max_pdf_pages=7).read_limits()
-    assert limits == ReadLimits(max_decompressed_bytes=int(1.5 * MB), max_compression_ratio=20, max_pdf_pages=7)
-    assert DEFAULTS.max_decompressed_bytes == 200 * MB and DEFAULTS.max_pdf_pages == 2000
-    ocr = Settings(max_ocr_pages=3, ocr_timeout=9, max_image_mpixels=1.5, max_sheet_rows=10).read_limits()
-    assert (ocr.max_ocr_pages, ocr.ocr_timeout, ocr.max_image_pixels, ocr.max_sheet_rows) == (3, 9.0, 1_500_000, 10)
-    assert Settings().read_limits() == ReadLimits()  # one set of shipped defaults
 
 
 def test_docx_declaring_more_than_the_unpacked_limit_is_refused_before_inflating() -> None:

@@ -26,8 +26,8 @@ def running_server(
         ready_url=f"{base}/readyz",
         log_path=data_dir / f"server-{port}.log",
         # Test servers answer many requests from one address; only the auth tests exercise the limit. They keep the
-        # default fusion, so rankings do not move when a background tuning run ends mid-session (tests/qa/test_fusion.py
-        # runs one with tuning on).
+        # default fusion, so rankings do not move when a background tuning run ends mid-session
+        # (tests/qa/api/test_deps.py runs one with tuning on).
         env={
             **os.environ,
             "QA_DATA_DIR": str(data_dir),

@@ -113,28 +113,6 @@ def unit_rows(page: Any) -> Any:
     return last_reply(page).locator(".jx-table tbody tr")
 
 
-# ---- the files the API serves -------------------------------------------------------------------------
-
-
-def test_widget_files_are_served(api: str) -> None:
-    js = httpx.get(f"{api}/widget.js")
-    assert js.status_code == 200
-    assert js.headers["content-type"].startswith("text/javascript")
-    assert "max-age" in js.headers["cache-control"] and js.headers["etag"]
-    assert httpx.get(f"{api}/widget.js", headers={"If-None-Match": js.headers["etag"]}).status_code == 304
-    assert "window.JixiaoQA" in js.text and "cdn" not in js.text.lower()
-
-    css = httpx.get(f"{api}/widget.css")
-    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
-    assert "max-age" in css.headers["cache-control"]
-    assert "@import" not in css.text and "url(" not in css.text, "no external fonts or images"
-
-    demo = httpx.get(f"{api}/")
-    assert demo.status_code == 200 and demo.headers["content-type"].startswith("text/html")
-    assert re.search(r'<script src="/widget\.js" data-api=""[^>]*async></script>', demo.text)
-    assert demo.text.count("data-question=") >= 3
-
-
 # ---- 1–3: headline aggregate question, source viewer, follow-up ---------------------------------------------
 
 

@@ -1,6 +1,5 @@
-"""Uploads through a real `qa serve` with keys: refused files get the right 4xx with a Chinese detail naming
-the file, file names are only labels (no directory part survives), /metrics counts ingest outcomes and
-failures by reason, and the INFO log carries neither document text nor keys."""
+"""Prometheus metrics (qa.api.metrics) of a real `qa serve`: uploads refused with the right 4xx and a Chinese detail
+naming the file, ingest outcomes and failures counted by reason, answers counted by kind."""
 
 from __future__ import annotations
 
@@ -11,13 +10,15 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_KEY, READER_KEY
+from tests.support.api import ask
 from tests.support.documents import minimal_pdf, text_page, zip_bomb
 
 pytestmark = pytest.mark.slow
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 READER = {"Authorization": f"Bearer {READER_KEY}"}
-SECRET_SENTENCE = "观测测试专用句子：资产台账长期未更新。"
-REPORT = f"某某县观测测试中心2021年度部门整体支出绩效自评报告\n一、存在的问题\n1、{SECRET_SENTENCE}\n"
+REPORT = (
+    "某某县观测测试中心2021年度部门整体支出绩效自评报告\n一、存在的问题\n1、观测测试专用句子：资产台账长期未更新。\n"
+)
 
 
 def _metrics(base: str) -> dict[str, float]:
@@ -71,42 +72,7 @@ def test_uploads_are_refused_with_reasons_and_counted(keyed_api: tuple[str, Path
     assert httpx.delete(f"{base}/v1/documents/{good.json()['doc_id']}", headers=ADMIN).status_code == 200
 
 
-@pytest.mark.parametrize(
-    ("given", "stored"),
-    [("..\\..\\windows\\报告.txt", "报告.txt"), ("/abs/path/a.md", "a.md"), ("dir/../../b.txt", "b.txt")],
-)
-def test_upload_names_lose_every_directory_part(keyed_api: tuple[str, Path], given: str, stored: str) -> None:
-    base, _ = keyed_api
-    r = _upload(base, given, REPORT.replace("观测", "命名").encode())
-    assert r.status_code == 201, r.text
-    assert r.json()["source"] == stored
-    assert httpx.delete(f"{base}/v1/documents/{r.json()['doc_id']}", headers=ADMIN).status_code == 200
-
-
-def test_info_log_has_no_document_text_and_no_keys(keyed_api: tuple[str, Path]) -> None:
-    base, data = keyed_api
-    _upload(base, "日志.txt", REPORT.replace("观测", "日志").encode())
-    r = httpx.post(f"{base}/v1/ask", json={"question": f"哪些单位提到{SECRET_SENTENCE}"}, headers=READER, timeout=120)
-    assert r.status_code == 200
-    assert any("资产台账长期未更新" in c["text"] for c in r.json()["citations"])  # the text was there to leak
-    log = "".join(p.read_text(encoding="utf-8") for p in data.glob("server-*.log"))
-    assert '"msg": "request"' in log and '"level": "INFO"' in log  # INFO lines are being written
-    assert "资产台账长期未更新" not in log
-    assert ADMIN_KEY not in log and READER_KEY not in log
-    doc_id = next(
-        d["doc_id"] for d in httpx.get(f"{base}/v1/documents", headers=READER).json() if d["source"] == "日志.txt"
-    )
-    assert httpx.delete(f"{base}/v1/documents/{doc_id}", headers=ADMIN).status_code == 200
-
-
-def test_safe_name_drops_directories_and_control_characters() -> None:
-    from fastapi import HTTPException
-
-    from qa.api.routes.documents import safe_name
-
-    assert safe_name("a/../../b\x00c\x1f.txt") == "bc.txt"
-    assert safe_name("C:\\Users\\x\\报告.docx") == "报告.docx"
-    for bad in (None, "", "../", "..", "\x00\x01"):
-        with pytest.raises(HTTPException) as caught:
-            safe_name(bad)
-        assert caught.value.status_code == 422
+def test_metrics_count_answers(api: str) -> None:
+    ask(api, "哪些单位提到预算编制不够细化？")
+    text = httpx.get(f"{api}/metrics").text
+    assert 'qa_answers_total{kind="aggregate"}' in text and "qa_request_seconds_bucket" in text

@@ -14,10 +14,9 @@ import pytest
 
 from qa.embeddings import Embedder
 from qa.eval_report import check_floors
-from qa.scale.harness import run_scale
+from qa.scale.harness import ROOT, import_closure, run_scale
 from qa.settings import Settings
 
-pytestmark = pytest.mark.slow
 DOCS = 60
 # A little below what the answering path does today on this library (docs/evaluation.md, "Scale evaluation");
 # raise them as the answering improves.
@@ -46,6 +45,7 @@ def first(data_dir: Path, embedder: Embedder) -> dict[str, Any]:
     return run_scale("reporting", Settings(data_dir=data_dir), embedder, DOCS)
 
 
+@pytest.mark.slow
 def test_small_reporting_run_meets_its_floors(first: dict[str, Any]) -> None:
     assert not first["timing"]["cache_hit"] and first["library"]["documents"] == DOCS
     assert first["questions"] > 100 and all("question" not in r for r in first["rows"])  # reporting: no text
@@ -54,6 +54,7 @@ def test_small_reporting_run_meets_its_floors(first: dict[str, Any]) -> None:
     assert parse["metadata"]["year"]["share"] == 1.0 and parse["plans_as_measures"]["share"] > 0.8
 
 
+@pytest.mark.slow
 def test_second_run_reuses_the_store_and_answers_the_same(
     first: dict[str, Any], data_dir: Path, embedder: Embedder
 ) -> None:
@@ -63,6 +64,7 @@ def test_second_run_reuses_the_store_and_answers_the_same(
     assert len([p for p in (data_dir / "scale-cache").iterdir() if p.is_dir()]) == 1
 
 
+@pytest.mark.slow
 def test_cli_scale_writes_results_and_fails_under_a_floor(
     first: dict[str, Any], data_dir: Path, tmp_path: Path
 ) -> None:
@@ -92,3 +94,21 @@ def test_cli_scale_writes_results_and_fails_under_a_floor(
     assert "未达标" in result.stderr and "scale.unit_precision" in result.stderr
     assert (out / f"scale-reporting-{DOCS}.json").exists() and (out / f"scale-reporting-{DOCS}.md").exists()
     assert "使用缓存" in result.stdout
+
+
+def test_cache_key_covers_what_ingest_imports() -> None:
+    files = {str(p.relative_to(ROOT)) for p in import_closure(["qa.library", "qa.store"])}
+    assert {
+        "qa/library.py",
+        "qa/ingest_run.py",
+        "ingest/pipeline.py",
+        "ingest/findings.py",
+        "ingest/metadata.py",
+        "qa/store.py",
+    } <= files
+    # Answering changes keep the cached store.
+    assert not {"qa/answer.py", "qa/evidence.py", "qa/retrieve.py"} & files and not any(
+        f.startswith("qa/answering/") for f in files
+    )
+    sentences = {str(p.relative_to(ROOT)) for p in import_closure(["qa.sentences"])}
+    assert "qa/sentences.py" in sentences and "qa/lexical.py" in sentences

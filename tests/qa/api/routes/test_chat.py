@@ -4,8 +4,10 @@ client as the extra `references` field, LangChain (which drops unknown fields) i
 
 from __future__ import annotations
 
+import json
 import re
 
+import httpx
 import openai
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
@@ -28,15 +30,6 @@ def sources_of(content: str) -> dict[int, str]:
     """The numbered source list at the end of an answer's content."""
     assert "\n\n来源：\n" in content
     return {int(n): label for n, label in re.findall(r"^- \[(\d+)\] (.+)$", content.split("\n\n来源：\n", 1)[1], re.M)}
-
-
-def test_models_are_listed_and_retrieved(client: openai.OpenAI) -> None:
-    models = list(client.models.list())
-    assert [m.id for m in models] == ["jixiao-qa"] and models[0].object == "model" and models[0].owned_by
-    assert client.models.retrieve("jixiao-qa").id == "jixiao-qa"
-    with pytest.raises(openai.NotFoundError) as missing:
-        client.models.retrieve("gpt-4o")
-    assert "没有名为 gpt-4o 的模型" in str(missing.value)
 
 
 def test_official_client_sees_references_streaming_and_not(client: openai.OpenAI) -> None:
@@ -87,3 +80,22 @@ def test_errors_reach_openai_clients_in_chinese(keyed_api: tuple[str, object]) -
     with pytest.raises(openai.UnprocessableEntityError) as bad:
         reader.chat.completions.create(model="jixiao-qa", messages=[{"role": "assistant", "content": "你好"}])
     assert "最后一条必须是非空的 user 消息" in str(bad.value)
+
+
+def test_chat_completions_stream_and_non_stream(api: str) -> None:
+    messages = [{"role": "user", "content": "哪些单位提到预算编制不够细化？"}]
+    r = httpx.post(f"{api}/v1/chat/completions", json={"model": "jixiao-qa", "messages": messages}, timeout=120)
+    body = r.json()
+    assert r.status_code == 200 and body["object"] == "chat.completion"
+    assert DAXIANG in body["choices"][0]["message"]["content"] and body["references"]
+    with httpx.stream(
+        "POST", f"{api}/v1/chat/completions", json={"messages": messages, "stream": True}, timeout=120
+    ) as s:
+        lines = [line for line in s.iter_lines() if line.startswith("data: ")]
+    assert lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line[6:]) for line in lines[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    assert (
+        "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == body["choices"][0]["message"]["content"]
+    )
+    assert chunks[-1]["references"] == body["references"]

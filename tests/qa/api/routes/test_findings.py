@@ -1,14 +1,19 @@
-"""GET /v1/findings and /v1/findings/stats against a real `qa serve`: reader-key auth, citations, bad
-parameters, and counts that stay consistent when a report is re-ingested (replaced) and deleted."""
+"""GET /v1/findings, /v1/findings/stats and /v1/findings/export against a real `qa serve`: reader-key auth,
+citations, bad parameters, counts that stay consistent when a report is re-ingested (replaced) and deleted, and
+the export as CSV and xlsx matching the list."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 
+from qa.findings.export import COLUMNS
 from tests.conftest import SAMPLES
 from tests.support.server import running_server
 
@@ -111,3 +116,30 @@ def test_stats_stay_consistent_after_reingest_and_delete(server: str) -> None:
         f"{server}/v1/ask", json={"question": "哪些单位提到预算编制不够细化？"}, headers=READER, timeout=60
     ).json()
     assert [u["unit"] for u in ask["units"]] == [DAXIANG]
+
+
+def test_findings_export_csv_and_xlsx_match_the_list(api: str) -> None:
+    listed = httpx.get(f"{api}/v1/findings", params={"role": "problem", "limit": 200}).json()
+    r = httpx.get(f"{api}/v1/findings/export", params={"format": "csv", "role": "problem"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.headers["content-disposition"].startswith('attachment; filename="findings.csv"')
+    assert r.content.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads the Chinese as UTF-8
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert tuple(rows[0]) == COLUMNS and len(rows) - 1 == listed["total"]
+    by_text = {row[6]: row for row in rows[1:]}
+    for f in listed["items"]:
+        row = by_text[f["text"]]
+        assert row[4] == "问题" and row[7] == f["source"] and row[8] == f["section"]
+        assert (int(row[9]), int(row[10])) == (f["char_start"], f["char_end"]) and row[5] == "、".join(
+            c["name"] for c in f["categories"]
+        )
+
+    x = httpx.get(f"{api}/v1/findings/export", params={"format": "xlsx", "unit": "赫山"})
+    assert x.status_code == 200 and x.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(x.content)).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0] == COLUMNS and {v[0] for v in values[1:]} == {HESHAN}
+    assert len(values) - 1 == httpx.get(f"{api}/v1/findings", params={"unit": "赫山"}).json()["total"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:L{len(values)}"
+    bad = httpx.get(f"{api}/v1/findings/export", params={"format": "pdf"})
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("格式：取值无效")
