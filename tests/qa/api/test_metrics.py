@@ -1,5 +1,5 @@
 """Prometheus metrics (qa.api.metrics) of a real `qa serve`: uploads refused with the right 4xx and a Chinese detail
-naming the file, ingest outcomes and failures counted by reason, answers counted by kind."""
+naming the file, ingest outcomes and failures counted by reason, answers counted by kind; in-process, requests timed per route template and errors counted by status."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
+from qa.api.metrics import observe
 from tests.conftest import ADMIN_KEY, READER_KEY
 from tests.support.api import ask
 from tests.support.documents import minimal_pdf, text_page, zip_bomb
 
-pytestmark = pytest.mark.slow
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 READER = {"Authorization": f"Bearer {READER_KEY}"}
 REPORT = (
@@ -30,6 +33,7 @@ def _upload(base: str, name: str, data: bytes) -> httpx.Response:
     return httpx.post(f"{base}/v1/documents", files={"file": (name, data)}, headers=ADMIN, timeout=120)
 
 
+@pytest.mark.slow
 def test_uploads_are_refused_with_reasons_and_counted(keyed_api: tuple[str, Path]) -> None:
     base, _ = keyed_api
     before = _metrics(base)
@@ -72,7 +76,40 @@ def test_uploads_are_refused_with_reasons_and_counted(keyed_api: tuple[str, Path
     assert httpx.delete(f"{base}/v1/documents/{good.json()['doc_id']}", headers=ADMIN).status_code == 200
 
 
+@pytest.mark.slow
 def test_metrics_count_answers(api: str) -> None:
     ask(api, "哪些单位提到预算编制不够细化？")
     text = httpx.get(f"{api}/metrics").text
     assert 'qa_answers_total{kind="aggregate"}' in text and "qa_request_seconds_bucket" in text
+
+
+# ---- in-process -----------------------------------------------------------------------------------------
+
+
+def test_requests_are_timed_by_route_template_and_errors_counted_by_status() -> None:
+    app = FastAPI()
+    app.middleware("http")(observe)
+
+    @app.get("/items/{item}")
+    def item(item: int) -> dict[str, int]:
+        return {"item": item}
+
+    def count(name: str, labels: dict[str, str]) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    ok = {"method": "GET", "route": "/items/{item}", "status": "200"}
+    bad = {"method": "GET", "route": "/items/{item}", "status": "422"}
+    before = (
+        count("qa_request_seconds_count", ok),
+        count("qa_request_seconds_count", bad),
+        count("qa_errors_total", {"status": "422"}),
+    )
+    client = TestClient(app)
+    assert [client.get(p).status_code for p in ("/items/1", "/items/2", "/items/x")] == [200, 200, 422]
+    after = (
+        count("qa_request_seconds_count", ok),
+        count("qa_request_seconds_count", bad),
+        count("qa_errors_total", {"status": "422"}),
+    )
+    assert [a - b for a, b in zip(after, before)] == [2, 1, 1]  # one series per route, not per path
+    assert count("qa_request_seconds_count", {"method": "GET", "route": "/items/1", "status": "200"}) == 0
