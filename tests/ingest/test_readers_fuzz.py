@@ -1,6 +1,7 @@
 """Property tests (hypothesis) for the readers, which see untrusted input: any bytes under any supported name,
 damaged real files, Word packages put together at random. Nothing but IngestError may escape a reader. Budget:
-the "qa" profile in tests/conftest.py. (The heading-tree parser's property test is in test_structure.py.)"""
+the "qa" profile in tests/conftest.py. (The heading-tree parser's property test is in
+test_structure.py.)"""
 
 from __future__ import annotations
 

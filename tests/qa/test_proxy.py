@@ -3,7 +3,8 @@ configured as the README's deployment does, with end users on distinct loopback 
 
 Over the limit an end user gets 429 while another does not; X-Forwarded-For counts only as far as the trusted
 proxy appended to it; every widget visitor has a session of their own, so 32 visitors behind one address are
-not limited together; a forged session token buys nothing. (The same rules in-process: tests/qa/api/test_auth.py.)"""
+not limited together; a forged session token buys nothing. (The same rules in-process:
+tests/qa/api/test_auth.py.)"""
 
 from __future__ import annotations
 
