@@ -73,7 +73,7 @@ def empty_retriever(tmp_path: Path, embedder: Embedder) -> Iterator[Retriever]:
 @pytest.fixture(scope="session")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a real `qa serve` that seeded itself with the bundled samples."""
-    from tests.qa.server import running_server
+    from tests.support.server import running_server
 
     with running_server(tmp_path_factory.mktemp("api-data"), "--seed", str(SAMPLES)) as base:
         yield base
@@ -87,7 +87,7 @@ READER_KEY = "test-reader-key"
 def keyed_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """(base URL, data dir) of a real `qa serve` with reader and admin keys, seeded with the bundled samples:
     the hardening tests (schema fuzzing, load, ingest metrics, logs) share it and clean up what they add."""
-    from tests.qa.server import running_server
+    from tests.support.server import running_server
 
     data = tmp_path_factory.mktemp("keyed-api-data")
     with running_server(

@@ -19,31 +19,12 @@ from ingest.readers import read_bytes
 from qa.answer import Answerer
 from qa.retrieve import Retriever, open_retriever
 from tests.conftest import ingest_into, make_settings
-from tests.ingest.test_readers import PDF_SHEGONG
+from tests.support.documents import DPI, PDF_SHEGONG, pdf_pages, scanned
 
 pytestmark = pytest.mark.slow
 
 # Cover, 收入支出决算总表, two pages of 情况说明 (prose with the amounts the table holds).
 PAGES = [0, 4, 16, 17]
-DPI = 200
-
-
-def pdf_pages(data: bytes, pages: list[int]) -> bytes:
-    src = pdfium.PdfDocument(data)
-    out = pdfium.PdfDocument.new()
-    out.import_pages(src, pages)
-    buf = io.BytesIO()
-    out.save(buf)
-    return buf.getvalue()
-
-
-def scanned(data: bytes, dpi: int = DPI) -> bytes:
-    """An image-only PDF of the pages: what a scanner makes (grey, no text layer)."""
-    pdf = pdfium.PdfDocument(data)
-    images = [pdf[i].render(scale=dpi / 72).to_pil().convert("L") for i in range(len(pdf))]
-    buf = io.BytesIO()
-    images[0].save(buf, "PDF", save_all=True, append_images=images[1:], resolution=dpi)
-    return buf.getvalue()
 
 
 def cer(reference: str, hypothesis: str) -> float:

@@ -4,18 +4,14 @@ import re
 import zipfile
 from pathlib import Path
 
-import docx
 import pytest
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
 
 from ingest.document import HeadingHint, IngestError, RawDocument, UnsupportedFormatError
 from ingest.readers import SUPPORTED_SUFFIXES, read_bytes, read_document
-from tests.conftest import FIXTURES, SAMPLES
+from tests.conftest import SAMPLES
+from tests.support.documents import PDF_SHEGONG, PDF_ZIRAN, docx_bytes, minimal_pdf, text_page
 
 SAMPLE = SAMPLES / "000_b17f134b7a6d8e07.txt"
-PDF_ZIRAN = FIXTURES / "上海市普陀区规划和自然资源局 2024 年度部门决算.pdf"
-PDF_SHEGONG = FIXTURES / "中共上海市普陀区委社会工作部 2024 年度部门决算.pdf"
 
 
 def _lines(doc: RawDocument) -> list[str]:
@@ -120,45 +116,12 @@ def test_html_without_declaration_and_with_a_wrong_one_falls_back_to_detection()
     assert read_bytes(wrong, "a.html").text == "预算执行率为98%。"
 
 
-def scanned_page_png() -> bytes:
-    """The shegong PDF's cover page as a 200 dpi greyscale scan (one page for OCR, no text layer)."""
-    import pypdfium2 as pdfium
-
-    page = pdfium.PdfDocument(PDF_SHEGONG.read_bytes())[0].render(scale=200 / 72).to_pil().convert("L")
-    png = io.BytesIO()
-    page.save(png, "PNG", dpi=(200, 200))
-    return png.getvalue()
-
-
 # ------------------------------------------------------------------------------------------ docx
-
-
-def _docx_bytes() -> bytes:
-    document = docx.Document()
-    document.add_heading("一、基本情况", level=1)
-    document.add_paragraph("本单位严格执行预算。")
-    table = document.add_table(rows=3, cols=3)
-    for row, values in zip(table.rows, [("项目", "预算数", "执行数"), ("楼宇经济", "30", "28"), ("", "", "")]):
-        for cell, value in zip(row.cells, values):
-            cell.text = value
-    merged = table.cell(2, 0).merge(table.cell(2, 1))
-    merged.text = "合计"
-    table.cell(2, 2).text = "28"
-    document.add_heading("（一）资金情况", level=2)
-    outlined = document.add_paragraph("二、绩效目标")  # a body style promoted by its outline level
-    outline = OxmlElement("w:outlineLvl")
-    outline.set(qn("w:val"), "0")
-    outlined._p.get_or_add_pPr().append(outline)
-    document.add_paragraph("")
-    document.add_paragraph("全年支出28万元。")
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
 
 
 def test_docx_keeps_document_order_headings_and_table_rows(tmp_path: Path) -> None:
     path = tmp_path / "报告.docx"
-    path.write_bytes(_docx_bytes())
+    path.write_bytes(docx_bytes())
     doc = read_document(path)
     assert doc.fmt == "docx" and doc.source == "报告.docx"
     assert _lines(doc) == [
@@ -284,57 +247,15 @@ def test_shegong_pdf_text_paragraphs_and_tables(shegong: RawDocument) -> None:
     assert "说明：中共上海市普陀区委社会工作部本年度没有财政拨款“三公”经费支出，故本表无数据。" in lines
 
 
-def _pdf(pages: list[bytes], trailer: bytes = b"") -> bytes:
-    """A minimal PDF: one content stream per page, text in the non-embedded CJK font STSong-Light
-    (Adobe-GB1, UCS-2 encoding: every glyph 1 em wide), page 595 × 842; `trailer` adds trailer entries."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"",  # the page tree, once the page objects are numbered
-        b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts [4 0 R] >>",
-        b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
-        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 4 >> /FontDescriptor 5 0 R >>",
-        b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [0 -200 1000 900] /ItalicAngle 0 "
-        b"/Ascent 880 /Descent -120 /CapHeight 880 /StemV 80 >>",
-    ]
-    kids = []
-    for content in pages:
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
-            b"/Resources << /Font << /F1 3 0 R >> >> >>" % len(objects)
-        )
-        kids.append(b"%d 0 R" % len(objects))
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), len(kids))
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R %s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer, xref)
-    return bytes(out)
-
-
 # Justified body text at 12 pt between x = 72 and 372: a paragraph's first line is indented two glyphs.
 FULL_LINE = "本单位严格按照预算法规定编制预算并加强资金管理确保"
 FIRST_LINE = FULL_LINE[2:]
 
 
-def _text_page(lines: list[tuple[float, float, str]], size: int = 12) -> bytes:
-    """Content stream drawing each (x, distance from the top, text) line."""
-    ops = [
-        b"BT /F1 %d Tf %.1f %.1f Td <%s> Tj ET" % (size, x, 842 - top - size, text.encode("utf-16-be").hex().encode())
-        for x, top, text in lines
-    ]
-    return b"\n".join(ops)
-
-
 def test_synthetic_pdf_drops_running_heads_page_numbers_and_dotted_toc() -> None:
     head = (200.0, 30.0, "某某局2024年度绩效报告")
-    toc = _text_page([(260, 80, "目录"), (72, 120, "一、基本情况…………………1"), (72, 150, "二、存在的问题…………………2")])
-    page2 = _text_page(
+    toc = text_page([(260, 80, "目录"), (72, 120, "一、基本情况…………………1"), (72, 150, "二、存在的问题…………………2")])
+    page2 = text_page(
         [
             head,
             (96, 100, "一、基本情况"),
@@ -344,11 +265,11 @@ def test_synthetic_pdf_drops_running_heads_page_numbers_and_dotted_toc() -> None
             (280, 800, "- 1 -"),
         ]
     )
-    page3 = _text_page([head, (96, 100, FIRST_LINE), (72, 130, "资金使用"), (280, 800, "- 2 -")])
-    page4 = _text_page(
+    page3 = text_page([head, (96, 100, FIRST_LINE), (72, 130, "资金使用"), (280, 800, "- 2 -")])
+    page4 = text_page(
         [head, (72, 100, "规范。"), (96, 130, "二、存在的问题"), (96, 160, "预算编制不够细化。"), (280, 800, "第 3 页")]
     )
-    doc = read_bytes(_pdf([toc, page2, page3, page4]), "synthetic.pdf")
+    doc = read_bytes(minimal_pdf([toc, page2, page3, page4]), "synthetic.pdf")
     assert _lines(doc) == [
         "一、基本情况",
         FIRST_LINE + FULL_LINE + "资金安全有效。",
@@ -360,9 +281,9 @@ def test_synthetic_pdf_drops_running_heads_page_numbers_and_dotted_toc() -> None
 
 
 def test_synthetic_pdf_joins_across_pages_and_keeps_indented_paragraphs() -> None:
-    page1 = _text_page([(96, 100, FIRST_LINE), (72, 130, FULL_LINE)])
-    page2 = _text_page([(72, 100, "资金安全有效。"), (96, 130, "下一步将细化预算。"), (96, 160, "二、下一步措施")])
-    assert _lines(read_bytes(_pdf([page1, page2]), "a.pdf")) == [
+    page1 = text_page([(96, 100, FIRST_LINE), (72, 130, FULL_LINE)])
+    page2 = text_page([(72, 100, "资金安全有效。"), (96, 130, "下一步将细化预算。"), (96, 160, "二、下一步措施")])
+    assert _lines(read_bytes(minimal_pdf([page1, page2]), "a.pdf")) == [
         FIRST_LINE + FULL_LINE + "资金安全有效。",
         "下一步将细化预算。",
         "二、下一步措施",
@@ -408,11 +329,11 @@ _ENCRYPT_WITH_UNKNOWN_PASSWORD = b"/Encrypt << /Filter /Standard /V 1 /R 2 /O <%
         ("notzip.docx", b"not a zip", UnsupportedFormatError, "文件已损坏或不是有效的 docx"),
         ("other.docx", _zip({"hello.txt": b"hi"}), UnsupportedFormatError, "不是有效的 docx"),
         ("damaged.docx", _zip({"word/document.xml": b"<w:document"}), IngestError, "文件已损坏或不是有效的 docx"),
-        ("shapes.pdf", _pdf([b"0 0 1 rg 100 100 300 400 re f"]), IngestError, "PDF 中没有可提取或可识别的文字"),
-        ("blank-pages.pdf", _pdf([b"", b""]), IngestError, "PDF 中没有可提取或可识别的文字"),
+        ("shapes.pdf", minimal_pdf([b"0 0 1 rg 100 100 300 400 re f"]), IngestError, "PDF 中没有可提取或可识别的文字"),
+        ("blank-pages.pdf", minimal_pdf([b"", b""]), IngestError, "PDF 中没有可提取或可识别的文字"),
         (
             "locked.pdf",
-            _pdf([_text_page([(72, 100, "机密")])], _ENCRYPT_WITH_UNKNOWN_PASSWORD),
+            minimal_pdf([text_page([(72, 100, "机密")])], _ENCRYPT_WITH_UNKNOWN_PASSWORD),
             IngestError,
             "PDF 已加密，无法读取",
         ),
@@ -441,7 +362,7 @@ def test_unreadable_paths(tmp_path: Path) -> None:
 
 def test_no_other_exception_escapes_for_any_bytes() -> None:
     rng = random.Random(7)
-    valid = {".pdf": PDF_SHEGONG.read_bytes()[:5000], ".docx": _docx_bytes()}
+    valid = {".pdf": PDF_SHEGONG.read_bytes()[:5000], ".docx": docx_bytes()}
     for suffix in sorted(SUPPORTED_SUFFIXES):
         for n in range(15):
             data = rng.randbytes(rng.randrange(1, 3000))

@@ -10,7 +10,7 @@ import pytest
 
 from ingest.document import IngestError, ReadLimits, TooLargeError
 from ingest.readers import read_bytes
-from tests.ingest.hostile_files import Hostile, hostile_files, xlsx_bytes, xlsx_with_empty_rows
+from tests.support.hostile_files import Hostile, hostile_files, xlsx_bytes, xlsx_with_empty_rows
 
 ROWS = [
     ["财政拨款“三公”经费支出决算表"],

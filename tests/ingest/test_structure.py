@@ -1,5 +1,12 @@
-import pytest
+"""The heading tree (ingest.structure) of every sample, the numbering styles and format hints it reads, and a
+property test (hypothesis, the "qa" profile in tests/conftest.py) over random mixes of numbering styles: offsets
+are exact spans of the text, nested the way the numbering says."""
 
+import pytest
+from hypothesis import given, note
+from hypothesis import strategies as st
+
+from ingest.chunking import chunk_document
 from ingest.clean import clean_text
 from ingest.document import HeadingHint
 from ingest.structure import parse_structure, role_of
@@ -128,3 +135,61 @@ def test_pdf_table_rows_are_never_headings() -> None:
         assert not any("|" in t for t in titles), path.name
         assert any(t.startswith("七、财政拨款“三公”经费支出决算情况说明") for t in titles)
         assert [n.title[:4] for n in s.headings() if n.level == 0] == ["第一部分", "第三部分", "第四部分"]
+
+
+# ---------------------------------------------------------------------------------------- property test
+
+_ROLES = {"problems", "measures", "performance", "funds", "overview", "other"}
+_CN = st.sampled_from(["一", "二", "三", "十", "十一", "二十"])
+_N = st.integers(1, 12).map(str)
+_title = st.text(
+    alphabet=st.sampled_from("存在的问题改进措施建议绩效资金预算基本情况概况其他需要说明 ，：:"),
+    min_size=0,
+    max_size=40,
+)
+_markers = st.one_of(
+    st.builds(lambda n: f"第{n}部分", _CN),
+    st.builds(lambda n, sep: f"{n}{sep}", _CN, st.sampled_from("、.．")),
+    st.builds(lambda n, p: f"{p[0]}{n}{p[1]}", _CN, st.sampled_from(["（）", "()"])),
+    st.builds(lambda n, sep: f"{n}{sep}", _N, st.sampled_from([".", "、", " 、", "．"])),
+    st.builds(lambda n, p: f"{p[0]}{n}{p[1]}", _N, st.sampled_from(["（）", "()"])),
+    st.sampled_from(list("⑴⑵⑶⒇①②⑩")),
+)
+_line = st.one_of(
+    st.builds(lambda m, t, ws: ws + m + t, _markers, _title, st.sampled_from(["", " ", "\u3000", "\t"])),  # headings
+    st.builds(lambda m, t: m + t + "。" + t * 3 + "。", _markers, _title),  # numbered items
+    st.just(""),
+    st.sampled_from(
+        ["   ", "\u3000\u3000", "3.5万元用于办公。", "一、一般公共预算 | 9746.50 | 100%", "|", "（", "第部分", "⑴"]
+    ),
+    st.text(max_size=60),  # anything at all, control characters and newlines included
+)
+
+
+@given(st.lists(_line, max_size=40), st.lists(_title, max_size=3), st.sampled_from(["\n", "\r\n"]))
+def test_structure_invariants(lines: list[str], hint_titles: list[str], newline: str) -> None:
+    text = newline.join(["某某单位2021年度部门整体支出绩效自评报告", *lines])
+    hints = tuple(HeadingHint(t, 1) for t in hint_titles)
+    note(repr(text))
+    structure = parse_structure(text, hints)
+    nodes = structure.nodes
+    for i, n in enumerate(nodes):
+        assert 0 <= n.start < n.end <= len(text) and text[n.start : n.end].strip()
+        assert n.start == 0 or text[n.start - 1].isspace()  # a node starts its line (after indentation)
+        if i + 1 < len(nodes):
+            assert n.end <= nodes[i + 1].start
+        assert n.role in _ROLES and -1 <= n.level <= 5
+        if n.kind in ("title", "preamble"):
+            assert n.path == () and n.level == -1
+        elif n.kind == "heading":
+            assert n.path[-1] == n.title
+            # Nested: the enclosing path is an earlier heading of a lower level.
+            if len(n.path) > 1:
+                assert any(p.kind == "heading" and p.path == n.path[:-1] and p.level < n.level for p in nodes[:i])
+        else:
+            assert n.kind == "item"
+            assert not n.path or any(p.kind == "heading" and p.path == n.path and p.level <= n.level for p in nodes[:i])
+    assert [n.kind for n in nodes].count("title") <= 1
+    # Chunks are exact spans of the text inside one section (the citation contract).
+    for chunk in chunk_document(text, structure, size=120, overlap=1):
+        assert text[chunk.char_start : chunk.char_end] == chunk.text and chunk.text.strip()

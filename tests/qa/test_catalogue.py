@@ -1,5 +1,6 @@
 """The console's table at library scale: filter, search, sort and page a catalogue of 10,000 documents (the pure
-function GET /v1/documents runs on the in-memory catalogue; tests/qa/test_library_api.py drives the route)."""
+function GET /v1/documents runs on the in-memory catalogue; tests/qa/api/routes/test_documents.py drives the
+route)."""
 
 from __future__ import annotations
 

@@ -14,10 +14,8 @@ import pytest
 from rich.cells import cell_len
 
 from tests.conftest import SAMPLES
-from tests.ingest.hostile_files import hostile_files
-from tests.ingest.test_limits import zip_bomb
-from tests.ingest.test_ocr import pdf_pages, scanned
-from tests.ingest.test_readers import PDF_SHEGONG
+from tests.support.documents import PDF_SHEGONG, pdf_pages, scanned, zip_bomb
+from tests.support.hostile_files import hostile_files
 
 pytestmark = pytest.mark.slow
 QA = [str(Path(sys.executable).with_name("qa"))]

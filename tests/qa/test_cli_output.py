@@ -1,4 +1,4 @@
-"""How `qa ask` prints an answer at any terminal width, and how long commands report progress into a log."""
+"""How `qa ask` prints an answer (qa.cli.print_answer) at any terminal width, and unwrapped into a file or pipe."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from rich.console import Console
 
 from qa.api.schemas import AskOut, CitationOut
 from qa.cli import print_answer
-from qa.progress import LogTracker, duration, progress
-from qa.termwrap import wrap
 
 HESHAN = "益阳市赫山区投资促进服务中心"
 ANSWER = (
@@ -100,48 +98,3 @@ def test_ask_output_wraps_cleanly_at_any_width(width: int) -> None:
 def test_ask_output_to_a_file_or_pipe_is_never_wrapped() -> None:
     lines = printed(40, terminal=False)
     assert lines[: len(ANSWER.split("\n"))] == ANSWER.split("\n")
-
-
-def test_wrap_keeps_numbers_and_file_names_whole() -> None:
-    line = "1. 赫山区投资促进服务中心2021年基本支出为388.07万元，详见001_5adf402d10fbcc74.txt。[1]"
-    for width in range(24, 80, 3):
-        text = " ".join(wrap(line, width))
-        assert "388.07" in text.replace(" ", "") and "001_5adf402d10fbcc74.txt" in text.replace(" ", "")
-        assert all("388" not in part or "388.07" in part for part in wrap(line, width))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_log_progress_prints_count_rate_and_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = Clock()
-    monkeypatch.setattr("qa.progress.time.monotonic", clock)
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=80, force_terminal=False)
-    with progress(console, "导入", 600, "篇") as tracker:
-        assert isinstance(tracker, LogTracker)
-        for i in range(600):
-            clock.now += 0.2  # 5 documents a second
-            tracker.advance(1, note=f"{i:03d}.txt")
-    lines = buffer.getvalue().splitlines()
-    assert lines[0] == "导入：开始，共 600 篇"
-    assert lines[1] == "导入：30/600 篇（5%） · 5.0 篇/秒 · 已用 6 秒 · 预计还需 1 分 54 秒 · 当前 029.txt"
-    assert lines[-1].startswith("导入：600/600 篇（100%） · 5.0 篇/秒 · 已用 2 分 0 秒")
-    assert len(lines) == 21  # a line per 30 documents (a twentieth), never one per document
-
-
-def test_log_progress_speaks_up_at_least_every_ten_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = Clock()
-    monkeypatch.setattr("qa.progress.time.monotonic", clock)
-    buffer = io.StringIO()
-    tracker = LogTracker(Console(file=buffer, force_terminal=False), "准备句子", 100_000, "个段落")
-    clock.now += 12
-    tracker.update(300)  # far below a twentieth, but 12 s since the last line
-    tracker.close()
-    assert "准备句子：300/100000 个段落（0%） · 25.0 个段落/秒 · 已用 12 秒 · 预计还需 1 小时 6 分" in buffer.getvalue()
-    assert duration(59.6) == "1 分 0 秒" and duration(7322) == "2 小时 2 分"

@@ -1,29 +1,25 @@
 """The library service (qa.library) against a real embedded Chroma: duplicates named as such, metadata edits that
-reach every row and every derived view without re-embedding, and survive re-ingest."""
+reach every row and every derived view without re-embedding, and survive re-ingest; finding sentences embedded by
+the query model; reindex with new chunking."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from ingest.schema import DocFields
+from ingest.schema import DocFields, finding_row_text
 from qa.answer import Answerer
 from qa.findings import FindingFilter, open_findings
 from qa.library import DocumentNotFound, Library, MetadataError
 from qa.retrieve import Filters, Retriever
-from tests.conftest import SAMPLES, ingest_into
+from qa.store import Store, StoreError
+from tests.conftest import ingest_into
+from tests.support.documents import docx_bytes
+from tests.support.samples import S001, S004, copy_sample
 
-S001 = SAMPLES / "001_5adf402d10fbcc74.txt"  # 益阳市赫山区投资促进服务中心 2021
-S004 = SAMPLES / "004_30f3d27d840c4c9e.txt"  # 湖南省大祥工业集中区管理委员会: says 预算编制不够细化
 NEW_UNIT = "邵阳市测试改名委员会"
-
-
-def _copy(src: Path, folder: Path, name: str, extra: str = "") -> Path:
-    folder.mkdir(exist_ok=True)
-    dst = folder / name
-    dst.write_text(src.read_text(encoding="utf-8") + extra, encoding="utf-8")
-    return dst
 
 
 def _rows(r: Retriever, doc_id: str) -> dict[str, tuple[dict[str, object], list[float]]]:
@@ -40,9 +36,9 @@ def _rows(r: Retriever, doc_id: str) -> dict[str, tuple[dict[str, object], list[
 def test_same_content_under_another_name_is_a_duplicate(empty_retriever: Retriever, tmp_path: Path) -> None:
     r = empty_retriever
     library = Library.of(r)
-    first = ingest_into(r, [_copy(S001, tmp_path / "a", "原件.txt")])
+    first = ingest_into(r, [copy_sample(S001, tmp_path / "a", "原件.txt")])
     before = (r.store.count_chunks(), r.store.findings.count(), r.store.catalogue())
-    twin = ingest_into(r, [_copy(S001, tmp_path / "b", "副本.txt")])
+    twin = ingest_into(r, [copy_sample(S001, tmp_path / "b", "副本.txt")])
     assert twin.duplicates == [("副本.txt", "原件.txt")] and not (
         twin.new or twin.unchanged or twin.replaced or twin.failed
     )
@@ -65,7 +61,7 @@ def test_metadata_edit_reaches_every_row_and_view_without_reembedding(
     empty_retriever: Retriever, tmp_path: Path
 ) -> None:
     r = empty_retriever
-    report = ingest_into(r, [_copy(S001, tmp_path, S001.name), _copy(S004, tmp_path, S004.name)])
+    report = ingest_into(r, [copy_sample(S001, tmp_path, S001.name), copy_sample(S004, tmp_path, S004.name)])
     edited_id, other_id = report.doc_ids[S004.name], report.doc_ids[S001.name]
     answerer = Answerer(r)
     assert "湖南省大祥工业集中区管理委员会" in {
@@ -125,13 +121,13 @@ def test_metadata_edit_reaches_every_row_and_view_without_reembedding(
 def test_edit_survives_reingest_and_a_manifest_wins(empty_retriever: Retriever, tmp_path: Path) -> None:
     r = empty_retriever
     library = Library.of(r)
-    path = _copy(S004, tmp_path, S004.name)
+    path = copy_sample(S004, tmp_path, S004.name)
     doc_id = ingest_into(r, [path]).doc_ids[S004.name]
     library.edit_metadata(doc_id, unit=NEW_UNIT, year=2030)
     assert library.overrides(S004.name) == {"unit": NEW_UNIT, "year": 2030}
     assert ingest_into(r, [path]).unchanged == [S004.name]  # the stored edit is applied like a manifest entry
 
-    _copy(S004, tmp_path, S004.name, extra="\n十、补充说明\n档案管理已数字化。\n")
+    copy_sample(S004, tmp_path, S004.name, extra="\n十、补充说明\n档案管理已数字化。\n")
     changed = ingest_into(r, [path])
     assert changed.replaced == [S004.name]
     [record] = r.store.catalogue()
@@ -152,7 +148,7 @@ def test_edit_survives_reingest_and_a_manifest_wins(empty_retriever: Retriever, 
 def test_bad_edits_change_nothing(empty_retriever: Retriever, tmp_path: Path) -> None:
     r = empty_retriever
     library = Library.of(r)
-    doc_id = ingest_into(r, [_copy(S001, tmp_path, S001.name)]).doc_ids[S001.name]
+    doc_id = ingest_into(r, [copy_sample(S001, tmp_path, S001.name)]).doc_ids[S001.name]
     before = r.store.records([doc_id])[doc_id]
     for kwargs, message in (
         ({"year": 1899}, "年份应在 1900–2100 之间"),
@@ -178,3 +174,59 @@ def test_write_listeners_hear_every_write(empty_retriever: Retriever) -> None:
     assert heard == [added.record.n_chunks] and added.record.n_chunks > 0
     library.delete(added.record.doc.doc_id)
     assert heard == [added.record.n_chunks, 0]
+
+
+def test_finding_sentences_carry_the_query_models_vectors(empty_retriever: Retriever, tmp_path: Path) -> None:
+    """Finding sentences are scored against questions' topics, so ingest embeds them with the query model and
+    the findings collection records that model; findings from another model make the store refuse to open."""
+    r = empty_retriever
+    assert r.embedder.query_model_id != r.embedder.model_id  # the shipped setting: int8 queries, torch passages
+    ingest_into(r, [copy_sample(S001, tmp_path), copy_sample(S004, tmp_path)])
+    rows, stored = r.store.finding_rows([d.doc.doc_id for d in r.store.catalogue()])
+    assert len(rows) > 10
+    texts = [finding_row_text(x.text, x.metadata) for x in rows]  # what ingest embeds: the sentence under its lead
+    by_query_model = np.sum(stored * r.embedder.encode_queries(texts), axis=1)
+    by_passage_model = np.sum(stored * r.embedder.encode(texts), axis=1)
+    # int8 activations are quantised per batch, so the same sentence in another batch is near, not equal.
+    assert by_query_model.min() > 0.999 and by_passage_model.max() < by_query_model.min()
+    assert (r.store.findings.metadata or {})["embedder"] == r.embedder.query_model_id
+    with pytest.raises(StoreError, match="qa reindex"):
+        Store(r.settings, r.embedder.model_id, r.embedder.dimension, findings_embedder_id=r.embedder.model_id)
+
+
+def test_reindex_rebuilds_with_new_chunking(empty_retriever: Retriever, tmp_path: Path) -> None:
+    r = empty_retriever
+    ingest_into(r, [copy_sample(S001, tmp_path)])
+    before = r.store.count_chunks()
+    n = Library(r.store, r.embedder, r.settings.model_copy(update={"chunk_size": 120, "chunk_overlap": 0}), r).reindex()
+    assert n > before
+    assert r.store.catalogue()[0].n_chunks == n
+    r.invalidate()
+    assert any("388.07万元" in h.text for h in r.search("基本支出 388.07万元", mode="hybrid"))
+
+
+def test_table_rows_keep_their_cell_positions_through_a_reindex(empty_retriever: Retriever, tmp_path: Path) -> None:
+    r = empty_retriever
+    path = tmp_path / "表格.docx"
+    path.write_bytes(docx_bytes())
+    ingest_into(r, [path])
+
+    def positions() -> dict[str, tuple[int, int, int, int]]:
+        return {
+            row.text: (
+                row.metadata["table"],
+                row.metadata["table_row"],
+                row.metadata["col_start"],
+                row.metadata["col_end"],
+            )
+            for row in r.store.iter_chunks()
+            if "table" in row.metadata
+        }
+
+    expected = {"楼宇经济 · 预算数 30 · 执行数 28": (0, 1, 0, 3), "合计 · 执行数 28": (0, 2, 0, 3)}
+    assert positions() == expected  # each record line a chunk of its own, with where its cells are
+    Library(r.store, r.embedder, r.settings.model_copy(update={"chunk_size": 120, "chunk_overlap": 0}), r).reindex()
+    assert positions() == expected
+    r.invalidate()
+    hit = next(h for h in r.search("楼宇经济执行数", mode="hybrid", top_k=3) if h.text.startswith("楼宇经济"))
+    assert hit.position == {"table": 0, "table_row": 1, "col_start": 0, "col_end": 3}

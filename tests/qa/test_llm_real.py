@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import SAMPLES
-from tests.qa.server import running_server
+from tests.support.server import running_server
 
 LLM_URL = os.environ.get("QA_TEST_LLM_URL")
 pytestmark = [pytest.mark.llm, pytest.mark.skipif(not LLM_URL, reason="needs a local LLM server: make test-llm")]

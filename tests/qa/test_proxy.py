@@ -3,7 +3,8 @@ configured as the README's deployment does, with end users on distinct loopback 
 
 Over the limit an end user gets 429 while another does not; X-Forwarded-For counts only as far as the trusted
 proxy appended to it; every widget visitor has a session of their own, so 32 visitors behind one address are
-not limited together; a forged session token buys nothing."""
+not limited together; a forged session token buys nothing. (The same rules in-process:
+tests/qa/api/test_auth.py.)"""
 
 from __future__ import annotations
 
@@ -15,10 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from qa.api.auth import Sessions, client_address
 from qa.process import free_port, running_process
-from qa.settings import Settings
-from tests.qa.server import running_server
+from tests.support.server import running_server
 
 ORIGIN = "http://intranet.example"
 LIMIT = 5
@@ -53,39 +52,6 @@ http {{
     }}
 }}
 """
-
-
-# ---- the rules, in-process ---------------------------------------------------------------------------------
-
-
-def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
-    trusted = Settings(trusted_proxies="10.0.0.0/8, 127.0.0.1").trusted_networks
-    assert client_address("192.168.1.7", "1.2.3.4", trusted) == "192.168.1.7"  # peer not a proxy: header ignored
-    assert client_address("127.0.0.1", "192.168.1.7", trusted) == "192.168.1.7"
-    # The client wrote "1.2.3.4" itself; the right-most address a trusted proxy did not add is the client.
-    assert client_address("127.0.0.1", "1.2.3.4, 192.168.1.7, 10.0.0.2", trusted) == "192.168.1.7"
-    assert client_address("127.0.0.1", "10.0.0.3, 10.0.0.2", trusted) == "10.0.0.3"  # only proxies: the first
-    assert client_address("127.0.0.1", None, trusted) == "127.0.0.1"
-    assert client_address("127.0.0.1", "1.2.3.4", []) == "127.0.0.1"  # nothing trusted by default
-    with pytest.raises(ValueError, match="QA_TRUSTED_PROXIES"):
-        Settings(trusted_proxies="10.0.0.0/8, intranet-lb")
-
-
-def test_session_tokens_expire_and_cannot_be_forged() -> None:
-    sessions = Sessions(b"secret", ttl=600)
-    token = sessions.mint(now=1000.0)
-    assert sessions.verify(token.token, now=1500.0) and token.expires_at == 1600
-    assert sessions.verify(token.token, now=1601.0) is None  # expired
-    sid, expires, signature = token.token.split(".")
-    assert sessions.verify(f"{sid}.{int(expires) + 86400}.{signature}", now=1500.0) is None  # extended by hand
-    assert sessions.verify(f"other.{expires}.{signature}", now=1500.0) is None
-    assert Sessions(b"another secret", ttl=600).verify(token.token, now=1500.0) is None
-    for junk in ("", "a.b", "a.b.c.d", "x" * 500, None):
-        assert sessions.verify(junk, now=1500.0) is None
-    # Replicas with the same keys derive the same secret (they accept each other's tokens); other keys do not.
-    same = Settings(widget_keys="w", admin_keys="a")
-    assert Sessions.of(same).verify(Sessions.of(same).mint().token)
-    assert Sessions.of(Settings(widget_keys="w2", admin_keys="a")).verify(Sessions.of(same).mint().token) is None
 
 
 # ---- behind nginx ---------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from qa.evidence import Sentence, SentenceVectors, Topic, score_sentences, topic
 from qa.retrieve import Hit, Retriever
 from qa.sentences import ChunkSource, SentenceBatch, SentenceStore, entry_key, prepare
 from qa.understand import understand
-from tests.qa.recording import RecordingVectors
+from tests.support.recording import RecordingVectors
 
 EVAL_SETS = Path(__file__).resolve().parents[2] / "eval_sets"
 QUESTIONS = [

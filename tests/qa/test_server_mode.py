@@ -18,7 +18,7 @@ import pytest
 
 from qa.process import running_process
 from tests.conftest import SAMPLES
-from tests.qa.server import free_port, running_server
+from tests.support.server import free_port, running_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.understand import aggregate_topic
+from qa.retrieve import Retriever
+from qa.understand import aggregate_topic, understand
 
 
 @pytest.mark.parametrize(
@@ -39,3 +40,13 @@ def test_party_department_alias_and_comparison_years() -> None:
     u = understand("社会工作部“三公”经费比2023年度减少多少？", [], [doc])
     assert (u.filters.unit, u.filters.year) == ("中共上海市普陀区委社会工作部", None)
     assert understand("社会工作部2024年度支出与2023年相比增加多少？", [], [doc]).filters.year == 2024
+
+
+def test_counts_worded_as_a_tail_are_aggregates(sample_retriever: Retriever) -> None:
+    catalogue = list(sample_retriever.catalogue().values())
+    u = understand("提到预算编制不够细化的单位一共有几个？", (), catalogue, None)
+    assert u.intent == "aggregate" and aggregate_topic(u.standalone) == "预算编制不够细化"
+    assert understand("赫山区投资促进服务中心的单位有几个科室？", (), catalogue, None).intent == "lookup"
+    # A modal before the topic is no part of it; a word that starts like one is.
+    assert aggregate_topic("哪些单位提出要加强资金监管？") == "加强资金监管"
+    assert aggregate_topic("哪些单位提到要素保障不足？") == "要素保障不足"

@@ -113,28 +113,6 @@ def unit_rows(page: Any) -> Any:
     return last_reply(page).locator(".jx-table tbody tr")
 
 
-# ---- the files the API serves -------------------------------------------------------------------------
-
-
-def test_widget_files_are_served(api: str) -> None:
-    js = httpx.get(f"{api}/widget.js")
-    assert js.status_code == 200
-    assert js.headers["content-type"].startswith("text/javascript")
-    assert "max-age" in js.headers["cache-control"] and js.headers["etag"]
-    assert httpx.get(f"{api}/widget.js", headers={"If-None-Match": js.headers["etag"]}).status_code == 304
-    assert "window.JixiaoQA" in js.text and "cdn" not in js.text.lower()
-
-    css = httpx.get(f"{api}/widget.css")
-    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
-    assert "max-age" in css.headers["cache-control"]
-    assert "@import" not in css.text and "url(" not in css.text, "no external fonts or images"
-
-    demo = httpx.get(f"{api}/")
-    assert demo.status_code == 200 and demo.headers["content-type"].startswith("text/html")
-    assert re.search(r'<script src="/widget\.js" data-api=""[^>]*async></script>', demo.text)
-    assert demo.text.count("data-question=") >= 3
-
-
 # ---- 1–3: headline aggregate question, source viewer, follow-up ---------------------------------------------
 
 
@@ -228,7 +206,7 @@ def test_aggregate_answer_citation_viewer_and_follow_up(page: Any, context: Any,
 @pytest.fixture(scope="module")
 def keyed_api(tmp_path_factory: pytest.TempPathFactory, host_site: Any) -> Iterator[str]:
     """A second real server (empty store) with a widget key that is only valid from the host site's origin."""
-    from tests.qa.server import running_server
+    from tests.support.server import running_server
 
     env = {"QA_WIDGET_KEYS": "good-key", "QA_CORS_ORIGINS": host_site.url}
     with running_server(tmp_path_factory.mktemp("keyed-api"), env=env) as base:

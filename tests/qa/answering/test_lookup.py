@@ -1,0 +1,34 @@
+"""Lookup answers (qa.answering.lookup): a number question is answered only by a number of the asked kind about the
+asked item, and a question naming what no report states is declined."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer import Answerer
+from qa.answering.lookup import named_items
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "益阳市赫山区投资促进服务中心2021年公务接待费是多少？",  # no such figure: the title's year is not an answer
+        "芙蓉区商务局2021年会议费是多少？",
+        "湖南省大祥工业集中区管理委员会2021年群众满意度是多少？",
+        "赫山区投资促进服务中心2021年“三公”经费具体支出了多少万元？",  # stated only as 低于年初预算
+        "益阳市赫山区投资促进服务中心2021年绩效评价等级是什么？",  # not a number: the title line is no answer either
+        "芙蓉区商务局的办公地址在哪里？",
+        "湖南省大祥工业集中区管理委员会2021年的一般公共预算财政拨款收入是多少？",
+        "益阳市赫山区投资促进服务中心2021年GDP增长率是多少？",  # no report names GDP: 增加47.78% is another figure
+    ],
+)
+def test_questions_naming_what_no_report_states_are_declined(answerer: Answerer, question: str) -> None:
+    ans = answerer.ask(question)
+    assert ans.kind == "unanswerable", ans.answer
+
+
+def test_number_questions_with_the_number_are_answered(answerer: Answerer) -> None:
+    ans = answerer.ask("益阳市赫山区投资促进服务中心2021年基本支出是多少？")
+    assert ans.kind == "lookup" and "388.07万元" in ans.answer, ans.answer
+    assert [p.pattern for p in named_items("芙蓉区商务局2021年培训费是多少万元？")] == ["培训费"]
+    assert named_items("赫山那个招商服务中心2021年维持机构日常运转一共花了多少钱？") == []

@@ -1,0 +1,33 @@
+"""Questions about what the library does not hold (qa.answering.scope) are declined with what it does hold (issue 18,
+item 3), and never answered from another unit's report or year."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer import Answerer
+
+HESHAN = "益阳市赫山区投资促进服务中心"
+
+
+@pytest.mark.parametrize(
+    ("question", "says"),
+    [
+        (
+            "益阳市资阳区投资促进服务中心2021年基本支出是多少？",
+            ["未在已收录报告中找到益阳市资阳区投资促进服务中心的报告", HESHAN],
+        ),
+        ("益阳市赫山区投资促进服务中心2023年基本支出是多少？", ["2023年的报告", "2021年"]),
+        ("芙蓉区商务局2022年项目支出是多少？", ["2022年的报告", "2021年"]),
+    ],
+)
+def test_out_of_scope_lookups_are_declined_with_what_exists(answerer: Answerer, question: str, says: list[str]) -> None:
+    ans = answerer.ask(question)
+    assert ans.kind == "unanswerable", ans.answer
+    assert all(s in ans.answer for s in says), ans.answer
+    assert "388.07" not in ans.answer  # never the other unit's or year's figure
+
+
+def test_a_loosely_named_unit_is_still_answered(answerer: Answerer) -> None:
+    ans = answerer.ask("赫山那个招商服务中心2021年基本支出是多少？")
+    assert ans.kind == "lookup" and "388.07万元" in ans.answer, ans.answer

@@ -1,0 +1,42 @@
+"""Finding verdicts (qa.findings.evidence): which documents state a problem or measure topic, whatever its wording."""
+
+from __future__ import annotations
+
+from qa.answer import Answerer
+from qa.evidence import Topic
+from qa.findings.evidence import REASON_AS_MEASURE, finding_verdict
+from qa.retrieve import Filters, Retriever
+
+
+def test_finding_verdicts_are_one_list_for_every_wording(sample_retriever: Retriever) -> None:
+    """A topic that maps onto a concept lists the documents whose problems state it, whatever the wording; a unit
+    that states it only as a measure is a near miss with its reason; filters narrow the same list."""
+    answerer = Answerer(sample_retriever)
+    answerer.warm()
+    scoring = answerer.ctx.scoring(sample_retriever.lexical())
+    budget = {"益阳市赫山区投资促进服务中心", "湖南省大祥工业集中区管理委员会"}
+    for wording in ("预算编制不够细化", "预算做得太粗", "年初预算安排得比较笼统"):
+        t = Topic(wording, sample_retriever.queries.encode(wording))
+        v = finding_verdict(answerer.findings, scoring, t, "problem", Filters())
+        assert v.concept == "预算编制不够细化" and {s.hit.doc.unit for s in v.accepted} == budget, (wording, v)
+        assert all(s.hit.section_role == "problems" for s in v.accepted)
+    t = Topic("专账核算", sample_retriever.queries.encode("专账核算"))
+    v = finding_verdict(answerer.findings, scoring, t, "problem", Filters())
+    assert [s.hit.doc.display_unit for s in v.accepted] == ["000_b17f134b7a6d8e07.txt"]
+    assert v.accepted[0].text.startswith("2、项目资金未实行专账核算")
+    narrowed = finding_verdict(
+        answerer.findings,
+        scoring,
+        Topic("预算编制不够细化", sample_retriever.queries.encode("预算编制不够细化")),
+        "problem",
+        Filters(year=2022),
+    )
+    assert narrowed.accepted == []  # both units that say so reported on 2021
+    # A measure question: units that only state the concept as a problem are near misses, never counted.
+    t = Topic("加强专业人才队伍建设", sample_retriever.queries.encode("加强专业人才队伍建设"))
+    measures = finding_verdict(answerer.findings, scoring, t, "measure", Filters())
+    counted = {s.hit.doc.unit for s in measures.accepted}
+    assert all(r.sentence.hit.doc.unit not in counted for r in measures.related)
+    problems = finding_verdict(answerer.findings, scoring, t, "problem", Filters())
+    assert {s.hit.doc.unit for s in problems.accepted} == {"芙蓉区商务局", "湖南省大祥工业集中区管理委员会"}
+    assert REASON_AS_MEASURE not in {r.reason for r in measures.related}
