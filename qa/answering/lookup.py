@@ -26,6 +26,8 @@ _ROLE_WORDS = (
 # "…“三公”经费支出了多少万元？") does not answer.
 _NUMBER = r"\d[\d,，.]*"
 _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    # A rate is a share even when it is a rate of money ("投资回报率是多少" asks for a percentage, not 30亿元).
+    (re.compile(r"比例|百分之|(?:率|占比)[^，。？?]{0,3}多少"), re.compile(_NUMBER + r"\s*[%％]|百分")),
     (
         re.compile(
             r"多少钱|多少万|多少元|多少亿|金额|总额|(?:费|资金|支出|预算|收入|投资|补助|拨款|工资|花)[^，。？?]{0,8}多少"
@@ -34,16 +36,23 @@ _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     ),
     (re.compile(r"多少分|几分|得分|分值|打分"), re.compile(_NUMBER + r"\s*分")),
     (
-        re.compile(r"比例|百分之|增幅|降幅|(?:率|占比)[^，。？?]{0,3}多少|增长了多少|下降了多少"),
+        re.compile(r"增幅|降幅|增长了多少|下降了多少"),
         re.compile(_NUMBER + r"\s*[%％]|百分"),
     ),
-    (
-        re.compile(
-            r"多少(?:个|项|人|名|期|家|次|亩|条|件|户|所|座|公里|平方米|辆|台|套)|几(?:个|项|人|名|期|家|次|条|件|户|辆|台|套)"
-        ),
-        re.compile(
-            r"(?:\d+|[一二三四五六七八九十两百千]+)\s*(?:个|项|人|名|期|家|次|亩|条|件|户|所|座|公里|平方米|辆|台|套|余)"
-        ),
+    # A count answers with the classifier it was asked in ("几所学校" → "3所", not the 12次 of another count).
+    *(
+        (
+            re.compile(f"(?:多少|几){asked}"),
+            re.compile(r"(?:\d+|[一二三四五六七八九十两百千]+)\s*余?\s*(?:" + answered + ")"),
+        )
+        for asked, answered in (
+            ("(?:个|项)", "个|项"),
+            ("(?:人|名|位)", "人|名|位"),
+            *(
+                (c, c)
+                for c in ("期", "家", "次", "亩", "条", "件", "户", "所", "座", "公里", "平方米", "辆", "台", "套")
+            ),
+        )
     ),
     (re.compile(r"多少|几"), re.compile(r"\d|[一二三四五六七八九十百千万]")),
     # A person: no number, but the sentence must still name the asked role ("主任是谁" → a sentence with 主任).
@@ -62,6 +71,7 @@ _ITEMS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         (r"财政拨款", r"财政拨款"),
         (r"一般公共预算", r"一般公共预算"),
         (r"政府性基金", r"政府性基金"),
+        (r"基本支出", r"基本支出"),
         (r"人员经费", r"人员经费"),
         (r"公用经费", r"公用经费"),
         (r"接待费|接待", r"接待"),
@@ -85,7 +95,7 @@ _ITEMS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         (r"主任|局长|书记|负责人|主席|主管", r"主任|局长|书记|负责人|主席|主管"),
         (r"地址|在哪里|位于", r"地址|位于|坐落"),
         (r"电话|联系方式", r"电话|\d{7,}"),
-        (r"荣誉|表彰|获奖|奖项", r"荣誉|表彰|获|奖|评为|先进"),
+        (r"荣誉|表彰|奖", r"荣誉|表彰|获|奖|评为|先进"),
         (r"等级|评级|等次", r"等级|等次|优秀|良好|合格"),
         (r"单位性质", r"性质|行政单位|事业单位|参公|参照公务员"),
     )

@@ -20,6 +20,10 @@ from qa.answering.lookup import named_items
         "芙蓉区商务局的办公地址在哪里？",
         "湖南省大祥工业集中区管理委员会2021年的一般公共预算财政拨款收入是多少？",
         "益阳市赫山区投资促进服务中心2021年GDP增长率是多少？",  # no report names GDP: 增加47.78% is another figure
+        "大祥工业集中区2021年新建了几所学校？",  # a count is answered in its classifier: 学习12次 is not 几所
+        "芙蓉区商务局2021年的党建工作得了什么奖？",
+        "开福区楼宇经济促进中心2021年基本支出是多少？",  # its report states 重点项目支出 only
+        "大唐华银光伏发电项目的投资回报率是多少？",  # a rate wants a percentage, not the 投资30亿元 beside it
     ],
 )
 def test_questions_naming_what_no_report_states_are_declined(answerer: Answerer, question: str) -> None:
