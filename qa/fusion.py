@@ -6,7 +6,7 @@ Two methods, both O(candidates):
   mixed as (1 - alpha) * bm25 + alpha * dense. Scores, not only ranks: a chunk that BM25 puts far ahead of the
   rest (a rare name matched exactly) keeps its lead, and a close call on one side is decided by the other.
   A candidate found by one side only gets the other side's lowest listed score (it ranked below all of them).
-- `rrf`: weighted reciprocal rank fusion, the service's method before issue 19.
+- `rrf`: weighted reciprocal rank fusion (`QA_FUSION=rrf`), kept to compare against.
 
 `FusionParams` is what a library's self-tuning (qa/tuning.py) chooses and records with the store.
 

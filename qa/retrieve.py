@@ -276,7 +276,7 @@ class Retriever:
     ) -> LexicalIndex:
         saved = LexicalIndex.load(self._lexical_dir())
         # An index saved without text keys is rebuilt once: prepared sentences are found by them; one saved without
-        # word pairs (before issue 19) too.
+        # word pairs (an older format) too.
         if (
             saved is not None
             and saved.generation == generation
