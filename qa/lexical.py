@@ -24,6 +24,7 @@ from pathlib import Path
 
 import bm25s
 import jieba
+import jieba.posseg
 import numpy as np
 
 jieba.setLogLevel(logging.WARNING)
@@ -46,6 +47,25 @@ def tokenize(text: str) -> list[str]:
     return [
         t.lower() for t in _tokenizer().lcut_for_search(text) if t.strip() and t not in _STOP and not _NOT_WORD.match(t)
     ]
+
+
+@lru_cache(maxsize=1)
+def _tagger() -> jieba.posseg.POSTokenizer:
+    return jieba.posseg.POSTokenizer(_tokenizer())
+
+
+# Common nouns, verbal nouns, other proper nouns and Latin words: what a question asks about. Place and person names
+# are left to the scope checks; verbs and function words are how a question is worded.
+_NOUN_TAGS = frozenset({"n", "vn", "nz", "eng"})
+
+
+def nouns(text: str) -> list[str]:
+    """The nouns of a text, in order (jieba's part-of-speech tags with the fiscal user dictionary).
+
+    >>> nouns("芙蓉区商务局2021年有没有发生安全生产事故？")
+    ['生产', '事故']
+    """
+    return [p.word for p in _tagger().lcut(text) if p.flag in _NOUN_TAGS]
 
 
 def words(text: str) -> list[str]:
@@ -284,17 +304,22 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def idf(self, token: str) -> float:
-        """BM25's idf of a token over the indexed chunks; a token never seen counts as rare."""
-        n = len(self.ids)
+    def df(self, token: str) -> int:
+        """How many indexed chunks contain the token."""
         if self._bm25 is None:
-            return 0.0
+            return 0
         if self._df is None:
             # The CSC score matrix has one column per token: its non-zeros are the chunks containing it.
             self._df = np.diff(self._bm25.scores["indptr"])
         token_id = self._bm25.vocab_dict.get(token)
-        df = int(self._df[token_id]) if token_id is not None and token_id < len(self._df) else 0
-        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return int(self._df[token_id]) if token_id is not None and token_id < len(self._df) else 0
+
+    def idf(self, token: str) -> float:
+        """BM25's idf of a token over the indexed chunks; a token never seen counts as rare."""
+        if self._bm25 is None:
+            return 0.0
+        df = self.df(token)
+        return float(np.log(1 + (len(self.ids) - df + 0.5) / (df + 0.5)))
 
     @staticmethod
     def _bm25_of(index: bm25s.BM25, avgdl: float, n: int, query: list[str], tokens: list[str]) -> float:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from qa.answering.context import AnswerContext
 from qa.answering.result import Answer, Citation, decline
 from qa.evidence import EvidenceParams, KeyTerms, Sentence, score_sentences
-from qa.lexical import tokenize
+from qa.lexical import nouns, tokenize
 from qa.llm import Passage
 from qa.retrieve import Hit
 from qa.understand import Understood
@@ -103,6 +103,8 @@ _ITEMS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
 
 
 _ANY = re.compile(r".")
+# A question answered by yes or no about one unit ("是否开展了…", "有没有发生…").
+_YES_NO = re.compile(r"有没有|是否|有无|是不是|[了过]吗")
 _PUNCT = re.compile(r"[\s，。、；：“”\"'（）()《》]")
 
 
@@ -230,6 +232,14 @@ def answer_lookup(ctx: AnswerContext, u: Understood, top_k: int | None) -> Answe
     # A report's title line names the unit, the year and the kind: it repeats a question's words, never answers it.
     titles = {_bare(h.doc.title) for h in ev.hits if h.doc.title}
     sentences = [s for s in ev.sentences if not (len(_bare(s.text)) >= 6 and any(_bare(s.text) in t for t in titles))]
+    if _YES_NO.search(u.standalone) and not ev.from_section:
+        # "…有没有发生安全生产事故？": a sentence can only answer it by naming what is asked about. The most specific
+        # noun is the one fewest chunks contain; if none does, no report says anything about it.
+        lexical = ctx.scoring().lexical
+        asked = {t for w in nouns(u.standalone) for t in tokenize(w) if len(t) >= 2 and t not in ignore}
+        if asked:
+            key = min(asked, key=lambda t: (lexical.df(t), -len(t), t))
+            sentences = [s for s in sentences if key in s.text.lower()]
     chosen = choose_lookup(sentences, ev.role, ev.from_section, ctx.params, ask)
     if not chosen:
         return decline(u, "未在已收录报告中找到能回答该问题的内容。", ev.hits)

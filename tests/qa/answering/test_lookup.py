@@ -24,6 +24,7 @@ from qa.answering.lookup import named_items
         "芙蓉区商务局2021年的党建工作得了什么奖？",
         "开福区楼宇经济促进中心2021年基本支出是多少？",  # its report states 重点项目支出 only
         "大唐华银光伏发电项目的投资回报率是多少？",  # a rate wants a percentage, not the 投资30亿元 beside it
+        "芙蓉区商务局2021年有没有发生安全生产事故？",  # yes/no: no report names 事故
     ],
 )
 def test_questions_naming_what_no_report_states_are_declined(answerer: Answerer, question: str) -> None:
@@ -36,3 +37,8 @@ def test_number_questions_with_the_number_are_answered(answerer: Answerer) -> No
     assert ans.kind == "lookup" and "388.07万元" in ans.answer, ans.answer
     assert [p.pattern for p in named_items("芙蓉区商务局2021年培训费是多少万元？")] == ["培训费"]
     assert named_items("赫山那个招商服务中心2021年维持机构日常运转一共花了多少钱？") == []
+
+
+def test_yes_no_questions_are_answered_by_a_sentence_naming_what_they_ask_about(answerer: Answerer) -> None:
+    ans = answerer.ask("赫山区投资促进服务中心2021年是否开展了绩效自评？")
+    assert ans.kind == "lookup" and all("自评" in c.text for c in ans.citations), ans.answer
