@@ -167,18 +167,22 @@ def ask_latency(base: str, question: str, repeats: int, timeout: float) -> dict[
 # --- in-process breakdown ----------------------------------------------------------------------------------
 
 
-def stage_breakdown(data_dir: Any, queries: list[str], n: int) -> dict[str, Any]:
-    """Per-stage time of Retriever.search (hybrid) on the same store, in this process."""
+def _as_the_server(data_dir: Any) -> Any:
+    """A retriever on the store with the server's thread settings and its model loaded, as `qa serve` starts."""
     from qa.embeddings import Embedder
-    from qa.lexical import LexicalIndex
     from qa.retrieve import open_retriever
 
-    settings = Settings(
-        data_dir=data_dir, torch_threads=int(os.environ.get("BENCH_SERVER_TORCH_THREADS", "1"))
-    )  # as the server
+    settings = Settings(data_dir=data_dir, torch_threads=int(os.environ.get("BENCH_SERVER_TORCH_THREADS", "1")))
     embedder = Embedder(settings)
-    embedder.load()  # as the server: loaded before the first query
-    r = open_retriever(settings, embedder)
+    embedder.load()
+    return open_retriever(settings, embedder)
+
+
+def stage_breakdown(data_dir: Any, queries: list[str], n: int) -> dict[str, Any]:
+    """Per-stage time of Retriever.search (hybrid) on the same store, in this process."""
+    from qa.lexical import LexicalIndex
+
+    r = _as_the_server(data_dir)
     t = time.perf_counter()
     r.lexical()
     cold_lexical_load_s = time.perf_counter() - t
@@ -251,15 +255,9 @@ def aggregate_breakdown(data_dir: Any, question: str, sample: int = 256) -> dict
     """Where the aggregate answer's time goes, in this process. Sentence encoding beyond `sample` texts in one
     call is not run: its time is extrapolated from the sample (linear in the number of sentences)."""
     from qa.answer import Answerer
-    from qa.embeddings import Embedder
-    from qa.retrieve import open_retriever
 
-    settings = Settings(
-        data_dir=data_dir, torch_threads=int(os.environ.get("BENCH_SERVER_TORCH_THREADS", "1"))
-    )  # as the server
-    embedder = Embedder(settings)
-    embedder.load()  # as the server: loaded before the first question
-    r = open_retriever(settings, embedder)
+    r = _as_the_server(data_dir)
+    embedder = r.embedder
     r.lexical()
     answerer = Answerer(r)
     cur: dict[str, float] = {}

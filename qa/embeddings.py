@@ -123,6 +123,9 @@ class Embedder:
         self._models()
 
     def _models(self) -> tuple[Any, threading.Lock, Any, threading.Lock]:
+        loaded = self._loaded
+        if loaded is not None:  # every encode after the first: no lock on the query path
+            return loaded
         with self._load_lock:
             if self._loaded is None:
                 import torch
@@ -131,7 +134,7 @@ class Embedder:
                 # The weight-loading progress bar would be the only output of a failing CLI command besides its error.
                 transformers.utils.logging.disable_progress_bar()
                 torch.set_num_threads(self._threads)
-                model, _ = _load(self.backend, self._path, self._cache, self._threads)
+                model = _load(self.backend, self._path, self._cache, self._threads)
                 # What it really outputs: a hand-edited config can state one size while the weights give another.
                 dimension = int(np.asarray(model.encode(["维"], normalize_embeddings=True)).shape[-1])
                 if dimension != self.dimension:
@@ -144,7 +147,7 @@ class Embedder:
                 if self.query_backend == self.backend:
                     self._loaded = (model, lock, model, lock)
                 else:
-                    query_model, _ = _load(self.query_backend, self._path, self._cache, self._threads)
+                    query_model = _load(self.query_backend, self._path, self._cache, self._threads)
                     self._loaded = (model, lock, query_model, threading.Lock())
             return self._loaded
 
@@ -197,14 +200,12 @@ def declared_dimension(path: Path) -> int:
     return size
 
 
-def _load(backend: str, path: Path, cache: Path, threads: int) -> tuple[Any, int]:
+def _load(backend: str, path: Path, cache: Path, threads: int) -> Any:
     if backend == "onnx-int8":
-        onnx = OnnxInt8Model(path, cache, threads=threads)
-        return onnx, onnx.dimension
+        return OnnxInt8Model(path, cache, threads=threads)
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-    return model, int(model.get_embedding_dimension() or 0)
+    return SentenceTransformer(str(path), device="cpu", local_files_only=True)
 
 
 class OnnxInt8Model:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from qa.answering.context import AnswerContext
 from qa.answering.result import Answer, Citation, decline
 from qa.evidence import EvidenceParams, KeyTerms, Sentence, score_sentences
-from qa.lexical import nouns, tokenize
+from qa.lexical import LexicalIndex, nouns, tokenize
 from qa.llm import Passage
 from qa.retrieve import Hit
 from qa.understand import Understood
@@ -22,12 +22,13 @@ _ROLE_WORDS = (
     ("problems", re.compile(r"问题|不足|困难|短板")),
 )
 # What a question asking for a number asks for, and what its answer must then contain: an amount of money, a score,
-# a share, a count, or any number (or a person, who must at least be named by the asked role). A sentence about the asked thing without it ("“三公”经费支出低于年初预算" for
-# "…“三公”经费支出了多少万元？") does not answer.
+# a share, a count, or any number (or a person, who must at least be named by the asked role). A sentence about the
+# asked thing without it ("“三公”经费支出低于年初预算" for "…“三公”经费支出了多少万元？") does not answer.
 _NUMBER = r"\d[\d,，.]*"
+_SHARE = re.compile(_NUMBER + r"\s*[%％]|百分")
 _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     # A rate is a share even when it is a rate of money ("投资回报率是多少" asks for a percentage, not 30亿元).
-    (re.compile(r"比例|百分之|(?:率|占比)[^，。？?]{0,3}多少"), re.compile(_NUMBER + r"\s*[%％]|百分")),
+    (re.compile(r"比例|百分之|(?:率|占比)[^，。？?]{0,3}多少"), _SHARE),
     (
         re.compile(
             r"多少钱|多少万|多少元|多少亿|金额|总额|(?:费|资金|支出|预算|收入|投资|补助|拨款|工资|花)[^，。？?]{0,8}多少"
@@ -35,10 +36,7 @@ _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         re.compile(_NUMBER + r"\s*(?:万元|元|亿元|万美元|美元|亿|万)"),
     ),
     (re.compile(r"多少分|几分|得分|分值|打分"), re.compile(_NUMBER + r"\s*分")),
-    (
-        re.compile(r"增幅|降幅|增长了多少|下降了多少"),
-        re.compile(_NUMBER + r"\s*[%％]|百分"),
-    ),
+    (re.compile(r"增幅|降幅|增长了多少|下降了多少"), _SHARE),
     # A count answers with the classifier it was asked in ("几所学校" → "3所", not the 12次 of another count).
     *(
         (
@@ -222,24 +220,30 @@ def lookup_evidence(ctx: AnswerContext, u: Understood, top_k: int | None = None)
     return LookupEvidence(hits, sentences, role, from_section)
 
 
+def yes_no_key(question: str, ignore: set[str], lexical: LexicalIndex) -> str | None:
+    """What a yes/no question about one unit ("…有没有发生安全生产事故？") asks about, which an answering sentence
+    must name: its most specific noun token, the one fewest chunks contain (none: no report says anything about it).
+    None for other questions, or when it names nothing but the unit (`ignore`: the unit names' tokens)."""
+    if not _YES_NO.search(question):
+        return None
+    asked = {t for w in nouns(question) for t in tokenize(w) if len(t) >= 2 and t not in ignore}
+    return min(asked, key=lambda t: (lexical.df(t), -len(t), t)) if asked else None
+
+
 def answer_lookup(ctx: AnswerContext, u: Understood, top_k: int | None) -> Answer:
     ev = lookup_evidence(ctx, u, top_k)
     if not ev.hits:
         return decline(u, "未在已收录报告中找到与该问题相关的内容。", [])
     ignore = {t for h in ev.hits for t in tokenize(h.doc.unit)}
-    subject = KeyTerms(set(tokenize(u.standalone)) - ignore, ctx.scoring().lexical.idf)
+    lexical = ctx.scoring().lexical
+    subject = KeyTerms(set(tokenize(u.standalone)) - ignore, lexical.idf)
     ask = asked_number(u.standalone, subject)
     # A report's title line names the unit, the year and the kind: it repeats a question's words, never answers it.
     titles = {_bare(h.doc.title) for h in ev.hits if h.doc.title}
     sentences = [s for s in ev.sentences if not (len(_bare(s.text)) >= 6 and any(_bare(s.text) in t for t in titles))]
-    if _YES_NO.search(u.standalone) and not ev.from_section:
-        # "…有没有发生安全生产事故？": a sentence can only answer it by naming what is asked about. The most specific
-        # noun is the one fewest chunks contain; if none does, no report says anything about it.
-        lexical = ctx.scoring().lexical
-        asked = {t for w in nouns(u.standalone) for t in tokenize(w) if len(t) >= 2 and t not in ignore}
-        if asked:
-            key = min(asked, key=lambda t: (lexical.df(t), -len(t), t))
-            sentences = [s for s in sentences if key in s.text.lower()]
+    key = yes_no_key(u.standalone, ignore, lexical) if not ev.from_section else None
+    if key is not None:
+        sentences = [s for s in sentences if key in s.text.lower()]
     chosen = choose_lookup(sentences, ev.role, ev.from_section, ctx.params, ask)
     if not chosen:
         return decline(u, "未在已收录报告中找到能回答该问题的内容。", ev.hits)
