@@ -23,22 +23,36 @@ from qa.retrieve import Filters
 
 Intent = Literal["aggregate", "lookup"]
 
+# What a which-units question asks for: units, or what stands for them (部门, 报告, 学校, 县区 …).
+_ENTITY = r"(?:单位|部门|机构|报告|学校|医院|乡镇|街道|县区|区县|地方|地区)"
+_END = r"(?=[？?。！!\s]*$)"
+# "谁" opening the question or its clause after a year or place ("2021年谁的预算编得粗？"); not "由谁负责".
+_WHO = r"(?:^|(?<=[年，,：:省市区县]))(?:请问)?谁(?!家)"
+# How a which-units question ends when the units come last ("…的单位有哪些？", "…的单位名单", "…的都是谁？").
+_ASKED = r"(?:有哪些|是哪些|有哪几个|有哪几家|是哪几个|是哪几家|包括哪些|有谁|是谁|多吗|多不多)"
+_LIST = r"(?:名单|清单|列表)"
 _AGGREGATE = re.compile(
-    r"哪些单位|哪个单位|哪家单位|哪一个单位|哪几个单位|哪些部门|哪几家|哪些地方|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
+    rf"哪(?:些|几个|几家)?{_ENTITY}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
     r"列出|列举|是否有单位|有没有单位|有哪些单位|所有单位|各单位|各个单位|分别|"
-    r"的(?:单位|部门)(?:一共|总共|共)?有(?:几个|几家|多少个?|多少家)(?=[？?。！!\s]*$)"  # "提到X的单位一共有几个？": a count, not a lookup
+    rf"的(?:单位|部门)(?:一共|总共|共)?有(?:几个|几家|多少个?|多少家){_END}|"  # "提到X的单位一共有几个？": a count, not a lookup
+    # Which-units questions put the other way round: "预算编制粗的单位有哪些？", "…的单位都有谁？", "谁说过…",
+    # "有谁提到…", and requests ending in what they want listed ("存在…问题的单位", "给出…的单位名单").
+    rf"的{_ENTITY}{_LIST}?(?:都|还)?{_ASKED}?{_END}|的都是谁{_END}|{_WHO}|都有谁|有谁"
 )
 # Words around an aggregate question's topic ("请列出所有提到" + topic + "的单位？"), stripped repeatedly.
 _WHICH_UNITS_WORDS = (
-    r"哪些单位|哪个单位|哪家单位|哪一个单位|哪几个单位|哪些部门|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|"
-    r"是否有单位|有没有单位|有哪些单位"
+    rf"哪(?:些|几个|几家)?{_ENTITY}(?:的单位|的部门)?|哪个单位|哪家单位|哪一个单位|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|"
+    rf"几(?:个|家)单位|是否有单位|有没有单位|有哪些单位|都有谁|有谁|{_WHO}的|{_WHO}"
 )
 _LEAD = re.compile(
-    rf"^(?:请问|请|列出|列举|统计|所有|全部|{_WHICH_UNITS_WORDS}|哪几家|各个单位|各单位|的报告|报告|中|里|都|也|还|分别|曾经|"
-    r"提到了?|提出了?|提及|存在|承认|表示|反映了?|说了?|写了?|指出|认为|有|了|的|，|,|：|:)"
+    rf"^(?:请问|请|给出|给我|帮我|帮忙|我想知道|想知道|能告诉我|告诉我|列出|列举|列一下|找出|找一下|查一下|统计|一下|所有|全部|"
+    rf"{_WHICH_UNITS_WORDS}|哪几家|各个单位|各单位|在(?:其|各自的|自己的)?(?:自评)?报告[里中]|的报告|报告|中|里|都|也|还|分别|曾经|自己|"
+    r"提到[了过]?|提出[了过]?|提及|[谈讲说]到[了过]?|谈及|存在|承认|表示|反映[了过]?|说[了过]?|写[了过]?|指出|认为|遇到[了过]?|面临|出现[了过]?|能看到|看到|"
+    r"有|了|的|，|,|：|:)"
 )
 _TAIL = re.compile(
-    r"(?:方面)?(?:的单位|的部门|的问题|的情况)?(?:一共|总共|共)?(?:有哪些|是哪些|有多少(?:个|家)?|有几个|有几家|吗|呢)?[？?。！!\s]*$"
+    rf"(?:方面)?(?:的{_ENTITY}{_LIST}?|的问题|的情况|的)?(?:都|还)?(?:一共|总共|共)?"
+    rf"(?:{_ASKED}|有多少(?:个|家)?|有几个|有几家|吗|呢)?[？?。！!\s]*$"
 )
 # Where "which units" stands inside the question, the words before it are scope ("在2021年度的项目支出报告中，"),
 # read as filters by read_filters, not topic.
@@ -105,7 +119,7 @@ _NOT_PLACE = frozenset(
 )
 # An organisation named in a question ("长沙市财政局", "赫山那个招商服务中心").
 ORG = re.compile(r"[\u4e00-\u9fa5]{2,14}?(?:局|中心|委员会|管委会|办公室|政府|医院|学校|研究院)")
-_NOT_ORG = re.compile(r"哪|单位|提到|是否|什么|多少|如何|怎么|的报告|和|与|在")
+_NOT_ORG = re.compile(r"哪|谁|单位|提到|是否|什么|多少|如何|怎么|的报告|和|与|在")
 
 
 def is_place(name: str) -> bool:
@@ -221,7 +235,13 @@ def aggregate_topic(question: str) -> str:
     if which and which.start() > 0:
         after = _strip_lead(topic[which.end() :])
         # "预算编制不够细化，哪些单位提到了": nothing after it, the topic comes first.
-        topic = after if after and not _LEAD.fullmatch(after) else re.sub(r"(?:的|有|都)+$", "", topic[: which.start()])
+        topic = (
+            after
+            if after and not _LEAD.fullmatch(after)
+            else re.sub(r"(?:的情况)?(?:的|有|都|是|在)*$", "", topic[: which.start()])
+        )
+    # "在湖南省，资产管理不规范的单位都有谁？": a scope clause before the topic is read as filters, not topic.
+    topic = re.sub(r"^在[^，,]{0,20}[，,]", "", topic)
     topic = _strip_lead(topic).strip(" ，,：:")
     # "提出要加强资金监管": the modal is no part of the topic, when jieba reads it as a word of its own (not 要素保障).
     first = next(iter(words(topic)), "")

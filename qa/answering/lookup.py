@@ -141,6 +141,25 @@ class NumberAsk:
     def answers(self, text: str) -> bool:
         return bool(self.pattern.search(text)) and all(item.search(text) for item in self.items)
 
+    def states(self, text: str) -> bool:
+        """The text states the asked number of a named item: the item with the number right after it, in one clause
+        ("基本支出为388.07万元", not "公用经费254.49万元，占基本支出的65.58%"). Never true when no item is named."""
+        return bool(self.items) and all(
+            any(self.pattern.match(text, m.end() + gap) for m in item.finditer(text) for gap in _gaps(text, m.end()))
+            for item in self.items
+        )
+
+
+_STATED_WITHIN = 10  # characters between an item and its number ("基本支出决算数为 388.07万元")
+
+
+def _gaps(text: str, start: int) -> range:
+    """Offsets after `start` where the item's number may begin: up to `_STATED_WITHIN` characters, within the clause."""
+    end = start
+    while end < len(text) and end - start < _STATED_WITHIN and text[end] not in "，,。；;、%％":
+        end += 1
+    return range(end - start + 1)
+
 
 def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
     """What an answer to a question asking for a number (or naming an item, `_ITEMS`) must contain, or None for
@@ -191,6 +210,8 @@ def choose_lookup(
         ]
         if not sentences:
             return []
+        # Of the close candidates, one stating the number of the named item right after it comes first.
+        sentences = sorted(sentences, key=lambda s: not number.states(s.text))
     best = sentences[0]
     # A list answer (措施/问题) takes the unit's next items too; a number answer stays one sentence.
     window = 1.0 if from_section else 0.1 if role else 0.03
@@ -212,12 +233,21 @@ def lookup_evidence(ctx: AnswerContext, u: Understood, top_k: int | None = None)
     hits = hits or ctx.retriever.search(
         u.standalone, mode="hybrid", top_k=top_k or 8, filters=u.filters, vector=topic.vector
     )
-    # Unit names match every sentence of their own report's prefix; they are not evidence of an answer.
-    ignore = [t for name in {h.doc.unit for h in hits} for t in tokenize(name)]
     sentences = score_sentences(
-        ctx.scoring(), topic, hits, lexical_weight=ctx.params.lookup_lexical_weight, ignore_tokens=ignore
+        ctx.scoring(),
+        topic,
+        hits,
+        lexical_weight=ctx.params.lookup_lexical_weight,
+        ignore_tokens=sorted(unit_words(hits)),
     )
     return LookupEvidence(hits, sentences, role, from_section)
+
+
+def unit_words(hits: Sequence[Hit]) -> set[str]:
+    """Tokens of the answering units' names: they match every sentence of their own report's prefix, so they are no
+    evidence of an answer. (Ignoring the words a question names the unit by too, 招商 of "赫山招商中心", was tried:
+    dev-037 "桃江那个管重点项目的中心…" was then declined.)"""
+    return {t for name in {h.doc.unit for h in hits} for t in tokenize(name)}
 
 
 def yes_no_key(question: str, ignore: set[str], lexical: LexicalIndex) -> str | None:
@@ -234,7 +264,7 @@ def answer_lookup(ctx: AnswerContext, u: Understood, top_k: int | None) -> Answe
     ev = lookup_evidence(ctx, u, top_k)
     if not ev.hits:
         return decline(u, "未在已收录报告中找到与该问题相关的内容。", [])
-    ignore = {t for h in ev.hits for t in tokenize(h.doc.unit)}
+    ignore = unit_words(ev.hits)
     lexical = ctx.scoring().lexical
     subject = KeyTerms(set(tokenize(u.standalone)) - ignore, lexical.idf)
     ask = asked_number(u.standalone, subject)

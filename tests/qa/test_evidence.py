@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ingest.chunking import sentence_spans
-from qa.evidence import Coverage
+from qa.evidence import Coverage, topic_role
 from qa.lexical import tokenize
 from qa.retrieve import Retriever
 from tests.conftest import SAMPLES
@@ -23,3 +25,29 @@ def test_coverage_without_jieba_for_sentences_lacking_every_topic_token(sample_r
             assert fast == coverage.of_tokens(set(tokenize(s))), (topic, s)
             zero += fast == 0
     assert 0 < zero < len(TOPICS) * len(sentences)  # both branches ran
+
+
+@pytest.mark.parametrize(
+    ("topic", "role"),
+    [
+        # Described problems with none of the usual negations: answered from the problems, through their concept.
+        ("年底才集中花钱", "problems"),
+        ("预算变动大", "problems"),
+        ("预算调整次数多", "problems"),
+        ("设备买来闲置", "problems"),
+        ("项目管理靠经验", "problems"),
+        ("吃喝和用车开支偏高", "problems"),
+        ("项目准备仓促", "problems"),
+        ("预算编制不够细化", "problems"),
+        ("加强资金监管", "measures"),
+        # Neutral subjects stay corpus-wide: "哪些单位提到政府采购？" lists every unit that mentions it.
+        ("政府采购", None),
+        ("专业人才", None),
+        ("人才培养", None),
+        ("重大项目", None),
+        ("做大做强", None),
+        ("项目前期工作", None),
+    ],
+)
+def test_topic_role(topic: str, role: str | None) -> None:
+    assert topic_role(topic) == role

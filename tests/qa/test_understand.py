@@ -50,3 +50,68 @@ def test_counts_worded_as_a_tail_are_aggregates(sample_retriever: Retriever) -> 
     # A modal before the topic is no part of it; a word that starts like one is.
     assert aggregate_topic("哪些单位提出要加强资金监管？") == "加强资金监管"
     assert aggregate_topic("哪些单位提到要素保障不足？") == "要素保障不足"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "有谁提到预算编制不够细化？",
+        "谁说过预算编制不够细化？",
+        "预算编制不够细化的单位都有谁？",
+        "都有哪些单位提到预算编制不够细化？",
+        "哪些机构的预算编制不够细化？",
+        "哪几个部门说预算编制不够细化？",
+        "哪些县区的单位提到预算编制不够细化？",
+        "哪些报告提到预算编制不够细化？",
+        "提到预算编制不够细化的都是哪些单位？",
+        "给我列一下预算编制不够细化的单位",
+        "说预算编制不够细化的单位多吗？",
+        "预算编制不够细化的情况在哪些单位出现过？",
+        "请帮我统计一下预算编制不够细化的单位",
+        "哪些单位在报告里承认预算编制不够细化？",
+        "给出预算编制不够细化的单位名单",
+        "哪些单位遇到了预算编制不够细化的问题？",
+        "在哪些单位的报告里能看到预算编制不够细化？",
+        "预算编制不够细化的单位是哪几个？",
+        "我想知道哪些单位预算编制不够细化",
+        "哪些单位谈到预算编制不够细化？",
+    ],
+)
+def test_which_units_in_everyday_frames(question: str) -> None:
+    """Session 11: these frames were read as lookups (one unit's answer, or none) or kept question words in the
+    topic, so an everyday wording of a which-units question got another list than the canonical one."""
+    u = understand(question, [], [])
+    assert (u.intent, u.topic) == ("aggregate", "预算编制不够细化")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "赫山区投资促进服务中心的项目由谁负责？",  # 谁 of one unit's fact
+        "大祥工业集中区管委会是哪个部门主管的？",  # a singular 哪个 about one unit
+        "赫山区投资促进服务中心2021年基本支出是多少？",
+        "赫山区投资促进服务中心的负责人是谁？",
+    ],
+)
+def test_one_units_questions_stay_lookups(question: str) -> None:
+    assert understand(question, [], []).intent == "lookup"
+
+
+def test_who_after_a_scope(sample_retriever: Retriever) -> None:
+    catalogue = list(sample_retriever.catalogue().values())
+    u = understand("2021年谁的预算编得粗？", [], catalogue)
+    assert (u.intent, u.topic, u.filters.year) == ("aggregate", "预算编得粗", 2021)
+    u = understand("在湖南省，专账核算不到位的单位都有谁？", [], catalogue)
+    assert (u.intent, u.topic, u.filters.region) == ("aggregate", "专账核算不到位", "湖南省")
+
+
+def test_a_problem_stays_in_the_topic() -> None:
+    """ "…有问题的单位有哪些": 有问题 is what makes the topic a problem; 资产管理 alone is a neutral subject."""
+    assert understand("资产管理有问题的单位有哪些？", [], []).topic == "资产管理有问题"
+
+
+def test_who_is_no_organisation_name() -> None:
+    """ "谁的政府采购…" once named an organisation "谁的政府" that no report has, and the question was declined."""
+    from qa.understand import named_orgs
+
+    assert named_orgs("谁的政府采购程序有问题？") == []

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from qa.answer import Answerer
-from qa.answering.lookup import named_items
+from qa.answering.lookup import asked_number, named_items
+from qa.evidence import KeyTerms
 
 
 @pytest.mark.parametrize(
@@ -42,3 +43,20 @@ def test_number_questions_with_the_number_are_answered(answerer: Answerer) -> No
 def test_yes_no_questions_are_answered_by_a_sentence_naming_what_they_ask_about(answerer: Answerer) -> None:
     ans = answerer.ask("赫山区投资促进服务中心2021年是否开展了绩效自评？")
     assert ans.kind == "lookup" and all("自评" in c.text for c in ans.citations), ans.answer
+
+
+def test_the_number_of_the_named_item_comes_first(answerer: Answerer) -> None:
+    """The unit named loosely and the amount asked in everyday words (花了多少钱): the answer is the sentence stating
+    基本支出's amount, not the 公用经费 sentence that mentions 基本支出 in a share and 招商引资 (it was, before session 11)."""
+    ans = answerer.ask("赫山招商中心的基本支出花了多少钱？")
+    assert ans.kind == "lookup" and ans.citations[0].text.startswith("2021年基本支出为388.07万元"), ans.answer
+
+
+def test_an_item_is_stated_with_its_number_right_after_it() -> None:
+    ask = asked_number("基本支出是多少？", KeyTerms(set(), lambda t: 1.0))
+    assert ask is not None
+    assert ask.states("2021年基本支出为388.07万元，较上年增加125.47万元")
+    assert not ask.states("公用经费支出254.49万元,占基本支出的65.58%,较上年增加36.35 %")
+    assert not ask.states("基本支出是指为保障单位机构正常运转而发生的各项支出，共计12万元")
+    plain = asked_number("收入是多少？", KeyTerms(set(), lambda t: 1.0))
+    assert plain is not None and not plain.states("收入为12万元")  # no named item: no preference

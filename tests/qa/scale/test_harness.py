@@ -20,11 +20,14 @@ from qa.settings import Settings
 DOCS = 60
 # A little below what the answering path does today on this library (docs/evaluation.md, "Scale evaluation");
 # raise them as the answering improves.
-FLOORS = {  # measured 2026-12-05 after issue 18: 0.963 / 0.814 / 0.882, Jaccard median 1.0, 0.995, 5 of 6 nobody clean
+# Measured 2026-12-05 after the everyday question frames: 0.964 / 0.835 / 0.895, Jaccard median 1.0 and mean 0.762,
+# near misses 0.995, 5 of 6 nobody clean (before them: 0.963 / 0.814 / 0.882).
+FLOORS = {
     "scale.unit_precision": 0.92,
-    "scale.unit_recall": 0.77,
-    "scale.unit_f1": 0.84,
+    "scale.unit_recall": 0.79,
+    "scale.unit_f1": 0.86,
     "scale.jaccard_median": 0.9,
+    "scale.jaccard_mean": 0.72,
     "scale.near_miss_clean": 0.97,
     "scale.nobody_clean": 0.66,
     "scale.aggregate_kind": 0.95,

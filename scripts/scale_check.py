@@ -1,0 +1,85 @@
+"""A second tuning check of which-units answers: eval_sets/scale/check_tuning.yaml against the tuning library.
+
+    .venv/bin/python scripts/scale_check.py        # after `qa eval --scale` (tuning) has cached its store
+
+1. Sentences: does the categoriser give each statement its topic's concept (and no other)?
+2. Questions: each everyday question is asked through `Answerer.ask` on the cached tuning library and its unit list
+   is scored against the units whose reports state the topic (the generator's ground truth of the canonical
+   question), micro precision / recall, and how many questions give that list (Jaccard ≥ 0.95).
+The set is tuning material (its README line says how it was written); the reporting half stays for reporting.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from qa.answer import Answerer
+from qa.answering import prepared
+from qa.embeddings import get_embedder
+from qa.findings import Categorizer, load_taxonomy
+from qa.retrieve import open_retriever
+from qa.scale.bank import load_bank, load_common
+from qa.scale.generate import DEFAULT_DOCS, DEFAULT_SEED, generate_library
+from qa.scale.harness import ROOT, asked_of
+from qa.scale.questions import build_questions
+from qa.settings import get_settings
+
+CHECK = ROOT / "eval_sets" / "scale" / "check_tuning.yaml"
+
+
+def main() -> int:
+    settings = get_settings()
+    entries = sorted(
+        (settings.data_dir / "scale-cache").glob(f"tuning-{DEFAULT_DOCS}-{DEFAULT_SEED}-*/complete"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if not entries:
+        print("没有调参半区的缓存向量库：先运行 qa eval --scale", file=sys.stderr)
+        return 2
+    check = yaml.safe_load(CHECK.read_text(encoding="utf-8"))
+    bank = load_bank("tuning")
+    library = generate_library(bank, load_common(), DEFAULT_DOCS, DEFAULT_SEED)
+    canonical = {q.topic: q for q in build_questions(bank, library) if q.frame == "canonical"}
+    embedder = get_embedder()
+    categorizer = Categorizer(load_taxonomy(settings.taxonomy), embedder)
+    names = categorizer.taxonomy.names
+
+    right = other = total = 0
+    for topic_id, topic in check["topics"].items():
+        concept = names.index(topic["concept"])
+        texts = topic["sentences"]
+        accepted = categorizer.accepted(categorizer.sentence_scores(texts, embedder.encode_queries(texts)))
+        for text, row in zip(texts, accepted):
+            total += 1
+            right += int(row[concept])
+            other += int(row.sum() - row[concept])
+            if not row[concept]:
+                print(f"  句子未归入 {topic_id}: {text} → {[names[i] for i in np.flatnonzero(row)]}")
+    print(f"sentences: {right}/{total} given their concept, {other} other concepts accepted")
+
+    retriever = open_retriever(settings.model_copy(update={"data_dir": Path(entries[-1].parent) / "store"}), embedder)
+    answerer = Answerer(retriever)
+    prepared.prepare_sentences(answerer.ctx)
+    answerer.warm()
+    tp = fp = fn = same = asked = 0
+    for topic_id, topic in check["topics"].items():
+        gold = set(canonical[topic_id].gold)
+        for question in topic["questions"]:
+            units = set(asked_of(answerer.ask(question), 0.0).units)
+            asked += 1
+            tp, fp, fn = tp + len(units & gold), fp + len(units - gold), fn + len(gold - units)
+            jaccard = len(units & gold) / len(units | gold) if units | gold else 1.0
+            same += int(jaccard >= 0.95)
+            if jaccard < 0.95:
+                print(f"  {topic_id:16s} J={jaccard:.2f} +{len(units - gold)} -{len(gold - units)} {question}")
+    p, r = tp / max(1, tp + fp), tp / max(1, tp + fn)
+    print(f"questions: P {p:.3f} R {r:.3f} F1 {2 * p * r / max(1e-9, p + r):.3f}; {same}/{asked} give the gold list")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
