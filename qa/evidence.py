@@ -34,9 +34,9 @@ from qa.sentences import ChunkSource, SentenceBatch, SentenceStore, chunk_senten
 # wordings count too: 预算做得太粗, 钱花得太慢, 买东西没走采购程序, 年中老是追加预算, 评完就放一边.
 _PROBLEM_CUE = re.compile(
     r"不|未|没|缺|无法|难以|有待|偏差|滞后|薄弱|问题|困难|短板|粗|差|低|慢|弱|乱|虚|混|多了|超|太|老是|频繁|笼统|走过场|形式|放一边|规避|"
-    # Described problems: 偏高, 过多, 仓促, 闲置, 靠经验, 年底才…, 变动大 / 次数多 (a topic ending in an amount word).
+    # Described problems: 偏高, 过多, 仓促, 闲置, 沉淀, 靠经验, 年底才…, 变动大 / 次数多 / 费用高 (a topic ending in an amount word).
     r"偏[高低多少大小紧]|过[高低多少大小快]|仓促|草率|随意|脱节|闲置|浪费|挪用|挤占|截留|拖延|拖欠|[靠凭]经验|吃喝|铺张|"
-    r"改来改去|变来变去|(?<![人英天奇])才(?![能干艺华])|(?<![重扩强做壮庞广远伟博盛])[多大]$"
+    r"改来改去|变来变去|沉淀|积压|(?<![人英天奇])才(?![能干艺华])|(?<![重扩强做壮庞广远伟博盛])[多大]$|(?:费用|成本|支出|开支|费|价格|比例|占比|负债|风险)(?:较|偏|过|太|很)?高$"
 )
 _MEASURE_CUE = re.compile(r"建议|措施|改进|整改|下一步|加强|提高|完善|规范|强化|细化|优化|提出")
 # Words a topic shares with almost any report sentence: they do not make a sentence about the topic.

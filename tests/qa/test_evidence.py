@@ -38,6 +38,8 @@ def test_coverage_without_jieba_for_sentences_lacking_every_topic_token(sample_r
         ("项目管理靠经验", "problems"),
         ("吃喝和用车开支偏高", "problems"),
         ("项目准备仓促", "problems"),
+        ("公车运行费用高", "problems"),
+        ("资金沉淀在账上", "problems"),
         ("预算编制不够细化", "problems"),
         ("加强资金监管", "measures"),
         # Neutral subjects stay corpus-wide: "哪些单位提到政府采购？" lists every unit that mentions it.
@@ -47,6 +49,7 @@ def test_coverage_without_jieba_for_sentences_lacking_every_topic_token(sample_r
         ("重大项目", None),
         ("做大做强", None),
         ("项目前期工作", None),
+        ("群众满意度高", None),  # 高 after a cost is a problem, after 满意度 an achievement
     ],
 )
 def test_topic_role(topic: str, role: str | None) -> None:
