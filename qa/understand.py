@@ -58,6 +58,38 @@ _TAIL = re.compile(
 # read as filters by read_filters, not topic.
 _WHICH_UNITS = re.compile(_WHICH_UNITS_WORDS)
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+# Years as people type them: "21年" and "二〇二一年" for 2021. A report year 2015-2035 only, and not a duration
+# ("实施期为10年", "使用年限15年", "工作21年来", "近3年").
+_SHORT_YEAR = re.compile(
+    r"(?<![\d.为期限满近共约达了过第用])(1[5-9]|2\d|3[0-5])(\s*年)(?!来|以来|内|间|多|前|后|左右|以上|以下)"
+)
+_CN_DIGITS = {
+    "〇": "0",
+    "零": "0",
+    "○": "0",
+    "一": "1",
+    "二": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "八": "8",
+    "九": "9",
+}
+_CN_YEAR = re.compile(r"([一二][〇零○一二三四五六七八九]{3})(\s*年)")
+
+
+def normalize_years(text: str) -> str:
+    """'赫山招商中心21年的基本支出' → '…2021年的基本支出'; '二〇二一年' → '2021年'.
+
+    >>> normalize_years("21年和二〇二二年度，工作21年来，使用年限15年")
+    '2021年和2022年度，工作21年来，使用年限15年'
+    """
+    text = _CN_YEAR.sub(lambda m: "".join(_CN_DIGITS[c] for c in m.group(1)) + m.group(2), text)
+    return _SHORT_YEAR.sub(r"20\1\2", text)
+
+
 _COMPARED = re.compile(r"(?:比|较|与|同|对比|相比)\s*$")
 _ASKING_TAIL = re.compile(r"(?:是多少|有多少|有哪些|是什么|是哪些|多少|如何|怎么样|情况)?[？?。]?$")
 _KIND = (
@@ -286,7 +318,7 @@ def _previous_question(history: Sequence[Turn]) -> str | None:
 def understand(
     question: str, history: Sequence[Turn], catalogue: Sequence[DocRecord], explicit: Filters | None = None
 ) -> Understood:
-    question = question.strip()
+    question = normalize_years(question.strip())
     previous = _previous_question(history)
     standalone = question
     focus: list[str] = []

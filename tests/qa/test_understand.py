@@ -115,3 +115,12 @@ def test_who_is_no_organisation_name() -> None:
     from qa.understand import named_orgs
 
     assert named_orgs("谁的政府采购程序有问题？") == []
+
+
+def test_years_as_people_type_them(sample_retriever: Retriever) -> None:
+    catalogue = list(sample_retriever.catalogue().values())
+    assert understand("赫山区投资促进服务中心21年基本支出是多少？", [], catalogue).filters.year == 2021
+    assert understand("桃江县重点项目建设事务中心二〇二二年的项目支出是多少？", [], catalogue).filters.year == 2022
+    # Durations are no years.
+    assert understand("项目实施期为10年的有哪些？", [], catalogue).filters.year is None
+    assert understand("资产使用年限15年以上的设备有多少？", [], catalogue).filters.year is None
