@@ -176,8 +176,14 @@ def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
     return None if pattern is None else NumberAsk(pattern, subject, items)
 
 
+# "巡视反馈了几个问题？" asks for a number, not for the list of problems.
+_COUNTED_ITEMS = re.compile(r"(?:几|多少)(?:个|项|条|类)?(?:问题|措施|建议|困难)")
+
+
 def asked_role(question: str) -> str | None:
-    """The section role a question asks for (措施 → measures, 问题 → problems), if any."""
+    """The section role a question asks for (措施 → measures, 问题 → problems), if any; none for a count of them."""
+    if _COUNTED_ITEMS.search(question):
+        return None
     return next((role for role, cue in _ROLE_WORDS if cue.search(question)), None)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from qa.answer import Answerer
-from qa.answering.lookup import asked_number, named_items
+from qa.answering.lookup import asked_number, asked_role, named_items
 from qa.evidence import KeyTerms
 
 
@@ -60,3 +60,10 @@ def test_an_item_is_stated_with_its_number_right_after_it() -> None:
     assert not ask.states("基本支出是指为保障单位机构正常运转而发生的各项支出，共计12万元")
     plain = asked_number("收入是多少？", KeyTerms(set(), lambda t: 1.0))
     assert plain is not None and not plain.states("收入为12万元")  # no named item: no preference
+
+
+def test_a_count_of_problems_is_a_number_not_the_problems_list(answerer: Answerer) -> None:
+    ans = answerer.ask("大祥工业集中区巡视反馈了几个问题？")
+    assert ans.kind == "lookup" and "2个问题" in ans.answer, ans.answer
+    assert asked_role("大祥工业集中区存在哪些问题？") == "problems"
+    assert asked_role("大祥工业集中区巡视反馈了几个问题？") is None
