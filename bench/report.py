@@ -215,6 +215,136 @@ def render() -> str:
                     f"{c.get('texts_encoded')} | {sec.get('recall')} | {sec.get('chunks_read')} | {sec.get('encode', 0.0)} | {sec.get('evidence')} |"
                 )
     if lex:
+        out.append("\n### BM25 builds, updates and queries\n")
+        out.append(
+            _runinfo(lex)
+            + " `bench/lexical.py`: the same store indexed in one process: every chunk tokenised, and with the token cache"
+            " of the previous build (both after reading every chunk from Chroma); updates after an upload or delete by the"
+            f" code before segments ({lex.get('baseline', 'old')}: load, re-index every row with bm25s, save all) and by the"
+            " base + delta segments (index the changed rows, save the delta), interleaved, medians of the rounds; BM25"
+            " `search` latency on the same rows in the same process.\n"
+        )
+        out.append(
+            "| chunks | read every chunk from Chroma s | full build s (tokenised) | with the token cache s (tokenised) | cached ÷ full |"
+        )
+        out.append("| --- | --- | --- | --- | --- |")
+        for n, r in lex["sizes"].items():
+            out.append(
+                f"| {int(n):,} | {r['chroma_read_s']} | {r['full_build_s']} ({r['full_tokenised']:,}) | {r['cached_build_s']} ({r['cached_tokenised']:,}) | {r['cached_over_full']} |"
+            )
+        out.append("\n| chunks | change (documents, rows) | old update s (p95) | new update s (p95) | old ÷ new |")
+        out.append("| --- | --- | --- | --- | --- |")
+        for n, r in lex["sizes"].items():
+            for change, u in r.get("update", {}).items():
+                out.append(
+                    f"| {int(n):,} | {change.replace('_', ' ')} ({u['documents_changed']}, {u['rows_changed']:,}) | "
+                    f"{u['old_s']['median']} ({u['old_s']['p95']}) | {u['new_s']['median']} ({u['new_s']['p95']}) | {u['old_over_new']}× |"
+                )
+        out.append(
+            "\n| chunks | queries (identical results) | bm25s p50 / p95 ms | segments p50 / p95 ms (÷ bm25s) | base + 1 % delta (÷ bm25s) |"
+            " precomputed tf parts (÷ bm25s) | first pass p50: bm25s / segments / base + delta | merge s (rows unmerged; write base s) |"
+        )
+        out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for n, r in lex["sizes"].items():
+            q, m = r.get("query"), r.get("merge")
+            if not q or not m:
+                continue
+
+            def ratio(name: str, q: dict[str, Any] = q) -> str:
+                return f"{q[name]['p50_ms']} / {q[name]['p95_ms']} ({q[name + '_over_old_p50']} / {q[name + '_over_old_p95']})"
+
+            out.append(
+                f"| {int(n):,} | {q['queries']} ({q['identical_results_old_new_updated']}) | {q['old']['p50_ms']} / {q['old']['p95_ms']} | "
+                f"{ratio('new')} | {ratio('new_base_plus_delta')} | {ratio('precomputed_tf')} | "
+                f"{q['old']['first_pass_p50_ms']} / {q['new']['first_pass_p50_ms']} / {q['new_base_plus_delta']['first_pass_p50_ms']} | "
+                f"{m['merge_s']} ({m['unmerged_rows']:,}; {m['write_base_s']}) |"
+            )
+    if enc:
+        v = enc["verdict"]
+        out.append(
+            f"| onnx-int8 encoder | ≥ 2× at ≤ 0.02 MRR@10 loss | {v['passage_speedup_median']}× passages, {v['query_speedup_median']}× queries, "
+            f"max MRR@10 loss {v['max_mrr@10_loss']} | {_ok(v['meets_2x_and_0.02'])} (passages stay torch: see docs/evaluation.md, Query encoder) |"
+        )
+        if v.get("int8_queries_max_mrr@10_loss") is not None:
+            out.append(
+                f"| onnx-int8 for queries only (torch passages) | ≥ 2× at ≤ 0.02 MRR@10 loss | {v['query_speedup_median']}× queries, "
+                f"max MRR@10 loss {v['int8_queries_max_mrr@10_loss']} | {_ok(v['int8_queries_meet_2x_and_0.02'])} (default query backend when met) |"
+            )
+    if ing:
+        out.append("\n### Ingest throughput\n")
+        out.append(_runinfo(ing) + "\n")
+        out.append(
+            f"Corpus: {ing['corpus']}; chunk size {ing['chunk_size']}; embedder {ing['embedder']}, batch {ing['batch_size']}.\n"
+        )
+        out.append(
+            "| round | chunks | model-only chunks/s | ours chunks/s | LangChain chunks/s | ours ÷ model | LangChain ÷ model | BM25 update s |"
+        )
+        out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for r in ing["rounds"]:
+            out.append(
+                f"| {r['round']} | {r['chunks']} | {r['model_chunks_per_s']} | {r['ours_chunks_per_s']} | {r['langchain_chunks_per_s']} | "
+                f"{r['ours_over_model']} | {r['langchain_over_model']} | {r['ours_bm25_s']} |"
+            )
+        c = ing["chunks_per_s"]
+        out.append(
+            f"| all | {ing['chunks_per_variant']} | {c['model']} | {c['ours']} | {c['langchain']} | {ing['ratio_ours_over_model']} | {ing['ratio_langchain_over_model']} | |"
+        )
+    if qry:
+        out.append("\n### Query path\n")
+        out.append(_runinfo(qry) + f"; server torch threads {qry.get('server_torch_threads')}.\n")
+        if q1m:
+            out.append(f"1,000,000 chunks: a run of its own (`bench/results/query_1m.json`), {_runinfo(q1m)}.\n")
+        out.append(
+            "| chunks | docs | store build (prepare / Chroma / BM25) s | server start s | hybrid p50 / p95 ms | bm25 p50 / p95 ms | dense p50 / p95 ms | RSS ready / after MB |"
+        )
+        out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for n, row in qry["sizes"].items():
+            st, b = row["store"], row["store"].get("build_seconds", {})
+            out.append(
+                f"| {int(n):,} | {st.get('n_docs')} | {b.get('prepare')} / {b.get('chroma_write')} / {b.get('lexical_index')} | {row['server_startup_s']} | "
+                f"{row['search_hybrid']['p50_ms']} / {row['search_hybrid']['p95_ms']} | {row['search_bm25']['p50_ms']} / {row['search_bm25']['p95_ms']} | "
+                f"{row['search_dense']['p50_ms']} / {row['search_dense']['p95_ms']} | {row['rss_mb_ready']:.0f} / {max(row.get('rss_mb_after_load', 0), row['rss_mb_after_search']):.0f} |"
+            )
+        out.append(
+            "\nPer-stage breakdown of `Retriever.search` (hybrid, in-process on the same store; p50 / p95 ms):\n"
+        )
+        stages = ("embed", "dense", "bm25", "fetch", "catalogue", "other", "total")
+        out.append("| chunks | " + " | ".join(stages) + " |")
+        out.append("| --- |" + " --- |" * len(stages))
+        for n, row in qry["sizes"].items():
+            s = row["stages"]["stages"]
+            out.append(f"| {int(n):,} | " + " | ".join(f"{s[k]['p50_ms']} / {s[k]['p95_ms']}" for k in stages) + " |")
+        for n, row in qry["sizes"].items():
+            d = row.get("search_during_sentence_pass")
+            if d:
+                out.append(
+                    f"\nSearch while a fresh server prepares the sentences of all {int(n):,} chunks in the background (one client, {d['during']['requests']} "
+                    f"requests, the pass {d['pass_done_when_requests_ended']:.0%} done when they ended, {d['pass_seconds']} s in all): p50 "
+                    f"{d['during']['p50_ms']} ms, p95 {d['during']['p95_ms']} ms; after the pass: p50 {d['after']['p50_ms']} ms, p95 {d['after']['p95_ms']} ms."
+                )
+        if "query_embed_threads" in qry:
+            t = qry["query_embed_threads"]
+            out.append(
+                f"\nSingle-query embedding (same process, interleaved; the server's query backend: {qry.get('query_embedding_backend', 'torch')}): "
+                + "; ".join(f"{k}: p50 {v['p50_ms']} ms, p95 {v['p95_ms']} ms" for k, v in t.items())
+                + "."
+            )
+        breakdowns = [(n, a) for n, row in qry["sizes"].items() for a in row.get("aggregate_breakdown") or []]
+        if breakdowns:
+            out.append(
+                "\nAggregate answers on the corpus-wide pass, where the time goes (in-process, first ask; sentence encoding beyond 256 sentences in one call extrapolated):\n"
+            )
+            out.append(
+                "| chunks | question | units | projected s | candidate chunks | chunks read | texts embedded | recall s | Chroma reads s | encoding s | evidence s (all of it) |"
+            )
+            out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+            for n, a in breakdowns:
+                c, sec = a["counts"], a["seconds"]
+                out.append(
+                    f"| {int(n):,} | {a['question']} | {a['units_listed']} | {a['projected_s']} | {c.get('candidate_chunks')} | {c.get('chunks_read')} | "
+                    f"{c.get('texts_encoded')} | {sec.get('recall')} | {sec.get('chunks_read')} | {sec.get('encode', 0.0)} | {sec.get('evidence')} |"
+                )
+    if lex:
         out.append("\n### BM25 rebuild after a change\n")
         out.append(
             _runinfo(lex)
