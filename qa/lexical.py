@@ -534,7 +534,9 @@ class LexicalIndex:
         to[np.flatnonzero(keep)] = kept_at
         moved = [seg.moved(to[seg.pos]) for seg in self._segments]
         delta = _Segment.concat([(seg, seg.pos) for seg in moved[1:]] + [(fresh, new_at)], len(rows))
-        return LexicalIndex(rows, (moved[0], delta), generation, dict(self.versions))
+        index = LexicalIndex(rows, (moved[0], delta), generation, dict(self.versions))
+        index._docs = (known - gone) | set(added)  # the next update needs it: not a pass over every row again
+        return index
 
     def merged(self) -> LexicalIndex:
         """The same rows and scores in one segment, tombstones dropped (what the background merge writes)."""
