@@ -215,20 +215,49 @@ def render() -> str:
                     f"{c.get('texts_encoded')} | {sec.get('recall')} | {sec.get('chunks_read')} | {sec.get('encode', 0.0)} | {sec.get('evidence')} |"
                 )
     if lex:
-        out.append("\n### BM25 rebuild after a change\n")
+        out.append("\n### BM25 builds, updates and queries\n")
         out.append(
             _runinfo(lex)
-            + " `bench/lexical.py`: the same store indexed in one process: every chunk tokenised, with the token cache of the previous"
-            " build (both after reading every chunk from Chroma), and updated after 1 % of the documents were added (reads only those).\n"
+            + " `bench/lexical.py`: the same store indexed in one process: every chunk tokenised, and with the token cache"
+            " of the previous build (both after reading every chunk from Chroma); updates after an upload or delete by the"
+            f" code before segments ({lex.get('baseline', 'old')}: load, re-index every row with bm25s, save all) and by the"
+            " base + delta segments (index the changed rows, save the delta), interleaved, medians of the rounds; BM25"
+            " `search` latency on the same rows in the same process.\n"
         )
         out.append(
-            "| chunks | read every chunk from Chroma s | full build s (tokenised) | with the token cache s (tokenised) | cached ÷ full | update after an upload s (documents added, tokenised) | update ÷ (read + cached) |"
+            "| chunks | read every chunk from Chroma s | full build s (tokenised) | with the token cache s (tokenised) | cached ÷ full |"
         )
-        out.append("| --- | --- | --- | --- | --- | --- | --- |")
+        out.append("| --- | --- | --- | --- | --- |")
         for n, r in lex["sizes"].items():
-            update = f"{r['update_s']} ({r['update_added_docs']}, {r['update_tokenised']:,}) | {r['update_over_read_and_cached']}"
             out.append(
-                f"| {int(n):,} | {r['chroma_read_s']} | {r['full_build_s']} ({r['full_tokenised']:,}) | {r['cached_build_s']} ({r['cached_tokenised']:,}) | {r['cached_over_full']} | {update} |"
+                f"| {int(n):,} | {r['chroma_read_s']} | {r['full_build_s']} ({r['full_tokenised']:,}) | {r['cached_build_s']} ({r['cached_tokenised']:,}) | {r['cached_over_full']} |"
+            )
+        out.append("\n| chunks | change (documents, rows) | old update s (p95) | new update s (p95) | old ÷ new |")
+        out.append("| --- | --- | --- | --- | --- |")
+        for n, r in lex["sizes"].items():
+            for change, u in r.get("update", {}).items():
+                out.append(
+                    f"| {int(n):,} | {change.replace('_', ' ')} ({u['documents_changed']}, {u['rows_changed']:,}) | "
+                    f"{u['old_s']['median']} ({u['old_s']['p95']}) | {u['new_s']['median']} ({u['new_s']['p95']}) | {u['old_over_new']}× |"
+                )
+        out.append(
+            "\n| chunks | queries (identical results) | bm25s p50 / p95 ms | segments p50 / p95 ms (÷ bm25s) | base + 1 % delta (÷ bm25s) |"
+            " precomputed tf parts (÷ bm25s) | first pass p50: bm25s / segments / base + delta | merge s (rows unmerged; write base s) |"
+        )
+        out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for n, r in lex["sizes"].items():
+            q, m = r.get("query"), r.get("merge")
+            if not q or not m:
+                continue
+
+            def ratio(name: str, q: dict[str, Any] = q) -> str:
+                return f"{q[name]['p50_ms']} / {q[name]['p95_ms']} ({q[name + '_over_old_p50']} / {q[name + '_over_old_p95']})"
+
+            out.append(
+                f"| {int(n):,} | {q['queries']} ({q['identical_results_old_new_updated']}) | {q['old']['p50_ms']} / {q['old']['p95_ms']} | "
+                f"{ratio('new')} | {ratio('new_base_plus_delta')} | {ratio('precomputed_tf')} | "
+                f"{q['old']['first_pass_p50_ms']} / {q['new']['first_pass_p50_ms']} / {q['new_base_plus_delta']['first_pass_p50_ms']} | "
+                f"{m['merge_s']} ({m['unmerged_rows']:,}; {m['write_base_s']}) |"
             )
     if enc:
         out.append("\n### Encoder backends\n")

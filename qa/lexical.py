@@ -3,7 +3,12 @@ adjacent word pairs of the text in a second BM25 index, so a chunk that has a qu
 ("专账 核算") ranks above one that has them apart (issue 19; measured in docs/evaluation.md).
 
 The index is derived from Chroma: built from the committed chunks, saved under the data dir together with
-the store generation it was built from, and rebuilt when that generation no longer matches.
+the store generation it was built from, and brought up to date when that generation no longer matches. An update
+costs what changed (issue 23): the big *base* segment stays as built, the rows of added or relabelled documents go
+to a small *delta* segment, rows of removed or relabelled documents become tombstones, and a background merge
+folds the delta into a new base. Queries score base and delta with the statistics of the live rows (row count,
+document frequencies, mean length), computing bm25s's formula at query time, so every score equals the one a full
+build of the same rows gives, bit for bit (and the one bm25s itself gave before: float32 values, same arithmetic).
 
 >>> tokenize("项目资金未实行专账核算。")
 ['项目', '资金', '未', '实行', '核算', '专账核算']
@@ -14,15 +19,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import os
 import re
 import shutil
+import time
+import uuid
 from array import array
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import bm25s
 import jieba
 import jieba.posseg
 import numpy as np
@@ -139,9 +148,10 @@ def _text_key(text: str) -> int:
 class TokenCache:
     """The tokens of every text the last build indexed, keyed by a hash of the text, saved with the index.
 
-    The BM25 index is rebuilt after every ingest or delete (bm25s cannot add rows), and tokenising is nearly all
-    of a rebuild (jieba: ~3 ms per chunk, ~5 min at 100k chunks). With the cache a rebuild tokenises only texts
-    it has not seen. Tokens are kept as ids into a vocabulary (one int32 per token) and written as one .npz.
+    Tokenising is nearly all of a full build (jieba: ~3 ms per chunk, ~5 min at 100k chunks). With the cache a
+    build (a damaged index, a lost one) tokenises only texts it has not seen. It is written with every new base
+    from a full build and left alone by updates and merges (a text it lacks is only tokenised again). Tokens are
+    kept as ids into a vocabulary (one int32 per token) and written as one .npz.
     """
 
     FILE = "tokens.npz"
@@ -184,14 +194,17 @@ class TokenCache:
         return toks
 
     def save(self, directory: Path) -> None:
-        np.savez(
-            directory / self.FILE,
-            fingerprint=np.array(_tokenizer_fingerprint()),
-            vocab=np.array(list(self._ids), dtype=str),
-            keys=np.array(self._keys, dtype=np.int64),
-            ends=np.frombuffer(self._ends, dtype=np.int64),
-            flat=np.frombuffer(self._flat, dtype=np.int32),
-        )
+        tmp = directory / (self.FILE + ".tmp")
+        with tmp.open("wb") as out:  # np.savez to a handle: it would add ".npz" to a name
+            np.savez(
+                out,
+                fingerprint=np.array(_tokenizer_fingerprint()),
+                vocab=np.array(list(self._ids), dtype=str),
+                keys=np.array(self._keys, dtype=np.int64),
+                ends=np.frombuffer(self._ends, dtype=np.int64),
+                flat=np.frombuffer(self._flat, dtype=np.int32),
+            )
+        os.replace(tmp, directory / self.FILE)
 
     @classmethod
     def load(cls, directory: Path) -> TokenCache:
@@ -207,173 +220,453 @@ class TokenCache:
             return cls()
 
 
+# bm25s's defaults ("lucene": Lucene idf, k1, b), which the index used before it kept its own postings.
+K1 = 1.5
+B = 0.75
+WORDS, PAIRS = 0, 1  # the two fields of a segment: word tokens and word-pair tokens
+# Computed query columns kept per index: those of at least this many postings (shorter ones cost less to compute
+# than to keep), up to this many postings in all (12 bytes each: row and float32 score).
+_CACHED_POSTINGS = 512
+_COLUMN_CACHE = 4_000_000
+
+
+def _idf(n: int, df: int) -> float:
+    """Lucene's idf, as bm25s computes it (math.log of the same expression)."""
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One field of one segment as postings: per token, the segment's rows containing it (ascending) and how often;
+    per row, its length in tokens. What a bm25s index held too, minus the scores: those depend on the statistics of
+    every live row, so they are computed at query time."""
+
+    vocab: dict[str, int]
+    indptr: np.ndarray  # int64, len(vocab) + 1: token t's postings are rows[indptr[t]:indptr[t + 1]]
+    rows: np.ndarray  # int32, local row numbers
+    tf: np.ndarray  # float32, the token's count in that row (bm25s's tf dtype)
+    dl: np.ndarray  # int64 per local row
+
+    @classmethod
+    def of(cls, docs: list[list[str]]) -> _Field:
+        vocab: dict[str, int] = {}
+        flat = np.fromiter((vocab.setdefault(t, len(vocab)) for d in docs for t in d), dtype=np.int64)
+        dl = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
+        width = max(len(docs), 1)
+        # One key per (token, row): sorting them orders the postings by token, then row, and counts give tf.
+        pairs_, tf = np.unique(flat * width + np.repeat(np.arange(len(docs), dtype=np.int64), dl), return_counts=True)
+        return cls.from_coo(vocab, pairs_ // width, pairs_ % width, tf.astype(np.float32), dl)
+
+    @classmethod
+    def from_coo(
+        cls, vocab: dict[str, int], tok: np.ndarray, row: np.ndarray, tf: np.ndarray, dl: np.ndarray
+    ) -> _Field:
+        """Postings from (token id, row, tf) triples, each (token, row) at most once; tokens without postings are
+        dropped from the vocabulary."""
+        order = np.argsort(tok * max(len(dl), 1) + row, kind="stable")
+        counts = np.bincount(tok, minlength=len(vocab))
+        used = counts > 0
+        kept = [t for t, u in zip(vocab, used.tolist(), strict=True) if u]
+        indptr = np.concatenate([[0], np.cumsum(counts[used])]).astype(np.int64)
+        return cls({t: i for i, t in enumerate(kept)}, indptr, row[order].astype(np.int32), tf[order], dl)
+
+    @classmethod
+    def concat(cls, parts: list[tuple[_Field, np.ndarray]], n_rows: int) -> _Field:
+        """The postings of several fields as one, each part's local row r becoming row `to[r]` (-1: dropped)."""
+        vocab: dict[str, int] = {}
+        toks, rows, tfs = [], [], []
+        dl = np.zeros(n_rows, dtype=np.int64)
+        for part, to in parts:
+            ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in part.vocab), np.int64, len(part.vocab))
+            row = to[part.rows]
+            keep = row >= 0
+            toks.append(np.repeat(ids, np.diff(part.indptr))[keep])
+            rows.append(row[keep])
+            tfs.append(part.tf[keep])
+            live = to >= 0
+            dl[to[live]] = part.dl[live]
+        return cls.from_coo(vocab, np.concatenate(toks), np.concatenate(rows), np.concatenate(tfs), dl)
+
+    def postings(self, token: str) -> tuple[np.ndarray, np.ndarray] | None:
+        tid = self.vocab.get(token)
+        if tid is None:
+            return None
+        start, end = self.indptr[tid], self.indptr[tid + 1]
+        return self.rows[start:end], self.tf[start:end]
+
+    def save(self, path: Path) -> None:
+        with path.open("wb") as out:
+            np.savez(
+                out,
+                vocab=np.array(list(self.vocab), dtype=str),
+                indptr=self.indptr,
+                rows=self.rows,
+                tf=self.tf,
+                dl=self.dl,
+            )
+
+    @classmethod
+    def load(cls, path: Path) -> _Field:
+        with np.load(path, allow_pickle=False) as f:
+            vocab = f["vocab"].tolist()
+            field_ = cls({t: i for i, t in enumerate(vocab)}, f["indptr"], f["rows"], f["tf"], f["dl"])
+        n_post = len(field_.rows)
+        if (
+            len(field_.indptr) != len(vocab) + 1
+            or int(field_.indptr[-1]) != n_post
+            or len(field_.tf) != n_post
+            or (n_post and not 0 <= int(field_.rows.min()) <= int(field_.rows.max()) < len(field_.dl))
+        ):
+            raise ValueError(f"inconsistent postings in {path}")
+        return field_
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Per row: chunk id, doc_id, section_role, text key (object arrays, int64 keys), in chunk id order."""
+
+    ids: np.ndarray
+    doc_ids: np.ndarray
+    roles: np.ndarray
+    keys: np.ndarray
+
+    @classmethod
+    def of(cls, ids: list[str], doc_ids: list[str], roles: list[str], keys: list[int] | np.ndarray) -> _Rows:
+        def obj(values: list[str]) -> np.ndarray:
+            out = np.empty(len(values), dtype=object)
+            out[:] = values
+            return out
+
+        return cls(obj(ids), obj(doc_ids), obj(roles), np.asarray(keys, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, rows: np.ndarray) -> _Rows:
+        return _Rows(self.ids[rows], self.doc_ids[rows], self.roles[rows], self.keys[rows])
+
+    def interleave(self, new: _Rows) -> tuple[_Rows, np.ndarray, np.ndarray]:
+        """These rows and `new` ones (both in chunk id order, no id in both) as one list in chunk id order, with
+        where each of these and each new row went. O(new · log n) comparisons, the rest numpy copies."""
+        at = np.searchsorted(self.ids, new.ids).astype(np.int64) + np.arange(len(new), dtype=np.int64)
+        is_new = np.zeros(len(self) + len(new), dtype=bool)
+        is_new[at] = True
+        old_at = np.flatnonzero(~is_new)
+
+        def put(old: np.ndarray, added: np.ndarray) -> np.ndarray:
+            out = np.empty(len(is_new), dtype=old.dtype)
+            out[old_at] = old
+            out[at] = added
+            return out
+
+        merged = _Rows(*(put(a, b) for a, b in zip(self.astuple(), new.astuple(), strict=True)))
+        return merged, old_at, at
+
+    def astuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.ids, self.doc_ids, self.roles, self.keys
+
+    def save(self, directory: Path) -> None:
+        meta = {"ids": self.ids.tolist(), "doc_ids": self.doc_ids.tolist(), "roles": self.roles.tolist()}
+        (directory / "rows.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        np.save(directory / "keys.npy", self.keys)
+
+    @classmethod
+    def load(cls, directory: Path) -> _Rows:
+        meta = json.loads((directory / "rows.json").read_text(encoding="utf-8"))
+        rows = cls.of(meta["ids"], meta["doc_ids"], meta["roles"], np.load(directory / "keys.npy"))
+        if not len(rows.doc_ids) == len(rows.roles) == len(rows.keys) == len(rows):
+            raise ValueError(f"inconsistent rows in {directory}")
+        return rows
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """Postings of some rows (words, pairs), local rows in chunk id order; `pos`: each local row's row in the
+    index it belongs to (that index's row count for a deleted row: a tombstone). `stored`: where it is saved
+    (directory → segment directory name), so that an update can leave a saved base alone."""
+
+    fields: tuple[_Field, _Field]
+    pos: np.ndarray
+    stored: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+    def moved(self, pos: np.ndarray) -> _Segment:
+        """The same postings (shared, not copied) at other rows of another index."""
+        return _Segment(self.fields, pos, self.stored)
+
+    @staticmethod
+    def concat(parts: list[tuple[_Segment, np.ndarray]], n: int) -> _Segment:
+        """Several segments' live rows (`pos` per part: rows in an index of n rows, n for dropped) as one."""
+        live = [pos[pos < n] for _, pos in parts]
+        out_pos = np.sort(np.concatenate(live)) if live else np.zeros(0, dtype=np.int64)
+        maps = []
+        for _, pos in parts:
+            to = np.full(len(pos), -1, dtype=np.int64)
+            alive = pos < n
+            to[alive] = np.searchsorted(out_pos, pos[alive])
+            maps.append(to)
+        fields = tuple(
+            _Field.concat([(seg.fields[f], to) for (seg, _), to in zip(parts, maps, strict=True)], len(out_pos))
+            for f in (WORDS, PAIRS)
+        )
+        return _Segment((fields[0], fields[1]), out_pos.astype(np.int64))
+
+    def save(self, directory: Path, rows: _Rows) -> None:
+        for f, name in ((WORDS, "words.npz"), (PAIRS, "pairs.npz")):
+            self.fields[f].save(directory / name)
+        rows.save(directory)
+
+    @staticmethod
+    def load(directory: Path) -> tuple[tuple[_Field, _Field], _Rows]:
+        fields = (_Field.load(directory / "words.npz"), _Field.load(directory / "pairs.npz"))
+        rows = _Rows.load(directory)
+        if not len(fields[WORDS].dl) == len(fields[PAIRS].dl) == len(rows):
+            raise ValueError(f"segment {directory} does not match its rows")
+        return fields, rows
+
+
+CURRENT = "CURRENT.json"  # names the saved base and delta; replacing it is what commits a save
+_FORMAT = 2
+_OLD_FORMAT = ("rows.json", "keys.npy", "bm25", "pairs")  # what an index of format 1 (one bm25s index) left
+_ORPHAN_AGE_S = 3600.0  # a side directory this old is a crashed save's, not one another thread is still writing
+
+
 class LexicalIndex:
-    """BM25 over chunk index-texts, and over their word pairs; row i belongs to chunk ids[i] of document doc_ids[i]."""
+    """BM25 over chunk index-texts, and over their word pairs; row i belongs to chunk ids[i] of document doc_ids[i].
+
+    Rows are the live rows in chunk id order whatever segments hold them, so an updated index and a full build of
+    the same rows have the same rows, the same scores and the same order among equal scores."""
 
     def __init__(
-        self,
-        bm25: bm25s.BM25 | None,
-        ids: list[str],
-        doc_ids: list[str],
-        roles: list[str],
-        keys: np.ndarray | None,
-        generation: str,
-        versions: dict[str, str] | None = None,
-        avgdl: float | None = None,
-        pairs: bm25s.BM25 | None = None,
-        pair_avgdl: float | None = None,
+        self, rows: _Rows, segments: tuple[_Segment, ...], generation: str, versions: dict[str, str] | None = None
     ) -> None:
-        self._bm25 = bm25
-        self._pairs = pairs  # None: no row has a word pair, or an index saved without them (rebuilt on load)
-        self.ids = ids
-        self.doc_ids = np.asarray(doc_ids, dtype=object)
-        self.roles = np.asarray(roles, dtype=object)
-        self.keys = keys  # per row, the key of its indexed text in the TokenCache saved with this index (None: an index saved without them)
+        self._rows = rows
+        self._segments = segments
+        self.ids: list[str] = rows.ids.tolist()
+        self.doc_ids = rows.doc_ids
+        self.roles = rows.roles
+        self.keys: np.ndarray | None = rows.keys  # per row, its indexed text's key (TokenCache, qa.sentences)
         self.generation = generation
         # Per document, the version of what its rows take from its record (qa.retrieve.index_version); empty when
-        # not known (an index saved without them): such rows are taken as current.
+        # not known: such rows are taken as current.
         self.versions = versions or {}
-        self.avgdl = avgdl  # mean word tokens per row, as BM25 normalised lengths by (None: saved without word pairs)
-        self.pair_avgdl = pair_avgdl
-        self._df: np.ndarray | None = None
+        n = len(rows)
+        self._alive = [seg.pos < n for seg in segments]
+        self._whole = [bool(alive.all()) for alive in self._alive]  # segments without tombstones
+        # Segments whose local rows are this index's rows 0..len-1 (a base without delta or tombstones).
+        self._identity = {s for s, seg in enumerate(segments) if len(seg) == n and self._whole[s]}
+        lengths = [self._live_length(f) for f in (WORDS, PAIRS)]
+        # Mean tokens per live row, as BM25 normalises lengths by (None: no rows). int / int: the same double as
+        # bm25s's np.mean of the lengths.
+        self.avgdl: float | None = lengths[WORDS] / n if n else None
+        self.pair_avgdl: float | None = lengths[PAIRS] / n if n else None
+        self._norm = [tuple(self._norm_of(seg, f) for f in (WORDS, PAIRS)) for seg in segments]
+        self._df_cache: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        self._columns: dict[tuple[int, int, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._cached = 0  # postings held in _columns
+        self._row_of: dict[str, int] | None = None
+        self._doc_codes: np.ndarray | None = None
+        self._docs: set[str] | None = None
+        self._saved_at: dict[str, str] = {}  # directory → the delta directory this index saved there
+
+    def _live_length(self, f: int) -> int:
+        return sum(int(seg.fields[f].dl[alive].sum()) for seg, alive in zip(self._segments, self._alive, strict=True))
+
+    def _norm_of(self, seg: _Segment, f: int) -> np.ndarray:
+        """Per local row, BM25's length normalisation k1·(1 − b + b·dl/avgdl), in bm25s's order of operations."""
+        avgdl = self.avgdl if f == WORDS else self.pair_avgdl
+        if not avgdl:  # no tokens in this field at all: nothing is ever scored with it
+            return np.zeros(len(seg), dtype=np.float64)
+        return K1 * ((1 - B) + B * seg.fields[f].dl.astype(np.float64) / avgdl)
+
+    # --- building and updating ----------------------------------------------------------------------
 
     @classmethod
     def build(
         cls, rows: Iterable[tuple[str, str, str, str]], generation: str, tokens: Callable[[str], list[str]] = analyze
     ) -> LexicalIndex:
         """rows: (chunk id, doc_id, section_role, text to index); `tokens`: analyze, or a TokenCache's."""
-        return cls._from_tokens(((i, d, r, _text_key(t), tokens(t)) for i, d, r, t in rows), generation)
+        segment, rows_ = cls._segment_of(rows, tokens)
+        return cls(rows_, (segment,), generation)
+
+    @staticmethod
+    def _segment_of(
+        rows: Iterable[tuple[str, str, str, str]], tokens: Callable[[str], list[str]]
+    ) -> tuple[_Segment, _Rows]:
+        """One segment of the rows, in chunk id order (so the same rows give the same index however read)."""
+        ordered = sorted(rows, key=lambda r: r[0])
+        analysed = [split_pairs(tokens(r[3])) for r in ordered]
+        fields = (_Field.of([w for w, _ in analysed]), _Field.of([p for _, p in analysed]))
+        rows_ = _Rows.of(
+            [r[0] for r in ordered],
+            [r[1] for r in ordered],
+            [r[2] for r in ordered],
+            [_text_key(r[3]) for r in ordered],
+        )
+        return _Segment(fields, np.arange(len(ordered), dtype=np.int64)), rows_
 
     def updated(
         self,
         committed: AbstractSet[str],
         generation: str,
-        tokens: TokenCache,
         added_rows: Callable[[list[str]], Iterable[tuple[str, str, str, str]]],
         *,
         stale: AbstractSet[str] = frozenset(),
+        tokens: Callable[[str], list[str]] = analyze,
     ) -> LexicalIndex:
         """This index after documents were added, removed or relabelled (`stale`: committed documents whose rows
-        changed, a metadata edit), without reading the documents it already has: their rows keep their tokens
-        (`tokens`: the cache saved with this index) and only the added and stale documents' rows are read
-        (`added_rows(doc_ids)`, rows as for `build`). KeyError when the rows' tokens are not to be had: a cache
-        saved with another index, or an index saved without its keys."""
-        if self.keys is None:
-            raise KeyError("index saved without text keys")
-        keys = self.keys
-        kept = [
-            (self.ids[i], d, self.roles[i], int(keys[i]), tokens.known(int(keys[i])))
-            for i, d in enumerate(self.doc_ids)
-            if d in committed and d not in stale
-        ]
-        added = sorted((committed - set(self.doc_ids.tolist())) | (stale & committed))
-        new = [(i, d, r, _text_key(t), tokens.tokens(t)) for i, d, r, t in added_rows(added)] if added else []
-        return LexicalIndex._from_tokens(kept + new, generation)
+        changed, a metadata edit). Reads only the added and stale documents' rows (`added_rows(doc_ids)`, rows as
+        for `build`), and costs what changed: their rows become the new delta segment (with the old delta's live
+        rows), the removed and stale rows tombstones; the base's postings are shared, not rebuilt."""
+        known = self._doc_set()
+        gone = (known - committed) | (stale & known)
+        added = sorted((committed - known) | (stale & committed))
+        if not gone and not added:
+            return LexicalIndex(self._rows, self._segments, generation, dict(self.versions))
+        n = len(self)
+        keep = ~np.fromiter((d in gone for d in self.doc_ids), dtype=bool, count=n) if gone else np.ones(n, dtype=bool)
+        fresh, fresh_rows = self._segment_of(added_rows(added) if added else [], tokens)
+        rows, kept_at, new_at = self._rows.take(np.flatnonzero(keep)).interleave(fresh_rows)
+        # Old row → new row (the extra last slot: tombstones stay tombstones).
+        to = np.full(n + 1, len(rows), dtype=np.int64)
+        to[np.flatnonzero(keep)] = kept_at
+        moved = [seg.moved(to[seg.pos]) for seg in self._segments]
+        delta = _Segment.concat([(seg, seg.pos) for seg in moved[1:]] + [(fresh, new_at)], len(rows))
+        index = LexicalIndex(rows, (moved[0], delta), generation, dict(self.versions))
+        index._docs = (known - gone) | set(added)  # the next update needs it: not a pass over every row again
+        return index
 
-    @classmethod
-    def _from_tokens(cls, rows: Iterable[tuple[str, str, str, int, list[str]]], generation: str) -> LexicalIndex:
-        """rows: (chunk id, doc_id, section_role, text key, `analyze` tokens). Indexed in chunk id order, so the same
-        rows give the same index (and the same order among equal scores) whether read in full or updated."""
-        ids: list[str] = []
-        doc_ids: list[str] = []
-        roles: list[str] = []
-        keys: list[int] = []
-        corpus: list[list[str]] = []
-        pair_corpus: list[list[str]] = []
-        for chunk_id, doc_id, role, key, toks in sorted(rows, key=lambda r: r[0]):
-            ids.append(chunk_id)
-            doc_ids.append(doc_id)
-            roles.append(role)
-            keys.append(key)
-            words_, pairs_ = split_pairs(toks)
-            corpus.append(words_)
-            pair_corpus.append(pairs_)
-        bm25 = pair_bm25 = None
-        if corpus:
-            bm25 = bm25s.BM25()
-            bm25.index(corpus, show_progress=False)
-        if any(pair_corpus):
-            pair_bm25 = bm25s.BM25()
-            pair_bm25.index(pair_corpus, show_progress=False)
-        avgdl = float(np.mean([len(t) for t in corpus])) if corpus else None
-        pair_avgdl = float(np.mean([len(t) for t in pair_corpus])) if corpus else None
-        return cls(
-            bm25, ids, doc_ids, roles, np.asarray(keys, dtype=np.int64), generation, None, avgdl, pair_bm25, pair_avgdl
-        )
+    def merged(self) -> LexicalIndex:
+        """The same rows and scores in one segment, tombstones dropped (what the background merge writes)."""
+        base = _Segment.concat([(seg, seg.pos) for seg in self._segments], len(self))
+        return LexicalIndex(self._rows, (base,), self.generation, dict(self.versions))
+
+    @property
+    def unmerged(self) -> int:
+        """Rows in the delta plus tombstones in the base: the share of this that is over a merge's threshold."""
+        return sum(len(seg) for seg in self._segments[1:]) + len(self._segments[0]) - int(self._alive[0].sum())
+
+    def _doc_set(self) -> set[str]:
+        if self._docs is None:
+            self._docs = set(self.doc_ids.tolist())
+        return self._docs
+
+    # --- statistics and scores ------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self._rows)
+
+    def _df(self, f: int, token: str) -> int:
+        """Live rows whose field f contains the token (postings on tombstones do not count)."""
+        cache = self._df_cache[f]
+        df = cache.get(token)
+        if df is None:
+            df = 0
+            for seg, alive, whole in zip(self._segments, self._alive, self._whole, strict=True):
+                hit = seg.fields[f].postings(token)
+                if hit is not None:
+                    df += len(hit[0]) if whole else int(np.count_nonzero(alive[hit[0]]))
+            cache[token] = df
+        return df
 
     def df(self, token: str) -> int:
         """How many indexed chunks contain the token."""
-        if self._bm25 is None:
-            return 0
-        if self._df is None:
-            # The CSC score matrix has one column per token: its non-zeros are the chunks containing it.
-            self._df = np.diff(self._bm25.scores["indptr"])
-        token_id = self._bm25.vocab_dict.get(token)
-        return int(self._df[token_id]) if token_id is not None and token_id < len(self._df) else 0
+        return self._df(WORDS, token)
 
     def idf(self, token: str) -> float:
         """BM25's idf of a token over the indexed chunks; a token never seen counts as rare."""
-        if self._bm25 is None:
+        if not len(self):
             return 0.0
         df = self.df(token)
-        return float(np.log(1 + (len(self.ids) - df + 0.5) / (df + 0.5)))
+        return float(np.log(1 + (len(self) - df + 0.5) / (df + 0.5)))
 
-    @staticmethod
-    def _bm25_of(index: bm25s.BM25, avgdl: float, n: int, query: list[str], tokens: list[str]) -> float:
-        """bm25s's default formula (Lucene idf, k1, b) for one text; a query token repeated counts again, as there."""
-        df = index.__dict__.get("_qa_df")
-        if df is None:  # document frequencies: the CSC score matrix's non-zeros per token column
-            df = index.__dict__["_qa_df"] = np.diff(index.scores["indptr"])
-        norm = index.k1 * (1 - index.b + index.b * len(tokens) / avgdl)
+    def _field_scores(self, f: int, query: list[str]) -> np.ndarray | None:
+        """bm25s's get_scores over the live rows of every segment, bit for bit: per posting
+        float32(float32 idf · tf/(norm + tf)) in float64, summed in float32 in query token order (a repeated query
+        token counts again); None when no query token is in a live row."""
+        n = len(self)
+        scores: np.ndarray | None = None
+        for token in query:
+            if not self._df(f, token):
+                continue
+            if scores is None:
+                scores = np.zeros(n + 1, dtype=np.float32)  # the extra last slot collects the tombstones' scores
+            for s in range(len(self._segments)):
+                column = self._column(s, f, token)
+                if column is not None:
+                    np.add.at(scores, column[0], column[1])
+        return None if scores is None else scores[:n]
+
+    def _column(self, s: int, f: int, token: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Segment s's postings of a token as (rows of this index, float32 BM25 contributions). Long ones are
+        kept for the life of this index (its statistics never change): what bm25s stored for every token up
+        front, here only for the tokens queries use, so a frequent token costs a lookup, not the arithmetic."""
+        key = (s, f, token)
+        column = self._columns.get(key)
+        if column is not None:
+            return column
+        hit = self._segments[s].fields[f].postings(token)
+        if hit is None:
+            return None
+        rows, tf = hit
+        idf = np.float32(_idf(len(self), self._df(f, token)))
+        values = (idf * (tf / (self._norm[s][f].take(rows) + tf))).astype(np.float32)
+        column = (rows if s in self._identity else self._segments[s].pos.take(rows), values)
+        if len(rows) >= _CACHED_POSTINGS and self._cached + len(rows) <= _COLUMN_CACHE:
+            self._columns[key] = column
+            self._cached += len(rows)
+        return column
+
+    def _bm25_of(self, f: int, query: list[str], tokens: list[str]) -> float:
+        """The same formula for one text outside the index, in float64."""
+        n = len(self)
+        avgdl = self.avgdl if f == WORDS else self.pair_avgdl
+        assert avgdl
+        norm = K1 * (1 - B + B * len(tokens) / avgdl)
         counts: dict[str, int] = {}
         for t in tokens:
             counts[t] = counts.get(t, 0) + 1
         total = 0.0
         for t in query:
-            tid = index.vocab_dict.get(t)
-            if tid is not None and t in counts:
-                idf = float(np.log(1 + (n - df[tid] + 0.5) / (df[tid] + 0.5)))
-                total += idf * counts[t] / (counts[t] + norm)
+            df = self._df(f, t)
+            if df and t in counts:
+                total += float(np.log(1 + (n - df + 0.5) / (df + 0.5))) * counts[t] / (counts[t] + norm)
         return total
 
     def score_text(self, query: str, text: str, phrase_weight: float) -> float:
         """The score `search` would give a text that is not indexed, with this index's statistics: what it would
         score if it replaced a row (self-tuning scores a chunk with its pseudo-query cut out of it)."""
-        if self._bm25 is None or not self.avgdl:
+        if not len(self) or not self.avgdl:
             return 0.0
         words_, pairs_ = split_pairs(analyze(text))
-        score = self._bm25_of(self._bm25, self.avgdl, len(self.ids), tokenize(query), words_)
-        if phrase_weight and self._pairs is not None and self.pair_avgdl:
-            score += phrase_weight * self._bm25_of(self._pairs, self.pair_avgdl, len(self.ids), pairs(query), pairs_)
+        score = self._bm25_of(WORDS, tokenize(query), words_)
+        if phrase_weight and self.pair_avgdl:
+            score += phrase_weight * self._bm25_of(PAIRS, pairs(query), pairs_)
         return score
 
     def scores(self, query: str, mask: np.ndarray | None = None, phrase_weight: float = 0.0) -> np.ndarray | None:
         """BM25 score of every row (0 where masked out), or None when no query token is indexed; `phrase_weight`:
         plus that share of the rows' word-pair BM25 (what `search` ranks by)."""
-        if self._bm25 is None:
+        scores = self._field_scores(WORDS, tokenize(query))
+        if scores is None:
             return None
-        tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
-        if not tokens:
-            return None
-        scores = self._bm25.get_scores(tokens)
-        if phrase_weight and self._pairs is not None:
-            query_pairs = [p for p in pairs(query) if p in self._pairs.vocab_dict]
-            if query_pairs:
-                scores = scores + phrase_weight * self._pairs.get_scores(query_pairs)
+        if phrase_weight:
+            pair_scores = self._field_scores(PAIRS, pairs(query))
+            if pair_scores is not None:
+                scores = scores + phrase_weight * pair_scores
         return scores if mask is None else np.where(mask, scores, 0.0)
 
     def rows_of(self, ids: Iterable[str]) -> np.ndarray:
         """The row of each chunk id; -1 for an id not indexed."""
-        if getattr(self, "_rows", None) is None:
-            self._rows = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
-        return np.array([self._rows.get(i, -1) for i in ids], dtype=np.int64)
+        if self._row_of is None:
+            self._row_of = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+        return np.array([self._row_of.get(i, -1) for i in ids], dtype=np.int64)
 
     def doc_codes(self) -> np.ndarray:
         """Row → small integer per document (for grouping rows by document with numpy)."""
-        if getattr(self, "_doc_codes", None) is None:
+        if self._doc_codes is None:
             self._doc_codes = (
                 np.unique(self.doc_ids.astype(str), return_inverse=True)[1]
                 if len(self.ids)
@@ -394,64 +687,139 @@ class LexicalIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
-    def save(self, directory: Path, tokens: TokenCache | None = None) -> None:
-        """Write to a side directory, then swap it in, so a crash never leaves a half-written index. `tokens`:
-        the cache the index was built with, saved next to it for the next build."""
-        tmp = directory.with_name(directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if self._bm25 is not None:
-            self._bm25.save(str(tmp / "bm25"), show_progress=False)
-        if self._pairs is not None:
-            self._pairs.save(str(tmp / "pairs"), show_progress=False)
-        meta = {
-            "generation": self.generation,
-            "ids": self.ids,
-            "doc_ids": self.doc_ids.tolist(),
-            "roles": self.roles.tolist(),
-            "versions": self.versions,
-            "avgdl": self.avgdl,
-            "pair_avgdl": self.pair_avgdl,
-        }
-        (tmp / "rows.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        if self.keys is not None:
-            np.save(tmp / "keys.npy", self.keys)
+    # --- on disk ------------------------------------------------------------------------------------
+
+    def save(self, directory: Path, tokens: TokenCache | None = None, *, new_base: bool = True) -> bool:
+        """Save what changed, crash-safe: a base not saved here yet (a build, a merge) and the delta with the
+        tombstones and metadata are written to side directories and renamed; replacing CURRENT.json then commits
+        them, so a crash at any point leaves the previous index or the new one. A base saved here before is left
+        alone: an update writes only the delta. `tokens`: the cache a full build used, saved with a new base.
+        `new_base=False`: save only if the base is already here (False when it is not: nothing written)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        if self._base_name(directory) is None:
+            if not new_base:
+                return False
+            if self.unmerged:  # a base written here must hold only live rows (the tombstones' rows are gone)
+                return self.merged().save(directory, tokens)
+            self.write_base(directory, tokens)
+        base_name = self._base_name(directory)
+        delta = self._segments[1] if len(self._segments) > 1 else None
+        delta_name = _write_dir(directory, "delta", lambda d: self._save_delta(d, delta))
+        previous = _read_current(directory)
+        _write_json(directory / CURRENT, {"format": _FORMAT, "base": base_name, "delta": delta_name})
+        self._saved_at[_key(directory)] = delta_name
+        _clean(directory, previous, {base_name, delta_name})
+        return True
+
+    def write_base(self, directory: Path, tokens: TokenCache | None = None) -> str:
+        """Write this index's base (of an index without delta or tombstones) as a new segment directory, not yet
+        named by CURRENT.json (`save` does that); its name."""
+        assert not self.unmerged, "a base is written from a merged index"
+        base = self._segments[0]
+        directory.mkdir(parents=True, exist_ok=True)
+        name = _write_dir(directory, "base", lambda d: base.save(d, self._rows))
         if tokens is not None:
-            tokens.save(tmp)
-        shutil.rmtree(directory, ignore_errors=True)
-        tmp.rename(directory)
+            tokens.save(directory)
+        base.stored[_key(directory)] = name
+        return name
+
+    def drop_base(self, directory: Path, name: str) -> None:
+        """Remove a base `write_base` wrote that is not to be used (a merge that lost its race)."""
+        self._segments[0].stored.pop(_key(directory), None)
+        shutil.rmtree(directory / name, ignore_errors=True)
+
+    def is_saved(self, directory: Path) -> bool:
+        """Whether the index saved in the directory is this one (no other save replaced it since)."""
+        current = _read_current(directory)
+        return current is not None and current.get("delta") == self._saved_at.get(_key(directory))
+
+    def _base_name(self, directory: Path) -> str | None:
+        name = self._segments[0].stored.get(_key(directory))
+        return name if name is not None and (directory / name).is_dir() else None
+
+    def _save_delta(self, target: Path, delta: _Segment | None) -> None:
+        if delta is not None:
+            delta.save(target, self._rows.take(delta.pos))
+        tombstones = np.flatnonzero(~self._alive[0])
+        np.save(target / "tombstones.npy", tombstones)
+        meta = {"generation": self.generation, "versions": self.versions, "rows": len(self)}
+        (target / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex | None:
-        """The saved index, or None when it is missing or unreadable (the caller rebuilds it from Chroma)."""
+        """The saved index, or None when it is missing, unreadable or of another format (the caller rebuilds it)."""
         try:
-            meta = json.loads((directory / "rows.json").read_text(encoding="utf-8"))
-            bm25 = bm25s.BM25.load(str(directory / "bm25"), show_progress=False) if meta["ids"] else None
-            pair_bm25 = (
-                bm25s.BM25.load(str(directory / "pairs"), show_progress=False)
-                if (directory / "pairs").is_dir()
-                else None
-            )
-            keys_file = directory / "keys.npy"
-            keys = np.load(keys_file) if keys_file.exists() else None  # older indexes: searchable, not updatable
-            index = cls(
-                bm25,
-                meta["ids"],
-                meta["doc_ids"],
-                meta["roles"],
-                keys,
-                meta["generation"],
-                meta.get("versions"),
-                meta.get("avgdl"),
-                pair_bm25,
-                meta.get("pair_avgdl"),
-            )
-        except Exception:  # any damage (truncated json, missing npy, bad vocab) means: rebuild
+            current = _read_current(directory)
+            if current is None or current.get("format") != _FORMAT:
+                return None
+            delta_dir = directory / str(current["delta"])
+            meta = json.loads((delta_dir / "meta.json").read_text(encoding="utf-8"))
+            index = cls._load_segments(directory / str(current["base"]), delta_dir, meta)
+            index._segments[0].stored[_key(directory)] = str(current["base"])
+            index._saved_at[_key(directory)] = str(current["delta"])
+        except Exception:  # any damage (truncated json or npz, missing file, inconsistent arrays) means: rebuild
             return None
-        if (
-            (bm25 is not None and int(bm25.scores["num_docs"]) != len(index.ids))
-            or (pair_bm25 is not None and int(pair_bm25.scores["num_docs"]) != len(index.ids))
-            or (keys is not None and len(keys) != len(index.ids))
-        ):
-            return None
-        return index
+        return index if len(index) == meta["rows"] else None
+
+    @classmethod
+    def _load_segments(cls, base_dir: Path, delta_dir: Path, meta: dict[str, object]) -> LexicalIndex:
+        fields, base_rows = _Segment.load(base_dir)
+        tombstones = np.load(delta_dir / "tombstones.npy")
+        alive = np.ones(len(base_rows), dtype=bool)
+        alive[tombstones] = False
+        if (delta_dir / "rows.json").exists():
+            delta_fields, delta_rows = _Segment.load(delta_dir)
+        else:
+            delta_fields, delta_rows = (_Field.of([]), _Field.of([])), _Rows.of([], [], [], [])
+        rows, kept_at, new_at = base_rows.take(np.flatnonzero(alive)).interleave(delta_rows)
+        pos = np.full(len(base_rows), len(rows), dtype=np.int64)
+        pos[alive] = kept_at
+        segments = (_Segment(fields, pos), _Segment(delta_fields, new_at))
+        versions = meta["versions"]
+        assert isinstance(versions, dict)
+        return cls(rows, segments if len(delta_rows) else segments[:1], str(meta["generation"]), versions)
+
+
+def _key(directory: Path) -> str:
+    return str(directory.resolve())
+
+
+def _write_dir(directory: Path, kind: str, write: Callable[[Path], None]) -> str:
+    """Write a new segment directory through a side directory; its name."""
+    name = f"{kind}-{time.time_ns():x}-{uuid.uuid4().hex[:8]}"
+    tmp = directory / (name + ".tmp")
+    tmp.mkdir()
+    write(tmp)
+    tmp.rename(directory / name)
+    return name
+
+
+def _write_json(path: Path, value: object) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as out:
+        json.dump(value, out)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)  # atomic: a reader sees the old pointer or the new one
+
+
+def _read_current(directory: Path) -> dict[str, object] | None:
+    try:
+        current = json.loads((directory / CURRENT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return current if isinstance(current, dict) else None
+
+
+def _clean(directory: Path, previous: dict[str, object] | None, keep: set[str | None]) -> None:
+    """Drop what the previous pointer named and the new one does not, a format-1 index's files, and what crashed
+    saves left (side directories, segments never named: old ones only, another thread may be writing a merge's
+    base right now)."""
+    names = {str(v) for k, v in (previous or {}).items() if k in ("base", "delta") and v is not None} - keep
+    for name in names | {n for n in _OLD_FORMAT if (directory / n).exists()}:
+        path = directory / name
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    for path in directory.iterdir():
+        orphan = path.name.endswith(".tmp") or (path.name.startswith(("base-", "delta-")) and path.name not in keep)
+        if orphan and time.time() - path.stat().st_mtime >= _ORPHAN_AGE_S:
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)

@@ -210,6 +210,7 @@ class Retriever:
         self._invalidations = 0
         self._covers = 0
         self._lexical: LexicalIndex | None = None
+        self._merging: threading.Thread | None = None  # the background merge of the BM25 delta, if one ran
         self._fusion_record: FusionRecord | None = None
 
     # --- derived state ---------------------------------------------------------------------------------
@@ -274,31 +275,54 @@ class Retriever:
     def _load_or_build_lexical(
         self, generation: str, catalogue: dict[str, DocRecord], versions: dict[str, str]
     ) -> LexicalIndex:
-        saved = LexicalIndex.load(self._lexical_dir())
-        # An index saved without text keys is rebuilt once: prepared sentences are found by them; one saved without
-        # word pairs (an older format) too.
-        if (
-            saved is not None
-            and saved.generation == generation
-            and saved.keys is not None
-            and saved.pair_avgdl is not None
-        ):
+        directory = self._lexical_dir()
+        # The index in memory when there is one (loading the saved base costs a read of every row), else the saved one.
+        saved = self._lexical if self._lexical is not None else LexicalIndex.load(directory)
+        if saved is not None and saved.generation == generation:
             return saved
-        tokens = TokenCache.load(self._lexical_dir())
-        index = None
         if saved is not None:
             # After an upload, delete or metadata edit: only the added or relabelled documents are read from the
-            # store, not every chunk (bench/lexical.py, docs/benchmarks.md).
+            # store and indexed, into the delta segment; the saved base is left as it is (bench/lexical.py,
+            # docs/benchmarks.md). Not saved when another process replaced the base on disk: it keeps that one.
             stale = {d for d, v in saved.versions.items() if d in versions and versions[d] != v}
-            try:
-                index = saved.updated(set(catalogue), generation, tokens, partial(index_rows, self.store), stale=stale)
-            except KeyError:  # the token cache is another index's (another process wrote it), or no keys were saved
-                tokens = TokenCache.load(self._lexical_dir())
-        if index is None:
-            index = self.build_lexical(generation, catalogue, tokens.tokens)
+            index = saved.updated(set(catalogue), generation, partial(index_rows, self.store), stale=stale)
+            index.versions = versions
+            index.save(directory, new_base=False)
+            self._maybe_merge(index)
+            return index
+        tokens = TokenCache.load(directory)
+        index = self.build_lexical(generation, catalogue, tokens.tokens)
         index.versions = versions
-        index.save(self._lexical_dir(), tokens)
+        index.save(directory, tokens)
         return index
+
+    def _maybe_merge(self, index: LexicalIndex) -> None:
+        """Fold the delta into the base in the background once delta rows and tombstones pass
+        `lexical_merge_share` of the rows: every update rebuilds the delta, so its size bounds an update's cost."""
+        if index.unmerged <= self.settings.lexical_merge_share * len(index):
+            return
+        if self._merging is not None and self._merging.is_alive():
+            return  # the running merge's result is dropped (not current any more); the next update starts another
+        self._merging = threading.Thread(target=self.merge_lexical, args=(index,), name="lexical-merge", daemon=True)
+        self._merging.start()
+
+    def merge_lexical(self, index: LexicalIndex) -> bool:
+        """Compact `index` (base + delta, tombstones dropped) and swap the result in if `index` is still current.
+        The merge and the new base's files are made without the lock: searches and refreshes go on meanwhile;
+        only the swap (a small write and a rename) takes it. The merged index has the same rows and scores."""
+        directory = self._lexical_dir()
+        merged = index.merged()
+        base = merged.write_base(directory)
+        with self._lock:
+            if self._lexical is not index:  # updated meanwhile: the next update merges again
+                merged.drop_base(directory, base)
+                return False
+            if index.is_saved(directory):
+                merged.save(directory, new_base=False)
+            else:  # another process saved its index there since: it stays; this one is merged in memory only
+                merged.drop_base(directory, base)
+            self._lexical = merged
+        return True
 
     def build_lexical(
         self,

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     catalogue_full_check: float = Field(
         60.0, gt=0, description="Seconds after which the catalogue is re-read even when the change token is unchanged."
     )
+    lexical_merge_share: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="Share of the BM25 rows in the delta segment or deleted from the base after which a background merge folds them into a new base.",
+    )
     phrase_weight: float = Field(
         0.5,
         ge=0,

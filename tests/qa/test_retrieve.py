@@ -1,7 +1,10 @@
 """Retrieval on the bundled samples with the real model and Chroma."""
 
+import json
+
 import pytest
 
+from qa.lexical import CURRENT, LexicalIndex
 from qa.retrieve import MODES, Filters, Retriever, rrf
 from tests.conftest import SAMPLES, ingest_into
 
@@ -59,10 +62,40 @@ def test_lexical_index_persists_and_rebuilds_when_damaged(sample_retriever: Retr
     r = sample_retriever
     index = r.lexical()
     directory = r.settings.data_dir / "lexical" / r.settings.collection
-    (directory / "rows.json").write_text("{broken", encoding="utf-8")
+    delta = directory / json.loads((directory / CURRENT).read_text(encoding="utf-8"))["delta"]
+    (delta / "meta.json").write_text("{broken", encoding="utf-8")
     fresh = Retriever(r.store, r.embedder, r.settings)
     assert len(fresh.lexical()) == len(index)
     assert fresh.search("专账核算", mode="bm25")
+    assert LexicalIndex.load(directory) is not None  # rebuilt and saved again
+
+
+def test_retriever_merges_the_delta_in_the_background(
+    empty_retriever: Retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = empty_retriever
+    paths = sorted(SAMPLES.glob("*.txt"))
+    ingest_into(r, paths[:3])
+    first = r.lexical()
+    monkeypatch.setattr(r.settings, "lexical_merge_share", 0.0)  # any delta is over the threshold
+    merges: list[LexicalIndex] = []
+    merge = r.merge_lexical
+    monkeypatch.setattr(r, "merge_lexical", lambda index: merges.append(index) or merge(index))
+    ingest_into(r, paths[3:])
+    updated = r.lexical()
+    assert updated is not first and updated.unmerged > 0  # searches go on with base + delta meanwhile
+    assert r._merging is not None
+    r._merging.join(timeout=60)
+    assert merges == [updated]
+    merged = r.lexical()
+    assert merged is not updated and merged.unmerged == 0 and merged.generation == updated.generation
+    fresh = r.build_lexical()
+    for query in ("招商引资", "预算编制不够细化", "专账核算"):
+        assert merged.search(query, 20, phrase_weight=0.5) == fresh.search(query, 20, phrase_weight=0.5)
+    loaded = LexicalIndex.load(r.settings.data_dir / "lexical" / r.settings.collection)
+    assert loaded is not None and loaded.unmerged == 0 and loaded.ids == fresh.ids
+    # A merge of an index that is no longer current is dropped, not swapped in.
+    assert not r.merge_lexical(updated) and r.lexical() is merged
 
 
 def test_retriever_reads_only_added_documents_after_an_ingest(
