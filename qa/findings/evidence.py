@@ -123,6 +123,18 @@ def concept_verdict(index: FindingsIndex, concept: int, role: str, filters: Filt
     return FindingVerdict(accepted, related, index.categorizer.categories[concept].name)
 
 
+_COSINE_BLOCK = 65536  # rows per float32 block: float16 matmul has no BLAS, and a block bounds the float32 copy
+
+
+def _cosines(vectors: np.ndarray, rows: np.ndarray, topic: np.ndarray) -> np.ndarray:
+    """Cosine of each of `rows` of the (float16) view vectors with the topic vector, in float64."""
+    out = np.empty(len(rows), dtype=np.float64)
+    for start in range(0, len(rows), _COSINE_BLOCK):
+        block = rows[start : start + _COSINE_BLOCK]
+        out[start : start + len(block)] = vectors[block].astype(np.float32) @ topic.astype(np.float32)
+    return out
+
+
 def scored_verdict(index: FindingsIndex, scoring: Scoring, topic: Topic, role: str, filters: Filters) -> FindingVerdict:
     """A problem or measure topic of no concept: each `role` finding sentence scored against the topic (cosine +
     idf-weighted coverage), counted at or above the absolute floor when it repeats the topic's key words."""
@@ -132,7 +144,7 @@ def scored_verdict(index: FindingsIndex, scoring: Scoring, topic: Topic, role: s
     rows = np.flatnonzero(own)
     if not len(rows):
         return FindingVerdict([], [])
-    sims = (view.vectors[rows] @ topic.vector).astype(np.float64)
+    sims = _cosines(view.vectors, rows, topic.vector)
     topic_tokens = set(tokenize(topic.text))
     cov = Coverage(topic_tokens, scoring.lexical.idf).of_postings(view.postings, len(view.vectors))[rows]
     key = KeyTerms(topic_tokens, scoring.lexical.idf).of_postings(view.postings, len(view.vectors))[rows]

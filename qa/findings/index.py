@@ -24,6 +24,7 @@ from qa.lexical import tokenize
 from qa.retrieve import Filters, Retriever
 
 STATS_BY = ("category", "year", "region", "unit")
+VECTOR_DTYPE = np.float16  # of the view's sentence vectors
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class View:
     token, so an aggregate question scores every row with array operations instead of a Python loop."""
 
     findings: list[Finding] = field(default_factory=list)
-    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), dtype=np.float32))
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), dtype=VECTOR_DTYPE))
     # Per row: its score for every category (Categorizer.sentence_scores) and whether its finding is a problem.
     row_scores: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     row_problem: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
@@ -200,8 +201,13 @@ class FindingsIndex:
                 for t in tokens:
                     added.setdefault(t, []).append(i)
             offset += len(vectors)
+        # float16: the view holds the only copy of every finding sentence's vector (issue 23: 1.5 GB at 1M chunks in
+        # float32). Categories are scored from the float32 vectors read from the store, before they land here; only
+        # the cosines of topics of no concept are taken from these (docs/evaluation.md: no answer changes).
         stacked = (
-            np.concatenate(blocks) if blocks else np.zeros((0, self.retriever.embedder.dimension), dtype=np.float32)
+            np.concatenate(blocks).astype(VECTOR_DTYPE, copy=False)
+            if blocks
+            else np.zeros((0, self.retriever.embedder.dimension), dtype=VECTOR_DTYPE)
         )
         n_categories = len(self.categorizer.categories)
         row_scores = np.concatenate(score_blocks) if score_blocks else np.zeros((0, n_categories), dtype=np.float32)

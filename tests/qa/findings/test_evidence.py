@@ -40,3 +40,21 @@ def test_finding_verdicts_are_one_list_for_every_wording(sample_retriever: Retri
     problems = finding_verdict(answerer.findings, scoring, t, "problem", Filters())
     assert {s.hit.doc.unit for s in problems.accepted} == {"芙蓉区商务局", "湖南省大祥工业集中区管理委员会"}
     assert REASON_AS_MEASURE not in {r.reason for r in measures.related}
+
+
+def test_view_vectors_are_float16_and_cosines_match_float32(sample_retriever: Retriever, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: the view keeps its sentence vectors in float16 (half the memory); the cosines of a topic of no
+    concept, computed block by block, stay within float16's rounding of the float32 ones."""
+    import numpy as np
+
+    import qa.findings.evidence as fe
+    from qa.findings import open_findings
+
+    view = open_findings(sample_retriever).view()
+    assert view.vectors.dtype == np.float16 and len(view.vectors) > 20
+    rows = np.arange(len(view.vectors))[::-1].copy()
+    topic = sample_retriever.embedder.encode_queries(["预算编制不够细化"])[0]
+    exact = view.vectors[rows].astype(np.float64) @ topic.astype(np.float64)
+    monkeypatch.setattr(fe, "_COSINE_BLOCK", 7)  # several blocks, one of them partial
+    got = fe._cosines(view.vectors, rows, topic)
+    assert got.shape == exact.shape and np.abs(got - exact).max() < 1e-3
