@@ -302,9 +302,21 @@ class Retriever:
         if index.unmerged <= self.settings.lexical_merge_share * len(index):
             return
         if self._merging is not None and self._merging.is_alive():
-            return  # the running merge's result is dropped (not current any more); the next update starts another
-        self._merging = threading.Thread(target=self.merge_lexical, args=(index,), name="lexical-merge", daemon=True)
+            return  # the running merge sees its result dropped (not current any more) and merges the current index
+        self._merging = threading.Thread(
+            target=self._merge_until_current, args=(index,), name="lexical-merge", daemon=True
+        )
         self._merging.start()
+
+    def _merge_until_current(self, index: LexicalIndex) -> None:
+        """Merge `index`; when an update replaced it meanwhile (that result is dropped), merge the current index if it
+        is over the threshold too. Otherwise the delta of the last update in a burst of uploads would stay unmerged
+        until the next update, however long that takes."""
+        while not self.merge_lexical(index):
+            current = self._lexical
+            if current is None or current.unmerged <= self.settings.lexical_merge_share * len(current):
+                return
+            index = current
 
     def merge_lexical(self, index: LexicalIndex) -> bool:
         """Compact `index` (base + delta, tombstones dropped) and swap the result in if `index` is still current.

@@ -135,3 +135,33 @@ def test_search_on_a_store_smaller_than_k(empty_retriever: Retriever, mode: str)
     assert 0 < len(hits) <= n_chunks and len({h.id for h in hits}) == len(hits)
     if mode == "dense":
         assert len(hits) == n_chunks  # every chunk is a neighbour when k exceeds the collection
+
+
+def test_a_merge_that_lost_to_an_update_merges_the_current_index(
+    empty_retriever: Retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload that lands while a merge runs makes that merge's result stale; the merge thread then merges the
+    index the upload made, instead of leaving its delta unmerged until some later upload."""
+    r = empty_retriever
+    paths = sorted(SAMPLES.glob("*.txt"))
+    ingest_into(r, paths[:2])
+    r.lexical()
+    monkeypatch.setattr(r.settings, "lexical_merge_share", 0.0)
+    merge = r.merge_lexical
+    merged_from: list[LexicalIndex] = []
+
+    def racing(index: LexicalIndex) -> bool:
+        merged_from.append(index)
+        if len(merged_from) == 1:  # an upload lands while the first merge runs
+            ingest_into(r, paths[3:4])
+            r.lexical()
+        return merge(index)
+
+    monkeypatch.setattr(r, "merge_lexical", racing)
+    ingest_into(r, paths[2:3])
+    r.lexical()
+    assert r._merging is not None
+    r._merging.join(timeout=60)
+    assert len(merged_from) == 2 and merged_from[1] is not merged_from[0]
+    current = r.lexical()
+    assert current.unmerged == 0 and len(set(current.doc_ids.tolist())) == 4
