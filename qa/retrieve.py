@@ -299,24 +299,25 @@ class Retriever:
     def _maybe_merge(self, index: LexicalIndex) -> None:
         """Fold the delta into the base in the background once delta rows and tombstones pass
         `lexical_merge_share` of the rows: every update rebuilds the delta, so its size bounds an update's cost."""
-        if index.unmerged <= self.settings.lexical_merge_share * len(index):
+        if not self._needs_merge(index):
             return
         if self._merging is not None and self._merging.is_alive():
-            return  # the running merge sees its result dropped (not current any more) and merges the current index
+            return  # the running merge looks at the current index when it is done
         self._merging = threading.Thread(
             target=self._merge_until_current, args=(index,), name="lexical-merge", daemon=True
         )
         self._merging.start()
 
-    def _merge_until_current(self, index: LexicalIndex) -> None:
-        """Merge `index`; when an update replaced it meanwhile (that result is dropped), merge the current index if it
-        is over the threshold too. Otherwise the delta of the last update in a burst of uploads would stay unmerged
-        until the next update, however long that takes."""
-        while not self.merge_lexical(index):
-            current = self._lexical
-            if current is None or current.unmerged <= self.settings.lexical_merge_share * len(current):
-                return
-            index = current
+    def _needs_merge(self, index: LexicalIndex) -> bool:
+        return index.unmerged > self.settings.lexical_merge_share * len(index)
+
+    def _merge_until_current(self, index: LexicalIndex | None) -> None:
+        """Merge `index`, then whatever index is current if it needs a merge too: an update that landed meanwhile
+        (that merge's result is dropped) found this thread running and did not start another, so without the
+        second look the delta of the last update in a burst of uploads would wait for the next update."""
+        while index is not None and self._needs_merge(index):
+            self.merge_lexical(index)
+            index = self._lexical
 
     def merge_lexical(self, index: LexicalIndex) -> bool:
         """Compact `index` (base + delta, tombstones dropped) and swap the result in if `index` is still current.

@@ -63,20 +63,7 @@ _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _SHORT_YEAR = re.compile(
     r"(?<![\d.为期限满近共约达了过第用])(1[5-9]|2\d|3[0-5])(\s*年)(?!来|以来|内|间|多|前|后|左右|以上|以下)"
 )
-_CN_DIGITS = {
-    "〇": "0",
-    "零": "0",
-    "○": "0",
-    "一": "1",
-    "二": "2",
-    "三": "3",
-    "四": "4",
-    "五": "5",
-    "六": "6",
-    "七": "7",
-    "八": "8",
-    "九": "9",
-}
+_CN_DIGITS = str.maketrans("〇零○一二三四五六七八九", "000123456789")
 _CN_YEAR = re.compile(r"([一二][〇零○一二三四五六七八九]{3})(\s*年)")
 
 
@@ -86,7 +73,7 @@ def normalize_years(text: str) -> str:
     >>> normalize_years("21年和二〇二二年度，工作21年来，使用年限15年")
     '2021年和2022年度，工作21年来，使用年限15年'
     """
-    text = _CN_YEAR.sub(lambda m: "".join(_CN_DIGITS[c] for c in m.group(1)) + m.group(2), text)
+    text = _CN_YEAR.sub(lambda m: m.group(1).translate(_CN_DIGITS) + m.group(2), text)
     return _SHORT_YEAR.sub(r"20\1\2", text)
 
 

@@ -12,7 +12,6 @@ The set is tuning material (its README line says how it was written); the report
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import yaml
@@ -24,7 +23,7 @@ from qa.findings import Categorizer, load_taxonomy
 from qa.retrieve import open_retriever
 from qa.scale.bank import load_bank, load_common
 from qa.scale.generate import DEFAULT_DOCS, DEFAULT_SEED, generate_library
-from qa.scale.harness import ROOT, asked_of
+from qa.scale.harness import ROOT, asked_of, latest_store
 from qa.scale.questions import build_questions
 from qa.settings import get_settings
 
@@ -33,11 +32,8 @@ CHECK = ROOT / "eval_sets" / "scale" / "check_tuning.yaml"
 
 def main() -> int:
     settings = get_settings()
-    entries = sorted(
-        (settings.data_dir / "scale-cache").glob(f"tuning-{DEFAULT_DOCS}-{DEFAULT_SEED}-*/complete"),
-        key=lambda p: p.stat().st_mtime,
-    )
-    if not entries:
+    store_dir = latest_store(settings)
+    if store_dir is None:
         print("没有调参半区的缓存向量库：先运行 qa eval --scale", file=sys.stderr)
         return 2
     check = yaml.safe_load(CHECK.read_text(encoding="utf-8"))
@@ -61,7 +57,7 @@ def main() -> int:
                 print(f"  句子未归入 {topic_id}: {text} → {[names[i] for i in np.flatnonzero(row)]}")
     print(f"sentences: {right}/{total} given their concept, {other} other concepts accepted")
 
-    retriever = open_retriever(settings.model_copy(update={"data_dir": Path(entries[-1].parent) / "store"}), embedder)
+    retriever = open_retriever(settings.model_copy(update={"data_dir": store_dir}), embedder)
     answerer = Answerer(retriever)
     prepared.prepare_sentences(answerer.ctx)
     answerer.warm()

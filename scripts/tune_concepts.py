@@ -24,6 +24,7 @@ from qa.findings import Categorizer, FindingsIndex, load_taxonomy
 from qa.retrieve import open_retriever
 from qa.scale.bank import load_bank, load_common
 from qa.scale.generate import DEFAULT_DOCS, DEFAULT_SEED, generate_library
+from qa.scale.harness import latest_store
 from qa.settings import get_settings
 from qa.understand import aggregate_topic
 
@@ -37,14 +38,10 @@ def main() -> int:
         print("只在调参半区上调参（reporting 半区只用于报告）", file=sys.stderr)
         return 2
     settings = get_settings()
-    entries = sorted(
-        (settings.data_dir / "scale-cache").glob(f"tuning-{DEFAULT_DOCS}-{DEFAULT_SEED}-*/complete"),
-        key=lambda p: p.stat().st_mtime,
-    )
-    if not entries:
+    store_dir = latest_store(settings)
+    if store_dir is None:
         print("没有调参半区的缓存向量库：先运行 qa eval --scale --split tuning", file=sys.stderr)
         return 2
-    store_dir = entries[-1].parent / "store"
     bank = load_bank("tuning")
     library = generate_library(bank, load_common(), DEFAULT_DOCS, DEFAULT_SEED)
     by_file = {d.file: d for d in library.docs}

@@ -200,6 +200,22 @@ def _prune(cache_root: Path, prefix: str, keep: Path, limit: int = 2) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _prefix(split: Split, n_docs: int, seed: int) -> str:
+    return f"{split}-{n_docs}-{seed}"
+
+
+def latest_store(
+    settings: Settings, split: Split = "tuning", n_docs: int = DEFAULT_DOCS, seed: int = DEFAULT_SEED
+) -> Path | None:
+    """The store of the newest complete cache entry `qa eval --scale` built for this half, size and seed (what the
+    tuning scripts read); None when there is none."""
+    entries = sorted(
+        (settings.data_dir / "scale-cache").glob(f"{_prefix(split, n_docs, seed)}-*/complete"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    return entries[-1].parent / "store" if entries else None
+
+
 def asked_of(ans: Answer, seconds: float) -> Asked:
     by_id = {c.id: c for c in ans.citations}
     units = ans.units or []
@@ -279,7 +295,7 @@ def run_scale(
     questions = build_questions(bank, library)
     generated = time.perf_counter()
     key = ingest_key(library, settings, embedder)
-    prefix = f"{split}-{n_docs}-{seed}"
+    prefix = _prefix(split, n_docs, seed)
     entry = cache_root / f"{prefix}-{key[:16]}"
     if not use_cache:
         entry = cache_root / f"nocache-{prefix}-{time.time_ns()}"
