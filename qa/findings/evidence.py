@@ -100,15 +100,27 @@ def concept_verdict(index: FindingsIndex, concept: int, role: str, filters: Filt
     scores = view.row_scores[:, concept] if len(view.row_scores) else np.zeros(0, dtype=np.float32)
     admitted = _admitted_rows(index, view, filters)
     own = view.row_problem if role == "problem" else view.row_measure
-    counted = _best_per_document(view.row_doc, np.flatnonzero(ok & own & admitted), scores[ok & own & admitted])
+    other = view.row_measure if role == "problem" else view.row_problem
+    params = index.categorizer.params
+    floor = params.threshold - params.related_gap
+    states = ok & own
+    if params.paired_margin >= 0 and len(view.row_scores):
+        # A problem described in everyday words ("申报项目时写的预期成效多是“明显提升”之类的话") often scores below the
+        # threshold, or within the margin of a neighbour concept, while the same report's measures name the concept
+        # plainly ("加强绩效目标审核，确保指标可衡量"). Such a sentence states the concept when it is the sentence's best
+        # (or within `paired_margin` of it), reaches the threshold, leads 其他 by the margin, and its report states the
+        # concept in the other role too: two sentences of one report agreeing, each judged by the one categoriser.
+        near_best = scores >= view.row_scores.max(axis=1) - params.paired_margin
+        a_concept = scores >= view.row_scores[:, index.categorizer.fallback_index] + params.margin  # not 其他
+        backed = np.isin(view.row_doc, view.row_doc[ok & other])
+        states = states | (own & ~ok & (scores >= params.threshold) & near_best & a_concept & backed)
+    counted = _best_per_document(view.row_doc, np.flatnonzero(states & admitted), scores[states & admitted])
     accepted = [_sentence(view, int(r), float(scores[r])) for r in counted]
     taken = set(view.row_doc[counted].tolist())
-    other = view.row_measure if role == "problem" else view.row_problem
     reason = REASON_AS_MEASURE if role == "problem" else REASON_AS_PROBLEM
     # Near misses about the same concept: stated in the other role, or this concept is the sentence's best but
     # not clearly enough (below the threshold or the lead it needs).
     best = np.argmax(view.row_scores, axis=1) == concept if len(view.row_scores) else np.zeros(0, dtype=bool)
-    floor = index.categorizer.params.threshold - index.categorizer.params.related_gap
     candidates = [(r, reason) for r in np.flatnonzero(ok & other & admitted).tolist()]
     candidates += [(r, REASON_VAGUE) for r in np.flatnonzero(~ok & best & own & admitted & (scores >= floor)).tolist()]
     related: list[Related] = []

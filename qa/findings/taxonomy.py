@@ -135,6 +135,9 @@ class CategoryParams:
     second_threshold: float = 0.9
     # Below the threshold by at most this, a sentence whose best concept is the asked one is a near miss.
     related_gap: float = 0.05
+    # …and counts after all when its report states the concept in the other role (a problem backed by a measure) and
+    # the concept is its best or within this of its best (qa.findings.evidence.concept_verdict); negative: never.
+    paired_margin: float = 0.01
     # A question's topic is mapped onto a concept under the same rule with these values.
     topic_threshold: float = 0.84
     topic_margin: float = 0.02

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from qa.answer import Answerer
 from qa.evidence import Topic
+from qa.findings import Categorizer
 from qa.findings.evidence import REASON_AS_MEASURE, finding_verdict
 from qa.retrieve import Filters, Retriever
+from tests.conftest import ingest_into
 
 
 def test_finding_verdicts_are_one_list_for_every_wording(sample_retriever: Retriever) -> None:
@@ -58,3 +63,42 @@ def test_view_vectors_are_float16_and_cosines_match_float32(sample_retriever: Re
     monkeypatch.setattr(fe, "_COSINE_BLOCK", 7)  # several blocks, one of them partial
     got = fe._cosines(view.vectors, rows, topic)
     assert got.shape == exact.shape and np.abs(got - exact).max() < 1e-3
+
+
+def _report(unit: str, measures: str) -> str:
+    return (
+        f"{unit}2021年度部门整体支出绩效自评报告\n一、基本情况\n本单位2021年支出预算100万元，实际支出98万元。\n"
+        "二、存在的问题\n一是申报项目时写的预期成效多是“明显提升”“有效改善”之类的话，拿不出具体数字，年底没法对照打分。\n"
+        f"三、改进措施\n{measures}\n"
+    )
+
+
+def test_a_problem_described_in_everyday_words_counts_when_its_report_states_the_concept_as_a_measure(
+    empty_retriever: Retriever, tmp_path: Path
+) -> None:
+    """The problem sentence leans to 绩效目标不够细化量化 by less than the margin the categoriser needs; the report whose
+    measures name that concept plainly is counted under it (its problem sentence cited), the report whose measures
+    are about something else is not."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(
+        _report("甲市乙区文化馆", "一是加强绩效目标审核，确保指标可衡量、可考核。"), encoding="utf-8"
+    )
+    (folder / "b.txt").write_text(_report("甲市丙区图书馆", "一是加强固定资产管理，定期盘点。"), encoding="utf-8")
+    ingest_into(empty_retriever, [folder])
+    answerer = Answerer(empty_retriever)
+    answerer.warm()
+    scoring = answerer.ctx.scoring(empty_retriever.lexical())
+    topic = Topic("绩效目标不够细化", empty_retriever.queries.encode("绩效目标不够细化"))
+    v = finding_verdict(answerer.findings, scoring, topic, "problem", Filters())
+    assert v.concept == "绩效目标不够细化量化"
+    assert [(s.hit.doc.unit, s.hit.section_role) for s in v.accepted] == [("甲市乙区文化馆", "problems")]
+    assert v.accepted[0].text.startswith("一是申报项目时写的预期成效")
+    categorizer = answerer.findings.categorizer
+    row = answerer.findings.view().row_scores[0]
+    concept = categorizer.taxonomy.names.index("绩效目标不够细化量化")
+    assert not categorizer.accepted(row[None, :])[0, concept]  # not stated on its own: the pairing decides
+    strict = replace(categorizer.params, paired_margin=-1.0)
+    answerer.findings.categorizer = Categorizer(categorizer.taxonomy, empty_retriever.embedder, strict)
+    answerer.findings._accepted = None
+    assert finding_verdict(answerer.findings, scoring, topic, "problem", Filters()).accepted == []
