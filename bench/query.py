@@ -22,7 +22,7 @@ import numpy as np
 from bench.common import CACHE, QUICK, header, hwm_mb, log, rss_mb, store_sizes, write_result
 from bench.queries import FINDINGS_AGGREGATES, GENERIC_AGGREGATES, query_pool
 from bench.server import serve
-from bench.stores import ensure_sentences, ensure_store, ensure_tuned
+from bench.stores import ensure_findings, ensure_sentences, ensure_store, ensure_tuned
 from qa.embeddings import query_backend_for
 from qa.settings import Settings
 
@@ -353,8 +353,9 @@ def query_embed_threads(queries: list[str], n: int = 60) -> dict[str, Any]:
     }
 
 
-def aggregate_asks(base: str, row: dict[str, Any]) -> None:
-    """The aggregate /v1/ask figures: findings topics (7 asks each), then the corpus-wide pass topics."""
+def aggregate_asks(base: str, row: dict[str, Any], corpus_wide: bool = True) -> None:
+    """The aggregate /v1/ask figures: findings topics (7 asks each), then (`corpus_wide`) the corpus-wide pass
+    topics."""
     ask_timeout = float(os.environ.get("BENCH_ASK_TIMEOUT", 30 if QUICK else 60))
     log(f"  aggregate asks (timeout {ask_timeout:.0f} s)")
     asks = [ask_latency(base, q, 2 if QUICK else 7, ask_timeout) for q in FINDINGS_AGGREGATES]
@@ -368,6 +369,8 @@ def aggregate_asks(base: str, row: dict[str, Any]) -> None:
         "p95_ms": round(float(np.percentile(every, 95)), 1),
     }
     log(f"  findings aggregates: p50 {row['ask_aggregate']['p50_ms']} ms p95 {row['ask_aggregate']['p95_ms']} ms")
+    if not corpus_wide:
+        return
     # First ask embeds the candidates' sentences; the repeat finds them in the sentence cache.
     generic = [ask_latency(base, q, 2, ask_timeout) for q in GENERIC_AGGREGATES]
     firsts = [g["ms"][0] for g in generic]
@@ -400,13 +403,22 @@ def main() -> None:
         # BENCH_FINDINGS=0: the store without findings, and no aggregate asks (they would take another path);
         # at 1M that skips the 17 min of adding them (docs/benchmarks.md "1M chunks").
         with_findings = os.environ.get("BENCH_FINDINGS", "1") != "0"
-        data, info = ensure_sentences(n) if with_findings else ensure_store(n)
+        # BENCH_SENTENCES=0: findings but no prepared sentences, no background sentence pass in the server and no
+        # corpus-wide asks (preparing 1M chunks' sentences takes hours here).
+        with_sentences = with_findings and os.environ.get("BENCH_SENTENCES", "1") != "0"
+        server_env = {} if with_sentences else {"QA_SENTENCE_PASS": "0"}
+        if with_sentences:
+            data, info = ensure_sentences(n)
+        else:
+            data, info = ensure_findings(n) if with_findings else ensure_store(n)
+        # A first start builds the findings view from the store and saves it; the restart below starts from it.
+        shutil.rmtree(data / "findings", ignore_errors=True)
         row: dict[str, Any] = {
             "store": info,
             "store_ready_s": round(time.perf_counter() - t, 1),
             "fusion_tuning": ensure_tuned(data),
         }
-        with serve(data) as srv:
+        with serve(data, env=server_env) as srv:
             row["server_startup_s"] = round(srv.startup_seconds, 1)
             row["rss_mb_ready"] = round(rss_mb(srv.pid), 1)
             log(f"  server up in {srv.startup_seconds:.1f} s, RSS {row['rss_mb_ready']:.0f} MB")
@@ -421,9 +433,15 @@ def main() -> None:
                 log(f"  load: {row['load_32_clients']['rps']} req/s, errors {row['load_32_clients']['errors']}")
                 row["rss_mb_after_load"] = round(rss_mb(srv.pid), 1)
             if with_findings:
-                aggregate_asks(srv.base, row)
+                aggregate_asks(srv.base, row, corpus_wide=with_sentences)
             row["rss_mb_peak"] = round(hwm_mb(srv.pid), 1)
-        if with_findings and n == sizes[0]:
+        if with_findings:
+            with serve(data, env=server_env) as srv:  # a replica restarting: the saved findings view, nothing changed
+                row["server_restart_s"] = round(srv.startup_seconds, 1)
+                row["rss_mb_ready_restart"] = round(rss_mb(srv.pid), 1)
+                row["rss_mb_peak_restart"] = round(hwm_mb(srv.pid), 1)
+            log(f"  restart in {row['server_restart_s']} s, RSS {row['rss_mb_ready_restart']:.0f} MB")
+        if with_sentences and n == sizes[0]:
             log("  search while the server prepares sentences in the background")
             row["search_during_sentence_pass"] = search_during_sentence_pass(data, queries, 600 if QUICK else 2500)
             d = row["search_during_sentence_pass"]

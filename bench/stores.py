@@ -40,7 +40,7 @@ from qa.settings import Settings
 BASE = 384
 SIGMA = 0.03
 STORE_VERSION = 3  # bump when the generator or the fill recipe changes (3: findings by the query model)
-FINDINGS_VERSION = 2  # bump when finding extraction or their vectors change (re-adds findings only)
+FINDINGS_VERSION = 3  # bump when finding extraction, their vectors or their layout change (re-adds findings only; 3: vectors in row metadata)
 _FLUSH = 4096
 
 
@@ -119,7 +119,7 @@ def ensure_findings(
     settings = Settings(data_dir=data, **(settings_kwargs or {}))
     embedder = Embedder(settings)
     store = Store(settings, embedder.model_id, embedder.dimension, findings_embedder_id=embedder.query_model_id)
-    store.findings.delete(where={"doc_id": {"$ne": ""}})
+    store.clear_findings()
     cache: dict[str, np.ndarray] = {}
 
     def _embedded(row: ChunkRow) -> str:

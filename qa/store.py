@@ -18,11 +18,12 @@ record when the file is ingested again with new content (qa.library).
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import urlparse
 
@@ -46,6 +47,30 @@ _PENDING_MAX_AGE = 3600.0
 
 
 VectorCollections = tuple[Collection, Collection]  # (chunks, finding sentences)
+
+# Finding-sentence vectors are kept in their rows' metadata (float32, base64) in findings collections created since
+# 2026-12-05, not in the collection's vector index: nothing searches them by vector, and Chroma loads a collection's
+# whole HNSW index, a float32 copy of every vector, on any read of it, into whichever process holds the collection
+# (the API's, in embedded mode): +195 MB at 100k chunks, ~1.9 GB at 1M, next to the findings view's own float16
+# copy. Rows of such a collection carry a placeholder vector. Collections made before keep their vectors in the
+# index and are read and written as before; `qa reindex` rebuilds them in this layout.
+_VECTOR_FIELD = "vector_f32"
+_LAYOUT_KEY, _VECTORS_IN_METADATA = "vectors", "metadata"
+
+
+def vectors_in_metadata(col: Collection) -> bool:
+    """Whether `col` keeps each row's vector in its metadata (see `_VECTOR_FIELD`)."""
+    return (col.metadata or {}).get(_LAYOUT_KEY) == _VECTORS_IN_METADATA
+
+
+def _encode_vector(vector: np.ndarray) -> str:
+    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
+
+
+def _decode_vector(text: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float32)
+
+
 # A Chroma `where` filter. chromadb's `Where` type keys operators ("$in", "$gte", "$and") by Literal types, which
 # mypy does not give the keys of a dict display, so filters are typed by this looser alias.
 Filter = dict[str, Any]
@@ -126,12 +151,19 @@ class Store:
             f"{settings.collection}_overrides", embedding_function=None
         )
         self.chunks: Collection = self._open_vectors(self._chunks_name, self.embedder_id, check_embedder)
-        self.findings: Collection = self._open_vectors(self._findings_name, self.findings_embedder_id, check_embedder)
+        self.findings: Collection = self._open_findings(self._findings_name, check_embedder)
 
-    def _open_vectors(self, name: str, embedder_id: str, check: bool = True) -> Collection:
+    def _open_findings(self, name: str, check: bool = True) -> Collection:
+        """A findings collection (vectors in the rows' metadata when it is created now)."""
+        return self._open_vectors(name, self.findings_embedder_id, check, in_metadata=True)
+
+    def _open_vectors(self, name: str, embedder_id: str, check: bool = True, in_metadata: bool = False) -> Collection:
+        """The collection `name`, created if missing (`in_metadata`: with its vectors in the rows' metadata; an
+        existing collection keeps the layout it was made with)."""
+        layout = {_LAYOUT_KEY: _VECTORS_IN_METADATA} if in_metadata else {}
         col = self.client.get_or_create_collection(
             name,
-            metadata={"embedder": embedder_id, "dimension": self.dimension},
+            metadata={"embedder": embedder_id, "dimension": self.dimension, **layout},
             configuration={"hnsw": {"space": "cosine"}},
             embedding_function=None,
         )
@@ -365,16 +397,21 @@ class Store:
         rows: list[ChunkRow] = []
         vectors: list[np.ndarray] = []
         ids = list(doc_ids)
+        in_metadata = vectors_in_metadata(self.findings)
         for start in range(0, len(ids), _DOC_BATCH):
             where: Filter = {"doc_id": {"$in": ids[start : start + _DOC_BATCH]}}
             page = self.findings.get(
                 where=where,
-                include=["metadatas", "documents", "embeddings"],
+                include=["metadatas", "documents"] if in_metadata else ["metadatas", "documents", "embeddings"],
             )
             embeddings = page.get("embeddings")
             for i, (row_id, m, d) in enumerate(zip(page["ids"], page["metadatas"] or [], page["documents"] or [])):
-                rows.append(ChunkRow(row_id, d or "", dict(m or {})))
-                vectors.append(np.asarray(embeddings[i], dtype=np.float32))  # type: ignore[index]
+                meta = dict(m or {})
+                if in_metadata:
+                    vectors.append(_decode_vector(str(meta.pop(_VECTOR_FIELD))))
+                else:
+                    vectors.append(np.asarray(embeddings[i], dtype=np.float32))  # type: ignore[index]
+                rows.append(ChunkRow(row_id, d or "", meta))
         return rows, np.stack(vectors) if vectors else np.zeros((0, self.dimension), dtype=np.float32)
 
     def count_chunks(self) -> int:
@@ -416,30 +453,44 @@ class Store:
         in which they are lost: fill side collections (chunks, findings), then drop the old ones and rename the
         new ones into place."""
         names = (self._chunks_name, self._findings_name)
-        ids = (self.embedder_id, self.findings_embedder_id)
         existing = {c.name for c in self.client.list_collections()}
-        sides = []
-        for name, embedder_id in zip(names, ids):
+        for name in names:
             if f"{name}_reindex" in existing:
                 self.client.delete_collection(f"{name}_reindex")  # left by an interrupted reindex
-            sides.append(self._open_vectors(f"{name}_reindex", embedder_id))
-        fill((sides[0], sides[1]))
+        sides = (
+            self._open_vectors(f"{self._chunks_name}_reindex", self.embedder_id),
+            self._open_findings(f"{self._findings_name}_reindex"),
+        )
+        fill(sides)
         for name, fresh in zip(names, sides):
             if name in existing:
                 self.client.delete_collection(name)
             fresh.modify(name=name)
         self.chunks = self._open_vectors(self._chunks_name, self.embedder_id)
-        self.findings = self._open_vectors(self._findings_name, self.findings_embedder_id)
+        self.findings = self._open_findings(self._findings_name)
+        self.bump_generation()
+
+    def clear_findings(self) -> None:
+        """Drop every finding row by recreating the findings collection in the current layout (the benchmark
+        stores re-add their findings this way when extraction or the layout changes)."""
+        self.client.delete_collection(self._findings_name)
+        self.findings = self._open_findings(self._findings_name)
         self.bump_generation()
 
     def write_chunks(self, col: Collection, rows: Sequence[ChunkRow], embeddings: np.ndarray) -> None:
         if col.name in (self.chunks.name, self.findings.name):
             self._mark_pending({str(r.metadata.get("doc_id")) for r in rows})
+        in_metadata = vectors_in_metadata(col)
         for start in range(0, len(rows), _WRITE_BATCH):
             batch = rows[start : start + _WRITE_BATCH]
+            vectors: np.ndarray | list[Sequence[float]] = embeddings[start : start + len(batch)]
+            metadatas: list[Mapping[str, Any]] = [r.metadata for r in batch]
+            if in_metadata:
+                metadatas = [{**m, _VECTOR_FIELD: _encode_vector(v)} for m, v in zip(metadatas, vectors)]
+                vectors = placeholder_vectors(len(batch))
             col.upsert(
                 ids=[r.id for r in batch],
-                embeddings=embeddings[start : start + len(batch)],
+                embeddings=vectors,
                 documents=[r.text for r in batch],
-                metadatas=[r.metadata for r in batch],
+                metadatas=metadatas,
             )

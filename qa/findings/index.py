@@ -9,22 +9,27 @@ applies to everything already stored, without re-ingest, at the cost of one matr
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
 from ingest.schema import DocFields, DocRecord, finding_row_text, row_doc
+from qa.findings import snapshot
 from qa.findings.model import Finding, group_rows, in_order
 from qa.findings.taxonomy import Categorizer
 from qa.lexical import tokenize
 from qa.retrieve import Filters, Retriever
 
+_log = logging.getLogger(__name__)
 STATS_BY = ("category", "year", "region", "unit")
 VECTOR_DTYPE = np.float16  # of the view's sentence vectors
+_READ_BATCH = 400  # documents whose finding rows are read from the store at a time
 
 
 @dataclass(frozen=True)
@@ -120,9 +125,14 @@ class Group:
 
 
 class FindingsIndex:
-    def __init__(self, retriever: Retriever, categorizer: Categorizer) -> None:
+    def __init__(self, retriever: Retriever, categorizer: Categorizer, snapshot_path: Path | None = None) -> None:
+        """`snapshot_path`: where the view is saved and restored from (qa.findings.snapshot); None: never."""
         self.retriever = retriever
         self.categorizer = categorizer
+        self._snapshot_path = snapshot_path
+        self._restored = snapshot_path is None
+        self._read_since_save = 0  # documents read from the store since the snapshot was last written
+        self._saving = threading.Lock()
         self._lock = threading.Lock()
         # Per committed document: its findings (rows numbered from 0 within the document), each sentence's
         # tokens (jieba once per sentence and process, not per aggregate question: 4.5 of 10 s at 10k chunks
@@ -150,22 +160,18 @@ class FindingsIndex:
             return self._view
 
     def _build(self, catalogue: dict[str, DocRecord], key: tuple[_DocKey, ...]) -> View:
+        if not self._restored:
+            self._restored = True
+            self._restore()
+            if self._view.key == key:
+                return self._view
         missing = [k[0] for k in key if k not in self._per_doc]
-        if missing:
-            rows, vectors = self.retriever.store.finding_rows(missing)
-            by_doc: dict[str, list[int]] = {}
-            for i, row in enumerate(rows):
-                by_doc.setdefault(row_doc(row.metadata), []).append(i)
-            for d in missing:
-                picked = by_doc.get(d, [])
-                doc_rows, doc_vectors = in_order([rows[i] for i in picked], vectors[picked] if picked else vectors[:0])
-                tokens = [tuple(sys.intern(t) for t in set(tokenize(r.text))) for r in doc_rows]
-                scores = self.categorizer.sentence_scores(
-                    [finding_row_text(r.text, r.metadata) for r in doc_rows], doc_vectors
-                )
-                self._per_doc[(d, catalogue[d].ingested_at, catalogue[d].doc)] = _DocFindings(
-                    group_rows(doc_rows, scores, self.categorizer), doc_vectors, tokens, scores
-                )
+        self._read_since_save += len(missing)
+        # A batch of documents at a time: the stored rows with their metadata dicts and the store client's own
+        # buffers are transient, and read all at once they cost ~17 KB per row (1.3 GB at 100k chunks, most of the
+        # 1M process's peak), much of which the allocator keeps afterwards.
+        for start in range(0, len(missing), _READ_BATCH):
+            self._digest(catalogue, missing[start : start + _READ_BATCH])
         live = set(key)
         for stale in [k for k in self._per_doc if k not in live]:
             del self._per_doc[stale]
@@ -179,7 +185,53 @@ class FindingsIndex:
         for k in key:  # the view holds every document's vectors now
             if self._per_doc[k].vectors is not None:
                 self._per_doc[k] = replace(self._per_doc[k], vectors=None)
+        if self._read_since_save and self._read_since_save >= max(1, len(key) // 100):
+            self._save_later(view)
         return view
+
+    def _restore(self) -> None:
+        """Start from the saved view, if there is one for this recipe (`_build` then brings it up to date)."""
+        assert self._snapshot_path is not None
+        payload = snapshot.load(self._snapshot_path)
+        if not (isinstance(payload, tuple) and len(payload) == 2 and isinstance(payload[1], View)):
+            return
+        self._per_doc, self._view = payload
+
+    def _save_later(self, view: View) -> None:
+        """Write the snapshot in a background thread (at 1M chunks it takes seconds); while one is being written
+        another is not started, and the next build that read documents writes it again."""
+        path = self._snapshot_path
+        if path is None or not self._saving.acquire(blocking=False):
+            return
+        per_doc = dict(self._per_doc)
+        self._read_since_save = 0
+
+        def run() -> None:
+            try:
+                snapshot.save(path, (per_doc, view))
+            except Exception as exc:  # derived state: a failed save costs the next start a read, nothing more
+                _log.warning("findings view snapshot not written (%s): %s", path, exc)
+            finally:
+                self._saving.release()
+
+        threading.Thread(target=run, name="findings-snapshot", daemon=True).start()
+
+    def _digest(self, catalogue: dict[str, DocRecord], doc_ids: list[str]) -> None:
+        """Read some documents' finding rows and keep what the view needs of them (`_DocFindings`)."""
+        rows, vectors = self.retriever.store.finding_rows(doc_ids)
+        by_doc: dict[str, list[int]] = {}
+        for i, row in enumerate(rows):
+            by_doc.setdefault(row_doc(row.metadata), []).append(i)
+        for d in doc_ids:
+            picked = by_doc.get(d, [])
+            doc_rows, doc_vectors = in_order([rows[i] for i in picked], vectors[picked] if picked else vectors[:0])
+            tokens = [tuple(sys.intern(t) for t in set(tokenize(r.text))) for r in doc_rows]
+            scores = self.categorizer.sentence_scores(
+                [finding_row_text(r.text, r.metadata) for r in doc_rows], doc_vectors
+            )
+            self._per_doc[(d, catalogue[d].ingested_at, catalogue[d].doc)] = _DocFindings(
+                group_rows(doc_rows, scores, self.categorizer), doc_vectors.astype(VECTOR_DTYPE), tokens, scores
+            )
 
     def _extend(self, base: View, key: tuple[_DocKey, ...], kept: dict[_DocKey, np.ndarray]) -> View:
         """`base` (the view of a prefix of `key`) plus the findings of the rest of `key`'s documents, whose

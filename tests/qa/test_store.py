@@ -13,8 +13,8 @@ from ingest.readers import read_document
 from ingest.schema import ChunkRow, DocFields, DocRecord
 from qa.findings import FindingFilter, open_findings
 from qa.retrieve import Retriever
-from qa.store import Store, StoreError
-from tests.conftest import SAMPLES, ingest_into
+from qa.store import Store, StoreError, vectors_in_metadata
+from tests.conftest import SAMPLES, ingest_into, make_settings
 from tests.support.samples import S001, S004, copy_sample
 
 
@@ -91,18 +91,18 @@ def test_embedder_mismatch_is_a_clear_error(empty_retriever: Retriever) -> None:
 def test_repair_removes_findings_of_an_interrupted_ingest(empty_retriever: Retriever) -> None:
     report = ingest_into(empty_retriever, [SAMPLES / "004_30f3d27d840c4c9e.txt"])
     store = empty_retriever.store
-    rows = store.findings.get(include=["metadatas", "documents", "embeddings"])
-    assert len(rows["ids"]) == 5 and report.new
+    rows, vectors = store.finding_rows(list(report.doc_ids.values()))
+    assert len(rows) == 5 and report.new
     # Another document's findings written without its commit (the writer died before the record).
     orphan = [
         ChunkRow(
             f"dead-f000-{j:02d}",
             "预算编制不够细化。",
-            {**rows["metadatas"][0], "doc_id": "dead", "finding_id": "dead-f000", "row": j},
+            {**rows[0].metadata, "doc_id": "dead", "finding_id": "dead-f000", "row": j},
         )
         for j in range(2)
-    ]  # type: ignore[index]
-    store.write_chunks(store.findings, orphan, np.asarray(rows["embeddings"][:2]))  # type: ignore[index]
+    ]
+    store.write_chunks(store.findings, orphan, vectors[:2])
     assert store.findings.count() == 7
     assert open_findings(empty_retriever).select(FindingFilter()) and all(
         f.doc.doc_id != "dead" for f in open_findings(empty_retriever).select(FindingFilter())
@@ -111,3 +111,70 @@ def test_repair_removes_findings_of_an_interrupted_ingest(empty_retriever: Retri
     assert store.findings.count() == 5
     doc_id = report.doc_ids["004_30f3d27d840c4c9e.txt"]
     assert store.delete_document(doc_id) and store.findings.count() == 0
+
+
+def _finding_rows(doc_id: str, n: int) -> list[ChunkRow]:
+    doc = DocFields(doc_id, f"{doc_id}.txt", "标题", "某单位", "赫山区", 2021, "部门整体支出")
+    return [
+        ChunkRow(
+            f"{doc_id}-f000-{j:02d}", f"第{j}句。", {**doc.to_metadata(), "finding_id": f"{doc_id}-f000", "row": j}
+        )
+        for j in range(n)
+    ]
+
+
+def test_finding_vectors_live_in_row_metadata_not_in_a_vector_index(tmp_path: Path) -> None:
+    """A new store keeps finding-sentence vectors in their rows' metadata, exactly as written, and the
+    collection's vector index holds a one-dimensional placeholder per row (Chroma loads a collection's whole
+    index into memory on any read: a float32 copy of every finding vector)."""
+    store = Store(make_settings(tmp_path / "new"), "model", 4)
+    vectors = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    store.write_chunks(store.findings, _finding_rows("d1", 3), vectors)
+    rows, read = store.finding_rows(["d1"])
+    assert np.array_equal(read, vectors) and read.dtype == np.float32
+    assert [r.id for r in rows] == ["d1-f000-00", "d1-f000-01", "d1-f000-02"]
+    assert all(set(r.metadata) == set(_finding_rows("d1", 1)[0].metadata) for r in rows)  # no vector field
+    raw = store.findings.get(include=["embeddings"])
+    assert {len(e) for e in raw["embeddings"]} == {1}  # type: ignore[union-attr]
+    reopened = Store(make_settings(tmp_path / "new"), "model", 4)
+    assert np.array_equal(reopened.finding_rows(["d1"])[1], vectors)
+
+
+def test_a_findings_collection_of_the_older_layout_is_read_and_written_as_before(tmp_path: Path) -> None:
+    """Stores made before the vectors moved to the metadata keep working without a reindex."""
+    settings = make_settings(tmp_path / "old")
+    import chromadb
+
+    old = chromadb.PersistentClient(path=str(settings.data_dir / "chroma")).get_or_create_collection(
+        f"{settings.collection}_findings",
+        metadata={"embedder": "model", "dimension": 4},
+        configuration={"hnsw": {"space": "cosine"}},
+        embedding_function=None,
+    )
+    store = Store(settings, "model", 4)
+    assert store.findings.id == old.id
+    vectors = np.random.default_rng(1).standard_normal((2, 4)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store.write_chunks(store.findings, _finding_rows("d2", 2), vectors)
+    raw = store.findings.get(include=["embeddings", "metadatas"])
+    assert {len(e) for e in raw["embeddings"]} == {4}  # type: ignore[union-attr]
+    assert all("vector_f32" not in m for m in raw["metadatas"] or [])
+    assert np.allclose(store.finding_rows(["d2"])[1], vectors, atol=1e-6)
+    # `qa reindex` (Store.replace_rows) rebuilds it in the new layout.
+    assert not vectors_in_metadata(store.findings)
+    store.replace_rows(lambda sides: store.write_chunks(sides[1], _finding_rows("d2", 2), vectors))
+    assert vectors_in_metadata(store.findings) and np.array_equal(store.finding_rows(["d2"])[1], vectors)
+
+
+def test_clear_findings_drops_every_row_into_the_current_layout(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "old")
+    import chromadb
+
+    chromadb.PersistentClient(path=str(settings.data_dir / "chroma")).get_or_create_collection(
+        f"{settings.collection}_findings", metadata={"embedder": "model", "dimension": 4}, embedding_function=None
+    )
+    store = Store(settings, "model", 4)
+    store.write_chunks(store.findings, _finding_rows("d3", 2), np.eye(2, 4, dtype=np.float32))
+    token = store.change_token()
+    store.clear_findings()
+    assert store.findings.count() == 0 and vectors_in_metadata(store.findings) and store.change_token() != token

@@ -4,10 +4,18 @@ exact spans), and a view extended after an upload equals the view a fresh proces
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from qa.findings import FindingFilter, open_findings
+import qa.findings.index as index_module
+from qa.findings import FindingFilter, FindingsIndex, open_findings
+from qa.findings.index import View
 from qa.retrieve import Retriever
 from tests.conftest import SAMPLES, ingest_into
+
+
+def _read_in_full(retriever: Retriever) -> View:
+    """The view as a process without a saved one builds it: every row read from the store."""
+    return FindingsIndex(retriever, open_findings(retriever).categorizer).view()
 
 
 def test_stored_findings_follow_their_document(sample_retriever: Retriever) -> None:
@@ -56,12 +64,35 @@ def test_findings_view_extended_after_an_upload_equals_a_full_build(empty_retrie
         rows_a, rows_b = a.vectors_by_doc(), b.vectors_by_doc()  # type: ignore[attr-defined]
         assert rows_a.keys() == rows_b.keys() and all(np.array_equal(rows_a[k], rows_b[k]) for k in rows_a)
 
-    same(extended, open_findings(empty_retriever).view())
+    same(extended, _read_in_full(empty_retriever))
     assert len(before.findings) < len(extended.findings) == 32
     empty_retriever.store.delete_document(report.doc_ids[samples[3].name])
     empty_retriever.invalidate()
     bases.clear()
     shrunk = index.view()
     assert bases == [0]  # a delete rebuilds from nothing (the vectors it keeps come from the old view)
-    same(shrunk, open_findings(empty_retriever).view())
+    same(shrunk, _read_in_full(empty_retriever))
     assert all(d.vectors is None for d in index._per_doc.values())  # one copy of the vectors: the view's
+
+
+def test_findings_read_in_batches_of_documents_give_the_same_view(
+    sample_retriever: Retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The view reads the store a few documents at a time (bounded memory at 1M chunks): batches of 2 documents
+    (three reads for the five samples) must give the view one read gives, and each document's findings share
+    one DocFields object instead of a copy per finding."""
+    whole = _read_in_full(sample_retriever)
+    reads: list[int] = []
+    read = sample_retriever.store.finding_rows
+    monkeypatch.setattr(sample_retriever.store, "finding_rows", lambda ids: reads.append(len(ids)) or read(ids))
+    monkeypatch.setattr(index_module, "_READ_BATCH", 2)
+    batched = _read_in_full(sample_retriever)
+    assert reads == [2, 2, 1]
+    assert batched.findings == whole.findings and batched.key == whole.key
+    for name in ("vectors", "row_scores", "row_problem", "row_measure", "row_finding", "row_doc"):
+        assert np.array_equal(getattr(batched, name), getattr(whole, name)), name
+    assert {t: list(r) for t, r in batched.postings.items()} == {t: list(r) for t, r in whole.postings.items()}
+    by_doc: dict[str, set[int]] = {}
+    for f in batched.findings:
+        by_doc.setdefault(f.doc.doc_id, set()).add(id(f.doc))
+    assert len(by_doc) == 5 and all(len(objects) == 1 for objects in by_doc.values())
