@@ -34,6 +34,7 @@ def _runinfo(r: dict[str, Any]) -> str:
 def render() -> str:
     out: list[str] = []
     ing, qry, enc, lex = _load("ingest"), _load("query"), _load("encoder"), _load("lexical")
+    upd = _load("findings_update")
     ocr = _load("ocr")
     # 1M chunks takes an hour or more, so it runs on its own (BENCH_SIZES=1m BENCH_QUERY_NAME=query_1m).
     q1m = _load("query_1m")
@@ -259,6 +260,29 @@ def render() -> str:
                 f"{q['old']['first_pass_p50_ms']} / {q['new']['first_pass_p50_ms']} / {q['new_base_plus_delta']['first_pass_p50_ms']} | "
                 f"{m['merge_s']} ({m['unmerged_rows']:,}; {m['write_base_s']}) |"
             )
+    if upd:
+        out.append("\n### One change to the library: what the next request pays\n")
+        out.append(
+            _runinfo(upd)
+            + " `bench/findings_update.py`: on a copy of the store, in one process, medians over rounds; the findings view"
+            " rebuilt after a delete or edit (the code before dead rows) and updated in place, interleaved. Store write"
+            " includes embedding an added document.\n"
+        )
+        out.append(
+            "| chunks | change | store write s | catalogue + BM25 update s | every record read s (before: at each change) |"
+            " findings view: rebuild s | in place s | rebuild ÷ in place |"
+            " first aggregate after it s (in place) | every row's concepts again s (before: at each change) |"
+        )
+        out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for n, r in upd["sizes"].items():
+            for change in ("delete", "edit", "add"):
+                old, new = r[f"rebuild.{change}"], r[f"in_place.{change}"]
+                ratio = f"{r[change + '_view_ratio']}×" if f"{change}_view_ratio" in r else "— (appended in both)"
+                out.append(
+                    f"| {int(n):,} | {change} | {new['write_s']} | {new['bm25_s']} | {new.get('catalogue_all_s', '—')} |"
+                    f" {old['view_s']} | {new['view_s']} | {ratio} |"
+                    f" {new['first_ask_s']} | {new['accepted_all_s']} |"
+                )
     if enc:
         out.append("\n### Encoder backends\n")
         out.append(_runinfo(enc) + "\n")

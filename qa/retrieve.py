@@ -26,7 +26,7 @@ from qa.fusion import FusionParams, FusionRecord, fuse, load_record
 from qa.fusion import rrf as rrf  # re-exported: scripts/tune.py's RRF grid
 from qa.lexical import LexicalIndex, TokenCache, analyze
 from qa.settings import Settings
-from qa.store import Store
+from qa.store import CHANGE_RETENTION, Generation, Store, record_order
 
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
@@ -191,6 +191,33 @@ class QueryEncoder:
         return fut.result()
 
 
+_CLOCK_SKEW = 300.0  # seconds
+
+
+def apply_changes(
+    catalogue: dict[str, DocRecord], fresh: Mapping[str, DocRecord], changed: set[str]
+) -> dict[str, DocRecord]:
+    """`catalogue` with the `changed` documents' records replaced by those in `fresh` (missing there: deleted), in
+    the order a full read gives (`record_order`)."""
+    out = dict(catalogue)
+    moved: list[DocRecord] = []
+    for d in changed:
+        new, old = fresh.get(d), out.get(d)
+        if new is None:
+            out.pop(d, None)
+        elif old is not None and record_order(old) == record_order(new):
+            out[d] = new  # an edit: same place
+        else:
+            out.pop(d, None)
+            moved.append(new)
+    moved.sort(key=record_order)
+    if moved and out and record_order(next(reversed(out.values()))) > record_order(moved[0]):
+        # A writer whose commit is older than the newest record held (clocks, or a slow batch): full order.
+        return {r.doc.doc_id: r for r in sorted([*out.values(), *moved], key=record_order)}
+    out.update((r.doc.doc_id, r) for r in moved)
+    return out
+
+
 class Retriever:
     """Owns the per-process view of the store: the catalogue of committed documents and the BM25 index."""
 
@@ -205,6 +232,7 @@ class Retriever:
         self._checked_at = 0.0
         self._token: str | None = None  # the store's change token the catalogue was read at
         self._full_at = 0.0
+        self._changes_at: float | None = None  # changes logged from this time on (writers' clocks) are not in it yet
         # invalidate() counts; the view records the count it was read after. A reader whose view is older than the
         # last invalidation waits for a fresh one, even while another thread is already reading it.
         self._invalidations = 0
@@ -227,7 +255,8 @@ class Retriever:
 
     def _refresh(self) -> None:
         """Every `catalogue_ttl` seconds ask the store whether anything changed (its change token: two cheap
-        calls), and re-read the catalogue only when it did (or every `catalogue_full_check` seconds as a backstop).
+        calls), and when it did, re-read the records its change log names (or every record every
+        `catalogue_full_check` seconds as a backstop).
         While one thread refreshes, the others keep answering from the current view, except after `invalidate()`
         or before the first view exists: then they wait for a view read after it (a refresh that another request
         started just before the invalidation does not count: its reader would miss the write)."""
@@ -242,7 +271,8 @@ class Retriever:
             if now - self._checked_at < ttl and self._lexical is not None and self._covers >= wanted:
                 return
             covering = self._invalidations  # read before the store: this view includes every write invalidated so far
-            token = self.store.change_token()
+            gen = self.store.generation()
+            token = gen.token
             self._fusion_record = load_record(
                 self.store.meta
             )  # a tuning run (any process) may have recorded a new choice
@@ -254,8 +284,15 @@ class Retriever:
                 self._checked_at = time.monotonic()
                 self._covers = covering
                 return
-            records = self.store.catalogue()
-            catalogue = {r.doc.doc_id: r for r in records}
+            # Every record is read again when the token did not change (the backstop above: a writer that died between
+            # a record and its log entry), and at least every 10 backstop periods while changes keep coming;
+            # otherwise the change log says which records to read.
+            full = token == self._token or now - self._full_at >= 10 * self.settings.catalogue_full_check
+            catalogue = None if full else self._caught_up(gen)
+            if catalogue is None:
+                catalogue = {r.doc.doc_id: r for r in self.store.catalogue()}
+                self._full_at = now
+            self._changes_at = gen.at
             versions = {d: index_version(r.doc) for d, r in catalogue.items()}
             generation = generation_of(versions)
             lexical = self._lexical
@@ -263,11 +300,26 @@ class Retriever:
                 lexical = self._load_or_build_lexical(generation, catalogue, versions)
             # Swap in one step: readers see either the old view or the new one.
             self._catalogue, self._generation, self._lexical = catalogue, generation, lexical
-            self._token, self._full_at = token, now
+            self._token = token
             self._checked_at = time.monotonic()
             self._covers = covering
         finally:
             self._lock.release()
+
+    def _caught_up(self, gen: Generation) -> dict[str, DocRecord] | None:
+        """The catalogue as of `gen` from the one held and the store's change log (only the changed documents'
+        records are read), or None when that cannot be trusted: nothing held yet, held for longer than the log
+        keeps, a change of everything logged, or the result's size differs from the store's documents count."""
+        since = self._changes_at
+        if self._lexical is None or since is None or time.time() - since > CHANGE_RETENTION / 2:
+            return None
+        # Writers' clocks may disagree by a little: changes logged a while before the last one seen are read again
+        # (re-applying one is harmless).
+        changed = self.store.changed_since(since - _CLOCK_SKEW)
+        if changed is None:
+            return None
+        catalogue = apply_changes(self._catalogue, self.store.records(sorted(changed)), changed)
+        return catalogue if len(catalogue) == gen.count else None
 
     def _lexical_dir(self) -> Path:
         return self.settings.data_dir / "lexical" / self.settings.collection

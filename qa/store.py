@@ -8,8 +8,11 @@ one are the remains of an interrupted ingest and `repair()` removes them. Deleti
 
 Every change to the set of records or to their fields also writes a fresh token into a one-record
 `<collection>_meta` collection, so a process (one of several API replicas on one Chroma server) learns that the
-catalogue changed from two cheap calls (`change_token()`: that record and the documents count) instead of
-re-reading every record; the count also catches a writer that died between its record and its token.
+catalogue changed from two cheap calls (`generation()`: that record and the documents count) instead of
+re-reading every record; the count also catches a writer that died between its record and its token. Before the
+token, the change itself is logged in the same collection (which documents, when; `changed_since`), so a process
+holding a catalogue re-reads only the changed documents' records: reading all of them cost 0.43 s at 100k chunks
+(7.7k documents) and grows with the library, on every change, in every replica.
 
 Metadata edits (`relabel`) rewrite a document's fields on its rows and record in place (Chroma keeps the vectors);
 the edit itself is kept in `<collection>_overrides`, one record per file name, so it outlives the document's
@@ -23,7 +26,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlparse
 
@@ -44,6 +48,24 @@ _READ_PAGE = 5000
 _GENERATION_ID = "generation"
 _PENDING = "pending:"
 _PENDING_MAX_AGE = 3600.0
+_CHANGE = "change:"
+# How long the change log keeps an entry: a process whose catalogue is older than this re-reads every record.
+CHANGE_RETENTION = 7 * 86400.0
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The store's change state: `token` differs after every commit, delete or edit by any process (and with the
+    documents count, `count`); `at` is the last change's time by its writer's clock."""
+
+    token: str
+    count: int
+    at: float
+
+
+def record_order(record: DocRecord) -> tuple[float, str]:
+    """The catalogue's order: oldest first."""
+    return (record.ingested_at, record.doc.doc_id)
 
 
 VectorCollections = tuple[Collection, Collection]  # (chunks, finding sentences)
@@ -187,7 +209,7 @@ class Store:
             if len(page["ids"]) < _READ_PAGE:
                 break
             offset += _READ_PAGE
-        return sorted(records, key=lambda r: (r.ingested_at, r.doc.doc_id))
+        return sorted(records, key=record_order)
 
     def get_document(self, doc_id: str) -> tuple[DocRecord, str] | None:
         page = self.docs.get(ids=[doc_id], include=["metadatas", "documents"])
@@ -198,11 +220,14 @@ class Store:
         ] or ""
 
     def records(self, doc_ids: Sequence[str]) -> dict[str, DocRecord]:
-        """The committed records among `doc_ids` (one read, without their texts)."""
-        if not doc_ids:
-            return {}
-        page = self.docs.get(ids=list(doc_ids), include=["metadatas"])
-        return {i: DocRecord.from_metadata(i, dict(m or {})) for i, m in zip(page["ids"], page["metadatas"] or [])}
+        """The committed records among `doc_ids` (without their texts)."""
+        out: dict[str, DocRecord] = {}
+        for part in _batches(list(doc_ids)):
+            page = self.docs.get(ids=part, include=["metadatas"])
+            out.update(
+                (i, DocRecord.from_metadata(i, dict(m or {}))) for i, m in zip(page["ids"], page["metadatas"] or [])
+            )
+        return out
 
     def records_by_source(self, sources: Sequence[str]) -> dict[str, list[DocRecord]]:
         """Committed records stored under each of `sources` (one read)."""
@@ -254,7 +279,7 @@ class Store:
             documents=[t for _, t in items],
             metadatas=[r.metadata() for r, _ in items],
         )
-        self.bump_generation()
+        self.bump_generation(r.doc.doc_id for r, _ in items)
         self.meta.delete(ids=[_PENDING + r.doc.doc_id for r, _ in items])
 
     def _mark_pending(self, doc_ids: set[str]) -> None:
@@ -278,7 +303,7 @@ class Store:
         self.docs.delete(ids=[doc_id])
         self.chunks.delete(where={"doc_id": doc_id})
         self.findings.delete(where={"doc_id": doc_id})
-        self.bump_generation()
+        self.bump_generation([doc_id])
         return existed
 
     # --- metadata edits (qa.library.Library.edit_metadata) --------------------------------------------------
@@ -292,7 +317,7 @@ class Store:
                 part = rows[start : start + _WRITE_BATCH]
                 col.update(ids=[r.id for r in part], metadatas=[with_doc(r.metadata, record.doc) for r in part])
         self.docs.update(ids=[record.doc.doc_id], metadatas=[record.metadata()])
-        self.bump_generation()
+        self.bump_generation([record.doc.doc_id])
 
     def overrides(self, sources: Sequence[str]) -> dict[str, dict[str, str | int]]:
         """The stored edits of these file names (one record per file name in `<collection>_overrides`)."""
@@ -313,18 +338,48 @@ class Store:
 
     # --- change detection (see module docstring) ----------------------------------------------------------
 
-    def bump_generation(self) -> None:
+    def bump_generation(self, doc_ids: Iterable[str] | None = None) -> None:
+        """Log a change of `doc_ids`' records (None: anything may have changed, e.g. a reindex), then write a new
+        token. The log entry first: a process that sees the token finds the entry."""
+        now = time.time()
+        ids = None if doc_ids is None else sorted(set(doc_ids))
+        entry: dict[str, str | float | bool] = {
+            "kind": "change",
+            "at": now,
+            "all": ids is None,
+            "doc_ids": "\n".join(ids or []),
+        }
+        self.meta.upsert(
+            ids=[f"{_CHANGE}{now:.6f}:{uuid.uuid4().hex[:8]}"], embeddings=placeholder_vectors(), metadatas=[entry]
+        )
         self.meta.upsert(
             ids=[_GENERATION_ID],
             embeddings=placeholder_vectors(),
-            metadatas=[{"token": uuid.uuid4().hex, "at": time.time()}],
+            metadatas=[{"token": uuid.uuid4().hex, "at": now}],
         )
+        expired: Filter = {"$and": [{"kind": "change"}, {"at": {"$lt": now - CHANGE_RETENTION}}]}
+        self.meta.delete(where=expired)
+
+    def generation(self) -> Generation:
+        page = self.meta.get(ids=[_GENERATION_ID], include=["metadatas"])
+        meta = ((page["metadatas"] or [{}])[0] or {}) if page["ids"] else {}
+        count = self.docs.count()
+        return Generation(f"{meta.get('token', '')}:{count}", count, float(cast(float, meta.get("at", 0.0))))
 
     def change_token(self) -> str:
-        """Changes whenever a document is committed or deleted (by any process on this store)."""
-        page = self.meta.get(ids=[_GENERATION_ID], include=["metadatas"])
-        token = str(((page["metadatas"] or [{}])[0] or {}).get("token", "")) if page["ids"] else ""
-        return f"{token}:{self.docs.count()}"
+        """Changes whenever a document is committed, deleted or edited (by any process on this store)."""
+        return self.generation().token
+
+    def changed_since(self, at: float) -> set[str] | None:
+        """The documents whose records changed in the changes logged at or after `at` (writers' clocks); None when
+        one of them may have changed anything (a reindex)."""
+        where: Filter = {"$and": [{"kind": "change"}, {"at": {"$gte": at}}]}
+        changed: set[str] = set()
+        for row in self._iter(self.meta, False, where):
+            if row.metadata.get("all"):
+                return None
+            changed.update(d for d in str(row.metadata.get("doc_ids") or "").split("\n") if d)
+        return changed
 
     def repair(self, full: bool = False) -> int:
         """Remove chunks that no committed document owns (an ingest killed between its two steps); returns how

@@ -89,7 +89,12 @@ def _best_per_document(view_row_doc: np.ndarray, rows: np.ndarray, scores: np.nd
 
 def _admitted_rows(index: FindingsIndex, view: View, filters: Filters) -> np.ndarray:
     catalogue = index.retriever.catalogue()
-    codes = [i for i, k in enumerate(view.key) if k[0] in catalogue and filters.admits(catalogue[k[0]].doc)]
+    # Codes of departed documents are None: their rows stay in the view until it is rebuilt, never admitted.
+    codes = [
+        i
+        for i, k in enumerate(view.docs)
+        if k is not None and k[0] in catalogue and filters.admits(catalogue[k[0]].doc)
+    ]
     return np.isin(view.row_doc, np.asarray(codes, dtype=np.int64))
 
 

@@ -2,7 +2,9 @@
 
 Findings are read from the store once per committed document (keyed by doc_id and ingest time, so a rewrite
 of the same content with new metadata is read again) and dropped when their document leaves the catalogue;
-only findings of committed documents are ever visible, whatever a crashed ingest left behind. Categories are
+only findings of committed documents are ever visible, whatever a crashed ingest left behind. A change costs what
+changed: added documents are appended to the view, a departed one's rows are marked dead (never admitted), and
+the view is rebuilt without its dead rows only when they outgrow `_DEAD_SHARE` of it. Categories are
 assigned here, at read time, from the sentence vectors stored at ingest: a custom taxonomy (QA_TAXONOMY)
 applies to everything already stored, without re-ingest, at the cost of one matrix product per new document.
 """
@@ -30,6 +32,10 @@ _log = logging.getLogger(__name__)
 STATS_BY = ("category", "year", "region", "unit")
 VECTOR_DTYPE = np.float16  # of the view's sentence vectors
 _READ_BATCH = 400  # documents whose finding rows are read from the store at a time
+# Rows of departed documents a view keeps (never admitted) before the next change rebuilds it without them: a
+# delete or rewrite then costs a flag per row instead of a rebuild (1 s at 100k chunks, ~10 s at 1M), and the
+# rebuild is paid once per this share of the rows changed.
+_DEAD_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -99,13 +105,25 @@ class View:
     row_finding: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     row_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # a code per document
     postings: dict[str, np.ndarray] = field(default_factory=dict)
-    key: tuple[_DocKey, ...] = ()
+    key: tuple[_DocKey, ...] = ()  # the committed documents the view is in step with (catalogue order)
+    # The document of each `row_doc` code, None once it left the catalogue (its rows are dead: kept, never
+    # admitted). Codes are handed out in row order, so a document's rows are one run of its code.
+    docs: tuple[_DocKey | None, ...] = ()
+    row_accepted: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))  # Categorizer.accepted
+    dead_rows: int = 0
+
+    def code_bounds(self) -> np.ndarray:
+        """Row i of code c is in bounds[c]:bounds[c + 1]."""
+        return np.searchsorted(self.row_doc, np.arange(len(self.docs) + 1))
 
     def vectors_by_doc(self) -> dict[_DocKey, np.ndarray]:
-        """Each document's rows of `vectors` (views, not copies): `row_doc` codes are positions in `key`, and
-        rows are in `key` order, so a document's rows are one run of equal codes."""
-        bounds = np.searchsorted(self.row_doc, np.arange(len(self.key) + 1))
-        return {k: self.vectors[bounds[i] : bounds[i + 1]] for i, k in enumerate(self.key)}
+        """Each live document's rows of `vectors` (views, not copies)."""
+        bounds = self.code_bounds()
+        return {k: self.vectors[bounds[i] : bounds[i + 1]] for i, k in enumerate(self.docs) if k is not None}
+
+    def live_codes(self) -> np.ndarray:
+        """bool per code: its document is in the view's catalogue."""
+        return np.fromiter((k is not None for k in self.docs), dtype=bool, count=len(self.docs))
 
 
 @dataclass(frozen=True)
@@ -142,7 +160,6 @@ class FindingsIndex:
         # rewrite rebuilds it) are not frozen out of the GC as the start-up ones are (Answerer.warm).
         self._per_doc: dict[_DocKey, _DocFindings] = {}
         self._view = View()
-        self._accepted: tuple[View, np.ndarray] | None = None
 
     # --- loading -------------------------------------------------------------------------------------------
 
@@ -176,12 +193,21 @@ class FindingsIndex:
         for stale in [k for k in self._per_doc if k not in live]:
             del self._per_doc[stale]
         old = self._view
-        if old.key and key[: len(old.key)] == old.key:
-            # Documents were only added (an upload): extend the current view (100k chunks, 20 documents added:
-            # 0.05-0.35 s, against 0.8-1.1 s for a rebuild that re-offsets 60k findings and re-inverts 77k rows).
-            view = self._extend(old, key, {})
+        known = set(old.key)
+        added = [k for k in key if k not in known]
+        gone = [c for c, k in enumerate(old.docs) if k is not None and k not in live]
+        bounds = old.code_bounds()
+        dead = old.dead_rows + int(sum(bounds[c + 1] - bounds[c] for c in gone))
+        if old.docs and dead <= _DEAD_SHARE * (len(old.row_doc) + sum(len(self._per_doc[k].tokens) for k in added)):
+            # Documents added (an upload), departed (a delete) or both (a rewrite): mark the departed ones' rows
+            # dead and append the added ones (100k chunks: 20 documents added 0.05-0.35 s; a rebuild that
+            # re-offsets 60k findings and re-inverts 77k rows 0.8-1.1 s).
+            docs = list(old.docs)
+            for c in gone:
+                docs[c] = None
+            view = self._extend(replace(old, docs=tuple(docs), dead_rows=dead), key, added, {})
         else:
-            view = self._extend(View(), key, old.vectors_by_doc())
+            view = self._extend(View(), key, list(key), old.vectors_by_doc())
         for k in key:  # the view holds every document's vectors now
             if self._per_doc[k].vectors is not None:
                 self._per_doc[k] = replace(self._per_doc[k], vectors=None)
@@ -233,15 +259,20 @@ class FindingsIndex:
                 group_rows(doc_rows, scores, self.categorizer), doc_vectors.astype(VECTOR_DTYPE), tokens, scores
             )
 
-    def _extend(self, base: View, key: tuple[_DocKey, ...], kept: dict[_DocKey, np.ndarray]) -> View:
-        """`base` (the view of a prefix of `key`) plus the findings of the rest of `key`'s documents, whose
+    def _extend(
+        self, base: View, key: tuple[_DocKey, ...], added: list[_DocKey], kept: dict[_DocKey, np.ndarray]
+    ) -> View:
+        """`base` plus the findings of the `added` documents (new codes after base's), the view of `key`; their
         vectors are in `_per_doc` (read from the store) or else in `kept` (from the view being replaced)."""
+        if not added:  # a delete: nothing to append, no array to copy
+            return replace(base, key=key)
         findings = list(base.findings)
         blocks = [base.vectors] if len(base.findings) else []
         score_blocks = [base.row_scores] if len(base.findings) else []
-        added: dict[str, list[int]] = {}
+        postings_added: dict[str, list[int]] = {}
         offset = len(base.vectors) if base.findings else 0
-        for k in key[len(base.key) :]:
+        codes = {k[0]: c for c, k in enumerate(added, start=len(base.docs))}
+        for k in added:
             doc = self._per_doc[k]
             if not doc.findings:
                 continue
@@ -251,7 +282,7 @@ class FindingsIndex:
             score_blocks.append(doc.scores)
             for i, tokens in enumerate(doc.tokens, start=offset):
                 for t in tokens:
-                    added.setdefault(t, []).append(i)
+                    postings_added.setdefault(t, []).append(i)
             offset += len(vectors)
         # float16: the view holds the only copy of every finding sentence's vector (issue 23: 1.5 GB at 1M chunks in
         # float32). Categories are scored from the float32 vectors read from the store, before they land here; only
@@ -265,7 +296,6 @@ class FindingsIndex:
         row_scores = np.concatenate(score_blocks) if score_blocks else np.zeros((0, n_categories), dtype=np.float32)
         new = findings[len(base.findings) :]
         sizes = [len(f.sentences) for f in new]
-        codes = {k[0]: i for i, k in enumerate(key)}
         row_finding = np.concatenate(
             [base.row_finding, np.repeat(np.arange(len(base.findings), len(findings)), sizes)]
         ).astype(np.int64)
@@ -279,26 +309,44 @@ class FindingsIndex:
         row_problem = np.concatenate([base.row_problem, problem & ~plans & ~labels])
         row_measure = np.concatenate([base.row_measure, ~problem | plans])
         postings = dict(base.postings)  # arrays are never changed in place: the old view stays valid for its readers
-        for t, rows in added.items():
+        for t, rows in postings_added.items():
             more = np.asarray(rows, dtype=np.int64)
             postings[t] = np.concatenate([postings[t], more]) if t in postings else more
-        return View(findings, stacked, row_scores, row_problem, row_measure, row_finding, row_doc, postings, key)
+        row_accepted = np.concatenate(
+            [base.row_accepted.reshape(-1, n_categories), self.categorizer.accepted(row_scores[len(base.row_scores) :])]
+        )
+        return View(
+            findings,
+            stacked,
+            row_scores,
+            row_problem,
+            row_measure,
+            row_finding,
+            row_doc,
+            postings,
+            key,
+            base.docs + tuple(added),
+            row_accepted,
+            base.dead_rows,
+        )
 
     # --- queries -------------------------------------------------------------------------------------------
 
     def accepted(self, view: View | None = None) -> np.ndarray:
         """(rows × categories) bool of `view` (default: the current one): the concepts each finding sentence
-        states (`Categorizer.accepted`), computed once per view."""
-        view = view or self.view()
-        cached = self._accepted
-        if cached is None or cached[0] is not view:
-            cached = self._accepted = (view, self.categorizer.accepted(view.row_scores))
-        return cached[1]
+        states (`Categorizer.accepted`), computed for each row when it joins the view."""
+        return (view or self.view()).row_accepted
 
     def select(self, flt: FindingFilter) -> list[Finding]:
         catalogue = self.retriever.catalogue()
+        view = self.view()
+        live = view.live_codes()[view.row_doc] if view.dead_rows else None  # per row
         return [
-            f for f in self.view().findings if f.doc.doc_id in catalogue and flt.admits(f, catalogue[f.doc.doc_id].doc)
+            f
+            for f in view.findings
+            if (live is None or live[f.first_row])
+            and f.doc.doc_id in catalogue
+            and flt.admits(f, catalogue[f.doc.doc_id].doc)
         ]
 
     def stats(self, by: str, flt: FindingFilter) -> list[Group]:

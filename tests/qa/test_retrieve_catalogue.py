@@ -6,12 +6,18 @@ the first start seeded it."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from ingest.schema import DocFields, DocRecord
-from qa.retrieve import Retriever
+from qa import retrieve
+from qa.embeddings import Embedder
+from qa.library import Library
+from qa.retrieve import Filters, Retriever, apply_changes, open_retriever
 from qa.settings import Settings
+from qa.store import Generation
+from tests.conftest import SAMPLES, ingest_into
 
 
 def record(doc_id: str) -> DocRecord:
@@ -28,8 +34,11 @@ class SlowStore:
         self.reading = threading.Event()
         self.meta = NoRecords()
 
-    def change_token(self) -> str:
-        return str(len(self.records))
+    def generation(self) -> Generation:
+        return Generation(str(len(self.records)), len(self.records), 0.0)
+
+    def changed_since(self, at: float) -> None:
+        return None  # no change log: every refresh reads the whole catalogue
 
     def catalogue(self) -> list[DocRecord]:
         seen = list(self.records)
@@ -94,3 +103,64 @@ def test_without_a_write_readers_never_wait_for_a_refresh(tmp_path: Path, monkey
     assert set(retriever.catalogue()) == {"a"}  # answered at once from the current view
     store.gate.set()
     other.join(5)
+
+
+def test_apply_changes_keeps_the_order_of_a_full_read() -> None:
+    """Edited records keep their place, re-committed and added ones go where their commit time puts them."""
+
+    def rec(doc_id: str, at: float, unit: str = "u") -> DocRecord:
+        return DocRecord(DocFields(doc_id, f"{doc_id}.txt", unit, unit, "", 2021, "其他"), "txt", 1, at)
+
+    held = {r.doc.doc_id: r for r in (rec("a", 1), rec("b", 2), rec("c", 3))}
+    fresh = {"b": rec("b", 2, "改"), "d": rec("d", 4), "a": rec("a", 5)}
+    out = apply_changes(held, fresh, {"a", "b", "c", "d"})
+    assert [(d, r.ingested_at, r.doc.unit) for d, r in out.items()] == [("b", 2, "改"), ("d", 4, "u"), ("a", 5, "u")]
+    late = apply_changes(out, {"e": rec("e", 3)}, {"e"})  # a commit older than the newest record held
+    assert list(late) == ["b", "e", "d", "a"]
+    assert list(held) == ["a", "b", "c"]  # the held catalogue is never changed in place: readers may hold it
+
+
+def test_a_replica_follows_another_ones_writes_from_the_change_log(
+    tmp_path: Path, embedder: Embedder, monkeypatch: Any
+) -> None:
+    """Two API processes on one store: the reader learns of the writer's uploads, deletes and edits by reading only
+    the changed documents' records (never the whole catalogue again), and ends with exactly the catalogue and the
+    BM25 results a fresh process gets; when the log cannot account for the store (a record gone without its
+    entry) or a change of everything is logged (reindex), it reads every record."""
+    samples = sorted(SAMPLES.glob("*.txt"))
+    writer = open_retriever(Settings(data_dir=tmp_path / "writer"), embedder)
+    report = ingest_into(writer, samples[:3])
+    reader = Retriever(writer.store, embedder, Settings(data_dir=tmp_path / "reader", catalogue_ttl=0.01))
+    assert set(reader.catalogue()) == set(report.doc_ids.values())
+    full_reads: list[int] = []
+    read_all = writer.store.catalogue
+    monkeypatch.setattr(writer.store, "catalogue", lambda: full_reads.append(1) or read_all())
+
+    def fresh() -> list[tuple[str, DocRecord]]:
+        return [(r.doc.doc_id, r) for r in read_all()]
+
+    added = ingest_into(writer, samples[3:])
+    library = Library.of(writer)
+    library.delete(report.doc_ids[samples[0].name])
+    library.edit_metadata(added.doc_ids[samples[4].name], unit="某某改名中心", year=2019)
+    full_reads.clear()
+    time.sleep(0.02)
+    assert list(reader.catalogue().items()) == fresh() and full_reads == []
+    assert reader.catalogue()[added.doc_ids[samples[4].name]].doc.unit == "某某改名中心"
+    query = "赫山区投资促进服务中心基本支出"
+    bm25 = [(h.id, round(h.score, 6)) for h in reader.bm25(query, 10, Filters())]
+    fresh_reader = Retriever(writer.store, embedder, Settings(data_dir=tmp_path / "fresh"))
+    assert bm25 == [(h.id, round(h.score, 6)) for h in fresh_reader.bm25(query, 10, Filters())]
+
+    gone = report.doc_ids[samples[1].name]
+    monkeypatch.setattr(retrieve, "_CLOCK_SKEW", 0.0)  # else the log's last 5 minutes (all of this test) are re-read
+    writer.store.docs.delete(ids=[gone])  # a writer that died after removing a record, before logging it
+    writer.store.meta.delete(ids=["generation"])
+    full_reads.clear()
+    time.sleep(0.02)
+    assert gone not in reader.catalogue() and full_reads == [1]
+
+    library.reindex()
+    full_reads.clear()
+    time.sleep(0.02)
+    assert list(reader.catalogue().items()) == fresh() and full_reads == [1]

@@ -1,5 +1,5 @@
 """The findings view (qa.findings.index) of a real store: stored findings follow their document (filters, stats,
-exact spans), and a view extended after an upload equals the view a fresh process builds."""
+exact spans), and a view kept in step with uploads, deletes and edits answers as the view a fresh process builds."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import pytest
 
 import qa.findings.index as index_module
 from qa.findings import FindingFilter, FindingsIndex, open_findings
+from qa.findings.evidence import concept_verdict
 from qa.findings.index import View
-from qa.retrieve import Retriever
+from qa.library import Library
+from qa.retrieve import Filters, Retriever
 from tests.conftest import SAMPLES, ingest_into
 
 
@@ -41,37 +43,75 @@ def test_stored_findings_follow_their_document(sample_retriever: Retriever) -> N
         assert all(text[s.char_start : s.char_end] == s.text for s in f.sentences)
 
 
-def test_findings_view_extended_after_an_upload_equals_a_full_build(empty_retriever: Retriever) -> None:
-    """An upload extends the view in place of rebuilding it; the result must be the view a fresh process builds,
-    and a delete (not a pure addition) rebuilds."""
+def _same(a: View, b: View) -> None:
+    """Equal views, array for array."""
+    assert a.findings == b.findings and a.key == b.key and a.docs == b.docs
+    for name in ("vectors", "row_scores", "row_accepted", "row_problem", "row_measure", "row_finding", "row_doc"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.postings.keys() == b.postings.keys()
+    assert all(np.array_equal(a.postings[t], b.postings[t]) for t in a.postings)
+    rows_a, rows_b = a.vectors_by_doc(), b.vectors_by_doc()
+    assert rows_a.keys() == rows_b.keys() and all(np.array_equal(rows_a[k], rows_b[k]) for k in rows_a)
+
+
+def _answers(index: FindingsIndex) -> object:
+    """What the view answers: every finding with its categories, the per-category stats, and each concept's
+    verdict (counted documents with their cited sentence and score, near misses) for problems and measures."""
+    verdicts = []
+    for concept in range(len(index.categorizer.categories) - 1):
+        for role in ("problem", "measure"):
+            v = concept_verdict(index, concept, role, Filters())
+            verdicts.append(
+                (
+                    [(s.hit.doc.doc_id, s.text, s.score) for s in v.accepted],
+                    [(r.sentence.hit.doc.doc_id, r.sentence.text, r.reason) for r in v.related],
+                )
+            )
+    findings = sorted((f.finding_id, f.doc, f.text, f.category_names()) for f in index.select(FindingFilter()))
+    return findings, index.stats("category", FindingFilter()), verdicts
+
+
+def test_findings_view_follows_uploads_deletes_and_edits_in_place(
+    empty_retriever: Retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload appends to the view, a delete or a metadata edit marks the departed document's rows dead
+    instead of rebuilding (O(change)); every answer equals a fresh process's, and once dead rows outgrow
+    `_DEAD_SHARE` the next change rebuilds the view into exactly the fresh one."""
     samples = sorted(SAMPLES.glob("*.txt"))
     ingest_into(empty_retriever, samples[:3])
     index = open_findings(empty_retriever)
     before = index.view()
     bases: list[int] = []
     extend = index._extend
-    index._extend = lambda base, key, kept: bases.append(len(base.key)) or extend(base, key, kept)  # type: ignore[method-assign]
+    monkeypatch.setattr(
+        index, "_extend", lambda base, key, added, kept: bases.append(len(base.docs)) or extend(base, key, added, kept)
+    )
     report = ingest_into(empty_retriever, samples[3:])
     extended = index.view()
     assert bases == [len(before.key)] and len(extended.key) == 5  # extended from the 3-document view
-
-    def same(a: object, b: object) -> None:
-        assert a.findings == b.findings and a.key == b.key  # type: ignore[attr-defined]
-        for name in ("vectors", "row_finding", "row_doc"):
-            assert np.array_equal(getattr(a, name), getattr(b, name)), name
-        assert a.postings.keys() == b.postings.keys()  # type: ignore[attr-defined]
-        assert all(np.array_equal(a.postings[t], b.postings[t]) for t in a.postings)  # type: ignore[attr-defined]
-        rows_a, rows_b = a.vectors_by_doc(), b.vectors_by_doc()  # type: ignore[attr-defined]
-        assert rows_a.keys() == rows_b.keys() and all(np.array_equal(rows_a[k], rows_b[k]) for k in rows_a)
-
-    same(extended, _read_in_full(empty_retriever))
+    _same(extended, _read_in_full(empty_retriever))
     assert len(before.findings) < len(extended.findings) == 32
-    empty_retriever.store.delete_document(report.doc_ids[samples[3].name])
-    empty_retriever.invalidate()
+
+    monkeypatch.setattr(index_module, "_DEAD_SHARE", 1.0)
+    library = Library.of(empty_retriever)
+    library.delete(report.doc_ids[samples[3].name])
+    library.edit_metadata(report.doc_ids[samples[4].name], year=2020)  # a rewrite: departs and comes back
     bases.clear()
-    shrunk = index.view()
-    assert bases == [0]  # a delete rebuilds from nothing (the vectors it keeps come from the old view)
-    same(shrunk, _read_in_full(empty_retriever))
+    marked = index.view()
+    assert bases == [5]  # appended after the 5 codes it had, not rebuilt
+    assert marked.docs[3] is None and marked.docs[4] is None and marked.dead_rows > 0
+    assert len(marked.key) == 4 and marked.docs[5] == marked.key[-1] and marked.docs[5][2].year == 2020
+    assert _answers(index) == _answers(FindingsIndex(empty_retriever, index.categorizer))
+    assert index.select(FindingFilter(year=2020)) and all(
+        f.doc.year == 2020 for f in index.select(FindingFilter(year=2020))
+    )
+
+    monkeypatch.setattr(index_module, "_DEAD_SHARE", 0.0)
+    library.delete(report.doc_ids[samples[4].name])
+    bases.clear()
+    rebuilt = index.view()
+    assert bases == [0] and rebuilt.dead_rows == 0  # rebuilt from nothing (the vectors it keeps come from the old view)
+    _same(rebuilt, _read_in_full(empty_retriever))
     assert all(d.vectors is None for d in index._per_doc.values())  # one copy of the vectors: the view's
 
 
