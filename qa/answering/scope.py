@@ -51,10 +51,15 @@ def out_of_scope(u: Understood, catalogue: Sequence[DocRecord]) -> str | None:
         return f"未在已收录报告中找到{year}年的报告。已收录的年份：{_years(catalogue)}。"
     if unit or u.units:
         return None
-    units = [d.doc.unit for d in catalogue if d.doc.unit]
+    # What the library's reports name, built only for a question that names an organisation or a place: it reads
+    # every record (37 of a question's 85 ms at 100k chunks, when it was built for every question).
+    names = named_orgs(u.standalone)
+    places_asked = [p for p in PLACE.findall(u.standalone) if is_place(p)]
+    if not names and not places_asked:
+        return None
     known_places = " ".join(f"{d.doc.region} {d.doc.unit} {d.doc.title}" for d in catalogue)
-    stems = {p[:-1] for p in PLACE.findall(known_places) if is_place(p)}
-    for name in named_orgs(u.standalone):
+    stems = {p[:-1] for p in PLACE.findall(known_places) if is_place(p)} if names else set()
+    for name in names:
         if (
             match_units(name, catalogue)
             or fuzzy_units(name, catalogue)
@@ -64,12 +69,12 @@ def out_of_scope(u: Understood, catalogue: Sequence[DocRecord]) -> str | None:
         places = [p for p in PLACE.findall(name) if is_place(p)]
         # A place the library has (开福区负责楼宇经济工作的中心: a report there names no unit) leaves it open.
         if any(p not in known_places for p in places) or not (places or any(s in name for s in stems if len(s) >= 2)):
-            near = _closest(name, units)
+            near = _closest(name, [d.doc.unit for d in catalogue if d.doc.unit])
             return f"未在已收录报告中找到{name}的报告。" + (f"已收录的相近单位：{'、'.join(near)}。" if near else "")
     if u.filters.region:
         return None
-    for place in PLACE.findall(u.standalone):
-        if is_place(place) and place not in known_places:
+    for place in places_asked:
+        if place not in known_places:
             regions = [p for d in catalogue for p in PLACE.findall(d.doc.region) if is_place(p)]
             near = _closest(place, regions)
             return f"未在已收录报告中找到{place}的报告。" + (f"已收录的相近地区：{'、'.join(near)}。" if near else "")

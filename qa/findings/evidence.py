@@ -75,6 +75,20 @@ def _sentence(view: View, row: int, score: float, similarity: float = 0.0, cover
     )
 
 
+def _sentences(view: View, rows: np.ndarray, scores: np.ndarray) -> list[Sentence]:
+    """`_sentence` of each of `rows` with its score (`scores`, one per row): an answer about a broad concept builds
+    thousands (3,767 at 100k chunks), so the per-row numpy indexing is done once, on arrays."""
+    findings = view.findings
+    out = []
+    for row, fi, score in zip(
+        rows.tolist(), view.row_finding[rows].tolist(), np.asarray(scores, dtype=np.float64).tolist()
+    ):
+        f = findings[fi]
+        s = f.sentences[row - f.first_row]
+        out.append(Sentence(as_hit(f), s.text, s.char_start, s.char_end, round(score, 4), 0.0, 0.0, True))
+    return out
+
+
 def _best_per_document(view_row_doc: np.ndarray, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Of `rows` (with their `scores`), each document's best row (earliest on ties), best first."""
     if not len(rows):
@@ -87,15 +101,27 @@ def _best_per_document(view_row_doc: np.ndarray, rows: np.ndarray, scores: np.nd
     return rows[np.lexsort((rows, -scores))]
 
 
+def _of_documents(view: View, codes: np.ndarray) -> np.ndarray:
+    """bool per row: its document is one of `codes`."""
+    mask = np.zeros(len(view.docs), dtype=bool)
+    mask[codes] = True
+    out: np.ndarray = mask[view.row_doc]
+    return out
+
+
 def _admitted_rows(index: FindingsIndex, view: View, filters: Filters) -> np.ndarray:
+    """bool per row: its document is live, committed and admitted by `filters`."""
     catalogue = index.retriever.catalogue()
     # Codes of departed documents are None: their rows stay in the view until it is rebuilt, never admitted.
-    codes = [
-        i
-        for i, k in enumerate(view.docs)
-        if k is not None and k[0] in catalogue and filters.admits(catalogue[k[0]].doc)
-    ]
-    return np.isin(view.row_doc, np.asarray(codes, dtype=np.int64))
+    if filters.on_documents:
+        admitted = np.fromiter(
+            (k is not None and k[0] in catalogue and filters.admits(catalogue[k[0]].doc) for k in view.docs),
+            dtype=bool,
+            count=len(view.docs),
+        )
+    else:  # no filter: every live document (one array, not a Python test per document: 77k at 1M chunks)
+        admitted = view.live_codes()
+    return admitted[view.row_doc] if len(admitted) else np.zeros(len(view.row_doc), dtype=bool)
 
 
 def concept_verdict(index: FindingsIndex, concept: int, role: str, filters: Filters) -> FindingVerdict:
@@ -115,17 +141,17 @@ def concept_verdict(index: FindingsIndex, concept: int, role: str, filters: Filt
         # plainly ("加强绩效目标审核，确保指标可衡量"). Such a sentence states the concept when it is the sentence's best
         # (or within `paired_margin` of it), reaches the threshold, leads 其他 by the margin, and its report states the
         # concept in the other role too: two sentences of one report agreeing, each judged by the one categoriser.
-        near_best = scores >= view.row_scores.max(axis=1) - params.paired_margin
+        near_best = scores >= view.row_top - params.paired_margin
         a_concept = scores >= view.row_scores[:, index.categorizer.fallback_index] + params.margin  # not 其他
-        backed = np.isin(view.row_doc, view.row_doc[ok & other])
+        backed = _of_documents(view, view.row_doc[ok & other])
         states = states | (own & ~ok & (scores >= params.threshold) & near_best & a_concept & backed)
     counted = _best_per_document(view.row_doc, np.flatnonzero(states & admitted), scores[states & admitted])
-    accepted = [_sentence(view, int(r), float(scores[r])) for r in counted]
+    accepted = _sentences(view, counted, scores[counted])
     taken = set(view.row_doc[counted].tolist())
     reason = REASON_AS_MEASURE if role == "problem" else REASON_AS_PROBLEM
     # Near misses about the same concept: stated in the other role, or this concept is the sentence's best but
     # not clearly enough (below the threshold or the lead it needs).
-    best = np.argmax(view.row_scores, axis=1) == concept if len(view.row_scores) else np.zeros(0, dtype=bool)
+    best = view.row_best == concept
     candidates = [(r, reason) for r in np.flatnonzero(ok & other & admitted).tolist()]
     candidates += [(r, REASON_VAGUE) for r in np.flatnonzero(~ok & best & own & admitted & (scores >= floor)).tolist()]
     related: list[Related] = []

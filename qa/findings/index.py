@@ -110,6 +110,10 @@ class View:
     # admitted). Codes are handed out in row order, so a document's rows are one run of its code.
     docs: tuple[_DocKey | None, ...] = ()
     row_accepted: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))  # Categorizer.accepted
+    # Per row: its best category and that category's score (every concept question reads them: 5.5 of its 30 ms at
+    # 100k chunks when computed per question).
+    row_best: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
+    row_top: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     dead_rows: int = 0
 
     def code_bounds(self) -> np.ndarray:
@@ -159,9 +163,15 @@ class FindingsIndex:
         # 100k objects at 100k chunks. Objects made after start-up (an upload extends the view, a delete or
         # rewrite rebuilds it) are not frozen out of the GC as the start-up ones are (Answerer.warm).
         self._per_doc: dict[_DocKey, _DocFindings] = {}
-        self._view = View()
+        self._view = self._empty()
 
     # --- loading -------------------------------------------------------------------------------------------
+
+    def _empty(self) -> View:
+        """The view of no document, its per-row arrays shaped for this taxonomy (a concept question on an empty
+        library reads a column of them)."""
+        n = len(self.categorizer.categories)
+        return View(row_scores=np.zeros((0, n), dtype=np.float32), row_accepted=np.zeros((0, n), dtype=bool))
 
     def view(self) -> View:
         catalogue = self.retriever.catalogue()
@@ -207,7 +217,7 @@ class FindingsIndex:
                 docs[c] = None
             view = self._extend(replace(old, docs=tuple(docs), dead_rows=dead), key, added, {})
         else:
-            view = self._extend(View(), key, list(key), old.vectors_by_doc())
+            view = self._extend(self._empty(), key, list(key), old.vectors_by_doc())
         for k in key:  # the view holds every document's vectors now
             if self._per_doc[k].vectors is not None:
                 self._per_doc[k] = replace(self._per_doc[k], vectors=None)
@@ -264,7 +274,7 @@ class FindingsIndex:
     ) -> View:
         """`base` plus the findings of the `added` documents (new codes after base's), the view of `key`; their
         vectors are in `_per_doc` (read from the store) or else in `kept` (from the view being replaced)."""
-        if not added:  # a delete: nothing to append, no array to copy
+        if not added and base.docs:  # a delete: nothing to append, no array to copy
             return replace(base, key=key)
         findings = list(base.findings)
         blocks = [base.vectors] if len(base.findings) else []
@@ -312,22 +322,27 @@ class FindingsIndex:
         for t, rows in postings_added.items():
             more = np.asarray(rows, dtype=np.int64)
             postings[t] = np.concatenate([postings[t], more]) if t in postings else more
+        fresh = row_scores[len(base.row_scores) :]
+        row_best = np.concatenate([base.row_best, np.argmax(fresh, axis=1) if len(fresh) else np.zeros(0, np.int16)])
+        row_top = np.concatenate([base.row_top, fresh.max(axis=1) if len(fresh) else np.zeros(0, np.float32)])
         row_accepted = np.concatenate(
             [base.row_accepted.reshape(-1, n_categories), self.categorizer.accepted(row_scores[len(base.row_scores) :])]
         )
         return View(
-            findings,
-            stacked,
-            row_scores,
-            row_problem,
-            row_measure,
-            row_finding,
-            row_doc,
-            postings,
-            key,
-            base.docs + tuple(added),
-            row_accepted,
-            base.dead_rows,
+            findings=findings,
+            vectors=stacked,
+            row_scores=row_scores,
+            row_problem=row_problem,
+            row_measure=row_measure,
+            row_finding=row_finding,
+            row_doc=row_doc,
+            postings=postings,
+            key=key,
+            docs=base.docs + tuple(added),
+            row_accepted=row_accepted,
+            row_best=row_best.astype(np.int16, copy=False),
+            row_top=row_top.astype(np.float32, copy=False),
+            dead_rows=base.dead_rows,
         )
 
     # --- queries -------------------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from qa.answer import Answerer
 from qa.evidence import Topic
 from qa.findings import Categorizer
 from qa.findings.evidence import REASON_AS_MEASURE, finding_verdict
+from qa.library import Library
 from qa.retrieve import Filters, Retriever
-from tests.conftest import ingest_into
+from tests.conftest import SAMPLES, ingest_into
 
 
 def test_finding_verdicts_are_one_list_for_every_wording(sample_retriever: Retriever) -> None:
@@ -102,3 +103,17 @@ def test_a_problem_described_in_everyday_words_counts_when_its_report_states_the
     answerer.findings.categorizer = Categorizer(categorizer.taxonomy, empty_retriever.embedder, strict)
     answerer.findings._accepted = None
     assert finding_verdict(answerer.findings, scoring, topic, "problem", Filters()).accepted == []
+
+
+def test_concept_questions_on_an_empty_library_and_after_its_last_delete(empty_retriever: Retriever) -> None:
+    """Nothing stored yet, and everything deleted again (every row dead): a concept question lists nobody instead
+    of failing on a view with no rows."""
+    answerer = Answerer(empty_retriever)
+    question = "哪些单位提到预算编制不够细化？"
+    assert answerer.ask(question).units == []
+    report = ingest_into(empty_retriever, [SAMPLES])
+    assert answerer.ask(question).units
+    library = Library.of(empty_retriever)
+    for doc_id in report.doc_ids.values():
+        library.delete(doc_id)
+    assert answerer.ask(question).units == []

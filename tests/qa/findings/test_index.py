@@ -46,7 +46,17 @@ def test_stored_findings_follow_their_document(sample_retriever: Retriever) -> N
 def _same(a: View, b: View) -> None:
     """Equal views, array for array."""
     assert a.findings == b.findings and a.key == b.key and a.docs == b.docs
-    for name in ("vectors", "row_scores", "row_accepted", "row_problem", "row_measure", "row_finding", "row_doc"):
+    for name in (
+        "vectors",
+        "row_scores",
+        "row_accepted",
+        "row_best",
+        "row_top",
+        "row_problem",
+        "row_measure",
+        "row_finding",
+        "row_doc",
+    ):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
     assert a.postings.keys() == b.postings.keys()
     assert all(np.array_equal(a.postings[t], b.postings[t]) for t in a.postings)
