@@ -23,7 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -158,3 +158,13 @@ def hwm_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def run_per_size(name: str, run: Callable[[int], dict[str, Any]], **extra: Any) -> None:
+    """A benchmark run once per store size (`store_sizes`): results under "sizes", written after each size so a
+    later size that fails or times out keeps the earlier ones."""
+    result: dict[str, Any] = {**header(name), **extra, "sizes": {}}
+    for n in store_sizes():
+        log(f"{name} at {n} chunks")
+        result["sizes"][str(n)] = run(n)
+        write_result(name, result)

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import QUICK, header, log, store_sizes, write_result
+from bench.common import QUICK, log, run_per_size
 from bench.gen_corpus import generate_doc
 from bench.stores import ensure_findings
 
@@ -116,11 +116,7 @@ def run(n: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    result: dict[str, Any] = {**header("findings_update"), "sizes": {}}
-    for n in store_sizes():
-        log(f"findings update at {n} chunks")
-        result["sizes"][str(n)] = run(n)
-        write_result("findings_update", result)
+    run_per_size("findings_update", run)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import ROOT, header, log, percentile, store_sizes, summary, write_result
+from bench.common import ROOT, log, percentile, run_per_size, summary
 from bench.queries import query_pool
 from bench.stores import base_vectors, ensure_store
 from qa import lexical
@@ -244,11 +244,7 @@ def run(n: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    result: dict[str, Any] = {**header("lexical"), "baseline": BASELINE, "sizes": {}}
-    for n in store_sizes():
-        log(f"lexical at {n} chunks")
-        result["sizes"][str(n)] = run(n)
-        write_result("lexical", result)
+    run_per_size("lexical", run, baseline=BASELINE)
 
 
 if __name__ == "__main__":
