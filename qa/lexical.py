@@ -795,7 +795,9 @@ def _write_dir(directory: Path, kind: str, write: Callable[[Path], None]) -> str
 
 
 def _write_json(path: Path, value: object) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    # A name of its own: two processes saving into one directory (`qa ingest` next to `qa serve` on one data dir)
+    # must not write into one temporary file (the pointer would be the mix of both, and the index rebuilt).
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     with tmp.open("w", encoding="utf-8") as out:
         json.dump(value, out)
         out.flush()
