@@ -1,4 +1,5 @@
-"""Chroma server mode: one `chroma run`, two `qa serve` replicas with their own data dirs (QA_CHROMA_URL).
+"""Chroma server mode: one `chroma run`, two `qa serve` replicas (QA_CHROMA_URL), with their own data dirs or
+sharing one.
 
 A document uploaded through one replica is found (dense and lexical) through the other within a bounded time,
 and a delete through one is gone from both: each replica's BM25 index follows the store's change token, never a
@@ -57,14 +58,19 @@ def _eventually(check: Callable[[], bool], what: str, timeout: float = PROPAGATI
     return time.monotonic() - t0
 
 
-def test_two_replicas_share_one_chroma_server(tmp_path: Path) -> None:
+@pytest.mark.parametrize("data_dirs", ["own", "shared"])
+def test_two_replicas_share_one_chroma_server(tmp_path: Path, data_dirs: str) -> None:
+    """`own`: each replica keeps its derived state (BM25, prepared sentences, findings snapshot) under its own data
+    dir; `shared`: both on one data dir (a shared volume), where each writes segments under names of its own and
+    renames pointers into place, so either replica's files serve both and a restart."""
     with ExitStack() as stack:
         url = stack.enter_context(chroma_server(tmp_path / "chroma"))
         env = {"QA_CHROMA_URL": url}
-        (tmp_path / "a").mkdir()
-        (tmp_path / "b").mkdir()
-        a = stack.enter_context(running_server(tmp_path / "a", env=env, timeout=120))
-        b = stack.enter_context(running_server(tmp_path / "b", env=env, timeout=120))
+        dirs = (tmp_path / "a", tmp_path / "b") if data_dirs == "own" else (tmp_path / "shared",) * 2
+        for d in dirs:
+            d.mkdir(exist_ok=True)
+        a = stack.enter_context(running_server(dirs[0], env=env, timeout=120))
+        b = stack.enter_context(running_server(dirs[1], env=env, timeout=120))
 
         for base in (a, b):
             assert httpx.get(f"{base}/readyz", timeout=10).json()["documents"] == 0
