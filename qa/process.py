@@ -6,6 +6,7 @@ Shared by the tests (`qa serve`, `chroma run`) and the benchmarks, which all sta
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -14,6 +15,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+
+def process_gone(host: str, pid: int) -> bool:
+    """Whether the process `pid` on `host` is known to have ended: only a process on this host can be checked (one
+    elsewhere, or one this user may not signal, is taken as alive)."""
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def free_port() -> int:

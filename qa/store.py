@@ -37,6 +37,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
 from ingest.schema import ChunkRow, DocRecord, with_doc
+from qa.process import process_gone
 from qa.settings import Settings
 
 _WRITE_BATCH = 512
@@ -106,18 +107,8 @@ def _writer_gone(marker: dict[str, Any]) -> bool:
     """Whether the process that left a pending marker can no longer commit it (see Store.repair)."""
     if time.time() - float(marker.get("at", 0.0)) > _PENDING_MAX_AGE:
         return True
-    if marker.get("host") != socket.gethostname():
-        return False
-    pid = int(marker.get("pid", -1))
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    host, pid = str(marker.get("host")), int(marker.get("pid", -1))
+    return (host == socket.gethostname() and pid == os.getpid()) or process_gone(host, pid)
 
 
 def placeholder_vectors(n: int = 1) -> list[Sequence[float]]:

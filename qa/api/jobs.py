@@ -29,6 +29,7 @@ from typing import Any, Literal
 from ingest.document import IngestError
 from qa.api.deps import Services
 from qa.api.uploads import ingest_upload
+from qa.process import process_gone
 from qa.store import placeholder_vectors
 
 log = logging.getLogger("qa.api")
@@ -93,23 +94,22 @@ class Job:
             return False
         if time.time() - self.updated_at > _STALE:
             return True
-        if self.host != socket.gethostname() or self.pid == os.getpid():
-            return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
+        return self.pid != os.getpid() and process_gone(self.host, self.pid)
 
 
 class JobBoard:
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.spool = services.settings.data_dir / "jobs"
-        # Files spooled by an earlier run of this replica (its data dir is its own) can never be ingested now.
-        shutil.rmtree(self.spool, ignore_errors=True)
+        # A folder of this process's own: replicas may share one data dir, and one starting must not remove the
+        # files another is about to ingest. Folders of processes that ended (this host), or untouched for longer
+        # than a job may run (any host), can never be ingested now.
+        root = services.settings.data_dir / "jobs"
+        self.spool = root / f"{socket.gethostname()}-{os.getpid()}"
+        for old in root.glob("*") if root.is_dir() else []:
+            host, _, pid = old.name.rpartition("-")
+            owner_gone = not pid.isdigit() or process_gone(host, int(pid))
+            if old != self.spool and (owner_gone or time.time() - old.stat().st_mtime > _STALE):
+                shutil.rmtree(old, ignore_errors=True)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[str] = queue.Queue()

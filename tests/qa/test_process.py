@@ -3,14 +3,16 @@ URL, stopped afterwards; one that exits or never gets ready fails with what it s
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from qa.process import free_port, running_process
+from qa.process import free_port, process_gone, running_process
 
 
 def test_a_free_port_can_be_bound() -> None:
@@ -46,3 +48,12 @@ def test_a_process_that_never_gets_ready_times_out_and_is_stopped(tmp_path: Path
             cmd, ready_url=f"http://127.0.0.1:{free_port()}/", log_path=tmp_path / "log.txt", timeout=1
         ):
             pass
+
+
+def test_process_gone_only_for_an_ended_process_on_this_host() -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    host = socket.gethostname()
+    assert process_gone(host, dead.pid)
+    assert not process_gone(host, os.getpid())
+    assert not process_gone("another-host", dead.pid)  # cannot be checked from here: taken as alive

@@ -111,9 +111,35 @@ def test_a_job_runs_every_file_and_records_each_result(services: SimpleNamespace
     assert job.finished_at is not None and not folder.exists()  # the spooled files are gone
 
     # Another replica of the same store answers for the job, and lists it.
-    other = JobBoard(SimpleNamespace(**{**vars(services), "settings": Settings(data_dir=board.spool.parent / "other")}))  # type: ignore[arg-type]
+    other = JobBoard(
+        SimpleNamespace(**{**vars(services), "settings": Settings(data_dir=services.settings.data_dir / "other")})
+    )  # type: ignore[arg-type]
     assert other.get(job_id) == job and [j.job_id for j in other.recent()] == [job_id]
     assert board.get("0123456789abcdef") is None
+
+
+def test_replicas_on_one_data_dir_keep_each_others_spooled_files(services: SimpleNamespace) -> None:
+    """A replica starting on a shared data dir removes the spool folders of processes that ended (and of the layout
+    before per-process folders), never the files another live replica is about to ingest."""
+    jobs = services.settings.data_dir / "jobs"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    ended = jobs / f"{socket.gethostname()}-{dead.pid}" / "job1"
+    legacy = jobs / "0123456789abcdef"
+    alive = jobs / f"{socket.gethostname()}-{os.getppid()}" / "job2"  # a live process: this test's parent
+    elsewhere = jobs / "another-host-4242" / "job3"  # another host's process: cannot be checked, kept while fresh
+    for folder in (ended, legacy, alive, elsewhere):
+        folder.mkdir(parents=True)
+        (folder / "00000").write_bytes(b"data")
+    board = JobBoard(services)  # type: ignore[arg-type]
+    job_id, folder = board.folder()
+    board.spooled(folder, 0).write_bytes(b"%PDF scan")
+    assert folder.parent == jobs / f"{socket.gethostname()}-{os.getpid()}"
+    assert not ended.parent.exists() and not legacy.exists()
+    assert (alive / "00000").exists() and (elsewhere / "00000").exists()
+    JobBoard(services)  # type: ignore[arg-type]  # another replica (here: the same process) starting
+    assert board.spooled(folder, 0).exists()
+    assert finished(board, board.submit(job_id, [FileStatus("扫描.pdf", 9)]).job_id).files[0].status == "new"
 
 
 def test_a_job_whose_process_died_is_interrupted(services: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,7 +152,9 @@ def test_a_job_whose_process_died_is_interrupted(services: SimpleNamespace, monk
         m.setattr("qa.api.jobs.os.getpid", lambda: dead.pid)  # submitted by the process that then died
         board.submit(job_id, [FileStatus("a.txt", 1)])
     assert board.get(job_id).status == "queued"  # type: ignore[union-attr]  # this replica's own view
-    other = JobBoard(SimpleNamespace(**{**vars(services), "settings": Settings(data_dir=board.spool.parent / "other")}))  # type: ignore[arg-type]
+    other = JobBoard(
+        SimpleNamespace(**{**vars(services), "settings": Settings(data_dir=services.settings.data_dir / "other")})
+    )  # type: ignore[arg-type]
     assert other.get(job_id).status == "interrupted"  # type: ignore[union-attr]
     now = time.time()
     assert not Job("j2", now, [], "running", now, host="another-host", pid=dead.pid).stale()  # cannot tell: live
