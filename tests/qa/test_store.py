@@ -11,6 +11,7 @@ import pytest
 from ingest.pipeline import PreparedDoc, prepare
 from ingest.readers import read_document
 from ingest.schema import ChunkRow, DocFields, DocRecord
+from qa import store as store_module
 from qa.findings import FindingFilter, open_findings
 from qa.retrieve import Retriever
 from qa.store import Store, StoreError, vectors_in_metadata
@@ -178,3 +179,25 @@ def test_clear_findings_drops_every_row_into_the_current_layout(tmp_path: Path) 
     token = store.change_token()
     store.clear_findings()
     assert store.findings.count() == 0 and vectors_in_metadata(store.findings) and store.change_token() != token
+
+
+def test_the_change_log_names_what_each_change_touched_and_expires(
+    empty_retriever: Retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each commit, delete and edit logs the documents it touched (what other processes re-read), a reindex logs a
+    change of everything, and entries older than the retention are dropped by the next change."""
+    store = empty_retriever.store
+    start = time.time()
+    report = ingest_into(empty_retriever, [S001, S004])
+    ids = set(report.doc_ids.values())
+    assert store.changed_since(start) == ids
+    mark = time.time()
+    store.delete_document(report.doc_ids[S001.name])
+    assert store.changed_since(mark) == {report.doc_ids[S001.name]}
+    generation = store.generation()
+    assert generation.count == 1 and generation.token.endswith(":1") and generation.at >= mark
+    store.bump_generation(None)  # what a reindex logs
+    assert store.changed_since(mark) is None
+    monkeypatch.setattr(store_module, "CHANGE_RETENTION", 0.0)
+    store.bump_generation(["x"])  # expires every earlier entry
+    assert store.changed_since(0.0) == {"x"}
