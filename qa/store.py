@@ -357,10 +357,6 @@ class Store:
         count = self.docs.count()
         return Generation(f"{meta.get('token', '')}:{count}", count, float(cast(float, meta.get("at", 0.0))))
 
-    def change_token(self) -> str:
-        """Changes whenever a document is committed, deleted or edited (by any process on this store)."""
-        return self.generation().token
-
     def changed_since(self, at: float) -> set[str] | None:
         """The documents whose records changed in the changes logged at or after `at` (writers' clocks); None when
         one of them may have changed anything (a reindex)."""

@@ -75,20 +75,6 @@ def _sentence(view: View, row: int, score: float, similarity: float = 0.0, cover
     )
 
 
-def _sentences(view: View, rows: np.ndarray, scores: np.ndarray) -> list[Sentence]:
-    """`_sentence` of each of `rows` with its score (`scores`, one per row): an answer about a broad concept builds
-    thousands (3,767 at 100k chunks), so the per-row numpy indexing is done once, on arrays."""
-    findings = view.findings
-    out = []
-    for row, fi, score in zip(
-        rows.tolist(), view.row_finding[rows].tolist(), np.asarray(scores, dtype=np.float64).tolist()
-    ):
-        f = findings[fi]
-        s = f.sentences[row - f.first_row]
-        out.append(Sentence(as_hit(f), s.text, s.char_start, s.char_end, round(score, 4), 0.0, 0.0, True))
-    return out
-
-
 def _best_per_document(view_row_doc: np.ndarray, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Of `rows` (with their `scores`), each document's best row (earliest on ties), best first."""
     if not len(rows):
@@ -146,7 +132,7 @@ def concept_verdict(index: FindingsIndex, concept: int, role: str, filters: Filt
         backed = _of_documents(view, view.row_doc[ok & other])
         states = states | (own & ~ok & (scores >= params.threshold) & near_best & a_concept & backed)
     counted = _best_per_document(view.row_doc, np.flatnonzero(states & admitted), scores[states & admitted])
-    accepted = _sentences(view, counted, scores[counted])
+    accepted = [_sentence(view, int(r), float(scores[r])) for r in counted]
     taken = set(view.row_doc[counted].tolist())
     reason = REASON_AS_MEASURE if role == "problem" else REASON_AS_PROBLEM
     # Near misses about the same concept: stated in the other role, or this concept is the sentence's best but

@@ -328,9 +328,7 @@ class FindingsIndex:
         fresh = row_scores[len(base.row_scores) :]
         row_best = np.concatenate([base.row_best, np.argmax(fresh, axis=1) if len(fresh) else np.zeros(0, np.int16)])
         row_top = np.concatenate([base.row_top, fresh.max(axis=1) if len(fresh) else np.zeros(0, np.float32)])
-        row_accepted = np.concatenate(
-            [base.row_accepted.reshape(-1, n_categories), self.categorizer.accepted(row_scores[len(base.row_scores) :])]
-        )
+        row_accepted = np.concatenate([base.row_accepted.reshape(-1, n_categories), self.categorizer.accepted(fresh)])
         return View(
             findings=findings,
             vectors=stacked,

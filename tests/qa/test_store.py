@@ -176,9 +176,9 @@ def test_clear_findings_drops_every_row_into_the_current_layout(tmp_path: Path) 
     )
     store = Store(settings, "model", 4)
     store.write_chunks(store.findings, _finding_rows("d3", 2), np.eye(2, 4, dtype=np.float32))
-    token = store.change_token()
+    token = store.generation().token
     store.clear_findings()
-    assert store.findings.count() == 0 and vectors_in_metadata(store.findings) and store.change_token() != token
+    assert store.findings.count() == 0 and vectors_in_metadata(store.findings) and store.generation().token != token
 
 
 def test_the_change_log_names_what_each_change_touched_and_expires(
