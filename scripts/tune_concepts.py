@@ -51,15 +51,14 @@ def main() -> int:
     index = FindingsIndex(retriever, base)
     view = index.view()
     # Cosine and keyword parts of every row's score, apart, so the keyword weight can vary without re-reading.
-    texts = [
-        finding_row_text(f.sentences[r - f.first_row].text, {"lead": f.lead})
-        for r, f in ((r, view.findings[int(view.row_finding[r])]) for r in range(len(view.vectors)))
-    ]
+    vectors = view.vectors.take(np.arange(len(view.vectors)))
+    findings = [view.finding(int(view.row_finding[r])) for r in range(len(vectors))]
+    texts = [finding_row_text(f.sentences[r - f.first_row].text, {"lead": f.lead}) for r, f in enumerate(findings)]
     zero_kw = Categorizer(base.taxonomy, embedder, replace(base.params, keyword_weight=0.0))
-    cos = zero_kw.sentence_scores(texts, view.vectors)
+    cos = zero_kw.sentence_scores(texts, vectors)
     one_kw = Categorizer(base.taxonomy, embedder, replace(base.params, keyword_weight=1.0, keyword_hits=1000))
-    hits = one_kw.sentence_scores(texts, view.vectors) - cos
-    docs = [by_file.get(view.findings[int(view.row_finding[r])].doc.source) for r in range(len(view.vectors))]
+    hits = one_kw.sentence_scores(texts, vectors) - cos
+    docs = [by_file.get(f.doc.source) for f in findings]
     units = np.array([d.unit if d else "" for d in docs], dtype=object)
     topics = bank.topics
     gold = {t.id: {d.unit for d in library.docs if t.id in d.stated} for t in topics}

@@ -4,7 +4,9 @@ Findings are read from the store once per committed document (keyed by doc_id an
 of the same content with new metadata is read again) and dropped when their document leaves the catalogue;
 only findings of committed documents are ever visible, whatever a crashed ingest left behind. A change costs what
 changed: added documents are appended to the view, a departed one's rows are marked dead (never admitted), and
-the view is rebuilt without its dead rows only when they outgrow `_DEAD_SHARE` of it. Categories are
+the view is compacted (its own columns taken, nothing read again) only when they outgrow `_DEAD_SHARE` of it.
+The view is columns, not objects (issue 23: ~4 KB per sentence row as objects, ~0.3 KB restored from its saved
+copy with vectors and texts memory-mapped). Categories are
 assigned here, at read time, from the sentence vectors stored at ingest: a custom taxonomy (QA_TAXONOMY)
 applies to everything already stored, without re-ingest, at the cost of one matrix product per new document.
 """
@@ -15,7 +17,6 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,10 +24,12 @@ import numpy as np
 
 from ingest.schema import DocFields, DocRecord, finding_row_text, row_doc
 from qa.findings import snapshot
-from qa.findings.model import Finding, group_rows, in_order
+from qa.findings.columns import Rows
+from qa.findings.model import Finding, FindingTable, group_rows, in_order
 from qa.findings.taxonomy import Categorizer
 from qa.lexical import tokenize
 from qa.retrieve import Filters, Retriever
+from qa.sentences import ranges
 
 _log = logging.getLogger(__name__)
 STATS_BY = ("category", "year", "region", "unit")
@@ -47,27 +50,14 @@ class FindingFilter:
     unit: str | None = None
     doc_id: str | None = None  # one report's findings (the console's document page)
 
-    def admits(self, f: Finding, doc: DocFields) -> bool:
-        return (
-            (self.doc_id is None or f.doc.doc_id == self.doc_id)
-            and self.admits_content(f)
-            and Filters(year=self.year, region=self.region, unit=self.unit).admits(doc)
-        )
-
-    def admits_content(self, f: Finding) -> bool:
-        """The finding's own fields (role, category), whatever its document."""
-        return (self.role is None or f.role == self.role) and (
-            self.category is None or self.category in f.category_names()
-        )
-
 
 @dataclass(frozen=True)
 class _DocFindings:
-    """One document's findings as read from the store: the findings, each sentence row's vector (until the view
-    holds it), jieba tokens and category scores."""
+    """One document's findings as read from the store, until the view appends them: the findings (rows numbered
+    from 0 within the document), each sentence row's vector, jieba tokens and category scores."""
 
     findings: list[Finding]
-    vectors: np.ndarray | None
+    vectors: np.ndarray
     tokens: list[tuple[str, ...]]
     scores: np.ndarray
 
@@ -91,12 +81,14 @@ _DocKey = tuple[str, float, DocFields]
 
 @dataclass
 class View:
-    """All findings of the committed documents, in catalogue order, with one row per finding sentence: its
-    vector, its category scores, the finding it belongs to, and (`postings`) the rows containing each jieba
-    token, so an aggregate question scores every row with array operations instead of a Python loop."""
+    """All findings of the committed documents, with one row per finding sentence: its vector, its category
+    scores, the finding it belongs to, and (`postings`) the rows containing each jieba token, so an aggregate
+    question scores every row with array operations instead of a Python loop. Columns, not objects
+    (qa.findings.columns): `finding(i)` makes the `Finding` a caller needs."""
 
-    findings: list[Finding] = field(default_factory=list)
-    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), dtype=VECTOR_DTYPE))
+    table: FindingTable = field(default_factory=FindingTable.empty)
+    categories: tuple[str, ...] = ()  # category names, in the categoriser's order (the table's `cat_idx`)
+    vectors: Rows = field(default_factory=lambda: Rows.empty(VECTOR_DTYPE, 1))
     # Per row: its score for every category (Categorizer.sentence_scores) and whether its finding is a problem.
     row_scores: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     row_problem: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
@@ -107,7 +99,7 @@ class View:
     postings: dict[str, np.ndarray] = field(default_factory=dict)
     key: tuple[_DocKey, ...] = ()  # the committed documents the view is in step with (catalogue order)
     # The document of each `row_doc` code, None once it left the catalogue (its rows are dead: kept, never
-    # admitted). Codes are handed out in row order, so a document's rows are one run of its code.
+    # admitted). Codes are handed out in row order, so a document's rows (and findings) are one run of its code.
     docs: tuple[_DocKey | None, ...] = ()
     row_accepted: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))  # Categorizer.accepted
     # Per row: its best category and that category's score (every concept question reads them: 5.5 of its 30 ms at
@@ -120,14 +112,45 @@ class View:
         """Row i of code c is in bounds[c]:bounds[c + 1]."""
         return np.searchsorted(self.row_doc, np.arange(len(self.docs) + 1))
 
-    def vectors_by_doc(self) -> dict[_DocKey, np.ndarray]:
-        """Each live document's rows of `vectors` (views, not copies)."""
-        bounds = self.code_bounds()
-        return {k: self.vectors[bounds[i] : bounds[i + 1]] for i, k in enumerate(self.docs) if k is not None}
+    def finding_bounds(self) -> np.ndarray:
+        """Finding i of code c is in bounds[c]:bounds[c + 1]."""
+        return np.searchsorted(self.table.code, np.arange(len(self.docs) + 1))
 
     def live_codes(self) -> np.ndarray:
         """bool per code: its document is in the view's catalogue."""
         return np.fromiter((k is not None for k in self.docs), dtype=bool, count=len(self.docs))
+
+    def finding(self, i: int) -> Finding:
+        """Finding `i` as an object (a dead row's finding too: its document's fields are its last ones)."""
+        code = int(self.table.code[i])
+        k = self.docs[code]
+        assert k is not None, "a finding of a departed document"
+        return self.table.get(i, k[2], self.categories)
+
+    def all_findings(self) -> list[Finding]:
+        """Every live finding as an object (tests, small libraries: at 1M chunks that is ~600k objects)."""
+        live = self.live_codes()
+        return [self.finding(i) for i in range(len(self.table)) if live[self.table.code[i]]]
+
+
+def _remapped(postings: dict[str, np.ndarray], rows: np.ndarray, n_rows: int) -> dict[str, np.ndarray]:
+    """`postings` of a view taken down to `rows` (old row numbers, in their new order): every token's rows
+    renumbered, departed rows dropped, ascending; tokens left with no row go. One pass over all postings."""
+    if not postings:
+        return {}
+    renumber = np.full(n_rows, -1, dtype=np.int64)
+    renumber[rows] = np.arange(len(rows))
+    vocab = list(postings)
+    lengths = np.fromiter((len(postings[t]) for t in vocab), dtype=np.int64, count=len(vocab))
+    new = renumber[np.concatenate([postings[t] for t in vocab])]
+    token = np.repeat(np.arange(len(vocab)), lengths)
+    keep = new >= 0
+    new, token = new[keep], token[keep]
+    order = np.lexsort((new, token))
+    new = new[order].astype(np.int32)
+    ends = np.cumsum(np.bincount(token, minlength=len(vocab)))
+    starts = np.r_[0, ends[:-1]]
+    return {t: new[a:b] for t, a, b in zip(vocab, starts.tolist(), ends.tolist()) if b > a}
 
 
 @dataclass(frozen=True)
@@ -156,13 +179,7 @@ class FindingsIndex:
         self._read_since_save = 0  # documents read from the store since the snapshot was last written
         self._saving = threading.Lock()
         self._lock = threading.Lock()
-        # Per committed document: its findings (rows numbered from 0 within the document), each sentence's
-        # tokens (jieba once per sentence and process, not per aggregate question: 4.5 of 10 s at 10k chunks
-        # before) and, until the view holds them, its sentence vectors (afterwards the view's rows are the only
-        # copy: 158 MB at 100k chunks). Not the stored rows themselves: their metadata dicts cost 120 MB and
-        # 100k objects at 100k chunks. Objects made after start-up (an upload extends the view, a delete or
-        # rewrite rebuilds it) are not frozen out of the GC as the start-up ones are (Answerer.warm).
-        self._per_doc: dict[_DocKey, _DocFindings] = {}
+        self._names = tuple(c.name for c in categorizer.categories)
         self._view = self._empty()
 
     # --- loading -------------------------------------------------------------------------------------------
@@ -171,7 +188,12 @@ class FindingsIndex:
         """The view of no document, its per-row arrays shaped for this taxonomy (a concept question on an empty
         library reads a column of them)."""
         n = len(self.categorizer.categories)
-        return View(row_scores=np.zeros((0, n), dtype=np.float32), row_accepted=np.zeros((0, n), dtype=bool))
+        return View(
+            categories=self._names,
+            vectors=Rows.empty(VECTOR_DTYPE, self.retriever.embedder.dimension),
+            row_scores=np.zeros((0, n), dtype=np.float32),
+            row_accepted=np.zeros((0, n), dtype=bool),
+        )
 
     def view(self) -> View:
         catalogue = self.retriever.catalogue()
@@ -192,62 +214,89 @@ class FindingsIndex:
             self._restore()
             if self._view.key == key:
                 return self._view
-        missing = [k[0] for k in key if k not in self._per_doc]
-        self._read_since_save += len(missing)
+        old = self._view
+        live = set(key)
+        known = set(old.key)
+        added = [k for k in key if k not in known]
+        read: dict[_DocKey, _DocFindings] = {}
         # A batch of documents at a time: the stored rows with their metadata dicts and the store client's own
         # buffers are transient, and read all at once they cost ~17 KB per row (1.3 GB at 100k chunks, most of the
         # 1M process's peak), much of which the allocator keeps afterwards.
-        for start in range(0, len(missing), _READ_BATCH):
-            self._digest(catalogue, missing[start : start + _READ_BATCH])
-        live = set(key)
-        for stale in [k for k in self._per_doc if k not in live]:
-            del self._per_doc[stale]
-        old = self._view
-        known = set(old.key)
-        added = [k for k in key if k not in known]
+        for start in range(0, len(added), _READ_BATCH):
+            read.update(self._digest(catalogue, [k[0] for k in added[start : start + _READ_BATCH]]))
+        self._read_since_save += len(added)
         gone = [c for c, k in enumerate(old.docs) if k is not None and k not in live]
         bounds = old.code_bounds()
         dead = old.dead_rows + int(sum(bounds[c + 1] - bounds[c] for c in gone))
-        rows = len(old.row_doc) + sum(len(self._per_doc[k].tokens) for k in added)
+        rows = len(old.row_doc) + sum(len(d.tokens) for d in read.values())
         # Dead codes count too: documents without findings (notices) leave no rows but a code each.
         dead_codes = sum(k is None for k in old.docs) + len(gone)
         if old.docs and dead <= _DEAD_SHARE * rows and dead_codes <= _DEAD_SHARE * (len(old.docs) + len(added)):
             # Documents added (an upload), departed (a delete) or both (a rewrite): mark the departed ones' rows
-            # dead and append the added ones (100k chunks: 20 documents added 0.05-0.35 s; a rebuild that
-            # re-offsets 60k findings and re-inverts 77k rows 0.8-1.1 s).
+            # dead and append the added ones (100k chunks: 20 documents added 0.05-0.35 s).
             docs = list(old.docs)
             for c in gone:
                 docs[c] = None
-            view = self._extend(replace(old, docs=tuple(docs), dead_rows=dead), key, added, {})
+            base = replace(old, docs=tuple(docs), dead_rows=dead)
         else:
-            view = self._extend(self._empty(), key, list(key), old.vectors_by_doc())
-        for k in key:  # the view holds every document's vectors now
-            if self._per_doc[k].vectors is not None:
-                self._per_doc[k] = replace(self._per_doc[k], vectors=None)
+            base = self._compact(old, [k for k in key if k in known])
+        view = self._extend(base, key, added, read)
         if self._read_since_save and self._read_since_save >= max(1, len(key) // 100):
             self._save_later(view)
         return view
 
+    def _compact(self, old: View, keep: list[_DocKey]) -> View:
+        """The view of the `keep` documents of `old`, in that order, without its dead rows: columns taken, not
+        read again."""
+        code_of = {k: c for c, k in enumerate(old.docs) if k is not None}
+        codes = np.asarray([code_of[k] for k in keep], dtype=np.int64)
+        recode = np.full(len(old.docs), -1, dtype=np.int64)
+        recode[codes] = np.arange(len(codes))
+        rows = ranges(old.code_bounds().astype(np.int64), codes)
+        found = ranges(old.finding_bounds().astype(np.int64), codes)
+        refind = np.full(len(old.table), -1, dtype=np.int64)
+        refind[found] = np.arange(len(found))
+        return View(
+            table=old.table.take(found, recode),
+            categories=old.categories,
+            vectors=Rows([old.vectors.take(rows)]),
+            row_scores=old.row_scores[rows],
+            row_problem=old.row_problem[rows],
+            row_measure=old.row_measure[rows],
+            row_finding=refind[old.row_finding[rows]],
+            row_doc=recode[old.row_doc[rows]],
+            postings=_remapped(old.postings, rows, len(old.row_doc)),
+            key=tuple(keep),
+            docs=tuple(keep),
+            row_accepted=old.row_accepted[rows],
+            row_best=old.row_best[rows],
+            row_top=old.row_top[rows],
+        )
+
     def _restore(self) -> None:
         """Start from the saved view, if there is one for this recipe (`_build` then brings it up to date)."""
         assert self._snapshot_path is not None
-        payload = snapshot.load(self._snapshot_path)
-        if not (isinstance(payload, tuple) and len(payload) == 2 and isinstance(payload[1], View)):
-            return
-        self._per_doc, self._view = payload
+        view = snapshot.load_view(self._snapshot_path)
+        if view is not None and view.categories == self._names:
+            self._view = view
 
     def _save_later(self, view: View) -> None:
         """Write the snapshot in a background thread (at 1M chunks it takes seconds); while one is being written
-        another is not started, and the next build that read documents writes it again."""
+        another is not started, and the next build that read documents writes it again. Once written, the view
+        in use is swapped for the saved one if it is still current: the same columns, its large ones memory-mapped
+        (the in-memory copies go)."""
         path = self._snapshot_path
         if path is None or not self._saving.acquire(blocking=False):
             return
-        per_doc = dict(self._per_doc)
         self._read_since_save = 0
 
         def run() -> None:
             try:
-                snapshot.save(path, (per_doc, view))
+                snapshot.save_view(path, view)
+                mapped = snapshot.load_view(path)
+                with self._lock:
+                    if mapped is not None and self._view is view:
+                        self._view = mapped
             except Exception as exc:  # derived state: a failed save costs the next start a read, nothing more
                 _log.warning("findings view snapshot not written (%s): %s", path, exc)
             finally:
@@ -255,12 +304,13 @@ class FindingsIndex:
 
         threading.Thread(target=run, name="findings-snapshot", daemon=True).start()
 
-    def _digest(self, catalogue: dict[str, DocRecord], doc_ids: list[str]) -> None:
-        """Read some documents' finding rows and keep what the view needs of them (`_DocFindings`)."""
+    def _digest(self, catalogue: dict[str, DocRecord], doc_ids: list[str]) -> dict[_DocKey, _DocFindings]:
+        """Read some documents' finding rows: what the view needs of them (`_DocFindings`)."""
         rows, vectors = self.retriever.store.finding_rows(doc_ids)
         by_doc: dict[str, list[int]] = {}
         for i, row in enumerate(rows):
             by_doc.setdefault(row_doc(row.metadata), []).append(i)
+        out = {}
         for d in doc_ids:
             picked = by_doc.get(d, [])
             doc_rows, doc_vectors = in_order([rows[i] for i in picked], vectors[picked] if picked else vectors[:0])
@@ -268,81 +318,73 @@ class FindingsIndex:
             scores = self.categorizer.sentence_scores(
                 [finding_row_text(r.text, r.metadata) for r in doc_rows], doc_vectors
             )
-            self._per_doc[(d, catalogue[d].ingested_at, catalogue[d].doc)] = _DocFindings(
+            out[(d, catalogue[d].ingested_at, catalogue[d].doc)] = _DocFindings(
                 group_rows(doc_rows, scores, self.categorizer), doc_vectors.astype(VECTOR_DTYPE), tokens, scores
             )
+        return out
 
     def _extend(
-        self, base: View, key: tuple[_DocKey, ...], added: list[_DocKey], kept: dict[_DocKey, np.ndarray]
+        self, base: View, key: tuple[_DocKey, ...], added: list[_DocKey], read: dict[_DocKey, _DocFindings]
     ) -> View:
-        """`base` plus the findings of the `added` documents (new codes after base's), the view of `key`; their
-        vectors are in `_per_doc` (read from the store) or else in `kept` (from the view being replaced)."""
+        """`base` plus the findings of the `added` documents (`read` from the store; new codes after base's),
+        the view of `key`."""
         if not added and base.docs:  # a delete: nothing to append, no array to copy
             return replace(base, key=key)
-        findings = list(base.findings)
-        blocks = [base.vectors] if len(base.findings) else []
-        score_blocks = [base.row_scores] if len(base.findings) else []
+        offset = len(base.row_doc)
+        new: list[Finding] = []
+        codes: list[int] = []
+        blocks, score_blocks = [], []
         postings_added: dict[str, list[int]] = {}
-        offset = len(base.vectors) if base.findings else 0
-        codes = {k[0]: c for c, k in enumerate(added, start=len(base.docs))}
-        for k in added:
-            doc = self._per_doc[k]
+        for code, k in enumerate(added, start=len(base.docs)):
+            doc = read[k]
             if not doc.findings:
                 continue
-            vectors = kept[k] if doc.vectors is None else doc.vectors
-            findings += [replace(f, first_row=f.first_row + offset) for f in doc.findings]
-            blocks.append(vectors)
+            new += [replace(f, first_row=f.first_row + offset) for f in doc.findings]
+            codes += [code] * len(doc.findings)
+            blocks.append(doc.vectors)
             score_blocks.append(doc.scores)
             for i, tokens in enumerate(doc.tokens, start=offset):
                 for t in tokens:
                     postings_added.setdefault(t, []).append(i)
-            offset += len(vectors)
-        # float16: the view holds the only copy of every finding sentence's vector (issue 23: 1.5 GB at 1M chunks in
-        # float32). Categories are scored from the float32 vectors read from the store, before they land here; only
-        # the cosines of topics of no concept are taken from these (docs/evaluation.md: no answer changes).
-        stacked = (
-            np.concatenate(blocks).astype(VECTOR_DTYPE, copy=False)
-            if blocks
-            else np.zeros((0, self.retriever.embedder.dimension), dtype=VECTOR_DTYPE)
-        )
+            offset += len(doc.vectors)
         n_categories = len(self.categorizer.categories)
-        row_scores = np.concatenate(score_blocks) if score_blocks else np.zeros((0, n_categories), dtype=np.float32)
-        new = findings[len(base.findings) :]
+        fresh = np.concatenate(score_blocks) if score_blocks else np.zeros((0, n_categories), dtype=np.float32)
+        table = base.table.append(FindingTable.of(new, codes, {n: i for i, n in enumerate(self._names)}))
         sizes = [len(f.sentences) for f in new]
-        row_finding = np.concatenate(
-            [base.row_finding, np.repeat(np.arange(len(base.findings), len(findings)), sizes)]
-        ).astype(np.int64)
-        row_doc = np.concatenate(
-            [base.row_doc, np.repeat(np.asarray([codes[f.doc.doc_id] for f in new], dtype=np.int64), sizes)]
-        ).astype(np.int64)
+        row_finding = np.concatenate([base.row_finding, np.repeat(np.arange(len(base.table), len(table)), sizes)])
+        row_doc = np.concatenate([base.row_doc, np.repeat(np.asarray(codes, dtype=np.int64), sizes)])
         plans = np.asarray([bool(_PLAN.match(s.text)) for f in new for s in f.sentences], dtype=bool)
         # A bare sub-heading line ("3、绩效评价方面") heads a statement; it does not state a problem itself.
         labels = np.asarray([bool(_LABEL.match(s.text)) for f in new for s in f.sentences], dtype=bool)
         problem = np.repeat(np.asarray([f.role == "problem" for f in new], dtype=bool), sizes)
-        row_problem = np.concatenate([base.row_problem, problem & ~plans & ~labels])
-        row_measure = np.concatenate([base.row_measure, ~problem | plans])
         postings = dict(base.postings)  # arrays are never changed in place: the old view stays valid for its readers
         for t, rows in postings_added.items():
-            more = np.asarray(rows, dtype=np.int64)
+            more = np.asarray(rows, dtype=np.int32)
             postings[t] = np.concatenate([postings[t], more]) if t in postings else more
-        fresh = row_scores[len(base.row_scores) :]
-        row_best = np.concatenate([base.row_best, np.argmax(fresh, axis=1) if len(fresh) else np.zeros(0, np.int16)])
-        row_top = np.concatenate([base.row_top, fresh.max(axis=1) if len(fresh) else np.zeros(0, np.float32)])
-        row_accepted = np.concatenate([base.row_accepted.reshape(-1, n_categories), self.categorizer.accepted(fresh)])
+        # float16: the view holds the only copy of every finding sentence's vector (issue 23: 1.5 GB at 1M chunks in
+        # float32). Categories are scored from the float32 vectors read from the store, before they land here; only
+        # the cosines of topics of no concept are taken from these (docs/evaluation.md: no answer changes).
         return View(
-            findings=findings,
-            vectors=stacked,
-            row_scores=row_scores,
-            row_problem=row_problem,
-            row_measure=row_measure,
-            row_finding=row_finding,
-            row_doc=row_doc,
+            table=table,
+            categories=self._names,
+            vectors=base.vectors.append(np.concatenate(blocks)) if blocks else base.vectors,
+            row_scores=np.concatenate([base.row_scores.reshape(-1, n_categories), fresh]),
+            row_problem=np.concatenate([base.row_problem, problem & ~plans & ~labels]),
+            row_measure=np.concatenate([base.row_measure, ~problem | plans]),
+            row_finding=row_finding.astype(np.int64),
+            row_doc=row_doc.astype(np.int64),
             postings=postings,
             key=key,
             docs=base.docs + tuple(added),
-            row_accepted=row_accepted,
-            row_best=row_best.astype(np.int16, copy=False),
-            row_top=row_top.astype(np.float32, copy=False),
+            row_accepted=np.concatenate(
+                [base.row_accepted.reshape(-1, n_categories), self.categorizer.accepted(fresh)]
+            ),
+            row_best=np.concatenate(
+                [base.row_best, np.argmax(fresh, axis=1) if len(fresh) else np.zeros(0, np.int16)]
+            ).astype(np.int16),
+            row_top=np.concatenate([base.row_top, fresh.max(axis=1) if len(fresh) else np.zeros(0, np.float32)]).astype(
+                np.float32
+            ),
             dead_rows=base.dead_rows,
         )
 
@@ -353,51 +395,74 @@ class FindingsIndex:
         states (`Categorizer.accepted`), computed for each row when it joins the view."""
         return (view or self.view()).row_accepted
 
-    def select(self, flt: FindingFilter) -> list[Finding]:
+    def _selected(self, flt: FindingFilter) -> tuple[View, np.ndarray]:
+        """The view and the indices of its findings `flt` admits (live, committed documents only)."""
         catalogue = self.retriever.catalogue()
         view = self.view()
-        live = view.live_codes()[view.row_doc] if view.dead_rows else None  # per row
-        return [
-            f
-            for f in view.findings
-            if (live is None or live[f.first_row])
-            and f.doc.doc_id in catalogue
-            and flt.admits(f, catalogue[f.doc.doc_id].doc)
-        ]
+        on_doc = Filters(year=flt.year, region=flt.region, unit=flt.unit)
+        ok = np.fromiter(
+            (
+                k is not None
+                and k[0] in catalogue
+                and (flt.doc_id is None or k[0] == flt.doc_id)
+                and on_doc.admits(catalogue[k[0]].doc)
+                for k in view.docs
+            ),
+            dtype=bool,
+            count=len(view.docs),
+        )
+        t = view.table
+        mask = ok[t.code] if len(ok) else np.zeros(len(t), dtype=bool)
+        if flt.role is not None:
+            mask &= t.problem == (flt.role == "problem")
+        if flt.category is not None:
+            has = np.zeros(len(t), dtype=bool)
+            if flt.category in view.categories:
+                c = view.categories.index(flt.category)
+                owner = np.repeat(np.arange(len(t)), np.diff(t.cat_ptr))
+                has[owner[t.cat_idx == c]] = True
+            mask &= has
+        return view, np.flatnonzero(mask)
+
+    def select(self, flt: FindingFilter) -> list[Finding]:
+        view, picked = self._selected(flt)
+        return [view.finding(int(i)) for i in picked]
 
     def stats(self, by: str, flt: FindingFilter) -> list[Group]:
         """Findings grouped by a field, each group with the units (documents) behind it; biggest first.
-        by=category counts a finding once under each of its categories."""
-        groups: dict[str, dict[str, list[Finding]]] = {}
-        for f in self.select(flt):
-            for key in self._keys(by, f):
+        by=category counts a finding once under each of its categories. From the columns: no `Finding` objects
+        (at 1M chunks an unfiltered count covers ~600k findings)."""
+        view, picked = self._selected(flt)
+        t = view.table
+        groups: dict[str, dict[int, list[str]]] = {}  # key → document code → finding ids
+        for i in picked.tolist():
+            code = int(t.code[i])
+            doc = view.docs[code][2]  # type: ignore[index]  # admitted: live
+            if by == "category":
+                keys = [view.categories[c] for c in t.cat_idx[t.cat_ptr[i] : t.cat_ptr[i + 1]].tolist()]
+            else:
+                keys = [self._doc_key(by, doc)]
+            fid = t.ids[i]
+            for key in keys:
                 if flt.category is not None and by == "category" and key != flt.category:
                     continue
-                groups.setdefault(key, {}).setdefault(f.doc.doc_id, []).append(f)
-        out = [
-            Group(
-                key,
-                sum(len(v) for v in docs.values()),
-                tuple(
-                    UnitCount(
-                        fs[0].doc.display_unit, d, fs[0].doc.source, fs[0].doc.year, tuple(x.finding_id for x in fs)
-                    )
-                    for d, fs in docs.items()
-                ),
-            )
-            for key, docs in groups.items()
-        ]
+                groups.setdefault(key, {}).setdefault(code, []).append(fid)
+        out = []
+        for key, by_code in groups.items():
+            units = []
+            for code, ids in by_code.items():
+                doc = view.docs[code][2]  # type: ignore[index]
+                units.append(UnitCount(doc.display_unit, doc.doc_id, doc.source, doc.year, tuple(ids)))
+            out.append(Group(key, sum(len(ids) for ids in by_code.values()), tuple(units)))
         order = {n: i for i, n in enumerate(self.categorizer.taxonomy.names)}
         return sorted(
             out, key=lambda g: (-len({u.unit for u in g.units}), -g.findings, order.get(g.key, len(order)), g.key)
         )
 
     @staticmethod
-    def _keys(by: str, f: Finding) -> Iterable[str]:
-        if by == "category":
-            return f.category_names()
+    def _doc_key(by: str, doc: DocFields) -> str:
         if by == "year":
-            return ["未知" if f.doc.year is None else str(f.doc.year)]
+            return "未知" if doc.year is None else str(doc.year)
         if by == "region":
-            return [f.doc.region or "未知"]
-        return [f.doc.display_unit]
+            return doc.region or "未知"
+        return doc.display_unit

@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from ingest.schema import ChunkRow, DocFields, FindingRowMeta, finding_row_order, finding_row_span
+from qa.findings.columns import Texts, take_csr
 from qa.findings.taxonomy import Categorizer
+from qa.sentences import ranges
 
 
 @dataclass(frozen=True)
@@ -107,3 +109,131 @@ def group_rows(
         )
         start = end
     return found
+
+
+@dataclass(frozen=True)
+class FindingTable:
+    """Findings as columns (qa.findings.columns): per finding its fields, per sentence row its text and span.
+    `Finding` objects are made on demand (`get`), for what a question cites or a page lists."""
+
+    ids: Texts
+    code: np.ndarray  # int32: its document's code in the view (`View.docs`)
+    problem: np.ndarray  # bool: role problem (else measure)
+    section: Texts
+    lead: Texts
+    text: Texts
+    span: np.ndarray  # (n, 2) int32: char_start, char_end in its document
+    first_row: np.ndarray  # int64: its first sentence row; its rows run to the next finding's first row
+    cat_ptr: np.ndarray  # int64 CSR over its category labels, in `Categorizer.assign` order
+    cat_idx: np.ndarray  # int16: the label's category (index into the view's category names)
+    cat_conf: np.ndarray  # float64: the label's confidence
+    cat_sent: np.ndarray  # int16: the sentence (within the finding) that carries the label
+    row_text: Texts  # per sentence row
+    row_span: np.ndarray  # (rows, 2) int32
+
+    @classmethod
+    def empty(cls) -> FindingTable:
+        return cls.of([], [], {})
+
+    @classmethod
+    def of(cls, findings: Sequence[Finding], codes: Sequence[int], categories: dict[str, int]) -> FindingTable:
+        """`findings` (with `first_row` numbered within these rows) of documents `codes` (one per finding)."""
+        labels = [c for f in findings for c in f.categories]
+        spans = [s for f in findings for s in f.sentences]
+        return cls(
+            ids=Texts.of([f.finding_id for f in findings]),
+            code=np.asarray(codes, dtype=np.int32),
+            problem=np.asarray([f.role == "problem" for f in findings], dtype=bool),
+            section=Texts.of([f.section for f in findings]),
+            lead=Texts.of([f.lead for f in findings]),
+            text=Texts.of([f.text for f in findings]),
+            span=np.asarray([(f.char_start, f.char_end) for f in findings], dtype=np.int32).reshape(-1, 2),
+            first_row=np.asarray([f.first_row for f in findings], dtype=np.int64),
+            cat_ptr=np.r_[0, np.cumsum([len(f.categories) for f in findings])].astype(np.int64),
+            cat_idx=np.asarray([categories[c.name] for c in labels], dtype=np.int16),
+            cat_conf=np.asarray([c.confidence for c in labels], dtype=np.float64),
+            cat_sent=np.asarray(
+                [f.sentences.index(c.sentence) for f in findings for c in f.categories], dtype=np.int16
+            ),
+            row_text=Texts.of([s.text for s in spans]),
+            row_span=np.asarray([(s.char_start, s.char_end) for s in spans], dtype=np.int32).reshape(-1, 2),
+        )
+
+    def __len__(self) -> int:
+        return len(self.code)
+
+    @property
+    def rows(self) -> int:
+        return len(self.row_span)
+
+    def row_bounds(self, i: int) -> tuple[int, int]:
+        end = int(self.first_row[i + 1]) if i + 1 < len(self.first_row) else self.rows
+        return int(self.first_row[i]), end
+
+    def get(self, i: int, doc: DocFields, names: Sequence[str]) -> Finding:
+        """Finding `i` as an object (`doc`: its document's fields, `names`: the category names)."""
+        start, end = self.row_bounds(i)
+        spans = tuple(
+            Span(self.row_text[r], int(self.row_span[r, 0]), int(self.row_span[r, 1])) for r in range(start, end)
+        )
+        a, b = int(self.cat_ptr[i]), int(self.cat_ptr[i + 1])
+        return Finding(
+            finding_id=self.ids[i],
+            doc=doc,
+            role="problem" if self.problem[i] else "measure",
+            section=self.section[i],
+            lead=self.lead[i],
+            text=self.text[i],
+            char_start=int(self.span[i, 0]),
+            char_end=int(self.span[i, 1]),
+            sentences=spans,
+            categories=tuple(
+                CategoryLabel(names[self.cat_idx[j]], float(self.cat_conf[j]), spans[self.cat_sent[j]])
+                for j in range(a, b)
+            ),
+            first_row=start,
+        )
+
+    def append(self, more: FindingTable) -> FindingTable:
+        """These findings, then `more`'s (its rows and codes already numbered after these)."""
+        return FindingTable(
+            ids=self.ids.append(more.ids),
+            code=np.concatenate([self.code, more.code]),
+            problem=np.concatenate([self.problem, more.problem]),
+            section=self.section.append(more.section),
+            lead=self.lead.append(more.lead),
+            text=self.text.append(more.text),
+            span=np.concatenate([self.span, more.span]),
+            first_row=np.concatenate([self.first_row, more.first_row]),
+            cat_ptr=np.concatenate([self.cat_ptr, more.cat_ptr[1:] + self.cat_ptr[-1]]),
+            cat_idx=np.concatenate([self.cat_idx, more.cat_idx]),
+            cat_conf=np.concatenate([self.cat_conf, more.cat_conf]),
+            cat_sent=np.concatenate([self.cat_sent, more.cat_sent]),
+            row_text=self.row_text.append(more.row_text),
+            row_span=np.concatenate([self.row_span, more.row_span]),
+        )
+
+    def take(self, idx: np.ndarray, codes: np.ndarray) -> FindingTable:
+        """Findings `idx` in that order with their rows (renumbered from 0), recoded by `codes` (old code → new)."""
+        row_ptr = np.r_[self.first_row, self.rows].astype(np.int64)
+        counts = row_ptr[idx + 1] - row_ptr[idx]
+        rows = ranges(row_ptr, idx)
+        cat_ptr, cat_idx, cat_conf, cat_sent = take_csr(
+            self.cat_ptr, self.cat_idx, self.cat_conf, self.cat_sent, idx=idx
+        )
+        return FindingTable(
+            ids=self.ids.take(idx),
+            code=codes[self.code[idx]].astype(np.int32),
+            problem=self.problem[idx],
+            section=self.section.take(idx),
+            lead=self.lead.take(idx),
+            text=self.text.take(idx),
+            span=self.span[idx],
+            first_row=np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64) if len(idx) else np.zeros(0, np.int64),
+            cat_ptr=cat_ptr,
+            cat_idx=cat_idx,
+            cat_conf=cat_conf,
+            cat_sent=cat_sent,
+            row_text=self.row_text.take(rows),
+            row_span=self.row_span[rows],
+        )

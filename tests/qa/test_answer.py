@@ -50,5 +50,5 @@ def test_warm_loads_the_findings_view_the_answers_then_use(sample_retriever: Ret
     fresh = Answerer(sample_retriever)
     fresh.warm()
     view = fresh.findings.view()
-    assert len(view.findings) == 32 and fresh.findings.view() is view  # loaded once, kept
+    assert len(view.table) == 32 and fresh.findings.view() is view  # loaded once, kept
     assert fresh.findings is fresh.ctx.findings.get()

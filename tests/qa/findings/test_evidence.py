@@ -60,7 +60,7 @@ def test_view_vectors_are_float16_and_cosines_match_float32(sample_retriever: Re
     assert view.vectors.dtype == np.float16 and len(view.vectors) > 20
     rows = np.arange(len(view.vectors))[::-1].copy()
     topic = sample_retriever.embedder.encode_queries(["预算编制不够细化"])[0]
-    exact = view.vectors[rows].astype(np.float64) @ topic.astype(np.float64)
+    exact = view.vectors.take(rows).astype(np.float64) @ topic.astype(np.float64)
     monkeypatch.setattr(fe, "_COSINE_BLOCK", 7)  # several blocks, one of them partial
     got = fe._cosines(view.vectors, rows, topic)
     assert got.shape == exact.shape and np.abs(got - exact).max() < 1e-3

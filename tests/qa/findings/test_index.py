@@ -3,11 +3,14 @@ exact spans), and a view kept in step with uploads, deletes and edits answers as
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 import qa.findings.index as index_module
-from qa.findings import FindingFilter, FindingsIndex, open_findings
+from qa.findings import STATS_BY, Finding, FindingFilter, FindingsIndex, Group, open_findings
+from qa.findings.columns import Texts
 from qa.findings.evidence import concept_verdict
 from qa.findings.index import View
 from qa.library import Library
@@ -37,17 +40,39 @@ def test_stored_findings_follow_their_document(sample_retriever: Retriever) -> N
     stats = index.stats("category", FindingFilter(role="problem"))
     talent = next(g for g in stats if g.key == "专业人才缺乏")
     assert {u.unit for u in talent.units} == {"芙蓉区商务局", "湖南省大祥工业集中区管理委员会"}
+    for by in STATS_BY:  # counted from the columns: the same groups as counting the Finding objects
+        for flt in (FindingFilter(), FindingFilter(role="measure"), FindingFilter(category="专业人才缺乏")):
+            assert _counted(index.stats(by, flt)) == _counted_from(index.select(flt), by, flt), (by, flt)
     for f in everything:
         text = sample_retriever.store.get_document(f.doc.doc_id)[1]  # type: ignore[index]
         assert text[f.char_start : f.char_end] == f.text
         assert all(text[s.char_start : s.char_end] == s.text for s in f.sentences)
 
 
+def _counted(groups: list[Group]) -> dict[str, dict[str, tuple[str, ...]]]:
+    return {g.key: {u.doc_id: u.finding_ids for u in g.units} for g in groups}
+
+
+def _counted_from(found: list[Finding], by: str, flt: FindingFilter) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Groups by counting the objects one by one (what `stats` computes from columns)."""
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for f in found:
+        if by == "category":
+            keys = [k for k in f.category_names() if flt.category is None or k == flt.category]
+        else:
+            value = {"year": f.doc.year, "region": f.doc.region, "unit": f.doc.display_unit}[by]
+            keys = ["未知" if value in (None, "") else str(value)]
+        for k in keys:
+            out.setdefault(k, {}).setdefault(f.doc.doc_id, ())
+            out[k][f.doc.doc_id] += (f.finding_id,)
+    return out
+
+
 def _same(a: View, b: View) -> None:
     """Equal views, array for array."""
-    assert a.findings == b.findings and a.key == b.key and a.docs == b.docs
+    assert a.all_findings() == b.all_findings() and a.key == b.key and a.docs == b.docs
+    assert np.array_equal(a.vectors.take(np.arange(len(a.vectors))), b.vectors.take(np.arange(len(b.vectors))))
     for name in (
-        "vectors",
         "row_scores",
         "row_accepted",
         "row_best",
@@ -60,8 +85,12 @@ def _same(a: View, b: View) -> None:
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
     assert a.postings.keys() == b.postings.keys()
     assert all(np.array_equal(a.postings[t], b.postings[t]) for t in a.postings)
-    rows_a, rows_b = a.vectors_by_doc(), b.vectors_by_doc()
-    assert rows_a.keys() == rows_b.keys() and all(np.array_equal(rows_a[k], rows_b[k]) for k in rows_a)
+    for field in dataclasses.fields(a.table):  # the findings' own columns, strings included
+        col_a, col_b = getattr(a.table, field.name), getattr(b.table, field.name)
+        if isinstance(col_a, Texts):
+            assert [col_a[i] for i in range(len(col_a))] == [col_b[i] for i in range(len(col_b))], field.name
+        else:
+            assert np.array_equal(col_a, col_b), field.name
 
 
 def _answers(index: FindingsIndex) -> object:
@@ -94,13 +123,13 @@ def test_findings_view_follows_uploads_deletes_and_edits_in_place(
     bases: list[int] = []
     extend = index._extend
     monkeypatch.setattr(
-        index, "_extend", lambda base, key, added, kept: bases.append(len(base.docs)) or extend(base, key, added, kept)
+        index, "_extend", lambda base, key, added, read: bases.append(len(base.docs)) or extend(base, key, added, read)
     )
     report = ingest_into(empty_retriever, samples[3:])
     extended = index.view()
     assert bases == [len(before.key)] and len(extended.key) == 5  # extended from the 3-document view
     _same(extended, _read_in_full(empty_retriever))
-    assert len(before.findings) < len(extended.findings) == 32
+    assert len(before.table) < len(extended.table) == 32
 
     monkeypatch.setattr(index_module, "_DEAD_SHARE", 1.0)
     library = Library.of(empty_retriever)
@@ -119,10 +148,13 @@ def test_findings_view_follows_uploads_deletes_and_edits_in_place(
     monkeypatch.setattr(index_module, "_DEAD_SHARE", 0.0)
     library.delete(report.doc_ids[samples[4].name])
     bases.clear()
+    reads: list[list[str]] = []
+    read = empty_retriever.store.finding_rows
+    monkeypatch.setattr(empty_retriever.store, "finding_rows", lambda ids: reads.append(list(ids)) or read(ids))
     rebuilt = index.view()
-    assert bases == [0] and rebuilt.dead_rows == 0  # rebuilt from nothing (the vectors it keeps come from the old view)
+    assert bases == [3] and rebuilt.dead_rows == 0 and reads == []  # the 3 live documents' columns taken, none read
+    monkeypatch.undo()
     _same(rebuilt, _read_in_full(empty_retriever))
-    assert all(d.vectors is None for d in index._per_doc.values())  # one copy of the vectors: the view's
 
 
 def test_findings_read_in_batches_of_documents_give_the_same_view(
@@ -138,11 +170,14 @@ def test_findings_read_in_batches_of_documents_give_the_same_view(
     monkeypatch.setattr(index_module, "_READ_BATCH", 2)
     batched = _read_in_full(sample_retriever)
     assert reads == [2, 2, 1]
-    assert batched.findings == whole.findings and batched.key == whole.key
-    for name in ("vectors", "row_scores", "row_problem", "row_measure", "row_finding", "row_doc"):
+    assert batched.all_findings() == whole.all_findings() and batched.key == whole.key
+    assert np.array_equal(
+        batched.vectors.take(np.arange(len(whole.vectors))), whole.vectors.take(np.arange(len(whole.vectors)))
+    )
+    for name in ("row_scores", "row_problem", "row_measure", "row_finding", "row_doc"):
         assert np.array_equal(getattr(batched, name), getattr(whole, name)), name
     assert {t: list(r) for t, r in batched.postings.items()} == {t: list(r) for t, r in whole.postings.items()}
     by_doc: dict[str, set[int]] = {}
-    for f in batched.findings:
+    for f in batched.all_findings():
         by_doc.setdefault(f.doc.doc_id, set()).add(id(f.doc))
     assert len(by_doc) == 5 and all(len(objects) == 1 for objects in by_doc.values())
