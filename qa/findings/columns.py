@@ -130,11 +130,23 @@ class Texts:
         return [buf[a:b].decode("utf-16-le") for a, b in zip(cut[:-1], cut[1:])]
 
     def append(self, more: Texts) -> Texts:
-        base = len(self.data)
-        data = self.data
-        for part in more.data.parts:
-            data = data.append(np.asarray(part))
-        return Texts(data, np.concatenate([self.ends, more.ends + base]))
+        return Texts.concat([self, more])
+
+    @staticmethod
+    def concat(parts: Sequence[Texts]) -> Texts:
+        """The strings of `parts` in order, in one pass: the first's mapped parts are kept, everything else is
+        copied once into one in-memory tail."""
+        first = parts[0].data
+        mapped = [i for i in range(len(first.parts)) if first.mapped(i)]
+        keep = len(mapped) if mapped == list(range(len(mapped))) else 0
+        tail = [first.parts[i] for i in range(keep, len(first.parts))]
+        tail += [p for t in parts[1:] for p in t.data.parts]
+        data = Rows(
+            [*first.parts[:keep], np.concatenate(tail).astype(np.uint16, copy=False)],
+            [*first.maps[:keep], None],
+        )
+        offsets = np.cumsum([0] + [len(t.data) for t in parts[:-1]])
+        return Texts(data, np.concatenate([t.ends + o for t, o in zip(parts, offsets.tolist())]).astype(np.int64))
 
     def take(self, idx: np.ndarray) -> Texts:
         """Strings `idx` in that order, in memory."""

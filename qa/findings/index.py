@@ -52,14 +52,24 @@ class FindingFilter:
 
 
 @dataclass(frozen=True)
-class _DocFindings:
-    """One document's findings as read from the store, until the view appends them: the findings (rows numbered
-    from 0 within the document), each sentence row's vector, jieba tokens and category scores."""
+class _Block:
+    """Documents read from the store together, as the view's columns numbered from 0 within the block (their codes
+    in `keys` order), until `_extend` appends them. The `Finding` objects of a read live only while its batch is
+    digested: at 1M chunks, ~600k of them at once were the first start's peak."""
 
-    findings: list[Finding]
-    vectors: np.ndarray
-    tokens: list[tuple[str, ...]]
-    scores: np.ndarray
+    keys: list[_DocKey]
+    table: FindingTable
+    vectors: np.ndarray  # float16
+    scores: np.ndarray  # Categorizer.sentence_scores
+    problem: np.ndarray  # per row: states a problem (a problem finding's sentence, not a plan, not a bare label)
+    measure: np.ndarray  # per row: a measure finding's sentence, or a problem finding's plan
+    row_finding: np.ndarray
+    row_doc: np.ndarray
+    postings: dict[str, np.ndarray]
+
+    @property
+    def rows(self) -> int:
+        return len(self.row_doc)
 
 
 # A sentence of a problem finding that is a plan, not a problem ("下一步将加强培训，…").
@@ -218,17 +228,17 @@ class FindingsIndex:
         live = set(key)
         known = set(old.key)
         added = [k for k in key if k not in known]
-        read: dict[_DocKey, _DocFindings] = {}
         # A batch of documents at a time: the stored rows with their metadata dicts and the store client's own
         # buffers are transient, and read all at once they cost ~17 KB per row (1.3 GB at 100k chunks, most of the
         # 1M process's peak), much of which the allocator keeps afterwards.
-        for start in range(0, len(added), _READ_BATCH):
-            read.update(self._digest(catalogue, [k[0] for k in added[start : start + _READ_BATCH]]))
+        read = [
+            self._digest(catalogue, added[start : start + _READ_BATCH]) for start in range(0, len(added), _READ_BATCH)
+        ]
         self._read_since_save += len(added)
         gone = [c for c, k in enumerate(old.docs) if k is not None and k not in live]
         bounds = old.code_bounds()
         dead = old.dead_rows + int(sum(bounds[c + 1] - bounds[c] for c in gone))
-        rows = len(old.row_doc) + sum(len(d.tokens) for d in read.values())
+        rows = len(old.row_doc) + sum(b.rows for b in read)
         # Dead codes count too: documents without findings (notices) leave no rows but a code each.
         dead_codes = sum(k is None for k in old.docs) + len(gone)
         if old.docs and dead <= _DEAD_SHARE * rows and dead_codes <= _DEAD_SHARE * (len(old.docs) + len(added)):
@@ -304,75 +314,90 @@ class FindingsIndex:
 
         threading.Thread(target=run, name="findings-snapshot", daemon=True).start()
 
-    def _digest(self, catalogue: dict[str, DocRecord], doc_ids: list[str]) -> dict[_DocKey, _DocFindings]:
-        """Read some documents' finding rows: what the view needs of them (`_DocFindings`)."""
-        rows, vectors = self.retriever.store.finding_rows(doc_ids)
+    def _digest(self, catalogue: dict[str, DocRecord], keys: list[_DocKey]) -> _Block:
+        """Read some documents' finding rows and turn them into the view's columns (`_Block`)."""
+        rows, vectors = self.retriever.store.finding_rows([k[0] for k in keys])
         by_doc: dict[str, list[int]] = {}
         for i, row in enumerate(rows):
             by_doc.setdefault(row_doc(row.metadata), []).append(i)
-        out = {}
-        for d in doc_ids:
-            picked = by_doc.get(d, [])
+        findings: list[Finding] = []
+        codes: list[int] = []
+        vector_blocks, score_blocks = [], []
+        postings: dict[str, list[int]] = {}
+        offset = 0
+        for code, k in enumerate(keys):
+            picked = by_doc.get(k[0], [])
             doc_rows, doc_vectors = in_order([rows[i] for i in picked], vectors[picked] if picked else vectors[:0])
-            tokens = [tuple(sys.intern(t) for t in set(tokenize(r.text))) for r in doc_rows]
+            if not doc_rows:
+                continue
             scores = self.categorizer.sentence_scores(
                 [finding_row_text(r.text, r.metadata) for r in doc_rows], doc_vectors
             )
-            out[(d, catalogue[d].ingested_at, catalogue[d].doc)] = _DocFindings(
-                group_rows(doc_rows, scores, self.categorizer), doc_vectors.astype(VECTOR_DTYPE), tokens, scores
-            )
-        return out
+            found = group_rows(doc_rows, scores, self.categorizer, first_row=offset)
+            findings += found
+            codes += [code] * len(found)
+            vector_blocks.append(doc_vectors.astype(VECTOR_DTYPE))
+            score_blocks.append(scores)
+            for i, r in enumerate(doc_rows, start=offset):
+                for t in set(tokenize(r.text)):
+                    postings.setdefault(sys.intern(t), []).append(i)
+            offset += len(doc_rows)
+        n_categories = len(self.categorizer.categories)
+        sizes = [len(f.sentences) for f in findings]
+        plans = np.asarray([bool(_PLAN.match(s.text)) for f in findings for s in f.sentences], dtype=bool)
+        # A bare sub-heading line ("3、绩效评价方面") heads a statement; it does not state a problem itself.
+        labels = np.asarray([bool(_LABEL.match(s.text)) for f in findings for s in f.sentences], dtype=bool)
+        problem = np.repeat(np.asarray([f.role == "problem" for f in findings], dtype=bool), sizes)
+        return _Block(
+            keys=keys,
+            table=FindingTable.of(findings, codes, {n: i for i, n in enumerate(self._names)}),
+            vectors=(
+                np.concatenate(vector_blocks)
+                if vector_blocks
+                else np.zeros((0, self.retriever.embedder.dimension), dtype=VECTOR_DTYPE)
+            ),
+            scores=np.concatenate(score_blocks) if score_blocks else np.zeros((0, n_categories), dtype=np.float32),
+            problem=problem & ~plans & ~labels,
+            measure=~problem | plans,
+            row_finding=np.repeat(np.arange(len(findings), dtype=np.int64), sizes),
+            row_doc=np.repeat(np.asarray(codes, dtype=np.int64), sizes),
+            postings={t: np.asarray(r, dtype=np.int32) for t, r in postings.items()},
+        )
 
-    def _extend(
-        self, base: View, key: tuple[_DocKey, ...], added: list[_DocKey], read: dict[_DocKey, _DocFindings]
-    ) -> View:
-        """`base` plus the findings of the `added` documents (`read` from the store; new codes after base's),
-        the view of `key`."""
+    def _extend(self, base: View, key: tuple[_DocKey, ...], added: list[_DocKey], read: list[_Block]) -> View:
+        """`base` plus the `added` documents, `read` from the store in blocks (in `added` order; new codes after
+        base's): the view of `key`. Every column is joined once, whatever the number of blocks."""
         if not added and base.docs:  # a delete: nothing to append, no array to copy
             return replace(base, key=key)
-        offset = len(base.row_doc)
-        new: list[Finding] = []
-        codes: list[int] = []
-        blocks, score_blocks = [], []
-        postings_added: dict[str, list[int]] = {}
-        for code, k in enumerate(added, start=len(base.docs)):
-            doc = read[k]
-            if not doc.findings:
-                continue
-            new += [replace(f, first_row=f.first_row + offset) for f in doc.findings]
-            codes += [code] * len(doc.findings)
-            blocks.append(doc.vectors)
-            score_blocks.append(doc.scores)
-            for i, tokens in enumerate(doc.tokens, start=offset):
-                for t in tokens:
-                    postings_added.setdefault(t, []).append(i)
-            offset += len(doc.vectors)
-        n_categories = len(self.categorizer.categories)
-        fresh = np.concatenate(score_blocks) if score_blocks else np.zeros((0, n_categories), dtype=np.float32)
-        table = base.table.append(FindingTable.of(new, codes, {n: i for i, n in enumerate(self._names)}))
-        sizes = [len(f.sentences) for f in new]
-        row_finding = np.concatenate([base.row_finding, np.repeat(np.arange(len(base.table), len(table)), sizes)])
-        row_doc = np.concatenate([base.row_doc, np.repeat(np.asarray(codes, dtype=np.int64), sizes)])
-        plans = np.asarray([bool(_PLAN.match(s.text)) for f in new for s in f.sentences], dtype=bool)
-        # A bare sub-heading line ("3、绩效评价方面") heads a statement; it does not state a problem itself.
-        labels = np.asarray([bool(_LABEL.match(s.text)) for f in new for s in f.sentences], dtype=bool)
-        problem = np.repeat(np.asarray([f.role == "problem" for f in new], dtype=bool), sizes)
+        assert [k for b in read for k in b.keys] == added
+        codes, rows, found = len(base.docs), len(base.row_doc), len(base.table)
+        tables, row_finding, row_doc = [base.table], [base.row_finding], [base.row_doc]
+        postings_added: dict[str, list[np.ndarray]] = {}
+        for b in read:
+            tables.append(b.table.shifted(codes, rows))
+            row_finding.append(b.row_finding + found)
+            row_doc.append(b.row_doc + codes)
+            for t, r in b.postings.items():
+                postings_added.setdefault(t, []).append(r + rows)
+            codes, rows, found = codes + len(b.keys), rows + b.rows, found + len(b.table)
         postings = dict(base.postings)  # arrays are never changed in place: the old view stays valid for its readers
-        for t, rows in postings_added.items():
-            more = np.asarray(rows, dtype=np.int32)
-            postings[t] = np.concatenate([postings[t], more]) if t in postings else more
+        for t, more in postings_added.items():
+            postings[t] = np.concatenate([postings[t], *more] if t in postings else more).astype(np.int32, copy=False)
+        n_categories = len(self.categorizer.categories)
+        fresh = np.concatenate([np.zeros((0, n_categories), dtype=np.float32), *(b.scores for b in read)])
         # float16: the view holds the only copy of every finding sentence's vector (issue 23: 1.5 GB at 1M chunks in
         # float32). Categories are scored from the float32 vectors read from the store, before they land here; only
         # the cosines of topics of no concept are taken from these (docs/evaluation.md: no answer changes).
+        vectors = [b.vectors for b in read if len(b.vectors)]
         return View(
-            table=table,
+            table=FindingTable.concat(tables),
             categories=self._names,
-            vectors=base.vectors.append(np.concatenate(blocks)) if blocks else base.vectors,
+            vectors=base.vectors.append(np.concatenate(vectors)) if vectors else base.vectors,
             row_scores=np.concatenate([base.row_scores.reshape(-1, n_categories), fresh]),
-            row_problem=np.concatenate([base.row_problem, problem & ~plans & ~labels]),
-            row_measure=np.concatenate([base.row_measure, ~problem | plans]),
-            row_finding=row_finding.astype(np.int64),
-            row_doc=row_doc.astype(np.int64),
+            row_problem=np.concatenate([base.row_problem, *(b.problem for b in read)]),
+            row_measure=np.concatenate([base.row_measure, *(b.measure for b in read)]),
+            row_finding=np.concatenate(row_finding).astype(np.int64),
+            row_doc=np.concatenate(row_doc).astype(np.int64),
             postings=postings,
             key=key,
             docs=base.docs + tuple(added),

@@ -4,7 +4,7 @@ put back together, with its categories."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -196,22 +196,32 @@ class FindingTable:
 
     def append(self, more: FindingTable) -> FindingTable:
         """These findings, then `more`'s (its rows and codes already numbered after these)."""
+        return FindingTable.concat([self, more])
+
+    @staticmethod
+    def concat(parts: Sequence[FindingTable]) -> FindingTable:
+        """The findings of `parts` in order (rows and codes already numbered globally), each column joined once."""
+        cat_offsets = np.cumsum([0] + [int(p.cat_ptr[-1]) for p in parts[:-1]]).tolist()
         return FindingTable(
-            ids=self.ids.append(more.ids),
-            code=np.concatenate([self.code, more.code]),
-            problem=np.concatenate([self.problem, more.problem]),
-            section=self.section.append(more.section),
-            lead=self.lead.append(more.lead),
-            text=self.text.append(more.text),
-            span=np.concatenate([self.span, more.span]),
-            first_row=np.concatenate([self.first_row, more.first_row]),
-            cat_ptr=np.concatenate([self.cat_ptr, more.cat_ptr[1:] + self.cat_ptr[-1]]),
-            cat_idx=np.concatenate([self.cat_idx, more.cat_idx]),
-            cat_conf=np.concatenate([self.cat_conf, more.cat_conf]),
-            cat_sent=np.concatenate([self.cat_sent, more.cat_sent]),
-            row_text=self.row_text.append(more.row_text),
-            row_span=np.concatenate([self.row_span, more.row_span]),
+            ids=Texts.concat([p.ids for p in parts]),
+            code=np.concatenate([p.code for p in parts]),
+            problem=np.concatenate([p.problem for p in parts]),
+            section=Texts.concat([p.section for p in parts]),
+            lead=Texts.concat([p.lead for p in parts]),
+            text=Texts.concat([p.text for p in parts]),
+            span=np.concatenate([p.span for p in parts]),
+            first_row=np.concatenate([p.first_row for p in parts]),
+            cat_ptr=np.concatenate([parts[0].cat_ptr[:1], *(p.cat_ptr[1:] + o for p, o in zip(parts, cat_offsets))]),
+            cat_idx=np.concatenate([p.cat_idx for p in parts]),
+            cat_conf=np.concatenate([p.cat_conf for p in parts]),
+            cat_sent=np.concatenate([p.cat_sent for p in parts]),
+            row_text=Texts.concat([p.row_text for p in parts]),
+            row_span=np.concatenate([p.row_span for p in parts]),
         )
+
+    def shifted(self, codes: int, rows: int) -> FindingTable:
+        """The same findings with their document codes and rows numbered after `codes` and `rows` others."""
+        return replace(self, code=self.code + codes, first_row=self.first_row + rows)
 
     def take(self, idx: np.ndarray, codes: np.ndarray) -> FindingTable:
         """Findings `idx` in that order with their rows (renumbered from 0), recoded by `codes` (old code → new)."""

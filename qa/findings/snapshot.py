@@ -10,7 +10,7 @@ from the store, departed ones dropped (`FindingsIndex._build`).
 
 The file holds the view's columns as raw arrays, then a small pickled header (the document keys, the token
 vocabulary, each array's dtype, shape and offset), then the header's length. Loading memory-maps the large columns
-(sentence vectors, texts: at 1M chunks ~1.3 GB that then cost only the pages a question reads) and reads the small
+(sentence vectors, texts: at 1M chunks ~1 GB that then cost only the pages a question reads) and reads the small
 ones; writing is a few large `write` calls, which release the GIL (a pickle of one object per finding held it for
 tens of seconds at 1M chunks, stalling searches). It is written atomically (temporary file, then rename) in a
 background thread, so several processes sharing a data directory never see a half-written file, and a process
