@@ -65,36 +65,33 @@ def _sentences(
     rows = np.asarray(rows, dtype=np.int64)
     found = view.row_finding[rows]
     ids, sections, texts, said = t.ids.many(found), t.section.many(found), t.text.many(found), t.row_text.many(rows)
-    zero = np.zeros(len(rows))
-    sims, covs = zero if similarity is None else similarity, zero if coverage is None else coverage
+    # Plain Python values, gathered once: numpy scalar indexing per sentence cost more than the rest of the loop.
+    codes, problem, spans = t.code[found].tolist(), t.problem[found].tolist(), t.span[found].tolist()
+    row_spans = t.row_span[rows].tolist()
+    zero = [0.0] * len(rows)
+    score_list = [round(x, 4) for x in np.asarray(scores, dtype=np.float64).tolist()]
+    sims = zero if similarity is None else np.asarray(similarity, dtype=np.float64).tolist()
+    covs = zero if coverage is None else np.asarray(coverage, dtype=np.float64).tolist()
+    role = {
+        True: SECTION_ROLE_OF_FINDING.get("problem", "other"),
+        False: SECTION_ROLE_OF_FINDING.get("measure", "other"),
+    }
     out = []
-    for i, (f, r) in enumerate(zip(found.tolist(), rows.tolist())):
-        key = view.docs[int(t.code[f])]
+    for i, code in enumerate(codes):
+        key = view.docs[code]
         assert key is not None, "a finding of a departed document"
         hit = Hit(
             id=ids[i],
             doc=key[2],
             section=sections[i],
-            section_role=SECTION_ROLE_OF_FINDING.get("problem" if t.problem[f] else "measure", "other"),
+            section_role=role[problem[i]],
             text=texts[i],
-            char_start=int(t.span[f, 0]),
-            char_end=int(t.span[f, 1]),
+            char_start=spans[i][0],
+            char_end=spans[i][1],
             chunk_index=-1,
             score=0.0,
         )
-        span = t.row_span[r]
-        out.append(
-            Sentence(
-                hit,
-                said[i],
-                int(span[0]),
-                int(span[1]),
-                round(float(scores[i]), 4),
-                float(sims[i]),
-                float(covs[i]),
-                True,
-            )
-        )
+        out.append(Sentence(hit, said[i], row_spans[i][0], row_spans[i][1], score_list[i], sims[i], covs[i], True))
     return out
 
 
