@@ -134,9 +134,6 @@ class Texts:
         buf = units.tobytes()
         return [buf[2 * a : 2 * b].decode("utf-16-le") for a, b in zip(cut[:-1], cut[1:])]
 
-    def append(self, more: Texts) -> Texts:
-        return Texts.concat([self, more])
-
     @staticmethod
     def concat(parts: Sequence[Texts]) -> Texts:
         """The strings of `parts` in order, in one pass: the first's mapped parts are kept, everything else is

@@ -194,10 +194,6 @@ class FindingTable:
             first_row=start,
         )
 
-    def append(self, more: FindingTable) -> FindingTable:
-        """These findings, then `more`'s (its rows and codes already numbered after these)."""
-        return FindingTable.concat([self, more])
-
     @staticmethod
     def concat(parts: Sequence[FindingTable]) -> FindingTable:
         """The findings of `parts` in order (rows and codes already numbered globally), each column joined once."""

@@ -35,7 +35,7 @@ def test_texts_round_trip_in_parts_and_in_any_order(tmp_path: Path) -> None:
     words = ["预算编制不够细化。", "", "𠀀 a rare character outside the BMP", "绩效目标"]
     texts = Texts.of(words[:2])
     mapped = Texts(Rows([_mapped(tmp_path, texts.data.parts[0])]), texts.ends)
-    both = mapped.append(Texts.of(words[2:]))
+    both = Texts.concat([mapped, Texts.of(words[2:])])
     assert [both[i] for i in range(len(both))] == words and both.data.mapped(0)
     assert both.many(np.array([2, 0, 2, 1])) == [words[2], words[0], words[2], ""] and both.many(np.zeros(0, int)) == []
     taken = both.take(np.array([3, 0, 2]))
