@@ -136,7 +136,7 @@ def load_test(
 def ask_latency(base: str, question: str, repeats: int, timeout: float) -> dict[str, Any]:
     ms: list[float] = []
     outcome: list[str] = []
-    units = None
+    units = total = size = None
     with httpx.Client(base_url=base, timeout=timeout) as client:
         for _ in range(repeats):
             t = time.perf_counter()
@@ -150,7 +150,7 @@ def ask_latency(base: str, question: str, repeats: int, timeout: float) -> dict[
             outcome.append(str(r.status_code))
             if r.status_code == 200:
                 body = r.json()
-                units = len(body.get("units") or [])
+                units, total, size = len(body.get("units") or []), body.get("total_units"), len(r.content)
             else:
                 break
     return {
@@ -160,7 +160,9 @@ def ask_latency(base: str, question: str, repeats: int, timeout: float) -> dict[
         "ms": [round(x, 1) for x in ms],
         "p50_ms": round(float(np.percentile(ms, 50)), 1),
         "p95_ms": round(float(np.percentile(ms, 95)), 1),
-        "units_listed": units,
+        "units_listed": units,  # one page (QA_ANSWER_UNITS) of the units counted
+        "units_total": total,
+        "response_kb": None if size is None else round(size / 1024, 1),
     }
 
 

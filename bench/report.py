@@ -83,7 +83,12 @@ def render() -> str:
             if a:
                 tgt = int(n) == 100_000
                 ok = a["p95_ms"] <= 1000 and all(o == "200" for o in a["outcomes"])
-                units = ", ".join(str(q["units_listed"]) for q in a.get("questions", []))
+                units = ", ".join(
+                    f"{q['units_listed']} of {q['units_total']}"
+                    if q.get("units_total") is not None
+                    else str(q["units_listed"])
+                    for q in a.get("questions", [])
+                )
                 out.append(
                     f"| aggregate /v1/ask, problem/measure/category topics (findings), {int(n):,} chunks | p95 ≤ 1 s{'' if tgt else ' (at 100k)'} | "
                     f"p50 {a['p50_ms'] / 1000:.2f} s, p95 {a['p95_ms'] / 1000:.2f} s over {a.get('attempts', 1)} asks (units listed: {units}) | {_ok(ok) if tgt else ''} |"

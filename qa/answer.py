@@ -20,7 +20,7 @@ from qa.answering.aggregate import aggregate_evidence, answer_aggregate, select_
 from qa.answering.context import AnswerContext
 from qa.answering.lookup import LookupEvidence, answer_lookup, choose_lookup, lookup_evidence
 from qa.answering.per_unit import answer_per_unit
-from qa.answering.result import Answer, Citation, Kind, UnitEvidence, decline
+from qa.answering.result import Answer, Citation, Kind, Page, UnitEvidence, decline
 from qa.answering.scope import out_of_scope
 from qa.evidence import EvidenceParams, Sentence, Topic
 from qa.findings import FindingsIndex
@@ -34,6 +34,7 @@ __all__ = [
     "Citation",
     "Kind",
     "LookupEvidence",
+    "Page",
     "UnitEvidence",
     "choose_lookup",
     "select_units",
@@ -69,8 +70,14 @@ class Answerer:
             findings.accepted(findings.view())  # the view and each sentence's accepted concepts
 
     def ask(
-        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, top_k: int | None = None
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        top_k: int | None = None,
+        page: Page | None = None,
     ) -> Answer:
+        """`page`: which units an aggregate answer lists (None: every unit, as evaluations need)."""
         catalogue = list(self.ctx.retriever.catalogue().values())
         u = understand(question, history, catalogue, filters)
         unknown = self.unknown_entity(u)
@@ -79,7 +86,7 @@ class Answerer:
         if u.intent == "aggregate" and u.units:
             return answer_per_unit(self.ctx, u, top_k)
         if u.intent == "aggregate":
-            return answer_aggregate(self.ctx, u)
+            return answer_aggregate(self.ctx, u, page)
         return answer_lookup(self.ctx, u, top_k)
 
     def unknown_entity(self, u: Understood) -> str | None:

@@ -22,7 +22,7 @@ from qa.findings.evaluate import LabelError
 from qa.library import DocumentNotFound, Library, MetadataError, edit_fields
 from qa.progress import Tracker, progress
 from qa.retrieve import MODES, Filters, Hit, Retriever, open_retriever
-from qa.settings import get_settings
+from qa.settings import MAX_ANSWER_UNITS, get_settings
 from qa.store import Store, StoreError
 from qa.termwrap import wrap_text
 
@@ -34,6 +34,12 @@ app.add_typer(findings_app, name="findings")
 out = Console()
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _in_range(option: str, value: int, low: int, high: int | None) -> None:
+    """A numeric option out of range fails with one Chinese line (typer's own check prints an English box)."""
+    if value < low or (high is not None and value > high):
+        _fail(f"{option} 应为 {low}–{high} 之间的整数" if high is not None else f"{option} 不能小于 {low}")
 
 
 def _fail(message: str) -> NoReturn:
@@ -146,7 +152,7 @@ def _print_hits(hits: list[Hit]) -> None:
 def search(
     query: Annotated[str, typer.Argument(help="检索内容")],
     mode: Annotated[str, typer.Option(help="dense | bm25 | hybrid")] = "hybrid",
-    top_k: Annotated[int, typer.Option("--top-k", min=1, max=200)] = 5,
+    top_k: Annotated[int, typer.Option("--top-k", help="返回条数，1–200")] = 5,
     year: Annotated[int | None, typer.Option(help="报告年度，如 2021")] = None,
     region: Annotated[str | None, typer.Option(help="地区，如 益阳市")] = None,
     unit: Annotated[str | None, typer.Option(help="单位名称（部分即可）")] = None,
@@ -161,6 +167,7 @@ def search(
         _fail("检索内容不能为空")
     if mode not in MODES:
         _fail(f"未知的检索模式 {mode}，可选：{' | '.join(MODES)}")
+    _in_range("--top-k", top_k, 1, 200)
     hits = _retriever().search(
         query,
         mode=mode,
@@ -495,14 +502,23 @@ def ask(
     region: Annotated[str | None, typer.Option(help="地区")] = None,
     unit: Annotated[str | None, typer.Option(help="单位名称（部分即可）")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON（与 /v1/ask 相同）")] = False,
+    offset: Annotated[int, typer.Option(help="“哪些单位…”类问题：从第几个单位开始列出（0 起）")] = 0,
+    limit: Annotated[
+        int | None,
+        typer.Option(help=f"“哪些单位…”类问题：最多列出的单位数，1–{MAX_ANSWER_UNITS}（默认 QA_ANSWER_UNITS）"),
+    ] = None,
 ) -> None:
     """提问：输出带 [n] 引用的回答和编号出处。"""
     if not question.strip():
         _fail("问题不能为空")
-    from qa.answer import Answerer
+    _in_range("--offset", offset, 0, None)
+    if limit is not None:
+        _in_range("--limit", limit, 1, MAX_ANSWER_UNITS)
+    from qa.answer import Answerer, Page
 
     filters = Filters(year=year, region=region, unit=unit) if any(v is not None for v in (year, region, unit)) else None
-    ans = Answerer(_retriever()).ask(question, (), filters)
+    page = Page(offset, limit or get_settings().answer_units)
+    ans = Answerer(_retriever()).ask(question, (), filters, page=page)
     if as_json:
         from qa.api.convert import answer_out
 

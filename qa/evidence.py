@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import numpy as np
 
@@ -124,6 +124,36 @@ class Sentence:
     @property
     def doc_id(self) -> str:
         return self.hit.doc.doc_id
+
+
+class Counted(Sequence[Sentence]):
+    """An aggregate's counted sentences, one per document, best first. An answer lists one page of units
+    (qa.answering.result.Page), so it asks for every sentence's unit (`units`, cheap) and builds only the
+    sentences its page cites (`take`): at 1M chunks a findings topic counts ~9,000 documents."""
+
+    def units(self) -> list[str]:
+        """The unit each sentence is listed under (DocFields.display_unit), in order."""
+        return [s.hit.doc.display_unit for s in self]
+
+    def take(self, positions: Sequence[int]) -> list[Sentence]:
+        return [self[i] for i in positions]
+
+
+class SentenceList(Counted):
+    """Counted sentences already built (the corpus-wide pass makes them as it scores)."""
+
+    def __init__(self, sentences: Sequence[Sentence]) -> None:
+        self._sentences = list(sentences)
+
+    def __len__(self) -> int:
+        return len(self._sentences)
+
+    @overload
+    def __getitem__(self, i: int) -> Sentence: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Sentence]: ...
+    def __getitem__(self, i: int | slice) -> Sentence | list[Sentence]:
+        return self._sentences[i]
 
 
 def topic_role(topic: str) -> str | None:

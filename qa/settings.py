@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ingest.document import MB, ReadLimits
 
 _LIMITS = ReadLimits()
+MAX_ANSWER_UNITS = 1000  # the largest page a client may ask for (AskIn.limit)
 _RATE = r"^\d+/(s|sec|second|min|minute|h|hour)$"
 
 
@@ -186,6 +187,13 @@ class Settings(BaseSettings):
         description="Seconds between the background pass's looks for chunks without prepared sentences (new uploads, other replicas).",
     )
     answer_timeout: float = Field(30.0, gt=0, description="Seconds an answer may take before the API gives up (503).")
+    answer_units: int = Field(
+        50,
+        ge=1,
+        le=MAX_ANSWER_UNITS,
+        description="Units an aggregate answer lists by default (API, chat, CLI); the answer gives the total and the "
+        "offset of the next page. A province's library counts thousands of units for one topic.",
+    )
     # Findings (docs/findings.md)
     taxonomy: Path | None = Field(
         None,

@@ -15,8 +15,18 @@ from collections.abc import Sequence
 
 from ingest.schema import FINDING_ROLE_OF_SECTION
 from qa.answering.context import AnswerContext
-from qa.answering.result import Answer, Citation, group, unit_line
-from qa.evidence import Candidate, CandidateSource, EvidenceParams, Sentence, Topic, score_candidates, topic_role
+from qa.answering.result import Answer, Citation, Page, group, unit_line
+from qa.evidence import (
+    Candidate,
+    CandidateSource,
+    Counted,
+    EvidenceParams,
+    Sentence,
+    SentenceList,
+    Topic,
+    score_candidates,
+    topic_role,
+)
 from qa.findings.evidence import REASON_VAGUE, FindingVerdict, Related, finding_verdict
 from qa.sentences import entry_key
 from qa.understand import RELATED_HEADER, Understood
@@ -74,21 +84,53 @@ def verdict(ctx: AnswerContext, u: Understood) -> FindingVerdict:
         return finding_verdict(findings, ctx.scoring(), topic, role, u.filters)
     keyed = Topic(topic.text, topic.vector, ctx.params.key_coverage)
     accepted, related = select_units(aggregate_evidence(ctx, u, keyed, best_per_document=True), ctx.params)
-    return FindingVerdict(accepted, [Related(s, REASON_VAGUE) for s in related])
+    return FindingVerdict(SentenceList(accepted), [Related(s, REASON_VAGUE) for s in related])
 
 
-def answer_aggregate(ctx: AnswerContext, u: Understood) -> Answer:
+def page_of(counted: Counted, page: Page) -> tuple[list[Sentence], int]:
+    """The sentences of the units on `page` (units ordered by their best sentence, as `group` lists them) and how
+    many units there are. Only the page's sentences are built."""
+    names = counted.units()
+    order = list(dict.fromkeys(names))
+    window = page.window(len(order))
+    shown = set(order[window.start : window.stop])
+    return counted.take([i for i, name in enumerate(names) if name in shown]), len(order)
+
+
+def answer_aggregate(ctx: AnswerContext, u: Understood, page: Page | None = None) -> Answer:
+    """Every counted unit (`page`: which of them to list; None: all), near misses on the first page only."""
+    page = page or Page()
     found = verdict(ctx, u)
     citations: list[Citation] = []
-    units = group(found.accepted, citations)
-    related_units = group([r.sentence for r in found.related], citations, [r.reason for r in found.related])
+    sentences, total = page_of(found.accepted, page)
+    units = group(sentences, citations)
+    start = page.window(total).start
+    end = start + len(units)
+    related = found.related if start == 0 else []
+    related_units = group([r.sentence for r in related], citations, [r.reason for r in related])
     subject = f"“{u.topic}”" + (f"（归入“{found.concept}”）" if found.concept and found.concept != u.topic else "")
-    if not units:
+    if not total:
         lines = [f"未在已收录报告中找到提到{subject}的单位。"]
+    elif not units:
+        lines = [f"共有 {total} 个单位提到{subject}，第 {start + 1} 个起已没有更多单位。"]
+    elif len(units) == total:
+        lines = [f"共有 {total} 个单位提到{subject}："]
     else:
-        lines = [f"共有 {len(units)} 个单位提到{subject}："]
-        lines += [unit_line(f"{n}. ", ue, citations) for n, ue in enumerate(units, 1)]
+        lines = [f"共有 {total} 个单位提到{subject}，以下列出第 {start + 1}–{end} 个："]
+    lines += [unit_line(f"{n}. ", ue, citations) for n, ue in enumerate(units, start + 1)]
+    if end < total:
+        lines.append(f"另有 {total - end} 个单位未列出，可翻页查看（offset={end}）。")
     if related_units:
         lines.append(RELATED_HEADER)
         lines += [unit_line("- ", ue, citations) + f"（{ue.reason}）" for ue in related_units]
-    return Answer("\n".join(lines), "aggregate", u.standalone, citations, units, related_units, u.filters)
+    return Answer(
+        "\n".join(lines),
+        "aggregate",
+        u.standalone,
+        citations,
+        units,
+        related_units,
+        u.filters,
+        total_units=total,
+        offset=start,
+    )

@@ -32,6 +32,19 @@ class UnitEvidence:
     reason: str | None = None  # a near miss (related): why it was not counted
 
 
+@dataclass(frozen=True)
+class Page:
+    """Which units an aggregate answer lists: `limit` of them from `offset`, in the answer's order (None: all)."""
+
+    offset: int = 0
+    limit: int | None = None
+
+    def window(self, total: int) -> range:
+        """Positions of the listed units among `total` (empty past the end)."""
+        stop = total if self.limit is None else min(total, self.offset + self.limit)
+        return range(self.offset, max(self.offset, stop))
+
+
 @dataclass
 class Answer:
     answer: str
@@ -43,6 +56,16 @@ class Answer:
     filters: Filters = field(default_factory=Filters)
     dropped: int = 0  # LLM sentences removed by citation checks
     composer: Literal["extractive", "llm"] = "extractive"
+    total_units: int | None = None  # aggregates: every unit counted; `units` is one page of them
+    offset: int = 0  # aggregates: the position of units[0] among all counted units
+
+    @property
+    def next_offset(self) -> int | None:
+        """Where the next page of units starts; None when this page reaches the last unit."""
+        if self.total_units is None or self.units is None:
+            return None
+        end = self.offset + len(self.units)
+        return end if end < self.total_units else None
 
 
 def decline(u: Understood, message: str, nearest: Sequence[Hit]) -> Answer:

@@ -71,6 +71,9 @@ def answer_out(ans: Answer) -> AskOut:
         filters={k: v for k, v in asdict(ans.filters).items() if v not in (None, "")},
         unsupported_dropped=ans.dropped,
         composer=ans.composer,
+        total_units=ans.total_units,
+        offset=ans.offset,
+        next_offset=ans.next_offset,
     )
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ingest.schema import FindingRole, ReportKind, SectionRole
 from qa.retrieve import Filters, Mode
+from qa.settings import MAX_ANSWER_UNITS
 
 MAX_QUESTION = 2000
 MODEL_ID = "jixiao-qa"  # the one model /v1/models lists and /v1/chat/completions answers as
@@ -64,6 +65,12 @@ class AskIn(BaseModel):
     history: list[Message] = Field(default_factory=list, max_length=50)
     filters: FiltersIn | None = None
     top_k: int | None = Field(None, ge=1, le=50)
+    offset: int = Field(
+        0, ge=0, description="“哪些单位…”类回答：从第几个单位开始列出（0 起；上一页回答的 next_offset）"
+    )
+    limit: int | None = Field(
+        None, ge=1, le=MAX_ANSWER_UNITS, description="“哪些单位…”类回答：最多列出的单位数（默认 QA_ANSWER_UNITS）"
+    )
 
     _check_question = field_validator("question")(_question)
 
@@ -125,6 +132,9 @@ class AskOut(BaseModel):
     filters: dict[str, Any] = Field(description="实际生效的筛选条件（问题中读出的与显式传入的合并，显式优先）")
     unsupported_dropped: int = Field(0, description="LLM 回答中因引用不成立而删除的句子数")
     composer: Literal["extractive", "llm"] = Field("extractive", description="回答由抽取式组合还是 LLM 写成")
+    total_units: int | None = Field(None, description="“哪些单位…”类回答：提到该项的单位总数（units 只是其中一页）")
+    offset: int = Field(0, description="units 中第一个单位在全部单位中的位置（0 起）")
+    next_offset: int | None = Field(None, description="下一页的 offset；null 表示已列到最后一个单位")
 
 
 class SearchOut(BaseModel):

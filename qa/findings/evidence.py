@@ -17,12 +17,14 @@ as a problem, for a measure question), or stated too vaguely to decide.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
 from ingest.schema import SECTION_ROLE_OF_FINDING
-from qa.evidence import Coverage, KeyTerms, Scoring, Sentence, Topic, combine
+from qa.evidence import Counted, Coverage, KeyTerms, Scoring, Sentence, SentenceList, Topic, combine
 from qa.findings.columns import Rows
 from qa.findings.index import FindingsIndex, View
 from qa.lexical import tokenize
@@ -45,7 +47,7 @@ class FindingVerdict:
     """Which documents state the topic (one cited sentence each, best first), the near misses, and the concept
     the topic was mapped onto (None: scored sentence by sentence)."""
 
-    accepted: list[Sentence]
+    accepted: Counted
     related: list[Related]
     concept: str | None = None
 
@@ -93,6 +95,52 @@ def _sentences(
         )
         out.append(Sentence(hit, said[i], row_spans[i][0], row_spans[i][1], score_list[i], sims[i], covs[i], True))
     return out
+
+
+class ViewSentences(Counted):
+    """Counted sentence rows of a view (with their scores), built into Sentences only when read."""
+
+    def __init__(
+        self,
+        view: View,
+        rows: np.ndarray,
+        scores: np.ndarray,
+        similarity: np.ndarray | None = None,
+        coverage: np.ndarray | None = None,
+    ) -> None:
+        self._view, self._rows, self._scores = view, np.asarray(rows, dtype=np.int64), np.asarray(scores)
+        self._similarity, self._coverage = similarity, coverage
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, i: int) -> Sentence: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Sentence]: ...
+    def __getitem__(self, i: int | slice) -> Sentence | list[Sentence]:
+        if isinstance(i, slice):
+            return self.take(range(len(self))[i])
+        return self.take([range(len(self))[i]])[0]
+
+    def units(self) -> list[str]:
+        docs = self._view.docs
+        out = []
+        for code in self._view.row_doc[self._rows].tolist():
+            key = docs[code]
+            assert key is not None, "a finding of a departed document"
+            out.append(key[2].display_unit)
+        return out
+
+    def take(self, positions: Sequence[int]) -> list[Sentence]:
+        at = np.asarray(positions, dtype=np.int64)
+        return _sentences(
+            self._view,
+            self._rows[at],
+            self._scores[at],
+            None if self._similarity is None else self._similarity[at],
+            None if self._coverage is None else self._coverage[at],
+        )
 
 
 def _best_per_document(view_row_doc: np.ndarray, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -152,23 +200,19 @@ def concept_verdict(index: FindingsIndex, concept: int, role: str, filters: Filt
         backed = _of_documents(view, view.row_doc[ok & other])
         states = states | (own & ~ok & (scores >= params.threshold) & near_best & a_concept & backed)
     counted = _best_per_document(view.row_doc, np.flatnonzero(states & admitted), scores[states & admitted])
-    accepted = _sentences(view, counted, scores[counted])
-    taken = set(view.row_doc[counted].tolist())
+    accepted = ViewSentences(view, counted, scores[counted])
     reason = REASON_AS_MEASURE if role == "problem" else REASON_AS_PROBLEM
-    # Near misses about the same concept: stated in the other role, or this concept is the sentence's best but
-    # not clearly enough (below the threshold or the lead it needs).
-    best = view.row_best == concept
-    candidates = [(r, reason) for r in np.flatnonzero(ok & other & admitted).tolist()]
-    candidates += [(r, REASON_VAGUE) for r in np.flatnonzero(~ok & best & own & admitted & (scores >= floor)).tolist()]
-    related: list[Related] = []
-    for r, why in sorted(candidates, key=lambda x: (-float(scores[x[0]]), x[0])):
-        doc = int(view.row_doc[r])
-        if doc in taken:
-            continue
-        taken.add(doc)
-        related.append(Related(_sentences(view, np.array([r]), scores[[r]])[0], why))
-        if len(related) == RELATED_MAX:
-            break
+    # Near misses about the same concept, from documents not counted: stated in the other role, or this concept is
+    # the sentence's best but not clearly enough (below the threshold or the lead it needs). Best first (earliest
+    # row on ties), one per document. In arrays: at 1M chunks the other-role rows alone are ~100k.
+    as_other = ok & other & admitted
+    vague = ~ok & (view.row_best == concept) & own & admitted & (scores >= floor)
+    near = np.flatnonzero((as_other | vague) & ~_of_documents(view, view.row_doc[counted]))
+    near = near[np.lexsort((near, -scores[near]))]
+    _, first = np.unique(view.row_doc[near], return_index=True)
+    near = near[np.sort(first)][:RELATED_MAX]
+    reasons = [reason if o else REASON_VAGUE for o in as_other[near].tolist()]
+    related = [Related(s, why) for s, why in zip(_sentences(view, near, scores[near]), reasons, strict=True)]
     return FindingVerdict(accepted, related, index.categorizer.categories[concept].name)
 
 
@@ -194,7 +238,7 @@ def scored_verdict(index: FindingsIndex, scoring: Scoring, topic: Topic, role: s
     own = (view.row_problem if role == "problem" else view.row_measure) & _admitted_rows(index, view, filters)
     rows = np.flatnonzero(own)
     if not len(rows):
-        return FindingVerdict([], [])
+        return FindingVerdict(SentenceList([]), [])
     sims = _cosines(view.vectors, rows, topic.vector)
     topic_tokens = set(tokenize(topic.text))
     cov = Coverage(topic_tokens, scoring.lexical.idf).of_postings(view.postings, len(view.vectors))[rows]
@@ -204,7 +248,7 @@ def scored_verdict(index: FindingsIndex, scoring: Scoring, topic: Topic, role: s
     counted_local = np.flatnonzero((scores >= p.aggregate_threshold) & keyed)
     counted = _best_per_document(view.row_doc, rows[counted_local], scores[counted_local])
     at = np.searchsorted(rows, counted)  # `rows` ascending: each counted row's position in the scored arrays
-    accepted = _sentences(view, counted, scores[at], sims[at], cov[at])
+    accepted = ViewSentences(view, counted, scores[at], sims[at], cov[at])
     taken = set(view.row_doc[counted].tolist())
     near_local = np.flatnonzero((scores >= p.related_threshold) & keyed & ~np.isin(view.row_doc[rows], list(taken)))
     near = _best_per_document(view.row_doc, rows[near_local], scores[near_local])[:RELATED_MAX]

@@ -71,7 +71,12 @@
     copy: "复制回答",
     copied: "已复制",
     copyFailed: "复制失败，请手动选择文本复制",
-    count: function (n) { return "共 " + n + " 个单位"; },
+    count: function (shown, total) {
+      return total > shown ? "共 " + total + " 个单位（已显示 " + shown + " 个）" : "共 " + shown + " 个单位";
+    },
+    more: function (n) { return "显示更多（还有 " + n + " 个单位）"; },
+    loadingMore: "正在加载更多单位…",
+    moreFailed: "加载失败，请重试。",
     colNo: "序号",
     colUnit: "单位",
     colEvidence: "证据",
@@ -333,7 +338,8 @@
     return td;
   }
 
-  function aggregateView(answer, cites) {
+  /** The table of units; `more` (a button, or null) follows it when the answer has further pages. */
+  function aggregateView(answer, cites, more) {
     var units = answer.units || [];
     var tbody = h("tbody");
     units.forEach(function (u, i) {
@@ -344,7 +350,7 @@
     return h(
       "div",
       { class: "jx-agg" },
-      h("p", { class: "jx-count", text: T.count(units.length) }),
+      h("p", { class: "jx-count", text: T.count(units.length, answer.total_units || units.length) }),
       h(
         "div",
         { class: "jx-table-wrap" },
@@ -365,8 +371,67 @@
           ),
           tbody
         )
-      )
+      ),
+      more
     );
+  }
+
+  /** Appends the next page of an aggregate answer to it: its citations are renumbered after the ones shown. */
+  function mergePage(answer, page) {
+    var shift = 0;
+    answer.citations.forEach(function (c) { if (typeof c.id === "number" && c.id > shift) shift = c.id; });
+    (page.citations || []).forEach(function (c) { if (typeof c.id === "number") c.id += shift; });
+    (page.units || []).forEach(function (u) {
+      u.citation_ids = (u.citation_ids || []).map(function (id) { return id + shift; });
+    });
+    answer.citations = answer.citations.concat(page.citations || []);
+    answer.units = (answer.units || []).concat(page.units || []);
+    answer.total_units = page.total_units;
+    answer.next_offset = page.next_offset;
+  }
+
+  function moreButton(m, index) {
+    var answer = m.answer;
+    if (!m.request || answer.next_offset == null || !answer.total_units) return null;
+    var left = answer.total_units - answer.next_offset;
+    var wrap = h("div", { class: "jx-more" });
+    var status = h("span", { class: "jx-copy-status", role: "status" });
+    var button = h("button", {
+      type: "button",
+      text: T.more(left),
+      onclick: function () { loadMore(m, index, button, status); },
+    });
+    wrap.appendChild(button);
+    wrap.appendChild(status);
+    return wrap;
+  }
+
+  function loadMore(m, index, button, status) {
+    button.disabled = true;
+    status.textContent = T.loadingMore;
+    var payload = Object.assign({}, m.request, { offset: m.answer.next_offset });
+    return ensureSession()
+      .then(function () {
+        return fetch(API + "/v1/ask", {
+          method: "POST",
+          headers: headers({ "Content-Type": "application/json" }),
+          body: JSON.stringify(payload),
+          credentials: "omit",
+        });
+      })
+      .then(function (res) {
+        if (!res.ok) return readDetail(res).then(function (detail) { throw new Error(describeFailure(res, detail)); });
+        return res.json();
+      })
+      .then(function (page) {
+        mergePage(m.answer, page);
+        save();
+        if (state.messages[index] === m) renderAt(index);
+      })
+      .catch(function (err) {
+        button.disabled = false;
+        status.textContent = err instanceof TypeError ? T.network : (err && err.message) || T.moreFailed;
+      });
   }
 
   function relatedView(related, cites) {
@@ -452,7 +517,7 @@
 
     var aggregate = m.status === "done" && answer && answer.kind === "aggregate" && answer.units && answer.units.length;
     if (aggregate) {
-      bubble.appendChild(aggregateView(answer, cites));
+      bubble.appendChild(aggregateView(answer, cites, moreButton(m, index)));
       if (answer.related && answer.related.length) bubble.appendChild(relatedView(answer.related, cites));
       bubble.appendChild(
         h("details", { class: "jx-raw" }, h("summary", { text: T.rawAnswer }), richText(h("div", { class: "jx-text" }), m.content, cites))
@@ -672,7 +737,7 @@
     var history = historyFor(state.messages);
     state.messages.push({ role: "user", content: q });
     renderAt(state.messages.length - 1);
-    var m = { role: "assistant", content: "", status: "streaming", answer: null };
+    var m = { role: "assistant", content: "", status: "streaming", answer: null, request: null };
     state.messages.push(m);
     var index = state.messages.length - 1;
     renderAt(index);
@@ -682,6 +747,7 @@
     setBusy(true);
     var payload = { question: q, history: history };
     if (options && options.filters) payload.filters = options.filters;
+    m.request = payload; // "显示更多" asks the same question again for the next page of units
 
     var finished = false;
     function fail(message, retryable) {

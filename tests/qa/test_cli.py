@@ -101,6 +101,9 @@ def test_duplicates_are_named_and_metadata_edits_apply(data_dir: Path, tmp_path:
         ("docs", "edit", "0000000000000000"),
         ("search", "   "),
         ("search", "预算", "--mode", "fuzzy"),
+        ("search", "预算", "--top-k", "0"),
+        ("ask", "哪些单位提到预算编制不够细化？", "--limit", "0"),
+        ("ask", "哪些单位提到预算编制不够细化？", "--offset", "-1"),
         ("docs", "show", "0000000000000000"),
         ("docs", "delete", "0000000000000000"),
         ("eval", "--scale", "--split", "test"),
@@ -166,6 +169,19 @@ def test_logs_get_progress_lines_scripts_get_json_and_spreadsheets(tmp_path: Pat
     items = [line for line in text if re.match(r"\d\. ", line)]
     assert len(items) == 2 and all(cell_len(line) > 40 and "[" in line for line in items)
     assert any(re.match(r"\[1\] 益阳市赫山区投资促进服务中心（2021年）· .+ · 字符 \d+–\d+$", line) for line in text)
+    paged = subprocess.run(
+        [*QA, "ask", "哪些单位提到预算编制不够细化？", "--limit", "1", "--offset", "1", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert paged.returncode == 0, paged.stderr
+    second = json.loads(paged.stdout)
+    assert second["total_units"] == 2 and second["offset"] == 1 and second["next_offset"] is None
+    assert len(second["units"]) == 1 and second["answer"].startswith(
+        "共有 2 个单位提到“预算编制不够细化”，以下列出第 2–2 个"
+    )
 
     xlsx = tmp_path / "findings.xlsx"
     exported = subprocess.run(

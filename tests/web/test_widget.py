@@ -200,6 +200,50 @@ def test_aggregate_answer_citation_viewer_and_follow_up(page: Any, context: Any,
     shot(page, artifacts, "04-follow-up")
 
 
+def test_a_long_unit_list_comes_in_pages(page: Any, api: str, artifacts: Path) -> None:
+    """A library where a topic counts more units than one page: the table says how many there are, and 显示更多
+    appends the next page, whose citations are renumbered after the ones shown and open their own passage. The
+    page size is 1 here (the question's request is given limit=1 on its way to the real server)."""
+
+    def pages_of_one(route: Any) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        route.continue_(post_data=json.dumps({**body, "limit": 1}, ensure_ascii=False))
+
+    page.route(f"{api}/v1/ask/stream", pages_of_one)
+    page.goto(f"{api}/")
+    open_widget(page)
+    ask(page, HEADLINE)
+    wait_idle(page)
+    reply = last_reply(page)
+    expect(reply.locator(".jx-count")).to_have_text("共 2 个单位（已显示 1 个）")
+    expect(unit_rows(page)).to_have_count(1)
+    shown = unit_rows(page).locator("td:nth-child(2)").inner_text()
+    more = reply.get_by_role("button", name="显示更多（还有 1 个单位）")
+    shot(page, artifacts, "14-first-page")
+    with page.expect_request(lambda r: r.url.endswith("/v1/ask")) as request_info:
+        more.click()
+    assert json.loads(request_info.value.post_data or "{}") == {"question": HEADLINE, "history": [], "offset": 1}
+    expect(unit_rows(page)).to_have_count(2)
+    expect(reply.locator(".jx-count")).to_have_text("共 2 个单位")
+    expect(reply.locator(".jx-more")).to_have_count(0)
+    names = unit_rows(page).locator("td:nth-child(2)").all_inner_texts()
+    assert names[0] == shown and sorted(names) == sorted([HESHAN, DAXIANG])
+    cids = reply.locator(".jx-table .jx-chip").evaluate_all("els => els.map(e => e.dataset.cid)")
+    assert len(cids) == len(set(cids)) >= 2, cids
+    shot(page, artifacts, "15-second-page")
+
+    second = unit_rows(page).nth(1).locator(".jx-chip").first
+    second.click()
+    viewer = page.locator(f"{W} .jx-viewer")
+    expect(viewer.locator(".jx-viewer-meta")).to_contain_text(names[1])
+    expect(viewer.locator("mark")).to_contain_text("细化")
+    viewer.get_by_role("button", name="返回对话").click()
+    # The merged answer survives a reload (the conversation is kept in sessionStorage).
+    page.reload()
+    open_widget(page)
+    expect(unit_rows(page)).to_have_count(2)
+
+
 # ---- 4: bad key --------------------------------------------------------------------------------------------
 
 

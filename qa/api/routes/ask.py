@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from qa.answer import Answer
+from qa.answer import Answer, Page
 from qa.api.auth import authorize
 from qa.api.convert import answer_out
 from qa.api.deps import Services, ServicesDep
@@ -36,7 +36,8 @@ def checked_filters(services: Services, filters: FiltersIn | None) -> Filters | 
 def _answer(services: Services, body: AskIn) -> Answer:
     filters = checked_filters(services, body.filters)
     history = [Turn(m.role, m.content) for m in body.history]
-    ans = services.answerer.ask(body.question, history, filters, body.top_k)
+    page = Page(body.offset, body.limit or services.settings.answer_units)
+    ans = services.answerer.ask(body.question, history, filters, body.top_k, page)
     ANSWERS.labels(ans.kind).inc()
     return ans
 

@@ -7,10 +7,12 @@ from dataclasses import replace
 
 import pytest
 
-from qa.answer import Answerer
-from qa.evidence import Coverage
+from ingest.schema import DocFields
+from qa.answer import Answerer, Page
+from qa.answering.aggregate import page_of
+from qa.evidence import Coverage, Sentence, SentenceList
 from qa.lexical import tokenize
-from qa.retrieve import Retriever
+from qa.retrieve import Hit, Retriever
 from qa.understand import understand
 from tests.support.recording import RecordingVectors
 
@@ -26,6 +28,47 @@ def test_aggregate_answers_come_from_findings_and_fall_back(sample_retriever: Re
     # Not a problems/measures topic: the corpus-wide pass still answers.
     invest = answerer.ask("哪些单位提到招商引资？")
     assert invest.units and all(c.hit.chunk_index >= 0 for c in invest.citations)
+
+
+def test_pages_of_an_aggregate_are_the_whole_list_in_order(sample_retriever: Retriever) -> None:
+    answerer = Answerer(sample_retriever)
+    question = "哪些单位提到绩效目标不够细化？"
+    whole = answerer.ask(question)
+    assert whole.units and len(whole.units) >= 2 and whole.total_units == len(whole.units) and whole.related
+    pages = [answerer.ask(question, page=Page(i, 1)) for i in range(len(whole.units))]
+    assert [p.units[0].unit for p in pages if p.units] == [u.unit for u in whole.units]
+    assert [c.text for p in pages for c in p.citations[:1]] == [
+        whole.citations[i - 1].text for u in whole.units for i in u.citation_ids[:1]
+    ]
+    assert pages[0].related and not any(p.related for p in pages[1:])  # near misses once, with the first page
+    assert all(p.total_units == len(whole.units) for p in pages)
+
+
+def test_a_page_counts_units_not_documents() -> None:
+    """Two reports of one unit are one unit on one page, with both cited sentences; only the page's sentences are
+    built (`take`)."""
+
+    def sentence(doc: DocFields, score: float) -> Sentence:
+        h = Hit(f"{doc.doc_id}-0", doc, "一、问题", "problems", "预算编制不够细化。", 0, 9, 0, score)
+        return Sentence(h, h.text, 0, 9, score)
+
+    a21, a22 = (
+        DocFields("a21", "a21.txt", "", "甲局", "", 2021, "其他"),
+        DocFields("a22", "a22.txt", "", "甲局", "", 2022, "其他"),
+    )
+    b = DocFields("b", "b.txt", "", "乙局", "", 2021, "其他")
+    taken: list[list[int]] = []
+
+    class Recorded(SentenceList):
+        def take(self, positions):  # type: ignore[no-untyped-def]
+            taken.append(list(positions))
+            return super().take(positions)
+
+    counted = Recorded([sentence(a21, 0.9), sentence(b, 0.8), sentence(a22, 0.7)])
+    first, total = page_of(counted, Page(0, 1))
+    assert total == 2 and [s.hit.doc.doc_id for s in first] == ["a21", "a22"] and taken == [[0, 2]]
+    second, _ = page_of(counted, Page(1, 1))
+    assert [s.hit.doc.doc_id for s in second] == ["b"]
 
 
 # Problem and measure topics are answered from findings; these neutral topics take the corpus-wide pass, whose key-word

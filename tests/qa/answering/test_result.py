@@ -4,7 +4,7 @@ grouped by unit (the file name when a report names none), quoted lines with thei
 from __future__ import annotations
 
 from ingest.schema import DocFields
-from qa.answering.result import Citation, UnitEvidence, decline, group, quote, unit_line
+from qa.answering.result import Answer, Citation, Page, UnitEvidence, decline, group, quote, unit_line
 from qa.evidence import Sentence
 from qa.retrieve import Filters, Hit
 from qa.understand import Understood
@@ -59,3 +59,14 @@ def test_group_numbers_citations_after_the_existing_ones_and_keeps_each_units_fi
     assert group([], citations) == [] and len(citations) == 4
     assert unit_line("1. ", units[0], citations) == "1. 甲局：预算编制不够细化。[2]绩效目标不明确。[4]"
     assert quote(citations, 4) == "绩效目标不明确。[4]"  # the quoted text without its surrounding spaces
+
+
+def test_a_page_is_a_window_of_the_units_and_says_where_the_next_starts() -> None:
+    assert Page().window(7) == range(0, 7)
+    assert Page(0, 3).window(7) == range(0, 3) and Page(6, 3).window(7) == range(6, 7)
+    assert Page(9, 3).window(7) == range(9, 9)  # past the end: nothing, not the last page again
+    ue = UnitEvidence("甲局", "a", "a.txt", (1,))
+    assert Answer("", "aggregate", "", units=[ue] * 3, total_units=7, offset=3).next_offset == 6
+    assert Answer("", "aggregate", "", units=[ue], total_units=7, offset=6).next_offset is None
+    assert Answer("", "aggregate", "", units=[], total_units=7, offset=9).next_offset is None
+    assert Answer("", "lookup", "").next_offset is None

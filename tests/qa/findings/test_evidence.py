@@ -26,6 +26,13 @@ def test_finding_verdicts_are_one_list_for_every_wording(sample_retriever: Retri
         v = finding_verdict(answerer.findings, scoring, t, "problem", Filters())
         assert v.concept == "预算编制不够细化" and {s.hit.doc.unit for s in v.accepted} == budget, (wording, v)
         assert all(s.hit.section_role == "problems" for s in v.accepted)
+        # The counted rows build their sentences on demand: the units named without building them agree.
+        assert (
+            v.accepted.units()
+            == [s.hit.doc.display_unit for s in v.accepted[:]]
+            == [s.hit.doc.display_unit for s in v.accepted]
+        )
+        assert v.accepted[-1] == v.accepted[len(v.accepted) - 1] and v.accepted.take([1, 0]) == v.accepted[::-1]
     t = Topic("专账核算", sample_retriever.queries.encode("专账核算"))
     v = finding_verdict(answerer.findings, scoring, t, "problem", Filters())
     assert [s.hit.doc.display_unit for s in v.accepted] == ["000_b17f134b7a6d8e07.txt"]
@@ -37,7 +44,7 @@ def test_finding_verdicts_are_one_list_for_every_wording(sample_retriever: Retri
         "problem",
         Filters(year=2022),
     )
-    assert narrowed.accepted == []  # both units that say so reported on 2021
+    assert list(narrowed.accepted) == []  # both units that say so reported on 2021
     # A measure question: units that only state the concept as a problem are near misses, never counted.
     t = Topic("加强专业人才队伍建设", sample_retriever.queries.encode("加强专业人才队伍建设"))
     measures = finding_verdict(answerer.findings, scoring, t, "measure", Filters())
@@ -102,7 +109,7 @@ def test_a_problem_described_in_everyday_words_counts_when_its_report_states_the
     strict = replace(categorizer.params, paired_margin=-1.0)
     answerer.findings.categorizer = Categorizer(categorizer.taxonomy, empty_retriever.embedder, strict)
     answerer.findings._accepted = None
-    assert finding_verdict(answerer.findings, scoring, topic, "problem", Filters()).accepted == []
+    assert not finding_verdict(answerer.findings, scoring, topic, "problem", Filters()).accepted
 
 
 def test_concept_questions_on_an_empty_library_and_after_its_last_delete(empty_retriever: Retriever) -> None:

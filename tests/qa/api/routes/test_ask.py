@@ -39,6 +39,31 @@ def test_headline_aggregate_lists_exactly_the_two_units_each_cited(api: str) -> 
     assert_markers_match(out)
 
 
+def test_aggregate_units_come_in_pages(api: str) -> None:
+    """A page of units with the total and the next offset; the pages together are the whole list, each page's
+    citations its own; near misses only on the first page; past the end, no units and a plain sentence."""
+    question = "哪些单位提到绩效目标不够细化？"
+    whole = ask(api, question)
+    total = len(whole["units"])
+    assert total >= 2 and whole["total_units"] == total and whole["next_offset"] is None and whole["related"]
+    first = ask(api, question, limit=1)
+    assert [u["unit"] for u in first["units"]] == [whole["units"][0]["unit"]]
+    assert first["total_units"] == total and first["offset"] == 0 and first["next_offset"] == 1
+    assert [u["unit"] for u in first["related"]] == [u["unit"] for u in whole["related"]]
+    assert first["answer"].startswith(f"共有 {total} 个单位提到") and "以下列出第 1–1 个" in first["answer"]
+    assert f"另有 {total - 1} 个单位未列出" in first["answer"]
+    assert_markers_match(first)
+    rest = ask(api, question, offset=1)
+    assert [u["unit"] for u in rest["units"]] == [u["unit"] for u in whole["units"][1:]]
+    assert rest["offset"] == 1 and rest["next_offset"] is None and rest["related"] == []
+    assert re.match(rf"共有 {total} 个单位提到.*以下列出第 2–{total} 个", rest["answer"])
+    assert_markers_match(rest)
+    assert {c["id"] for c in rest["citations"]} == {i for u in rest["units"] for i in u["citation_ids"]}
+    past = ask(api, question, offset=total + 3)
+    assert past["units"] == [] and past["total_units"] == total and past["next_offset"] is None
+    assert f"第 {total + 4} 个起已没有更多单位" in past["answer"]
+
+
 def test_citations_point_at_the_document_text(api: str) -> None:
     out = ask(api, "哪些单位项目资金未实行专账核算？")
     assert [u["source"] for u in out["units"]] == ["000_b17f134b7a6d8e07.txt"]  # the report names no unit
@@ -127,6 +152,9 @@ def test_stream_event_order(api: str) -> None:
         {"question": "预算", "filters": {"year": "二〇二一"}},
         {"question": "预算", "filters": {"region": "北京市"}},
         {"question": "预算", "top_k": 0},
+        {"question": "预算", "offset": -1},
+        {"question": "预算", "limit": 0},
+        {"question": "预算", "limit": 1001},
         {"question": "预算", "history": [{"role": "robot", "content": "x"}]},
     ],
 )
