@@ -37,6 +37,16 @@ _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     ),
     (re.compile(r"多少分|几分|得分|分值|打分"), re.compile(_NUMBER + r"\s*分")),
     (re.compile(r"增幅|降幅|增长了多少|下降了多少"), _SHARE),
+    # A date: "哪一天" is answered by a day, "哪个月 / 什么时候" at least by a month, not by the year every sentence of
+    # the report carries.
+    (
+        re.compile(r"哪一?天|几月几[日号]|具体日期"),
+        re.compile(r"\d{1,2}\s*月\s*\d{1,2}|\d{1,2}\s*日|[一二三四五六七八九十]{1,3}日"),
+    ),
+    (
+        re.compile(r"哪个月|几月份?|什么时[候间]|何时"),
+        re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,3}月|\d{1,2}\s*日"),
+    ),
     # A count answers with the classifier it was asked in ("几所学校" → "3所", not the 12次 of another count).
     *(
         (
@@ -46,9 +56,29 @@ _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         for asked, answered in (
             ("(?:个|项)", "个|项"),
             ("(?:人|名|位)", "人|名|位"),
+            ("(?:栋|幢)", "栋|幢"),
             *(
                 (c, c)
-                for c in ("期", "家", "次", "亩", "条", "件", "户", "所", "座", "公里", "平方米", "辆", "台", "套")
+                for c in (
+                    "期",
+                    "家",
+                    "次",
+                    "亩",
+                    "条",
+                    "件",
+                    "户",
+                    "所",
+                    "座",
+                    "公里",
+                    "平方米",
+                    "辆",
+                    "台",
+                    "套",
+                    "场",
+                    "批",
+                    "篇",
+                    "份",
+                )
             ),
         )
     ),
@@ -96,6 +126,17 @@ _ITEMS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         (r"荣誉|表彰|奖", r"荣誉|表彰|获|奖|评为|先进"),
         (r"等级|评级|等次", r"等级|等次|优秀|良好|合格"),
         (r"单位性质", r"性质|行政单位|事业单位|参公|参照公务员"),
+        (r"增值税", r"增值税"),
+        (r"所得税", r"所得税"),
+        (r"税收|税款|纳税|税金", r"税"),
+        # Which company: an answer names one, not only the tender ("工程招投标等工作已全部完成").
+        (r"哪家公司|哪个公司|哪家企业|中标单位|中标方|承建单位|施工单位", r"公司|集团|有限|研究院|设计院|事务所"),
+        # A comparison with another year ("比2020年多了几个？", "同比增长了百分之多少？"): the answer compares too, not
+        # a figure of the year alone ("在手在谈项目共42个", "完成指标任务的125.79%").
+        (
+            r"比(?:\d{4}|上|去|前)一?年|同比|较(?:\d{4}|上|去|前)一?年|环比",
+            r"较|比|同比|增加|减少|增长|下降|上升|增幅|降幅|持平|翻",
+        ),
     )
 )
 

@@ -34,6 +34,13 @@ def _years(catalogue: Sequence[DocRecord]) -> str:
     return "、".join(str(y) for y in sorted({d.doc.year for d in catalogue if d.doc.year is not None}))
 
 
+def _unnamed_at(places: Sequence[str], catalogue: Sequence[DocRecord]) -> bool:
+    """Some report of one of `places` names no unit."""
+    return any(
+        not d.doc.unit and any(p in f"{d.doc.region} {d.doc.title} {d.doc.source}" for p in places) for d in catalogue
+    )
+
+
 def out_of_scope(u: Understood, catalogue: Sequence[DocRecord]) -> str | None:
     """The decline message when the question names a unit, region or year the library has no report of."""
     year, unit = u.filters.year, u.filters.unit
@@ -67,8 +74,14 @@ def out_of_scope(u: Understood, catalogue: Sequence[DocRecord]) -> str | None:
         ):
             continue
         places = [p for p in PLACE.findall(name) if is_place(p)]
-        # A place the library has (开福区负责楼宇经济工作的中心: a report there names no unit) leaves it open.
-        if any(p not in known_places for p in places) or not (places or any(s in name for s in stems if len(s) >= 2)):
+        # A place the library has leaves it open only where one of its reports names no unit (开福区负责楼宇经济工作的
+        # 中心: the 开福区 report names none, so it may be that one); where every report of the place names its unit
+        # and none is this one (益阳市赫山区商务局 when 赫山区 has only 投资促进服务中心), no report is about it.
+        if (
+            any(p not in known_places for p in places)
+            or not (places or any(s in name for s in stems if len(s) >= 2))
+            or (places and not _unnamed_at(places, catalogue))
+        ):
             near = _closest(name, [d.doc.unit for d in catalogue if d.doc.unit])
             return f"未在已收录报告中找到{name}的报告。" + (f"已收录的相近单位：{'、'.join(near)}。" if near else "")
     if u.filters.region:

@@ -26,6 +26,9 @@ from qa.evidence import KeyTerms
         "开福区楼宇经济促进中心2021年基本支出是多少？",  # its report states 重点项目支出 only
         "大唐华银光伏发电项目的投资回报率是多少？",  # a rate wants a percentage, not the 投资30亿元 beside it
         "芙蓉区商务局2021年有没有发生安全生产事故？",  # yes/no: no report names 事故
+        "桃江县重点项目建设事务中心是哪一天正式挂牌成立的？",  # 桃办〔2022〕18号 is no day
+        "大祥工业集中区横冲科技工业园污水处理站项目的施工中标单位是哪家公司？",  # 招投标已完成 names no company
+        "芙蓉区2021年进出口额同比增长了百分之多少？",  # 完成指标任务的125.79% compares with no year
     ],
 )
 def test_questions_naming_what_no_report_states_are_declined(answerer: Answerer, question: str) -> None:
@@ -67,3 +70,26 @@ def test_a_count_of_problems_is_a_number_not_the_problems_list(answerer: Answere
     assert ans.kind == "lookup" and "2个问题" in ans.answer, ans.answer
     assert asked_role("大祥工业集中区存在哪些问题？") == "problems"
     assert asked_role("大祥工业集中区巡视反馈了几个问题？") is None
+
+
+def test_what_an_answer_must_hold_for_dates_counts_comparisons_and_companies() -> None:
+    """The answer types of session 15 (docs/evaluation.md): each kind asked, a sentence that answers and one that
+    only looks like it."""
+    none = KeyTerms(set(), lambda t: 1.0)
+
+    def answers(question: str, text: str) -> bool:
+        ask = asked_number(question, none)
+        assert ask is not None, question
+        return ask.answers(text)
+
+    day = "峰会是哪一天举办的？"
+    assert answers(day, "6月23日开发区管委会组织培训") and answers(day, "于2021年9月8号举办")
+    assert not answers(day, "印发（桃办〔2022〕18号）文件") and not answers(day, "2021年计划举办第七届峰会")
+    assert answers("什么时候完成的？", "于2021年10月完成") and not answers("什么时候完成的？", "2021年已完成")
+    assert answers("评定了多少栋楼宇？", "评定楼宇12栋") and not answers("评定了多少栋楼宇？", "世界五大行之一")
+    assert answers("办了哪几场节会？", "举办招商节会7场") and not answers("办了哪几场节会？", "招商节会200.00万元")
+    compare = "在手项目比2020年多了几个？"
+    assert answers(compare, "在手项目42个，较上年增加5个") and not answers(compare, "2021年在手在谈项目共42个")
+    company = "项目的中标单位是哪家公司？"
+    assert answers(company, "由湖南某建设有限公司中标") and not answers(company, "工程招投标等工作已全部完成")
+    assert not answers("其中增值税有多少？", "累计全口径税收1.16亿元")

@@ -19,6 +19,11 @@ HESHAN = "益阳市赫山区投资促进服务中心"
         ),
         ("益阳市赫山区投资促进服务中心2023年基本支出是多少？", ["2023年的报告", "2021年"]),
         ("芙蓉区商务局2022年项目支出是多少？", ["2022年的报告", "2021年"]),
+        # 赫山区 is in the library, but its one report names its unit, and that is another one.
+        (
+            "益阳市赫山区商务局2021年部门整体支出的基本支出是多少万元？",
+            ["未在已收录报告中找到益阳市赫山区商务局的报告", HESHAN],
+        ),
     ],
 )
 def test_out_of_scope_lookups_are_declined_with_what_exists(answerer: Answerer, question: str, says: list[str]) -> None:
@@ -31,3 +36,9 @@ def test_out_of_scope_lookups_are_declined_with_what_exists(answerer: Answerer, 
 def test_a_loosely_named_unit_is_still_answered(answerer: Answerer) -> None:
     ans = answerer.ask("赫山那个招商服务中心2021年基本支出是多少？")
     assert ans.kind == "lookup" and "388.07万元" in ans.answer, ans.answer
+
+
+def test_a_place_whose_report_names_no_unit_leaves_the_unit_open(answerer: Answerer) -> None:
+    """The 开福区 report names no unit (only 我中心): a centre of 开福区 may be that one, so it is not declined."""
+    ans = answerer.ask("开福区负责楼宇经济工作的中心2021年重点项目支出预算是多少？")
+    assert "未在已收录报告中找到开福区" not in ans.answer, ans.answer
