@@ -86,6 +86,8 @@ class Answerer:
         if u.intent == "aggregate" and u.units:
             return answer_per_unit(self.ctx, u, top_k)
         if u.intent == "aggregate":
+            if u.offset and not (page and page.offset):  # "继续": the next page, as many units as asked
+                page = Page(u.offset, page.limit if page else None)
             return answer_aggregate(self.ctx, u, page)
         return answer_lookup(self.ctx, u, top_k)
 

@@ -90,6 +90,37 @@ _FOLLOWUP_PRONOUN = re.compile(
     r"它们|他们|这些单位|上述单位|以上单位|这几个单位|这几家|其中|该单位|这个单位|这家单位|它的|他们的"
 )
 _FOLLOWUP_ELLIPSIS = re.compile(r"^(?:那|那么)?(?:(?:19|20)\d{2}\s*年(?:度)?|.{1,20}?)的?呢[？?]?$")
+# An aggregate answer that lists one page of its units opens with `page_header`; "继续" (and the like) after it asks
+# the same question for the next page, which is how a chat client without the API's offset pages. The header, not
+# the closing line, is read back: a client may send back only the start of a long answer (the widget keeps 8,000
+# characters of each turn).
+_MORE_ASKED = re.compile(
+    r"^(?:请|那)?(?:继续(?:列出|列举|显示|说)?|接着(?:列|说)?|还有(?:呢|吗|哪些|别的)?|更多|显示更多|下一页|再列(?:一些|几个)?|"
+    r"(?:剩下|剩余|其余|其他)的?(?:单位)?(?:呢|有哪些|是哪些)?)[吧呢。？?！!\s]*$"
+)
+_PAGE_HEADER = re.compile(r"^共有 (\d+) 个单位提到.*，以下列出第 \d+–(\d+) 个：$", re.MULTILINE)
+
+
+def page_header(total: int, subject: str, start: int, end: int) -> str:
+    """The first line of an aggregate answer listing units `start` (0-based) to `end` (exclusive) of `total`."""
+    return f"共有 {total} 个单位提到{subject}，以下列出第 {start + 1}–{end} 个："
+
+
+def more_units_line(left: int, offset: int) -> str:
+    """The last line of an aggregate answer with `left` units after this page; the next page starts at `offset`."""
+    return f"另有 {left} 个单位未列出，回复“继续”可查看（API：offset={offset}）。"
+
+
+def _continued(question: str, history: Sequence[Turn]) -> tuple[str, int] | None:
+    """For "继续" after a page of units: the question that page answered and where the next page starts."""
+    if not _MORE_ASKED.match(question):
+        return None
+    last = next((t for t in reversed(history) if t.role == "assistant"), None)
+    m = _PAGE_HEADER.search(last.content) if last else None
+    if not m or int(m.group(2)) >= int(m.group(1)):
+        return None
+    asked = [t.content for t in history if t.role == "user" and t.content.strip() and not _MORE_ASKED.match(t.content)]
+    return (asked[-1], int(m.group(2))) if asked else None
 
 
 @dataclass(frozen=True)
@@ -106,6 +137,7 @@ class Understood:
     topic: str  # what the evidence must say (aggregate) or what is asked (lookup)
     filters: Filters
     units: tuple[str, ...] = field(default_factory=tuple)  # units a follow-up refers to ("它们")
+    offset: int = 0  # "继续" after a page of an aggregate: where the next page of units starts
 
 
 @functools.lru_cache(maxsize=65536)  # a pure function of the catalogue's names, asked for every unit on every question
@@ -298,6 +330,12 @@ def _previous_units(history: Sequence[Turn], catalogue: Sequence[DocRecord]) -> 
     return []
 
 
+def _before(history: Sequence[Turn], question: str) -> list[Turn]:
+    """The turns before the last time `question` was asked."""
+    at = max(i for i, t in enumerate(history) if t.role == "user" and t.content == question)
+    return list(history[:at])
+
+
 def _previous_question(history: Sequence[Turn]) -> str | None:
     return next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()), None)
 
@@ -309,6 +347,13 @@ def understand(
     previous = _previous_question(history)
     standalone = question
     focus: list[str] = []
+    continued = _continued(question, history)
+    if continued:
+        # The earlier question again, from where its answer stopped; it is understood anew below, so "它们" in it
+        # resolves as it did then only when the history still holds what it referred to.
+        return replace(
+            understand(continued[0], _before(history, continued[0]), catalogue, explicit), offset=continued[1]
+        )
     if previous and _FOLLOWUP_ELLIPSIS.match(question):
         # "那2022年的呢？": the previous question with the new year (or other qualifier) put in.
         year_m = _YEAR.search(question)

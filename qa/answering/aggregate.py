@@ -29,7 +29,7 @@ from qa.evidence import (
 )
 from qa.findings.evidence import REASON_VAGUE, FindingVerdict, Related, finding_verdict
 from qa.sentences import entry_key
-from qa.understand import RELATED_HEADER, Understood
+from qa.understand import RELATED_HEADER, Understood, more_units_line, page_header
 
 
 def select_units(sentences: Sequence[Sentence], p: EvidenceParams) -> tuple[list[Sentence], list[Sentence]]:
@@ -116,10 +116,10 @@ def answer_aggregate(ctx: AnswerContext, u: Understood, page: Page | None = None
     elif len(units) == total:
         lines = [f"共有 {total} 个单位提到{subject}："]
     else:
-        lines = [f"共有 {total} 个单位提到{subject}，以下列出第 {start + 1}–{end} 个："]
+        lines = [page_header(total, subject, start, end)]
     lines += [unit_line(f"{n}. ", ue, citations) for n, ue in enumerate(units, start + 1)]
     if end < total:
-        lines.append(f"另有 {total - end} 个单位未列出，可翻页查看（offset={end}）。")
+        lines.append(more_units_line(total - end, end))
     if related_units:
         lines.append(RELATED_HEADER)
         lines += [unit_line("- ", ue, citations) + f"（{ue.reason}）" for ue in related_units]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.retrieve import Retriever
-from qa.understand import aggregate_topic, understand
+from qa.understand import Turn, aggregate_topic, page_header, understand
 
 
 @pytest.mark.parametrize(
@@ -124,3 +124,20 @@ def test_years_as_people_type_them(sample_retriever: Retriever) -> None:
     # Durations are no years.
     assert understand("项目实施期为10年的有哪些？", [], catalogue).filters.year is None
     assert understand("资产使用年限15年以上的设备有多少？", [], catalogue).filters.year is None
+
+
+def test_continue_after_a_page_of_units_asks_the_same_question_for_the_next_page() -> None:
+    q = "哪些单位提到预算编制不够细化？"
+    page = page_header(120, "“预算编制不够细化”", 0, 50) + "\n1. 甲局：预算编制不够细化。\n"
+    for more in ("继续", "还有呢？", "剩下的单位有哪些？", "下一页", "其余的呢"):
+        u = understand(more, [Turn("user", q), Turn("assistant", page)], [])
+        assert (u.standalone, u.intent, u.offset) == (q, "aggregate", 50), more
+    # Again after the second page, from the question asked first; and the last page has no next one.
+    second = page_header(120, "“预算编制不够细化”", 50, 100)
+    history = [Turn("user", q), Turn("assistant", page), Turn("user", "继续"), Turn("assistant", second)]
+    assert understand("继续", history, []).offset == 100
+    last = page_header(120, "“预算编制不够细化”", 100, 120)
+    assert understand("继续", [Turn("user", q), Turn("assistant", last)], []).offset == 0
+    # After an answer that is no page, "还有呢" is what it was before (an ellipsis of the previous question).
+    lookup = understand("还有呢？", [Turn("user", "赫山区基本支出是多少？"), Turn("assistant", "388.07万元")], [])
+    assert lookup.offset == 0 and lookup.standalone != "赫山区基本支出是多少？"

@@ -13,7 +13,7 @@ from qa.answering.aggregate import page_of
 from qa.evidence import Coverage, Sentence, SentenceList
 from qa.lexical import tokenize
 from qa.retrieve import Hit, Retriever
-from qa.understand import understand
+from qa.understand import Turn, understand
 from tests.support.recording import RecordingVectors
 
 
@@ -42,6 +42,9 @@ def test_pages_of_an_aggregate_are_the_whole_list_in_order(sample_retriever: Ret
     ]
     assert pages[0].related and not any(p.related for p in pages[1:])  # near misses once, with the first page
     assert all(p.total_units == len(whole.units) for p in pages)
+    # A chat client pages by saying "继续": the next page, as many units as the page before.
+    more = answerer.ask("继续", [Turn("user", question), Turn("assistant", pages[0].answer)], page=Page(0, 1))
+    assert more.offset == 1 and [u.unit for u in more.units or []] == [whole.units[1].unit], more.answer
 
 
 def test_a_page_counts_units_not_documents() -> None:
