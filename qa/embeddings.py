@@ -115,51 +115,67 @@ class Embedder:
         # The models load on first use: listing, showing or deleting documents never encodes (4 s saved per
         # `qa docs …` command). The store needs the vector size at once; the model's files state it.
         self.dimension = declared_dimension(path)
-        self._loaded: tuple[Any, threading.Lock, Any, threading.Lock] | None = None
+        # (model, lock) per side; one pair for both when the backends agree.
+        self._passages: tuple[Any, threading.Lock] | None = None
+        self._queries: tuple[Any, threading.Lock] | None = None
         self._load_lock = threading.Lock()
 
-    def load(self) -> None:
-        """Load the model(s) now (a service warms up before it reports ready); encoding loads them anyway."""
-        self._models()
+    @property
+    def loaded(self) -> bool:
+        """Whether any model is loaded (for tests: listing documents must not load one)."""
+        return self._passages is not None or self._queries is not None
 
-    def _models(self) -> tuple[Any, threading.Lock, Any, threading.Lock]:
-        loaded = self._loaded
+    def load(self) -> None:
+        """Load the query model now (a service warms up before it reports ready). The passage model loads on the
+        first passage to encode: a replica that only answers never needs it, and with the default int8 queries it
+        is a second model (~0.27 GB RSS, docs/benchmarks.md)."""
+        self._model(passages=False)
+
+    def _model(self, passages: bool) -> tuple[Any, threading.Lock]:
+        """The (model, lock) of one side, loaded on first use; one pair serves both sides when the backends agree."""
+        loaded = self._passages if passages else self._queries
         if loaded is not None:  # every encode after the first: no lock on the query path
             return loaded
         with self._load_lock:
-            if self._loaded is None:
-                import torch
-                import transformers
+            if self.query_backend == self.backend:
+                if self._queries is None:
+                    self._queries = self._passages = (self._checked(self.backend), threading.Lock())
+            elif passages and self._passages is None:
+                self._passages = (self._checked(self.backend), threading.Lock())
+            elif not passages and self._queries is None:
+                self._queries = (self._checked(self.query_backend), threading.Lock())
+            out = self._passages if passages else self._queries
+            assert out is not None
+            return out
 
-                # The weight-loading progress bar would be the only output of a failing CLI command besides its error.
-                transformers.utils.logging.disable_progress_bar()
-                torch.set_num_threads(self._threads)
-                model = _load(self.backend, self._path, self._cache, self._threads)
-                # What it really outputs: a hand-edited config can state one size while the weights give another.
-                dimension = int(np.asarray(model.encode(["维"], normalize_embeddings=True)).shape[-1])
-                if dimension != self.dimension:
-                    raise EmbeddingError(
-                        f"向量模型 {self._path} 实际输出 {dimension} 维，与其配置文件所写的 {self.dimension} 维不符"
-                    )
-                # torch and onnxruntime release the GIL while encoding, but one model instance is not meant for
-                # concurrent calls; two different models may run side by side.
-                lock = threading.Lock()
-                if self.query_backend == self.backend:
-                    self._loaded = (model, lock, model, lock)
-                else:
-                    query_model = _load(self.query_backend, self._path, self._cache, self._threads)
-                    self._loaded = (model, lock, query_model, threading.Lock())
-            return self._loaded
+    def _checked(self, backend: str) -> Any:
+        """The model of `backend`, loaded, after checking it outputs the size its files state. Called under the lock;
+        torch and onnxruntime release the GIL while encoding, but one model instance is not meant for concurrent
+        calls, so each has its lock, and two different models may run side by side."""
+        import torch
+        import transformers
+
+        # The weight-loading progress bar would be the only output of a failing CLI command besides its error.
+        transformers.utils.logging.disable_progress_bar()
+        torch.set_num_threads(self._threads)
+        model = _load(backend, self._path, self._cache, self._threads)
+        # What it really outputs: a hand-edited config can state one size while the weights give another.
+        dimension = int(np.asarray(model.encode(["维"], normalize_embeddings=True)).shape[-1])
+        if dimension != self.dimension:
+            raise EmbeddingError(
+                f"向量模型 {self._path} 实际输出 {dimension} 维，与其配置文件所写的 {self.dimension} 维不符"
+            )
+        return model
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Passages (and anything compared with stored passages' own vectors)."""
-        model, lock, _, _ = self._models()
+        model, lock = self._model(passages=True)
         return self._run(model, lock, texts, self.batch_size)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Queries and the short texts scored against them: evidence and finding sentences, category prototypes."""
         batch = _INT8_SHORT_TEXT_BATCH if self.query_backend == "onnx-int8" else SHORT_TEXT_BATCH
-        _, _, model, lock = self._models()
+        model, lock = self._model(passages=False)
         return self._run(model, lock, texts, batch)
 
     def _run(self, model: Any, lock: threading.Lock, texts: list[str], batch_size: int) -> np.ndarray:

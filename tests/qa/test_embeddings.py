@@ -110,6 +110,20 @@ def test_first_use_exports_offline_and_keeps_cli_output_clean(tmp_path: Path) ->
     assert "DEBUG" not in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-2000:]
 
 
+def test_a_service_warms_only_the_query_model(tmp_path: Path) -> None:
+    """`load()` (what `qa serve` does before /readyz) loads the int8 query model; the torch passage model loads with
+    the first passage to encode, and the two give vectors of one space."""
+    e = Embedder(Settings(data_dir=tmp_path))
+    assert (e.backend, e.query_backend) == ("torch", "onnx-int8")
+    e.load()
+    assert e._queries is not None and e._passages is None
+    q = e.encode_queries(["预算编制不够细化"])
+    assert e._passages is None
+    p = e.encode(["预算编制不够细化"])
+    assert e._passages is not None and e._passages is not e._queries
+    assert float(q[0] @ p[0]) > 0.99  # int8 and torch of one model: the same space
+
+
 def test_the_model_loads_on_first_use_with_the_size_its_files_state(tmp_path: Path) -> None:
     from importlib.util import find_spec
 
@@ -117,8 +131,8 @@ def test_the_model_loads_on_first_use_with_the_size_its_files_state(tmp_path: Pa
     minilm = next(p.parent for p in minilm.rglob("config.json") if (p.parent / "modules.json").is_file())
     for path, size in ((model_path(Settings()), 512), (minilm, 384)):
         e = Embedder(Settings(data_dir=tmp_path, embedding_model=str(path), query_embedding_backend="torch"))
-        assert e.dimension == size and e._loaded is None  # nothing loaded yet: `qa docs list` never encodes
-        assert e.encode(["预算编制不够细化"]).shape == (1, size) and e._loaded is not None
+        assert e.dimension == size and not e.loaded  # nothing loaded yet: `qa docs list` never encodes
+        assert e.encode(["预算编制不够细化"]).shape == (1, size) and e.loaded
     # A directory whose config states another size than its weights give: refused at load, not mis-stored.
     broken = tmp_path / "broken"
     broken.mkdir()
