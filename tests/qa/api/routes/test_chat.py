@@ -99,3 +99,23 @@ def test_chat_completions_stream_and_non_stream(api: str) -> None:
         "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == body["choices"][0]["message"]["content"]
     )
     assert chunks[-1]["references"] == body["references"]
+
+
+def test_a_chat_client_pages_a_long_unit_list_by_saying_continue(client: openai.OpenAI) -> None:
+    """A chat client has no offset parameter: after an answer that lists one page of units (as a library with more
+    units than QA_ANSWER_UNITS gives; here a page of one is written as the service writes it), "继续" lists the next."""
+    from qa.understand import page_header
+
+    whole = client.chat.completions.create(model="jixiao-qa", messages=[{"role": "user", "content": QUESTION}])
+    order = re.findall(r"^\d+\. (.+?)：", whole.choices[0].message.content or "", re.M)
+    assert sorted(order) == sorted([HESHAN, DAXIANG]), order
+    first = page_header(2, "“预算编制不够细化”", 0, 1) + f"\n1. {order[0]}：预算编制不够细化。"
+    messages = [
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": first},
+        {"role": "user", "content": "继续"},
+    ]
+    done = client.chat.completions.create(model="jixiao-qa", messages=messages)  # type: ignore[arg-type]
+    content = done.choices[0].message.content or ""
+    assert content.startswith("共有 2 个单位提到“预算编制不够细化”，以下列出第 2–2 个："), content
+    assert f"2. {order[1]}：" in content and f"1. {order[0]}" not in content
