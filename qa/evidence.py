@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+from abc import abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -129,14 +130,25 @@ class Sentence:
 class Counted(Sequence[Sentence]):
     """An aggregate's counted sentences, one per document, best first. An answer lists one page of units
     (qa.answering.result.Page), so it asks for every sentence's unit (`units`, cheap) and builds only the
-    sentences its page cites (`take`): at 1M chunks a findings topic counts ~9,000 documents."""
+    sentences its page cites (`take`): at 1M chunks a findings topic counts ~9,000 documents. A subclass gives
+    `__len__`, `units` and `take`."""
 
+    @abstractmethod
+    def take(self, positions: Sequence[int]) -> list[Sentence]:
+        """The sentences at `positions`, in that order."""
+
+    @abstractmethod
     def units(self) -> list[str]:
         """The unit each sentence is listed under (DocFields.display_unit), in order."""
-        return [s.hit.doc.display_unit for s in self]
 
-    def take(self, positions: Sequence[int]) -> list[Sentence]:
-        return [self[i] for i in positions]
+    @overload
+    def __getitem__(self, i: int) -> Sentence: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Sentence]: ...
+    def __getitem__(self, i: int | slice) -> Sentence | list[Sentence]:
+        if isinstance(i, slice):
+            return self.take(range(len(self))[i])
+        return self.take([range(len(self))[i]])[0]
 
 
 class SentenceList(Counted):
@@ -148,12 +160,11 @@ class SentenceList(Counted):
     def __len__(self) -> int:
         return len(self._sentences)
 
-    @overload
-    def __getitem__(self, i: int) -> Sentence: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Sentence]: ...
-    def __getitem__(self, i: int | slice) -> Sentence | list[Sentence]:
-        return self._sentences[i]
+    def units(self) -> list[str]:
+        return [s.hit.doc.display_unit for s in self._sentences]
+
+    def take(self, positions: Sequence[int]) -> list[Sentence]:
+        return [self._sentences[i] for i in positions]
 
 
 def topic_role(topic: str) -> str | None:

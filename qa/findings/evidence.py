@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import overload
 
 import numpy as np
 
@@ -113,15 +112,6 @@ class ViewSentences(Counted):
 
     def __len__(self) -> int:
         return len(self._rows)
-
-    @overload
-    def __getitem__(self, i: int) -> Sentence: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Sentence]: ...
-    def __getitem__(self, i: int | slice) -> Sentence | list[Sentence]:
-        if isinstance(i, slice):
-            return self.take(range(len(self))[i])
-        return self.take([range(len(self))[i]])[0]
 
     def units(self) -> list[str]:
         docs = self._view.docs
