@@ -36,6 +36,7 @@ def render() -> str:
     ing, qry, enc, lex = _load("ingest"), _load("query"), _load("encoder"), _load("lexical")
     upd = _load("findings_update")
     ocr = _load("ocr")
+    modes_runs = [m for m in (_load("modes"), _load("modes_1m")) if m]
     # 1M chunks takes an hour or more, so it runs on its own (BENCH_SIZES=1m BENCH_QUERY_NAME=query_1m).
     q1m = _load("query_1m")
     if qry and q1m:
@@ -339,6 +340,38 @@ def render() -> str:
                 out.append(
                     f"\nSTARD subset: {q['stard_subset']['documents']} articles, {q['stard_subset']['queries']} queries."
                 )
+    if modes_runs:
+        out.append("\n### A restarted replica: embedded Chroma vs a Chroma server\n")
+    for modes in modes_runs:
+        out.append(
+            _runinfo(modes) + " `bench/modes.py`: the same replica restarted on the same store, the chunks in embedded"
+            " Chroma, then in `chroma run` (`QA_CHROMA_URL`), each under the same requests.\n"
+        )
+        out.append(
+            "| chunks | mode | start s | API RSS ready / after load / after asks / peak MB | Chroma server RSS after / peak MB |"
+            " hybrid p50 / p95 ms | 32 clients req/s | findings aggregates p50 / p95 ms (units listed) |"
+        )
+        out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for n, row in modes["sizes"].items():
+            for mode in ("embedded", "server_mode"):
+                r = row.get(mode)
+                if not r:
+                    continue
+                agg = r["ask_aggregate"]
+                listed = ", ".join(f"{q['units_listed']} of {q.get('units_total')}" for q in agg["questions"])
+                chroma = (
+                    f"{r['chroma_rss_mb_after']:.0f} / {r['chroma_rss_mb_peak']:.0f}"
+                    if "chroma_rss_mb_after" in r
+                    else "—"
+                )
+                out.append(
+                    f"| {int(n):,} | {mode.replace('_', ' ')} | {r['restart_s']} | {r['rss_mb_ready']:.0f} / {r['rss_mb_after_load']:.0f} / "
+                    f"{r['rss_mb_after']:.0f} / {r['rss_mb_peak']:.0f} | {chroma} | {r['search_hybrid']['p50_ms']} / {r['search_hybrid']['p95_ms']} | "
+                    f"{r['load_32_clients']['rps']} | {agg['p50_ms']} / {agg['p95_ms']} ({listed}) |"
+                )
+            out.append(
+                f"\nFirst start at {int(n):,} (embedded, builds and saves the findings view): {row['first_start_s']} s.\n"
+            )
     if ocr:
         out.append("\n### OCR (scanned pages)\n")
         out.append(

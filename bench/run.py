@@ -4,6 +4,7 @@
     BENCH_QUICK=1 python -m bench.run   # quick: short rounds, 10k only, small STARD subset (~8 min)
     python -m bench.run ingest query    # a subset of the benchmarks
     BENCH_SIZES=10k,100k,1m python -m bench.run query   # add 1M chunks (builds a ~8 GB store; hours here)
+    BENCH_SIZES=1m python -m bench.run modes            # opt-in: a restarted replica, embedded vs Chroma server
 
 Each part has a hard time limit (BENCH_PART_TIMEOUT seconds, default 1,800); a part that fails or times out
 is reported and the others still run. Results: bench/results/<part>.json; summary: docs/benchmarks.md.
@@ -19,10 +20,11 @@ import time
 from bench.common import QUICK, ROOT, log
 
 PARTS = ("ingest", "query", "lexical", "findings_update", "encoder", "ocr")
+OPT_IN = ("modes",)  # run only when named
 
 
 def main() -> int:
-    parts = [p for p in sys.argv[1:] if p in PARTS] or list(PARTS)
+    parts = [p for p in sys.argv[1:] if p in PARTS + OPT_IN] or list(PARTS)
     limit = float(os.environ.get("BENCH_PART_TIMEOUT", 1800))
     env = {
         **os.environ,
