@@ -104,8 +104,7 @@ def answer_aggregate(ctx: AnswerContext, u: Understood, page: Page | None = None
     citations: list[Citation] = []
     sentences, total = page_of(found.accepted, page)
     units = group(sentences, citations)
-    start = page.window(total).start
-    end = start + len(units)
+    start, end = page.offset, page.offset + len(units)
     related = found.related if start == 0 else []
     related_units = group([r.sentence for r in related], citations, [r.reason for r in related])
     subject = f"“{u.topic}”" + (f"（归入“{found.concept}”）" if found.concept and found.concept != u.topic else "")

@@ -219,7 +219,7 @@ def test_a_long_unit_list_comes_in_pages(page: Any, api: str, artifacts: Path) -
     expect(unit_rows(page)).to_have_count(1)
     shown = unit_rows(page).locator("td:nth-child(2)").inner_text()
     more = reply.get_by_role("button", name="显示更多（还有 1 个单位）")
-    shot(page, artifacts, "14-first-page")
+    shot(page, artifacts, "16-first-page")
     with page.expect_request(lambda r: r.url.endswith("/v1/ask")) as request_info:
         more.click()
     assert json.loads(request_info.value.post_data or "{}") == {"question": HEADLINE, "history": [], "offset": 1}
@@ -230,7 +230,7 @@ def test_a_long_unit_list_comes_in_pages(page: Any, api: str, artifacts: Path) -
     assert names[0] == shown and sorted(names) == sorted([HESHAN, DAXIANG])
     cids = reply.locator(".jx-table .jx-chip").evaluate_all("els => els.map(e => e.dataset.cid)")
     assert len(cids) == len(set(cids)) >= 2, cids
-    shot(page, artifacts, "15-second-page")
+    shot(page, artifacts, "17-second-page")
 
     second = unit_rows(page).nth(1).locator(".jx-chip").first
     second.click()
