@@ -298,15 +298,42 @@ def render() -> str:
             " first aggregate after it s (in place) | every row's concepts again s (before: at each change) |"
         )
         out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        for n, r in upd["sizes"].items():
+        # 1M runs on its own (BENCH_SIZES=1m BENCH_FINDINGS_UPDATE_NAME=findings_update_1m), in place only.
+        upd1m = _load("findings_update_1m")
+        for n, r in [*upd["sizes"].items(), *(upd1m["sizes"].items() if upd1m else [])]:
             for change in ("delete", "edit", "add"):
-                old, new = r[f"rebuild.{change}"], r[f"in_place.{change}"]
-                ratio = f"{r[change + '_view_ratio']}×" if f"{change}_view_ratio" in r else "— (appended in both)"
+                old, new = r.get(f"rebuild.{change}"), r[f"in_place.{change}"]
+                if old is None:
+                    ratio = "—"
+                elif f"{change}_view_ratio" in r:
+                    ratio = f"{r[change + '_view_ratio']}×"
+                else:
+                    ratio = "— (appended in both)"
                 out.append(
                     f"| {int(n):,} | {change} | {new['write_s']} | {new['bm25_s']} | {new.get('catalogue_all_s', '—')} |"
-                    f" {old['view_s']} | {new['view_s']} | {ratio} |"
+                    f" {old['view_s'] if old else '— (not run)'} | {new['view_s']} | {ratio} |"
                     f" {new['first_ask_s']} | {new['accepted_all_s']} |"
                 )
+        if upd1m:
+            out.append(f"\n1,000,000 chunks: {_runinfo(upd1m)}; in place only (a rebuild reads every finding row).")
+    sen = _load("sentences")
+    if sen:
+        out.append("\n### Preparing sentences: `qa sentences` against the background pass\n")
+        out.append(
+            _runinfo(sen)
+            + " `bench/sentences.py`: every chunk of a fresh copy of the store, the modes interleaved, medians; the"
+            " background pass as `qa serve` runs it, the bulk one as `qa sentences` (an encoder thread per core).\n"
+        )
+        out.append(
+            "| store | chunks | sentences | background s (chunks/s) | bulk s (chunks/s) | ratio | same vectors |"
+        )
+        out.append("| --- | --- | --- | --- | --- | --- | --- |")
+        for name, r in sen["stores"].items():
+            bg, bulk = r["background"], r["bulk"]
+            out.append(
+                f"| {name} | {r['chunks']:,} | {r['sentences']:,} | {bg['seconds']} ({bg['chunks_per_s']}) |"
+                f" {bulk['seconds']} ({bulk['chunks_per_s']}) | {r['bulk_over_background']}× | {r['vectors_identical']} |"
+            )
     if enc:
         out.append("\n### Encoder backends\n")
         out.append(_runinfo(enc) + "\n")

@@ -22,6 +22,7 @@ generator, seed, size and model id are unchanged.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -172,10 +173,12 @@ def ensure_sentences(
     from qa.embeddings import Embedder
     from qa.retrieve import open_retriever
 
-    settings = Settings(data_dir=data, **(settings_kwargs or {}))
+    # As `qa sentences` runs it: an encoder thread per core, one thread per model run (bench/sentences.py).
+    workers = os.cpu_count() or 1
+    settings = Settings(data_dir=data, **{**(settings_kwargs or {}), **({"torch_threads": 1} if workers > 1 else {})})
     ctx = AnswerContext.of(open_retriever(settings, Embedder(settings)))
     t0 = time.perf_counter()
-    done = prepare_sentences(ctx, progress=lambda d, total: log(f"  sentences: {d}/{total} chunks"))
+    done = prepare_sentences(ctx, progress=lambda d, total: log(f"  sentences: {d}/{total} chunks"), workers=workers)
     if done:
         info = {**info, "sentences_seconds": round(time.perf_counter() - t0, 1), "sentences_chunks": done}
         (store_dir(n_chunks, seed) / "READY.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))

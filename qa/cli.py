@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -16,8 +17,16 @@ from rich.table import Table
 from ingest.document import IngestError
 from ingest.metadata import load_manifest
 from ingest.pipeline import expand_paths
-from qa.embeddings import EmbeddingError, get_embedder
-from qa.findings import STATS_BY, Categorizer, FindingFilter, FindingsIndex, TaxonomyError, load_taxonomy
+from qa.embeddings import Embedder, EmbeddingError, get_embedder
+from qa.findings import (
+    STATS_BY,
+    Categorizer,
+    FindingFilter,
+    FindingsIndex,
+    TaxonomyError,
+    load_taxonomy,
+    open_findings,
+)
 from qa.findings.evaluate import LabelError
 from qa.library import DocumentNotFound, Library, MetadataError, edit_fields
 from qa.progress import Tracker, progress
@@ -72,6 +81,15 @@ def _retriever() -> Retriever:
     return open_retriever(get_settings(), get_embedder())
 
 
+def _prepare_findings(retriever: Retriever) -> None:
+    """Bring the saved findings view up to date, so the next `qa serve` on this data dir starts from it (derived
+    state, like the BM25 index). A broken taxonomy only costs that: the import itself succeeded."""
+    try:
+        open_findings(retriever).prepare()
+    except TaxonomyError as exc:
+        err.print(f"提示：问题清单未预先整理（{exc}），服务启动时再整理")
+
+
 @app.command()
 @friendly_errors
 def ingest(
@@ -101,6 +119,7 @@ def ingest(
             on_page=lambda name, done, total: tracker.detail(f"OCR {name}", done, total, "页"),
         )
     retriever.lexical()  # bring the BM25 index up to date now rather than on the first query
+    _prepare_findings(retriever)
     if as_json:
         outcomes = {"new": report.new, "unchanged": report.unchanged, "replaced": report.replaced}
         files_out = [
@@ -457,14 +476,22 @@ def reindex(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")]
 
 @app.command()
 @friendly_errors
-def sentences(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
+def sentences(
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+    workers: Annotated[int | None, typer.Option(help="并行编码的线程数（默认：CPU 核数）")] = None,
+) -> None:
     """预先切分并向量化全部段落的句子，使“哪些单位提到……”的问题无需在提问时处理候选句子（qa serve 在后台自动进行）。"""
     from qa.answering.context import AnswerContext
     from qa.answering.prepared import prepare_sentences, sentences_prepared
 
-    ctx = AnswerContext.of(_retriever())
+    n_workers = workers if workers is not None else os.cpu_count() or 1
+    _in_range("--workers", n_workers, 1, 64)
+    settings = get_settings()
+    if n_workers > 1:  # one thread per model run: the workers are the parallelism (2 per run on 2 cores: slower)
+        settings = settings.model_copy(update={"torch_threads": 1})
+    ctx = AnswerContext.of(open_retriever(settings, Embedder(settings)))
     with progress(err, "准备句子", None, "个段落") as tracker:
-        n = prepare_sentences(ctx, progress=lambda done, total: tracker.update(done, total))
+        n = prepare_sentences(ctx, progress=lambda done, total: tracker.update(done, total), workers=n_workers)
     ready, chunks = sentences_prepared(ctx), len(ctx.retriever.lexical())
     if as_json:
         print(json.dumps({"prepared_now": n, "prepared": ready, "chunks": chunks}))

@@ -16,6 +16,7 @@ backend's, and each refuses vectors of another.
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import hashlib
 import importlib.util
@@ -25,6 +26,7 @@ import shutil
 import tempfile
 import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -172,18 +174,26 @@ class Embedder:
         model, lock = self._model(passages=True)
         return self._run(model, lock, texts, self.batch_size)
 
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Queries and the short texts scored against them: evidence and finding sentences, category prototypes."""
-        batch = _INT8_SHORT_TEXT_BATCH if self.query_backend == "onnx-int8" else SHORT_TEXT_BATCH
+    def encode_queries(self, texts: list[str], workers: int = 1) -> np.ndarray:
+        """Queries and the short texts scored against them: evidence and finding sentences, category prototypes.
+        `workers`: threads for a bulk job (the sentence pass of `qa sentences`) on the int8 model, whose one text per
+        run makes every vector independent of the others; other backends batch texts together and use one."""
+        int8 = self.query_backend == "onnx-int8"
         model, lock = self._model(passages=False)
-        return self._run(model, lock, texts, batch)
+        extra = {"workers": workers} if int8 and workers > 1 else {}
+        return self._run(model, lock, texts, _INT8_SHORT_TEXT_BATCH if int8 else SHORT_TEXT_BATCH, **extra)
 
-    def _run(self, model: Any, lock: threading.Lock, texts: list[str], batch_size: int) -> np.ndarray:
+    def _run(self, model: Any, lock: threading.Lock, texts: list[str], batch_size: int, **extra: Any) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with lock:
             vectors = model.encode(
-                texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+                texts,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+                **extra,
             )
         return np.asarray(vectors, dtype=np.float32)
 
@@ -245,6 +255,8 @@ class OnnxInt8Model:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(onnx_file), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self.session.get_inputs()}
+        self._copies: list[Any] = []  # tokenizers of the parallel workers beyond the first (`_tokenizers`)
+        self._copies_lock = threading.Lock()
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
 
     @staticmethod
@@ -340,13 +352,38 @@ class OnnxInt8Model:
             shutil.rmtree(tmp, ignore_errors=True)
 
     def encode(
-        self, texts: list[str], *, batch_size: int = 32, normalize_embeddings: bool = True, **_: Any
+        self,
+        texts: list[str],
+        *,
+        batch_size: int = 32,
+        normalize_embeddings: bool = True,
+        workers: int = 1,
+        **_: Any,
     ) -> np.ndarray:
+        """`workers` > 1: batches run on that many threads at once (onnxruntime's `run` is thread-safe and releases
+        the GIL; each thread has its own tokenizer, whose padding settings a call changes). A batch's vectors do
+        not depend on which thread ran it, so the result is the same as with one."""
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            idx = order[start : start + batch_size]
-            enc = self.tokenizer(
+        batches = [order[start : start + batch_size] for start in range(0, len(texts), batch_size)]
+        if workers > 1 and len(batches) > 1:
+            tokenizers = self._tokenizers(workers)
+            with ThreadPoolExecutor(workers) as pool:
+                list(
+                    pool.map(
+                        lambda w: self._run_batches(tokenizers[w], texts, batches[w::workers], out), range(workers)
+                    )
+                )
+        else:
+            self._run_batches(self.tokenizer, texts, batches, out)
+        if normalize_embeddings:
+            out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
+        return out
+
+    def _run_batches(self, tokenizer: Any, texts: list[str], batches: list[np.ndarray], out: np.ndarray) -> None:
+        """Mean-pooled vectors of these batches of `texts` into their rows of `out`."""
+        for idx in batches:
+            enc = tokenizer(
                 [texts[i] for i in idx], padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
             )
             feed = {k: np.asarray(v, dtype=np.int64) for k, v in enc.items() if k in self._inputs}
@@ -354,11 +391,14 @@ class OnnxInt8Model:
                 feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
             hidden = self.session.run(None, feed)[0]
             mask = feed["attention_mask"][..., None].astype(np.float32)
-            pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-            out[idx] = pooled
-        if normalize_embeddings:
-            out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
-        return out
+            out[idx] = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+
+    def _tokenizers(self, n: int) -> list[Any]:
+        """`n` tokenizers for parallel batches: the model's own and copies, made once."""
+        with self._copies_lock:
+            while len(self._copies) < n - 1:
+                self._copies.append(copy.deepcopy(self.tokenizer))
+            return [self.tokenizer, *self._copies[: n - 1]]
 
 
 def _max_seq_length(path: Path) -> int:

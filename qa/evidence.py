@@ -257,7 +257,8 @@ class SentenceVectors:
         self._capacity = capacity
         self._lock = threading.Lock()
 
-    def get(self, texts: Sequence[str]) -> np.ndarray:
+    def get(self, texts: Sequence[str], workers: int = 1) -> np.ndarray:
+        """`workers`: encoder threads for a bulk job (`Embedder.encode_queries`)."""
         with self._lock:
             found = {t: self._cache[t] for t in texts if t in self._cache}
         missing = list(dict.fromkeys(t for t in texts if t not in found))
@@ -265,7 +266,10 @@ class SentenceVectors:
             # In slices: a search arriving during a large aggregate waits for one slice of the shared query model,
             # not for thousands of sentences.
             vectors = np.concatenate(
-                [self._embedder.encode_queries(missing[i : i + _SLICE]) for i in range(0, len(missing), _SLICE)]
+                [
+                    self._embedder.encode_queries(missing[i : i + _SLICE], workers)
+                    for i in range(0, len(missing), _SLICE)
+                ]
             )
             found.update(zip(missing, vectors))
             with self._lock:

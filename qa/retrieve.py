@@ -233,6 +233,7 @@ class Retriever:
         self._token: str | None = None  # the store's change token the catalogue was read at
         self._full_at = 0.0
         self._changes_at: float | None = None  # changes logged from this time on (writers' clocks) are not in it yet
+        self._applied: set[str] = set()  # ids of the logged changes since then (less the skew) that it reflects
         # invalidate() counts; the view records the count it was read after. A reader whose view is older than the
         # last invalidation waits for a fresh one, even while another thread is already reading it.
         self._invalidations = 0
@@ -288,11 +289,17 @@ class Retriever:
             # a record and its log entry), and at least every 10 backstop periods while changes keep coming;
             # otherwise the change log says which records to read.
             full = token == self._token or now - self._full_at >= 10 * self.settings.catalogue_full_check
-            catalogue = None if full else self._caught_up(gen)
-            if catalogue is None:
+            caught_up = None if full else self._caught_up(gen)
+            if caught_up is None:
+                # Listed before the read, so each of them is in it: the next catch-up skips them, including a change
+                # of everything (a reindex or bulk load) logged shortly before, which would otherwise force another
+                # full read (1M chunks: 7.8 s at the first change after a start).
+                applied = {c.id for c in self.store.changes_since(gen.at - _CLOCK_SKEW)}
                 catalogue = {r.doc.doc_id: r for r in self.store.catalogue()}
                 self._full_at = now
-            self._changes_at = gen.at
+            else:
+                catalogue, applied = caught_up
+            self._changes_at, self._applied = gen.at, applied
             versions = {d: index_version(r.doc) for d, r in catalogue.items()}
             generation = generation_of(versions)
             lexical = self._lexical
@@ -306,20 +313,25 @@ class Retriever:
         finally:
             self._lock.release()
 
-    def _caught_up(self, gen: Generation) -> dict[str, DocRecord] | None:
+    def _caught_up(self, gen: Generation) -> tuple[dict[str, DocRecord], set[str]] | None:
         """The catalogue as of `gen` from the one held and the store's change log (only the changed documents'
-        records are read), or None when that cannot be trusted: nothing held yet, held for longer than the log
-        keeps, a change of everything logged, or the result's size differs from the store's documents count."""
+        records are read) with the ids of the changes it reflects, or None when that cannot be trusted: nothing held
+        yet, held for longer than the log keeps, a change of everything logged, or the result's size differs from
+        the store's documents count."""
         since = self._changes_at
         if self._lexical is None or since is None or time.time() - since > CHANGE_RETENTION / 2:
             return None
-        # Writers' clocks may disagree by a little: changes logged a while before the last one seen are read again
-        # (re-applying one is harmless).
-        changed = self.store.changed_since(since - _CLOCK_SKEW)
-        if changed is None:
-            return None
+        # Writers' clocks may disagree by a little: changes logged a while before the last one seen are listed again,
+        # and those not applied yet are applied.
+        listed = self.store.changes_since(since - _CLOCK_SKEW)
+        fresh = [c for c in listed if c.id not in self._applied]
+        changed: set[str] = set()
+        for c in fresh:
+            if c.doc_ids is None:
+                return None
+            changed |= c.doc_ids
         catalogue = apply_changes(self._catalogue, self.store.records(sorted(changed)), changed)
-        return catalogue if len(catalogue) == gen.count else None
+        return (catalogue, {c.id for c in listed}) if len(catalogue) == gen.count else None
 
     def _lexical_dir(self) -> Path:
         return self.settings.data_dir / "lexical" / self.settings.collection

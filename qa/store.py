@@ -55,6 +55,14 @@ CHANGE_RETENTION = 7 * 86400.0
 
 
 @dataclass(frozen=True)
+class Change:
+    """One logged change (`Store.bump_generation`)."""
+
+    id: str  # its entry's id: unique, so a reader can tell the changes it already applied
+    doc_ids: frozenset[str] | None  # the documents whose records it changed; None: anything (a reindex)
+
+
+@dataclass(frozen=True)
 class Generation:
     """The store's change state: `token` differs after every commit, delete or edit by any process (and with the
     documents count, `count`); `at` is the last change's time by its writer's clock."""
@@ -357,16 +365,19 @@ class Store:
         count = self.docs.count()
         return Generation(f"{meta.get('token', '')}:{count}", count, float(cast(float, meta.get("at", 0.0))))
 
-    def changed_since(self, at: float) -> set[str] | None:
-        """The documents whose records changed in the changes logged at or after `at` (writers' clocks); None when
-        one of them may have changed anything (a reindex)."""
+    def changes_since(self, at: float) -> list[Change]:
+        """The changes logged at or after `at` (writers' clocks). A change's entry is written after its records, so
+        every change listed here is in a catalogue read after the listing."""
         where: Filter = {"$and": [{"kind": "change"}, {"at": {"$gte": at}}]}
-        changed: set[str] = set()
-        for row in self._iter(self.meta, False, where):
-            if row.metadata.get("all"):
-                return None
-            changed.update(d for d in str(row.metadata.get("doc_ids") or "").split("\n") if d)
-        return changed
+        return [
+            Change(
+                row.id,
+                None
+                if row.metadata.get("all")
+                else frozenset(d for d in str(row.metadata.get("doc_ids") or "").split("\n") if d),
+            )
+            for row in self._iter(self.meta, False, where)
+        ]
 
     def repair(self, full: bool = False) -> int:
         """Remove chunks that no committed document owns (an ingest killed between its two steps); returns how

@@ -20,10 +20,15 @@ PASS_PAUSE = 0.002
 
 
 def prepare_sentences(
-    ctx: AnswerContext, stop: threading.Event | None = None, progress: Callable[[int, int], None] | None = None
+    ctx: AnswerContext,
+    stop: threading.Event | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = 0,
 ) -> int:
     """Prepare the sentences of every indexed chunk that has none yet; how many were prepared. Entries of deleted
-    or rewritten chunks are compacted away afterwards."""
+    or rewritten chunks are compacted away afterwards. `workers` 0: in the background of a serving process (a
+    slice of the query model at a time, with pauses); ≥ 1: a bulk job with that many encoder threads and no
+    pauses (`qa sentences`; the same vectors)."""
     lexical, keys = ctx.entry_keys()
     store = ctx.store
 
@@ -32,9 +37,11 @@ def prepare_sentences(
         return [ChunkSource.of_row(by_id[lexical.ids[p]], keys[p]) for p in positions if lexical.ids[p] in by_id]
 
     vectors = ctx.vectors
-    done = prepare_missing(
-        ctx.sentences, keys, chunks, lambda texts: _encode_in_background(vectors, texts), stop, progress
-    )
+
+    def encode(texts: list[str]) -> np.ndarray:
+        return vectors.get(texts, workers) if workers else _encode_in_background(vectors, texts)
+
+    done = prepare_missing(ctx.sentences, keys, chunks, encode, stop, progress)
     ctx.sentences.compact(np.asarray(keys, dtype=np.int64))  # entries of deleted chunks, one small segment per upload
     return done
 

@@ -69,13 +69,20 @@ def in_order(rows: Sequence[ChunkRow], vectors: np.ndarray) -> tuple[list[ChunkR
 
 
 def group_rows(
-    rows: Sequence[ChunkRow], scores: np.ndarray, categorizer: Categorizer, first_row: int = 0
+    rows: Sequence[ChunkRow],
+    scores: np.ndarray,
+    categorizer: Categorizer,
+    first_row: int = 0,
+    accepted: np.ndarray | None = None,
 ) -> list[Finding]:
     """Findings from their sentence rows in document order (`in_order`), categorised from the rows' category
     scores (`Categorizer.sentence_scores`; `scores[i]` belongs to `rows[i]`). `first_row` offsets the recorded
-    row positions (rows that are part of a larger matrix)."""
+    row positions (rows that are part of a larger matrix); `accepted`: `categorizer.accepted(scores)`, when the
+    caller computed it for many documents' rows at once."""
     if not rows:
         return []
+    if accepted is None:
+        accepted = categorizer.accepted(scores)
     found: list[Finding] = []
     # One object per distinct value: every row carries its document's fields and its section heading, so without
     # this each finding holds its own copies (~0.5 KB per finding: ~300 MB at 1M chunks).
@@ -90,7 +97,7 @@ def group_rows(
         spans = tuple(Span(r.text, *finding_row_span(r.metadata)) for r in rows[start:end])
         labels = tuple(
             CategoryLabel(a.name, a.confidence, spans[min(a.sentence, len(spans) - 1)])
-            for a in categorizer.assign(scores[start:end])
+            for a in categorizer.assign(scores[start:end], accepted[start:end])
         )
         found.append(
             Finding(

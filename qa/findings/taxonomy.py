@@ -26,6 +26,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,6 +52,23 @@ class Category:
     description: str
     examples: tuple[str, ...]
     keywords: tuple[re.Pattern[str], ...]
+
+    @cached_property
+    def any_keyword(self) -> re.Pattern[str] | None:
+        """One pattern matching where any keyword does: most sentences match none of a category's keywords, and
+        one search instead of one per keyword is what makes scoring a whole library's finding rows affordable
+        (FindingsIndex's first build). None when the keywords cannot be joined (a global inline flag)."""
+        try:
+            return re.compile("|".join(f"(?:{k.pattern})" for k in self.keywords)) if self.keywords else None
+        except re.error:
+            return None
+
+    def keyword_hits(self, text: str, cap: int) -> int:
+        """How many of its keywords `text` matches, counted up to `cap`."""
+        joined = self.any_keyword
+        if joined is not None and not joined.search(text):
+            return 0
+        return min(cap, sum(1 for k in self.keywords if k.search(text)))
 
     def prototypes(self) -> list[str]:
         """The texts its score compares with. The fallback's own name and description describe nothing; its
@@ -203,7 +221,7 @@ class Categorizer:
         p = self.params
         for c, cat in enumerate(categories):
             if cat.keywords:
-                hits = [min(p.keyword_hits, sum(1 for k in cat.keywords if k.search(t))) for t in texts]
+                hits = [cat.keyword_hits(t, p.keyword_hits) for t in texts]
                 out[:, c] += p.keyword_weight * np.asarray(hits, dtype=np.float32)
         return out
 
@@ -230,11 +248,12 @@ class Categorizer:
         top = 1.0 + p.keyword_weight * p.keyword_hits
         return round(float(min(1.0, max(0.0, (score - p.threshold) / (top - p.threshold)) * 0.5 + 0.5)), 3)
 
-    def assign(self, scores: np.ndarray) -> list[Assignment]:
-        """Categories of one finding from its sentences' scores (rows), best first; the fallback when none."""
+    def assign(self, scores: np.ndarray, accepted: np.ndarray | None = None) -> list[Assignment]:
+        """Categories of one finding from its sentences' scores (rows), best first; the fallback when none.
+        `accepted`: `self.accepted(scores)` when the caller has it already (rows are judged one by one)."""
         if not len(scores):
             return [Assignment(FALLBACK, 0.0, 0)]
-        ok = self.accepted(scores)
+        ok = self.accepted(scores) if accepted is None else accepted
         found: list[Assignment] = []
         for c in np.flatnonzero(ok.any(axis=0)).tolist():
             rows = np.flatnonzero(ok[:, c])

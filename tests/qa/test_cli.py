@@ -35,6 +35,12 @@ def test_ingest_search_docs_flow(data_dir: Path, tmp_path: Path) -> None:
     first = run(data_dir, "ingest", str(SAMPLES))
     assert first.returncode == 0, first.stderr
     assert "新增 5 篇" in first.stdout and "失败 0 篇" in first.stdout
+    # The findings view is saved with the import, so `qa serve` on this data dir starts from it.
+    assert len(list(data_dir.glob("findings/*/view-*.cols"))) == 1
+    prepared = run(data_dir, "sentences", "--json", "--workers", "2")
+    assert prepared.returncode == 0, prepared.stderr
+    counts = json.loads(prepared.stdout)
+    assert counts["prepared_now"] == counts["prepared"] == counts["chunks"] > 0
     again = run(data_dir, "ingest", str(SAMPLES))
     assert "未变化 5 篇" in again.stdout
 
@@ -104,6 +110,7 @@ def test_duplicates_are_named_and_metadata_edits_apply(data_dir: Path, tmp_path:
         ("search", "预算", "--top-k", "0"),
         ("ask", "哪些单位提到预算编制不够细化？", "--limit", "0"),
         ("ask", "哪些单位提到预算编制不够细化？", "--offset", "-1"),
+        ("sentences", "--workers", "0"),
         ("docs", "show", "0000000000000000"),
         ("docs", "delete", "0000000000000000"),
         ("eval", "--scale", "--split", "test"),

@@ -75,6 +75,9 @@ def test_an_int8_sentence_vector_does_not_depend_on_its_batch(embedder: Embedder
     together = embedder.encode_queries(texts)
     for i in (0, 7, 23):
         assert np.array_equal(embedder.encode_queries([texts[i]])[0], together[i])
+    # A bulk job's threads (`qa sentences --workers`) run the same single-text runs: the same vectors, every time.
+    for _ in range(3):
+        assert np.array_equal(embedder.encode_queries(texts, workers=3), together)
 
 
 def test_store_refuses_passages_from_the_other_backend(sample_retriever: Retriever, embedder: Embedder) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from qa.embeddings import Embedder
 from qa.library import Library
 from qa.retrieve import Filters, Retriever, apply_changes, open_retriever
 from qa.settings import Settings
-from qa.store import Generation
+from qa.store import Change, Generation
 from tests.conftest import SAMPLES, ingest_into
 
 
@@ -37,8 +38,8 @@ class SlowStore:
     def generation(self) -> Generation:
         return Generation(str(len(self.records)), len(self.records), 0.0)
 
-    def changed_since(self, at: float) -> None:
-        return None  # no change log: every refresh reads the whole catalogue
+    def changes_since(self, at: float) -> list[Change]:
+        return [Change(uuid.uuid4().hex, None)]  # no change log: every refresh reads the whole catalogue
 
     def catalogue(self) -> list[DocRecord]:
         seen = list(self.records)
@@ -160,7 +161,16 @@ def test_a_replica_follows_another_ones_writes_from_the_change_log(
     time.sleep(0.02)
     assert gone not in reader.catalogue() and full_reads == [1]
 
+    monkeypatch.setattr(retrieve, "_CLOCK_SKEW", 300.0)
     library.reindex()
     full_reads.clear()
     time.sleep(0.02)
     assert list(reader.catalogue().items()) == fresh() and full_reads == [1]
+
+    # The reindex's change of everything is in that full read: the next change is caught up from the log, although
+    # the reindex's entry is still within the window of changes listed again (the skew; a bulk load at 1M chunks
+    # left such an entry and every first change after a start read all 77k records again).
+    library.delete(added.doc_ids[samples[3].name])
+    full_reads.clear()
+    time.sleep(0.02)
+    assert list(reader.catalogue().items()) == fresh() and full_reads == []

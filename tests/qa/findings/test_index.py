@@ -4,11 +4,13 @@ exact spans), and a view kept in step with uploads, deletes and edits answers as
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import numpy as np
 import pytest
 
 import qa.findings.index as index_module
+from ingest.schema import ChunkRow
 from qa.findings import STATS_BY, Finding, FindingFilter, FindingsIndex, Group, open_findings
 from qa.findings.columns import Texts
 from qa.findings.evidence import concept_verdict
@@ -165,16 +167,24 @@ def test_findings_read_in_batches_of_documents_give_the_same_view(
     one DocFields object instead of a copy per finding."""
     whole = _read_in_full(sample_retriever)
     reads: list[int] = []
+    readers: set[str] = set()
     read = sample_retriever.store.finding_rows
-    monkeypatch.setattr(sample_retriever.store, "finding_rows", lambda ids: reads.append(len(ids)) or read(ids))
+
+    def counted(ids: list[str]) -> tuple[list[ChunkRow], np.ndarray]:
+        reads.append(len(ids))
+        readers.add(threading.current_thread().name)
+        return read(ids)
+
+    monkeypatch.setattr(sample_retriever.store, "finding_rows", counted)
     monkeypatch.setattr(index_module, "_READ_BATCH", 2)
     batched = _read_in_full(sample_retriever)
-    assert reads == [2, 2, 1]
+    # Read ahead by another thread while the previous batch is digested, in order.
+    assert reads == [2, 2, 1] and readers == {"findings-read_0"}
     assert batched.all_findings() == whole.all_findings() and batched.key == whole.key
     assert np.array_equal(
         batched.vectors.take(np.arange(len(whole.vectors))), whole.vectors.take(np.arange(len(whole.vectors)))
     )
-    for name in ("row_scores", "row_problem", "row_measure", "row_finding", "row_doc"):
+    for name in ("row_scores", "row_problem", "row_measure", "row_finding", "row_doc", "row_accepted", "row_best"):
         assert np.array_equal(getattr(batched, name), getattr(whole, name)), name
     assert {t: list(r) for t, r in batched.postings.items()} == {t: list(r) for t, r in whole.postings.items()}
     by_doc: dict[str, set[int]] = {}

@@ -17,7 +17,11 @@ from tests.support.samples import S001
 class Categorizer:
     """Two categories for every finding: "甲" carried by its last sentence, "乙" by its first."""
 
-    def assign(self, scores: np.ndarray) -> list[Assignment]:
+    def accepted(self, scores: np.ndarray) -> np.ndarray:
+        return np.zeros(scores.shape, dtype=bool)
+
+    def assign(self, scores: np.ndarray, accepted: np.ndarray | None = None) -> list[Assignment]:
+        assert accepted is not None and accepted.shape == scores.shape  # judged once for all rows, then sliced
         return [Assignment("甲", 0.9, len(scores) - 1), Assignment("乙", 0.5, 0)]
 
 
