@@ -85,7 +85,8 @@ def _prepare_findings(retriever: Retriever) -> None:
     """Bring the saved findings view up to date, so the next `qa serve` on this data dir starts from it (derived
     state, like the BM25 index). A broken taxonomy only costs that: the import itself succeeded."""
     try:
-        open_findings(retriever).prepare()
+        with err.status("正在整理问题清单（供服务启动时直接载入）……"):  # minutes after a bulk load at 1M chunks
+            open_findings(retriever).prepare()
     except TaxonomyError as exc:
         err.print(f"提示：问题清单未预先整理（{exc}），服务启动时再整理")
 
