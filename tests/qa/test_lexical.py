@@ -336,3 +336,25 @@ def test_a_damaged_segment_means_a_rebuild(sample_retriever: Retriever, tmp_path
             path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
         assert LexicalIndex.load(tmp_path) is None
         break
+
+
+def test_saved_postings_are_memory_mapped_and_still_checked(sample_retriever: Retriever, tmp_path: Path) -> None:
+    """A loaded index maps its postings' rows and tf from the saved files (issue 23: ~0.7 GB at 1M chunks that a
+    process no longer reads in) and scores as the index it saved; a row number out of range in the file is still
+    caught at load (read from the file, not through the mapping), and the caller rebuilds."""
+    by_doc = _rows_by_doc(sample_retriever)
+    index = LexicalIndex.build([r for rows in by_doc.values() for r in rows], "g1")
+    index.save(tmp_path)
+    loaded = LexicalIndex.load(tmp_path)
+    assert loaded is not None
+    words, pairs = loaded._segments[0].fields
+    assert all(isinstance(a, np.memmap) for f in (words, pairs) for a in (f.rows, f.tf))
+    for query in ("预算编制不够细化", "赫山区投资促进服务中心基本支出", "资金使用效益"):
+        assert loaded.search(query, 10, phrase_weight=0.5) == index.search(query, 10, phrase_weight=0.5)
+    segment = tmp_path / json.loads((tmp_path / qa.lexical.CURRENT).read_text())["base"]
+    where = qa.lexical._member(segment / "words.npz", "rows")
+    assert where is not None
+    with (segment / "words.npz").open("r+b") as fh:
+        fh.seek(where[0])
+        fh.write(np.array([10**6], dtype=where[1]).tobytes())
+    assert LexicalIndex.load(tmp_path) is None
