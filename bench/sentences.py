@@ -1,4 +1,4 @@
-"""The sentence pass (qa/sentences.py) in bulk against in the background, side by side (issue 23: bulk preparation
+"""The sentence pass (qa/sentences.py) in bulk and in the background, side by side (issue 23: bulk preparation
 of sentences faster).
 
 - background: what `qa serve` runs after writes (`prepare_sentences(ctx)`: slices of 8 sentences on the shared int8

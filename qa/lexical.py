@@ -316,12 +316,13 @@ class _Field:
         with np.load(path, allow_pickle=False) as f:
             vocab = f["vocab"].tolist()
             indptr, dl = f["indptr"], f["dl"]
-            rows, tf = (_mapped_member(path, name) for name in ("rows", "tf"))
-            if rows is None or tf is None:  # not stored as a plain member: read it
+            at_rows, at_tf = _member(path, "rows"), _member(path, "tf")
+            if at_rows is None or at_tf is None:  # not stored as a plain member: read it
                 rows, tf = f["rows"], f["tf"]
                 low, high = (int(rows.min()), int(rows.max())) if len(rows) else (0, 0)
             else:  # checked through a plain read, which leaves the mapping's pages alone
-                low, high = _member_bounds(path, "rows")
+                rows, tf = _mapped(path, at_rows), _mapped(path, at_tf)
+                low, high = _bounds(path, at_rows)
         n_post = len(rows)
         if (
             len(indptr) != len(vocab) + 1
@@ -333,7 +334,10 @@ class _Field:
         return cls({t: i for i, t in enumerate(vocab)}, indptr, rows, tf, dl)
 
 
-def _member(path: Path, name: str) -> tuple[int, np.dtype[Any], tuple[int, ...]] | None:
+_Member = tuple[int, np.dtype[Any], tuple[int, ...]]  # an array inside a file: offset, dtype, shape
+
+
+def _member(path: Path, name: str) -> _Member | None:
     """Where the array `name` of the .npz at `path` starts in the file, its dtype and shape; None when it is
     compressed or not a plain C-order array (`np.savez` stores its members uncompressed)."""
     with zipfile.ZipFile(path) as z:
@@ -357,33 +361,27 @@ def _member(path: Path, name: str) -> tuple[int, np.dtype[Any], tuple[int, ...]]
         return fh.tell(), dtype, shape
 
 
-def _mapped_member(path: Path, name: str) -> np.ndarray | None:
-    """The array `name` of the .npz at `path`, memory-mapped read-only; None when it cannot be."""
-    where = _member(path, name)
-    if where is None:
-        return None
-    offset, dtype, shape = where
+def _mapped(path: Path, member: _Member) -> np.ndarray:
+    """The member, memory-mapped read-only (an empty one cannot be mapped: it is made)."""
+    offset, dtype, shape = member
     if not math.prod(shape):
         return np.zeros(shape, dtype=dtype)
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
 
 
-def _member_bounds(path: Path, name: str, block: int = 1 << 22) -> tuple[int, int]:
-    """(min, max) of a mapped member, read from the file in blocks rather than through the mapping."""
-    where = _member(path, name)
-    assert where is not None
-    offset, dtype, shape = where
-    n, low, high = math.prod(shape), None, None
+def _bounds(path: Path, member: _Member, block: int = 1 << 22) -> tuple[int, int]:
+    """(min, max) of a member, read from the file in blocks rather than through a mapping; (0, 0) when empty."""
+    offset, dtype, shape = member
+    n, low, high = math.prod(shape), math.inf, -math.inf
     with path.open("rb") as fh:
         fh.seek(offset)
         while n > 0:
             part = np.frombuffer(fh.read(min(n, block) * dtype.itemsize), dtype=dtype)
             if not len(part):
                 raise ValueError(f"{path} is truncated")
-            low = int(part.min()) if low is None else min(low, int(part.min()))
-            high = int(part.max()) if high is None else max(high, int(part.max()))
+            low, high = min(low, int(part.min())), max(high, int(part.max()))
             n -= len(part)
-    return (low, high) if low is not None and high is not None else (0, 0)
+    return (int(low), int(high)) if n == 0 and low <= high else (0, 0)
 
 
 @dataclass(frozen=True)

@@ -226,7 +226,7 @@ class FindingsIndex:
             return view
         with self._lock:
             if key != self._view.key:
-                self._view = self._build(catalogue, key)
+                self._view = self._build(key)
             return self._view
 
     def prepare(self) -> View:
@@ -237,7 +237,7 @@ class FindingsIndex:
         with self._saving:  # held by a write in progress
             return view
 
-    def _build(self, catalogue: dict[str, DocRecord], key: tuple[_DocKey, ...]) -> View:
+    def _build(self, key: tuple[_DocKey, ...]) -> View:
         if not self._restored:
             self._restored = True
             self._restore()
@@ -387,7 +387,6 @@ class FindingsIndex:
                 for t in set(tokenize(r.text)):
                     postings.setdefault(sys.intern(t), []).append(i)
             offset = end
-        n_categories = len(self.categorizer.categories)
         sizes = [len(f.sentences) for f in findings]
         plans = np.asarray([bool(_PLAN.match(s.text)) for f in findings for s in f.sentences], dtype=bool)
         # A bare sub-heading line ("3、绩效评价方面") heads a statement; it does not state a problem itself.
@@ -396,13 +395,9 @@ class FindingsIndex:
         return _Block(
             keys=keys,
             table=FindingTable.of(findings, codes, {n: i for i, n in enumerate(self._names)}),
-            vectors=(
-                block_vectors.astype(VECTOR_DTYPE)
-                if len(block_vectors)
-                else np.zeros((0, self.retriever.embedder.dimension), dtype=VECTOR_DTYPE)
-            ),
-            scores=scores if len(scores) else np.zeros((0, n_categories), dtype=np.float32),
-            accepted=accepted if len(accepted) else np.zeros((0, n_categories), dtype=bool),
+            vectors=block_vectors.astype(VECTOR_DTYPE),
+            scores=scores,
+            accepted=accepted,
             problem=problem & ~plans & ~labels,
             measure=~problem | plans,
             row_finding=np.repeat(np.arange(len(findings), dtype=np.int64), sizes),

@@ -248,12 +248,12 @@ class Categorizer:
         top = 1.0 + p.keyword_weight * p.keyword_hits
         return round(float(min(1.0, max(0.0, (score - p.threshold) / (top - p.threshold)) * 0.5 + 0.5)), 3)
 
-    def assign(self, scores: np.ndarray, accepted: np.ndarray | None = None) -> list[Assignment]:
-        """Categories of one finding from its sentences' scores (rows), best first; the fallback when none.
-        `accepted`: `self.accepted(scores)` when the caller has it already (rows are judged one by one)."""
+    def assign(self, scores: np.ndarray, accepted: np.ndarray) -> list[Assignment]:
+        """Categories of one finding from its sentences' scores (rows) and `self.accepted` of them (computed for many
+        findings' rows at once by the caller: rows are judged one by one), best first; the fallback when none."""
         if not len(scores):
             return [Assignment(FALLBACK, 0.0, 0)]
-        ok = self.accepted(scores) if accepted is None else accepted
+        ok = accepted
         found: list[Assignment] = []
         for c in np.flatnonzero(ok.any(axis=0)).tolist():
             rows = np.flatnonzero(ok[:, c])

@@ -20,8 +20,8 @@ class Categorizer:
     def accepted(self, scores: np.ndarray) -> np.ndarray:
         return np.zeros(scores.shape, dtype=bool)
 
-    def assign(self, scores: np.ndarray, accepted: np.ndarray | None = None) -> list[Assignment]:
-        assert accepted is not None and accepted.shape == scores.shape  # judged once for all rows, then sliced
+    def assign(self, scores: np.ndarray, accepted: np.ndarray) -> list[Assignment]:
+        assert accepted.shape == scores.shape  # judged once for all rows, then sliced
         return [Assignment("甲", 0.9, len(scores) - 1), Assignment("乙", 0.5, 0)]
 
 

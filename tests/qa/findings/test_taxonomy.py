@@ -24,7 +24,8 @@ def test_shipped_taxonomy_and_user_taxonomy_files(tmp_path: Path, embedder: Embe
     assert mine.names == ["政府采购不规范", "其他"]
     c = Categorizer(mine, embedder)
     texts = ["部分项目未按规定执行政府采购程序。", "预算编制不够细化。"]
-    assigned = [c.assign(row[None, :])[0].name for row in c.sentence_scores(texts, embedder.encode_queries(texts))]
+    scores = c.sentence_scores(texts, embedder.encode_queries(texts))
+    assigned = [c.assign(row[None, :], c.accepted(row[None, :]))[0].name for row in scores]
     assert assigned == ["政府采购不规范", "其他"]
 
     bad = tmp_path / "bad.yaml"
