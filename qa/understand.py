@@ -25,24 +25,26 @@ Intent = Literal["aggregate", "lookup"]
 
 # What a which-units question asks for: units, or what stands for them (部门, 报告, 学校, 县区 …).
 _ENTITY = r"(?:单位|部门|机构|报告|学校|医院|乡镇|街道|县区|区县|地方|地区)"
+# Several of them joined ("…的医院和学校有哪些？", "有没有学校或医院…").
+_ENTITIES = rf"{_ENTITY}(?:[和与及或、]{_ENTITY})*"
 _END = r"(?=[？?。！!\s]*$)"
 # "谁" opening the question or its clause after a year or place ("2021年谁的预算编得粗？"); not "由谁负责".
-_WHO = r"(?:^|(?<=[年，,：:省市区县]))(?:请问)?谁(?!家)"
+_WHO = r"(?:^|(?<=[年，,：:省市区县]))(?:请问)?谁家?"
 # How a which-units question ends when the units come last ("…的单位有哪些？", "…的单位名单", "…的都是谁？").
 _ASKED = r"(?:有哪些|是哪些|有哪几个|有哪几家|是哪几个|是哪几家|包括哪些|有谁|是谁|多吗|多不多)"
 _LIST = r"(?:名单|清单|列表)"
 _AGGREGATE = re.compile(
-    rf"哪(?:些|几个|几家)?{_ENTITY}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
-    r"列出|列举|是否有单位|有没有单位|有哪些单位|所有单位|各单位|各个单位|分别|"
+    rf"哪(?:些|几个|几家)?{_ENTITIES}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
+    rf"列出|列举|(?:是否有|有没有){_ENTITIES}|有哪些单位|所有单位|各单位|各个单位|分别|"
     rf"的(?:单位|部门)(?:一共|总共|共)?有(?:几个|几家|多少个?|多少家){_END}|"  # "提到X的单位一共有几个？": a count, not a lookup
     # Which-units questions put the other way round: "预算编制粗的单位有哪些？", "…的单位都有谁？", "谁说过…",
     # "有谁提到…", and requests ending in what they want listed ("存在…问题的单位", "给出…的单位名单").
-    rf"的{_ENTITY}{_LIST}?(?:都|还)?{_ASKED}?{_END}|的都是谁{_END}|{_WHO}|都有谁|有谁"
+    rf"的{_ENTITIES}{_LIST}?(?:都|还)?{_ASKED}?{_END}|的都?是谁{_END}|{_WHO}|都有谁|有谁"
 )
 # Words around an aggregate question's topic ("请列出所有提到" + topic + "的单位？"), stripped repeatedly.
 _WHICH_UNITS_WORDS = (
-    rf"哪(?:些|几个|几家)?{_ENTITY}(?:的单位|的部门)?|哪个单位|哪家单位|哪一个单位|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|"
-    rf"几(?:个|家)单位|是否有单位|有没有单位|有哪些单位|都有谁|有谁|{_WHO}的|{_WHO}"
+    rf"哪(?:些|几个|几家)?{_ENTITIES}(?:的单位|的部门)?|哪个单位|哪家单位|哪一个单位|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|"
+    rf"几(?:个|家)单位|(?:是否有|有没有){_ENTITIES}|有哪些单位|都有谁|有谁|{_WHO}的|{_WHO}"
 )
 _LEAD = re.compile(
     rf"^(?:请问|请|给出|给我|帮我|帮忙|我想知道|想知道|能告诉我|告诉我|列出|列举|列一下|找出|找一下|查一下|统计|一下|所有|全部|"
@@ -51,7 +53,7 @@ _LEAD = re.compile(
     r"有|了|的|，|,|：|:)"
 )
 _TAIL = re.compile(
-    rf"(?:方面)?(?:的{_ENTITY}{_LIST}?|的问题|的情况|的)?(?:都|还)?(?:一共|总共|共)?"
+    rf"(?:方面)?(?:的{_ENTITIES}{_LIST}?|的问题|的情况|的)?(?:都|还)?(?:一共|总共|共)?"
     rf"(?:{_ASKED}|有多少(?:个|家)?|有几个|有几家|吗|呢)?[？?。！!\s]*$"
 )
 # Where "which units" stands inside the question, the words before it are scope ("在2021年度的项目支出报告中，"),

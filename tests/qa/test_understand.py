@@ -75,6 +75,15 @@ def test_counts_worded_as_a_tail_are_aggregates(sample_retriever: Retriever) -> 
         "预算编制不够细化的单位是哪几个？",
         "我想知道哪些单位预算编制不够细化",
         "哪些单位谈到预算编制不够细化？",
+        # Session 17 (eval_sets/scale/independent_*.yaml): 谁家, 有没有 + any kind of unit, kinds joined, 的是谁.
+        "谁家提到了预算编制不够细化？",
+        "谁家的预算编制不够细化？",
+        "有没有医院提到预算编制不够细化？",
+        "有没有学校或医院预算编制不够细化？",
+        "是否有部门提到预算编制不够细化？",
+        "预算编制不够细化的医院和学校有哪些？",
+        "列出预算编制不够细化的医院和学校。",
+        "预算编制不够细化的是谁？",
     ],
 )
 def test_which_units_in_everyday_frames(question: str) -> None:

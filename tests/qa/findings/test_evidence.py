@@ -76,7 +76,9 @@ def test_view_vectors_are_float16_and_cosines_match_float32(sample_retriever: Re
 def _report(unit: str, measures: str) -> str:
     return (
         f"{unit}2021年度部门整体支出绩效自评报告\n一、基本情况\n本单位2021年支出预算100万元，实际支出98万元。\n"
-        "二、存在的问题\n一是申报项目时写的预期成效多是“明显提升”“有效改善”之类的话，拿不出具体数字，年底没法对照打分。\n"
+        # Session 17's taxonomy examples state the samples' former sentence (申报项目时写的预期成效多是“明显提升”…) on its
+        # own; this one still leans to the concept by less than the margin.
+        "二、存在的问题\n一是项目要达到的效果只用“有效改善”一类的词来写。\n"
         f"三、改进措施\n{measures}\n"
     )
 
@@ -101,7 +103,7 @@ def test_a_problem_described_in_everyday_words_counts_when_its_report_states_the
     v = finding_verdict(answerer.findings, scoring, topic, "problem", Filters())
     assert v.concept == "绩效目标不够细化量化"
     assert [(s.hit.doc.unit, s.hit.section_role) for s in v.accepted] == [("甲市乙区文化馆", "problems")]
-    assert v.accepted[0].text.startswith("一是申报项目时写的预期成效")
+    assert v.accepted[0].text.startswith("一是项目要达到的效果")
     categorizer = answerer.findings.categorizer
     row = answerer.findings.view().row_scores[0]
     concept = categorizer.taxonomy.names.index("绩效目标不够细化量化")

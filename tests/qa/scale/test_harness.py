@@ -21,13 +21,14 @@ DOCS = 60
 # A little below what the answering path does today on this library (docs/evaluation.md, "Scale evaluation");
 # raise them as the answering improves.
 # Measured 2026-12-05 after the everyday question frames: 0.964 / 0.835 / 0.895, Jaccard median 1.0 and mean 0.762,
-# near misses 0.995, 5 of 6 nobody clean (before them: 0.963 / 0.814 / 0.882).
+# near misses 0.995, 5 of 6 nobody clean (before them: 0.963 / 0.814 / 0.882). Session 17 (independent wording sets
+# in the taxonomy, more which-units frames and problem cues): 0.951 / 0.859 / 0.903, Jaccard mean 0.821.
 FLOORS = {
     "scale.unit_precision": 0.92,
     "scale.unit_recall": 0.82,
     "scale.unit_f1": 0.87,
     "scale.jaccard_median": 0.9,
-    "scale.jaccard_mean": 0.72,
+    "scale.jaccard_mean": 0.78,
     "scale.near_miss_clean": 0.97,
     "scale.nobody_clean": 0.66,
     "scale.aggregate_kind": 0.95,
