@@ -37,12 +37,13 @@ _PROBLEM_CUE = re.compile(
     r"不|未|没|缺|无法|难以|有待|偏差|滞后|薄弱|问题|困难|短板|粗|差|低|慢|弱|乱|虚|混|多了|超|太|老是|频繁|笼统|走过场|形式|放一边|规避|"
     # Described problems: 偏高, 过多, 仓促, 闲置, 沉淀, 靠经验, 年底才…, 变动大 / 次数多 / 费用高 (a topic ending in an amount word).
     r"偏[高低多少大小紧]|过[高低多少大小快]|仓促|草率|随意|脱节|闲置|浪费|挪用|挤占|截留|拖延|拖欠|[靠凭]经验|吃喝|铺张|"
-    r"改来改去|变来变去|沉淀|积压|(?<![人英天奇])才(?![能干艺华])|(?<![重扩强做壮庞广远伟博盛])[多大]$|(?:费用|成本|支出|开支|费|价格|比例|占比|负债|风险)(?:较|偏|过|太|很)?高$|"
+    r"改来改去|变来变去|沉淀|积压|(?<![人英天奇])才(?![能干艺华])|(?<![重扩强做壮庞广远伟博盛])[多大]$|(?:费用|成本|支出|开支|费|价格|比例|占比|负债|风险)(?:较|偏|过|太|很|特别|非常|明显)?高$|"
     # …and in the words reports and users describe them with (人员流失, 建好后一直闲着, 束之高阁, 照抄去年, 一年调了好几次,
     # 拆成几次零买, 先买后补手续, 记在一本账上, 高得离谱, 懂业务的人少); 少 only ending the topic, as 多 and 大 above.
-    r"流失|断档|断层|空缺|空着|闲着|空置|搁置|束之高阁|照抄|照搬|套用|拼凑|敷衍|走了?过场|一次次|屡次|一再|好几次|反复|"
-    r"多次(?=调|追|改|变|修|补)|拆分|拆成|绕开|绕过|避开|后补|补办|离谱|严重|紧张|紧缺|吃紧|短缺|匮乏|隐患|漏洞|失控|失衡|失真|违规|"
-    r"违反|模糊|空泛|空话|空洞|含糊|重复|分散|零散|挂账|迟迟|停滞|烂尾|返工|在一起|一本账|(?<![减缺多])少$"
+    r"流失|断档|断层|空缺|空着|闲着|空置|搁置|吃灰|束之高阁|照抄|照搬|套用|拼凑|敷衍|走了?过场|一次次|屡次|一再|好几[次回遍]|反复|来回|"
+    r"多次.{0,4}(?:调|追|改|变|修|补)|拆分|拆成|绕开|绕过|避开|后补|补办|离谱|严重|紧张|紧缺|吃紧|短缺|匮乏|隐患|漏洞|失控|失衡|失真|违规|"
+    r"违反|模糊|空泛|空话|空洞|含糊|重复|分散|零散|挂账|迟迟|停滞|烂尾|返工|突击|一大截|多出|超出|撑着|只(?:找|靠|凭|听|有一)|后继无人|走光|"
+    r"在一起|并进|并入|一本账|一个(?:户头|账户|账)|(?<![减缺多])少$"
 )
 _MEASURE_CUE = re.compile(r"建议|措施|改进|整改|下一步|加强|提高|完善|规范|强化|细化|优化|提出")
 # Words a topic shares with almost any report sentence: they do not make a sentence about the topic.
@@ -170,6 +171,31 @@ class SentenceList(Counted):
 
     def take(self, positions: Sequence[int]) -> list[Sentence]:
         return [self._sentences[i] for i in positions]
+
+
+# A topic asking whether something happened ("项目施工时发生过安全事故") is not stated by a sentence denying it ("全年未发生
+# 安全事故", the stock line of a report's safety paragraph): the corpus-wide pass matches their words all the same.
+_OCCURS = r"发生|出现|存在|发现|有过"
+_DENIED = re.compile(rf"(?:未|没有|没|无|不|从未|均未|杜绝)(?:{_OCCURS})")
+_ASSERTED = re.compile(_OCCURS)
+
+
+def denies(topic: str, sentence: str) -> bool:
+    """The topic asserts an occurrence and `sentence` denies it of one of the topic's words (within its clause).
+
+    >>> denies("项目施工时发生过安全事故", "安全生产责任制落实到位，全年未发生安全事故。")
+    True
+    >>> denies("安全事故", "全年未发生安全事故。"), denies("没有发生安全事故", "全年未发生安全事故。")
+    (False, False)
+    """
+    if not _ASSERTED.search(topic) or _DENIED.search(topic):
+        return False
+    words = {t for t in tokenize(topic) if len(t) > 1 and not _ASSERTED.fullmatch(t) and t not in _GENERIC}
+    for m in _DENIED.finditer(sentence):
+        clause = re.split(r"[，,。；;！!？?]", sentence[m.end() :], maxsplit=1)[0]
+        if any(w in clause for w in words):
+            return True
+    return False
 
 
 def topic_role(topic: str) -> str | None:

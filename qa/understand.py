@@ -24,18 +24,18 @@ from qa.retrieve import Filters
 Intent = Literal["aggregate", "lookup"]
 
 # What a which-units question asks for: units, or what stands for them (部门, 报告, 学校, 县区 …).
-_ENTITY = r"(?:单位|部门|机构|报告|学校|医院|乡镇|街道|县区|区县|地方|地区)"
+_ENTITY = r"(?:(?:项目)?单位|部门|机构|报告|学校|医院|乡镇|街道|县区|区县|地方|地区)"
 # Several of them joined ("…的医院和学校有哪些？", "有没有学校或医院…").
 _ENTITIES = rf"{_ENTITY}(?:[和与及或、]{_ENTITY})*"
 _END = r"(?=[？?。！!\s]*$)"
 # "谁" opening the question or its clause after a year or place ("2021年谁的预算编得粗？"); not "由谁负责".
 _WHO = r"(?:^|(?<=[年，,：:省市区县]))(?:请问)?谁家?"
 # How a which-units question ends when the units come last ("…的单位有哪些？", "…的单位名单", "…的都是谁？").
-_ASKED = r"(?:有哪些|是哪些|有哪几个|有哪几家|是哪几个|是哪几家|包括哪些|有谁|是谁|多吗|多不多)"
+_ASKED = r"(?:有哪些|是哪些|有哪几个|有哪几家|是哪几个|是哪几家|包括哪些|有谁|是谁|多吗|多不多|有没有)"
 _LIST = r"(?:名单|清单|列表)"
 _AGGREGATE = re.compile(
     rf"哪(?:些|几个|几家)?{_ENTITIES}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
-    rf"列出|列举|(?:是否有|有没有){_ENTITIES}|有哪些单位|所有单位|各单位|各个单位|分别|"
+    rf"列出|列举|(?:是否有|有没有){_ENTITIES}|^(?:请问)?(?:是否有|有没有)|列(?:个|一下|一个)?{_LIST}|的{_ENTITIES}(?:给我|帮我)?列一下|有哪些单位|所有单位|各单位|各个单位|分别|"
     rf"的(?:单位|部门)(?:一共|总共|共)?有(?:几个|几家|多少个?|多少家){_END}|"  # "提到X的单位一共有几个？": a count, not a lookup
     # Which-units questions put the other way round: "预算编制粗的单位有哪些？", "…的单位都有谁？", "谁说过…",
     # "有谁提到…", and requests ending in what they want listed ("存在…问题的单位", "给出…的单位名单").
@@ -48,7 +48,9 @@ _WHICH_UNITS_WORDS = (
 )
 _LEAD = re.compile(
     rf"^(?:请问|请|给出|给我|帮我|帮忙|我想知道|想知道|能告诉我|告诉我|列出|列举|列一下|找出|找一下|查一下|统计|一下|所有|全部|"
-    rf"{_WHICH_UNITS_WORDS}|哪几家|各个单位|各单位|在(?:其|各自的|自己的)?(?:自评)?报告[里中]|的报告|报告|中|里|都|也|还|分别|曾经|自己|"
+    # "有没有疾控、医院这类单位…": the kinds of unit asked about are scope, not topic.
+    rf"[^，,。？?]{{1,12}}?(?:这类|这样的|之类的?){_ENTITY}|"
+    rf"{_WHICH_UNITS_WORDS}|有没有|是否有|哪几家|各个单位|各单位|在(?:其|各自的|自己的)?(?:自评)?报告[里中]|的报告|报告|中|里|都|也|还|分别|曾经|自己|"
     r"提到[了过]?|提出[了过]?|提及|[谈讲说]到[了过]?|谈及|存在|承认|表示|反映[了过]?|说[了过]?|写[了过]?|指出|认为|遇到[了过]?|面临|出现[了过]?|能看到|看到|"
     r"有|了|的|，|,|：|:)"
 )
@@ -56,6 +58,8 @@ _TAIL = re.compile(
     rf"(?:方面)?(?:的{_ENTITIES}{_LIST}?|的问题|的情况|的)?(?:都|还)?(?:一共|总共|共)?"
     rf"(?:{_ASKED}|有多少(?:个|家)?|有几个|有几家|吗|呢)?[？?。！!\s]*$"
 )
+# "三公超支的部门给我列个名单": the request for a list ends the question, after the units it is about.
+_LIST_REQUEST = re.compile(rf"[，,]?(?:请)?(?:给我|帮我)?列(?:一下|(?:个|一个)?{_LIST})[。？?！!]*$")
 # Where "which units" stands inside the question, the words before it are scope ("在2021年度的项目支出报告中，"),
 # read as filters by read_filters, not topic.
 _WHICH_UNITS = re.compile(_WHICH_UNITS_WORDS)
@@ -283,7 +287,7 @@ def merge_filters(read: Filters, explicit: Filters | None) -> Filters:
 
 def aggregate_topic(question: str) -> str:
     """'哪些单位提到预算编制不够细化？' → '预算编制不够细化'; '在2021年度的报告中，哪些单位提到招商引资？' → '招商引资'."""
-    topic = _TAIL.sub("", question.strip())
+    topic = _TAIL.sub("", _LIST_REQUEST.sub("", question.strip()))
     which = _WHICH_UNITS.search(topic)
     if which and which.start() > 0:
         after = _strip_lead(topic[which.end() :])

@@ -84,6 +84,11 @@ def test_counts_worded_as_a_tail_are_aggregates(sample_retriever: Retriever) -> 
         "预算编制不够细化的医院和学校有哪些？",
         "列出预算编制不够细化的医院和学校。",
         "预算编制不够细化的是谁？",
+        "预算编制不够细化的部门给我列个名单",
+        "预算编制不够细化的单位列一下",
+        "预算编制不够细化的单位有没有",
+        "有没有疾控、医院这类单位预算编制不够细化的？",
+        "有没有预算编制不够细化的",
     ],
 )
 def test_which_units_in_everyday_frames(question: str) -> None:
@@ -100,6 +105,7 @@ def test_which_units_in_everyday_frames(question: str) -> None:
         "大祥工业集中区管委会是哪个部门主管的？",  # a singular 哪个 about one unit
         "赫山区投资促进服务中心2021年基本支出是多少？",
         "赫山区投资促进服务中心的负责人是谁？",
+        "赫山区投资促进服务中心有没有引进500强企业？",  # 有没有 about one named unit
     ],
 )
 def test_one_units_questions_stay_lookups(question: str) -> None:

@@ -7,11 +7,13 @@ from pathlib import Path
 
 from qa.answer import Answerer
 from qa.evidence import Topic
-from qa.findings import Categorizer
+from qa.findings import Categorizer, load_taxonomy
 from qa.findings.evidence import REASON_AS_MEASURE, finding_verdict
 from qa.library import Library
 from qa.retrieve import Filters, Retriever
 from tests.conftest import SAMPLES, ingest_into
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def test_finding_verdicts_are_one_list_for_every_wording(sample_retriever: Retriever) -> None:
@@ -76,9 +78,7 @@ def test_view_vectors_are_float16_and_cosines_match_float32(sample_retriever: Re
 def _report(unit: str, measures: str) -> str:
     return (
         f"{unit}2021年度部门整体支出绩效自评报告\n一、基本情况\n本单位2021年支出预算100万元，实际支出98万元。\n"
-        # Session 17's taxonomy examples state the samples' former sentence (申报项目时写的预期成效多是“明显提升”…) on its
-        # own; this one still leans to the concept by less than the margin.
-        "二、存在的问题\n一是项目要达到的效果只用“有效改善”一类的词来写。\n"
+        "二、存在的问题\n一是申报项目时写的预期成效多是“明显提升”“有效改善”之类的话，拿不出具体数字，年底没法对照打分。\n"
         f"三、改进措施\n{measures}\n"
     )
 
@@ -88,7 +88,8 @@ def test_a_problem_described_in_everyday_words_counts_when_its_report_states_the
 ) -> None:
     """The problem sentence leans to 绩效目标不够细化量化 by less than the margin the categoriser needs; the report whose
     measures name that concept plainly is counted under it (its problem sentence cited), the report whose measures
-    are about something else is not."""
+    are about something else is not. Judged with the taxonomy as it was when the pairing was built (a fixture): the
+    shipped one grows with every set of independent examples, and since session 17 states this sentence on its own."""
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.txt").write_text(
@@ -97,13 +98,16 @@ def test_a_problem_described_in_everyday_words_counts_when_its_report_states_the
     (folder / "b.txt").write_text(_report("甲市丙区图书馆", "一是加强固定资产管理，定期盘点。"), encoding="utf-8")
     ingest_into(empty_retriever, [folder])
     answerer = Answerer(empty_retriever)
+    answerer.findings.categorizer = Categorizer(
+        load_taxonomy(FIXTURES / "taxonomy_session16.yaml"), empty_retriever.embedder
+    )
     answerer.warm()
     scoring = answerer.ctx.scoring(empty_retriever.lexical())
     topic = Topic("绩效目标不够细化", empty_retriever.queries.encode("绩效目标不够细化"))
     v = finding_verdict(answerer.findings, scoring, topic, "problem", Filters())
     assert v.concept == "绩效目标不够细化量化"
     assert [(s.hit.doc.unit, s.hit.section_role) for s in v.accepted] == [("甲市乙区文化馆", "problems")]
-    assert v.accepted[0].text.startswith("一是项目要达到的效果")
+    assert v.accepted[0].text.startswith("一是申报项目时写的预期成效")
     categorizer = answerer.findings.categorizer
     row = answerer.findings.view().row_scores[0]
     concept = categorizer.taxonomy.names.index("绩效目标不够细化量化")
@@ -126,3 +130,25 @@ def test_concept_questions_on_an_empty_library_and_after_its_last_delete(empty_r
     for doc_id in report.doc_ids.values():
         library.delete(doc_id)
     assert answerer.ask(question).units == []
+
+
+def test_a_sentence_denying_the_asked_event_is_not_counted(empty_retriever: Retriever, tmp_path: Path) -> None:
+    """Session 17: "有没有项目施工时发生过安全事故？" listed every report with the stock line "全年未发生安全事故"; a denial is
+    shown apart with its reason, the report stating the event is counted."""
+    from qa.findings.evidence import REASON_DENIED
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    head = "2021年度部门整体支出绩效自评报告\n一、基本情况\n本单位2021年支出预算100万元，实际支出98万元。\n二、项目实施情况\n"
+    (folder / "a.txt").write_text(
+        f"甲市乙区住房和城乡建设局{head}安全生产责任制落实到位，全年未发生安全事故。\n", encoding="utf-8"
+    )
+    (folder / "b.txt").write_text(
+        f"甲市丙区交通运输局{head}6月道路改造项目施工时发生一起安全事故，一名工人受伤。\n", encoding="utf-8"
+    )
+    ingest_into(empty_retriever, [folder])
+    answerer = Answerer(empty_retriever)
+    ans = answerer.ask("有没有项目施工时发生过安全事故？")
+    assert ans.kind == "aggregate"
+    assert [u.unit for u in ans.units or []] == ["甲市丙区交通运输局"]
+    assert [(u.unit, u.reason) for u in ans.related] == [("甲市乙区住房和城乡建设局", REASON_DENIED)]
