@@ -41,8 +41,9 @@ _PROBLEM_CUE = re.compile(
     # …and in the words reports and users describe them with (人员流失, 建好后一直闲着, 束之高阁, 照抄去年, 一年调了好几次,
     # 拆成几次零买, 先买后补手续, 记在一本账上, 高得离谱, 懂业务的人少); 少 only ending the topic, as 多 and 大 above.
     r"流失|断档|断层|空缺|空着|闲着|空置|搁置|吃灰|束之高阁|照抄|照搬|套用|拼凑|敷衍|走了?过场|一次次|屡次|一再|好几[次回遍]|反复|来回|"
-    r"多次.{0,4}(?:调|追|改|变|修|补)|拆分|拆成|绕开|绕过|避开|后补|补办|离谱|严重|紧张|紧缺|吃紧|短缺|匮乏|隐患|漏洞|失控|失衡|失真|违规|"
-    r"违反|模糊|空泛|空话|空洞|含糊|重复|分散|零散|挂账|迟迟|停滞|烂尾|返工|突击|一大截|多出|超出|撑着|只(?:找|靠|凭|听|有一)|后继无人|走光|"
+    r"多次.{0,8}(?:调|追|改|变|修|补)|拆分|拆成|绕开|绕过|避开|后补|补办|离谱|严重|紧张|紧缺|吃紧|短缺|匮乏|隐患|漏洞|失控|失衡|失真|违规|"
+    r"违反|模糊|空泛|空话|空洞|含糊|重复|分散|零散|挂账|迟迟|停滞|烂尾|返工|突击|一大截|多出|超出|撑着|只(?:找|靠|凭|听|有一)|后继无人|走光|打包|锁在|锁着|定性|落后|落在.{0,8}后|手紧|断了?档|抄(?!送)|三番五次|"
+    r"集中(?:付|支付|花|拨付)|兼着|寥寥|[十几]+次|(?:费|支出|开支|经费|成本)[^，,]{0,6}涨|"
     r"在一起|并进|并入|一本账|一个(?:户头|账户|账)|(?<![减缺多])少$"
 )
 _MEASURE_CUE = re.compile(r"建议|措施|改进|整改|下一步|加强|提高|完善|规范|强化|细化|优化|提出")
@@ -199,8 +200,10 @@ def denies(topic: str, sentence: str) -> bool:
 
 
 def topic_role(topic: str) -> str | None:
-    """The section role a topic belongs to: 不够细化 is a problem, 加强监管 a measure."""
-    if _MEASURE_CUE.search(topic) and not _PROBLEM_CUE.search(topic):
+    """The section role a topic belongs to: 不够细化 is a problem, 加强监管 a measure. Words in quotes are what a report
+    wrote, not what the topic does ("考核口径全是“明显提升”“进一步加强”这种说法" is a problem, not a measure)."""
+    unquoted = re.sub(r"“[^”]*”|\"[^\"]*\"", "", topic)
+    if _MEASURE_CUE.search(unquoted) and not _PROBLEM_CUE.search(topic):
         return "measures"
     if _PROBLEM_CUE.search(topic):
         return "problems"

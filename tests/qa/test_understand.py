@@ -89,6 +89,9 @@ def test_counts_worded_as_a_tail_are_aggregates(sample_retriever: Retriever) -> 
         "预算编制不够细化的单位有没有",
         "有没有疾控、医院这类单位预算编制不够细化的？",
         "有没有预算编制不够细化的",
+        "哪些派出所或司法所预算编制不够细化？",
+        "哪些站所预算编制不够细化？",
+        "哪些局的预算编制不够细化？",
     ],
 )
 def test_which_units_in_everyday_frames(question: str) -> None:
@@ -106,6 +109,7 @@ def test_which_units_in_everyday_frames(question: str) -> None:
         "赫山区投资促进服务中心2021年基本支出是多少？",
         "赫山区投资促进服务中心的负责人是谁？",
         "赫山区投资促进服务中心有没有引进500强企业？",  # 有没有 about one named unit
+        "赫山区投资促进服务中心归哪个局管？",  # 哪个 + an office: one unit's fact
     ],
 )
 def test_one_units_questions_stay_lookups(question: str) -> None:

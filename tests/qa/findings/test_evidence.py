@@ -11,9 +11,7 @@ from qa.findings import Categorizer, load_taxonomy
 from qa.findings.evidence import REASON_AS_MEASURE, finding_verdict
 from qa.library import Library
 from qa.retrieve import Filters, Retriever
-from tests.conftest import SAMPLES, ingest_into
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+from tests.conftest import FIXTURES, SAMPLES, ingest_into
 
 
 def test_finding_verdicts_are_one_list_for_every_wording(sample_retriever: Retriever) -> None:
