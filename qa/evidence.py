@@ -40,9 +40,9 @@ _PROBLEM_CUE = re.compile(
     r"改来改去|变来变去|沉淀|积压|(?<![人英天奇])才(?![能干艺华])|(?<![重扩强做壮庞广远伟博盛])[多大]$|(?:费用|成本|支出|开支|费|价格|比例|占比|负债|风险)(?:较|偏|过|太|很|特别|非常|明显)?高$|"
     # …and in the words reports and users describe them with (人员流失, 建好后一直闲着, 束之高阁, 照抄去年, 一年调了好几次,
     # 拆成几次零买, 先买后补手续, 记在一本账上, 高得离谱, 懂业务的人少); 少 only ending the topic, as 多 and 大 above.
-    r"流失|断档|断层|空缺|空着|闲着|空置|搁置|吃灰|束之高阁|照抄|照搬|套用|拼凑|敷衍|走了?过场|一次次|屡次|一再|好几[次回遍]|反复|来回|"
+    r"流失|断档|断层|空缺|空着|闲着|空置|搁置|吃灰|束之高阁|照抄|照搬|套用|拼凑|敷衍|走了?过场|一次次|屡次|一再|好几[回遍]|反复|来回|"
     r"多次.{0,8}(?:调|追|改|变|修|补)|拆分|拆成|绕开|绕过|避开|后补|补办|离谱|严重|紧张|紧缺|吃紧|短缺|匮乏|隐患|漏洞|失控|失衡|失真|违规|"
-    r"违反|模糊|空泛|空话|空洞|含糊|重复|分散|零散|挂账|迟迟|停滞|烂尾|返工|突击|一大截|多出|超出|撑着|只(?:找|靠|凭|听|有一)|后继无人|走光|打包|锁在|锁着|定性|落后|落在.{0,8}后|手紧|断了?档|抄(?!送)|三番五次|"
+    r"违反|模糊|空泛|空话|空洞|含糊|重复|分散|零散|挂账|迟迟|停滞|烂尾|返工|突击|一大截|多出|撑着|只(?:找|靠|凭|听|有一)|后继无人|走光|打包|锁在|锁着|定性|落后|落在.{0,8}后|手紧|断了?档|抄(?!送)|三番五次|"
     r"集中(?:付|支付|花|拨付)|兼着|寥寥|[十几]+次|(?:费|支出|开支|经费|成本)[^，,]{0,6}涨|"
     r"在一起|并进|并入|一本账|一个(?:户头|账户|账)|(?<![减缺多])少$"
 )
@@ -181,22 +181,28 @@ _DENIED = re.compile(rf"(?:未|没有|没|无|不|从未|均未|杜绝)(?:{_OCCU
 _ASSERTED = re.compile(_OCCURS)
 
 
-def denies(topic: str, sentence: str) -> bool:
-    """The topic asserts an occurrence and `sentence` denies it of one of the topic's words (within its clause).
+def denial_of(topic: str) -> Callable[[str], bool] | None:
+    """When the topic asserts an occurrence: whether a sentence denies it of one of the topic's words (within its
+    clause). None for any other topic. The topic is tokenised once, not once per sentence judged.
 
-    >>> denies("项目施工时发生过安全事故", "安全生产责任制落实到位，全年未发生安全事故。")
-    True
-    >>> denies("安全事故", "全年未发生安全事故。"), denies("没有发生安全事故", "全年未发生安全事故。")
-    (False, False)
+    >>> denied = denial_of("项目施工时发生过安全事故")
+    >>> denied("安全生产责任制落实到位，全年未发生安全事故。"), denied("6月施工时发生一起安全事故。")
+    (True, False)
+    >>> denial_of("安全事故"), denial_of("没有发生安全事故")
+    (None, None)
     """
     if not _ASSERTED.search(topic) or _DENIED.search(topic):
-        return False
+        return None
     words = {t for t in tokenize(topic) if len(t) > 1 and not _ASSERTED.fullmatch(t) and t not in _GENERIC}
-    for m in _DENIED.finditer(sentence):
-        clause = re.split(r"[，,。；;！!？?]", sentence[m.end() :], maxsplit=1)[0]
-        if any(w in clause for w in words):
-            return True
-    return False
+
+    def denied(sentence: str) -> bool:
+        for m in _DENIED.finditer(sentence):
+            clause = re.split(r"[，,。；;！!？?]", sentence[m.end() :], maxsplit=1)[0]
+            if any(w in clause for w in words):
+                return True
+        return False
+
+    return denied
 
 
 def topic_role(topic: str) -> str | None:

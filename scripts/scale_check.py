@@ -21,7 +21,7 @@ import yaml
 
 from qa.answer import Answerer
 from qa.answering import prepared
-from qa.embeddings import get_embedder
+from qa.embeddings import Embedder, get_embedder
 from qa.findings import Categorizer, load_taxonomy
 from qa.retrieve import open_retriever
 from qa.scale.bank import Bank, load_bank, load_common
@@ -33,7 +33,7 @@ from qa.settings import get_settings
 CHECK = ROOT / "eval_sets" / "scale" / "check_tuning.yaml"
 
 
-def _topics(data: dict, bank: Bank, categorizer: Categorizer, embedder: object) -> dict:
+def _topics(data: dict, bank: Bank, categorizer: Categorizer, embedder: Embedder) -> dict:
     """Both layouts as {"topics": {id: {concept, sentences, questions}}}: check_tuning.yaml names each topic's
     concept; the independent sets list topics with `problems` ({style, text}), and their concept is the one the bank's
     canonical phrase maps onto."""
@@ -43,9 +43,11 @@ def _topics(data: dict, bank: Bank, categorizer: Categorizer, embedder: object) 
     topics = {}
     for t in data["topics"]:
         phrase = canonical[t["id"]]
-        c = categorizer.topic_concept(phrase, embedder.encode_queries([phrase])[0])  # type: ignore[attr-defined]
+        c = categorizer.topic_concept(phrase, embedder.encode_queries([phrase])[0])
+        if c is None:
+            raise SystemExit(f"主题 {t['id']} 的标准说法“{phrase}”没有对应的分类")
         topics[t["id"]] = {
-            "concept": categorizer.taxonomy.names[c] if c is not None else phrase,
+            "concept": categorizer.taxonomy.names[c],
             "sentences": [p["text"] for p in t["problems"]],
             "questions": t["questions"],
         }

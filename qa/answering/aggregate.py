@@ -24,11 +24,11 @@ from qa.evidence import (
     Sentence,
     SentenceList,
     Topic,
-    denies,
+    denial_of,
     score_candidates,
     topic_role,
 )
-from qa.findings.evidence import REASON_DENIED, REASON_VAGUE, FindingVerdict, Related, finding_verdict
+from qa.findings.evidence import REASON_DENIED, REASON_VAGUE, RELATED_MAX, FindingVerdict, Related, finding_verdict
 from qa.sentences import entry_key
 from qa.understand import RELATED_HEADER, Understood, more_units_line, page_header
 
@@ -85,11 +85,15 @@ def verdict(ctx: AnswerContext, u: Understood) -> FindingVerdict:
         return finding_verdict(findings, ctx.scoring(), topic, role, u.filters)
     keyed = Topic(topic.text, topic.vector, ctx.params.key_coverage)
     accepted, related = select_units(aggregate_evidence(ctx, u, keyed, best_per_document=True), ctx.params)
-    denied = [s for s in accepted if denies(u.topic, s.text)]
-    return FindingVerdict(
-        SentenceList([s for s in accepted if not any(s is d for d in denied)]),
-        ([Related(s, REASON_DENIED) for s in denied] + [Related(s, REASON_VAGUE) for s in related])[:5],
-    )
+    denied_by = denial_of(u.topic)
+    if denied_by is None:
+        return FindingVerdict(SentenceList(accepted), [Related(s, REASON_VAGUE) for s in related])
+    counted: list[Sentence] = []
+    denied: list[Sentence] = []
+    for s in accepted:
+        (denied if denied_by(s.text) else counted).append(s)
+    near = [Related(s, REASON_DENIED) for s in denied] + [Related(s, REASON_VAGUE) for s in related]
+    return FindingVerdict(SentenceList(counted), near[:RELATED_MAX])
 
 
 def page_of(counted: Counted, page: Page) -> tuple[list[Sentence], int]:
