@@ -68,6 +68,7 @@ class Answerer:
         findings = self.ctx.findings.usable()
         if findings is not None:
             findings.accepted(findings.view())  # the view and each sentence's accepted concepts
+            findings.categorizer.prepare()  # a restored view needs no scoring, but every question's topic does
 
     def ask(
         self,

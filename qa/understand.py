@@ -32,13 +32,17 @@ _ENTITIES = rf"{_ENTITY}(?:[和与及或、]{_ENTITY})*"
 _ORG = r"(?:派出所|司法所|站所|分局|法院|检察院|街道办|办事处|委员会|社区|幼儿园|中心|[所局站院办委厅村镇乡馆校])"
 _ORGS = rf"(?:{_ENTITY}|{_ORG})(?:[和与及或、](?:{_ENTITY}|{_ORG}))*"
 _END = r"(?=[？?。！!\s]*$)"
+# Projects and works when the question opens with them ("哪些项目投入不少、效果却不明显？"): the units whose reports state
+# the problem answer it, each with its sentence about the project. Not later in the question, where a unit is usually
+# named ("开福区楼宇经济中心有哪些项目？" stays a lookup).
+_PROJECTS = r"^(?:请问)?哪(?:些|几个)(?:项目|工程)"
 # "谁" opening the question or its clause after a year or place ("2021年谁的预算编得粗？"); not "由谁负责".
 _WHO = r"(?:^|(?<=[年，,：:省市区县]))(?:请问)?谁家?"
 # How a which-units question ends when the units come last ("…的单位有哪些？", "…的单位名单", "…的都是谁？").
 _ASKED = r"(?:有哪些|是哪些|有哪几个|有哪几家|是哪几个|是哪几家|包括哪些|有谁|是谁|多吗|多不多|有没有)"
 _LIST = r"(?:名单|清单|列表)"
 _AGGREGATE = re.compile(
-    rf"哪(?:些|几个|几家)?{_ENTITIES}|哪(?:些|几个|几家){_ORGS}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
+    rf"哪(?:些|几个|几家)?{_ENTITIES}|哪(?:些|几个|几家){_ORGS}|{_PROJECTS}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
     rf"列出|列举|(?:是否有|有没有){_ENTITIES}|^(?:请问)?(?:是否有|有没有)|列(?:个|一下|一个)?{_LIST}|的{_ENTITIES}(?:给我|帮我)?列一下|有哪些单位|所有单位|各单位|各个单位|分别|"
     rf"的(?:单位|部门)(?:一共|总共|共)?有(?:几个|几家|多少个?|多少家){_END}|"  # "提到X的单位一共有几个？": a count, not a lookup
     # Which-units questions put the other way round: "预算编制粗的单位有哪些？", "…的单位都有谁？", "谁说过…",
@@ -47,7 +51,7 @@ _AGGREGATE = re.compile(
 )
 # Words around an aggregate question's topic ("请列出所有提到" + topic + "的单位？"), stripped repeatedly.
 _WHICH_UNITS_WORDS = (
-    rf"哪(?:些|几个|几家){_ORGS}(?:的单位|的部门)?|哪(?:些|几个|几家)?{_ENTITIES}(?:的单位|的部门)?|哪个单位|哪家单位|哪一个单位|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|"
+    rf"哪(?:些|几个|几家){_ORGS}(?:的单位|的部门)?|哪(?:些|几个|几家)?{_ENTITIES}(?:的单位|的部门)?|{_PROJECTS}的?|哪个单位|哪家单位|哪一个单位|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|"
     rf"几(?:个|家)单位|(?:是否有|有没有){_ENTITIES}|有哪些单位|都有谁|有谁|{_WHO}的|{_WHO}"
 )
 _LEAD = re.compile(

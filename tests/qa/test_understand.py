@@ -92,6 +92,9 @@ def test_counts_worded_as_a_tail_are_aggregates(sample_retriever: Retriever) -> 
         "哪些派出所或司法所预算编制不够细化？",
         "哪些站所预算编制不够细化？",
         "哪些局的预算编制不够细化？",
+        # Session 18: projects and works opening the question (independent sets A, B, F, G, H).
+        "哪些项目预算编制不够细化？",
+        "哪些工程的预算编制不够细化？",
     ],
 )
 def test_which_units_in_everyday_frames(question: str) -> None:
@@ -110,6 +113,8 @@ def test_which_units_in_everyday_frames(question: str) -> None:
         "赫山区投资促进服务中心的负责人是谁？",
         "赫山区投资促进服务中心有没有引进500强企业？",  # 有没有 about one named unit
         "赫山区投资促进服务中心归哪个局管？",  # 哪个 + an office: one unit's fact
+        "开福区楼宇经济中心有哪些项目？",  # 哪些项目 after a named unit: its projects
+        "桃江县重点项目建设事务中心负责哪些项目？",
     ],
 )
 def test_one_units_questions_stay_lookups(question: str) -> None:
