@@ -42,7 +42,7 @@ def select_units(sentences: Sequence[Sentence], p: EvidenceParams) -> tuple[list
     ranked = sorted(best.values(), key=lambda s: -s.score)
     accepted = [s for s in ranked if s.score >= p.aggregate_threshold]
     # Below the floor by construction (ranked is sorted): no membership test, which was quadratic in units.
-    related = [s for s in ranked[len(accepted) :] if s.score >= p.related_threshold][:5]
+    related = [s for s in ranked[len(accepted) :] if s.score >= p.related_threshold][:RELATED_MAX]
     return accepted, related
 
 
@@ -86,12 +86,10 @@ def verdict(ctx: AnswerContext, u: Understood) -> FindingVerdict:
     keyed = Topic(topic.text, topic.vector, ctx.params.key_coverage)
     accepted, related = select_units(aggregate_evidence(ctx, u, keyed, best_per_document=True), ctx.params)
     denied_by = denial_of(u.topic)
-    if denied_by is None:
-        return FindingVerdict(SentenceList(accepted), [Related(s, REASON_VAGUE) for s in related])
     counted: list[Sentence] = []
     denied: list[Sentence] = []
     for s in accepted:
-        (denied if denied_by(s.text) else counted).append(s)
+        (denied if denied_by is not None and denied_by(s.text) else counted).append(s)
     near = [Related(s, REASON_DENIED) for s in denied] + [Related(s, REASON_VAGUE) for s in related]
     return FindingVerdict(SentenceList(counted), near[:RELATED_MAX])
 

@@ -216,10 +216,9 @@ class Categorizer:
 
     def prepare(self) -> None:
         """Embed the prototypes and fit the head now (~5 s on 2 cores), not in the first question that maps a topic."""
+        self._prototype_vectors()
         if self.params.head_weight:
             self.head()
-        else:
-            self._prototype_vectors()
 
     def head(self) -> ConceptHead:
         """The concept head fitted on the prototype vectors (once per process, ~1 s for ~1,200 examples)."""
@@ -312,8 +311,9 @@ class ConceptHead:
         coef = np.zeros((categories, vectors.shape[1]), dtype=np.float32)
         intercept = np.full(categories, -np.inf, dtype=np.float32)  # a category without examples: probability 0
         present = np.unique(owner)
-        if len(present) < 2:
-            return cls(coef, np.where(np.isin(np.arange(categories), present), 0.0, -np.inf).astype(np.float32))
+        if len(present) < 2:  # nothing to learn: every sentence is the one category that has examples
+            intercept[present] = 0.0
+            return cls(coef, intercept)
         model = LogisticRegression(C=c, max_iter=3000).fit(vectors, owner)
         if len(model.classes_) == 2:  # one row for the second class: softmax([0, z]) is its sigmoid
             coef[model.classes_[0]], intercept[model.classes_[0]] = 0.0, 0.0
