@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ingest.schema import DocRecord
+from qa.evidence import topic_role
 from qa.lexical import words
 from qa.retrieve import Filters
 
@@ -49,6 +50,10 @@ _AGGREGATE = re.compile(
     # "有谁提到…", and requests ending in what they want listed ("存在…问题的单位", "给出…的单位名单").
     rf"的{_ENTITIES}{_LIST}?(?:都|还)?{_ASKED}?{_END}|的都?是谁{_END}|{_WHO}|都有谁|有谁"
 )
+# "预算编制不细化的有哪些？": the ones that state a problem, asked without saying what they are. Only when the words
+# before it state a problem (qa.evidence.topic_role) and name no unit: "赫山区投资促进服务中心2021年新增的有哪些" stays a
+# lookup.
+_THOSE_WHICH = re.compile(r"的(?:都|还)?(?:有哪些|是哪些|有哪几个|是哪几个|有哪几家|是哪几家)[？?。！!\s]*$")
 # Words around an aggregate question's topic ("请列出所有提到" + topic + "的单位？"), stripped repeatedly.
 _WHICH_UNITS_WORDS = (
     rf"哪(?:些|几个|几家){_ORGS}(?:的单位|的部门)?|哪(?:些|几个|几家)?{_ENTITIES}(?:的单位|的部门)?|{_PROJECTS}的?|哪个单位|哪家单位|哪一个单位|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|"
@@ -392,6 +397,8 @@ def understand(
     filters = merge_filters(read, explicit)
     units = tuple(focus or (named_units if len(named_units) > 1 else ()))
     intent: Intent = "aggregate" if _AGGREGATE.search(standalone) or len(units) > 1 else "lookup"
+    if intent == "lookup" and not named_units and _THOSE_WHICH.search(standalone):
+        intent = "aggregate" if topic_role(aggregate_topic(standalone)) == "problems" else "lookup"
     if intent == "aggregate":
         source = _FOLLOWUP_PRONOUN.sub("", question) if focus else standalone
         topic = aggregate_topic(_strip_filter_words(source, filters, units))

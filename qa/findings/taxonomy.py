@@ -161,6 +161,13 @@ class CategoryParams:
     # A question's topic is mapped onto a concept under the same rule with these values.
     topic_threshold: float = 0.84
     topic_margin: float = 0.02
+    # Below `topic_sure`, the concept head must also give the concept at least `topic_min_probability`: a question
+    # about a subject no concept covers ("维修资金归集不上来", 0.85) can land just over the threshold through one
+    # concept's nearest example (资金花不出去) while the head, which weighs all of its examples, stays unconvinced (0.17;
+    # a paraphrase: mostly 0.6–0.9). Two weak signals do not make a mapping; a close example alone does ("一般性支出没压下来",
+    # 0.95, probability 0.10: 三公经费 has many examples of other wordings).
+    topic_sure: float = 0.9
+    topic_min_probability: float = 0.2
     # The concept head: a softmax regression over the prototype vectors (`ConceptHead`) adds
     # `head_weight` × its probability to each category's score. The nearest example alone judges a sentence by
     # one neighbour; the head weighs all of a concept's examples against every other concept's, which is what
@@ -294,7 +301,13 @@ class Categorizer:
         """The concept (category index) a question's topic names, or None (another subject, or not clearly one)."""
         scores = self.sentence_scores([topic], vector[None, :])
         hit = np.flatnonzero(self.accepted(scores, topic=True)[0])
-        return int(hit[0]) if len(hit) else None
+        if not len(hit):
+            return None
+        p = self.params
+        if p.head_weight and scores[0, hit[0]] < p.topic_sure:
+            if self.head().probabilities(vector[None, :])[0, hit[0]] < p.topic_min_probability:
+                return None
+        return int(hit[0])
 
 
 @dataclass(frozen=True)

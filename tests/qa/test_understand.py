@@ -121,6 +121,17 @@ def test_one_units_questions_stay_lookups(question: str) -> None:
     assert understand(question, [], []).intent == "lookup"
 
 
+def test_the_ones_that_state_a_problem(sample_retriever: Retriever) -> None:
+    """Session 19 (tuning set J): "…的有哪些" with no entity word was a lookup, so the question listed no unit."""
+    catalogue = list(sample_retriever.catalogue().values())
+    u = understand("预算编制不细化的有哪些", [], catalogue)
+    assert (u.intent, u.topic) == ("aggregate", "预算编制不细化")
+    assert understand("资金拨下来半年没花的都有哪些？", [], catalogue).intent == "aggregate"
+    # No problem stated, or a unit named: the things of one unit.
+    assert understand("2021年新增的有哪些？", [], catalogue).intent == "lookup"
+    assert understand("赫山区投资促进服务中心未完成的有哪些？", [], catalogue).intent == "lookup"
+
+
 def test_who_after_a_scope(sample_retriever: Retriever) -> None:
     catalogue = list(sample_retriever.catalogue().values())
     u = understand("2021年谁的预算编得粗？", [], catalogue)
