@@ -398,7 +398,8 @@ def understand(
     units = tuple(focus or (named_units if len(named_units) > 1 else ()))
     intent: Intent = "aggregate" if _AGGREGATE.search(standalone) or len(units) > 1 else "lookup"
     if intent == "lookup" and not named_units and _THOSE_WHICH.search(standalone):
-        intent = "aggregate" if topic_role(aggregate_topic(standalone)) == "problems" else "lookup"
+        if topic_role(aggregate_topic(standalone)) == "problems":
+            intent = "aggregate"
     if intent == "aggregate":
         source = _FOLLOWUP_PRONOUN.sub("", question) if focus else standalone
         topic = aggregate_topic(_strip_filter_words(source, filters, units))

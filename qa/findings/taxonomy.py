@@ -303,11 +303,11 @@ class Categorizer:
         hit = np.flatnonzero(self.accepted(scores, topic=True)[0])
         if not len(hit):
             return None
-        p = self.params
-        if p.head_weight and scores[0, hit[0]] < p.topic_sure:
-            if self.head().probabilities(vector[None, :])[0, hit[0]] < p.topic_min_probability:
-                return None
-        return int(hit[0])
+        c, p = int(hit[0]), self.params
+        weak = bool(p.head_weight) and scores[0, c] < p.topic_sure
+        if weak and self.head().probabilities(vector[None, :])[0, c] < p.topic_min_probability:
+            return None
+        return c
 
 
 @dataclass(frozen=True)
