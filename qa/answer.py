@@ -102,8 +102,10 @@ class Answerer:
         self, u: Understood, vec: np.ndarray | None = None, *, best_per_document: bool = False
     ) -> list[Sentence]:
         """The corpus-wide aggregate pass (`vec`: the topic's embedding when the caller has it)."""
-        return aggregate_evidence(
-            self.ctx, u, None if vec is None else Topic(u.topic, vec), best_per_document=best_per_document
+        return list(
+            aggregate_evidence(
+                self.ctx, u, None if vec is None else Topic(u.topic, vec), best_per_document=best_per_document
+            )
         )
 
     def lookup_evidence(self, u: Understood, top_k: int | None = None) -> LookupEvidence:

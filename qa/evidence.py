@@ -17,7 +17,7 @@ import re
 import threading
 from abc import abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TypeVar, overload
@@ -366,28 +366,120 @@ def combine(similarity: T, cov: T, lexical_weight: float) -> T:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """A chunk an aggregate considers: its id, entry key (`qa.sentences.entry_key`) and cosine to the topic (0 when
-    only BM25 found it)."""
+class Candidates:
+    """The chunks an aggregate considers, as columns: ids, entry keys (`qa.sentences.entry_key`, int64) and cosine
+    to the topic (0 when only BM25 found it). At 1M chunks a broad topic has ~300,000: one object each cost 0.5 s."""
 
-    id: str
-    key: int
-    similarity: float
+    ids: list[str]
+    keys: np.ndarray
+    similarity: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def doc_codes(self) -> tuple[np.ndarray, list[str]]:
+        """A small integer per candidate naming its document, and the document ids in code order."""
+        codes: dict[str, int] = {}
+        per = [codes.setdefault(doc_of(i), len(codes)) for i in self.ids]
+        return np.array(per, dtype=np.int64), list(codes)
+
+
+class ScoredSentences(Counted):
+    """Sentences the corpus-wide pass scored, best first, kept as columns: a `Sentence` (with its chunk as a `Hit`,
+    text cut from the prepared segment) is built only when taken. An answer lists one page of units, so a broad
+    topic at 1M chunks (~11,000 counted documents) builds ~50, not all (docs/benchmarks.md)."""
+
+    def __init__(self, pass_: _ScoredColumns, positions: np.ndarray) -> None:
+        self._c = pass_
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
 
     @property
-    def doc_id(self) -> str:
-        return doc_of(self.id)
+    def scores(self) -> np.ndarray:
+        """Each sentence's score (float64, in order)."""
+        out: np.ndarray = self._c.scores[self._positions]
+        return out
+
+    def doc_ids(self) -> list[str]:
+        c = self._c
+        return [c.doc_names[c.doc_code[p]] for p in self._positions.tolist()]
+
+    def units(self) -> list[str]:
+        records = self._c.records
+        return [records[d].doc.display_unit for d in self.doc_ids()]
+
+    def subset(self, positions: Sequence[int] | np.ndarray) -> ScoredSentences:
+        """These positions (of this sequence), in that order."""
+        return ScoredSentences(self._c, self._positions[np.asarray(positions, dtype=np.int64)])
+
+    def text(self, i: int) -> str:
+        """The text of the sentence at position `i`, without building it."""
+        c, p = self._c, int(self._positions[i])
+        text: str = c.batches[int(c.bnum[p])].sentence(int(c.row[p]), int(c.ent[p]))
+        return text
+
+    def __iter__(self) -> Iterator[Sentence]:
+        return iter(self.take(range(len(self))))
+
+    def take(self, positions: Sequence[int]) -> list[Sentence]:
+        out = [self._c.sentence(int(self._positions[i])) for i in positions]
+        # The texts are copied out: their pages leave this process (qa.sentences.release).
+        release(*(self._c.batches[b].blob for b in {int(self._c.bnum[self._positions[i]]) for i in positions}))
+        return out
+
+
+@dataclass
+class _ScoredColumns:
+    """What `ScoredSentences` reads: one entry per scored sentence (its candidate, batch, row and entry), the
+    scores, and what building a Sentence needs."""
+
+    candidates: Candidates
+    records: Mapping[str, DocRecord]
+    batches: list[SentenceBatch]
+    role: str | None
+    cand: np.ndarray
+    bnum: np.ndarray
+    row: np.ndarray
+    ent: np.ndarray
+    scores: np.ndarray
+    sims: np.ndarray
+    covs: np.ndarray
+    doc_code: np.ndarray  # per sentence
+    doc_names: list[str]
+    hits: dict[int, Hit]
+
+    def sentence(self, p: int) -> Sentence:
+        b, e, r, k = int(self.bnum[p]), int(self.ent[p]), int(self.row[p]), int(self.cand[p])
+        batch = self.batches[b]
+        section_role = batch.labels[batch.role[e]]
+        hit = self.hits.get(k)
+        if hit is None:
+            doc_id = self.doc_names[self.doc_code[p]]
+            hit = self.hits[k] = _hit(self.candidates, k, self.records[doc_id], batch, e, section_role)
+        s, end = int(batch.start[r]), int(batch.end[r])
+        return Sentence(
+            hit,
+            hit.text[s:end],
+            hit.char_start + s,
+            hit.char_start + end,
+            float(self.scores[p]),
+            float(self.sims[p]),
+            float(self.covs[p]),
+            bool(self.role) and section_role == self.role,
+        )
 
 
 def score_candidates(
     scoring: Scoring,
     topic: Topic,
-    candidates: Sequence[Candidate],
+    candidates: Candidates,
     source: CandidateSource,
     *,
     unrelated_only_from: AbstractSet[str],
     best_per_document: bool = False,
-) -> list[Sentence]:
+) -> ScoredSentences:
     """`score_sentences` for an aggregate's candidate chunks (same sentences, same scores, same order), column by
     column from the prepared entries (qa.sentences); only chunks without one are read (`source.fetch`), split,
     tokenised and embedded now. A sentence sharing no token with the topic counts only from the chunks in
@@ -395,23 +487,32 @@ def score_candidates(
     records = source.records
     coverage = Coverage(set(tokenize(topic.text)), scoring.lexical.idf)
     key_terms = KeyTerms.of_topic(topic.text, scoring.lexical.idf) if topic.key_floor > 0 else None
-    role = topic_role(topic.text)
-    seg, entry, segments = source.prepared.find(np.array([c.key for c in candidates], dtype=np.int64))
+    seg, entry, segments = source.prepared.find(candidates.keys)
     batches: list[SentenceBatch] = []
     groups: list[tuple[np.ndarray, np.ndarray]] = []  # per batch: its entries, and the candidate of each
     missing = np.flatnonzero(seg < 0)
     if len(missing):
-        rows = {r.id: r for r in source.fetch([candidates[i].id for i in missing.tolist()])}
-        present = np.array([i for i in missing.tolist() if candidates[i].id in rows], dtype=np.int64)
-        batches.append(prepare(ChunkSource.of_row(rows[candidates[i].id], candidates[i].key) for i in present))
+        ids = candidates.ids
+        rows = {r.id: r for r in source.fetch([ids[i] for i in missing.tolist()])}
+        present = np.array([i for i in missing.tolist() if ids[i] in rows], dtype=np.int64)
+        batches.append(prepare(ChunkSource.of_row(rows[ids[i]], int(candidates.keys[i])) for i in present.tolist()))
         groups.append((np.arange(len(present)), present))
     for number in np.unique(seg[seg >= 0]).tolist():
         idx = np.flatnonzero(seg == number)
         batches.append(segments[number])
         groups.append((entry[idx], idx))
 
-    near = np.array([c.id in unrelated_only_from for c in candidates], dtype=bool)
-    cols: dict[str, list[np.ndarray]] = {"cand": [], "batch": [], "row": [], "entry": [], "sim": [], "cov": []}
+    near = np.array([i in unrelated_only_from for i in candidates.ids], dtype=bool)
+    cols: dict[str, list[np.ndarray]] = {
+        "cand": [],
+        "batch": [],
+        "row": [],
+        "entry": [],
+        "sim": [],
+        "cov": [],
+        "start": [],
+        "at": [],
+    }
     for b, (batch, (entries, owners)) in enumerate(zip(batches, groups)):
         counts = batch.ptr[entries + 1] - batch.ptr[entries]
         srows = ranges(batch.ptr, entries)
@@ -428,6 +529,7 @@ def score_candidates(
             release(batch.vectors)
         else:
             vecs = scoring.vectors.get([batch.sentence(r, e) for r, e in zip(srows.tolist(), ent.tolist())])
+        start = batch.start[srows].astype(np.int64)
         for name, values in (
             ("cand", owner),
             ("batch", np.full(len(srows), b)),
@@ -435,59 +537,63 @@ def score_candidates(
             ("entry", ent),
             ("sim", similarities(vecs, topic.vector)),
             ("cov", cov),
+            ("start", start),
+            ("at", batch.char_start[ent].astype(np.int64) + start),  # in its document
         ):
             cols[name].append(values)
-    if not cols["cand"]:
-        return []
-    cand, bnum, row, ent = (np.concatenate(cols[k]).tolist() for k in ("cand", "batch", "row", "entry"))
-    sims, covs = np.concatenate(cols["sim"]).tolist(), np.concatenate(cols["cov"]).tolist()
-    roles = [batches[b].labels[batches[b].role[e]] for b, e in zip(bnum, ent)]
-    in_role = [bool(role) and r == role for r in roles]
+    doc_of_cand, doc_names = candidates.doc_codes()
+    empty = np.zeros(0, dtype=np.int64)
+    col = {k: (np.concatenate(v) if v else empty) for k, v in cols.items()}
+    cand = col["cand"]
+    sims, covs = col["sim"].astype(np.float64), col["cov"].astype(np.float64)
     weight = scoring.params.aggregate_lexical_weight
-    scores = [round(combine(sim, cov, weight), 4) for sim, cov in zip(sims, covs)]
-    starts = [int(batches[b].start[r]) for b, r in zip(bnum, row)]
+    # Python's round, not np.round (which rounds through a scaled product): one float per score, as lookups get.
+    scores = np.array([round(x, 4) for x in combine(sims, covs, weight).tolist()], dtype=np.float64)
     # The order of score_sentences: best first, then by document and position (chunk ids sort by both).
-    order = sorted(range(len(scores)), key=lambda i: (-scores[i], candidates[cand[i]].id, starts[i]))
+    present_cands = np.unique(cand)
+    id_rank = np.zeros(len(candidates), dtype=np.int64)
+    id_rank[present_cands] = np.argsort(np.argsort(np.array([candidates.ids[i] for i in present_cands.tolist()])))
+    order = np.lexsort((col["start"], id_rank[cand], -scores)) if len(cand) else empty
+    doc_code = doc_of_cand[cand] if len(cand) else empty
+    # A document deleted meanwhile has no record: its sentences go.
+    live = np.array([d in records for d in doc_names], dtype=bool)
+    order = order[live[doc_code[order]]] if len(order) else order
     if best_per_document:
-        firsts: dict[str, int] = {}
-        for i in order:
-            firsts.setdefault(candidates[cand[i]].doc_id, i)
-        order = list(firsts.values())
-    out: list[Sentence] = []
-    hits: dict[int, Hit] = {}
-    seen: set[tuple[str, int]] = set()  # a sentence repeated by overlapping chunks counts once
-    for i in order:
-        c = candidates[cand[i]]
-        if c.doc_id not in records:  # deleted meanwhile
-            continue
-        batch, e = batches[bnum[i]], ent[i]
-        if cand[i] not in hits:
-            hits[cand[i]] = _hit(c, records[c.doc_id], batch, e, roles[i])
-        hit = hits[cand[i]]
-        s, end = starts[i], int(batch.end[row[i]])
-        if (c.doc_id, hit.char_start + s) in seen:
-            continue
-        seen.add((c.doc_id, hit.char_start + s))
-        out.append(
-            Sentence(
-                hit, hit.text[s:end], hit.char_start + s, hit.char_start + end, scores[i], sims[i], covs[i], in_role[i]
-            )
-        )
-    release(*(b.blob for b in batches))
-    return out
+        _, first = np.unique(doc_code[order], return_index=True)
+    else:  # a sentence repeated by overlapping chunks of one document counts once
+        _, first = np.unique((doc_code[order] << 34) + col["at"][order], return_index=True)
+    order = order[np.sort(first)]
+    columns = _ScoredColumns(
+        candidates,
+        records,
+        batches,
+        topic_role(topic.text),
+        cand,
+        col["batch"],
+        col["row"],
+        col["entry"],
+        scores,
+        sims,
+        covs,
+        doc_code,
+        doc_names,
+        {},
+    )
+    return ScoredSentences(columns, order)
 
 
-def _hit(c: Candidate, record: DocRecord, batch: SentenceBatch, entry: int, section_role: str) -> Hit:
-    """A candidate chunk as a Hit, from its prepared entry and its document's record (what Hit.from_row reads
-    from the stored chunk's metadata: the chunk carries its document's fields)."""
+def _hit(candidates: Candidates, k: int, record: DocRecord, batch: SentenceBatch, entry: int, section_role: str) -> Hit:
+    """Candidate `k` as a Hit, from its prepared entry and its document's record (what Hit.from_row reads from the
+    stored chunk's metadata: the chunk carries its document's fields)."""
+    chunk_id = candidates.ids[k]
     return Hit(
-        id=c.id,
+        id=chunk_id,
         doc=record.doc,
         section=batch.labels[batch.section[entry]],
         section_role=section_role,
         text=batch.text(entry),
         char_start=int(batch.char_start[entry]),
         char_end=int(batch.char_end[entry]),
-        chunk_index=index_of(c.id),
-        score=c.similarity,
+        chunk_index=index_of(chunk_id),
+        score=float(candidates.similarity[k]),
     )

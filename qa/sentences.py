@@ -126,7 +126,13 @@ class SentenceBatch:
         return {t: ids[t] for t in tokens if t in ids}
 
     def text(self, entry: int) -> str:
-        return bytes(self.blob[self.text_ptr[entry] : self.text_ptr[entry + 1]]).decode("utf-8")
+        # Sliced through a plain ndarray view: a np.memmap slice costs ~10 µs of subclass bookkeeping, which an
+        # aggregate at 1M chunks paid ~77,000 times (0.8 s).
+        plain = getattr(self, "_plain_blob", None)
+        if plain is None:
+            plain = self.blob.view(np.ndarray)
+            object.__setattr__(self, "_plain_blob", plain)
+        return plain[self.text_ptr[entry] : self.text_ptr[entry + 1]].tobytes().decode("utf-8")
 
     def sentence(self, row: int, entry: int) -> str:
         return self.text(entry)[self.start[row] : self.end[row]]
@@ -402,18 +408,18 @@ def release(*arrays: np.ndarray | None) -> None:
 
 def prepare_missing(
     store: SentenceStore,
-    keys: Sequence[int],
+    keys: np.ndarray,
     chunks: Callable[[list[int]], list[ChunkSource]],
     encode: Callable[[list[str]], np.ndarray],
     stop: threading.Event | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Prepare and store the entries among `keys` (entry keys) that are missing; returns how many were prepared.
-    `chunks(positions)`: the stored chunks at these positions of `keys`; `encode`: the query model (in small
+    `keys`: int64; `chunks(positions)`: the stored chunks at these positions of `keys`; `encode`: the query model (in small
     calls, so a search arriving meanwhile waits for one of them, not for the pass)."""
     store.refresh()
     seg, _, _ = store.find(np.asarray(keys, dtype=np.int64))
-    todo = [i for i in range(len(keys)) if seg[i] < 0]
+    todo = np.flatnonzero(seg < 0).tolist()
     done = 0
     for start in range(0, len(todo), _SEGMENT_CHUNKS):
         if stop is not None and stop.is_set():

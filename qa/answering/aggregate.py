@@ -13,16 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from ingest.schema import FINDING_ROLE_OF_SECTION
 from qa.answering.context import AnswerContext
 from qa.answering.result import Answer, Citation, Page, group, unit_line
 from qa.evidence import (
-    Candidate,
+    Candidates,
     CandidateSource,
     Counted,
     EvidenceParams,
+    ScoredSentences,
     Sentence,
-    SentenceList,
     Topic,
     denial_of,
     score_candidates,
@@ -46,9 +48,19 @@ def select_units(sentences: Sequence[Sentence], p: EvidenceParams) -> tuple[list
     return accepted, related
 
 
+def select_documents(best: ScoredSentences, p: EvidenceParams) -> tuple[ScoredSentences, list[Sentence]]:
+    """`select_units` on the corpus-wide pass's best sentence per document (already one per document, best first),
+    without building the counted sentences."""
+    scores = best.scores
+    n_accepted = int(np.searchsorted(-scores, -p.aggregate_threshold, side="right"))
+    n_near = int(np.searchsorted(-scores, -p.related_threshold, side="right"))
+    related = range(n_accepted, min(n_near, n_accepted + RELATED_MAX))
+    return best.subset(np.arange(n_accepted)), best.take(related)
+
+
 def aggregate_evidence(
     ctx: AnswerContext, u: Understood, topic: Topic | None = None, *, best_per_document: bool = False
-) -> list[Sentence]:
+) -> ScoredSentences:
     """The corpus-wide pass. `topic`: the topic with its embedding when the caller has it (computed once per
     request). `best_per_document`: only each document's best sentence (all an answer needs; the others are for
     tuning)."""
@@ -58,12 +70,14 @@ def aggregate_evidence(
     # through its best few chunks on each side (so the work grows with matching documents, not chunks).
     picked = ctx.retriever.candidate_chunks(u.topic, u.filters, vector=topic.vector, per_doc=p.aggregate_chunks_per_doc)
     lexical, keys = ctx.entry_keys()
-    rows = lexical.rows_of(picked).tolist()
+    ids = list(picked)
+    rows = lexical.rows_of(ids)
+    entry_keys = keys[np.maximum(rows, 0)] if len(keys) else np.zeros(len(ids), dtype=np.int64)
     # A chunk committed since the index was read has no row yet: a key no entry has, so it is prepared now.
-    candidates = [
-        Candidate(i, keys[r] if r >= 0 else entry_key(i, -1), sim) for (i, sim), r in zip(picked.items(), rows)
-    ]
-    nearest = {c.id for c in sorted(candidates, key=lambda c: -c.similarity)[: p.aggregate_meaning_chunks]}
+    for i in np.flatnonzero(rows < 0).tolist():
+        entry_keys[i] = entry_key(ids[i], -1)
+    candidates = Candidates(ids, entry_keys, np.fromiter(picked.values(), dtype=np.float64, count=len(ids)))
+    nearest = {ids[i] for i in np.argsort(-candidates.similarity, kind="stable")[: p.aggregate_meaning_chunks].tolist()}
     ctx.sentences.refresh()
     source = CandidateSource(ctx.retriever.catalogue(), ctx.sentences, ctx.store.get_chunks)
     return score_candidates(
@@ -84,14 +98,15 @@ def verdict(ctx: AnswerContext, u: Understood) -> FindingVerdict:
     if role is not None and findings is not None:
         return finding_verdict(findings, ctx.scoring(), topic, role, u.filters)
     keyed = Topic(topic.text, topic.vector, ctx.params.key_coverage)
-    accepted, related = select_units(aggregate_evidence(ctx, u, keyed, best_per_document=True), ctx.params)
+    accepted, related = select_documents(aggregate_evidence(ctx, u, keyed, best_per_document=True), ctx.params)
     denied_by = denial_of(u.topic)
-    counted: list[Sentence] = []
-    denied: list[Sentence] = []
-    for s in accepted:
-        (denied if denied_by is not None and denied_by(s.text) else counted).append(s)
+    if denied_by is None:
+        return FindingVerdict(accepted, [Related(s, REASON_VAGUE) for s in related])
+    is_denied = [denied_by(accepted.text(i)) for i in range(len(accepted))]
+    counted = accepted.subset([i for i, d in enumerate(is_denied) if not d])
+    denied = accepted.take([i for i, d in enumerate(is_denied) if d][:RELATED_MAX])
     near = [Related(s, REASON_DENIED) for s in denied] + [Related(s, REASON_VAGUE) for s in related]
-    return FindingVerdict(SentenceList(counted), near[:RELATED_MAX])
+    return FindingVerdict(counted, near[:RELATED_MAX])
 
 
 def page_of(counted: Counted, page: Page) -> tuple[list[Sentence], int]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from qa.evidence import EvidenceParams, Scoring, SentenceVectors, Topic
 from qa.findings import FindingsIndex, TaxonomyError, open_findings
 from qa.lexical import LexicalIndex
@@ -50,7 +52,7 @@ class AnswerContext:
     findings: FindingsSource
     composer: LLMComposer | None = None  # writes lookup answers when an LLM is configured
     llm_passages: int = 5  # numbered passages given to the composer
-    _keys_of: tuple[LexicalIndex, list[int]] | None = field(default=None, repr=False)
+    _keys_of: tuple[LexicalIndex, np.ndarray] | None = field(default=None, repr=False)
 
     @classmethod
     def of(
@@ -76,11 +78,12 @@ class AnswerContext:
         """Scoring against `lexical` (default: the current BM25 index)."""
         return Scoring(self.params, self.retriever.lexical() if lexical is None else lexical, self.vectors)
 
-    def entry_keys(self) -> tuple[LexicalIndex, list[int]]:
-        """The current lexical index and the entry key of each of its rows (computed once per index)."""
+    def entry_keys(self) -> tuple[LexicalIndex, np.ndarray]:
+        """The current lexical index and the entry key of each of its rows, int64 (computed once per index)."""
         lexical = self.retriever.lexical()
         cached = self._keys_of
         if cached is None or cached[0] is not lexical:
             assert lexical.keys is not None  # the retriever rebuilds an index saved without them
-            cached = self._keys_of = (lexical, [entry_key(i, k) for i, k in zip(lexical.ids, lexical.keys.tolist())])
+            keys = [entry_key(i, k) for i, k in zip(lexical.ids, lexical.keys.tolist())]
+            cached = self._keys_of = (lexical, np.array(keys, dtype=np.int64))
         return cached

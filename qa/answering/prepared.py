@@ -34,7 +34,7 @@ def prepare_sentences(
 
     def chunks(positions: list[int]) -> list[ChunkSource]:
         by_id = {r.id: r for r in store.get_chunks([lexical.ids[p] for p in positions])}
-        return [ChunkSource.of_row(by_id[lexical.ids[p]], keys[p]) for p in positions if lexical.ids[p] in by_id]
+        return [ChunkSource.of_row(by_id[lexical.ids[p]], int(keys[p])) for p in positions if lexical.ids[p] in by_id]
 
     vectors = ctx.vectors
 
@@ -42,7 +42,7 @@ def prepare_sentences(
         return vectors.get(texts, workers) if workers else _encode_in_background(vectors, texts)
 
     done = prepare_missing(ctx.sentences, keys, chunks, encode, stop, progress)
-    ctx.sentences.compact(np.asarray(keys, dtype=np.int64))  # entries of deleted chunks, one small segment per upload
+    ctx.sentences.compact(keys)  # entries of deleted chunks, one small segment per upload
     return done
 
 
@@ -58,4 +58,4 @@ def _encode_in_background(vectors: SentenceVectors, texts: list[str]) -> np.ndar
 def sentences_prepared(ctx: AnswerContext) -> int:
     """How many of the indexed chunks have their sentences prepared."""
     ctx.sentences.refresh()
-    return int((ctx.sentences.find(np.asarray(ctx.entry_keys()[1], dtype=np.int64))[0] >= 0).sum())
+    return int((ctx.sentences.find(ctx.entry_keys()[1])[0] >= 0).sum())

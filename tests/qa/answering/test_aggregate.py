@@ -9,8 +9,10 @@ import pytest
 
 from ingest.schema import DocFields
 from qa.answer import Answerer, Page
+from qa.answering import aggregate
 from qa.answering.aggregate import page_of
-from qa.evidence import Coverage, Sentence, SentenceList
+from qa.evidence import Coverage, Sentence, SentenceList, Topic, topic_role
+from qa.findings.evidence import REASON_DENIED, REASON_VAGUE, RELATED_MAX
 from qa.lexical import tokenize
 from qa.retrieve import Hit, Retriever
 from qa.understand import Turn, understand
@@ -99,3 +101,43 @@ def test_corpus_wide_pass_embeds_unrelated_sentences_only_from_the_nearest_chunk
     assert pruned and set(pruned) <= set(every)
     assert sum(coverage(s) == 0 for s in pruned) <= sum(coverage(s) == 0 for s in every)
     assert runs[True][1:] == runs[False][1:]  # same units, same evidence, same near misses
+
+
+CORPUS_WIDE = ["哪些单位提到招商引资？", "哪些单位存在重大事项？", "哪些单位提到500强企业？", "哪些单位提到项目库？"]
+
+
+@pytest.mark.parametrize("denies", [False, True])
+def test_corpus_wide_verdict_is_the_reference_verdict_built_lazily(
+    sample_retriever: Retriever, monkeypatch: pytest.MonkeyPatch, denies: bool
+) -> None:
+    """The corpus-wide verdict keeps the pass's sentences as columns and builds only what is listed; oracle: the
+    per-sentence reference (every sentence built, `select_units`, the denial check) at several floors. No sample
+    sentence denies an occurrence, so a stand-in denial (sentences of even length) exercises that branch."""
+    if denies:
+        monkeypatch.setattr(aggregate, "denial_of", lambda topic: lambda sentence: len(sentence) % 2 == 0)
+    answerer = Answerer(sample_retriever)
+    ctx = answerer.ctx
+    catalogue = list(sample_retriever.catalogue().values())
+    seen = {"counted": 0, "related": 0, "denied": 0}
+    for question in CORPUS_WIDE:
+        u = understand(question, (), catalogue, None)
+        assert u.intent == "aggregate" and topic_role(u.topic) is None, question
+        topic = Topic(u.topic, ctx.topic(u.topic).vector, ctx.params.key_coverage)
+        every = list(aggregate.aggregate_evidence(ctx, u, topic))
+        denied_by = aggregate.denial_of(u.topic)
+        for floor, near in ((0.8, 0.75), (0.75, 0.6), (1.05, 0.7)):
+            ctx.params = replace(answerer.params, aggregate_threshold=floor, related_threshold=near)
+            accepted, related = aggregate.select_units(every, ctx.params)
+            denied = [s for s in accepted if denied_by is not None and denied_by(s.text)]
+            counted = [s for s in accepted if s not in denied]
+            got = aggregate.verdict(ctx, u)
+            assert got.accepted[:] == counted, (question, floor)
+            assert got.accepted.units() == [s.hit.doc.display_unit for s in counted]
+            assert [(r.sentence, r.reason) for r in got.related] == [
+                *[(s, REASON_DENIED) for s in denied],
+                *[(s, REASON_VAGUE) for s in related],
+            ][:RELATED_MAX]
+            seen["counted"] += len(counted)
+            seen["related"] += len(related)
+            seen["denied"] += len(denied)
+    assert seen["counted"] and seen["related"] and bool(seen["denied"]) == denies, seen

@@ -49,7 +49,7 @@ def test_entry_keys_are_computed_once_per_lexical_index() -> None:
     ctx = AnswerContext(retriever, None, None, EvidenceParams(), None, None, None)  # type: ignore[arg-type]
     index, keys = ctx.entry_keys()
     assert index is indexes[0] and index.keys is not None
-    assert keys == [entry_key(i, k) for i, k in zip(index.ids, index.keys.tolist())] and len(set(keys)) == 2
+    assert keys.tolist() == [entry_key(i, k) for i, k in zip(index.ids, index.keys.tolist())] and len(set(keys)) == 2
     assert ctx.entry_keys()[1] is keys  # the same index: not computed again
     indexes.append(LexicalIndex.build([*rows[:1], ("d1-00001", "d1", "measures", "改写后的措施。")], "g2"))
     index, rewritten = ctx.entry_keys()
