@@ -4,10 +4,12 @@ the retriever for the store, the settings or the model."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ingest.schema import DocRecord
 from qa.evidence import EvidenceParams, Scoring, SentenceVectors, Topic
 from qa.findings import FindingsIndex, TaxonomyError, open_findings
 from qa.lexical import LexicalIndex
@@ -53,6 +55,7 @@ class AnswerContext:
     composer: LLMComposer | None = None  # writes lookup answers when an LLM is configured
     llm_passages: int = 5  # numbered passages given to the composer
     _keys_of: tuple[LexicalIndex, np.ndarray] | None = field(default=None, repr=False)
+    _records_of: tuple[Mapping[str, DocRecord], list[DocRecord]] | None = field(default=None, repr=False)
 
     @classmethod
     def of(
@@ -77,6 +80,16 @@ class AnswerContext:
     def scoring(self, lexical: LexicalIndex | None = None) -> Scoring:
         """Scoring against `lexical` (default: the current BM25 index)."""
         return Scoring(self.params, self.retriever.lexical() if lexical is None else lexical, self.vectors)
+
+    def records(self) -> list[DocRecord]:
+        """The committed documents' records, as one list object for as long as the retriever's catalogue is the same
+        object (a change makes a new one): what reading a question matches names against is computed once per list
+        (`qa.understand`)."""
+        catalogue = self.retriever.catalogue()
+        cached = self._records_of
+        if cached is None or cached[0] is not catalogue:
+            cached = self._records_of = (catalogue, list(catalogue.values()))
+        return cached[1]
 
     def entry_keys(self) -> tuple[LexicalIndex, np.ndarray]:
         """The current lexical index and the entry key of each of its rows, int64 (computed once per index)."""

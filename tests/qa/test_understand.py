@@ -176,3 +176,40 @@ def test_continue_after_a_page_of_units_asks_the_same_question_for_the_next_page
     # After an answer that is no page, "还有呢" is what it was before (an ellipsis of the previous question).
     lookup = understand("还有呢？", [Turn("user", "赫山区基本支出是多少？"), Turn("assistant", "388.07万元")], [])
     assert lookup.offset == 0 and lookup.standalone != "赫山区基本支出是多少？"
+
+
+def test_units_named_in_order_with_the_place_check_and_no_stale_names(sample_retriever: Retriever) -> None:
+    """`match_units` over names grouped once per catalogue list: units in order of appearance (a tie in catalogue
+    order), a short alias refused after another place, and a list that grew (or another list) is not answered from
+    the names of the one before."""
+    from ingest.schema import DocFields, DocRecord
+    from qa.answer import Answerer
+    from qa.understand import match_units
+
+    def record(doc_id: str, unit: str, region: str, year: int = 2021) -> DocRecord:
+        return DocRecord(DocFields(doc_id, f"{doc_id}.txt", "t", unit, region, year, "部门整体支出"), "txt", 3, 0.0)
+
+    catalogue = [
+        record("a", "益阳市赫山区投资促进服务中心", "湖南省益阳市赫山区"),
+        record("b", "益阳市桃江县投资促进服务中心", "湖南省益阳市桃江县"),
+        record("c", "益阳市赫山区商务局", "湖南省益阳市赫山区"),
+        record("a22", "益阳市赫山区投资促进服务中心", "湖南省益阳市赫山区", 2022),
+    ]
+    text = "赫山区商务局和桃江县投资促进服务中心，还有投资促进服务中心"
+    # 商务局 first; the bare alias 投资促进服务中心 after 桃江县 is 桃江's, not 赫山's; the last one names both, at one
+    # position, so they follow catalogue order.
+    assert match_units(text, catalogue) == [
+        "益阳市赫山区商务局",
+        "益阳市桃江县投资促进服务中心",
+        "益阳市赫山区投资促进服务中心",
+    ]
+    assert match_units("资阳区投资促进服务中心", catalogue) == []
+    both = ["益阳市赫山区投资促进服务中心", "益阳市桃江县投资促进服务中心"]
+    assert match_units("投资促进服务中心", catalogue) == both
+    assert match_units("投资促进服务中心", catalogue[2::-1]) == both[::-1]
+    catalogue.append(record("d", "益阳市资阳区投资促进服务中心", "湖南省益阳市资阳区"))
+    assert match_units("资阳区投资促进服务中心", catalogue) == ["益阳市资阳区投资促进服务中心"]
+    assert match_units("资阳区投资促进服务中心", catalogue[:3]) == []
+    # The answerer keeps one list per catalogue object, so the names are grouped once per change of the library.
+    ctx = Answerer(sample_retriever).ctx
+    assert ctx.records() is ctx.records() and ctx.records() == list(sample_retriever.catalogue().values())
