@@ -106,6 +106,36 @@ def test_without_a_write_readers_never_wait_for_a_refresh(tmp_path: Path, monkey
     other.join(5)
 
 
+def test_the_backstop_read_runs_in_the_background(tmp_path: Path, monkeypatch: Any) -> None:
+    """Nothing known to have changed, the periodic full read is due (a writer may have died between a record and
+    its log entry): the request that finds it due answers at once from the current view while a background thread
+    reads (at 1M chunks ~10 s once a minute, paid by one request before); the view it reads is swapped in after."""
+    store = SlowStore()
+    settings = Settings(data_dir=tmp_path, catalogue_ttl=0.01, catalogue_full_check=0.05)
+    retriever = Retriever(store, embedder=None, settings=settings)  # type: ignore[arg-type]
+    monkeypatch.setattr(
+        retriever, "_load_or_build_lexical", lambda generation, catalogue, versions: Lexical(generation)
+    )
+    assert set(retriever.catalogue()) == {"a"}
+    store.records[0] = record("z")  # same count, so the same token: only the backstop can find it
+    time.sleep(0.1)
+    store.gate.clear()
+    store.reading.clear()
+    started = time.monotonic()
+    assert set(retriever.catalogue()) == {"a"}  # at once, from the current view
+    assert time.monotonic() - started < 2 and store.reading.wait(5)  # while the read waits on the store
+    assert set(retriever.catalogue()) == {"a"}
+    store.gate.set()
+    deadline = time.monotonic() + 5
+    while set(retriever.catalogue()) != {"z"} and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert set(retriever.catalogue()) == {"z"}
+    # A write by this process still waits for a view that covers it (the lock the background read held is free).
+    store.records.append(record("w"))
+    retriever.invalidate()
+    assert set(retriever.catalogue()) == {"z", "w"}
+
+
 def test_apply_changes_keeps_the_order_of_a_full_read() -> None:
     """Edited records keep their place, re-committed and added ones go where their commit time puts them."""
 
