@@ -213,10 +213,18 @@ _COSINE_BLOCK = 65536  # rows per float32 block: float16 matmul has no BLAS, and
 def _cosines(vectors: Rows, rows: np.ndarray, topic: np.ndarray) -> np.ndarray:
     """Cosine of each of `rows` of the (float16) view vectors with the topic vector, in float64. The pages of
     memory-mapped vectors this read are given back afterwards (qa.findings.columns)."""
+    import torch  # loaded already by the query model (qa.embeddings)
+
     out = np.empty(len(rows), dtype=np.float64)
+    wide = topic.astype(np.float32)
+    buffer = torch.empty((min(len(rows), _COSINE_BLOCK), wide.shape[0]), dtype=torch.float32)
     for start in range(0, len(rows), _COSINE_BLOCK):
         block = rows[start : start + _COSINE_BLOCK]
-        out[start : start + len(block)] = vectors.take(block).astype(np.float32) @ topic.astype(np.float32)
+        # float16 → float32 through torch (vectorised, into one buffer): numpy's astype was 0.64 of the 0.87 s
+        # this took for a measures topic at 1M chunks. The values and the product's blocks are the same as before.
+        part = buffer[: len(block)]
+        part.copy_(torch.from_numpy(vectors.take(block)))
+        out[start : start + len(block)] = part.numpy() @ wide
     vectors.release()
     return out
 

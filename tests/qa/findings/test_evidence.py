@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from qa.answer import Answerer
 from qa.evidence import Topic
 from qa.findings import Categorizer, load_taxonomy
@@ -150,3 +153,20 @@ def test_a_sentence_denying_the_asked_event_is_not_counted(empty_retriever: Retr
     assert ans.kind == "aggregate"
     assert [u.unit for u in ans.units or []] == ["甲市丙区交通运输局"]
     assert [(u.unit, u.reason) for u in ans.related] == [("甲市乙区住房和城乡建设局", REASON_DENIED)]
+
+
+def test_cosines_are_the_float32_product_of_the_float16_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_cosines` converts the view's float16 rows through torch into one buffer: every value must be the one the
+    plain numpy conversion and product give, block by block (a score's last digit decides ties and floors)."""
+    from qa.findings import evidence
+    from qa.findings.columns import Rows
+
+    monkeypatch.setattr(evidence, "_COSINE_BLOCK", 7)  # several blocks, the last one short
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((40, 16)).astype(np.float16)
+    topic = rng.standard_normal(16).astype(np.float32)
+    rows = np.array([3, 0, 39, 5, 5, 12, 20, 21, 22, 23, 24, 25, 26, 27, 30, 31, 38], dtype=np.int64)
+    got = evidence._cosines(Rows([vectors]), rows, topic)
+    want = np.concatenate([vectors[rows[i : i + 7]].astype(np.float32) @ topic for i in range(0, len(rows), 7)])
+    assert got.dtype == np.float64 and np.array_equal(got, want.astype(np.float64))
+    assert len(evidence._cosines(Rows([vectors]), rows[:0], topic)) == 0
