@@ -418,7 +418,7 @@ def prepare_missing(
     `keys`: int64; `chunks(positions)`: the stored chunks at these positions of `keys`; `encode`: the query model (in small
     calls, so a search arriving meanwhile waits for one of them, not for the pass)."""
     store.refresh()
-    seg, _, _ = store.find(np.asarray(keys, dtype=np.int64))
+    seg, _, _ = store.find(keys)
     todo = np.flatnonzero(seg < 0).tolist()
     done = 0
     for start in range(0, len(todo), _SEGMENT_CHUNKS):

@@ -216,8 +216,9 @@ _names_cache: tuple[Sequence[DocRecord], int, CatalogueNames] | None = None
 
 
 def catalogue_names(catalogue: Sequence[DocRecord]) -> CatalogueNames:
-    """`CatalogueNames` of this catalogue. One entry, kept by identity: the answerer passes the same list for as long as the
-    retriever's catalogue is unchanged (a change makes a new one), so a stale entry cannot be hit."""
+    """`CatalogueNames` of this catalogue. One entry, kept by identity and length: the answerer passes the same list
+    for as long as the retriever's catalogue is unchanged (a change makes a new list). A list changed in place at the
+    same length would not be noticed; nothing in the service changes one."""
     global _names_cache
     cached = _names_cache
     if cached is not None and cached[0] is catalogue and cached[1] == len(catalogue):
