@@ -530,7 +530,7 @@ class LexicalIndex:
         self._columns: dict[tuple[int, int, str], tuple[np.ndarray, np.ndarray]] = {}
         self._cached = 0  # postings held in _columns
         self._row_of: dict[str, int] | None = None
-        self._doc_codes: np.ndarray | None = None
+        self._doc_codes: tuple[np.ndarray, list[str]] | None = None
         self._docs: set[str] | None = None
         self._saved_at: dict[str, str] = {}  # directory → the delta directory this index saved there
 
@@ -728,13 +728,21 @@ class LexicalIndex:
         return np.array([self._row_of.get(i, -1) for i in ids], dtype=np.int64)
 
     def doc_codes(self) -> np.ndarray:
-        """Row → small integer per document (for grouping rows by document with numpy)."""
+        """Row → small integer per document (for grouping rows by document with numpy): the position of the row's
+        document in `doc_names`."""
+        return self._doc_index()[0]
+
+    def doc_names(self) -> list[str]:
+        """The indexed documents' ids, sorted: what `doc_codes` number."""
+        return self._doc_index()[1]
+
+    def _doc_index(self) -> tuple[np.ndarray, list[str]]:
         if self._doc_codes is None:
-            self._doc_codes = (
-                np.unique(self.doc_ids.astype(str), return_inverse=True)[1]
-                if len(self.ids)
-                else np.zeros(0, dtype=np.int64)
-            )
+            if len(self.ids):
+                names, codes = np.unique(self.doc_ids.astype(str), return_inverse=True)
+                self._doc_codes = (codes, names.tolist())
+            else:
+                self._doc_codes = (np.zeros(0, dtype=np.int64), [])
         return self._doc_codes
 
     def search(

@@ -152,6 +152,22 @@ def index_rows(store: Store, doc_ids: list[str]) -> Iterator[tuple[str, str, str
     return (index_row(r) for r in store.chunks_of(doc_ids))
 
 
+@dataclass(frozen=True)
+class ChunkCandidates:
+    """`Retriever.candidate_chunks`' answer as columns, the dense side's chunks first (best first), then BM25's (by
+    document): chunk ids, cosine to the query (0 when only BM25 found the chunk) and each chunk's row in `index`
+    (-1: not in it, a chunk committed since the index was read). At 1M chunks a broad topic has ~100,000: the
+    rows let the caller name their documents and prepared entries with numpy instead of per id."""
+
+    ids: list[str]
+    similarity: np.ndarray
+    rows: np.ndarray
+    index: LexicalIndex
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
 class QueryEncoder:
     """Embeds single queries, batching the ones that arrive together.
 
@@ -570,7 +586,7 @@ class Retriever:
         per_doc: int = 2,
         dense_k: int = 500,
         min_relative_bm25: float = 0.3,
-    ) -> dict[str, float]:
+    ) -> ChunkCandidates:
         """Recall over the whole admitted corpus for aggregate questions, at a cost bounded by the number of
         matching documents, not by the corpus: for every document, its `per_doc` best chunks by BM25 and its
         `per_doc` best among the dense side's nearest chunks (the union, so a paraphrase the dense side finds
@@ -581,11 +597,13 @@ class Retriever:
         the best row overall (a document sharing only a common word such as 预算 with the topic is not a
         candidate). Dense side: the `dense_k` nearest chunks from the HNSW index (ids only; asking Chroma for
         every chunk fails at ~100k with "too many SQL variables").
-        Returns chunk id → cosine to the query (0 when only BM25 found it), for committed documents; nothing is
-        read from the store. (bench/results/query.json: aggregate_candidates, 10k and 100k chunks.)"""
+        Committed documents' chunks only; nothing is read from the store. (bench/results/query.json:
+        aggregate_candidates, 10k and 100k chunks.)"""
         filters = filters or Filters()
         catalogue = self.catalogue()
-        picked: dict[str, float] = {}
+        index = self.lexical()
+        dense_ids: list[str] = []
+        dense_sims: list[float] = []
         admitted, where = self._dense_where(filters)
         if admitted:
             vec = self.queries.encode(query) if vector is None else vector
@@ -594,8 +612,10 @@ class Retriever:
                 doc_id = doc_of(chunk_id)
                 if doc_id in catalogue and per_doc_dense.get(doc_id, 0) < per_doc:
                     per_doc_dense[doc_id] = per_doc_dense.get(doc_id, 0) + 1
-                    picked[chunk_id] = sim
-        index = self.lexical()
+                    dense_ids.append(chunk_id)
+                    dense_sims.append(sim)
+        dense_rows = index.rows_of(dense_ids) if len(index) else np.full(len(dense_ids), -1, dtype=np.int64)
+        lexical_rows = np.zeros(0, dtype=np.int64)
         scores = index.scores(query, self._lexical_mask(index, filters)) if len(index) else None
         if scores is not None:
             rows = np.flatnonzero(scores >= max(float(scores.max()) * min_relative_bm25, 1e-9))
@@ -604,9 +624,14 @@ class Retriever:
             rows, codes = rows[order], codes[order]
             starts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
             rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
-            for r in rows[rank < per_doc].tolist():
-                picked.setdefault(index.ids[r], 0.0)
-        return picked
+            lexical_rows = rows[rank < per_doc]
+            lexical_rows = lexical_rows[~np.isin(lexical_rows, dense_rows)]  # the dense side has them already
+        return ChunkCandidates(
+            dense_ids + [index.ids[r] for r in lexical_rows.tolist()],
+            np.concatenate([np.array(dense_sims, dtype=np.float64), np.zeros(len(lexical_rows))]),
+            np.concatenate([dense_rows, lexical_rows]).astype(np.int64),
+            index,
+        )
 
     def search(
         self,

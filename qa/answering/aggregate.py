@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ingest.schema import FINDING_ROLE_OF_SECTION
+from ingest.schema import FINDING_ROLE_OF_SECTION, doc_of
 from qa.answering.context import AnswerContext
 from qa.answering.result import Answer, Citation, Page, group, unit_line
 from qa.evidence import (
@@ -70,22 +70,33 @@ def aggregate_evidence(
     # through its best few chunks on each side (so the work grows with matching documents, not chunks).
     picked = ctx.retriever.candidate_chunks(u.topic, u.filters, vector=topic.vector, per_doc=p.aggregate_chunks_per_doc)
     lexical, keys = ctx.entry_keys()
-    ids = list(picked)
-    rows = lexical.rows_of(ids)
+    catalogue = ctx.retriever.catalogue()
+    ids = picked.ids
+    rows = picked.rows if picked.index is lexical else lexical.rows_of(ids)
     entry_keys = keys[np.maximum(rows, 0)] if len(keys) else np.zeros(len(ids), dtype=np.int64)
-    # A chunk committed since the index was read has no row yet: a key no entry has, so it is prepared now.
-    for i in np.flatnonzero(rows < 0).tolist():
-        entry_keys[i] = entry_key(ids[i], -1)
-    candidates = Candidates(ids, entry_keys, np.fromiter(picked.values(), dtype=np.float64, count=len(ids)))
-    nearest = {ids[i] for i in np.argsort(-candidates.similarity, kind="stable")[: p.aggregate_meaning_chunks].tolist()}
+    doc_code = lexical.doc_codes()[np.maximum(rows, 0)] if len(lexical) else np.zeros(len(ids), dtype=np.int64)
+    doc_names: list[str] = lexical.doc_names()
+    # A chunk committed since the index was read has no row yet: a key no entry has, so it is prepared now; and
+    # its document a code of its own.
+    unindexed = np.flatnonzero(rows < 0).tolist()
+    if unindexed:
+        doc_names = list(doc_names)
+        code_of = {name: i for i, name in enumerate(doc_names)}
+        for i in unindexed:
+            entry_keys[i] = entry_key(ids[i], -1)
+            doc_code[i] = code_of.setdefault(doc_of(ids[i]), len(code_of))
+        doc_names.extend(list(code_of)[len(doc_names) :])
+    candidates = Candidates(
+        ids, entry_keys, picked.similarity, doc_code, doc_names, ctx.doc_units(doc_names, catalogue)
+    )
     ctx.sentences.refresh()
-    source = CandidateSource(ctx.retriever.catalogue(), ctx.sentences, ctx.store.get_chunks)
+    source = CandidateSource(catalogue, ctx.sentences, ctx.store.get_chunks)
     return score_candidates(
         ctx.scoring(lexical),
         topic,
         candidates,
         source,
-        unrelated_only_from=nearest,
+        meaning_chunks=p.aggregate_meaning_chunks,
         best_per_document=best_per_document,
     )
 

@@ -4,7 +4,7 @@ the retriever for the store, the settings or the model."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +56,7 @@ class AnswerContext:
     llm_passages: int = 5  # numbered passages given to the composer
     _keys_of: tuple[LexicalIndex, np.ndarray] | None = field(default=None, repr=False)
     _records_of: tuple[Mapping[str, DocRecord], list[DocRecord]] | None = field(default=None, repr=False)
+    _units_of: tuple[Sequence[str], Mapping[str, DocRecord], np.ndarray] | None = field(default=None, repr=False)
 
     @classmethod
     def of(
@@ -90,6 +91,16 @@ class AnswerContext:
         if cached is None or cached[0] is not catalogue:
             cached = self._records_of = (catalogue, list(catalogue.values()))
         return cached[1]
+
+    def doc_units(self, doc_names: Sequence[str], catalogue: Mapping[str, DocRecord]) -> np.ndarray:
+        """The unit each document of `doc_names` is listed under (DocFields.display_unit; None: not in `catalogue`),
+        as an object array; computed once per pair of objects (the lexical index's names and one catalogue)."""
+        cached = self._units_of
+        if cached is None or cached[0] is not doc_names or cached[1] is not catalogue:
+            units = np.empty(len(doc_names), dtype=object)
+            units[:] = [r.doc.display_unit if (r := catalogue.get(d)) is not None else None for d in doc_names]
+            cached = self._units_of = (doc_names, catalogue, units)
+        return cached[2]
 
     def entry_keys(self) -> tuple[LexicalIndex, np.ndarray]:
         """The current lexical index and the entry key of each of its rows, int64 (computed once per index)."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from ingest.chunking import sentence_spans
-from qa.evidence import Coverage, topic_role
+from qa.evidence import Coverage, round4, topic_role
 from qa.lexical import tokenize
 from qa.retrieve import Retriever
 from tests.conftest import SAMPLES
@@ -95,3 +96,23 @@ def test_coverage_without_jieba_for_sentences_lacking_every_topic_token(sample_r
 )
 def test_topic_role(topic: str, role: str | None) -> None:
     assert topic_role(topic) == role
+
+
+def test_round4_is_pythons_round_of_each_value() -> None:
+    """Scores are rounded as lookups round them (Python's round); the vectorised version must agree bit for bit,
+    above all on values whose scaled product lies at a half (0.00005, 0.12345), where np.round alone can differ."""
+    rng = np.random.default_rng(0)
+    halves = (rng.integers(-30_000, 30_000, 50_000) + 0.5) / 1e4
+    values = np.concatenate(
+        [
+            rng.random(200_000) * 2.5 - 0.5,
+            halves,
+            np.nextafter(halves, np.inf),
+            np.nextafter(halves, -np.inf),
+            [0.0, -0.0, 1.0, 0.00005, 0.00015, 0.12345, 1.00005, -0.00001, 1e-20, np.inf, -np.inf],
+        ]
+    )
+    got = round4(values)
+    expected = np.array([round(v, 4) for v in values.tolist()])
+    assert np.array_equal(got.view(np.int64), expected.view(np.int64))
+    assert not np.array_equal(np.round(values, 4).view(np.int64), expected.view(np.int64))  # the case it exists for

@@ -10,11 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
+from ingest.schema import doc_of
 from qa.answer import Answerer
+from qa.answering.aggregate import aggregate_evidence
 from qa.answering.prepared import prepare_sentences
 from qa.evidence import Sentence, SentenceVectors, Topic, score_sentences, topic_role
-from qa.retrieve import Hit, Retriever
+from qa.lexical import LexicalIndex
+from qa.retrieve import Hit, Retriever, index_row
 from qa.sentences import ChunkSource, SentenceBatch, SentenceStore, entry_key, prepare
 from qa.understand import understand
 from tests.support.recording import RecordingVectors
@@ -67,7 +71,8 @@ def test_prepared_sentences_give_the_reference_scores(sample_retriever: Retrieve
         picked = sample_retriever.candidate_chunks(
             u.topic, u.filters, vector=vec, per_doc=fresh.params.aggregate_chunks_per_doc
         )
-        hits = [Hit.from_row(r, picked[r.id]) for r in sample_retriever.store.get_chunks(list(picked))]
+        similarity = dict(zip(picked.ids, picked.similarity.tolist(), strict=True))
+        hits = [Hit.from_row(r, similarity[r.id]) for r in sample_retriever.store.get_chunks(picked.ids)]
         assert hits
         nearest = {h.id for h in sorted(hits, key=lambda h: -h.score)[: fresh.params.aggregate_meaning_chunks]}
         p = fresh.params
@@ -93,6 +98,42 @@ def test_prepared_sentences_give_the_reference_scores(sample_retriever: Retrieve
     for question in checked:
         full.ask(question)
     assert full.ctx.vectors.asked == []  # type: ignore[attr-defined]  # nothing embedded at question time
+
+
+def test_chunks_the_lexical_index_does_not_hold_yet_are_scored_and_named(
+    sample_retriever: Retriever, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document committed after the BM25 index was read reaches the pass through the dense side only: its chunks
+    have no index row (no prepared key, no document code). Oracle: score_sentences on the same candidates, and
+    each sentence listed under its own document's unit."""
+    lexical = sample_retriever.lexical()
+    catalogue = list(sample_retriever.catalogue().values())
+    answerer = _answerer(sample_retriever, tmp_path)
+    assert prepare_sentences(answerer.ctx) == len(lexical)
+    u = understand("哪些单位提到招商引资？", (), catalogue, None)
+    vec = sample_retriever.queries.encode(u.topic)
+    late = doc_of(sample_retriever.candidate_chunks(u.topic, u.filters, vector=vec).ids[0])  # the dense side's best
+    stale = LexicalIndex.build(
+        [row for row in map(index_row, sample_retriever.store.iter_chunks()) if row[1] != late], lexical.generation
+    )
+    assert late not in stale.doc_names()
+    monkeypatch.setattr(sample_retriever, "lexical", lambda: stale)
+    picked = sample_retriever.candidate_chunks(
+        u.topic, u.filters, vector=vec, per_doc=answerer.params.aggregate_chunks_per_doc
+    )
+    assert all((row < 0) == (doc_of(i) == late) for i, row in zip(picked.ids, picked.rows.tolist(), strict=True))
+    assert (picked.rows < 0).any()
+    similarity = dict(zip(picked.ids, picked.similarity.tolist(), strict=True))
+    hits = [Hit.from_row(r, similarity[r.id]) for r in sample_retriever.store.get_chunks(picked.ids)]
+    nearest = {h.id for h in sorted(hits, key=lambda h: -h.score)[: answerer.params.aggregate_meaning_chunks]}
+    every = score_sentences(
+        answerer.ctx.scoring(stale), Topic(u.topic, vec), hits, lexical_weight=answerer.params.aggregate_lexical_weight
+    )
+    reference = [s for s in every if s.coverage > 0 or s.hit.id in nearest]
+    got = aggregate_evidence(answerer.ctx, u, Topic(u.topic, vec))
+    assert _rows(list(got)) == _rows(reference)
+    assert got.units() == [s.hit.doc.display_unit for s in reference]
+    assert late in {s.doc_id for s in reference}
 
 
 def test_segments_are_shared_between_stores_and_survive_damage(sample_retriever: Retriever, tmp_path: Path) -> None:
