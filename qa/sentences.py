@@ -234,6 +234,27 @@ def merge(parts: Sequence[tuple[SentenceBatch, np.ndarray]]) -> SentenceBatch:
     return SentenceBatch(**arrays, vocab=list(vocab), labels=list(labels))
 
 
+@dataclass(frozen=True)
+class _Look:
+    """A pass's look at the store: the caller's key array (the same object while its BM25 index is the same:
+    `AnswerContext.entry_keys`), its length, and the segments there were."""
+
+    keys: np.ndarray
+    count: int
+    segments: tuple[str, ...]
+
+    def same_as(self, other: _Look | None) -> bool:
+        return (
+            other is not None
+            and other.keys is self.keys
+            and (other.count, other.segments)
+            == (
+                self.count,
+                self.segments,
+            )
+        )
+
+
 class SentenceStore:
     """Prepared sentence entries on disk, one directory per recipe (query model, tokenizer, splitting rules)."""
 
@@ -247,9 +268,18 @@ class SentenceStore:
         self._keys = np.zeros(0, dtype=np.int64)  # every entry's key, sorted; with its segment and entry number
         self._seg = np.zeros(0, dtype=np.int32)
         self._entry = np.zeros(0, dtype=np.int64)
+        # The last look of compact, and of prepare_missing that found nothing missing (live keys, their count,
+        # segment names): a serving process repeats both every 10 s, ~0.5 s and minutes of CPU at 1M chunks.
+        self._compact_looked: _Look | None = None
+        self._complete_for: _Look | None = None
 
     def __len__(self) -> int:
         return len(self._keys)
+
+    def look(self, keys: np.ndarray) -> _Look:
+        """These keys over the segments loaded now."""
+        with self._lock:
+            return _Look(keys, len(keys), tuple(self._order))
 
     def refresh(self) -> None:
         """Take in segments written since the last look, by this process or another."""
@@ -307,8 +337,7 @@ class SentenceStore:
             segments = [self._segments[n] for n in self._order]
         if not len(sorted_keys):
             return np.full(len(keys), -1, dtype=np.int32), np.zeros(len(keys), dtype=np.int64), segments
-        pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-        hit = sorted_keys[pos] == keys
+        pos, hit = _lookup(sorted_keys, keys)
         return np.where(hit, seg[pos], -1), np.where(hit, entry[pos], 0), segments
 
     def write(self, batch: SentenceBatch) -> None:
@@ -344,15 +373,25 @@ class SentenceStore:
                 return 0
             with self._lock:
                 segments = [(n, self._segments[n]) for n in self._order]
+            looked = _Look(live, len(live), tuple(n for n, _ in segments))
+            if looked.same_as(self._compact_looked):
+                return 0  # the same live keys over the same segments: the same verdict as last time
             chosen = []
             settled = time.time() - _SETTLE_SECONDS
+            young = False
+            # Sorted once, searched per segment: np.isin sorted all of `live` again for every segment, 245 × ~0.7 s
+            # at 1M chunks on every pass, one core busy for good in a serving process (docs/benchmarks.md).
+            ordered = np.sort(live)
             for name, batch in segments:
                 if _mtime(self.directory / f"{name}.npz") > settled:  # young, or removed by another process
+                    young = True
                     continue
-                alive = np.flatnonzero(np.isin(batch.keys, live))
+                alive = np.flatnonzero(_members(batch.keys, ordered))
                 if len(alive) * 2 < len(batch.keys) or len(batch.keys) < _SEGMENT_CHUNKS // 4:
                     chosen.append((name, batch, alive))
             if len(chosen) < 2 and not any(len(a) * 2 < len(b.keys) for _, b, a in chosen):
+                if not young:  # a young segment may be chosen once it has settled
+                    self._compact_looked = looked
                 return 0
             parts = [(b, a) for _, b, a in chosen if len(a)]
             kept = sum(len(a) for _, a in parts)
@@ -374,6 +413,17 @@ class SentenceStore:
             orphan = ".tmp" in path.name or not (self.directory / f"{name}.npz").exists()
             if orphan and _mtime(path) < settled:
                 path.unlink(missing_ok=True)
+
+
+def _lookup(ordered: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of `keys` is in `ordered` (sorted, not empty), and whether it is there at all."""
+    pos = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
+    return pos, ordered[pos] == keys
+
+
+def _members(keys: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """Whether each of `keys` is in `ordered` (sorted): np.isin without sorting `ordered` again."""
+    return _lookup(ordered, keys)[1] if len(ordered) else np.zeros(len(keys), dtype=bool)
 
 
 def _mtime(path: Path) -> float:
@@ -418,8 +468,13 @@ def prepare_missing(
     `keys`: int64; `chunks(positions)`: the stored chunks at these positions of `keys`; `encode`: the query model (in small
     calls, so a search arriving meanwhile waits for one of them, not for the pass)."""
     store.refresh()
+    looked = store.look(keys)
+    if looked.same_as(store._complete_for):
+        return 0  # every one of these keys was prepared at the last look, and no segment came or went since
     seg, _, _ = store.find(keys)
     todo = np.flatnonzero(seg < 0).tolist()
+    if not todo:
+        store._complete_for = looked
     done = 0
     for start in range(0, len(todo), _SEGMENT_CHUNKS):
         if stop is not None and stop.is_set():

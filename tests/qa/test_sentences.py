@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 
 from ingest.schema import doc_of
+from qa import sentences
 from qa.answer import Answerer
 from qa.answering.aggregate import aggregate_evidence
 from qa.answering.prepared import prepare_sentences
 from qa.evidence import Sentence, SentenceVectors, Topic, score_sentences, topic_role
 from qa.lexical import LexicalIndex
 from qa.retrieve import Hit, Retriever, index_row
-from qa.sentences import ChunkSource, SentenceBatch, SentenceStore, entry_key, prepare
+from qa.sentences import ChunkSource, SentenceBatch, SentenceStore, entry_key, prepare, prepare_missing
 from qa.understand import understand
 from tests.support.recording import RecordingVectors
 
@@ -180,7 +181,10 @@ def _entry(batch: SentenceBatch, e: int) -> tuple[Any, ...]:
     )
 
 
-def test_compaction_keeps_live_entries_and_drops_the_rest(sample_retriever: Retriever, tmp_path: Path) -> None:
+def test_compaction_keeps_live_entries_and_drops_the_rest(
+    sample_retriever: Retriever, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = sentences._members
     lexical = sample_retriever.lexical()
     sources = _sources(sample_retriever, lexical.ids[:40])
     keys = np.array([c.key for c in sources], dtype=np.int64)
@@ -216,3 +220,48 @@ def test_compaction_keeps_live_entries_and_drops_the_rest(sample_retriever: Retr
     reader.refresh()
     check(reader, dead=True)
     check(store, dead=True)
+
+    # A serving process compacts after every pass (every 10 s): the same live keys over the same segments are not
+    # looked at again (at 1M chunks a look is 245 segments), while new keys or new segments are.
+    for path in store.directory.iterdir():
+        os.utime(path, (past, past))
+    looks: list[int] = []
+
+    def members(keys: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+        looks.append(len(keys))
+        return original(keys, ordered)
+
+    monkeypatch.setattr(sentences, "_members", members)
+    assert store.compact(live) == 0 and looks == [26]
+    assert store.compact(live) == 0 and looks == [26]
+    assert store.compact(keys[5:8].copy()) == 1 and looks == [26, 26]  # most of its chunks deleted since
+    assert len(store) == 3
+
+
+def test_a_pass_with_nothing_new_does_not_look_again(sample_retriever: Retriever, tmp_path: Path) -> None:
+    """A serving process runs the pass every 10 s: once every key was found prepared, the same keys over the same
+    segments are not searched again (~0.5 s at 1M chunks); new keys, or a segment another process wrote, are."""
+    lexical = sample_retriever.lexical()
+    sources = _sources(sample_retriever, lexical.ids[:12])
+    keys = np.array([c.key for c in sources], dtype=np.int64)
+    vectors = SentenceVectors(sample_retriever.embedder)
+    store = SentenceStore(tmp_path, "model-a")
+    by_key = {c.key: c for c in sources}
+    asked: list[int] = []
+
+    def chunks(positions: list[int]) -> list[ChunkSource]:
+        asked.extend(positions)
+        return [by_key[int(keys[p])] for p in positions]
+
+    finds = []
+    find = store.find
+    store.find = lambda k: finds.append(len(k)) or find(k)  # type: ignore[method-assign,func-returns-value]
+    assert prepare_missing(store, keys[:6], chunks, vectors.get) == 6 and finds == [6]
+    first = keys[:6]
+    assert prepare_missing(store, first, chunks, vectors.get) == 0 and finds == [6, 6]  # found all: remembered
+    assert prepare_missing(store, first, chunks, vectors.get) == 0 and finds == [6, 6]
+    assert prepare_missing(store, keys, chunks, vectors.get) == 6 and finds == [6, 6, 12]  # new keys
+    other = SentenceStore(tmp_path, "model-a")
+    other.write(prepare(_sources(sample_retriever, lexical.ids[12:14]), vectors.get))
+    assert prepare_missing(store, first, chunks, vectors.get) == 0 and finds == [6, 6, 12, 6]  # a new segment
+    assert asked == [*range(6), *range(6, 12)]

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from qa.answering import context
 from qa.answering.context import AnswerContext, FindingsSource
 from qa.evidence import EvidenceParams
 from qa.findings import TaxonomyError
@@ -54,3 +55,28 @@ def test_entry_keys_are_computed_once_per_lexical_index() -> None:
     indexes.append(LexicalIndex.build([*rows[:1], ("d1-00001", "d1", "measures", "改写后的措施。")], "g2"))
     index, rewritten = ctx.entry_keys()
     assert index is indexes[1] and rewritten[0] == keys[0] and rewritten[1] != keys[1]  # a rewritten chunk: a new key
+
+
+def test_entry_keys_of_an_updated_index_hash_only_the_changed_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Oracle: every row's key computed afresh. An upload at 1M chunks changes a few rows; hashing all of them again
+    cost ~15 s."""
+    rows = [(f"d{d}-{i:05d}", f"d{d}", "problems", f"第{d}篇第{i}段。") for d in range(3) for i in range(4)]
+    indexes = [LexicalIndex.build(rows, "g1")]
+    retriever = SimpleNamespace(lexical=lambda: indexes[-1])
+    ctx = AnswerContext(retriever, None, None, EvidenceParams(), None, None, None)  # type: ignore[arg-type]
+    ctx.entry_keys()
+    hashed: list[str] = []
+    monkeypatch.setattr(context, "entry_key", lambda i, k: hashed.append(i) or entry_key(i, k))
+    # d0 deleted, d1's second chunk rewritten, d3 added; the index updated as the retriever does.
+    changed = [
+        ("d1-00001", "d1", "problems", "改写。"),
+        *[(f"d3-{i:05d}", "d3", "problems", f"新{i}。") for i in range(2)],
+    ]
+    current = [r for r in rows if r[1] != "d0" and r[0] != "d1-00001"] + changed
+    indexes.append(
+        indexes[0].updated({"d1", "d2", "d3"}, "g2", lambda docs: [r for r in current if r[1] in docs], stale={"d1"})
+    )
+    index, keys = ctx.entry_keys()
+    assert index.keys is not None
+    assert keys.tolist() == [entry_key(i, k) for i, k in zip(index.ids, index.keys.tolist())]
+    assert sorted(hashed) == ["d1-00001", "d3-00000", "d3-00001"]
