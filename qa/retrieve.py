@@ -211,6 +211,7 @@ class QueryEncoder:
 
 
 _CLOCK_SKEW = 300.0  # seconds
+_BACKSTOP_SHARE = 0.03  # at most this share of the time goes to backstop reads of every record (Retriever)
 
 
 def apply_changes(
@@ -251,6 +252,7 @@ class Retriever:
         self._checked_at = 0.0
         self._token: str | None = None  # the store's change token the catalogue was read at
         self._full_at = 0.0
+        self._full_cost = 0.0  # seconds the last read of every record took (the backstop's period grows with it)
         self._changes_at: float | None = None  # changes logged from this time on (writers' clocks) are not in it yet
         self._applied: set[str] = set()  # ids of the logged changes since then (less the skew) that it reflects
         # invalidate() counts; the view records the count it was read after. A reader whose view is older than the
@@ -299,11 +301,7 @@ class Retriever:
             self._fusion_record = load_record(
                 self.store.meta
             )  # a tuning run (any process) may have recorded a new choice
-            if (
-                token == self._token
-                and self._lexical is not None
-                and now - self._full_at < self.settings.catalogue_full_check
-            ):
+            if token == self._token and self._lexical is not None and now - self._full_at < self._backstop_period():
                 self._checked_at = time.monotonic()
                 self._covers = covering
                 return
@@ -320,6 +318,12 @@ class Retriever:
         finally:
             if not handed_off:
                 self._lock.release()
+
+    def _backstop_period(self) -> float:
+        """Seconds between backstop reads: `catalogue_full_check`, or longer when one read costs more than
+        `_BACKSTOP_SHARE` of that time. At 1M chunks a read of every record takes ~10 s of a core: once a minute it
+        was a sixth of a 2-core replica's CPU, to catch a writer that died between a record and its log entry."""
+        return max(self.settings.catalogue_full_check, self._full_cost / _BACKSTOP_SHARE)
 
     def _read_in_background(self, gen: Generation, covering: int, now: float) -> None:
         """`_read_view` on a thread of its own, releasing the lock `_refresh` took; a failure keeps the current view
@@ -344,8 +348,10 @@ class Retriever:
             # Listed before the read, so each of them is in it: the next catch-up skips them, including a change
             # of everything (a reindex or bulk load) logged shortly before, which would otherwise force another
             # full read (1M chunks: 7.8 s at the first change after a start).
+            started = time.monotonic()
             applied = {c.id for c in self.store.changes_since(gen.at - _CLOCK_SKEW)}
             catalogue = {r.doc.doc_id: r for r in self.store.catalogue()}
+            self._full_cost = time.monotonic() - started
             if catalogue == self._catalogue and list(catalogue) == list(self._catalogue):
                 # Nothing changed (the backstop's usual outcome): keep the object, so what is derived from it (the
                 # findings view's key, the names questions are matched against) is not built again.
