@@ -136,6 +136,28 @@ def render() -> str:
                 )
                 + f" | {_ok(rss <= 2560) if tgt else ''} |"
             )
+        # Issue 23's targets at 1M are about a replica serving: the restarted server (its findings view restored,
+        # no first-start rebuild beside the requests).
+        for n, row in qry["sizes"].items():
+            r = row.get("restarted")
+            if int(n) != 1_000_000 or not r:
+                continue
+            out.append(
+                f"| restart to ready, {int(n):,} chunks | ≤ 60 s | {row['server_restart_s']} s | {_ok(row['server_restart_s'] <= 60)} |"
+            )
+            agg, g = r.get("ask_aggregate"), r.get("ask_generic")
+            if agg:
+                out.append(
+                    f"| findings aggregates, restarted replica, {int(n):,} chunks | p95 ≤ 1 s | p50 {agg['p50_ms'] / 1000:.2f} s, p95 {agg['p95_ms'] / 1000:.2f} s over {agg['attempts']} asks | {_ok(agg['p95_ms'] <= 1000)} |"
+                )
+            if g and "p95_ms" in g:
+                every = [ms for q in g["questions"] for ms in q["ms"]]
+                out.append(
+                    f"| corpus-wide aggregates (sentences prepared), restarted replica, {int(n):,} chunks | p95 ≤ 2 s | p50 {g['p50_ms'] / 1000:.2f} s, p95 {g['p95_ms'] / 1000:.2f} s, max {max(every) / 1000:.2f} s over {len(every)} asks | {_ok(g['p95_ms'] <= 2000)} |"
+                )
+            out.append(
+                f"| API RSS, embedded Chroma, restarted replica, {int(n):,} chunks | ≤ 4 GiB after the load test, peak ≤ 5 GiB | {r.get('rss_mb_after_load', r['rss_mb_after']) / 1024:.2f} GiB after the load, peak {r['rss_mb_peak'] / 1024:.2f} GiB (HNSW in the process; with a Chroma server: modes_1m below) | {_ok(r.get('rss_mb_after_load', r['rss_mb_after']) <= 4096 and r['rss_mb_peak'] <= 5120)} |"
+            )
     if enc:
         v = enc["verdict"]
         out.append(

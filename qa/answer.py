@@ -65,8 +65,13 @@ class Answerer:
     def warm(self) -> None:
         """Load the findings view now (stored rows, vectors, categories, accepted concepts, token sets), so the first
         aggregate question does not wait for it. Later documents are added to it one by one. Also the catalogue's
-        names as questions match them (1M chunks: ~0.8 s once)."""
+        names as questions match them (1M chunks: ~0.8 s once), and what the corpus-wide pass looks candidates up
+        in: each BM25 row's sentence entry key, the index's chunk id → row map, each document's unit (1M chunks:
+        ~2 s, which the first such question paid)."""
         catalogue_names(self.ctx.records())
+        lexical, _ = self.ctx.entry_keys()
+        lexical.rows_of([])  # builds the map
+        self.ctx.doc_units(lexical.doc_names(), self.retriever.catalogue())
         findings = self.ctx.findings.usable()
         if findings is not None:
             findings.accepted(findings.view())  # the view and each sentence's accepted concepts

@@ -52,3 +52,14 @@ def test_warm_loads_the_findings_view_the_answers_then_use(sample_retriever: Ret
     view = fresh.findings.view()
     assert len(view.table) == 32 and fresh.findings.view() is view  # loaded once, kept
     assert fresh.findings is fresh.ctx.findings.get()
+    # What the corpus-wide pass looks candidates up in is ready too, and the first such question uses it as it is.
+    lexical, keys = fresh.ctx.entry_keys()
+    units = fresh.ctx.doc_units(lexical.doc_names(), sample_retriever.catalogue())
+    assert lexical._row_of is not None and set(units) == {
+        r.doc.display_unit for r in sample_retriever.catalogue().values()
+    }
+    assert fresh.ask("哪些单位提到招商引资？").total_units
+    assert (
+        fresh.ctx.entry_keys()[1] is keys
+        and fresh.ctx.doc_units(lexical.doc_names(), sample_retriever.catalogue()) is units
+    )
