@@ -63,6 +63,7 @@ class Services:
         composer = LLMComposer(settings) if settings.llm_base_url else None
         answerer = Answerer(retriever, composer=composer)
         answerer.warm()
+        retriever.settle()
         settle_heap()
         services = cls(settings, embedder, retriever, answerer, Library.of(retriever))
         services.library.on_write(services._written)

@@ -174,6 +174,29 @@ def test_the_backstop_comes_less_often_when_a_read_of_every_record_is_slow(tmp_p
     assert set(retriever.catalogue()) == {"z"} and retriever._full_at - first >= 1.5
 
 
+def test_a_settled_retriever_counts_the_backstop_period_from_then(tmp_path: Path, monkeypatch: Any) -> None:
+    """A process that worked on after its start's read (a first start builds the findings view for minutes) does not
+    meet a backstop read right after it is ready."""
+    store = SlowStore()
+    settings = Settings(data_dir=tmp_path, catalogue_ttl=0.01, catalogue_full_check=0.5)
+    retriever = Retriever(store, embedder=None, settings=settings)  # type: ignore[arg-type]
+    monkeypatch.setattr(
+        retriever, "_load_or_build_lexical", lambda generation, catalogue, versions: Lexical(generation)
+    )
+    assert set(retriever.catalogue()) == {"a"}
+    time.sleep(0.6)  # the start's other work: a backstop read is due
+    retriever.settle()
+    store.reading.clear()
+    store.records[0] = record("z")  # only a backstop read would find it
+    for _ in range(3):  # each call would start a due backstop read (on a thread of its own)
+        assert set(retriever.catalogue()) == {"a"}
+    assert not store.reading.wait(0.3)
+    deadline = time.monotonic() + 10
+    while set(retriever.catalogue()) != {"z"} and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert set(retriever.catalogue()) == {"z"}
+
+
 def test_apply_changes_keeps_the_order_of_a_full_read() -> None:
     """Edited records keep their place, re-committed and added ones go where their commit time puts them."""
 
