@@ -22,7 +22,7 @@ import numpy as np
 from bench.common import CACHE, QUICK, header, hwm_mb, log, rss_mb, store_sizes, write_result
 from bench.queries import FINDINGS_AGGREGATES, GENERIC_AGGREGATES, query_pool
 from bench.server import serve
-from bench.stores import ensure_findings, ensure_sentences, ensure_store, ensure_tuned
+from bench.stores import ensure_findings, ensure_sentences, ensure_store, ensure_tuned, in_child
 from qa.embeddings import query_backend_for
 from qa.settings import Settings
 
@@ -412,16 +412,17 @@ def main() -> None:
         # corpus-wide asks (preparing 1M chunks' sentences takes hours here).
         with_sentences = with_findings and os.environ.get("BENCH_SENTENCES", "1") != "0"
         server_env = {} if with_sentences else {"QA_SENTENCE_PASS": "0"}
+        # Each in a process of its own, so the benchmark process does not hold the store beside the server.
         if with_sentences:
-            data, info = ensure_sentences(n)
+            data, info = in_child(ensure_sentences, n)
         else:
-            data, info = ensure_findings(n) if with_findings else ensure_store(n)
+            data, info = in_child(ensure_findings, n) if with_findings else in_child(ensure_store, n)
         # A first start builds the findings view from the store and saves it; the restart below starts from it.
         shutil.rmtree(data / "findings", ignore_errors=True)
         row: dict[str, Any] = {
             "store": info,
             "store_ready_s": round(time.perf_counter() - t, 1),
-            "fusion_tuning": ensure_tuned(data),
+            "fusion_tuning": in_child(ensure_tuned, data),
         }
         with serve(data, env=server_env) as srv:
             row["server_startup_s"] = round(srv.startup_seconds, 1)

@@ -25,8 +25,11 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -184,6 +187,17 @@ def ensure_sentences(
         (store_dir(n_chunks, seed) / "READY.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
         log(f"sentences prepared: {done} chunks in {info['sentences_seconds']} s")
     return data, info
+
+
+T = TypeVar("T")
+
+
+def in_child(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in a fresh process: opening a 1M store (Chroma's HNSW, the BM25 index, entry keys) left ~4 GB in
+    the benchmark process beside the server it then measures, and the page cache paid for it (docs/benchmarks.md,
+    session 21)."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
 
 
 def ensure_tuned(data: Path, settings_kwargs: dict[str, Any] | None = None) -> dict[str, Any] | None:
