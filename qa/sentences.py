@@ -276,10 +276,19 @@ class SentenceStore:
     def __len__(self) -> int:
         return len(self._keys)
 
-    def look(self, keys: np.ndarray) -> _Look:
-        """These keys over the segments loaded now."""
+    def missing(self, keys: np.ndarray) -> list[int]:
+        """The positions of `keys` (entry keys, int64) that have no entry, after taking in new segments. Once a look
+        found none missing, the same key array over the same segments is not searched again."""
+        self.refresh()
         with self._lock:
-            return _Look(keys, len(keys), tuple(self._order))
+            looked = _Look(keys, len(keys), tuple(self._order))
+        if looked.same_as(self._complete_for):
+            return []
+        seg, _, _ = self.find(keys)
+        todo: list[int] = np.flatnonzero(seg < 0).tolist()
+        if not todo:
+            self._complete_for = looked
+        return todo
 
     def refresh(self) -> None:
         """Take in segments written since the last look, by this process or another."""
@@ -467,14 +476,7 @@ def prepare_missing(
     """Prepare and store the entries among `keys` (entry keys) that are missing; returns how many were prepared.
     `keys`: int64; `chunks(positions)`: the stored chunks at these positions of `keys`; `encode`: the query model (in small
     calls, so a search arriving meanwhile waits for one of them, not for the pass)."""
-    store.refresh()
-    looked = store.look(keys)
-    if looked.same_as(store._complete_for):
-        return 0  # every one of these keys was prepared at the last look, and no segment came or went since
-    seg, _, _ = store.find(keys)
-    todo = np.flatnonzero(seg < 0).tolist()
-    if not todo:
-        store._complete_for = looked
+    todo = store.missing(keys)
     done = 0
     for start in range(0, len(todo), _SEGMENT_CHUNKS):
         if stop is not None and stop.is_set():

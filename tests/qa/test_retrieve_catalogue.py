@@ -106,16 +106,30 @@ def test_without_a_write_readers_never_wait_for_a_refresh(tmp_path: Path, monkey
     other.join(5)
 
 
+def _backstopped(store: SlowStore, tmp_path: Path, monkeypatch: Any, full_check: float) -> Retriever:
+    """A retriever over `store` whose backstop is due every `full_check` seconds (its BM25 index a stand-in)."""
+    settings = Settings(data_dir=tmp_path, catalogue_ttl=0.01, catalogue_full_check=full_check)
+    retriever = Retriever(store, embedder=None, settings=settings)  # type: ignore[arg-type]
+    monkeypatch.setattr(
+        retriever, "_load_or_build_lexical", lambda generation, catalogue, versions: Lexical(generation)
+    )
+    return retriever
+
+
+def _until_seen(retriever: Retriever, doc_ids: set[str], seconds: float) -> bool:
+    """Whether the retriever's catalogue comes to hold exactly `doc_ids` within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while set(retriever.catalogue()) != doc_ids and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return set(retriever.catalogue()) == doc_ids
+
+
 def test_the_backstop_read_runs_in_the_background(tmp_path: Path, monkeypatch: Any) -> None:
     """Nothing known to have changed, the periodic full read is due (a writer may have died between a record and
     its log entry): the request that finds it due answers at once from the current view while a background thread
     reads (at 1M chunks ~10 s once a minute, paid by one request before); the view it reads is swapped in after."""
     store = SlowStore()
-    settings = Settings(data_dir=tmp_path, catalogue_ttl=0.01, catalogue_full_check=0.05)
-    retriever = Retriever(store, embedder=None, settings=settings)  # type: ignore[arg-type]
-    monkeypatch.setattr(
-        retriever, "_load_or_build_lexical", lambda generation, catalogue, versions: Lexical(generation)
-    )
+    retriever = _backstopped(store, tmp_path, monkeypatch, full_check=0.05)
     assert set(retriever.catalogue()) == {"a"}
     store.records[0] = record("z")  # same count, so the same token: only the backstop can find it
     time.sleep(0.1)
@@ -126,10 +140,7 @@ def test_the_backstop_read_runs_in_the_background(tmp_path: Path, monkeypatch: A
     assert time.monotonic() - started < 2 and store.reading.wait(5)  # while the read waits on the store
     assert set(retriever.catalogue()) == {"a"}
     store.gate.set()
-    deadline = time.monotonic() + 5
-    while set(retriever.catalogue()) != {"z"} and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert set(retriever.catalogue()) == {"z"}
+    assert _until_seen(retriever, {"z"}, 5)
     # Another backstop read that finds nothing changed keeps the catalogue object (what is derived from it, such as
     # the findings view's key and the names questions are matched against, is not built again).
     held = retriever.catalogue()
@@ -149,11 +160,7 @@ def test_the_backstop_comes_less_often_when_a_read_of_every_record_is_slow(tmp_p
     """A backstop read takes at most a small share of the time: at 1M chunks one read is ~10 s of a core, once a
     minute a sixth of a 2-core replica. A read costing 0.06 s spaces them ~2 s apart instead of 0.05 s."""
     store = SlowStore()
-    settings = Settings(data_dir=tmp_path, catalogue_ttl=0.01, catalogue_full_check=0.05)
-    retriever = Retriever(store, embedder=None, settings=settings)  # type: ignore[arg-type]
-    monkeypatch.setattr(
-        retriever, "_load_or_build_lexical", lambda generation, catalogue, versions: Lexical(generation)
-    )
+    retriever = _backstopped(store, tmp_path, monkeypatch, full_check=0.05)
     read = store.catalogue
 
     def slow() -> list[DocRecord]:
@@ -168,21 +175,14 @@ def test_the_backstop_comes_less_often_when_a_read_of_every_record_is_slow(tmp_p
     while time.monotonic() < deadline:
         assert set(retriever.catalogue()) == {"a"}  # 0.06 / 0.03 = 2 s: not due yet
         time.sleep(0.01)
-    deadline = time.monotonic() + 10
-    while set(retriever.catalogue()) != {"z"} and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert set(retriever.catalogue()) == {"z"} and retriever._full_at - first >= 1.5
+    assert _until_seen(retriever, {"z"}, 10) and retriever._full_at - first >= 1.5
 
 
 def test_a_settled_retriever_counts_the_backstop_period_from_then(tmp_path: Path, monkeypatch: Any) -> None:
     """A process that worked on after its start's read (a first start builds the findings view for minutes) does not
     meet a backstop read right after it is ready."""
     store = SlowStore()
-    settings = Settings(data_dir=tmp_path, catalogue_ttl=0.01, catalogue_full_check=0.5)
-    retriever = Retriever(store, embedder=None, settings=settings)  # type: ignore[arg-type]
-    monkeypatch.setattr(
-        retriever, "_load_or_build_lexical", lambda generation, catalogue, versions: Lexical(generation)
-    )
+    retriever = _backstopped(store, tmp_path, monkeypatch, full_check=0.5)
     assert set(retriever.catalogue()) == {"a"}
     time.sleep(0.6)  # the start's other work: a backstop read is due
     retriever.settle()
@@ -191,10 +191,7 @@ def test_a_settled_retriever_counts_the_backstop_period_from_then(tmp_path: Path
     for _ in range(3):  # each call would start a due backstop read (on a thread of its own)
         assert set(retriever.catalogue()) == {"a"}
     assert not store.reading.wait(0.3)
-    deadline = time.monotonic() + 10
-    while set(retriever.catalogue()) != {"z"} and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert set(retriever.catalogue()) == {"z"}
+    assert _until_seen(retriever, {"z"}, 10)
 
 
 def test_apply_changes_keeps_the_order_of_a_full_read() -> None:
