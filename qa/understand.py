@@ -193,9 +193,19 @@ _NOT_ORG = re.compile(r"哪|谁|单位|提到|是否|什么|多少|如何|怎么
 
 
 def is_place(name: str) -> bool:
-    """A place name, not a word that only ends like one (开发区, 园区, 全县)."""
+    """A place name, not a word that only ends like one (开发区, 园区, 全县, 社区) nor the kinds of unit a which-units
+    question asks for ("哪些社区…", "哪些派出所或社区…" gave 哪些社区 and 所或社区).
+
+    >>> [is_place(p) for p in ("赫山区", "开发区", "哪些社区", "所或社区", "和平区")]
+    [True, False, False, False, True]
+    """
     stem = re.sub(r"(?:省|自治区|市|区|县)$", "", name)
-    return bool(stem) and stem not in _NOT_PLACE and not stem.endswith(("开发", "集中", "园", "新"))
+    return (
+        bool(stem)
+        and stem not in _NOT_PLACE
+        and not stem.endswith(("开发", "集中", "园", "新", "社"))
+        and not re.search(r"[哪或]", stem)
+    )
 
 
 def _places_of(doc: DocRecord) -> str:

@@ -42,3 +42,13 @@ def test_a_place_whose_report_names_no_unit_leaves_the_unit_open(answerer: Answe
     """The 开福区 report names no unit (only 我中心): a centre of 开福区 may be that one, so it is not declined."""
     ans = answerer.ask("开福区负责楼宇经济工作的中心2021年重点项目支出预算是多少？")
     assert "未在已收录报告中找到开福区" not in ans.answer, ans.answer
+
+
+@pytest.mark.parametrize("kinds", ["社区或街道", "派出所或社区", "社区"])
+def test_the_kinds_of_unit_asked_for_are_no_place(answerer: Answerer, kinds: str) -> None:
+    """"哪些社区或街道…" asks which units, whatever their kind: 社区 is no region the library lacks (it was read as the
+    places 哪些社区 / 所或社区 and declined)."""
+    plain = answerer.ask("哪些单位提到预算编制不够细化？")
+    ans = answerer.ask(f"哪些{kinds}提到预算编制不够细化？")
+    assert plain.units and ans.kind == "aggregate", ans.answer
+    assert [u.unit for u in ans.units] == [u.unit for u in plain.units], ans.answer
