@@ -27,7 +27,7 @@ Intent = Literal["aggregate", "lookup"]
 # What a which-units question asks for: units, or what stands for them (部门, 报告, 学校, 县区 …).
 _ENTITY = r"(?:(?:项目)?单位|部门|机构|报告|学校|医院|乡镇|街道|县区|区县|地方|地区)"
 # Several of them joined ("…的医院和学校有哪些？", "有没有学校或医院…").
-_ENTITIES = rf"{_ENTITY}(?:[和与及或、]{_ENTITY})*"
+_ENTITIES = rf"{_ENTITY}(?:[和与及或、]?{_ENTITY})*"
 # After 哪些 also the kinds of office a question names by their suffix ("哪些派出所或司法所…", "哪些站所…", "哪些局的…"); not
 # after "…的" at the end, where a one-character suffix would take a lookup's last word.
 _ORG = r"(?:派出所|司法所|站所|分局|法院|检察院|街道办|办事处|委员会|社区|幼儿园|中心|[所局站院办委厅村镇乡馆校])"
@@ -72,7 +72,7 @@ _TAIL = re.compile(
     rf"(?:{_ASKED}|有多少(?:个|家)?|有几个|有几家|吗|呢)?[？?。！!\s]*$"
 )
 # "三公超支的部门给我列个名单": the request for a list ends the question, after the units it is about.
-_LIST_REQUEST = re.compile(rf"[，,]?(?:请)?(?:给我|帮我)?列(?:一下|(?:个|一个)?{_LIST})[。？?！!]*$")
+_LIST_REQUEST = re.compile(rf"[，,]?(?:请)?(?:给我|帮我)?(?:列(?:一下|(?:个|一个)?{_LIST})|列(?:举)?出来)[。？?！!]*$")
 # Where "which units" stands inside the question, the words before it are scope ("在2021年度的项目支出报告中，"),
 # read as filters by read_filters, not topic.
 _WHICH_UNITS = re.compile(_WHICH_UNITS_WORDS)
@@ -355,7 +355,7 @@ def aggregate_topic(question: str) -> str:
         topic = (
             after
             if after and not _LEAD.fullmatch(after)
-            else re.sub(r"(?:的情况)?(?:的|有|都|是|在)*$", "", topic[: which.start()])
+            else re.sub(r"(?:的情况)?(?:的|有|都|是|在|[，,])*$", "", topic[: which.start()])
         )
     # "在湖南省，资产管理不规范的单位都有谁？": a scope clause before the topic is read as filters, not topic.
     topic = re.sub(r"^在[^，,]{0,20}[，,]", "", topic)

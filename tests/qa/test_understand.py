@@ -21,6 +21,12 @@ from qa.understand import Turn, aggregate_topic, page_header, understand
         # The topic first, "which units" last.
         ("预算编制不够细化，哪些单位提到了？", "预算编制不够细化"),
         ("预算编制不够细化的有哪些单位？", "预算编制不够细化"),
+        # A request to list them at the end, units of two kinds run together, a comma before "which units": no part
+        # of the topic (their words made the corpus-wide pass look for 列出来, 乡镇单位 …).
+        ("政府采购不规范的单位，请列出来。", "政府采购不规范"),
+        ("专项资金没单独核算的，列出来", "专项资金没单独核算"),
+        ("列出专业人才缺乏、技术力量薄弱的乡镇单位。", "专业人才缺乏、技术力量薄弱"),
+        ("账上分不清各项目分别花了多少钱的，是哪些部门？", "账上分不清各项目分别花了多少钱"),
     ],
 )
 def test_aggregate_topic(question: str, topic: str) -> None:

@@ -32,6 +32,16 @@ def test_aggregate_answers_come_from_findings_and_fall_back(sample_retriever: Re
     assert invest.units and all(c.hit.chunk_index >= 0 for c in invest.citations)
 
 
+@pytest.mark.parametrize("asked", ["提到招商引资的单位，请列出来。", "招商引资的，列出来", "提到招商引资的乡镇单位有哪些？"])
+def test_a_topic_of_no_concept_asked_for_as_a_list_gets_the_same_list(sample_retriever: Retriever, asked: str) -> None:
+    """Session 22: "，请列出来" and "乡镇单位" stayed in the topic, so the corpus-wide pass looked for them too and found no
+    unit, where "哪些单位提到招商引资？" lists every one."""
+    answerer = Answerer(sample_retriever)
+    plain = answerer.ask("哪些单位提到招商引资？")
+    ans = answerer.ask(asked)
+    assert plain.units and [u.unit for u in ans.units or []] == [u.unit for u in plain.units], ans.answer
+
+
 def test_pages_of_an_aggregate_are_the_whole_list_in_order(sample_retriever: Retriever) -> None:
     answerer = Answerer(sample_retriever)
     question = "哪些单位提到绩效目标不够细化？"
