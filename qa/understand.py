@@ -30,8 +30,15 @@ _ENTITY = r"(?:(?:项目)?单位|部门|机构|报告|学校|医院|乡镇|街�
 _ENTITIES = rf"{_ENTITY}(?:[和与及或、]?{_ENTITY})*"
 # After 哪些 also the kinds of office a question names by their suffix ("哪些派出所或司法所…", "哪些站所…", "哪些局的…"); not
 # after "…的" at the end, where a one-character suffix would take a lookup's last word.
-_ORG = r"(?:派出所|司法所|站所|分局|法院|检察院|街道办|办事处|委员会|社区|幼儿园|中心|[所局站院办委厅村镇乡馆校])"
-_ORGS = rf"(?:{_ENTITY}|{_ORG})(?:[和与及或、](?:{_ENTITY}|{_ORG}))*"
+# Or any kind ending like one, a few characters long ("哪些卫生院…", "哪些林场…", "哪些文化馆…", "哪些服务大厅…"): not
+# across a function word, so "哪些局的…" stays 局.
+_KIND_CHARS = r"[^\W\d的在了是有和与或及被把将对从给向中为]"
+_KIND_SUFFIX = r"(?:院|馆|场|站|所|局|队|校|中心|大厅|协会|学会)"
+_KIND = rf"{_KIND_CHARS}{{1,3}}?{_KIND_SUFFIX}"
+_ORG = rf"(?:派出所|司法所|站所|分局|法院|检察院|街道办|办事处|委员会|社区|幼儿园|中心|{_KIND}|[所局站院办委厅村镇乡馆校])"
+# Two kinds also without a conjunction when the second is three characters or more ("哪些乡镇卫生院…"; not 网站 of
+# "哪些单位网站系统…").
+_ORGS = rf"(?:{_ENTITY}|{_ORG})(?:[和与及或、](?:{_ENTITY}|{_ORG})|{_KIND_CHARS}{{2,3}}?{_KIND_SUFFIX})*"
 _END = r"(?=[？?。！!\s]*$)"
 # Projects and works when the question opens with them ("哪些项目投入不少、效果却不明显？"): the units whose reports state
 # the problem answer it, each with its sentence about the project. Not later in the question, where a unit is usually

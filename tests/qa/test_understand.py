@@ -101,6 +101,16 @@ def test_counts_worded_as_a_tail_are_aggregates(sample_retriever: Retriever) -> 
         # Session 18: projects and works opening the question (independent sets A, B, F, G, H).
         "哪些项目预算编制不够细化？",
         "哪些工程的预算编制不够细化？",
+        # Session 22: any kind of unit named by its suffix (were lookups), two kinds run together, lists asked for at
+        # the end.
+        "哪些卫生院预算编制不够细化？",
+        "哪些林场的预算编制不够细化？",
+        "哪些文化馆提到预算编制不够细化？",
+        "哪些服务大厅预算编制不够细化？",
+        "哪些乡镇卫生院预算编制不够细化？",
+        "哪些社区或街道预算编制不够细化？",
+        "预算编制不够细化的单位，请列出来。",
+        "预算编制不够细化的乡镇单位有哪些？",
     ],
 )
 def test_which_units_in_everyday_frames(question: str) -> None:
@@ -108,6 +118,12 @@ def test_which_units_in_everyday_frames(question: str) -> None:
     topic, so an everyday wording of a which-units question got another list than the canonical one."""
     u = understand(question, [], [])
     assert (u.intent, u.topic) == ("aggregate", "预算编制不够细化")
+
+
+def test_a_kind_of_unit_stays_short() -> None:
+    """A kind joined without a conjunction needs three characters or more: 网站 of "哪些单位网站系统…" is the topic's."""
+    assert understand("哪些单位网站系统没做等保测评？", [], []).topic == "网站系统没做等保测评"
+    assert understand("哪些局的决算数和年初预算差得特别大？", [], []).topic == "决算数和年初预算差得特别大"
 
 
 @pytest.mark.parametrize(
@@ -121,6 +137,8 @@ def test_which_units_in_everyday_frames(question: str) -> None:
         "赫山区投资促进服务中心归哪个局管？",  # 哪个 + an office: one unit's fact
         "开福区楼宇经济中心有哪些项目？",  # 哪些项目 after a named unit: its projects
         "桃江县重点项目建设事务中心负责哪些项目？",
+        "哪些指标没有完成？",  # 哪些 + no kind of unit
+        "哪些支出超了预算？",
     ],
 )
 def test_one_units_questions_stay_lookups(question: str) -> None:
