@@ -70,7 +70,7 @@ _LEAD = re.compile(
     rf"^(?:请问|请|给出|给我|帮我|帮忙|我想知道|想知道|能告诉我|告诉我|列出|列举|列一下|找出|找一下|查一下|统计|一下|所有|全部|"
     # "有没有疾控、医院这类单位…": the kinds of unit asked about are scope, not topic.
     rf"[^，,。？?]{{1,12}}?(?:这类|这样的|之类的?){_ENTITY}|"
-    rf"{_WHICH_UNITS_WORDS}|有没有|是否有|哪几家|各个单位|各单位|在(?:其|各自的|自己的)?(?:自评)?报告[里中]|的报告|报告|中|里|都|也|还|分别|曾经|自己|"
+    rf"{_WHICH_UNITS_WORDS}|有没有|是否有|还有|哪几家|各个单位|各单位|在(?:其|各自的|自己的)?(?:自评)?报告[里中]|的报告|报告|中|里|都|也|还|分别|曾经|自己|"
     r"提到[了过]?|提出[了过]?|提及|[谈讲说]到[了过]?|谈及|存在|承认|表示|反映[了过]?|说[了过]?|写[了过]?|指出|认为|遇到[了过]?|面临|出现[了过]?|能看到|看到|"
     r"有|了|的|，|,|：|:)"
 )
@@ -378,10 +378,25 @@ _MODALS = frozenset({"要", "需要", "应当", "应该", "必须"})
 
 
 def _strip_lead(text: str) -> str:
-    """Leading question words off, as long as something is left."""
-    while (m := _LEAD.match(text)) and m.end() < len(text):
+    """Leading question words off, as long as something is left; a single character only where jieba reads it as a
+    word: 还, 中, 有, 都 and 请 begin 还本付息, 中央资金, 有机肥, 都市农业 and 请客, which were cut to 本付息, 央资金 …
+
+    >>> _strip_lead("提到了还本付息"), _strip_lead("中央资金"), _strip_lead("还存在预算编制不够细化")
+    ('还本付息', '中央资金', '预算编制不够细化')
+    """
+    while (m := _LEAD.match(text)) and m.end() < len(text) and (m.end() > 1 or _ends_a_word(text, 1)):
         text = text[m.end() :]
     return text
+
+
+def _ends_a_word(text: str, at: int) -> bool:
+    """Whether jieba's segmentation of the text has a word ending at offset `at`."""
+    end = 0
+    for w in words(text):
+        end += len(w)
+        if end >= at:
+            return end == at
+    return True
 
 
 def _strip_filter_words(topic: str, filters: Filters, units: Sequence[str]) -> str:
