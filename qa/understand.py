@@ -25,7 +25,7 @@ from qa.retrieve import Filters
 Intent = Literal["aggregate", "lookup"]
 
 # What a which-units question asks for: units, or what stands for them (部门, 报告, 学校, 县区 …).
-_ENTITY = r"(?:(?:项目)?单位|部门|机构|报告|学校|医院|乡镇|街道|县区|区县|地方|地区)"
+_ENTITY = r"(?:(?:项目)?单位|部门|机构|报告|学校|医院|乡镇|街道(?!办)|县区|区县|地方|地区)"
 # Several of them joined ("…的医院和学校有哪些？", "有没有学校或医院…").
 _ENTITIES = rf"{_ENTITY}(?:[和与及或、]?{_ENTITY})*"
 # After 哪些 also the kinds of office a question names by their suffix ("哪些派出所或司法所…", "哪些站所…", "哪些局的…"); not
@@ -33,12 +33,13 @@ _ENTITIES = rf"{_ENTITY}(?:[和与及或、]?{_ENTITY})*"
 # Or any kind ending like one, a few characters long ("哪些卫生院…", "哪些林场…", "哪些文化馆…", "哪些服务大厅…"): not
 # across a function word, so "哪些局的…" stays 局.
 _KIND_CHARS = r"[^\W\d的在了是有和与或及被把将对从给向中为]"
-_KIND_SUFFIX = r"(?:院|馆|场|站|所|局|队|校|中心|大厅|协会|学会)"
+_KIND_SUFFIX = r"(?:院|馆|(?<!网)站|所|局|队|校|中心|大厅|协会|学会|(?<=[林农牧渔茶])场)"  # not 市场, 现场, 网站
 _KIND = rf"{_KIND_CHARS}{{1,3}}?{_KIND_SUFFIX}"
-_ORG = rf"(?:派出所|司法所|站所|分局|法院|检察院|街道办|办事处|委员会|社区|幼儿园|中心|{_KIND}|[所局站院办委厅村镇乡馆校])"
-# Two kinds also without a conjunction when the second is three characters or more ("哪些乡镇卫生院…"; not 网站 of
-# "哪些单位网站系统…").
-_ORGS = rf"(?:{_ENTITY}|{_ORG})(?:[和与及或、](?:{_ENTITY}|{_ORG})|{_KIND_CHARS}{{2,3}}?{_KIND_SUFFIX})*"
+_ORG = rf"(?:派出所|司法所|站所|分局|法院|检察院|街道办|办事处|委员会|社区|幼儿园|中心|{_KIND}|[所局站院办委厅村镇乡馆校]|县(?![城域])|区(?![域间别分])|市(?![场民值]))"
+# Two kinds also without a conjunction when the second is one of these ("哪些乡镇卫生院…"; any word ending like a kind
+# took 提到市场 of "哪些单位提到市场主体培育", 网站 of "哪些单位网站系统…").
+_SECOND_KIND = r"(?:卫生院|卫生室|卫生服务中心|服务中心|医院|学校|中学|小学|幼儿园|派出所|司法所|财政所|林场|农场|文化站|站所)"
+_ORGS = rf"(?:{_ENTITY}|{_ORG})(?:[和与及或、](?:{_ENTITY}|{_ORG})|{_SECOND_KIND})*"
 _END = r"(?=[？?。！!\s]*$)"
 # Projects and works when the question opens with them ("哪些项目投入不少、效果却不明显？"): the units whose reports state
 # the problem answer it, each with its sentence about the project. Not later in the question, where a unit is usually
@@ -50,9 +51,10 @@ _WHO = r"(?:^|(?<=[年，,：:省市区县]))(?:请问)?谁家?"
 _ASKED = r"(?:有哪些|是哪些|有哪几个|有哪几家|是哪几个|是哪几家|包括哪些|有谁|是谁|多吗|多不多|有没有)"
 _LIST = r"(?:名单|清单|列表)"
 _AGGREGATE = re.compile(
-    rf"哪(?:些|几个|几家)?{_ENTITIES}|哪(?:些|几个|几家){_ORGS}|{_PROJECTS}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
-    rf"列出|列举|(?:是否有|有没有){_ENTITIES}|^(?:请问)?(?:是否有|有没有)|列(?:个|一下|一个)?{_LIST}|的{_ENTITIES}(?:给我|帮我)?列一下|有哪些单位|所有单位|各单位|各个单位|分别|"
+    rf"哪(?:一?些|几个|几家)?{_ENTITIES}|哪(?:一?些|几个|几家){_ORGS}|{_PROJECTS}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
+    rf"列出|列举|(?:是否有|有没有){_ENTITIES}|^(?:请问)?(?:是否有|有没有)|^(?:请问)?有{_ENTITIES}|列(?:个|一下|一个)?{_LIST}|的{_ENTITIES}(?:给我|帮我)?列一下|有哪些单位|所有单位|各单位|各个单位|分别|"
     rf"的(?:单位|部门)(?:一共|总共|共)?有(?:几个|几家|多少个?|多少家){_END}|"  # "提到X的单位一共有几个？": a count, not a lookup
+    rf"的(?:单位|部门)(?:数量|数目|个数|数)(?:是多少|有多少|为多少|是几个)?{_END}|"  # "…的单位数量是多少"
     # Which-units questions put the other way round: "预算编制粗的单位有哪些？", "…的单位都有谁？", "谁说过…",
     # "有谁提到…", and requests ending in what they want listed ("存在…问题的单位", "给出…的单位名单").
     rf"的{_ENTITIES}{_LIST}?(?:都|还)?{_ASKED}?{_END}|的都?是谁{_END}|{_WHO}|都有谁|有谁"
@@ -63,23 +65,26 @@ _AGGREGATE = re.compile(
 _THOSE_WHICH = re.compile(r"的(?:都|还)?(?:有哪些|是哪些|有哪几个|是哪几个|有哪几家|是哪几家)[？?。！!\s]*$")
 # Words around an aggregate question's topic ("请列出所有提到" + topic + "的单位？"), stripped repeatedly.
 _WHICH_UNITS_WORDS = (
-    rf"哪(?:些|几个|几家){_ORGS}(?:的单位|的部门)?|哪(?:些|几个|几家)?{_ENTITIES}(?:的单位|的部门)?|{_PROJECTS}的?|哪个单位|哪家单位|哪一个单位|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|"
+    rf"哪(?:一?些|几个|几家){_ORGS}(?:的单位|的部门)?|哪(?:一?些|几个|几家)?{_ENTITIES}(?:的单位|的部门)?|{_PROJECTS}的?|哪个单位|哪家单位|哪一个单位|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|"
     rf"几(?:个|家)单位|(?:是否有|有没有){_ENTITIES}|有哪些单位|都有谁|有谁|{_WHO}的|{_WHO}"
 )
 _LEAD = re.compile(
-    rf"^(?:请问|请|给出|给我|帮我|帮忙|我想知道|想知道|能告诉我|告诉我|列出|列举|列一下|找出|找一下|查一下|统计|一下|所有|全部|"
+    rf"^(?:请问|请|给出|给我|帮我|帮忙|我想知道|想知道|能告诉我|告诉我|(?:能|能不能|可以|可不可以)?(?:列出|列举出?)|列一下|找出|找一下|查一下|统计|一下|所有|全部|"
     # "有没有疾控、医院这类单位…": the kinds of unit asked about are scope, not topic.
     rf"[^，,。？?]{{1,12}}?(?:这类|这样的|之类的?){_ENTITY}|"
-    rf"{_WHICH_UNITS_WORDS}|有没有|是否有|还有|哪几家|各个单位|各单位|在(?:其|各自的|自己的)?(?:自评)?报告[里中]|的报告|报告|中|里|都|也|还|分别|曾经|自己|"
+    rf"{_WHICH_UNITS_WORDS}|有没有|是否有|有{_ENTITIES}|还有|哪几家|各个单位|各单位|哪些|在(?:其|各自的|自己的)?(?:自评)?报告[里中]|(?:自评)?报告[里中]|"
+    rf"的报告|报告|自评(?:时|中)?发现[了过]?|中|里|都|也|还|分别|曾经|自己|问题(?:是|为|在于|主要是)|"
+    # "被审计指出…的单位": who pointed it out is no part of the topic.
+    r"被(?:审计|巡视|巡察|检查|督查|上级|财政)?(?:指出|发现|点名|通报)[了过]?|发现[了过]?|反映出?|"
     r"提到[了过]?|提出[了过]?|提及|[谈讲说]到[了过]?|谈及|存在|承认|表示|反映[了过]?|说[了过]?|写[了过]?|指出|认为|遇到[了过]?|面临|出现[了过]?|能看到|看到|"
     r"有|了|的|，|,|：|:)"
 )
 _TAIL = re.compile(
-    rf"(?:方面)?(?:的{_ENTITIES}{_LIST}?|的问题|的情况|的)?(?:都|还)?(?:一共|总共|共)?"
-    rf"(?:{_ASKED}|有多少(?:个|家)?|有几个|有几家|吗|呢)?[？?。！!\s]*$"
+    rf"(?:方面)?(?:的{_ENTITIES}(?:{_LIST}|数量|数目|个数|数)?|的问题|的情况|的)?(?:都|还)?(?:一共|总共|共)?"
+    rf"(?:{_ASKED}|有多少(?:个|家)?|有几个|有几家|是多少|为多少|吗|呢)?[？?。！!\s]*$"
 )
 # "三公超支的部门给我列个名单": the request for a list ends the question, after the units it is about.
-_LIST_REQUEST = re.compile(rf"[，,]?(?:请)?(?:给我|帮我)?(?:列(?:一下|(?:个|一个)?{_LIST})|列(?:举)?出来)[。？?！!]*$")
+_LIST_REQUEST = re.compile(rf"[，,]?(?:请)?(?:给我|帮我)?(?:列(?:一下|(?:个|一个)?{_LIST})|列(?:举)?出来|列举(?:一下)?|列出)[。？?！!]*$")
 # Where "which units" stands inside the question, the words before it are scope ("在2021年度的项目支出报告中，"),
 # read as filters by read_filters, not topic.
 _WHICH_UNITS = re.compile(_WHICH_UNITS_WORDS)
@@ -362,11 +367,14 @@ def aggregate_topic(question: str) -> str:
         topic = (
             after
             if after and not _LEAD.fullmatch(after)
-            else re.sub(r"(?:的情况)?(?:的|有|都|是|在|[，,])*$", "", topic[: which.start()])
+            else re.sub(r"(?:的情况)?(?:的|有|都|是|在|[，,]|涉及|出现|存在于?|见于)*$", "", topic[: which.start()])
         )
     # "在湖南省，资产管理不规范的单位都有谁？": a scope clause before the topic is read as filters, not topic.
     topic = re.sub(r"^在[^，,]{0,20}[，,]", "", topic)
     topic = _strip_lead(topic).strip(" ，,：:")
+    # "存在预算编制不细问题的单位", "预算编制不够细化这个问题，哪些单位有": the word 问题 names what was asked about.
+    # Not 有问题 / 存在问题 / 出现问题, where it is what the topic says of its subject.
+    topic = re.sub(r"(?<=..)(?<![有在现])(?:的|这个|这一|这类|这种|方面的?)?问题$", "", topic)
     # "提出要加强资金监管": the modal is no part of the topic, when jieba reads it as a word of its own (not 要素保障).
     first = next(iter(words(topic)), "")
     if first in _MODALS and len(topic) > len(first) + 1:
