@@ -121,6 +121,18 @@ _FOLLOWUP_PRONOUN = re.compile(
     r"它们|他们|这些单位|上述单位|以上单位|这几个单位|这几家|其中|该单位|这个单位|这家单位|它的|他们的"
 )
 _FOLLOWUP_ELLIPSIS = re.compile(r"^(?:那|那么)?(?:(?:19|20)\d{2}\s*年(?:度)?|.{1,20}?)的?呢[？?]?$")
+# After a which-units question, questions about its list: the same list again ("分别是哪些？" after "有多少单位提到…？",
+# "这些单位一共有几个？"), or a part of it ("其中2021年的有哪些？", "其中赫山区的呢？").
+_SAME_LIST = re.compile(
+    r"^(?:那|那么)?(?:它们|这些单位|这些|上述单位|以上单位)?(?:分别|都|具体|一共|总共|共)?"
+    r"(?:是|有)?(?:哪些|哪几个|哪几家|谁|几个|几家|多少个|多少家)(?:单位)?[？?。！!]*$"
+)
+# A count of units, not an amount ("其中基本支出有多少？" is about the listed reports).
+# The part is a year or a place ("其中赫山区的基本支出呢？" asks about a unit, not about the list).
+_PART_OF_LIST = re.compile(
+    r"^(?:那|那么)?其中(?P<part>(?:19|20)\d{2}\s*年(?:度)?|[^\W\d的]{1,12}?(?:省|市|区|县|州|旗|镇|乡))的?(?:单位)?"
+    r"(?:有哪些|是哪些|有几个|有几家|有多少个|有多少家|呢)?[？?。！!]*$"
+)
 # An aggregate answer that lists one page of its units opens with `page_header`; "继续" (and the like) after it asks
 # the same question for the next page, which is how a chat client without the API's offset pages. The header, not
 # the closing line, is read back: a client may send back only the start of a long answer (the widget keeps 8,000
@@ -432,6 +444,19 @@ def _before(history: Sequence[Turn], question: str) -> list[Turn]:
     return list(history[:at])
 
 
+def _listing_question(history: Sequence[Turn]) -> str | None:
+    """The last which-units question asked in its own words (not "它们分别…", "其中…", "继续"): the list that "分别是哪些？"
+    or "其中2021年的呢？" is about."""
+    for t in reversed(history):
+        c = t.content.strip()
+        if t.role != "user" or not c:
+            continue
+        if _FOLLOWUP_PRONOUN.search(c) or _SAME_LIST.match(c) or _PART_OF_LIST.match(c) or _MORE_ASKED.match(c):
+            continue
+        return c if _AGGREGATE.search(c) else None
+    return None
+
+
 def _previous_question(history: Sequence[Turn]) -> str | None:
     return next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()), None)
 
@@ -450,7 +475,19 @@ def understand(
         return replace(
             understand(continued[0], _before(history, continued[0]), catalogue, explicit), offset=continued[1]
         )
-    if previous and _FOLLOWUP_ELLIPSIS.match(question):
+    part = _PART_OF_LIST.match(question)
+    listing = _listing_question(history) if part or _SAME_LIST.match(question) else None
+    if listing:
+        year_m = _YEAR.search(part["part"]) if part else None
+        if year_m:
+            standalone = (
+                _YEAR.sub(f"{year_m.group(1)}年", listing, count=1)
+                if _YEAR.search(listing)
+                else f"{year_m.group(1)}年{listing}"
+            )
+        else:
+            standalone = f"{part['part']}{listing}" if part else listing
+    elif previous and _FOLLOWUP_ELLIPSIS.match(question):
         # "那2022年的呢？": the previous question with the new year (or other qualifier) put in.
         year_m = _YEAR.search(question)
         if year_m:

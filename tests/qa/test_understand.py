@@ -292,3 +292,30 @@ def test_units_named_in_order_with_the_place_check_and_no_stale_names(sample_ret
     # The answerer keeps one list per catalogue object, so the names are grouped once per change of the library.
     ctx = Answerer(sample_retriever).ctx
     assert ctx.records() is ctx.records() and ctx.records() == list(sample_retriever.catalogue().values())
+
+
+def _turns(*pairs: tuple[str, str]) -> list[Turn]:
+    return [t for q, a in pairs for t in (Turn("user", q), Turn("assistant", a))]
+
+
+def test_questions_about_the_last_list() -> None:
+    """Session 22: after a which-units answer, "分别是哪些？" and "这些单位一共有几个？" ask for that list again (they were
+    read as a topic 分别, or as a question about each unit), "其中2021年的有哪些？" for a part of it (was a lookup)."""
+    asked = ("哪些单位提到预算编制不够细化？", "共有 2 个单位提到“预算编制不够细化”：")
+    each = ("它们分别提出了什么改进措施？", "益阳市赫山区投资促进服务中心：……")
+    for question, history in [
+        ("分别是哪些？", _turns(("有多少单位提到预算编制不够细化？", "共有 2 个单位…"))),
+        ("这些单位一共有几个？", _turns(asked, each)),
+        ("一共几个？", _turns(asked)),
+    ]:
+        u = understand(question, history, [])
+        assert (u.intent, u.topic) == ("aggregate", "预算编制不够细化"), (question, u)
+    part = understand("其中2021年的有哪些？", _turns(asked, each), [])
+    assert (part.intent, part.topic, part.filters.year) == ("aggregate", "预算编制不够细化", 2021)
+    region = understand("其中芙蓉区的呢？", _turns(asked, ("其中2021年的有哪些？", "共有…")), [])
+    assert region.standalone == "芙蓉区哪些单位提到预算编制不够细化？" and region.intent == "aggregate"
+    # An amount is no count of units: about the listed reports, as before.
+    assert understand("其中基本支出有多少？", _turns(asked), []).intent == "lookup"
+    # After a lookup, "其中…" is still about that unit's answer.
+    lookup = understand("其中人员经费呢？", _turns(("赫山区投资促进服务中心2021年基本支出是多少？", "388.07万元")), [])
+    assert lookup.intent == "lookup"
