@@ -34,11 +34,13 @@ _ENTITIES = rf"{_ENTITY}(?:[和与及或、]?{_ENTITY})*"
 # across a function word, so "哪些局的…" stays 局.
 _KIND_CHARS = r"[^\W\d的在了是有和与或及被把将对从给向中为]"
 _KIND_SUFFIX = r"(?:院|馆|(?<!网)站|所|局|队|校|中心|大厅|协会|学会|(?<=[林农牧渔茶])场)"  # not 市场, 现场, 网站
-_KIND = rf"{_KIND_CHARS}{{1,3}}?{_KIND_SUFFIX}"
-_ORG = rf"(?:派出所|司法所|站所|分局|法院|检察院|街道办|办事处|委员会|社区|幼儿园|中心|{_KIND}|[所局站院办委厅村镇乡馆校]|县(?![城域])|区(?![域间别分])|市(?![场民值]))"
+_UNIT_KIND = rf"{_KIND_CHARS}{{1,3}}?{_KIND_SUFFIX}"
+_ORG = rf"(?:派出所|司法所|站所|分局|法院|检察院|街道办|办事处|委员会|社区|幼儿园|中心|{_UNIT_KIND}|[所局站院办委厅村镇乡馆校]|县(?![城域])|区(?![域间别分])|市(?![场民值]))"
 # Two kinds also without a conjunction when the second is one of these ("哪些乡镇卫生院…"; any word ending like a kind
 # took 提到市场 of "哪些单位提到市场主体培育", 网站 of "哪些单位网站系统…").
-_SECOND_KIND = r"(?:卫生院|卫生室|卫生服务中心|服务中心|医院|学校|中学|小学|幼儿园|派出所|司法所|财政所|林场|农场|文化站|站所)"
+_SECOND_KIND = (
+    r"(?:卫生院|卫生室|卫生服务中心|服务中心|医院|学校|中学|小学|幼儿园|派出所|司法所|财政所|林场|农场|文化站|站所)"
+)
 _ORGS = rf"(?:{_ENTITY}|{_ORG})(?:[和与及或、](?:{_ENTITY}|{_ORG})|{_SECOND_KIND})*"
 _END = r"(?=[？?。！!\s]*$)"
 # Projects and works when the question opens with them ("哪些项目投入不少、效果却不明显？"): the units whose reports state
@@ -84,7 +86,9 @@ _TAIL = re.compile(
     rf"(?:{_ASKED}|有多少(?:个|家)?|有几个|有几家|是多少|为多少|吗|呢)?[？?。！!\s]*$"
 )
 # "三公超支的部门给我列个名单": the request for a list ends the question, after the units it is about.
-_LIST_REQUEST = re.compile(rf"[，,]?(?:请)?(?:给我|帮我)?(?:列(?:一下|(?:个|一个)?{_LIST})|列(?:举)?出来|列举(?:一下)?|列出)[。？?！!]*$")
+_LIST_REQUEST = re.compile(
+    rf"[，,]?(?:请)?(?:给我|帮我)?(?:列(?:一下|(?:个|一个)?{_LIST})|列(?:举)?出来|列举(?:一下)?|列出)[。？?！!]*$"
+)
 # Where "which units" stands inside the question, the words before it are scope ("在2021年度的项目支出报告中，"),
 # read as filters by read_filters, not topic.
 _WHICH_UNITS = re.compile(_WHICH_UNITS_WORDS)
@@ -129,6 +133,17 @@ _SAME_LIST = re.compile(
 )
 # A count of units, not an amount ("其中基本支出有多少？" is about the listed reports).
 # The part is a year or a place ("其中赫山区的基本支出呢？" asks about a unit, not about the list).
+# "哪些单位没有提到预算编制不够细化？" asks for the units that do not state it (it listed those that do).
+_NOT_MENTIONED = re.compile(r"^(?:都)?(?:没有|没|未|从未|并未|均未)(?:提到|提及|提出|说到|谈到|谈及|写到)[了过]?")
+# "除了赫山区投资促进服务中心，还有哪些单位提到…？": that unit is left out of the list (it was the list's only unit).
+_EXCEPT = re.compile(r"^(?:请问)?除了?(?P<who>[^，,。？?]{2,40}?)(?:以外|之外)?[，,](?:还有?|其他|另外|别的)?")
+
+
+def without_exception(text: str) -> str:
+    """The question without its "除了…，" clause: what it names is left out of the answer, not asked about."""
+    return _EXCEPT.sub("", text, count=1)
+
+
 _PART_OF_LIST = re.compile(
     r"^(?:那|那么)?其中(?P<part>(?:19|20)\d{2}\s*年(?:度)?|[^\W\d的]{1,12}?(?:省|市|区|县|州|旗|镇|乡))的?(?:单位)?"
     r"(?:有哪些|是哪些|有几个|有几家|有多少个|有多少家|呢)?[？?。！!]*$"
@@ -181,6 +196,10 @@ class Understood:
     filters: Filters
     units: tuple[str, ...] = field(default_factory=tuple)  # units a follow-up refers to ("它们")
     offset: int = 0  # "继续" after a page of an aggregate: where the next page of units starts
+    # Which-units questions only: units the question leaves out ("除了赫山区投资促进服务中心，还有哪些…"), and whether
+    # it asks for the units that do not state the topic ("哪些单位没有提到…").
+    excluded: tuple[str, ...] = field(default_factory=tuple)
+    complement: bool = False
 
 
 @functools.lru_cache(maxsize=65536)  # a pure function of the catalogue's names, asked for every unit on every question
@@ -507,18 +526,27 @@ def understand(
         # "同比增长了多少？" after "大祥工业集中区2021年规模以上工业总产值是多少？": same subject, new predicate.
         standalone = _ASKING_TAIL.sub("", previous) + question
 
-    read, named_units = read_filters(standalone, catalogue)
+    # The units an "except" clause names are no filter: the rest of the question is read without it.
+    exc = _EXCEPT.match(standalone) if not focus else None
+    asked = standalone[exc.end() :] if exc and _AGGREGATE.search(standalone[exc.end() :]) else standalone
+    read, named_units = read_filters(asked, catalogue)
     filters = merge_filters(read, explicit)
     units = tuple(focus or (named_units if len(named_units) > 1 else ()))
-    intent: Intent = "aggregate" if _AGGREGATE.search(standalone) or len(units) > 1 else "lookup"
-    if intent == "lookup" and not named_units and _THOSE_WHICH.search(standalone):
-        if topic_role(aggregate_topic(standalone)) == "problems":
+    intent: Intent = "aggregate" if _AGGREGATE.search(asked) or len(units) > 1 else "lookup"
+    if intent == "lookup" and not named_units and _THOSE_WHICH.search(asked):
+        if topic_role(aggregate_topic(asked)) == "problems":
             intent = "aggregate"
+    excluded: tuple[str, ...] = ()
+    complement = False
     if intent == "aggregate":
-        source = _FOLLOWUP_PRONOUN.sub("", question) if focus else standalone
+        source = _FOLLOWUP_PRONOUN.sub("", question) if focus else asked
         topic = aggregate_topic(_strip_filter_words(source, filters, units))
         if units:
             filters = replace(filters, unit=None)
+        if asked is not standalone and exc:
+            excluded = tuple(match_units(exc["who"], catalogue)) or (exc["who"].strip(),)
+        if (neg := _NOT_MENTIONED.match(topic)) and neg.end() < len(topic):
+            topic, complement = aggregate_topic(topic[neg.end() :]), True
     else:
         topic = standalone
-    return Understood(question, standalone, intent, topic, filters, units)
+    return Understood(question, standalone, intent, topic, filters, units, excluded=excluded, complement=complement)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ingest.schema import FINDING_ROLE_OF_SECTION, doc_of
 from qa.answering.context import AnswerContext
-from qa.answering.result import Answer, Citation, Page, group, unit_line
+from qa.answering.result import Answer, Citation, Page, UnitEvidence, group, unit_line
 from qa.evidence import (
     Candidates,
     CandidateSource,
@@ -120,6 +120,60 @@ def verdict(ctx: AnswerContext, u: Understood) -> FindingVerdict:
     return FindingVerdict(counted, near[:RELATED_MAX])
 
 
+class _Kept(Counted):
+    """Some of a verdict's counted sentences, in order: those of the units a question leaves out are dropped."""
+
+    def __init__(self, counted: Counted, keep: Sequence[int]) -> None:
+        self._counted, self._keep = counted, list(keep)
+
+    def __len__(self) -> int:
+        return len(self._keep)
+
+    def units(self) -> list[str]:
+        names = self._counted.units()
+        return [names[i] for i in self._keep]
+
+    def take(self, positions: Sequence[int]) -> list[Sentence]:
+        return self._counted.take([self._keep[p] for p in positions])
+
+
+def _left_out(name: str, excluded: Sequence[str]) -> bool:
+    return any(e and (e in name or name in e) for e in excluded)
+
+
+def answer_complement(ctx: AnswerContext, u: Understood, counted: Counted, page: Page) -> Answer:
+    """ "哪些单位没有提到X？": the units of the reports the filters admit whose reports do not state X, by name; there is
+    no sentence to cite for what a report does not say."""
+    stating = set(counted.units())
+    names = sorted(
+        {r.doc.display_unit: r for r in ctx.retriever.catalogue().values() if u.filters.admits(r.doc)}.items()
+    )
+    missing = [(n, r) for n, r in names if n not in stating and not _left_out(n, u.excluded)]
+    window = page.window(len(missing))
+    units = [UnitEvidence(n, r.doc.doc_id, r.doc.source, ()) for n, r in missing[window.start : window.stop]]
+    subject = f"“{u.topic}”" + (f"（不含{'、'.join(u.excluded)}）" if u.excluded else "")
+    if not names:
+        lines = ["未在已收录报告中找到符合条件的单位。"]
+    elif not missing:
+        lines = [f"已收录的 {len(names)} 个单位都提到了{subject}。"]
+    else:
+        lines = [f"共有 {len(missing)} 个单位未提到{subject}（已收录 {len(names)} 个单位）："]
+        lines += [f"{n}. {ue.unit}" for n, ue in enumerate(units, window.start + 1)]
+        if window.stop < len(missing):
+            lines.append(more_units_line(len(missing) - window.stop, window.stop))
+    return Answer(
+        "\n".join(lines),
+        "aggregate",
+        u.standalone,
+        [],
+        units,
+        [],
+        u.filters,
+        total_units=len(missing),
+        offset=window.start,
+    )
+
+
 def page_of(counted: Counted, page: Page) -> tuple[list[Sentence], int]:
     """The sentences of the units on `page` (units ordered by their best sentence, as `group` lists them) and how
     many units there are. Only the page's sentences are built."""
@@ -134,13 +188,20 @@ def answer_aggregate(ctx: AnswerContext, u: Understood, page: Page | None = None
     """Every counted unit (`page`: which of them to list; None: all), near misses on the first page only."""
     page = page or Page()
     found = verdict(ctx, u)
+    accepted = found.accepted
+    if u.complement:
+        return answer_complement(ctx, u, accepted, page)
+    if u.excluded:
+        accepted = _Kept(accepted, [i for i, n in enumerate(accepted.units()) if not _left_out(n, u.excluded)])
     citations: list[Citation] = []
-    sentences, total = page_of(found.accepted, page)
+    sentences, total = page_of(accepted, page)
     units = group(sentences, citations)
     start, end = page.offset, page.offset + len(units)
     related = found.related if start == 0 else []
     related_units = group([r.sentence for r in related], citations, [r.reason for r in related])
     subject = f"“{u.topic}”" + (f"（归入“{found.concept}”）" if found.concept and found.concept != u.topic else "")
+    if u.excluded:
+        subject += f"（不含{'、'.join(u.excluded)}）"
     if not total:
         lines = [f"未在已收录报告中找到提到{subject}的单位。"]
     elif not units:

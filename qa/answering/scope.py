@@ -16,7 +16,7 @@ import difflib
 from collections.abc import Sequence
 
 from ingest.schema import DocRecord
-from qa.understand import PLACE, Understood, fuzzy_units, is_place, match_units, named_orgs
+from qa.understand import PLACE, Understood, fuzzy_units, is_place, match_units, named_orgs, without_exception
 
 _SUGGEST = 3
 
@@ -60,8 +60,9 @@ def out_of_scope(u: Understood, catalogue: Sequence[DocRecord]) -> str | None:
         return None
     # What the library's reports name, built only for a question that names an organisation or a place: it reads
     # every record (37 of a question's 85 ms at 100k chunks, when it was built for every question).
-    names = named_orgs(u.standalone)
-    places_asked = [p for p in PLACE.findall(u.standalone) if is_place(p)]
+    asked = without_exception(u.standalone) if u.excluded else u.standalone
+    names = named_orgs(asked)
+    places_asked = [p for p in PLACE.findall(asked) if is_place(p)]
     if not names and not places_asked:
         return None
     known_places = " ".join(f"{d.doc.region} {d.doc.unit} {d.doc.title}" for d in catalogue)

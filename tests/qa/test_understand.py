@@ -319,3 +319,22 @@ def test_questions_about_the_last_list() -> None:
     # After a lookup, "其中…" is still about that unit's answer.
     lookup = understand("其中人员经费呢？", _turns(("赫山区投资促进服务中心2021年基本支出是多少？", "388.07万元")), [])
     assert lookup.intent == "lookup"
+
+
+def test_an_exception_and_a_negated_mention() -> None:
+    u = understand("除了赫山区投资促进服务中心，还有哪些单位提到预算编制不够细化？", [], [])
+    assert (u.intent, u.topic, u.excluded, u.filters.unit) == (
+        "aggregate",
+        "预算编制不够细化",
+        ("赫山区投资促进服务中心",),
+        None,
+    )
+    for q in (
+        "哪些单位没有提到预算编制不够细化？",
+        "没有提到预算编制不够细化的单位有哪些？",
+        "哪些单位未提及预算编制不够细化？",
+    ):
+        n = understand(q, [], [])
+        assert (n.intent, n.topic, n.complement) == ("aggregate", "预算编制不够细化", True), q
+    # A problem worded with 没有 is no negated mention.
+    assert not understand("哪些单位没有实行专账核算？", [], []).complement

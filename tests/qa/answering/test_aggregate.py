@@ -32,7 +32,9 @@ def test_aggregate_answers_come_from_findings_and_fall_back(sample_retriever: Re
     assert invest.units and all(c.hit.chunk_index >= 0 for c in invest.citations)
 
 
-@pytest.mark.parametrize("asked", ["提到招商引资的单位，请列出来。", "招商引资的，列出来", "提到招商引资的乡镇单位有哪些？"])
+@pytest.mark.parametrize(
+    "asked", ["提到招商引资的单位，请列出来。", "招商引资的，列出来", "提到招商引资的乡镇单位有哪些？"]
+)
 def test_a_topic_of_no_concept_asked_for_as_a_list_gets_the_same_list(sample_retriever: Retriever, asked: str) -> None:
     """Session 22: "，请列出来" and "乡镇单位" stayed in the topic, so the corpus-wide pass looked for them too and found no
     unit, where "哪些单位提到招商引资？" lists every one."""
@@ -151,3 +153,18 @@ def test_corpus_wide_verdict_is_the_reference_verdict_built_lazily(
             seen["related"] += len(related)
             seen["denied"] += len(denied)
     assert seen["counted"] and seen["related"] and bool(seen["denied"]) == denies, seen
+
+
+def test_units_that_do_not_state_a_topic_and_units_left_out(sample_retriever: Retriever) -> None:
+    """Session 22: "哪些单位没有提到X？" listed the units that do state X, and "除了A，还有哪些单位提到X？" listed only A (its
+    name was read as a filter). Now the first lists the other units of the library (by name: nothing to cite), the
+    second leaves A out."""
+    answerer = Answerer(sample_retriever)
+    stating = [u.unit for u in answerer.ask("哪些单位提到预算编制不够细化？").units or []]
+    everyone = {r.doc.display_unit for r in sample_retriever.catalogue().values()}
+    missing = answerer.ask("哪些单位没有提到预算编制不够细化？")
+    assert stating and missing.kind == "aggregate" and "未提到" in missing.answer, missing.answer
+    assert {u.unit for u in missing.units or []} == everyone - set(stating)
+    assert not missing.citations
+    rest = answerer.ask(f"除了{stating[0]}，还有哪些单位提到预算编制不够细化？")
+    assert [u.unit for u in rest.units or []] == stating[1:] and "不含" in rest.answer, rest.answer

@@ -46,7 +46,7 @@ def test_a_place_whose_report_names_no_unit_leaves_the_unit_open(answerer: Answe
 
 @pytest.mark.parametrize("kinds", ["社区或街道", "派出所或社区", "社区"])
 def test_the_kinds_of_unit_asked_for_are_no_place(answerer: Answerer, kinds: str) -> None:
-    """"哪些社区或街道…" asks which units, whatever their kind: 社区 is no region the library lacks (it was read as the
+    """ "哪些社区或街道…" asks which units, whatever their kind: 社区 is no region the library lacks (it was read as the
     places 哪些社区 / 所或社区 and declined)."""
     plain = answerer.ask("哪些单位提到预算编制不够细化？")
     ans = answerer.ask(f"哪些{kinds}提到预算编制不够细化？")
