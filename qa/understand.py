@@ -463,6 +463,11 @@ def _before(history: Sequence[Turn], question: str) -> list[Turn]:
     return list(history[:at])
 
 
+def _with_year(question: str, year: str) -> str:
+    """The question asked of another year: its year replaced, or the year put in front."""
+    return _YEAR.sub(f"{year}年", question, count=1) if _YEAR.search(question) else f"{year}年{question}"
+
+
 def _listing_question(history: Sequence[Turn]) -> str | None:
     """The last which-units question asked in its own words (not "它们分别…", "其中…", "继续"): the list that "分别是哪些？"
     or "其中2021年的呢？" is about."""
@@ -499,24 +504,13 @@ def understand(
     if listing:
         year_m = _YEAR.search(part["part"]) if part else None
         if year_m:
-            standalone = (
-                _YEAR.sub(f"{year_m.group(1)}年", listing, count=1)
-                if _YEAR.search(listing)
-                else f"{year_m.group(1)}年{listing}"
-            )
+            standalone = _with_year(listing, year_m.group(1))
         else:
             standalone = f"{part['part']}{listing}" if part else listing
     elif previous and _FOLLOWUP_ELLIPSIS.match(question):
         # "那2022年的呢？": the previous question with the new year (or other qualifier) put in.
         year_m = _YEAR.search(question)
-        if year_m:
-            standalone = (
-                _YEAR.sub(f"{year_m.group(1)}年", previous, count=1)
-                if _YEAR.search(previous)
-                else f"{year_m.group(1)}年{previous}"
-            )
-        else:
-            standalone = f"{question.rstrip('？?呢的')}{previous}"
+        standalone = _with_year(previous, year_m.group(1)) if year_m else f"{question.rstrip('？?呢的')}{previous}"
     elif history and _FOLLOWUP_PRONOUN.search(question):
         focus = _previous_units(history, catalogue)
         if focus:
