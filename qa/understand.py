@@ -135,6 +135,12 @@ _SAME_LIST = re.compile(
 # The part is a year or a place ("其中赫山区的基本支出呢？" asks about a unit, not about the list).
 # "哪些单位没有提到预算编制不够细化？" asks for the units that do not state it (it listed those that do).
 _NOT_MENTIONED = re.compile(r"^(?:都)?(?:没有|没|未|从未|并未|均未)(?:提到|提及|提出|说到|谈到|谈及|写到)[了过]?")
+# Two topics in one which-units question: "既提到A又提到B" / "同时提到A和B" (units stating both), "A或者B" (either).
+_BOTH = re.compile(r"^既(?:提到|提及|说到|有|存在)?(?P<a>.{2,30}?)又(?:提到|提及|说到|有|存在)?(?P<b>.{2,30})$")
+# 和 joins two topics only after 同时提到 ("同时存在资金和人员不足" is one); 或者 only after a statement of its own
+# ("水库或者山塘有渗漏隐患" is one topic about either).
+_BOTH_AT_ONCE = re.compile(r"^同时(?:提到|提及|说到)(?P<a>.{2,30}?)(?:和|与|以及)(?P<b>.{2,30})$")
+_EITHER = re.compile(r"^(?P<a>.{2,30}?)(?:或者|或是)(?:提到|提及|说到|存在)?(?P<b>.{2,30})$")
 # "除了赫山区投资促进服务中心，还有哪些单位提到…？": that unit is left out of the list (it was the list's only unit).
 _EXCEPT = re.compile(r"^(?:请问)?除了?(?P<who>[^，,。？?]{2,40}?)(?:以外|之外)?[，,](?:还有?|其他|另外|别的)?")
 
@@ -200,6 +206,9 @@ class Understood:
     # it asks for the units that do not state the topic ("哪些单位没有提到…").
     excluded: tuple[str, ...] = field(default_factory=tuple)
     complement: bool = False
+    # Which-units questions of two topics: "既提到A又提到B" (both: "and"), "提到A或者B" (either: "or"); `topic` is A.
+    also: str = ""
+    joined: Literal["and", "or"] = "and"
 
 
 @functools.lru_cache(maxsize=65536)  # a pure function of the catalogue's names, asked for every unit on every question
@@ -541,6 +550,23 @@ def understand(
             excluded = tuple(match_units(exc["who"], catalogue)) or (exc["who"].strip(),)
         if (neg := _NOT_MENTIONED.match(topic)) and neg.end() < len(topic):
             topic, complement = aggregate_topic(topic[neg.end() :]), True
+        two = _BOTH.match(topic) or _BOTH_AT_ONCE.match(topic)
+        either = None if two else _EITHER.match(topic)
+        if either and topic_role(either["a"]) is None:
+            either = None
+        if (pair := two or either) and not complement:
+            topic, also = aggregate_topic(pair["a"]), aggregate_topic(pair["b"])
+            return Understood(
+                question,
+                standalone,
+                intent,
+                topic,
+                filters,
+                units,
+                excluded=excluded,
+                also=also,
+                joined="and" if two else "or",
+            )
     else:
         topic = standalone
     return Understood(question, standalone, intent, topic, filters, units, excluded=excluded, complement=complement)

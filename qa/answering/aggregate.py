@@ -12,6 +12,7 @@ least the absolute floor.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from qa.evidence import (
     EvidenceParams,
     ScoredSentences,
     Sentence,
+    SentenceList,
     Topic,
     denial_of,
     score_candidates,
@@ -174,6 +176,37 @@ def answer_complement(ctx: AnswerContext, u: Understood, counted: Counted, page:
     )
 
 
+def answer_two_topics(ctx: AnswerContext, u: Understood, page: Page) -> Answer:
+    """ "既提到A又提到B" lists the units on both topics' lists, "A或者B" those on either, each with its sentences about
+    A and about B. Both lists' sentences are built (not one page), so this costs more than one topic at scale."""
+    lists = [verdict(ctx, replace(u, topic=t, also="")) for t in (u.topic, u.also)]
+    names = [set(found.accepted.units()) for found in lists]
+    keep = names[0] & names[1] if u.joined == "and" else names[0] | names[1]
+    sentences = [
+        s for found in lists for s in found.accepted.take(range(len(found.accepted))) if s.hit.doc.display_unit in keep
+    ]
+    shown, total = page_of(SentenceList(sentences), page)
+    citations: list[Citation] = []
+    units = group(shown, citations)
+    start, end = page.offset, page.offset + len(units)
+    subject = f"“{u.topic}”{'和' if u.joined == 'and' else '或'}“{u.also}”"
+    if u.excluded:
+        subject += f"（不含{'、'.join(u.excluded)}）"
+    both = "同时提到" if u.joined == "and" else "提到"
+    if not total:
+        lines = [f"未在已收录报告中找到{both}{subject}的单位。"]
+    else:
+        lines = [
+            f"共有 {total} 个单位{both}{subject}：" if len(units) == total else page_header(total, subject, start, end)
+        ]
+        lines += [unit_line(f"{n}. ", ue, citations) for n, ue in enumerate(units, start + 1)]
+        if end < total:
+            lines.append(more_units_line(total - end, end))
+    return Answer(
+        "\n".join(lines), "aggregate", u.standalone, citations, units, [], u.filters, total_units=total, offset=start
+    )
+
+
 def page_of(counted: Counted, page: Page) -> tuple[list[Sentence], int]:
     """The sentences of the units on `page` (units ordered by their best sentence, as `group` lists them) and how
     many units there are. Only the page's sentences are built."""
@@ -187,6 +220,8 @@ def page_of(counted: Counted, page: Page) -> tuple[list[Sentence], int]:
 def answer_aggregate(ctx: AnswerContext, u: Understood, page: Page | None = None) -> Answer:
     """Every counted unit (`page`: which of them to list; None: all), near misses on the first page only."""
     page = page or Page()
+    if u.also:
+        return answer_two_topics(ctx, u, page)
     found = verdict(ctx, u)
     accepted = found.accepted
     if u.complement:

@@ -338,3 +338,20 @@ def test_an_exception_and_a_negated_mention() -> None:
         assert (n.intent, n.topic, n.complement) == ("aggregate", "预算编制不够细化", True), q
     # A problem worded with 没有 is no negated mention.
     assert not understand("哪些单位没有实行专账核算？", [], []).complement
+
+
+def test_two_topics_in_one_question() -> None:
+    for q, joined in (
+        ("哪些单位既提到预算编制不够细化又提到绩效目标不够细化？", "and"),
+        ("哪些单位同时提到预算编制不够细化和绩效目标不够细化？", "and"),
+        ("哪些单位提到预算编制不够细化或者绩效目标不够细化？", "or"),
+    ):
+        u = understand(q, [], [])
+        assert (u.intent, u.topic, u.also, u.joined) == ("aggregate", "预算编制不够细化", "绩效目标不够细化", joined), q
+    # 和 / 或者 inside one topic join its words, not two topics.
+    for q in (
+        "哪些单位提到预算编制和执行不够规范？",
+        "哪些单位报告里提到水库或者山塘有渗漏隐患？",
+        "哪些单位同时存在资金和人员不足？",
+    ):
+        assert understand(q, [], []).also == "", q

@@ -168,3 +168,21 @@ def test_units_that_do_not_state_a_topic_and_units_left_out(sample_retriever: Re
     assert not missing.citations
     rest = answerer.ask(f"除了{stating[0]}，还有哪些单位提到预算编制不够细化？")
     assert [u.unit for u in rest.units or []] == stating[1:] and "不含" in rest.answer, rest.answer
+
+
+def test_two_topics_both_or_either(sample_retriever: Retriever) -> None:
+    """Session 22: "既提到A又提到B" was read as one topic and listed A's units under a label naming both."""
+    answerer = Answerer(sample_retriever)
+
+    def units(q: str) -> set[str]:
+        return {u.unit for u in answerer.ask(q).units or []}
+
+    a, b = units("哪些单位提到招商引资？"), units("哪些单位提到专项资金？")
+    assert a and b and a != b
+    both = answerer.ask("哪些单位同时提到招商引资和专项资金？")
+    assert {u.unit for u in both.units or []} == a & b and "同时提到" in both.answer, both.answer
+    assert units("哪些单位提到预算编制不够细化或者招商引资？") == units("哪些单位提到预算编制不够细化？") | a
+    # Every listed unit cites a sentence for each topic it is listed for.
+    for ue in both.units or []:
+        quoted = "".join(both.citations[c - 1].text for c in ue.citation_ids)
+        assert "招商" in quoted and "专项资金" in quoted, ue
