@@ -131,8 +131,6 @@ _SAME_LIST = re.compile(
     r"^(?:那|那么)?(?:它们|这些单位|这些|上述单位|以上单位)?(?:分别|都|具体|一共|总共|共)?"
     r"(?:是|有)?(?:哪些|哪几个|哪几家|谁|几个|几家|多少个|多少家)(?:单位)?[？?。！!]*$"
 )
-# A count of units, not an amount ("其中基本支出有多少？" is about the listed reports).
-# The part is a year or a place ("其中赫山区的基本支出呢？" asks about a unit, not about the list).
 # "哪些单位没有提到预算编制不够细化？" asks for the units that do not state it (it listed those that do).
 _NOT_MENTIONED = re.compile(r"^(?:都)?(?:没有|没|未|从未|并未|均未)(?:提到|提及|提出|说到|谈到|谈及|写到)[了过]?")
 # Two topics in one which-units question: "既提到A又提到B" / "同时提到A和B" (units stating both), "A或者B" (either).
@@ -150,6 +148,8 @@ def without_exception(text: str) -> str:
     return _EXCEPT.sub("", text, count=1)
 
 
+# A count of units, not an amount ("其中基本支出有多少？" is about the listed reports); the part is a year or a place
+# ("其中赫山区的基本支出呢？" asks about a unit, not about the list).
 _PART_OF_LIST = re.compile(
     r"^(?:那|那么)?其中(?P<part>(?:19|20)\d{2}\s*年(?:度)?|[^\W\d的]{1,12}?(?:省|市|区|县|州|旗|镇|乡))的?(?:单位)?"
     r"(?:有哪些|是哪些|有几个|有几家|有多少个|有多少家|呢)?[？?。！!]*$"
