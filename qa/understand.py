@@ -416,7 +416,7 @@ def aggregate_topic(question: str) -> str:
     # Not 有问题 / 存在问题 / 出现问题, where it is what the topic says of its subject.
     topic = re.sub(r"(?<=..)(?<![有在现])(?:的|这个|这一|这类|这种|方面的?)?问题$", "", topic)
     # "提出要加强资金监管": the modal is no part of the topic, when jieba reads it as a word of its own (not 要素保障).
-    first = next(iter(words(topic)), "")
+    first = _first_word(topic)
     if first in _MODALS and len(topic) > len(first) + 1:
         topic = topic[len(first) :]
     return topic or question.strip(" ？?")
@@ -432,19 +432,14 @@ def _strip_lead(text: str) -> str:
     >>> _strip_lead("提到了还本付息"), _strip_lead("中央资金"), _strip_lead("还存在预算编制不够细化")
     ('还本付息', '中央资金', '预算编制不够细化')
     """
-    while (m := _LEAD.match(text)) and m.end() < len(text) and (m.end() > 1 or _ends_a_word(text, 1)):
+    while (m := _LEAD.match(text)) and m.end() < len(text) and (m.end() > 1 or len(_first_word(text)) == 1):
         text = text[m.end() :]
     return text
 
 
-def _ends_a_word(text: str, at: int) -> bool:
-    """Whether jieba's segmentation of the text has a word ending at offset `at`."""
-    end = 0
-    for w in words(text):
-        end += len(w)
-        if end >= at:
-            return end == at
-    return True
+def _first_word(text: str) -> str:
+    """jieba's first word of the text ("" for none)."""
+    return next(iter(words(text)), "")
 
 
 def _strip_filter_words(topic: str, filters: Filters, units: Sequence[str]) -> str:
@@ -531,7 +526,8 @@ def understand(
 
     # The units an "except" clause names are no filter: the rest of the question is read without it.
     exc = _EXCEPT.match(standalone) if not focus else None
-    asked = standalone[exc.end() :] if exc and _AGGREGATE.search(standalone[exc.end() :]) else standalone
+    excepting = bool(exc and _AGGREGATE.search(standalone[exc.end() :]))
+    asked = standalone[exc.end() :] if exc and excepting else standalone
     read, named_units = read_filters(asked, catalogue)
     filters = merge_filters(read, explicit)
     units = tuple(focus or (named_units if len(named_units) > 1 else ()))
@@ -541,12 +537,14 @@ def understand(
             intent = "aggregate"
     excluded: tuple[str, ...] = ()
     complement = False
+    also = ""
+    joined: Literal["and", "or"] = "and"
     if intent == "aggregate":
         source = _FOLLOWUP_PRONOUN.sub("", question) if focus else asked
         topic = aggregate_topic(_strip_filter_words(source, filters, units))
         if units:
             filters = replace(filters, unit=None)
-        if asked is not standalone and exc:
+        if exc and excepting:
             excluded = tuple(match_units(exc["who"], catalogue)) or (exc["who"].strip(),)
         if (neg := _NOT_MENTIONED.match(topic)) and neg.end() < len(topic):
             topic, complement = aggregate_topic(topic[neg.end() :]), True
@@ -556,17 +554,18 @@ def understand(
             either = None
         if (pair := two or either) and not complement:
             topic, also = aggregate_topic(pair["a"]), aggregate_topic(pair["b"])
-            return Understood(
-                question,
-                standalone,
-                intent,
-                topic,
-                filters,
-                units,
-                excluded=excluded,
-                also=also,
-                joined="and" if two else "or",
-            )
+            joined = "and" if two else "or"
     else:
         topic = standalone
-    return Understood(question, standalone, intent, topic, filters, units, excluded=excluded, complement=complement)
+    return Understood(
+        question,
+        standalone,
+        intent,
+        topic,
+        filters,
+        units,
+        excluded=excluded,
+        complement=complement,
+        also=also,
+        joined=joined,
+    )

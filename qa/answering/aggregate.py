@@ -11,7 +11,7 @@ least the absolute floor.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -26,7 +26,6 @@ from qa.evidence import (
     EvidenceParams,
     ScoredSentences,
     Sentence,
-    SentenceList,
     Topic,
     denial_of,
     score_candidates,
@@ -139,8 +138,39 @@ class _Kept(Counted):
         return self._counted.take([self._keep[p] for p in positions])
 
 
+class _Joined(Counted):
+    """Two verdicts' counted sentences one after the other (a question of two topics)."""
+
+    def __init__(self, first: Counted, second: Counted) -> None:
+        self._first, self._second = first, second
+
+    def __len__(self) -> int:
+        return len(self._first) + len(self._second)
+
+    def units(self) -> list[str]:
+        return self._first.units() + self._second.units()
+
+    def take(self, positions: Sequence[int]) -> list[Sentence]:
+        n = len(self._first)
+        firsts = iter(self._first.take([p for p in positions if p < n]))
+        seconds = iter(self._second.take([p - n for p in positions if p >= n]))
+        return [next(firsts) if p < n else next(seconds) for p in positions]
+
+
 def _left_out(name: str, excluded: Sequence[str]) -> bool:
     return any(e and (e in name or name in e) for e in excluded)
+
+
+def _kept(counted: Counted, keep: Callable[[str], bool]) -> Counted:
+    """The counted sentences of the units `keep` accepts (all of them: `counted` itself)."""
+    names = counted.units()
+    positions = [i for i, n in enumerate(names) if keep(n)]
+    return counted if len(positions) == len(names) else _Kept(counted, positions)
+
+
+def _excluding(u: Understood) -> str:
+    """What an answer's subject adds for the units the question leaves out ("（不含A）")."""
+    return f"（不含{'、'.join(u.excluded)}）" if u.excluded else ""
 
 
 def answer_complement(ctx: AnswerContext, u: Understood, counted: Counted, page: Page) -> Answer:
@@ -153,7 +183,7 @@ def answer_complement(ctx: AnswerContext, u: Understood, counted: Counted, page:
     missing = [(n, r) for n, r in names if n not in stating and not _left_out(n, u.excluded)]
     window = page.window(len(missing))
     units = [UnitEvidence(n, r.doc.doc_id, r.doc.source, ()) for n, r in missing[window.start : window.stop]]
-    subject = f"“{u.topic}”" + (f"（不含{'、'.join(u.excluded)}）" if u.excluded else "")
+    subject = f"“{u.topic}”{_excluding(u)}"
     if not names:
         lines = ["未在已收录报告中找到符合条件的单位。"]
     elif not missing:
@@ -178,26 +208,22 @@ def answer_complement(ctx: AnswerContext, u: Understood, counted: Counted, page:
 
 def answer_two_topics(ctx: AnswerContext, u: Understood, page: Page) -> Answer:
     """ "既提到A又提到B" lists the units on both topics' lists, "A或者B" those on either, each with its sentences about
-    A and about B. Both lists' sentences are built (not one page), so this costs more than one topic at scale."""
-    lists = [verdict(ctx, replace(u, topic=t, also="")) for t in (u.topic, u.also)]
-    names = [set(found.accepted.units()) for found in lists]
-    keep = names[0] & names[1] if u.joined == "and" else names[0] | names[1]
-    sentences = [
-        s for found in lists for s in found.accepted.take(range(len(found.accepted))) if s.hit.doc.display_unit in keep
-    ]
-    shown, total = page_of(SentenceList(sentences), page)
+    A and about B (two verdicts; only the page's sentences are built)."""
+    first, second = (verdict(ctx, replace(u, topic=t, also="")).accepted for t in (u.topic, u.also))
+    a, b = set(first.units()), set(second.units())
+    listed = a & b if u.joined == "and" else a | b
+    both = _kept(_Joined(first, second), lambda n: n in listed and not _left_out(n, u.excluded))
+    shown, total = page_of(both, page)
     citations: list[Citation] = []
     units = group(shown, citations)
     start, end = page.offset, page.offset + len(units)
-    subject = f"“{u.topic}”{'和' if u.joined == 'and' else '或'}“{u.also}”"
-    if u.excluded:
-        subject += f"（不含{'、'.join(u.excluded)}）"
-    both = "同时提到" if u.joined == "and" else "提到"
+    subject = f"“{u.topic}”{'和' if u.joined == 'and' else '或'}“{u.also}”{_excluding(u)}"
+    verb = "同时提到" if u.joined == "and" else "提到"
     if not total:
-        lines = [f"未在已收录报告中找到{both}{subject}的单位。"]
+        lines = [f"未在已收录报告中找到{verb}{subject}的单位。"]
     else:
         lines = [
-            f"共有 {total} 个单位{both}{subject}：" if len(units) == total else page_header(total, subject, start, end)
+            f"共有 {total} 个单位{verb}{subject}：" if len(units) == total else page_header(total, subject, start, end)
         ]
         lines += [unit_line(f"{n}. ", ue, citations) for n, ue in enumerate(units, start + 1)]
         if end < total:
@@ -227,7 +253,7 @@ def answer_aggregate(ctx: AnswerContext, u: Understood, page: Page | None = None
     if u.complement:
         return answer_complement(ctx, u, accepted, page)
     if u.excluded:
-        accepted = _Kept(accepted, [i for i, n in enumerate(accepted.units()) if not _left_out(n, u.excluded)])
+        accepted = _kept(accepted, lambda n: not _left_out(n, u.excluded))
     citations: list[Citation] = []
     sentences, total = page_of(accepted, page)
     units = group(sentences, citations)
@@ -235,8 +261,7 @@ def answer_aggregate(ctx: AnswerContext, u: Understood, page: Page | None = None
     related = found.related if start == 0 else []
     related_units = group([r.sentence for r in related], citations, [r.reason for r in related])
     subject = f"“{u.topic}”" + (f"（归入“{found.concept}”）" if found.concept and found.concept != u.topic else "")
-    if u.excluded:
-        subject += f"（不含{'、'.join(u.excluded)}）"
+    subject += _excluding(u)
     if not total:
         lines = [f"未在已收录报告中找到提到{subject}的单位。"]
     elif not units:

@@ -186,3 +186,7 @@ def test_two_topics_both_or_either(sample_retriever: Retriever) -> None:
     for ue in both.units or []:
         quoted = "".join(both.citations[c - 1].text for c in ue.citation_ids)
         assert "招商" in quoted and "专项资金" in quoted, ue
+    # A unit the question leaves out stays out of a two-topic list too.
+    first = sorted(a & b)[0]
+    rest = answerer.ask(f"除了{first}，还有哪些单位同时提到招商引资和专项资金？")
+    assert {u.unit for u in rest.units or []} == (a & b) - {first} and "不含" in rest.answer, rest.answer
