@@ -42,11 +42,37 @@ _INLINE: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _CLOSING = re.compile(r"^(总之|综上|总而言之|总的来说)")
 _EMPTY = re.compile(r"^(无|暂无|没有|无其他)[^\u4e00-\u9fa5]{0,3}$|^无(其他)?(需要说明的|存在的)?问题[。.]?$")
-# "No problem found" is a statement about the whole report, not a finding (本年度未发现明显问题。).
+# "No problem found" is a statement about the whole report, not a finding (本年度未发现明显问题。, 无需要说明的问题,
+# 均未指出问题, 暂无需整改事项, 存在的问题：无。): nothing found, or nothing of a kind that could be a problem.
+_NONE_OBJECT = r"(?:问题|偏差|情况|违规|违纪|不足|事项|短板|差错|现象)"
 _NONE_FOUND = re.compile(
-    r"(?:未|没有|暂未|尚未)(?:发现|出现)[^。；;！!]{0,24}?(?:问题|偏差|情况|违规|违纪|不足)"
-    r"|(?:无|不存在)(?:明显|重大|突出|其他|任何)?(?:的)?(?:问题|偏差)[。.]?$"
+    r"(?:未|没有|暂未|尚未|均未|并未|没)(?:发现|出现|指出|查出|发生|存在)[^。；;！!]{0,24}?"
+    + _NONE_OBJECT
+    + r"(?:[和及]不足|和问题)?"
+    + r"|(?:无|暂无|没有|不存在|并无|均无)(?:明显|重大|突出|其他|任何|需要说明|需要特别说明|需要整改|需整改|存在){0,2}的?"
+    r"(?:问题|偏差|不足|事项|短板)(?:和不足|和问题|需要整改)?(?=$|[。.，,；;])"
+    r"|(?:无|暂无)(?:问题)?需(?:要)?整改|不存在[^。；;，,]{0,16}(?:情况|现象)"
+    r"|^[^，,。]{0,10}(?:问题|不足)[：:]\s*(?:无|暂无|没有)[。.]?$"
 )
+# …unless what is left of the sentence negates or faults something else ("未发现重大问题，但个别项目进度滞后",
+# "自评称未发现问题，与审计结果不符", "监督流于形式，多年未发现问题").
+_PROBLEM_BESIDES = re.compile(
+    r"(?<![不])不(?![断少仅但])|未(?!来)|没有|缺|难以|滞后|偏[慢低高]|较低|流于形式|走过场|薄弱|差距|但|隐患|风险"
+)
+
+
+def states_no_problem(sentence: str) -> bool:
+    """Whether a sentence says that nothing was found wrong (and states no problem besides).
+
+    >>> [states_no_problem(s) for s in ("本年度未发现明显问题。", "均未指出本单位存在问题。", "存在的问题：无。")]
+    [True, True, True]
+    >>> [states_no_problem(s) for s in ("未发现重大问题，但个别项目进度滞后。", "预算编制不够细化。")]
+    [False, False]
+    """
+    rest = _NONE_FOUND.sub("|", sentence)
+    return rest != sentence and not _PROBLEM_BESIDES.search(rest)
+
+
 # Problems stated outside a problems section, after a turn such as "但也存在一些不足，" in an evaluation conclusion
 # or a 部门决算's 预算绩效 paragraph; they run to the end of the line or to a plan ("下一步，…").
 _TURN = re.compile(
@@ -154,7 +180,7 @@ def _is_finding(text: str) -> bool:
     body = text.strip()
     if len(body) < _MIN_CHARS or _EMPTY.match(body) or body[-1] in "：:":
         return False
-    return not all(_NONE_FOUND.search(body[s:e]) for s, e in sentence_spans(body))
+    return not all(states_no_problem(body[s:e]) for s, e in sentence_spans(body))
 
 
 def _defines_role(node: Node) -> bool:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.findings import states_no_problem
 from ingest.schema import ChunkRow, DocFields, DocRecord, finding_row_text, row_doc
 from qa.findings import snapshot
 from qa.findings.columns import Rows
@@ -391,6 +392,9 @@ class FindingsIndex:
         plans = np.asarray([bool(_PLAN.match(s.text)) for f in findings for s in f.sentences], dtype=bool)
         # A bare sub-heading line ("3、绩效评价方面") heads a statement; it does not state a problem itself.
         labels = np.asarray([bool(_LABEL.match(s.text)) for f in findings for s in f.sentences], dtype=bool)
+        # A sentence that says nothing was found wrong states no problem, whatever it resembles (stores ingested
+        # before extraction dropped such findings still hold them).
+        nothing = np.asarray([states_no_problem(s.text) for f in findings for s in f.sentences], dtype=bool)
         problem = np.repeat(np.asarray([f.role == "problem" for f in findings], dtype=bool), sizes)
         return _Block(
             keys=keys,
@@ -398,7 +402,7 @@ class FindingsIndex:
             vectors=block_vectors.astype(VECTOR_DTYPE),
             scores=scores,
             accepted=accepted,
-            problem=problem & ~plans & ~labels,
+            problem=problem & ~plans & ~labels & ~nothing,
             measure=~problem | plans,
             row_finding=np.repeat(np.arange(len(findings), dtype=np.int64), sizes),
             row_doc=np.repeat(np.asarray(codes, dtype=np.int64), sizes),

@@ -53,6 +53,7 @@ _SOURCES = (
     "qa.findings.snapshot",
     "qa.findings.taxonomy",
     "ingest.schema",
+    "ingest.findings",
     "qa.lexical",
 )
 

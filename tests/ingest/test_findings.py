@@ -7,7 +7,7 @@ from functools import lru_cache
 import pytest
 
 from ingest.clean import clean_text
-from ingest.findings import Finding, extract_findings
+from ingest.findings import Finding, extract_findings, states_no_problem
 from ingest.structure import parse_structure
 from tests.conftest import SAMPLES
 
@@ -139,6 +139,48 @@ def test_one_line_lists_intros_and_empty_sections() -> None:
         ("measure", "（2）加强监督。", ""),
     ]
     assert _extract("报告\n四、存在问题\n无。\n五、下一步工作打算\n暂无") == []
+
+
+# Written for this test (not from the scale bank or its wording sets): ways a report says it found nothing wrong.
+_NOTHING_FOUND = (
+    "经自查，本单位本年度未发现明显问题。",
+    "经逐项核对，未查出违规违纪情况。",
+    "本年度整体支出管理规范，无需要整改的问题。",
+    "综合来看，本部门不存在需要说明的问题。",
+    "本单位暂无其他需要说明的问题。",
+    "存在的不足：暂无。",
+    "本年度各项工作顺利开展，无存在的问题和不足。",
+    "本单位全年各项工作运行良好，暂无需要整改的事项。",
+    "年内接受的各项检查均未指出问题。",
+    "经自评，该项目无明显不足。",
+    "本年度无突出问题，整体运行平稳。",
+    "项目总体运行良好，本次评价未发现突出问题和不足。",
+    "年度任务均已完成，不存在偏离预期目标的情况，无需整改。",
+)
+# Problems that mention finding nothing: what else they say is the problem.
+_PROBLEM_DESPITE = (
+    "自评报告称未发现问题，与审计结果不符。",
+    "内部监督未发现问题，监督作用发挥不明显。",
+    "未发现重大问题，但个别项目进度滞后。",
+    "监督检查流于形式，多年未发现任何问题。",
+    "日常巡查未发现问题，但隐患长期存在。",
+    "部分项目未发现问题即结项，验收把关不严。",
+    "对审计发现的问题未整改到位。",
+)
+
+
+@pytest.mark.parametrize("sentence", _NOTHING_FOUND)
+def test_nothing_found_is_no_finding(sentence: str) -> None:
+    assert states_no_problem(sentence)
+    assert _extract(f"报告\n四、存在的问题\n{sentence}\n五、改进措施\n1、加强管理。") == [
+        ("measure", "1、加强管理。", "")
+    ]
+
+
+@pytest.mark.parametrize("sentence", _PROBLEM_DESPITE)
+def test_a_problem_beside_nothing_found_is_a_finding(sentence: str) -> None:
+    assert not states_no_problem(sentence)
+    assert _extract(f"报告\n四、存在的问题\n{sentence}")[0][:2] == ("problem", sentence)
 
 
 def test_sub_headings_lead_or_stand_alone() -> None:

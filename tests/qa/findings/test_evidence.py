@@ -170,3 +170,29 @@ def test_cosines_are_the_float32_product_of_the_float16_rows(monkeypatch: pytest
     want = np.concatenate([vectors[rows[i : i + 7]].astype(np.float32) @ topic for i in range(0, len(rows), 7)])
     assert got.dtype == np.float64 and np.array_equal(got, want.astype(np.float64))
     assert len(evidence._cosines(Rows([vectors]), rows[:0], topic)) == 0
+
+
+def test_a_sentence_saying_nothing_was_found_is_no_problem_in_an_older_store(
+    empty_retriever: Retriever, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sentence 本年度未发现需要整改的事项。 resembles 绩效评价结果运用不充分 closely enough to be accepted for it. Extraction now
+    drops such a finding; a store ingested before still holds it, and the view must not count it as a problem."""
+    import ingest.findings
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    head = "2021年度部门整体支出绩效自评报告\n一、基本情况\n本单位2021年支出预算100万元，实际支出98万元。\n二、存在的问题\n"
+    (folder / "a.txt").write_text(f"甲市乙区住房和城乡建设局{head}本年度未发现需要整改的事项。\n", encoding="utf-8")
+    (folder / "b.txt").write_text(
+        f"甲市丙区交通运输局{head}绩效评价结果运用不充分，评价结果未与下年度预算安排挂钩。\n", encoding="utf-8"
+    )
+    monkeypatch.setattr(ingest.findings, "_is_finding", lambda text: len(text.strip()) >= 4)  # extraction as before
+    ingest_into(empty_retriever, [folder])
+    answerer = Answerer(empty_retriever)
+    view = answerer.findings.view()
+    rows = {view.finding(int(view.row_finding[r])).sentences[0].text: r for r in range(len(view.row_doc))}
+    nothing = rows["本年度未发现需要整改的事项。"]
+    assert view.row_accepted[nothing].any()  # the categoriser alone would count it …
+    assert not view.row_problem[nothing]  # … the view does not
+    ans = answerer.ask("哪些单位提到绩效评价结果运用不充分？")
+    assert [u.unit for u in ans.units or []] == ["甲市丙区交通运输局"]
