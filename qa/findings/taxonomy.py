@@ -243,7 +243,10 @@ class Categorizer:
             return out
         protos, owner = self._prototype_vectors()
         if len(protos):
-            sims = np.asarray(vectors, dtype=np.float32) @ protos.T
+            # In float64: a float32 product's rounding depends on how many rows go in at once (the BLAS picks its
+            # kernel by shape; on AVX-512 CPUs one row alone differs in the last bit), and a view grown document by
+            # document must hold the scores a fresh build computes for all rows together.
+            sims = np.asarray(vectors, dtype=np.float64) @ protos.T.astype(np.float64)
             for c in range(len(categories)):
                 cols = owner == c
                 if cols.any():
@@ -337,7 +340,8 @@ class ConceptHead:
         return cls(coef, intercept)
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        logits = np.asarray(vectors, dtype=np.float32) @ self.coef.T + self.intercept
+        # float64 for the reason `Categorizer.sentence_scores` gives: the same row, the same value, in any batch.
+        logits = np.asarray(vectors, dtype=np.float64) @ self.coef.T.astype(np.float64) + self.intercept
         logits -= logits.max(axis=1, keepdims=True)
         e = np.exp(logits)
         out: np.ndarray = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
