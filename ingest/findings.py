@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.schema import FINDING_ROLE_OF_SECTION, FindingRole
+from ingest.schema import FINDING_ROLE_OF_SECTION, FindingRole, announces
 from ingest.structure import DocStructure, Node, marker_level, role_of
 from ingest.text import is_table_row, sentence_spans
 
@@ -147,11 +147,25 @@ def _lead_of(text: str, start: int, end: int) -> str:
     return _label(text[start:end].strip().split("\n")[0])
 
 
+# What precedes the first colon of a finding, when it only announces the finding ("对照评价指标，项目实施中还存在一些不足：
+# 与相关部门的信息共享还不够顺畅。", "针对上述问题，下一步将重点做好以下工作：…"): the lead, as it is before a numbered list,
+# not part of the statement (its words, 评价指标 or 自评, would otherwise be judged as the problem's).
+_PREFIX = re.compile(r"[^。；;！？!?：:\n]{2,40}[：:]")
+
+
+def _announced(text: str, start: int, end: int, lead: str) -> tuple[int, int, str]:
+    m = _PREFIX.match(text, start, end)
+    if m is None or not announces(m.group()):
+        return start, end, lead
+    s, e = _trimmed(text, m.end(), end)
+    return (s, e, m.group()[:-1].strip(_TRIM)) if e - s >= _MIN_CHARS else (start, end, lead)
+
+
 def _split(text: str, start: int, end: int, lead: str) -> list[tuple[int, int, str]]:
     """(start, end, lead) of the findings in one unit: one per list number, then one per sub-item."""
     markers = _list_markers(text, start, end)
     if not markers:
-        return [(start, end, lead)]
+        return [_announced(text, start, end, lead)]
     if markers[0] > start:
         pre_s, pre_e = _trimmed(text, start, markers[0])
         if pre_e > pre_s:

@@ -325,12 +325,17 @@ def finding_row_span(meta: Mapping[str, Any]) -> tuple[int, int]:
 _ANNOUNCING_LEAD = re.compile(r"存在|以下|如下|表现在|主要有|几个方面|问题|不足")
 
 
+def announces(lead: str) -> bool:
+    """Whether a lead only announces what follows (see `_ANNOUNCING_LEAD`)."""
+    return bool(_ANNOUNCING_LEAD.search(lead))
+
+
 def finding_row_text(text: str, meta: Mapping[str, Any]) -> str:
     """What a finding-sentence row is judged by (embedded at ingest, matched against category keywords): the sentence
     with the lead it stands under when that lead names a subject ("绩效指标设置方面：二是效益指标与项目内容关联度不高"),
     which a bare sub-item leaves implicit. The row's own text stays the exact document span it cites."""
     lead = str(meta.get("lead") or "")
-    return f"{lead}：{text}" if lead and not _ANNOUNCING_LEAD.search(lead) else text
+    return f"{lead}：{text}" if lead and not announces(lead) else text
 
 
 def with_doc(meta: Mapping[str, Any], doc: DocFields) -> Metadata:

@@ -141,6 +141,18 @@ def test_one_line_lists_intros_and_empty_sections() -> None:
     assert _extract("报告\n四、存在问题\n无。\n五、下一步工作打算\n暂无") == []
 
 
+def test_an_announcing_opening_is_the_lead_not_the_statement() -> None:
+    """Its words (评价指标, 自评) are not the problem's: 与相关部门的信息共享还不够顺畅 was counted as 绩效目标不够细化量化."""
+    doc = "报告\n四、存在的问题\n对照评价指标，项目实施中还存在一些不足：与相关部门的信息共享还不够顺畅。"
+    assert _extract(doc) == [("problem", "与相关部门的信息共享还不够顺畅。", "对照评价指标，项目实施中还存在一些不足")]
+    measures = "报告\n五、改进措施\n针对上述问题，下一步将重点做好以下工作：加强部门协同。"
+    assert _extract(measures) == [("measure", "加强部门协同。", "针对上述问题，下一步将重点做好以下工作")]
+    # A subject before the colon is part of the statement; so is an opening with nothing after it worth a finding.
+    subject = "报告\n四、存在的问题\n绩效指标设置方面：效益指标与项目内容关联度不高。"
+    assert _extract(subject) == [("problem", "绩效指标设置方面：效益指标与项目内容关联度不高。", "")]
+    assert _extract("报告\n四、存在的问题\n存在的问题：无。") == []
+
+
 # Written for this test (not from the scale bank or its wording sets): ways a report says it found nothing wrong.
 _NOTHING_FOUND = (
     "经自查，本单位本年度未发现明显问题。",
