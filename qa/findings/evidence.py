@@ -260,7 +260,8 @@ def finding_verdict(
     index: FindingsIndex, scoring: Scoring, topic: Topic, role: str, filters: Filters
 ) -> FindingVerdict:
     """The verdict of a problem or measure topic: through its concept when it maps onto one, else scored."""
-    concept = index.categorizer.topic_concept(topic.text, topic.vector)
+    key_words = KeyTerms.key_words(set(tokenize(topic.text)))
+    concept = index.categorizer.topic_concept(topic.text, topic.vector, key_words)
     if concept is not None:
         return concept_verdict(index, concept, role, filters)
     return scored_verdict(index, scoring, topic, role, filters)

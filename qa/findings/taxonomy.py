@@ -72,6 +72,11 @@ class Category:
             return 0
         return min(cap, sum(1 for k in self.keywords if k.search(text)))
 
+    @cached_property
+    def text(self) -> str:
+        """Its prototype texts joined: what a question's key words are looked up in (`topic_concept`)."""
+        return "|".join(self.prototypes())
+
     def prototypes(self) -> list[str]:
         """The texts its score compares with. The fallback's own name and description describe nothing; its
         examples (problems of no concept) are what a sentence of no concept resembles."""
@@ -300,8 +305,9 @@ class Categorizer:
             return [Assignment(FALLBACK, round(min(1.0, max(0.0, 0.5 + gap)), 3), 0)]
         return sorted(found, key=lambda a: -a.confidence)
 
-    def topic_concept(self, topic: str, vector: np.ndarray) -> int | None:
-        """The concept (category index) a question's topic names, or None (another subject, or not clearly one)."""
+    def topic_concept(self, topic: str, vector: np.ndarray, key_words: Sequence[str] = ()) -> int | None:
+        """The concept (category index) a question's topic names, or None (another subject, or not clearly one).
+        `key_words`: the topic's own words that say what it is about (qa.evidence.KeyTerms), when the caller has them."""
         scores = self.sentence_scores([topic], vector[None, :])
         hit = np.flatnonzero(self.accepted(scores, topic=True)[0])
         if not len(hit):
@@ -309,6 +315,12 @@ class Categorizer:
         c, p = int(hit[0]), self.params
         weak = bool(p.head_weight) and scores[0, c] < p.topic_sure
         if weak and self.head().probabilities(vector[None, :])[0, c] < p.topic_min_probability:
+            return None
+        # A weak mapping none of whose key words the concept's texts use is a subject they do not cover: 施工现场没做
+        # 围挡和覆盖 reached 项目前期工作不足 (0.86) and 编外人员社保没交足 专业人才缺乏 (0.86), each listing 40-50 units.
+        # Only the words not inside a longer one count (施工 of 施工现场 is in the concept's texts, 施工现场 is not).
+        whole = [w for w in key_words if not any(w != o and w in o for o in key_words)]
+        if weak and whole and not any(w in self.categories[c].text for w in whole):
             return None
         return c
 
