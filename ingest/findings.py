@@ -166,12 +166,19 @@ def _split(text: str, start: int, end: int, lead: str) -> list[tuple[int, int, s
     markers = _list_markers(text, start, end)
     if not markers:
         return [_announced(text, start, end, lead)]
+    out: list[tuple[int, int, str]] = []
     if markers[0] > start:
         pre_s, pre_e = _trimmed(text, start, markers[0])
+        sentences = sentence_spans(text, pre_s, pre_e) if "\n" not in text[pre_s:pre_e] else []
+        if len(sentences) > 1:
+            # Items inline after several sentences ("…流于表面。项目管理制度不健全。绩效自评工作不够扎实，一是…二是…"): the
+            # sentence right before them is their lead, the ones before it are statements of their own.
+            s, e = _trimmed(text, pre_s, sentences[-1][0])
+            out.append((s, e, lead))
+            pre_s = sentences[-1][0]
         if pre_e > pre_s:
             lead = _lead_of(text, pre_s, pre_e) or lead
     bounds = markers + [end]
-    out: list[tuple[int, int, str]] = []
     for s, e in zip(bounds, bounds[1:]):
         # A list item may carry sub-items of its own ("2、…：一是…二是…"): cut those too.
         out += _split(text, s, e, lead) if _list_markers(text, s + 1, e) else [(s, e, lead)]

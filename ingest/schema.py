@@ -333,9 +333,12 @@ def announces(lead: str) -> bool:
 def finding_row_text(text: str, meta: Mapping[str, Any]) -> str:
     """What a finding-sentence row is judged by (embedded at ingest, matched against category keywords): the sentence
     with the lead it stands under when that lead names a subject ("绩效指标设置方面：二是效益指标与项目内容关联度不高"),
-    which a bare sub-item leaves implicit. The row's own text stays the exact document span it cites."""
+    which a bare sub-item leaves implicit. The row's own text stays the exact document span it cites. Only the
+    finding's first sentence takes the lead: the item it heads; what follows in the same finding may be another
+    statement ("…二是效益指标与项目内容关联度不高。“三公”经费控制不够严格。" read as a 绩效指标 statement twice)."""
     lead = str(meta.get("lead") or "")
-    return f"{lead}：{text}" if lead and not announces(lead) else text
+    first = int(meta.get("sentence_index") or 0) == 0
+    return f"{lead}：{text}" if lead and first and not announces(lead) else text
 
 
 def with_doc(meta: Mapping[str, Any], doc: DocFields) -> Metadata:

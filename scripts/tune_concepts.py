@@ -53,7 +53,10 @@ def main() -> int:
     # Cosine and keyword parts of every row's score, apart, so the keyword weight can vary without re-reading.
     vectors = view.vectors.take(np.arange(len(view.vectors)))
     findings = [view.finding(int(view.row_finding[r])) for r in range(len(vectors))]
-    texts = [finding_row_text(f.sentences[r - f.first_row].text, {"lead": f.lead}) for r, f in enumerate(findings)]
+    texts = [
+        finding_row_text(f.sentences[r - f.first_row].text, {"lead": f.lead, "sentence_index": r - f.first_row})
+        for r, f in enumerate(findings)
+    ]
     zero_kw = Categorizer(base.taxonomy, embedder, replace(base.params, keyword_weight=0.0))
     cos = zero_kw.sentence_scores(texts, vectors)
     one_kw = Categorizer(base.taxonomy, embedder, replace(base.params, keyword_weight=1.0, keyword_hits=1000))

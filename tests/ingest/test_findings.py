@@ -153,6 +153,23 @@ def test_an_announcing_opening_is_the_lead_not_the_statement() -> None:
     assert _extract("报告\n四、存在的问题\n存在的问题：无。") == []
 
 
+def test_sentences_before_inline_items_are_statements_the_last_one_their_lead() -> None:
+    """An evaluation conclusion that turns to problems and runs them on: the sentences before "一是…二是…" were all
+    taken as the items' lead and lost (项目管理制度不健全 was no finding)."""
+    doc = (
+        "报告\n六、绩效评价结论\n经综合评价，项目自评得分95.6分。评价中也发现一些问题，由于评价结果未与预算挂钩，"
+        "结果运用流于表面。项目管理制度不健全。绩效自评工作不够扎实，一是打分依据不充分；二是问题分析不深入。"
+    )
+    assert _extract(doc) == [
+        ("problem", "由于评价结果未与预算挂钩，结果运用流于表面。项目管理制度不健全。", ""),
+        ("problem", "一是打分依据不充分", "绩效自评工作不够扎实"),
+        ("problem", "二是问题分析不深入。", "绩效自评工作不够扎实"),
+    ]
+    # One sentence before the items is their lead, as before.
+    one = "报告\n四、存在的问题\n1、部分项目管理不够规范。一是台账不全；二是验收不及时。"
+    assert [lead for _, _, lead in _extract(one)] == ["部分项目管理不够规范", "部分项目管理不够规范"]
+
+
 # Written for this test (not from the scale bank or its wording sets): ways a report says it found nothing wrong.
 _NOTHING_FOUND = (
     "经自查，本单位本年度未发现明显问题。",

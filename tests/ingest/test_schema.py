@@ -73,6 +73,12 @@ def test_a_finding_sentence_is_judged_under_a_lead_that_names_a_subject() -> Non
     assert finding_row_text(sentence, {"lead": "绩效指标设置方面"}) == "绩效指标设置方面：" + sentence
     assert finding_row_text(sentence, {"lead": "主要存在以下问题"}) == sentence  # a lead that only announces
     assert finding_row_text(sentence, {}) == sentence
+    # Only the finding's first sentence stands under the lead; the next one may state something else.
+    then = "“三公”经费控制不够严格。"
+    assert (
+        finding_row_text(sentence, {"lead": "绩效指标设置方面", "sentence_index": 0}) == "绩效指标设置方面：" + sentence
+    )
+    assert finding_row_text(then, {"lead": "绩效指标设置方面", "sentence_index": 1}) == then
 
 
 def test_a_metadata_edit_replaces_the_document_fields_only() -> None:
