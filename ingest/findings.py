@@ -61,16 +61,31 @@ _PROBLEM_BESIDES = re.compile(
 )
 
 
+# A problem put right ("上年度审计指出的资产管理不规范问题已整改到位。") is no problem of the report's year: the sentence
+# ends on it having been rectified, and nothing in it says part of it, or something else, is still open.
+_PUT_RIGHT = re.compile(
+    r"(?:(?:已经?|均已|已全部|全部)(?:得到)?(?:整改|纠正|解决)(?:到位|完毕|完成)?|(?<![未没不])整改(?:到位|完毕))"
+    r"[^，,；;。]{0,4}[。.！!]?$"
+)
+_STILL_OPEN = re.compile(r"部分|个别|尚|仍|还|但|未(?!来)|没有|不到位")
+
+
 def states_no_problem(sentence: str) -> bool:
-    """Whether a sentence says that nothing was found wrong (and states no problem besides).
+    """Whether a sentence says that nothing was found wrong (and states no problem besides), or that what was found
+    has been put right.
 
     >>> [states_no_problem(s) for s in ("本年度未发现明显问题。", "均未指出本单位存在问题。", "存在的问题：无。")]
     [True, True, True]
     >>> [states_no_problem(s) for s in ("未发现重大问题，但个别项目进度滞后。", "预算编制不够细化。")]
     [False, False]
+    >>> [states_no_problem(s) for s in ("上年度指出的政府采购不规范问题已得到纠正。", "部分问题至今未整改到位。")]
+    [True, False]
     """
     rest = _NONE_FOUND.sub("|", sentence)
-    return rest != sentence and not _PROBLEM_BESIDES.search(rest)
+    if rest != sentence:
+        return not _PROBLEM_BESIDES.search(rest)
+    put_right = _PUT_RIGHT.search(sentence.strip())
+    return put_right is not None and not _STILL_OPEN.search(sentence[: put_right.start()] + sentence[put_right.end() :])
 
 
 # Problems stated outside a problems section, after a turn such as "但也存在一些不足，" in an evaluation conclusion

@@ -185,6 +185,10 @@ _NOTHING_FOUND = (
     "本年度无突出问题，整体运行平稳。",
     "项目总体运行良好，本次评价未发现突出问题和不足。",
     "年度任务均已完成，不存在偏离预期目标的情况，无需整改。",
+    # A problem of an earlier year, put right: the categoriser alone gives it its concept (资产管理不规范).
+    "上年度审计指出的资产管理不规范问题已整改到位。",
+    "针对上年度绩效评价指出的专账核算问题，本年度已整改完成。",
+    "去年指出的政府采购不规范问题已得到纠正。",
 )
 # Problems that mention finding nothing: what else they say is the problem.
 _PROBLEM_DESPITE = (
@@ -195,6 +199,10 @@ _PROBLEM_DESPITE = (
     "日常巡查未发现问题，但隐患长期存在。",
     "部分项目未发现问题即结项，验收把关不严。",
     "对审计发现的问题未整改到位。",
+    "部分问题至今未整改到位。",
+    "上年度指出的问题已整改，但资金使用效益仍不高。",
+    "个别问题已整改到位，其余正在整改。",
+    "已整改到位的问题出现反弹。",
 )
 
 
