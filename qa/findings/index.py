@@ -392,8 +392,8 @@ class FindingsIndex:
         plans = np.asarray([bool(_PLAN.match(s.text)) for f in findings for s in f.sentences], dtype=bool)
         # A bare sub-heading line ("3、绩效评价方面") heads a statement; it does not state a problem itself.
         labels = np.asarray([bool(_LABEL.match(s.text)) for f in findings for s in f.sentences], dtype=bool)
-        # A sentence that says nothing was found wrong states no problem, whatever it resembles (stores ingested
-        # before extraction dropped such findings still hold them).
+        # A sentence that says nothing was found wrong, or that a problem was put right, states no problem, whatever
+        # it resembles (stores ingested before extraction dropped such findings still hold them).
         nothing = np.asarray([states_no_problem(s.text) for f in findings for s in f.sentences], dtype=bool)
         problem = np.repeat(np.asarray([f.role == "problem" for f in findings], dtype=bool), sizes)
         return _Block(
