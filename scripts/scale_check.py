@@ -29,9 +29,8 @@ import yaml
 from qa.answer import Answerer
 from qa.answering import prepared
 from qa.embeddings import Embedder, get_embedder
-from qa.evidence import KeyTerms
 from qa.findings import Categorizer, load_taxonomy
-from qa.lexical import tokenize
+from qa.findings.evidence import topic_concept
 from qa.retrieve import open_retriever
 from qa.scale.bank import Bank, load_bank, load_common
 from qa.scale.generate import DEFAULT_DOCS, DEFAULT_SEED, generate_library
@@ -103,8 +102,7 @@ def main() -> int:
 
     def mapped(question: str) -> int | None:
         topic = aggregate_topic(question)
-        key_words = KeyTerms.key_words(set(tokenize(topic)))  # as answers map it (qa.findings.evidence)
-        return categorizer.topic_concept(topic, embedder.encode_queries([topic])[0], key_words)
+        return topic_concept(categorizer, topic, embedder.encode_queries([topic])[0])
 
     right = other = total = negatives = false_negatives = 0
     map_right = map_wrong = map_total = nobody_mapped = nobody_total = 0

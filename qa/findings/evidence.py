@@ -26,6 +26,7 @@ from ingest.schema import SECTION_ROLE_OF_FINDING
 from qa.evidence import Counted, Coverage, KeyTerms, Scoring, Sentence, SentenceList, Topic, combine
 from qa.findings.columns import Rows
 from qa.findings.index import FindingsIndex, View
+from qa.findings.taxonomy import Categorizer
 from qa.lexical import tokenize
 from qa.retrieve import Filters, Hit
 
@@ -256,12 +257,17 @@ def scored_verdict(index: FindingsIndex, scoring: Scoring, topic: Topic, role: s
     return FindingVerdict(accepted, related)
 
 
+def topic_concept(categorizer: Categorizer, text: str, vector: np.ndarray) -> int | None:
+    """The concept a question's topic maps onto, with its key words (`Categorizer.topic_concept`): how answers map
+    it, and what scripts/scale_check.py measures."""
+    return categorizer.topic_concept(text, vector, KeyTerms.key_words(set(tokenize(text))))
+
+
 def finding_verdict(
     index: FindingsIndex, scoring: Scoring, topic: Topic, role: str, filters: Filters
 ) -> FindingVerdict:
     """The verdict of a problem or measure topic: through its concept when it maps onto one, else scored."""
-    key_words = KeyTerms.key_words(set(tokenize(topic.text)))
-    concept = index.categorizer.topic_concept(topic.text, topic.vector, key_words)
+    concept = topic_concept(index.categorizer, topic.text, topic.vector)
     if concept is not None:
         return concept_verdict(index, concept, role, filters)
     return scored_verdict(index, scoring, topic, role, filters)
