@@ -174,9 +174,10 @@ class SentenceList(Counted):
         return [self._sentences[i] for i in positions]
 
 
-# A topic asking whether something happened ("项目施工时发生过安全事故") is not stated by a sentence denying it ("全年未发生
-# 安全事故", the stock line of a report's safety paragraph): the corpus-wide pass matches their words all the same.
-_OCCURS = r"发生|出现|存在|发现|有过"
+# A topic asking whether something happened ("项目施工时发生过安全事故") or was done ("完成了工程招投标工作") is not stated
+# by a sentence denying it ("全年未发生安全事故", the stock line of a report's safety paragraph; "本年度未产生项目招投标等
+# 情况"): the corpus-wide pass matches their words all the same.
+_OCCURS = r"发生|出现|存在|发现|有过|产生|开展|完成"
 _DENIED = re.compile(rf"(?:未|没有|没|无|不|从未|均未|杜绝)(?:{_OCCURS})")
 _ASSERTED = re.compile(_OCCURS)
 
@@ -188,8 +189,10 @@ def denial_of(topic: str) -> Callable[[str], bool] | None:
     >>> denied = denial_of("项目施工时发生过安全事故")
     >>> denied("安全生产责任制落实到位，全年未发生安全事故。"), denied("6月施工时发生一起安全事故。")
     (True, False)
-    >>> denial_of("安全事故"), denial_of("没有发生安全事故")
-    (None, None)
+    >>> denial_of("完成了工程招投标工作")("本年度未产生项目招投标等情况。")
+    True
+    >>> denial_of("安全事故"), denial_of("没有发生安全事故"), denial_of("未完成年度目标")
+    (None, None, None)
     """
     if not _ASSERTED.search(topic) or _DENIED.search(topic):
         return None

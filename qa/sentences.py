@@ -37,20 +37,24 @@ from qa.lexical import _tokenizer_fingerprint, tokenize
 
 log = logging.getLogger("qa.sentences")
 MIN_CHARS = 6  # shorter sentences ("合计。") are never evidence
+# What may end a heading line but not its section name (the parser drops it): compared without it.
+_HEADING_END = "。．.；;：:，,、 "
 # Bump when what an entry holds changes (splitting rules, token recipe): old segments are then ignored.
-_RECIPE = "sentences 2"
+_RECIPE = "sentences 3"
 _SEGMENT_CHUNKS = 4096  # chunks per segment written by the pass: ~26k sentences, ~40 MB of vectors
 _SETTLE_SECONDS = 60.0  # files younger than this may belong to a write or a document still in progress
 
 
 def chunk_sentences(text: str, section: str) -> list[tuple[int, int]]:
     """Spans (offsets in `text`) of a chunk's sentences that can be evidence: not too short, and not a bare
-    heading of its own section ("七、存在的问题及原因分析")."""
-    heading_lines = {p.strip() for p in section.split(" > ")}
+    heading of its own section ("七、存在的问题及原因分析", also when the line ends in 。 and the section name does not:
+    a template's "（一）项目组织情况（包括项目招投标情况、调整情况、完成验收等）分析。" says what to report, not what
+    the unit did, and counted it for 哪些单位完成了工程招投标工作)."""
+    heading_lines = {p.strip().rstrip(_HEADING_END) for p in section.split(" > ")}
     out = []
     for s, e in sentence_spans(text):
         stripped = text[s:e].strip()
-        if len(stripped) >= MIN_CHARS and stripped not in heading_lines:
+        if len(stripped) >= MIN_CHARS and stripped.rstrip(_HEADING_END) not in heading_lines:
             out.append((s, e))
     return out
 

@@ -53,6 +53,17 @@ def _sources(retriever: Retriever, ids: list[str]) -> list[ChunkSource]:
     return [ChunkSource.of_row(r, entry_key(r.id, k)) for r, k in zip(retriever.store.get_chunks(ids), keys)]
 
 
+def test_a_heading_of_its_own_section_is_no_evidence_sentence() -> None:
+    """With or without the 。 the parser drops from the section name; a sentence merely ending like it is kept."""
+    section = "三、项目组织实施情况 > （一）项目组织情况（包括项目招投标情况、调整情况、完成验收等）分析"
+    text = "（一）项目组织情况（包括项目招投标情况、调整情况、完成验收等）分析。\n本年度未产生项目招投标等情况。\n三、项目组织实施情况"
+    assert [text[s:e] for s, e in sentences.chunk_sentences(text, section)] == ["本年度未产生项目招投标等情况。"]
+    assert [text[s:e] for s, e in sentences.chunk_sentences(text, "三、项目组织实施情况")] == [
+        "（一）项目组织情况（包括项目招投标情况、调整情况、完成验收等）分析。",
+        "本年度未产生项目招投标等情况。",
+    ]
+
+
 def test_prepared_sentences_give_the_reference_scores(sample_retriever: Retriever, tmp_path: Path) -> None:
     """Oracle: the column-wise pass, with nothing prepared, with everything prepared and with half prepared,
     scores exactly the sentences score_sentences scores on the same candidate chunks, in the same order."""

@@ -81,6 +81,11 @@ def test_counts_worded_as_a_tail_are_aggregates(sample_retriever: Retriever) -> 
         "预算编制不够细化的单位是哪几个？",
         "我想知道哪些单位预算编制不够细化",
         "哪些单位谈到预算编制不够细化？",
+        # Session 24: frames of what a report states (写明了 / 说明了 / 披露了 / 写到).
+        "哪些单位写明了预算编制不够细化？",
+        "哪些单位在报告中说明了预算编制不够细化？",
+        "哪些单位披露了预算编制不够细化？",
+        "哪些单位写到了预算编制不够细化？",
         # Session 17 (eval_sets/scale/independent_*.yaml): 谁家, 有没有 + any kind of unit, kinds joined, 的是谁.
         "谁家提到了预算编制不够细化？",
         "谁家的预算编制不够细化？",

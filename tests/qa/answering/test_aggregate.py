@@ -32,6 +32,14 @@ def test_aggregate_answers_come_from_findings_and_fall_back(sample_retriever: Re
     assert invest.units and all(c.hit.chunk_index >= 0 for c in invest.citations)
 
 
+def test_a_template_heading_is_not_what_a_unit_did(sample_retriever: Retriever) -> None:
+    """Session 24: 芙蓉区商务局's template heading "（一）项目组织情况（包括项目招投标情况、调整情况、完成验收等）分析。"
+    (the line ends in 。, its section name does not) counted it for completed tendering; under it the report says
+    本年度未产生项目招投标等情况. 大祥 states it: …及工程招投标等工作已全部完成."""
+    ans = Answerer(sample_retriever).ask("哪些单位完成了工程招投标工作？")
+    assert [u.unit for u in ans.units or []] == ["湖南省大祥工业集中区管理委员会"], ans.answer
+
+
 @pytest.mark.parametrize(
     "asked", ["提到招商引资的单位，请列出来。", "招商引资的，列出来", "提到招商引资的乡镇单位有哪些？"]
 )
