@@ -80,6 +80,17 @@ def nouns(text: str) -> list[str]:
     return [p.word for p in _tagger().lcut(text) if p.flag in _NOUN_TAGS]
 
 
+def opens_with_noun(text: str) -> bool:
+    """Whether the text's first word is a noun (as `nouns` reads them): "公用经费占多少" names what it asks about,
+    "同比增长了多少" and "占比多少" only ask something more about what was named before.
+
+    >>> opens_with_noun("公用经费占基本支出的比例是多少？"), opens_with_noun("同比增长了多少？")
+    (True, False)
+    """
+    first = next(iter(_tagger().lcut(text)), None)
+    return first is not None and first.flag in _NOUN_TAGS
+
+
 def words(text: str) -> list[str]:
     """jieba's plain segmentation (each character of the text in exactly one word, punctuation included)."""
     out: list[str] = _tokenizer().lcut(text)  # jieba is untyped; lcut returns a list of str

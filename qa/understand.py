@@ -19,7 +19,7 @@ from typing import Literal
 
 from ingest.schema import DocRecord
 from qa.evidence import topic_role
-from qa.lexical import words
+from qa.lexical import opens_with_noun, words
 from qa.retrieve import Filters
 
 Intent = Literal["aggregate", "lookup"]
@@ -485,15 +485,49 @@ def _listing_question(history: Sequence[Turn]) -> str | None:
     return None
 
 
-def _previous_question(history: Sequence[Turn]) -> str | None:
-    return next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()), None)
+def _previous_question(history: Sequence[Turn], catalogue: Sequence[DocRecord]) -> str | None:
+    """The previous question as it was understood: a follow-up of a follow-up ("人员经费呢？" then "那公用经费占多少？")
+    builds on "赫山区投资促进服务中心2021年人员经费是多少？", not on the words "人员经费呢？"."""
+    for i in range(len(history) - 1, -1, -1):
+        t = history[i]
+        if t.role == "user" and t.content.strip():
+            return understand(t.content, history[:i], catalogue).standalone
+    return None
+
+
+# A short follow-up that names a new item of the same unit and year: "人员经费呢？", "那公用经费占多少？" or "公用经费占
+# 基本支出的比例是多少？" after "赫山区投资促进服务中心2021年基本支出是多少？" asks it of the scope of the previous
+# question (the words naming its unit, region and year), not of its item (基本支出).
+_NEW_SUBJECT = re.compile(r"^(?:那么|那)(?!个|些|里|儿|时|样)")
+
+
+def _scope_and_tail(previous: str, catalogue: Sequence[DocRecord]) -> tuple[str, str] | None:
+    """The previous question's scope words (a prefix of it) and its asking tail ("是多少？"): None when it names no
+    unit, region or year, or its scope words do not come first."""
+    core = _ASKING_TAIL.sub("", previous)
+    filters, units = read_filters(core, catalogue)
+    if not (filters.unit or filters.region or filters.year):
+        return None
+    item = _strip_filter_words(core, filters, units)
+    if 2 <= len(item) < len(core) and core.endswith(item):
+        return core[: -len(item)], previous[len(core) :]
+    # The item is not a phrase after the scope ("…总产值同比增长了"): the scope ends with its last year or name.
+    ends = [m.end() for m in _YEAR.finditer(core)]
+    names = [*(filters.region,), *(a for u in units for a in unit_aliases(u, ""))]
+    ends += [core.find(n) + len(n) for n in names if n and n in core]
+    return (core[: max(ends)], previous[len(core) :]) if ends and max(ends) < len(core) else None
+
+
+def _names_scope(text: str, catalogue: Sequence[DocRecord]) -> bool:
+    f, _ = read_filters(text, catalogue)
+    return bool(f.unit or f.region or f.year)
 
 
 def understand(
     question: str, history: Sequence[Turn], catalogue: Sequence[DocRecord], explicit: Filters | None = None
 ) -> Understood:
     question = normalize_years(question.strip())
-    previous = _previous_question(history)
+    previous = _previous_question(history, catalogue)
     standalone = question
     focus: list[str] = []
     continued = _continued(question, history)
@@ -512,17 +546,37 @@ def understand(
         else:
             standalone = f"{part['part']}{listing}" if part else listing
     elif previous and _FOLLOWUP_ELLIPSIS.match(question):
-        # "那2022年的呢？": the previous question with the new year (or other qualifier) put in.
+        # "那2022年的呢？": the previous question with the new year put in; "人员经费呢？": with the new item in place of
+        # its own; another qualifier: put in front.
+        # "那大祥工业集中区呢？": the previous question asked of that unit (or place), in the same year.
         year_m = _YEAR.search(question)
-        standalone = _with_year(previous, year_m.group(1)) if year_m else f"{question.rstrip('？?呢的')}{previous}"
+        asked_item = _NEW_SUBJECT.sub("", question.rstrip("？?呢的"))
+        split = None if year_m else _scope_and_tail(previous, catalogue)
+        other, _ = read_filters(asked_item, catalogue)
+        if year_m:
+            standalone = _with_year(previous, year_m.group(1))
+        elif split and (other.unit or other.region):
+            year = read_filters(split[0], catalogue)[0].year
+            standalone = f"{asked_item}{f'{year}年' if year else ''}{previous[len(split[0]) :]}"
+        elif split and 2 <= len(asked_item) <= 10:
+            standalone = f"{split[0]}{asked_item}{split[1] or '是多少？'}"
+        else:
+            standalone = f"{question.rstrip('？?呢的')}{previous}"
     elif history and _FOLLOWUP_PRONOUN.search(question):
         focus = _previous_units(history, catalogue)
         if focus:
             standalone = _FOLLOWUP_PRONOUN.sub("、".join(focus), question, count=1)
 
     elif previous and len(question) <= 16 and not _AGGREGATE.search(question) and not match_units(question, catalogue):
-        # "同比增长了多少？" after "大祥工业集中区2021年规模以上工业总产值是多少？": same subject, new predicate.
-        standalone = _ASKING_TAIL.sub("", previous) + question
+        # "同比增长了多少？" after "大祥工业集中区2021年规模以上工业总产值是多少？": same subject, new predicate. "那公用经费
+        # 占多少？": a new subject of the same unit and year.
+        asked = _NEW_SUBJECT.sub("", question)
+        new_subject = asked != question or opens_with_noun(asked)
+        split = _scope_and_tail(previous, catalogue) if new_subject else None
+        if split and not _names_scope(asked, catalogue):
+            standalone = split[0] + asked
+        else:
+            standalone = _ASKING_TAIL.sub("", previous) + question
 
     # The units an "except" clause names are no filter: the rest of the question is read without it.
     exc = _EXCEPT.match(standalone) if not focus else None

@@ -308,20 +308,9 @@ def yes_no_key(question: str, ignore: set[str], lexical: LexicalIndex) -> str | 
 
 
 def answer_lookup(ctx: AnswerContext, u: Understood, top_k: int | None) -> Answer:
-    ev = lookup_evidence(ctx, u, top_k)
+    ev, chosen, _ = lookup_answer(ctx, u, top_k)
     if not ev.hits:
         return decline(u, "未在已收录报告中找到与该问题相关的内容。", [])
-    ignore = unit_words(ev.hits)
-    lexical = ctx.scoring().lexical
-    subject = KeyTerms(set(tokenize(u.standalone)) - ignore, lexical.idf)
-    ask = asked_number(u.standalone, subject)
-    # A report's title line names the unit, the year and the kind: it repeats a question's words, never answers it.
-    titles = {_bare(h.doc.title) for h in ev.hits if h.doc.title}
-    sentences = [s for s in ev.sentences if not (len(_bare(s.text)) >= 6 and any(_bare(s.text) in t for t in titles))]
-    key = yes_no_key(u.standalone, ignore, lexical) if not ev.from_section else None
-    if key is not None:
-        sentences = [s for s in sentences if key in s.text.lower()]
-    chosen = choose_lookup(sentences, ev.role, ev.from_section, ctx.params, ask)
     if not chosen:
         return decline(u, "未在已收录报告中找到能回答该问题的内容。", ev.hits)
     if ctx.composer is not None:
@@ -333,6 +322,28 @@ def answer_lookup(ctx: AnswerContext, u: Understood, top_k: int | None) -> Answe
     citations = [Citation(i, s.hit, s.text, s.char_start, s.char_end, s.score) for i, s in enumerate(chosen, 1)]
     body = "".join(f"{c.text.strip()}[{c.id}]" for c in citations)
     return Answer(f"{best.hit.doc.display_unit}：{body}", "lookup", u.standalone, citations, None, [], u.filters)
+
+
+def lookup_answer(
+    ctx: AnswerContext, u: Understood, top_k: int | None = None
+) -> tuple[LookupEvidence, list[Sentence], NumberAsk | None]:
+    """The lookup's evidence, its answering sentences best first ([]: declined) after every check a lookup answer
+    passes (the asked number, a named item, a yes/no question's noun, never a title line), and the number asked for
+    (None: the question asks for none)."""
+    ev = lookup_evidence(ctx, u, top_k)
+    if not ev.hits:
+        return ev, [], None
+    ignore = unit_words(ev.hits)
+    lexical = ctx.scoring().lexical
+    subject = KeyTerms(set(tokenize(u.standalone)) - ignore, lexical.idf)
+    ask = asked_number(u.standalone, subject)
+    # A report's title line names the unit, the year and the kind: it repeats a question's words, never answers it.
+    titles = {_bare(h.doc.title) for h in ev.hits if h.doc.title}
+    sentences = [s for s in ev.sentences if not (len(_bare(s.text)) >= 6 and any(_bare(s.text) in t for t in titles))]
+    key = yes_no_key(u.standalone, ignore, lexical) if not ev.from_section else None
+    if key is not None:
+        sentences = [s for s in sentences if key in s.text.lower()]
+    return ev, choose_lookup(sentences, ev.role, ev.from_section, ctx.params, ask), ask
 
 
 def _written(ctx: AnswerContext, u: Understood, hits: list[Hit]) -> Answer | None:

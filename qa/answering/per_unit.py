@@ -1,14 +1,31 @@
 """Follow-ups about named units ("它们分别提出了什么改进措施？" after an aggregate): each unit's best sentences on
-the topic, from its own report, read in document order."""
+the topic, from its own report, read in document order. A follow-up asking each unit for a number ("这些单位的基本
+支出分别是多少？") is a lookup per unit, with every check a lookup answer passes: a unit whose report does not state
+it is said to have none, instead of being answered with its best-scoring lines (a title, a heading)."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from qa.answering.context import AnswerContext
-from qa.answering.lookup import asked_role
+from qa.answering.lookup import asked_role, lookup_answer
 from qa.answering.result import Answer, Citation, group, unit_line
 from qa.evidence import Sentence, Topic, score_sentences
 from qa.retrieve import Filters, Hit
 from qa.understand import Understood
+
+_EACH = re.compile(r"分别|各自|(?<=[的])各|^各|各(?=[有是])")
+
+
+def _asked_of(unit: str, u: Understood) -> Understood | None:
+    """The question asked of one of the units it names together ("芙蓉区商务局、…的基本支出分别是多少？" →
+    "芙蓉区商务局的基本支出是多少？"); None when the units are not named as one run."""
+    joined = "、".join(u.units)
+    if joined not in u.standalone:
+        return None
+    asked = _EACH.sub("", u.standalone.replace(joined, unit, 1))
+    return replace(u, standalone=asked, topic=asked, intent="lookup", units=(), filters=replace(u.filters, unit=unit))
 
 
 def _candidates(ctx: AnswerContext, topic: Topic, filters: Filters, depth: int) -> list[Hit]:
@@ -24,6 +41,12 @@ def answer_per_unit(ctx: AnswerContext, u: Understood, top_k: int | None) -> Ans
     citations: list[Citation] = []
     picked: list[Sentence] = []
     for unit in u.units:
+        one = _asked_of(unit, u)
+        if one is not None:
+            _, chosen, number = lookup_answer(ctx, one, top_k)
+            if number is not None:  # a number asked of each unit: its lookup answer, or none
+                picked += sorted(chosen, key=lambda s: s.char_start)
+                continue
         filters = Filters(year=u.filters.year, unit=unit, report_kind=u.filters.report_kind, section_role=role)
         hits = _candidates(ctx, topic, filters, top_k or 8) or _candidates(
             ctx, topic, Filters(year=u.filters.year, unit=unit), top_k or 8

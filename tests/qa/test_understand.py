@@ -326,6 +326,42 @@ def test_questions_about_the_last_list() -> None:
     assert lookup.intent == "lookup"
 
 
+def test_follow_ups_of_follow_ups_keep_the_unit_and_year(sample_retriever: Retriever) -> None:
+    """Session 24: a follow-up was read against the previous question's words, not what it had been understood as,
+    so "那公用经费占多少？" after "人员经费呢？" became "人员经费呢那公用经费占多少？" (no unit: declined); a new item
+    asked with 呢 was put in front of the old one ("人员经费赫山区…2021年基本支出是多少？")."""
+    catalogue = list(sample_retriever.catalogue().values())
+    history: list[Turn] = []
+    said = []
+    for question in [
+        "赫山区投资促进服务中心2021年基本支出是多少？",
+        "人员经费呢？",
+        "那公用经费占多少？",
+        "公用经费占基本支出的比例是多少？",
+        "那2020年的呢？",
+    ]:
+        said.append(understand(question, history, catalogue).standalone)
+        history += [Turn("user", question), Turn("assistant", "……")]
+    assert said[1:] == [
+        "赫山区投资促进服务中心2021年人员经费是多少？",
+        "赫山区投资促进服务中心2021年公用经费占多少？",
+        "赫山区投资促进服务中心2021年公用经费占基本支出的比例是多少？",
+        "赫山区投资促进服务中心2020年公用经费占基本支出的比例是多少？",
+    ]
+    # A new predicate of the same subject is still asked of it.
+    first = ("大祥工业集中区2021年规模以上工业总产值是多少？", "……")
+    assert (
+        understand("同比增长了多少？", _turns(first), catalogue).standalone
+        == "大祥工业集中区2021年规模以上工业总产值同比增长了多少？"
+    )
+    grown = _turns(first, ("同比增长了多少？", "……"))
+    assert understand("那实缴税金呢？", grown, catalogue).standalone == "大祥工业集中区2021年实缴税金多少？"
+    # Another unit or place asked with 呢: the same question of it, in the same year (was both units: per unit).
+    other = understand("那芙蓉区商务局呢？", history[:2], catalogue)
+    assert other.standalone == "芙蓉区商务局2021年基本支出是多少？" and other.intent == "lookup"
+    assert understand("赫山区的呢？", _turns(first), catalogue).standalone == "赫山区2021年规模以上工业总产值是多少？"
+
+
 def test_an_exception_and_a_negated_mention() -> None:
     u = understand("除了赫山区投资促进服务中心，还有哪些单位提到预算编制不够细化？", [], [])
     assert (u.intent, u.topic, u.excluded, u.filters.unit) == (

@@ -37,3 +37,15 @@ def test_a_named_unit_without_evidence_gets_its_own_line(answerer: Answerer) -> 
     ans = answer_per_unit(answerer.ctx, replace(u, units=(*u.units, "某某不存在的单位")), None)
     assert [x.unit for x in ans.units or []] == [HESHAN, DAXIANG]
     assert ans.answer.split("\n")[-1] == "某某不存在的单位：未在其报告中找到相关内容。"
+
+
+def test_a_number_asked_of_each_unit_is_a_lookup_per_unit(answerer: Answerer) -> None:
+    """Session 24: "它们2021年的基本支出分别是多少？" listed each unit's three best-scoring lines, for 大祥 (whose report
+    states no 基本支出) its title and a heading; now each unit gets its lookup answer or a line saying it has none."""
+    ans = answerer.ask("它们2021年的基本支出分别是多少？", _follow_up(answerer))
+    assert [u.unit for u in ans.units or []] == [HESHAN]
+    assert "388.07万元" in ans.answer.split("\n")[0]
+    assert ans.answer.split("\n")[-1] == f"{DAXIANG}：未在其报告中找到相关内容。"
+    # A list asked of each unit is still its best sentences on the topic.
+    measures = answerer.ask("它们分别提出了什么改进措施？", _follow_up(answerer))
+    assert [u.unit for u in measures.units or []] == [HESHAN, DAXIANG]
