@@ -6,6 +6,7 @@ it is said to have none, instead of being answered with its best-scoring lines (
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from qa.answering.context import AnswerContext
@@ -13,18 +14,28 @@ from qa.answering.lookup import asked_role, lookup_answer
 from qa.answering.result import Answer, Citation, group, unit_line
 from qa.evidence import Sentence, Topic, score_sentences
 from qa.retrieve import Filters, Hit
-from qa.understand import Understood
+from qa.understand import Understood, unit_aliases
 
 _EACH = re.compile(r"分别|各自|(?<=[的])各|^各|各(?=[有是])")
+_JOINED = re.compile(r"[和与及跟同、，,]|以及")
 
 
-def _asked_of(unit: str, u: Understood) -> Understood | None:
-    """The question asked of one of the units it names together ("芙蓉区商务局、…的基本支出分别是多少？" →
-    "芙蓉区商务局的基本支出是多少？"); None when the units are not named as one run."""
-    joined = "、".join(u.units)
-    if joined not in u.standalone:
+def _asked_of(unit: str, u: Understood, aliases: Mapping[str, Sequence[str]]) -> Understood | None:
+    """The question asked of one of the units it names together ("芙蓉区商务局、…的基本支出分别是多少？",
+    "赫山区投资促进服务中心和大祥工业集中区的基本支出分别是多少？" → "…的基本支出是多少？" of each); None when the
+    units are not named as one run."""
+    text = u.standalone
+    names = sorted({a for x in u.units for a in (x, *aliases.get(x, ())) if a}, key=len, reverse=True)
+    spans = [(m.start(), m.end()) for a in names for m in re.finditer(re.escape(a), text)]
+    if not spans:
         return None
-    asked = _EACH.sub("", u.standalone.replace(joined, unit, 1))
+    start, end = min(s for s, _ in spans), max(e for _, e in spans)
+    between = text[start:end]
+    for a in names:
+        between = between.replace(a, "")
+    if _JOINED.sub("", between):
+        return None
+    asked = _EACH.sub("", text[:start] + unit + text[end:])
     return replace(u, standalone=asked, topic=asked, intent="lookup", units=(), filters=replace(u.filters, unit=unit))
 
 
@@ -40,8 +51,11 @@ def answer_per_unit(ctx: AnswerContext, u: Understood, top_k: int | None) -> Ans
     topic = ctx.topic(u.topic)
     citations: list[Citation] = []
     picked: list[Sentence] = []
+    aliases: dict[str, tuple[str, ...]] = {}
+    for r in ctx.records():
+        aliases[r.doc.unit] = (*aliases.get(r.doc.unit, ()), *unit_aliases(r.doc.unit, r.doc.region))
     for unit in u.units:
-        one = _asked_of(unit, u)
+        one = _asked_of(unit, u, aliases)
         if one is not None:
             _, chosen, number = lookup_answer(ctx, one, top_k)
             if number is not None:  # a number asked of each unit: its lookup answer, or none

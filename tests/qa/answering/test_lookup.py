@@ -43,6 +43,15 @@ def test_number_questions_with_the_number_are_answered(answerer: Answerer) -> No
     assert named_items("赫山那个招商服务中心2021年维持机构日常运转一共花了多少钱？") == []
 
 
+def test_a_count_of_people_asked_with_ge_is_answered_in_people(answerer: Answerer) -> None:
+    """Session 24: "几个人" was read as a count in 个, so 编制人数13人 did not answer it (declined)."""
+    ans = answerer.ask("赫山区投资促进服务中心有几个人？")
+    assert ans.kind == "lookup" and "13人" in ans.answer, ans.answer
+    none = KeyTerms(set(), lambda t: 1.0)
+    people = asked_number("有几个人？", none)
+    assert people is not None and people.answers("实际人数13人") and not people.answers("签约项目9个")
+
+
 def test_yes_no_questions_are_answered_by_a_sentence_naming_what_they_ask_about(answerer: Answerer) -> None:
     ans = answerer.ask("赫山区投资促进服务中心2021年是否开展了绩效自评？")
     assert ans.kind == "lookup" and all("自评" in c.text for c in ans.citations), ans.answer

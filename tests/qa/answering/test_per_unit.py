@@ -49,3 +49,10 @@ def test_a_number_asked_of_each_unit_is_a_lookup_per_unit(answerer: Answerer) ->
     # A list asked of each unit is still its best sentences on the topic.
     measures = answerer.ask("它们分别提出了什么改进措施？", _follow_up(answerer))
     assert [u.unit for u in measures.units or []] == [HESHAN, DAXIANG]
+
+
+def test_units_named_in_the_question_are_asked_one_by_one(answerer: Answerer) -> None:
+    """Named by the user ("…和…的基本支出分别是多少？") rather than by a pronoun: the same lookup per unit."""
+    ans = answerer.ask("赫山区投资促进服务中心和大祥工业集中区的基本支出分别是多少？")
+    assert [u.unit for u in ans.units or []] == [HESHAN] and "388.07万元" in ans.answer, ans.answer
+    assert ans.answer.split("\n")[-1] == f"{DAXIANG}：未在其报告中找到相关内容。"
