@@ -150,9 +150,12 @@ def without_exception(text: str) -> str:
 
 # A count of units, not an amount ("其中基本支出有多少？" is about the listed reports); the part is a year or a place
 # ("其中赫山区的基本支出呢？" asks about a unit, not about the list).
+_PART = r"(?:19|20)\d{2}\s*年(?:度)?|[^\W\d的哪是]{1,12}?(?:省|市|区|县|州|旗|镇|乡)"
 _PART_OF_LIST = re.compile(
-    r"^(?:那|那么)?其中(?P<part>(?:19|20)\d{2}\s*年(?:度)?|[^\W\d的]{1,12}?(?:省|市|区|县|州|旗|镇|乡))的?(?:单位)?"
-    r"(?:有哪些|是哪些|有几个|有几家|有多少个|有多少家|呢)?[？?。！!]*$"
+    rf"^(?:那|那么)?其中(?:(?P<part>{_PART})的?(?:单位)?(?:有哪些|是哪些|有几个|有几家|有多少个|有多少家|呢)?"
+    # "其中哪些是2021年的？", "其中哪几个是芙蓉区的单位？"
+    rf"|(?:哪些|哪几个|哪几家|有几个|有几家|有多少个?)(?:单位)?(?:是|属于|在)(?P<asked_part>{_PART})的?(?:单位|报告)?)"
+    r"[？?。！!]*$"
 )
 # An aggregate answer that lists one page of its units opens with `page_header`; "继续" (and the like) after it asks
 # the same question for the next page, which is how a chat client without the API's offset pages. The header, not
@@ -163,6 +166,7 @@ _MORE_ASKED = re.compile(
     r"(?:剩下|剩余|其余|其他)的?(?:单位)?(?:呢|有哪些|是哪些)?)[吧呢。？?！!\s]*$"
 )
 _PAGE_HEADER = re.compile(r"^共有 (\d+) 个单位提到.*，以下列出第 \d+–(\d+) 个：$", re.MULTILINE)
+_WHOLE_LIST = re.compile(r"共有 (\d+) 个单位(?:同时)?提到.*(?:：|已没有更多单位。)$", re.MULTILINE)
 
 
 def page_header(total: int, subject: str, start: int, end: int) -> str:
@@ -181,10 +185,14 @@ def _continued(question: str, history: Sequence[Turn]) -> tuple[str, int] | None
         return None
     last = next((t for t in reversed(history) if t.role == "assistant"), None)
     m = _PAGE_HEADER.search(last.content) if last else None
-    if not m or int(m.group(2)) >= int(m.group(1)):
+    # After the whole list or its last page, the next page is an empty one: the answer says there are no more units
+    # (the words "继续" were read as part of the last question: "2021年哪些单位提到了招商引资继续").
+    whole = None if m or last is None else _WHOLE_LIST.match(last.content)
+    if not (m or whole):
         return None
+    end = int(m.group(2)) if m else int(whole.group(1)) if whole else 0
     asked = [t.content for t in history if t.role == "user" and t.content.strip() and not _MORE_ASKED.match(t.content)]
-    return (asked[-1], int(m.group(2))) if asked else None
+    return (asked[-1], end) if asked else None
 
 
 @dataclass(frozen=True)
@@ -540,11 +548,15 @@ def understand(
     part = _PART_OF_LIST.match(question)
     listing = _listing_question(history) if part or _SAME_LIST.match(question) else None
     if listing:
-        year_m = _YEAR.search(part["part"]) if part else None
+        which = (part["part"] or part["asked_part"]) if part else None
+        year_m = _YEAR.search(which) if which else None
         if year_m:
             standalone = _with_year(listing, year_m.group(1))
         else:
-            standalone = f"{part['part']}{listing}" if part else listing
+            standalone = f"{which}{listing}" if which else listing
+    elif previous and _MORE_ASKED.match(question):
+        # "继续" with no list to go on with (a lookup, an answer per unit): the previous question, not its words + 继续.
+        standalone = previous
     elif previous and _FOLLOWUP_ELLIPSIS.match(question):
         # "那2022年的呢？": the previous question with the new year put in; "人员经费呢？": with the new item in place of
         # its own; another qualifier: put in front.

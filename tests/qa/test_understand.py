@@ -256,10 +256,18 @@ def test_continue_after_a_page_of_units_asks_the_same_question_for_the_next_page
     history = [Turn("user", q), Turn("assistant", page), Turn("user", "继续"), Turn("assistant", second)]
     assert understand("继续", history, []).offset == 100
     last = page_header(120, "“预算编制不够细化”", 100, 120)
-    assert understand("继续", [Turn("user", q), Turn("assistant", last)], []).offset == 0
-    # After an answer that is no page, "还有呢" is what it was before (an ellipsis of the previous question).
+    # After the last page or a whole list, the next page is past the end (the answer: no more units). Session 24:
+    # "继续" was read as part of the question ("哪些单位提到预算编制不够细化继续"), and listed its units again.
+    after_last = understand("继续", [Turn("user", q), Turn("assistant", last)], [])
+    assert (after_last.standalone, after_last.offset) == (q, 120)
+    whole = "共有 2 个单位提到“预算编制不够细化”：\n1. 甲局：…\n2. 乙局：…"
+    history = [Turn("user", q), Turn("assistant", whole)]
+    assert (understand("继续", history, []).standalone, understand("继续", history, []).offset) == (q, 2)
+    none_left = "共有 2 个单位提到“预算编制不够细化”，第 3 个起已没有更多单位。"
+    assert understand("还有吗？", [*history, Turn("user", "继续"), Turn("assistant", none_left)], []).offset == 2
+    # After an answer that is no page, "还有呢" asks the previous question again (was "还有赫山区基本支出是多少？").
     lookup = understand("还有呢？", [Turn("user", "赫山区基本支出是多少？"), Turn("assistant", "388.07万元")], [])
-    assert lookup.offset == 0 and lookup.standalone != "赫山区基本支出是多少？"
+    assert lookup.offset == 0 and lookup.standalone == "赫山区基本支出是多少？"
 
 
 def test_units_named_in_order_with_the_place_check_and_no_stale_names(sample_retriever: Retriever) -> None:
@@ -317,6 +325,18 @@ def test_questions_about_the_last_list() -> None:
         assert (u.intent, u.topic) == ("aggregate", "预算编制不够细化"), (question, u)
     part = understand("其中2021年的有哪些？", _turns(asked, each), [])
     assert (part.intent, part.topic, part.filters.year) == ("aggregate", "预算编制不够细化", 2021)
+    # Session 24: asked the other way round (was a question to each listed unit, answered with their best lines).
+    for other in ("其中哪些是2021年的？", "其中有几个是2021年的？"):
+        again = understand(other, _turns(asked, each), [])
+        assert (again.intent, again.topic, again.filters.year, again.units) == (
+            "aggregate",
+            "预算编制不够细化",
+            2021,
+            (),
+        ), other
+    assert (
+        understand("其中哪几个是芙蓉区的单位？", _turns(asked), []).standalone == "芙蓉区哪些单位提到预算编制不够细化？"
+    )
     region = understand("其中芙蓉区的呢？", _turns(asked, ("其中2021年的有哪些？", "共有…")), [])
     assert region.standalone == "芙蓉区哪些单位提到预算编制不够细化？" and region.intent == "aggregate"
     # An amount is no count of units: about the listed reports, as before.
