@@ -493,13 +493,19 @@ def _listing_question(history: Sequence[Turn]) -> str | None:
     return None
 
 
+# How many turns before a question its follow-up reading looks back through (each earlier question is read again in
+# its own context, so this bounds the work and the depth of that reading in a long chat).
+_CONTEXT_TURNS = 40
+
+
 def _previous_question(history: Sequence[Turn], catalogue: Sequence[DocRecord]) -> str | None:
     """The previous question as it was understood: a follow-up of a follow-up ("人员经费呢？" then "那公用经费占多少？")
     builds on "赫山区投资促进服务中心2021年人员经费是多少？", not on the words "人员经费呢？"."""
-    for i in range(len(history) - 1, -1, -1):
-        t = history[i]
+    recent = list(history[-_CONTEXT_TURNS:])
+    for i in range(len(recent) - 1, -1, -1):
+        t = recent[i]
         if t.role == "user" and t.content.strip():
-            return understand(t.content, history[:i], catalogue).standalone
+            return understand(t.content, recent[:i], catalogue).standalone
     return None
 
 

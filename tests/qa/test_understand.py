@@ -382,6 +382,16 @@ def test_follow_ups_of_follow_ups_keep_the_unit_and_year(sample_retriever: Retri
     assert understand("赫山区的呢？", _turns(first), catalogue).standalone == "赫山区2021年规模以上工业总产值是多少？"
 
 
+def test_a_long_chat_is_read_from_its_recent_turns(sample_retriever: Retriever) -> None:
+    """Each earlier question is read again in its own context; a long chat must not make that unbounded."""
+    catalogue = list(sample_retriever.catalogue().values())
+    history = _turns(("赫山区投资促进服务中心2021年基本支出是多少？", "……"))
+    for _ in range(200):
+        history += _turns(("人员经费呢？", "……"), ("那公用经费呢？", "……"))
+    u = understand("那2020年的呢？", history, catalogue)
+    assert u.filters.year == 2020 and "公用经费" in u.standalone
+
+
 def test_an_exception_and_a_negated_mention() -> None:
     u = understand("除了赫山区投资促进服务中心，还有哪些单位提到预算编制不够细化？", [], [])
     assert (u.intent, u.topic, u.excluded, u.filters.unit) == (
