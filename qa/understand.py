@@ -165,8 +165,8 @@ _MORE_ASKED = re.compile(
     r"^(?:请|那)?(?:继续(?:列出|列举|显示|说)?|接着(?:列|说)?|还有(?:呢|吗|哪些|别的)?|更多|显示更多|下一页|再列(?:一些|几个)?|"
     r"(?:剩下|剩余|其余|其他)的?(?:单位)?(?:呢|有哪些|是哪些)?)[吧呢。？?！!\s]*$"
 )
-_PAGE_HEADER = re.compile(r"^共有 (\d+) 个单位提到.*，以下列出第 \d+–(\d+) 个：$", re.MULTILINE)
-_WHOLE_LIST = re.compile(r"共有 (\d+) 个单位(?:同时)?提到.*(?:：|已没有更多单位。)$", re.MULTILINE)
+_PAGE_HEADER = re.compile(r"^共有 (\d+) 个单位(?:提到.*|有.*报告)，以下列出第 \d+–(\d+) 个：$", re.MULTILINE)
+_WHOLE_LIST = re.compile(r"共有 (\d+) 个单位(?:(?:同时)?提到.*|有.*报告)(?:：|，.*已没有更多单位。)$", re.MULTILINE)
 
 
 def page_header(total: int, subject: str, start: int, end: int) -> str:

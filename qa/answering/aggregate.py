@@ -11,12 +11,13 @@ least the absolute floor.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
 
-from ingest.schema import FINDING_ROLE_OF_SECTION, doc_of
+from ingest.schema import FINDING_ROLE_OF_SECTION, DocRecord, doc_of
 from qa.answering.context import AnswerContext
 from qa.answering.result import Answer, Citation, Page, UnitEvidence, group, unit_line
 from qa.evidence import (
@@ -173,13 +174,68 @@ def _excluding(u: Understood) -> str:
     return f"（不含{'、'.join(u.excluded)}）" if u.excluded else ""
 
 
+def _admitted(ctx: AnswerContext, u: Understood) -> list[tuple[str, DocRecord]]:
+    """The units of the reports the question's filters admit, by name, each with one of its reports."""
+    return sorted(
+        {r.doc.display_unit: r for r in ctx.retriever.catalogue().values() if u.filters.admits(r.doc)}.items()
+    )
+
+
+# What is left of a which-units question that asks about the library, not about what reports say ("哪些单位的报告是
+# 2022年的？" → "是", "2021年有哪些单位的报告？" → "有哪些单位", "库里有哪些单位？" → "库里"): nothing once these go.
+_LIBRARY_WORDS = re.compile(
+    r"哪些|单位|部门整体支出|整体支出|项目支出|部门决算|决算|绩效|自评|评价|报告|库里|库中|系统里|收录|上传|提交|"
+    r"是|有|了|的|份|都|多少|几|一共|总共|共|个|家|[，,。？?！!\s]"
+)
+
+
+def asks_about_the_library(topic: str) -> bool:
+    """Whether a which-units topic names nothing a report would state: the answer is the catalogue's units.
+
+    >>> asks_about_the_library("是"), asks_about_the_library("有哪些单位"), asks_about_the_library("招商引资")
+    (True, True, False)
+    """
+    return not _LIBRARY_WORDS.sub("", topic)
+
+
+def answer_library(ctx: AnswerContext, u: Understood, page: Page) -> Answer:
+    """ "哪些单位的报告是2022年的？", "2021年有哪些单位的报告？": the units whose reports the filters admit, from the
+    catalogue, by name (no report sentence says that a report exists)."""
+    names = [(n, r) for n, r in _admitted(ctx, u) if not _left_out(n, u.excluded)]
+    window = page.window(len(names))
+    units = [UnitEvidence(n, r.doc.doc_id, r.doc.source, ()) for n, r in names[window.start : window.stop]]
+    f = u.filters
+    scope = "、".join(x for x in (f"{f.year}年" if f.year else "", f.region or "", f.report_kind or "") if x)
+    which = f"{scope}的报告" if scope else "已收录的报告"
+    if not names:
+        lines = ["未在已收录报告中找到符合条件的单位。"]
+    elif not units:
+        lines = [f"共有 {len(names)} 个单位有{which}，第 {window.start + 1} 个起已没有更多单位。"]
+    elif len(units) == len(names):
+        lines = [f"共有 {len(names)} 个单位有{which}："]
+    else:
+        lines = [f"共有 {len(names)} 个单位有{which}，以下列出第 {window.start + 1}–{window.stop} 个："]
+    lines += [f"{n}. {ue.unit}" for n, ue in enumerate(units, window.start + 1)]
+    if units and window.stop < len(names):
+        lines.append(more_units_line(len(names) - window.stop, window.stop))
+    return Answer(
+        "\n".join(lines),
+        "aggregate",
+        u.standalone,
+        [],
+        units,
+        [],
+        u.filters,
+        total_units=len(names),
+        offset=window.start,
+    )
+
+
 def answer_complement(ctx: AnswerContext, u: Understood, counted: Counted, page: Page) -> Answer:
     """ "哪些单位没有提到X？": the units of the reports the filters admit whose reports do not state X, by name; there is
     no sentence to cite for what a report does not say."""
     stating = set(counted.units())
-    names = sorted(
-        {r.doc.display_unit: r for r in ctx.retriever.catalogue().values() if u.filters.admits(r.doc)}.items()
-    )
+    names = _admitted(ctx, u)
     missing = [(n, r) for n, r in names if n not in stating and not _left_out(n, u.excluded)]
     window = page.window(len(missing))
     units = [UnitEvidence(n, r.doc.doc_id, r.doc.source, ()) for n, r in missing[window.start : window.stop]]
@@ -248,6 +304,8 @@ def answer_aggregate(ctx: AnswerContext, u: Understood, page: Page | None = None
     page = page or Page()
     if u.also:
         return answer_two_topics(ctx, u, page)
+    if asks_about_the_library(u.topic) and not u.complement:
+        return answer_library(ctx, u, page)
     found = verdict(ctx, u)
     accepted = found.accepted
     if u.complement:

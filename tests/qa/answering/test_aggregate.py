@@ -32,6 +32,26 @@ def test_aggregate_answers_come_from_findings_and_fall_back(sample_retriever: Re
     assert invest.units and all(c.hit.chunk_index >= 0 for c in invest.citations)
 
 
+def test_questions_about_the_library_list_its_units(sample_retriever: Retriever) -> None:
+    """Session 24: "哪些单位的报告是2022年的？" looked for units whose reports say "是"; a which-units question that names
+    nothing a report would state lists the units whose reports the filters admit, from the catalogue."""
+    answerer = Answerer(sample_retriever)
+    ans = answerer.ask("哪些单位的报告是2022年的？")
+    assert [u.unit for u in ans.units or []] == ["桃江县重点项目建设事务中心"] and not ans.citations, ans.answer
+    assert ans.answer.startswith("共有 1 个单位有2022年的报告：")
+    assert len(answerer.ask("库里有哪些单位？").units or []) == len(
+        {r.doc.display_unit for r in sample_retriever.catalogue().values()}
+    )
+    assert answerer.ask("有多少单位有部门整体支出报告？").total_units == 2
+    # A page of them, then "继续" past the last one.
+    first = answerer.ask("2021年有哪些单位的报告？", page=Page(0, 3))
+    history = [Turn("user", "2021年有哪些单位的报告？"), Turn("assistant", first.answer)]
+    rest = answerer.ask("继续", history)
+    assert [u.unit for u in (first.units or []) + (rest.units or [])] == sorted(
+        {r.doc.display_unit for r in sample_retriever.catalogue().values() if r.doc.year == 2021}
+    )
+
+
 def test_a_template_heading_is_not_what_a_unit_did(sample_retriever: Retriever) -> None:
     """Session 24: 芙蓉区商务局's template heading "（一）项目组织情况（包括项目招投标情况、调整情况、完成验收等）分析。"
     (the line ends in 。, its section name does not) counted it for completed tendering; under it the report says
