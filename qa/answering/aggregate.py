@@ -215,19 +215,16 @@ def answer_library(ctx: AnswerContext, u: Understood, page: Page) -> Answer:
         lines = [f"共有 {len(names)} 个单位有{which}："]
     else:
         lines = [f"共有 {len(names)} 个单位有{which}，以下列出第 {window.start + 1}–{window.stop} 个："]
-    lines += [f"{n}. {ue.unit}" for n, ue in enumerate(units, window.start + 1)]
-    if units and window.stop < len(names):
-        lines.append(more_units_line(len(names) - window.stop, window.stop))
+    return _by_name(u, lines, units, len(names), window.start)
+
+
+def _by_name(u: Understood, head: list[str], units: list[UnitEvidence], total: int, start: int) -> Answer:
+    """An answer listing units by name only (nothing to cite): `head`, this page's units, and how many are left."""
+    lines = [*head, *(f"{n}. {ue.unit}" for n, ue in enumerate(units, start + 1))]
+    if units and start + len(units) < total:
+        lines.append(more_units_line(total - start - len(units), start + len(units)))
     return Answer(
-        "\n".join(lines),
-        "aggregate",
-        u.standalone,
-        [],
-        units,
-        [],
-        u.filters,
-        total_units=len(names),
-        offset=window.start,
+        "\n".join(lines), "aggregate", u.standalone, [], units, [], u.filters, total_units=total, offset=start
     )
 
 
@@ -246,20 +243,7 @@ def answer_complement(ctx: AnswerContext, u: Understood, counted: Counted, page:
         lines = [f"已收录的 {len(names)} 个单位都提到了{subject}。"]
     else:
         lines = [f"共有 {len(missing)} 个单位未提到{subject}（已收录 {len(names)} 个单位）："]
-        lines += [f"{n}. {ue.unit}" for n, ue in enumerate(units, window.start + 1)]
-        if window.stop < len(missing):
-            lines.append(more_units_line(len(missing) - window.stop, window.stop))
-    return Answer(
-        "\n".join(lines),
-        "aggregate",
-        u.standalone,
-        [],
-        units,
-        [],
-        u.filters,
-        total_units=len(missing),
-        offset=window.start,
-    )
+    return _by_name(u, lines, units, len(missing), window.start)
 
 
 def answer_two_topics(ctx: AnswerContext, u: Understood, page: Page) -> Answer:
