@@ -165,13 +165,30 @@ _MORE_ASKED = re.compile(
     r"^(?:请|那)?(?:继续(?:列出|列举|显示|说)?|接着(?:列|说)?|还有(?:呢|吗|哪些|别的)?|更多|显示更多|下一页|再列(?:一些|几个)?|"
     r"(?:剩下|剩余|其余|其他)的?(?:单位)?(?:呢|有哪些|是哪些)?)[吧呢。？?！!\s]*$"
 )
-_PAGE_HEADER = re.compile(r"^共有 (\d+) 个单位(?:提到.*|有.*报告)，以下列出第 \d+–(\d+) 个：$", re.MULTILINE)
-_WHOLE_LIST = re.compile(r"共有 (\d+) 个单位(?:(?:同时)?提到.*|有.*报告)(?:：|，.*已没有更多单位。)$", re.MULTILINE)
+# The first line of a list of units (`list_header`), read back by "继续" (`_continued`): what the units do is
+# "提到…", "同时提到…" or, for the library's own units, "有…报告" — never "未提到…" (a complement is not paged on).
+_LISTED = r"(?:(?:同时)?提到|有)"
+_PAGE_HEADER = re.compile(rf"^共有 (\d+) 个单位{_LISTED}.*，以下列出第 \d+–(\d+) 个：$", re.MULTILINE)
+_WHOLE_LIST = re.compile(rf"共有 (\d+) 个单位{_LISTED}.*(?:：|，第 \d+ 个起已没有更多单位。)$", re.MULTILINE)
+
+
+def list_header(total: int, predicate: str, start: int, shown: int) -> str:
+    """The first line of an answer listing `shown` of the `total` units that `predicate` ("提到“X”",
+    "有2022年的报告"), from position `start` (0-based): the whole list, a page of it, or past its end."""
+    if not shown:
+        return f"共有 {total} 个单位{predicate}，第 {start + 1} 个起已没有更多单位。"
+    if shown == total:
+        return f"共有 {total} 个单位{predicate}："
+    return _paged(total, predicate, start, start + shown)
 
 
 def page_header(total: int, subject: str, start: int, end: int) -> str:
     """The first line of an aggregate answer listing units `start` (0-based) to `end` (exclusive) of `total`."""
-    return f"共有 {total} 个单位提到{subject}，以下列出第 {start + 1}–{end} 个："
+    return _paged(total, f"提到{subject}", start, end)
+
+
+def _paged(total: int, predicate: str, start: int, end: int) -> str:
+    return f"共有 {total} 个单位{predicate}，以下列出第 {start + 1}–{end} 个："
 
 
 def more_units_line(left: int, offset: int) -> str:
@@ -280,6 +297,15 @@ class CatalogueNames:
 
     by_aliases: dict[tuple[str, ...], list[tuple[int, DocRecord]]]
     region_parts: frozenset[str]
+
+    @functools.cached_property
+    def aliases(self) -> dict[str, tuple[str, ...]]:
+        """Each unit as `match_units` names it, with every name its reports give it."""
+        out: dict[str, dict[str, None]] = {}
+        for names, records in self.by_aliases.items():
+            for _, d in records:
+                out.setdefault(d.doc.unit or d.doc.source, {}).update(dict.fromkeys(names))
+        return {unit: tuple(names) for unit, names in out.items()}
 
 
 _names_cache: tuple[Sequence[DocRecord], int, CatalogueNames] | None = None
@@ -541,7 +567,9 @@ def understand(
     question: str, history: Sequence[Turn], catalogue: Sequence[DocRecord], explicit: Filters | None = None
 ) -> Understood:
     question = normalize_years(question.strip())
-    previous = _previous_question(history, catalogue)
+    # Whether there is a previous question; what it was understood as is worked out only by the branches that
+    # build on it (it reads each earlier question again).
+    asked_before = any(t.role == "user" and t.content.strip() for t in history[-_CONTEXT_TURNS:])
     standalone = question
     focus: list[str] = []
     continued = _continued(question, history)
@@ -560,20 +588,19 @@ def understand(
             standalone = _with_year(listing, year_m.group(1))
         else:
             standalone = f"{which}{listing}" if which else listing
-    elif previous and _MORE_ASKED.match(question):
+    elif asked_before and _MORE_ASKED.match(question):
         # "继续" with no list to go on with (a lookup, an answer per unit): the previous question, not its words + 继续.
-        standalone = previous
-    elif previous and _FOLLOWUP_ELLIPSIS.match(question):
+        standalone = _previous_question(history, catalogue) or question
+    elif asked_before and _FOLLOWUP_ELLIPSIS.match(question):
         # "那2022年的呢？": the previous question with the new year put in; "人员经费呢？": with the new item in place of
-        # its own; another qualifier: put in front.
-        # "那大祥工业集中区呢？": the previous question asked of that unit (or place), in the same year.
+        # its own; "那大祥工业集中区呢？": asked of that unit (or place), in the same year; anything else: put in front.
+        previous = _previous_question(history, catalogue) or ""
         year_m = _YEAR.search(question)
         asked_item = _NEW_SUBJECT.sub("", question.rstrip("？?呢的"))
         split = None if year_m else _scope_and_tail(previous, catalogue)
-        other, _ = read_filters(asked_item, catalogue)
         if year_m:
             standalone = _with_year(previous, year_m.group(1))
-        elif split and (other.unit or other.region):
+        elif split and _names_scope(asked_item, catalogue):
             year = read_filters(split[0], catalogue)[0].year
             standalone = f"{asked_item}{f'{year}年' if year else ''}{previous[len(split[0]) :]}"
         elif split and 2 <= len(asked_item) <= 10:
@@ -585,9 +612,15 @@ def understand(
         if focus:
             standalone = _FOLLOWUP_PRONOUN.sub("、".join(focus), question, count=1)
 
-    elif previous and len(question) <= 16 and not _AGGREGATE.search(question) and not match_units(question, catalogue):
+    elif (
+        asked_before
+        and len(question) <= 16
+        and not _AGGREGATE.search(question)
+        and not match_units(question, catalogue)
+    ):
         # "同比增长了多少？" after "大祥工业集中区2021年规模以上工业总产值是多少？": same subject, new predicate. "那公用经费
         # 占多少？": a new subject of the same unit and year.
+        previous = _previous_question(history, catalogue) or ""
         asked = _NEW_SUBJECT.sub("", question)
         new_subject = asked != question or opens_with_noun(asked)
         split = _scope_and_tail(previous, catalogue) if new_subject else None

@@ -34,7 +34,7 @@ from qa.evidence import (
 )
 from qa.findings.evidence import REASON_DENIED, REASON_VAGUE, RELATED_MAX, FindingVerdict, Related, finding_verdict
 from qa.sentences import entry_key
-from qa.understand import RELATED_HEADER, Understood, more_units_line, page_header
+from qa.understand import RELATED_HEADER, Understood, list_header, more_units_line
 
 
 def select_units(sentences: Sequence[Sentence], p: EvidenceParams) -> tuple[list[Sentence], list[Sentence]]:
@@ -207,15 +207,12 @@ def answer_library(ctx: AnswerContext, u: Understood, page: Page) -> Answer:
     f = u.filters
     scope = "、".join(x for x in (f"{f.year}年" if f.year else "", f.region or "", f.report_kind or "") if x)
     which = f"{scope}的报告" if scope else "已收录的报告"
-    if not names:
-        lines = ["未在已收录报告中找到符合条件的单位。"]
-    elif not units:
-        lines = [f"共有 {len(names)} 个单位有{which}，第 {window.start + 1} 个起已没有更多单位。"]
-    elif len(units) == len(names):
-        lines = [f"共有 {len(names)} 个单位有{which}："]
-    else:
-        lines = [f"共有 {len(names)} 个单位有{which}，以下列出第 {window.start + 1}–{window.stop} 个："]
-    return _by_name(u, lines, units, len(names), window.start)
+    head = (
+        list_header(len(names), f"有{which}", window.start, len(units))
+        if names
+        else "未在已收录报告中找到符合条件的单位。"
+    )
+    return _by_name(u, [head], units, len(names), window.start)
 
 
 def _by_name(u: Understood, head: list[str], units: list[UnitEvidence], total: int, start: int) -> Answer:
@@ -262,9 +259,7 @@ def answer_two_topics(ctx: AnswerContext, u: Understood, page: Page) -> Answer:
     if not total:
         lines = [f"未在已收录报告中找到{verb}{subject}的单位。"]
     else:
-        lines = [
-            f"共有 {total} 个单位{verb}{subject}：" if len(units) == total else page_header(total, subject, start, end)
-        ]
+        lines = [list_header(total, f"{verb}{subject}", start, len(units))]
         lines += [unit_line(f"{n}. ", ue, citations) for n, ue in enumerate(units, start + 1)]
         if end < total:
             lines.append(more_units_line(total - end, end))
@@ -306,12 +301,8 @@ def answer_aggregate(ctx: AnswerContext, u: Understood, page: Page | None = None
     subject += _excluding(u)
     if not total:
         lines = [f"未在已收录报告中找到提到{subject}的单位。"]
-    elif not units:
-        lines = [f"共有 {total} 个单位提到{subject}，第 {start + 1} 个起已没有更多单位。"]
-    elif len(units) == total:
-        lines = [f"共有 {total} 个单位提到{subject}："]
     else:
-        lines = [page_header(total, subject, start, end)]
+        lines = [list_header(total, f"提到{subject}", start, len(units))]
     lines += [unit_line(f"{n}. ", ue, citations) for n, ue in enumerate(units, start + 1)]
     if end < total:
         lines.append(more_units_line(total - end, end))

@@ -14,7 +14,7 @@ from qa.answering.lookup import asked_role, lookup_answer
 from qa.answering.result import Answer, Citation, group, unit_line
 from qa.evidence import Sentence, Topic, score_sentences
 from qa.retrieve import Filters, Hit
-from qa.understand import Understood, unit_aliases
+from qa.understand import Understood, catalogue_names
 
 _EACH = re.compile(r"分别|各自|(?<=[的])各|^各|各(?=[有是])")
 _JOINED = re.compile(r"[和与及跟同、，,]|以及")
@@ -51,9 +51,7 @@ def answer_per_unit(ctx: AnswerContext, u: Understood, top_k: int | None) -> Ans
     topic = ctx.topic(u.topic)
     citations: list[Citation] = []
     picked: list[Sentence] = []
-    aliases: dict[str, tuple[str, ...]] = {}
-    for r in ctx.records():
-        aliases[r.doc.unit] = (*aliases.get(r.doc.unit, ()), *unit_aliases(r.doc.unit, r.doc.region))
+    aliases = catalogue_names(ctx.records()).aliases
     for unit in u.units:
         one = _asked_of(unit, u, aliases)
         if one is not None:
