@@ -88,7 +88,8 @@ def save(path: Path, meta: dict[str, Any], arrays: dict[str, Sequence[np.ndarray
                 offset = fh.tell()
                 first = parts[0]
                 for part in parts:
-                    fh.write(np.ascontiguousarray(part, dtype=first.dtype).data.cast("B"))
+                    if part.size:  # an empty array has nothing to write (and its buffer cannot be cast to bytes)
+                        fh.write(np.ascontiguousarray(part, dtype=first.dtype).data.cast("B"))
                 layout[name] = (first.dtype.str, (sum(len(p) for p in parts), *first.shape[1:]), offset)
             header = pickle.dumps({"format": _FORMAT, "meta": meta, "arrays": layout}, protocol=5)
             fh.write(header)

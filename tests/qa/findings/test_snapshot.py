@@ -112,3 +112,15 @@ def test_save_is_atomic_and_replaces_other_recipes(tmp_path: Path) -> None:
     path.write_bytes(b"not a view")
     assert snapshot.load(path) is None
     assert snapshot.load(tmp_path / "missing.cols") is None
+
+
+def test_empty_arrays_are_saved_and_loaded(tmp_path: Path) -> None:
+    """A library with no findings (two 部门决算 PDFs) has an empty view: it is saved and read back like any other
+    (writing it failed: "memoryview: cannot cast view with zeros in shape or strides", logged on every ingest)."""
+    path = tmp_path / "view-aaaa.cols"
+    empty = np.zeros((0, 4), dtype=np.float16)
+    snapshot.save(path, {"rows": []}, {"v": [empty], "flags": [np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)]})
+    loaded = snapshot.load(path, mapped=["v"])
+    assert loaded is not None
+    _, arrays = loaded
+    assert arrays["v"].shape == (0, 4) and arrays["flags"].shape == (0,)
