@@ -16,8 +16,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qa.answering.aggregate import aggregate_evidence, answer_aggregate, select_units
+from qa.answering.aggregate import (
+    aggregate_evidence,
+    answer_aggregate,
+    answer_report_count,
+    asks_report_count,
+    select_units,
+)
 from qa.answering.context import AnswerContext
+from qa.answering.figures import answer_figures, figures_question
 from qa.answering.lookup import LookupEvidence, answer_lookup, choose_lookup, lookup_evidence
 from qa.answering.per_unit import answer_per_unit
 from qa.answering.result import Answer, Citation, Kind, Page, UnitEvidence, decline
@@ -90,6 +97,11 @@ class Answerer:
         unknown = self.unknown_entity(u)
         if unknown:
             return decline(u, unknown, [])
+        if u.intent == "lookup" and asks_report_count(u.standalone, self._scope_names(u)):
+            return answer_report_count(self.ctx, u)
+        figures = figures_question(self.ctx, u)
+        if figures is not None:
+            return answer_figures(self.ctx, u, figures, top_k)
         if u.intent == "aggregate" and u.units:
             return answer_per_unit(self.ctx, u, top_k)
         if u.intent == "aggregate":
@@ -97,6 +109,11 @@ class Answerer:
                 page = Page(u.offset, page.limit if page else None)
             return answer_aggregate(self.ctx, u, page)
         return answer_lookup(self.ctx, u, top_k)
+
+    def _scope_names(self, u: Understood) -> list[str]:
+        """The names a question may give the unit or place it is scoped to."""
+        names = catalogue_names(self.ctx.records())
+        return [*names.aliases.get(u.filters.unit or "", ()), *names.region_parts]
 
     def unknown_entity(self, u: Understood) -> str | None:
         """The decline message when the question names a unit, region or year no stored report has."""

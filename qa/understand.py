@@ -56,6 +56,7 @@ _AGGREGATE = re.compile(
     rf"哪(?:一?些|几个|几家)?{_ENTITIES}|哪(?:一?些|几个|几家){_ORGS}|{_PROJECTS}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
     rf"列出|列举|(?:是否有|有没有){_ENTITIES}|^(?:请问)?(?:是否有|有没有)|^(?:请问)?有{_ENTITIES}|列(?:个|一下|一个)?{_LIST}|的{_ENTITIES}(?:给我|帮我)?列一下|有哪些单位|所有单位|各单位|各个单位|分别|"
     rf"的(?:单位|部门)(?:一共|总共|共)?有(?:几个|几家|多少个?|多少家){_END}|"  # "提到X的单位一共有几个？": a count, not a lookup
+    rf"的报告(?:一共|总共|共)?有(?:几份|多少份?){_END}|"  # "提到X的报告有多少份？"
     rf"的(?:单位|部门)(?:数量|数目|个数|数)(?:是多少|有多少|为多少|是几个)?{_END}|"  # "…的单位数量是多少"
     # Which-units questions put the other way round: "预算编制粗的单位有哪些？", "…的单位都有谁？", "谁说过…",
     # "有谁提到…", and requests ending in what they want listed ("存在…问题的单位", "给出…的单位名单").
@@ -83,7 +84,7 @@ _LEAD = re.compile(
 )
 _TAIL = re.compile(
     rf"(?:方面)?(?:的{_ENTITIES}(?:{_LIST}|数量|数目|个数|数)?|的问题|的情况|的)?(?:都|还)?(?:一共|总共|共)?"
-    rf"(?:{_ASKED}|有多少(?:个|家)?|有几个|有几家|是多少|为多少|吗|呢)?[？?。！!\s]*$"
+    rf"(?:{_ASKED}|有多少(?:个|家|份)?|有几个|有几家|有几份|是多少|为多少|吗|呢)?[？?。！!\s]*$"
 )
 # "三公超支的部门给我列个名单": the request for a list ends the question, after the units it is about.
 _LIST_REQUEST = re.compile(
@@ -558,6 +559,38 @@ def _scope_and_tail(previous: str, catalogue: Sequence[DocRecord]) -> tuple[str,
     return (core[: max(ends)], previous[len(core) :]) if ends and max(ends) < len(core) else None
 
 
+# "这两项加起来是多少？" / "两者相差多少？" after two questions asking for amounts ("…2021年基本支出是多少？", "项目支出
+# 呢？"): the two items, in the scope of the last, added up or subtracted (qa.answering.figures reads the result).
+_THESE_TWO = re.compile(
+    r"^(?:那么?)?(?:这|那)?(?:两项|两个数?|两笔|两者|二者|俩)(?:的?(?:金额|数字|数|钱))?(?:(?P<sum>加起来|加在一起|一共|合计|总共|之和|相加|总和|共计)|(?:相差|差了?|差额|差距|相减))"
+    r"(?:是|有|为)?多少"
+)
+
+
+def _two_items(history: Sequence[Turn], catalogue: Sequence[DocRecord], question: str) -> str | None:
+    """ "这两项加起来是多少？" as the two previous questions' items in the last one's scope ("赫山区投资促进服务中心2021年
+    基本支出和项目支出一共是多少？"); None unless both name an item after their scope."""
+    m = _THESE_TWO.match(question)
+    if not m:
+        return None
+    recent = list(history[-_CONTEXT_TURNS:])
+    asked = [i for i, t in enumerate(recent) if t.role == "user" and t.content.strip()]
+    if len(asked) < 2:
+        return None
+    last = understand(recent[asked[-1]].content, recent[: asked[-1]], catalogue).standalone
+    before = understand(recent[asked[-2]].content, recent[: asked[-2]], catalogue).standalone
+    items = []
+    for q in (before, last):
+        split = _scope_and_tail(q, catalogue)
+        if split is None:
+            return None
+        items.append(q[len(split[0]) : len(q) - len(split[1])].strip("的 "))
+    scope = _scope_and_tail(last, catalogue)
+    if not all(items) or items[0] == items[1] or scope is None:
+        return None
+    return f"{scope[0]}{items[0]}和{items[1]}{'一共是多少？' if m['sum'] else '相差多少？'}"
+
+
 def _names_scope(text: str, catalogue: Sequence[DocRecord]) -> bool:
     f, _ = read_filters(text, catalogue)
     return bool(f.unit or f.region or f.year)
@@ -588,6 +621,8 @@ def understand(
             standalone = _with_year(listing, year_m.group(1))
         else:
             standalone = f"{which}{listing}" if which else listing
+    elif asked_before and (both := _two_items(history, catalogue, question)):
+        standalone = both
     elif asked_before and _MORE_ASKED.match(question):
         # "继续" with no list to go on with (a lookup, an answer per unit): the previous question, not its words + 继续.
         standalone = _previous_question(history, catalogue) or question

@@ -12,6 +12,7 @@ least the absolute floor.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -213,6 +214,49 @@ def answer_library(ctx: AnswerContext, u: Understood, page: Page) -> Answer:
         else "未在已收录报告中找到符合条件的单位。"
     )
     return _by_name(u, [head], units, len(names), window.start)
+
+
+# "一共收录了多少份报告？", "库里有几份2022年的报告？", "赫山区投资促进服务中心有几份报告？": how many reports the
+# library holds, a count of reports (not of units), read from the catalogue.
+_REPORT_COUNT = re.compile(r"(?:多少|几)份(?:报告|文件|文档|材料)?|(?:报告|文件|文档)的?(?:数量|总数|份数)")
+_COUNT_WORDS = re.compile(r"(?:19|20)\d{2}\s*年度?|目前|现在|当前|已经|已|总计|文件|文档|材料|数量|总数|份数")
+
+
+def asks_report_count(question: str, names: Sequence[str] = ()) -> bool:
+    """Whether a question asks how many reports the library holds; `names`: what it may name its scope by (a unit,
+    a region), which is no part of what it asks.
+
+    >>> asks_report_count("一共收录了多少份报告？"), asks_report_count("提到招商引资的报告有多少份？")
+    (True, False)
+    """
+    if not _REPORT_COUNT.search(question):
+        return False
+    rest = _COUNT_WORDS.sub("", question)
+    for name in sorted(names, key=len, reverse=True):
+        rest = rest.replace(name, "")
+    return asks_about_the_library(rest)
+
+
+def answer_report_count(ctx: AnswerContext, u: Understood) -> Answer:
+    """How many reports the filters admit, by year and kind, from how many units."""
+    reports = [r.doc for r in ctx.retriever.catalogue().values() if u.filters.admits(r.doc)]
+    f = u.filters
+    scope = "".join(
+        x for x in (f.unit or "", f"{f.year}年" if f.year else "", f.region or "", f.report_kind or "") if x
+    )
+    if not reports:
+        text = f"未在已收录报告中找到{scope}的报告。" if scope else "还没有收录任何报告。"
+        return Answer(text, "unanswerable", u.standalone, [], None, [], u.filters)
+    years = Counter(d.year for d in reports)
+    kinds = Counter(d.report_kind for d in reports if d.report_kind)
+    by_year = "、".join(
+        f"{y}年 {n} 份" if y else f"年份不明 {n} 份" for y, n in sorted(years.items(), key=lambda x: x[0] or 0)
+    )
+    by_kind = "、".join(f"{k} {n} 份" for k, n in sorted(kinds.items()))
+    units = len({d.display_unit for d in reports})
+    head = f"{scope}的报告" if scope else "已收录的报告"
+    text = f"{head}共 {len(reports)} 份，来自 {units} 个单位：{by_year}" + (f"；{by_kind}" if by_kind else "") + "。"
+    return Answer(text, "lookup", u.standalone, [], None, [], u.filters)
 
 
 def _by_name(u: Understood, head: list[str], units: list[UnitEvidence], total: int, start: int) -> Answer:

@@ -178,6 +178,13 @@ class NumberAsk:
     pattern: re.Pattern[str]
     subject: KeyTerms
     items: tuple[re.Pattern[str], ...] = ()  # budget items the question names: the answer must name each
+    question: str = ""
+
+    def part_row(self, text: str) -> bool:
+        """The text is a table row of one class of a classification ("支出决算表 · 22001 自然资源事务 · … 基本支出
+        2339.58 万元") the question does not name: a part of the unit's figure, not the figure it asks for."""
+        m = _CLASS_ROW.match(text)
+        return m is not None and m["code"] not in self.question and m["name"].strip() not in self.question
 
     def answers(self, text: str) -> bool:
         return bool(self.pattern.search(text)) and all(item.search(text) for item in self.items)
@@ -191,6 +198,8 @@ class NumberAsk:
         )
 
 
+# A table row (ingest.tables: "表名 · 行 · 列 值 · …") whose row is one class of a budget classification, coded.
+_CLASS_ROW = re.compile(r"^[^·]{0,40}表 · (?P<code>\d{3,})\s*(?P<name>[^·]+) · ")
 _STATED_WITHIN = 10  # characters between an item and its number ("基本支出决算数为 388.07万元")
 
 
@@ -214,7 +223,7 @@ def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
     items = tuple(named_items(question))
     # "…的办公地址在哪里？" asks for no number, but its answer must still name what it asks about.
     pattern = next((answer for ask, answer in _ASKED_NUMBER if ask.search(question)), _ANY if items else None)
-    return None if pattern is None else NumberAsk(pattern, subject, items)
+    return None if pattern is None else NumberAsk(pattern, subject, items, question)
 
 
 # "巡视反馈了几个问题？" asks for a number, not for the list of problems.
@@ -257,13 +266,21 @@ def choose_lookup(
         ]
         if not sentences:
             return []
-        # Of the close candidates, one stating the number of the named item right after it comes first.
-        sentences = sorted(sentences, key=lambda s: not number.states(s.text))
+        # Of the close candidates, one stating the number of the named item right after it comes first, and the
+        # unit's own figure before a class row's part of it (a report's total 基本支出, not 自然资源事务's).
+        sentences = sorted(sentences, key=lambda s: (not number.states(s.text), number.part_row(s.text)))
     best = sentences[0]
     # A list answer (措施/问题) takes the unit's next items too; a number answer stays one sentence.
     window = 1.0 if from_section else 0.1 if role else 0.03
+
+    # A class row's part does not follow the unit's own figure (it was put after it above).
+    def part(s: Sentence) -> bool:
+        return number is not None and number.part_row(s.text) and not number.part_row(best.text)
+
     return [best] + [
-        s for s in sentences[1 : 4 if role else 3] if s.doc_id == best.doc_id and best.score - s.score < window
+        s
+        for s in sentences[1 : 4 if role else 3]
+        if s.doc_id == best.doc_id and best.score - s.score < window and not part(s)
     ]
 
 
