@@ -208,6 +208,36 @@ def denial_of(topic: str) -> Callable[[str], bool] | None:
     return denied
 
 
+# A topic saying something is already done ("已经采用了社会监理", "已建立绩效考核制度") is not stated by a plan to do it
+# ("争取一定金额以上的项目均采用社会监理服务", "下一步将建立…"): the plan's clause holds the topic's words all the same.
+_DONE = re.compile(r"已经|(?<![而])已(?![知有])")
+_PLANNED = re.compile(r"争取|力争|将|拟|计划|准备|打算|下一步|下阶段|今后|要|应当|需要|需|尽快|逐步")
+
+
+def plan_of(topic: str) -> Callable[[str], bool] | None:
+    """When the topic says something is already done: whether a sentence only plans it (a plan word before one of
+    the topic's words, within its clause). None for any other topic.
+
+    >>> planned = plan_of("已经采用了社会监理")
+    >>> planned("四是加强对项目的监理，争取一定金额以上的项目均采用社会监理服务。"), planned("项目均已采用社会监理服务。")
+    (True, False)
+    >>> plan_of("采用社会监理"), plan_of("尚未采用社会监理")
+    (None, None)
+    """
+    if not _DONE.search(topic) or _DENIED.search(topic) or re.search(r"尚未|还未|仍未", topic):
+        return None
+    words = {t for t in tokenize(_DONE.sub("", topic)) if len(t) > 1 and t not in _GENERIC}
+
+    def planned(sentence: str) -> bool:
+        for clause in re.split(r"[，,。；;！!？?]", sentence):
+            first = min((clause.find(w) for w in words if w in clause), default=-1)
+            if first > 0 and _PLANNED.search(clause[:first]) and not _DONE.search(clause[:first]):
+                return True
+        return False
+
+    return planned
+
+
 def topic_role(topic: str) -> str | None:
     """The section role a topic belongs to: 不够细化 is a problem, 加强监管 a measure. Words in quotes are what a report
     wrote, not what the topic does ("考核口径全是“明显提升”“进一步加强”这种说法" is a problem, not a measure)."""

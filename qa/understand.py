@@ -151,11 +151,13 @@ def without_exception(text: str) -> str:
 
 # A count of units, not an amount ("其中基本支出有多少？" is about the listed reports); the part is a year or a place
 # ("其中赫山区的基本支出呢？" asks about a unit, not about the list).
-_PART = r"(?:19|20)\d{2}\s*年(?:度)?|[^\W\d的哪是]{1,12}?(?:省|市|区|县|州|旗|镇|乡)"
+# Or a kind of report ("其中哪个单位是部门整体支出报告？").
+_KIND_PART = re.compile(r"(部门整体支出|整体支出|项目支出|部门决算)(?:绩效)?(?:自评|评价)?(?:报告)?")
+_PART = rf"(?:19|20)\d{{2}}\s*年(?:度)?|{_KIND_PART.pattern}|[^\W\d的哪是]{{1,12}}?(?:省|市|区|县|州|旗|镇|乡)"
 _PART_OF_LIST = re.compile(
     rf"^(?:那|那么)?其中(?:(?P<part>{_PART})的?(?:单位)?(?:有哪些|是哪些|有几个|有几家|有多少个|有多少家|呢)?"
     # "其中哪些是2021年的？", "其中哪几个是芙蓉区的单位？"
-    rf"|(?:哪些|哪几个|哪几家|有几个|有几家|有多少个?)(?:单位)?(?:是|属于|在)(?P<asked_part>{_PART})的?(?:单位|报告)?)"
+    rf"|(?:哪些|哪几个|哪几家|哪个|哪家|有几个|有几家|有多少个?)(?:单位)?(?:是|属于|在|的报告是)(?P<asked_part>{_PART})的?(?:单位|报告)?)"
     r"[？?。！!]*$"
 )
 # An aggregate answer that lists one page of its units opens with `page_header`; "继续" (and the like) after it asks
@@ -617,8 +619,11 @@ def understand(
     if listing:
         which = (part["part"] or part["asked_part"]) if part else None
         year_m = _YEAR.search(which) if which else None
+        kind_m = _KIND_PART.fullmatch(which) if which else None
         if year_m:
             standalone = _with_year(listing, year_m.group(1))
+        elif kind_m:
+            standalone = f"{kind_m.group(1)}报告中{listing}"
         else:
             standalone = f"{which}{listing}" if which else listing
     elif asked_before and (both := _two_items(history, catalogue, question)):

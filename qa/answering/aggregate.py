@@ -30,10 +30,19 @@ from qa.evidence import (
     Sentence,
     Topic,
     denial_of,
+    plan_of,
     score_candidates,
     topic_role,
 )
-from qa.findings.evidence import REASON_DENIED, REASON_VAGUE, RELATED_MAX, FindingVerdict, Related, finding_verdict
+from qa.findings.evidence import (
+    REASON_DENIED,
+    REASON_PLANNED,
+    REASON_VAGUE,
+    RELATED_MAX,
+    FindingVerdict,
+    Related,
+    finding_verdict,
+)
 from qa.sentences import entry_key
 from qa.understand import RELATED_HEADER, Understood, list_header, more_units_line
 
@@ -113,14 +122,15 @@ def verdict(ctx: AnswerContext, u: Understood) -> FindingVerdict:
         return finding_verdict(findings, ctx.scoring(), topic, role, u.filters)
     keyed = Topic(topic.text, topic.vector, ctx.params.key_coverage)
     accepted, related = select_documents(aggregate_evidence(ctx, u, keyed, best_per_document=True), ctx.params)
-    denied_by = denial_of(u.topic)
-    if denied_by is None:
+    # A sentence denying what the topic asserts, or only planning what it says is done, is a near miss.
+    checks = [(c, r) for c, r in ((denial_of(u.topic), REASON_DENIED), (plan_of(u.topic), REASON_PLANNED)) if c]
+    if not checks:
         return FindingVerdict(accepted, [Related(s, REASON_VAGUE) for s in related])
-    is_denied = [denied_by(accepted.text(i)) for i in range(len(accepted))]
-    counted = accepted.subset([i for i, d in enumerate(is_denied) if not d])
-    denied = accepted.take([i for i, d in enumerate(is_denied) if d][:RELATED_MAX])
-    near = [Related(s, REASON_DENIED) for s in denied] + [Related(s, REASON_VAGUE) for s in related]
-    return FindingVerdict(counted, near[:RELATED_MAX])
+    why = [next((r for check, r in checks if check(accepted.text(i))), None) for i in range(len(accepted))]
+    counted = accepted.subset([i for i, r in enumerate(why) if r is None])
+    missed = [i for i, r in enumerate(why) if r is not None][:RELATED_MAX]
+    near = [Related(s, why[i] or "") for i, s in zip(missed, accepted.take(missed))]
+    return FindingVerdict(counted, (near + [Related(s, REASON_VAGUE) for s in related])[:RELATED_MAX])
 
 
 class _Kept(Counted):

@@ -29,9 +29,10 @@ from qa.answering.context import AnswerContext
 from qa.answering.lookup import lookup_answer
 from qa.answering.result import Answer, Citation, UnitEvidence, decline
 from qa.evidence import Sentence
+from qa.lexical import words
 from qa.understand import Understood, catalogue_names
 
-FigureKind = Literal["rank", "threshold", "pair", "sum", "difference"]
+FigureKind = Literal["rank", "threshold", "pair", "sum", "difference", "stated"]
 
 # What may stand between an item and its amount in one statement ("基本支出为", "基本支出决算数为", a table row's
 # " · 决算数 "): not a clause break, and not a change ("较上年增加", "同比下降"), whose amount is not the item's.
@@ -129,6 +130,21 @@ _DIFFERENCE = (
     re.compile(rf"(?P<a>{_ITEM})比(?P<b>{_ITEM}){_MORE}了?多少"),
     re.compile(rf"{_TWO_ITEMS}(?:相差|差了?|差额|差距)(?:是|有|为)?多少"),
 )
+# "哪些单位给出了税收或税金的具体金额？": the units whose reports state an amount of the item (of any item joined by 或).
+# The measure is the one the question asks for (金额, 比例, 得分), whatever the item ends with (税收, 税金).
+_STATES = re.compile(
+    r"(?:给出|列出|写明|写出|公布|披露|提供|报出|说明|写了|提到)了?(?P<item>[^，,。？?！!]{2,24}?)的?(?:具体)?"
+    r"(?P<asked>金额|数额|多少钱|比例|比重|百分比|得分|分数)"
+)
+_ASKED_MEASURE = {
+    "金额": "money",
+    "数额": "money",
+    "多少钱": "money",
+    "比例": "share",
+    "比重": "share",
+    "百分比": "share",
+}
+_ONE_OF = re.compile(r"或者|或|和|与|及|以及|、")
 # Reports compared one by one: a lookup each (~0.1 s). A larger scope is declined with how to narrow it.
 MAX_REPORTS = 30
 
@@ -168,9 +184,35 @@ def _item(raw: str, places: Sequence[str]) -> tuple[str, Measure] | None:
     return next(((item, m) for m in _MEASURES if m.item.search(item)), None)
 
 
-def read_figures(question: str, names: set[str], places: Sequence[str] = ()) -> FigureQuestion | None:
+def _items_of(text: str, places: Sequence[str]) -> tuple[str, ...]:
+    """Items joined by 或 / 和 / 、, the last one's head shared: "税收或税金" → 税收, 税金; "新引进或签约项目" → 新引进项目,
+    签约项目 (a part of up to 4 characters takes the rest of the last part after its first word).
+
+    >>> _items_of("税收或税金", []), _items_of("当年新引进或签约项目", []), _items_of("人员经费和公用经费", [])
+    (('税收', '税金'), ('新引进项目', '签约项目'), ('人员经费', '公用经费'))
+    """
+    plain = re.sub(r"(?:19|20)\d{2}\s*年度?|当年|本年|全年", "", _QUOTES.sub("", text))
+    parts = [p for p in _ONE_OF.split(plain) if p]
+    if not parts:
+        return ()
+    last = parts[-1]
+    head = last[len(next(iter(words(last)), "")) :]
+    whole = [p + head if len(p) <= 4 and head and not p.endswith(head) else p for p in parts[:-1]] + [last]
+    items = [_ITEM_LEAD.sub("", p) for p in whole]
+    for place in places:
+        items = [i.replace(place, "") for i in items]
+    # "项目支出的预算" names no item a report writes as one phrase (项目支出年初预算为…): left to the which-units pass.
+    if any("的" in i or not 2 <= len(i) <= 12 for i in items):
+        return ()
+    return tuple(dict.fromkeys(items))
+
+
+def read_figures(
+    question: str, names: set[str], places: Sequence[str] = (), which_units: bool = False
+) -> FigureQuestion | None:
     """The comparison or sum a question asks for, or None. `names`: every name of the units it may name (marked
-    before reading, so "A和B哪个的…" reads A and B as units, not items); `places`: place names it may scope by."""
+    before reading, so "A和B哪个的…" reads A and B as units, not items); `places`: place names it may scope by;
+    `which_units`: the question asks which units (a question for the units stating an amount)."""
     text = question
     for name in sorted(names, key=len, reverse=True):
         text = text.replace(name, _UNIT_MARK)
@@ -188,6 +230,10 @@ def read_figures(question: str, names: set[str], places: Sequence[str] = ()) -> 
                 return FigureQuestion(kind, (a[0], b[0]), measure=a[1].name)  # type: ignore[arg-type]
     if units_named >= 2:
         return None
+    if which_units and (m := _STATES.search(body)):
+        measure = _BY_NAME[_ASKED_MEASURE.get(m["asked"], "score")]
+        items = _items_of(m["item"], places)
+        return FigureQuestion("stated", items, measure=measure.name) if items else None
     if m := _THRESHOLD.search(body) or _RANGE.search(body):
         one = _item(m["item"], places)
         scale = one[1].scale.get(m["unit"]) if one else None
@@ -296,7 +342,10 @@ def _more(measure: Measure, by: float) -> str:
 def figures_question(ctx: AnswerContext, u: Understood) -> FigureQuestion | None:
     names = catalogue_names(ctx.records())
     every = {a for aliases in names.aliases.values() for a in aliases if len(a) >= 2}
-    return read_figures(u.standalone, every, sorted(names.region_parts))
+    q = read_figures(u.standalone, every, sorted(names.region_parts), u.intent == "aggregate" and not u.units)
+    if q is not None and q.kind == "stated" and len(_reports(ctx, u)) > MAX_REPORTS:
+        return None  # too many reports to ask one by one: the which-units pass answers it
+    return q
 
 
 def answer_figures(ctx: AnswerContext, u: Understood, q: FigureQuestion, top_k: int | None) -> Answer:
@@ -311,6 +360,8 @@ def answer_figures(ctx: AnswerContext, u: Understood, q: FigureQuestion, top_k: 
         )
     if q.kind in ("sum", "difference"):
         return _two_items(ctx, u, q, reports, top_k)
+    if q.kind == "stated":
+        return _stating(ctx, u, q, reports, top_k)
     item, measure, amounts = q.items[0], q.of, _amounts(q.of)
     several_years = len({r.doc.year for r in reports}) > 1
     found: list[tuple[DocRecord, Stated]] = []
@@ -411,3 +462,28 @@ def _two_items(
 
 def _cite(cid: int, s: Stated) -> Citation:
     return Citation(cid, s.sentence.hit, s.sentence.text, s.sentence.char_start, s.sentence.char_end, s.sentence.score)
+
+
+def _stating(
+    ctx: AnswerContext, u: Understood, q: FigureQuestion, reports: Sequence[DocRecord], top_k: int | None
+) -> Answer:
+    """The reports stating an amount of any of the items, each with the first it states."""
+    several_years = len({r.doc.year for r in reports}) > 1
+    found: list[tuple[DocRecord, Stated]] = []
+    for r in reports:
+        s = next((s for s in (_of_report(ctx, u, r, item, q.of, top_k) for item in q.items) if s is not None), None)
+        if s is not None:
+            found.append((r, s))
+    what = f"{'或'.join(q.items)}的具体{_amounts(q.of)}"
+    if not found:
+        return Answer(
+            f"未在已收录报告中找到给出{what}的单位。", "aggregate", u.standalone, [], [], [], u.filters, total_units=0
+        )
+    lines = [f"共有 {len(found)} 份报告给出了{what}："]
+    citations: list[Citation] = []
+    units: list[UnitEvidence] = []
+    for n, (r, s) in enumerate(found, 1):
+        citations.append(_cite(n, s))
+        units.append(UnitEvidence(_label(r, several_years), r.doc.doc_id, r.doc.source, (n,)))
+        lines.append(f"{n}. {_label(r, several_years)}（{s.shown}）：{s.sentence.text.strip()}[{n}]")
+    return Answer("\n".join(lines), "aggregate", u.standalone, citations, units, [], u.filters, total_units=len(units))

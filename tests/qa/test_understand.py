@@ -337,6 +337,18 @@ def test_questions_about_the_last_list() -> None:
     assert (
         understand("其中哪几个是芙蓉区的单位？", _turns(asked), []).standalone == "芙蓉区哪些单位提到预算编制不够细化？"
     )
+    # Session 25: a kind of report is a part of the list too (was a question to each listed unit).
+    for kind_part, kind in (
+        ("其中哪个单位是部门整体支出报告？", "部门整体支出"),
+        ("其中项目支出报告有哪些？", "项目支出"),
+    ):
+        by_kind = understand(kind_part, _turns(asked), [])
+        assert (by_kind.intent, by_kind.topic, by_kind.filters.report_kind, by_kind.units) == (
+            "aggregate",
+            "预算编制不够细化",
+            kind,
+            (),
+        ), kind_part
     region = understand("其中芙蓉区的呢？", _turns(asked, ("其中2021年的有哪些？", "共有…")), [])
     assert region.standalone == "芙蓉区哪些单位提到预算编制不够细化？" and region.intent == "aggregate"
     # An amount is no count of units: about the listed reports, as before.

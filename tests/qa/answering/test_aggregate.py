@@ -12,7 +12,7 @@ from qa.answer import Answerer, Page
 from qa.answering import aggregate
 from qa.answering.aggregate import page_of
 from qa.evidence import Coverage, Sentence, SentenceList, Topic, topic_role
-from qa.findings.evidence import REASON_DENIED, REASON_VAGUE, RELATED_MAX
+from qa.findings.evidence import REASON_DENIED, REASON_PLANNED, REASON_VAGUE, RELATED_MAX
 from qa.lexical import tokenize
 from qa.retrieve import Hit, Retriever
 from qa.understand import Turn, understand
@@ -58,6 +58,16 @@ def test_a_template_heading_is_not_what_a_unit_did(sample_retriever: Retriever) 
     本年度未产生项目招投标等情况. 大祥 states it: …及工程招投标等工作已全部完成."""
     ans = Answerer(sample_retriever).ask("哪些单位完成了工程招投标工作？")
     assert [u.unit for u in ans.units or []] == ["湖南省大祥工业集中区管理委员会"], ans.answer
+
+
+def test_a_plan_is_not_what_a_unit_has_already_done(sample_retriever: Retriever) -> None:
+    """Session 25: 开福区's measure "争取一定金额以上的项目均采用社会监理服务" counted it for "已经采用了社会监理"; a plan
+    is a near miss with its reason. Asked without 已经, the same sentence still counts (it does mention it)."""
+    answerer = Answerer(sample_retriever)
+    done = answerer.ask("哪些单位已经采用了社会监理？")
+    assert done.units == [] and [r.reason for r in done.related] == [REASON_PLANNED], done.answer
+    assert "争取一定金额以上的项目均采用社会监理服务" in done.citations[0].text
+    assert [u.source for u in answerer.ask("哪些单位提到采用社会监理？").units or []] == [done.related[0].source]
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,16 @@ def test_what_a_figures_question_asks(question: str, names: set[str], expected: 
     assert read_figures(question, names) == expected
 
 
+def test_which_units_state_an_amount() -> None:
+    """ "哪些单位给出了X的具体金额？" asks for the units whose reports state an amount of X (of any item joined by 或);
+    the measure is the one asked for. Only asked as a which-units question, and not for an item a report does not
+    write as one phrase ("项目支出的预算")."""
+    asked = "哪些单位给出了税收或税金的具体金额？"
+    assert read_figures(asked, set(), which_units=True) == FigureQuestion("stated", ("税收", "税金"))
+    assert read_figures(asked, set()) is None
+    assert read_figures("哪些单位写明了项目支出的预算金额？", set(), which_units=True) is None
+
+
 def test_a_place_scoping_a_ranking_is_no_part_of_its_item() -> None:
     asked = "赫山区“三公”经费最高的是哪个单位？"
     assert read_figures(asked, set(), ["赫山区"]) == FigureQuestion("rank", ("三公经费",))
@@ -116,6 +126,14 @@ def test_a_pair_comparison_says_which_is_more_and_by_how_much(answerer: Answerer
     a = answerer.ask(f"{HESHAN}和{FURONG}哪个的项目支出多？")
     assert a.answer.startswith(f"{FURONG}的项目支出较多，比益阳市{HESHAN}多450万元（其中有预算数，请留意口径）")
     assert len(a.citations) == 2
+
+
+def test_units_whose_reports_state_an_amount(answerer: Answerer) -> None:
+    a = answerer.ask("哪些单位给出了税收或税金的具体金额？")
+    assert {u.unit for u in a.units or []} == {"湖南省大祥工业集中区管理委员会（2021年）", f"{FURONG}（2021年）"}
+    assert "（4.92亿元）：实缴税金4.92亿元" in a.answer and "（1.16亿元）" in a.answer
+    none = answerer.ask("哪些单位写明了“三公”经费的具体金额？")
+    assert none.units == [] and none.answer == "未在已收录报告中找到给出三公经费的具体金额的单位。"
 
 
 def test_these_two_added_up_after_two_lookups(answerer: Answerer) -> None:
