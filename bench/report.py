@@ -426,6 +426,26 @@ def render() -> str:
                     f"{r['rss_mb_after']:.0f} / {r['rss_mb_peak']:.0f} | {chroma} | {r['search_hybrid']['p50_ms']} / {r['search_hybrid']['p95_ms']} | "
                     f"{r['load_32_clients']['rps']} | {agg['p50_ms']} / {agg['p95_ms']} ({listed}) |"
                 )
+    hn = _load("hnsw")
+    if hn:
+        out.append("\n### Chunk index search breadth (HNSW ef_search)\n")
+        out.append(
+            _runinfo(hn) + " `bench/hnsw.py`: bench-shaped vectors (each chunk one of 384 real embeddings plus noise),"
+            " one collection per value read by a fresh client, the tuning sets' questions as queries; recall against"
+            " an exact search; latency of the ids-only query at the hybrid depth (50). The shipped value is"
+            " `QA_HNSW_EF_SEARCH` (default 400).\n"
+        )
+        out.append(
+            "| chunks | ef_search | recall@18 | recall@50 | queries missing any of top 18 | p50 / p95 ms | p50 vs 100 |"
+        )
+        out.append("| --- | --- | --- | --- | --- | --- | --- |")
+        for size in hn["sizes"]:
+            for ef, r in size["ef_search"].items():
+                out.append(
+                    f"| {size['chunks']:,} | {ef} | {r['recall@18']} | {r['recall@50']} |"
+                    f" {r['queries_missing_any@18']} of {size['queries']} | {r['p50_ms']} / {r['p95_ms']} |"
+                    f" {r.get('p50_ratio_to_100', 1.0)}× |"
+                )
     if ocr:
         out.append("\n### OCR (scanned pages)\n")
         out.append(

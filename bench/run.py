@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in its own process, one after the other, then docs/benchmarks.md.
 
-    python -m bench.run                 # full: ingest, query (10k, 100k), lexical, findings_update, sentences, encoder, ocr  (~55 min here)
+    python -m bench.run                 # full: ingest, query (10k, 100k), lexical, hnsw, findings_update, sentences, encoder, ocr  (~55 min here)
     BENCH_QUICK=1 python -m bench.run   # quick: short rounds, 10k only, small STARD subset (~8 min)
     python -m bench.run ingest query    # a subset of the benchmarks
     BENCH_SIZES=10k,100k,1m python -m bench.run query   # add 1M chunks (builds a ~8 GB store; hours here)
@@ -19,7 +19,7 @@ import time
 
 from bench.common import QUICK, ROOT, log
 
-PARTS = ("ingest", "query", "lexical", "findings_update", "sentences", "encoder", "ocr")
+PARTS = ("ingest", "query", "lexical", "hnsw", "findings_update", "sentences", "encoder", "ocr")
 OPT_IN = ("modes",)  # run only when named
 
 

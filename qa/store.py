@@ -26,6 +26,7 @@ import os
 import socket
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -171,21 +172,38 @@ class Store:
         self.edits: Collection = self.client.get_or_create_collection(
             f"{settings.collection}_overrides", embedding_function=None
         )
-        self.chunks: Collection = self._open_vectors(self._chunks_name, self.embedder_id, check_embedder)
+        self._ef_search = settings.hnsw_ef_search
+        self.chunks: Collection = self._open_chunks(check_embedder)
         self.findings: Collection = self._open_findings(self._findings_name, check_embedder)
+
+    def _open_chunks(self, check: bool = True) -> Collection:
+        """The chunk collection, its HNSW search breadth set to `Settings.hnsw_ef_search` (an existing collection
+        keeps the value it was made with until changed; the change is stored with it, so every process opening
+        it searches as broadly)."""
+        col = self._open_vectors(self._chunks_name, self.embedder_id, check, ef_search=self._ef_search)
+        if (col.configuration_json.get("hnsw") or {}).get("ef_search") != self._ef_search:
+            with warnings.catch_warnings():
+                # Chroma re-reads the whole configuration and warns that a collection without an embedding
+                # function has a "legacy" one: we embed ourselves (embedding_function=None), nothing to migrate.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                col.modify(configuration={"hnsw": {"ef_search": self._ef_search}})
+        return col
 
     def _open_findings(self, name: str, check: bool = True) -> Collection:
         """A findings collection (vectors in the rows' metadata when it is created now)."""
         return self._open_vectors(name, self.findings_embedder_id, check, in_metadata=True)
 
-    def _open_vectors(self, name: str, embedder_id: str, check: bool = True, in_metadata: bool = False) -> Collection:
+    def _open_vectors(
+        self, name: str, embedder_id: str, check: bool = True, in_metadata: bool = False, ef_search: int | None = None
+    ) -> Collection:
         """The collection `name`, created if missing (`in_metadata`: with its vectors in the rows' metadata; an
-        existing collection keeps the layout it was made with)."""
+        existing collection keeps the layout it was made with; `ef_search`: its HNSW search breadth when created)."""
         layout = {_LAYOUT_KEY: _VECTORS_IN_METADATA} if in_metadata else {}
+        hnsw: dict[str, Any] = {"space": "cosine", **({"ef_search": ef_search} if ef_search else {})}
         col = self.client.get_or_create_collection(
             name,
             metadata={"embedder": embedder_id, "dimension": self.dimension, **layout},
-            configuration={"hnsw": {"space": "cosine"}},
+            configuration={"hnsw": hnsw},  # type: ignore[arg-type]
             embedding_function=None,
         )
         meta = col.metadata or {}
@@ -511,7 +529,7 @@ class Store:
             if f"{name}_reindex" in existing:
                 self.client.delete_collection(f"{name}_reindex")  # left by an interrupted reindex
         sides = (
-            self._open_vectors(f"{self._chunks_name}_reindex", self.embedder_id),
+            self._open_vectors(f"{self._chunks_name}_reindex", self.embedder_id, ef_search=self._ef_search),
             self._open_findings(f"{self._findings_name}_reindex"),
         )
         fill(sides)
@@ -519,7 +537,7 @@ class Store:
             if name in existing:
                 self.client.delete_collection(name)
             fresh.modify(name=name)
-        self.chunks = self._open_vectors(self._chunks_name, self.embedder_id)
+        self.chunks = self._open_chunks()
         self.findings = self._open_findings(self._findings_name)
         self.bump_generation()
 
