@@ -318,6 +318,12 @@ def _names(record: DocRecord, unit: str) -> bool:
     return unit in (record.doc.unit, record.doc.source)
 
 
+def _unit(record: DocRecord, cid: int) -> UnitEvidence:
+    """A listed report as an aggregate answer's unit: named as every aggregate names units (its year is in the
+    answer's text; the report is its `source`)."""
+    return UnitEvidence(record.doc.display_unit, record.doc.doc_id, record.doc.source, (cid,))
+
+
 def _label(record: DocRecord, several_years: bool) -> str:
     year = f"（{record.doc.year}年）" if several_years and record.doc.year else ""
     return f"{record.doc.display_unit}{year}"
@@ -407,7 +413,7 @@ def answer_figures(ctx: AnswerContext, u: Understood, q: FigureQuestion, top_k: 
     lines = [head]
     for n, (r, s) in enumerate(listed, 1):
         citations.append(_cite(n, s))
-        units.append(UnitEvidence(_label(r, several_years), r.doc.doc_id, r.doc.source, (n,)))
+        units.append(_unit(r, n))
         budget = "（预算数）" if s.budget else ""
         lines.append(f"{n}. {_label(r, several_years)}（{s.shown}{budget}）：{s.sentence.text.strip()}[{n}]")
     if missing:
@@ -484,6 +490,6 @@ def _stating(
     units: list[UnitEvidence] = []
     for n, (r, s) in enumerate(found, 1):
         citations.append(_cite(n, s))
-        units.append(UnitEvidence(_label(r, several_years), r.doc.doc_id, r.doc.source, (n,)))
+        units.append(_unit(r, n))
         lines.append(f"{n}. {_label(r, several_years)}（{s.shown}）：{s.sentence.text.strip()}[{n}]")
     return Answer("\n".join(lines), "aggregate", u.standalone, citations, units, [], u.filters, total_units=len(units))
