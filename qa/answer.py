@@ -113,7 +113,7 @@ class Answerer:
     def _scope_names(self, u: Understood) -> list[str]:
         """The names a question may give the unit or place it is scoped to."""
         names = catalogue_names(self.ctx.records())
-        return [*names.aliases.get(u.filters.unit or "", ()), *names.region_parts]
+        return [*names.names_of((u.filters.unit,)), *names.region_parts]
 
     def unknown_entity(self, u: Understood) -> str | None:
         """The decline message when the question names a unit, region or year no stored report has."""

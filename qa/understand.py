@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -310,6 +310,10 @@ class CatalogueNames:
                 out.setdefault(d.doc.unit or d.doc.source, {}).update(dict.fromkeys(names))
         return {unit: tuple(names) for unit, names in out.items()}
 
+    def names_of(self, units: Iterable[str | None]) -> list[str]:
+        """Every name of these units (none for None), longest first: what a question may call them."""
+        return sorted({a for x in units if x for a in self.aliases.get(x, ())}, key=len, reverse=True)
+
 
 _names_cache: tuple[Sequence[DocRecord], int, CatalogueNames] | None = None
 
@@ -569,7 +573,7 @@ _THESE_TWO = re.compile(
 )
 
 
-def _two_items(history: Sequence[Turn], catalogue: Sequence[DocRecord], question: str) -> str | None:
+def _these_two(history: Sequence[Turn], catalogue: Sequence[DocRecord], question: str) -> str | None:
     """ "这两项加起来是多少？" as the two previous questions' items in the last one's scope ("赫山区投资促进服务中心2021年
     基本支出和项目支出一共是多少？"); None unless both name an item after their scope."""
     m = _THESE_TWO.match(question)
@@ -579,17 +583,14 @@ def _two_items(history: Sequence[Turn], catalogue: Sequence[DocRecord], question
     asked = [i for i, t in enumerate(recent) if t.role == "user" and t.content.strip()]
     if len(asked) < 2:
         return None
-    last = understand(recent[asked[-1]].content, recent[: asked[-1]], catalogue).standalone
-    before = understand(recent[asked[-2]].content, recent[: asked[-2]], catalogue).standalone
-    items = []
-    for q in (before, last):
-        split = _scope_and_tail(q, catalogue)
-        if split is None:
-            return None
-        items.append(q[len(split[0]) : len(q) - len(split[1])].strip("的 "))
-    scope = _scope_and_tail(last, catalogue)
-    if not all(items) or items[0] == items[1] or scope is None:
+    # The question before the last, and the last, each as it was understood.
+    understood = [_previous_question(recent[: asked[-1]], catalogue), _previous_question(recent, catalogue)]
+    splits = [_scope_and_tail(q, catalogue) if q else None for q in understood]
+    items = [q[len(sp[0]) : len(q) - len(sp[1])].strip("的 ") for q, sp in zip(understood, splits) if q and sp]
+    if len(items) < 2 or not all(items) or items[0] == items[1]:
         return None
+    scope = splits[1]
+    assert scope is not None
     return f"{scope[0]}{items[0]}和{items[1]}{'一共是多少？' if m['sum'] else '相差多少？'}"
 
 
@@ -626,7 +627,7 @@ def understand(
             standalone = f"{kind_m.group(1)}报告中{listing}"
         else:
             standalone = f"{which}{listing}" if which else listing
-    elif asked_before and (both := _two_items(history, catalogue, question)):
+    elif asked_before and (both := _these_two(history, catalogue, question)):
         standalone = both
     elif asked_before and _MORE_ASKED.match(question):
         # "继续" with no list to go on with (a lookup, an answer per unit): the previous question, not its words + 继续.

@@ -20,7 +20,7 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -172,13 +172,17 @@ class Stated:
     budget: bool  # stated as a budget figure ("项目支出年初预算为450.00万元")
 
 
+def _cleaned(text: str, places: Sequence[str]) -> str:
+    """An item as a question names it, without quotes, years, places and the question words in front."""
+    text = re.sub(r"(?:19|20)\d{2}\s*年度?", "", _QUOTES.sub("", text))
+    for place in sorted(places, key=len, reverse=True):
+        text = text.replace(place, "")
+    return _ITEM_LEAD.sub("", text).strip()
+
+
 def _item(raw: str, places: Sequence[str]) -> tuple[str, Measure] | None:
     """The item a question compares, without the words around it, and its measure; None if it has none."""
-    item = _QUOTES.sub("", raw)
-    item = re.sub(r"(?:19|20)\d{2}\s*年度?", "", item)
-    for place in sorted(places, key=len, reverse=True):
-        item = item.replace(place, "")
-    item = _ITEM_LEAD.sub("", item).strip()
+    item = _cleaned(raw, places)
     if not 2 <= len(item) <= 12:
         return None
     return next(((item, m) for m in _MEASURES if m.item.search(item)), None)
@@ -191,16 +195,14 @@ def _items_of(text: str, places: Sequence[str]) -> tuple[str, ...]:
     >>> _items_of("税收或税金", []), _items_of("当年新引进或签约项目", []), _items_of("人员经费和公用经费", [])
     (('税收', '税金'), ('新引进项目', '签约项目'), ('人员经费', '公用经费'))
     """
-    plain = re.sub(r"(?:19|20)\d{2}\s*年度?|当年|本年|全年", "", _QUOTES.sub("", text))
-    parts = [p for p in _ONE_OF.split(plain) if p]
+    # "当年新引进或签约项目": the year it asks about is no part of the items (本年支出合计 alone is one).
+    parts = [p for p in _ONE_OF.split(_cleaned(re.sub(r"当年|本年|全年", "", text), places)) if p]
     if not parts:
         return ()
     last = parts[-1]
     head = last[len(next(iter(words(last)), "")) :]
     whole = [p + head if len(p) <= 4 and head and not p.endswith(head) else p for p in parts[:-1]] + [last]
-    items = [_ITEM_LEAD.sub("", p) for p in whole]
-    for place in places:
-        items = [i.replace(place, "") for i in items]
+    items = [_cleaned(p, places) for p in whole]
     # "项目支出的预算" names no item a report writes as one phrase (项目支出年初预算为…): left to the which-units pass.
     if any("的" in i or not 2 <= len(i) <= 12 for i in items):
         return ()
@@ -208,13 +210,13 @@ def _items_of(text: str, places: Sequence[str]) -> tuple[str, ...]:
 
 
 def read_figures(
-    question: str, names: set[str], places: Sequence[str] = (), which_units: bool = False
+    question: str, names: Iterable[str], places: Sequence[str] = (), which_units: bool = False
 ) -> FigureQuestion | None:
-    """The comparison or sum a question asks for, or None. `names`: every name of the units it may name (marked
+    """The comparison or sum a question asks for, or None. `names`: every name of the units it names (marked
     before reading, so "A和B哪个的…" reads A and B as units, not items); `places`: place names it may scope by;
     `which_units`: the question asks which units (a question for the units stating an amount)."""
     text = question
-    for name in sorted(names, key=len, reverse=True):
+    for name in sorted(names, key=len, reverse=True):  # the longest first: a short alias is part of a longer one
         text = text.replace(name, _UNIT_MARK)
     units_named = text.count(_UNIT_MARK)
     if units_named >= 2:
@@ -346,9 +348,10 @@ def _more(measure: Measure, by: float) -> str:
 
 
 def figures_question(ctx: AnswerContext, u: Understood) -> FigureQuestion | None:
+    # Only the units the question names are marked (not every name in the catalogue: this runs for every question).
     names = catalogue_names(ctx.records())
-    every = {a for aliases in names.aliases.values() for a in aliases if len(a) >= 2}
-    q = read_figures(u.standalone, every, sorted(names.region_parts), u.intent == "aggregate" and not u.units)
+    named = [a for a in names.names_of((*u.units, u.filters.unit)) if len(a) >= 2]
+    q = read_figures(u.standalone, named, sorted(names.region_parts), u.intent == "aggregate" and not u.units)
     if q is not None and q.kind == "stated" and len(_reports(ctx, u)) > MAX_REPORTS:
         return None  # too many reports to ask one by one: the which-units pass answers it
     return q
@@ -408,17 +411,26 @@ def answer_figures(ctx: AnswerContext, u: Understood, q: FigureQuestion, top_k: 
         )
     else:
         head = _pair_line(item, measure, found, several_years)
+    lines, citations, units = _listing(listed, several_years)
+    lines.insert(0, head)
+    if missing:
+        lines.append(f"未在报告中找到{item}{amounts}的：" + "、".join(_label(r, several_years) for r in missing) + "。")
+    return Answer("\n".join(lines), "aggregate", u.standalone, citations, units, [], u.filters, total_units=len(units))
+
+
+def _listing(
+    found: Sequence[tuple[DocRecord, Stated]], several_years: bool
+) -> tuple[list[str], list[Citation], list[UnitEvidence]]:
+    """One numbered line per report ("1. 单位（388.07万元）：<its sentence>[1]"), its citation and its unit."""
+    lines: list[str] = []
     citations: list[Citation] = []
     units: list[UnitEvidence] = []
-    lines = [head]
-    for n, (r, s) in enumerate(listed, 1):
+    for n, (r, s) in enumerate(found, 1):
         citations.append(_cite(n, s))
         units.append(_unit(r, n))
         budget = "（预算数）" if s.budget else ""
         lines.append(f"{n}. {_label(r, several_years)}（{s.shown}{budget}）：{s.sentence.text.strip()}[{n}]")
-    if missing:
-        lines.append(f"未在报告中找到{item}{amounts}的：" + "、".join(_label(r, several_years) for r in missing) + "。")
-    return Answer("\n".join(lines), "aggregate", u.standalone, citations, units, [], u.filters, total_units=len(units))
+    return lines, citations, units
 
 
 def _meets(value: float, op: str, limit: float) -> bool:
@@ -485,11 +497,6 @@ def _stating(
         return Answer(
             f"未在已收录报告中找到给出{what}的单位。", "aggregate", u.standalone, [], [], [], u.filters, total_units=0
         )
-    lines = [f"共有 {len(found)} 份报告给出了{what}："]
-    citations: list[Citation] = []
-    units: list[UnitEvidence] = []
-    for n, (r, s) in enumerate(found, 1):
-        citations.append(_cite(n, s))
-        units.append(_unit(r, n))
-        lines.append(f"{n}. {_label(r, several_years)}（{s.shown}）：{s.sentence.text.strip()}[{n}]")
+    lines, citations, units = _listing(found, several_years)
+    lines.insert(0, f"共有 {len(found)} 份报告给出了{what}：")
     return Answer("\n".join(lines), "aggregate", u.standalone, citations, units, [], u.filters, total_units=len(units))
