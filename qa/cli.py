@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -31,7 +32,7 @@ from qa.findings.evaluate import LabelError
 from qa.library import DocumentNotFound, Library, MetadataError, edit_fields
 from qa.progress import Tracker, progress
 from qa.retrieve import MODES, Filters, Hit, Retriever, open_retriever
-from qa.settings import MAX_ANSWER_UNITS, get_settings
+from qa.settings import MAX_ANSWER_UNITS, get_settings, settings_error
 from qa.store import Store, StoreError
 from qa.termwrap import wrap_text
 
@@ -73,6 +74,11 @@ def friendly_errors(fn: F) -> F:
             MetadataError,
         ) as exc:
             _fail(str(exc))
+        except ValidationError as exc:  # a bad QA_* environment setting
+            message = settings_error(exc)
+            if message is None:
+                raise
+            _fail(message)
 
     return wrapper  # type: ignore[return-value]
 

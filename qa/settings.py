@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.document import MB, ReadLimits
@@ -246,3 +246,29 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_error(exc: ValidationError) -> str | None:
+    """One readable line for an invalid QA_* environment setting (None: the error is not about `Settings`).
+
+    >>> try:
+    ...     Settings(hnsw_ef_search=5)
+    ... except ValidationError as exc:
+    ...     print(settings_error(exc))
+    设置 QA_HNSW_EF_SEARCH 的值 5 无效：应不小于 10
+    """
+    if exc.title != Settings.__name__:
+        return None
+    parts = []
+    for e in exc.errors():
+        name = f"QA_{'_'.join(str(x) for x in e['loc']).upper()}"
+        ctx = e.get("ctx") or {}
+        why = next(
+            (f"{word} {ctx[key]}" for key, word in _BOUNDS if key in ctx),
+            "类型或格式不对" if "parsing" in e["type"] else "",
+        )
+        parts.append(f"设置 {name} 的值 {e.get('input')} 无效：{why or e['msg']}")
+    return "；".join(parts)
+
+
+_BOUNDS = (("ge", "应不小于"), ("gt", "应大于"), ("le", "应不大于"), ("lt", "应小于"))

@@ -124,6 +124,17 @@ def test_bad_input_is_one_readable_line(data_dir: Path, args: tuple[str, ...]) -
     assert len(lines) == 1 and lines[0].startswith("错误：") and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "why"),
+    [("QA_HNSW_EF_SEARCH", "5", "应不小于 10"), ("QA_PHRASE_WEIGHT", "abc", "类型或格式不对")],
+)
+def test_a_bad_setting_is_one_readable_line(data_dir: Path, setting: str, value: str, why: str) -> None:
+    """An invalid QA_* environment setting was a pydantic traceback (exit 1)."""
+    result = run(data_dir, "search", "预算", env={setting: value})
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and lines == [f"错误：设置 {setting} 的值 {value} 无效：{why}"], result.stderr
+
+
 def test_ingest_refuses_each_hostile_file_in_one_line_and_keeps_the_rest(tmp_path: Path) -> None:
     """Scans and spreadsheets gone wrong (issue #20): exit 1, one readable line per refused file, the good
     spreadsheet in the same folder stored."""
