@@ -25,6 +25,8 @@ _ROLE_WORDS = (
 # a share, a count, or any number (or a person, who must at least be named by the asked role). A sentence about the
 # asked thing without it ("“三公”经费支出低于年初预算" for "…“三公”经费支出了多少万元？") does not answer.
 _NUMBER = r"\d[\d,，.]*"
+_NUMERAL = r"(?:\d+|[一二三四五六七八九十两百千]+)\s*余?\s*(?:个|项)"  # a count in the generic classifiers
+_COUNT_OF_ANY = re.compile(_NUMERAL)
 _SHARE = re.compile(_NUMBER + r"\s*[%％]|百分")
 _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     # A rate is a share even when it is a rate of money ("投资回报率是多少" asks for a percentage, not 30亿元).
@@ -48,13 +50,13 @@ _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,3}月|\d{1,2}\s*日"),
     ),
     # A count answers with the classifier it was asked in ("几所学校" → "3所", not the 12次 of another count).
+    (re.compile(r"(?:多少|几)(?:个|项)(?!人)"), _COUNT_OF_ANY),  # "几个人" counts people
     *(
         (
             re.compile(f"(?:多少|几){asked}"),
             re.compile(r"(?:\d+|[一二三四五六七八九十两百千]+)\s*余?\s*(?:" + answered + ")"),
         )
         for asked, answered in (
-            ("(?:个|项)(?!人)", "个|项"),  # "几个人" counts people
             ("个?(?:人|名|位)", "人|名|位"),
             ("(?:栋|幢)", "栋|幢"),
             *(
@@ -223,7 +225,35 @@ def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
     items = tuple(named_items(question))
     # "…的办公地址在哪里？" asks for no number, but its answer must still name what it asks about.
     pattern = next((answer for ask, answer in _ASKED_NUMBER if ask.search(question)), _ANY if items else None)
+    if pattern is _COUNT_OF_ANY:
+        pattern = _count_of(question) or pattern
     return None if pattern is None else NumberAsk(pattern, subject, items, question)
+
+
+# "引进了多少项目？" / "有几个重点项目？": a count in the generic classifiers (个, 项) of a named thing is answered by a
+# count of that thing ("新引进项目61个", "已引进三个500强项目"), not by the first "N个" of the sentence ("目标任务2个").
+_ASKED_COUNT = re.compile(r"(?:多少|几)(?:个|项(?!目))?(?P<rest>[^，,。；;？?！!]*)")
+
+
+def _count_of(question: str) -> re.Pattern[str] | None:
+    """The answer pattern of a count question naming what it counts: the count with that noun after it (a few
+    characters on, in its clause) or just before it. None when the question names nothing after the count.
+
+    >>> ask = _count_of("芙蓉区商务局引进了多少项目？")
+    >>> bool(ask.search("全区新引进项目61个。")), bool(ask.search("已引进三个500强项目。")), bool(ask.search("目标任务2个。"))
+    (True, True, False)
+    >>> bool(_count_of("有多少个在建重点项目完成建设？").search("23个在建项目完成建设"))
+    True
+    >>> _count_of("新引进项目多少个？") is None
+    True
+    """
+    m = _ASKED_COUNT.search(question)
+    # A noun's head is its end ("在建重点项目" is counted as "23个在建项目").
+    heads = sorted({n[-2:] for n in nouns(m["rest"]) if len(n) > 1}) if m else []
+    if not heads:
+        return None
+    n = "(?:" + "|".join(map(re.escape, heads)) + ")"
+    return re.compile(rf"{_NUMERAL}[^，,。；;]{{0,8}}?{n}|{n}[^，,。；;]{{0,6}}?{_NUMERAL}")
 
 
 # "巡视反馈了几个问题？" asks for a number, not for the list of problems.

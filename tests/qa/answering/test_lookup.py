@@ -74,6 +74,20 @@ def test_an_item_is_stated_with_its_number_right_after_it() -> None:
     assert plain is not None and not plain.states("收入为12万元")  # no named item: no preference
 
 
+def test_a_count_of_a_named_thing_is_a_count_of_that_thing(answerer: Answerer) -> None:
+    """Session 26: "芙蓉区商务局2021年签约了多少个项目？" was answered with 内设科室4个 and "…新引进了多少个项目？" with
+    目标任务2个: a count in 个 / 项 of a named thing is answered by a count of that thing (its head noun)."""
+    ans = answerer.ask("芙蓉区商务局2021年新引进了多少个项目？")
+    assert ans.kind == "lookup" and "新引进项目61个" in ans.answer, ans.answer
+    assert answerer.ask("芙蓉区商务局2021年签约了多少个项目？").kind == "unanswerable"
+    none = KeyTerms(set(), lambda t: 1.0)
+    projects = asked_number("引进了几个500强项目？", none)
+    assert projects is not None and projects.answers("已引进三个500强项目") and not projects.answers("内设科室4个")
+    assert projects.answers("重点在谈项目121个") and not projects.answers("目标任务2个，新引进2家企业")
+    plain = asked_number("新引进项目多少个？", none)  # the thing is named before the count: any count in 个
+    assert plain is not None and plain.answers("目标任务2个")
+
+
 def test_a_count_of_problems_is_a_number_not_the_problems_list(answerer: Answerer) -> None:
     ans = answerer.ask("大祥工业集中区巡视反馈了几个问题？")
     assert ans.kind == "lookup" and "2个问题" in ans.answer, ans.answer
