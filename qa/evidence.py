@@ -182,6 +182,33 @@ _DENIED = re.compile(rf"(?:未|没有|没|无|不|从未|均未|杜绝)(?:{_OCCU
 _ASSERTED = re.compile(_OCCURS)
 
 
+_DONE = re.compile(r"已经|(?<![而])已(?![知有])")
+# 要 and 应 as modals, not inside 要求 / 主要 / 相应 / 应用.
+_PLANNED = re.compile(
+    r"争取|力争|将|拟|计划|准备|打算|下一步|下阶段|今后|进一步|(?<![主重必纲概摘])要(?![求素点])|"
+    r"(?<![相响对适供反效回])应(?![用急届收付])|需要|需|尽快|逐步"
+)
+# A topic saying something is done ("已经实行了项目专账核算") is denied by a sentence putting a negation shortly before
+# one of its words, in its clause ("项目资金未实行专账核算", "预算编制不够明确和细化", "预算编制工作有待细化");
+# "不断完善" and "不仅" are no negations.
+_NEGATED = re.compile(r"尚未|还未|仍未|均未|从未|未能|未|没有|没|有待|亟待|不(?!断|仅|但|只|少|同|足)")
+_NEGATION_REACH = 5  # characters between the negation and the topic's word ("未按项目进行专账核算")
+
+
+def done_stripped(topic: str) -> str:
+    """The topic without its 已/已经 ("已经开展了绩效自评" → "开展了绩效自评")."""
+    return _DONE.sub("", topic)
+
+
+def says_done(topic: str) -> bool:
+    """Whether a topic says something is already done ("已经细化了预算编制"), not that it is not ("已经未实行…").
+
+    >>> says_done("已经细化了预算编制"), says_done("细化预算编制"), says_done("已经未实行专账核算")
+    (True, False, False)
+    """
+    return bool(_DONE.search(topic)) and not (_DENIED.search(topic) or _NEGATED.search(_DONE.sub("", topic)))
+
+
 def denial_of(topic: str) -> Callable[[str], bool] | None:
     """When the topic asserts an occurrence: whether a sentence denies it of one of the topic's words (within its
     clause). None for any other topic. The topic is tokenised once, not once per sentence judged.
@@ -208,31 +235,63 @@ def denial_of(topic: str) -> Callable[[str], bool] | None:
     return denied
 
 
-# A topic saying something is already done ("已经采用了社会监理", "已建立绩效考核制度") is not stated by a plan to do it
-# ("争取一定金额以上的项目均采用社会监理服务", "下一步将建立…"): the plan's clause holds the topic's words all the same.
-_DONE = re.compile(r"已经|(?<![而])已(?![知有])")
-_PLANNED = re.compile(r"争取|力争|将|拟|计划|准备|打算|下一步|下阶段|今后|要|应当|需要|需|尽快|逐步")
+def _done_words(topic: str) -> set[str] | None:
+    """The words of what a topic says is done, None when it says nothing is (`says_done`)."""
+    if not says_done(topic):
+        return None
+    return {t for t in tokenize(done_stripped(topic)) if len(t) > 1 and t not in _GENERIC}
+
+
+def undone_of(topic: str) -> Callable[[str], bool] | None:
+    """When the topic says something is done (已/已经): whether a sentence puts a negation right before one of its
+    words. None for any other topic.
+
+    >>> undone = undone_of("已经实行了项目专账核算")
+    >>> undone("2、项目资金未实行专账核算。"), undone("由于未按项目进行专账核算。"), undone("按要求实行项目专账核算。")
+    (True, True, False)
+    >>> undone("不断完善专账核算办法。"), undone_of("已经细化了预算编制")("预算编制不够明确和细化。")
+    (False, True)
+    >>> undone_of("实行项目专账核算"), undone_of("已经未实行专账核算")
+    (None, None)
+    """
+    words = _done_words(topic)
+    if words is None:
+        return None
+
+    def negated(sentence: str) -> bool:
+        for m in _NEGATED.finditer(sentence):
+            reach = re.split(r"[，,。；;！!？?、]", sentence[m.end() : m.end() + _NEGATION_REACH + 4], maxsplit=1)[0]
+            if any(0 <= reach.find(w) <= _NEGATION_REACH for w in words):
+                return True
+        return False
+
+    return negated
 
 
 def plan_of(topic: str) -> Callable[[str], bool] | None:
     """When the topic says something is already done: whether a sentence only plans it (a plan word before one of
-    the topic's words, within its clause). None for any other topic.
+    the topic's words, and no 已 between the sentence's start and that word; a plan's clauses share its modal:
+    "财务应尽量利用…，实行项目专账核算"). None for any other topic.
 
     >>> planned = plan_of("已经采用了社会监理")
     >>> planned("四是加强对项目的监理，争取一定金额以上的项目均采用社会监理服务。"), planned("项目均已采用社会监理服务。")
     (True, False)
+    >>> account = plan_of("已经实行了项目专账核算")
+    >>> account("为提高核算准确性，财务应尽量利用软件功能，实行项目专账核算。"), account("按要求实行项目专账核算。")
+    (True, False)
     >>> plan_of("采用社会监理"), plan_of("尚未采用社会监理")
     (None, None)
     """
-    if not _DONE.search(topic) or _DENIED.search(topic) or re.search(r"尚未|还未|仍未", topic):
+    words = _done_words(topic)
+    if words is None:
         return None
-    words = {t for t in tokenize(_DONE.sub("", topic)) if len(t) > 1 and t not in _GENERIC}
 
     def planned(sentence: str) -> bool:
-        for clause in re.split(r"[，,。；;！!？?]", sentence):
-            first = min((clause.find(w) for w in words if w in clause), default=-1)
-            if first > 0 and _PLANNED.search(clause[:first]) and not _DONE.search(clause[:first]):
-                return True
+        for w in words:
+            for m in re.finditer(re.escape(w), sentence):
+                before = sentence[: m.start()]
+                if _PLANNED.search(before) and not _DONE.search(before):
+                    return True
         return False
 
     return planned
@@ -455,6 +514,18 @@ class ScoredSentences(Counted):
         c = self._c
         units: list[str] = c.candidates.doc_units[c.doc_code[self._positions]].tolist()
         return units
+
+    def section_role(self, i: int) -> str:
+        """The section role of the sentence at position `i` ("problems", "measures", …; "" for none)."""
+        c, p = self._c, int(self._positions[i])
+        batch = c.batches[int(c.bnum[p])]
+        role: str = batch.labels[batch.role[int(c.ent[p])]]
+        return role
+
+    def documents(self) -> np.ndarray:
+        """Each sentence's document as a code (`Candidates.doc_names`), in order."""
+        out: np.ndarray = self._c.doc_code[self._positions]
+        return out
 
     def subset(self, positions: Sequence[int] | np.ndarray) -> ScoredSentences:
         """These positions (of this sequence), in that order."""

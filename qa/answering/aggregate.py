@@ -30,13 +30,17 @@ from qa.evidence import (
     Sentence,
     Topic,
     denial_of,
+    done_stripped,
     plan_of,
+    says_done,
     score_candidates,
     topic_role,
+    undone_of,
 )
 from qa.findings.evidence import (
     REASON_DENIED,
     REASON_PLANNED,
+    REASON_UNDONE,
     REASON_VAGUE,
     RELATED_MAX,
     FindingVerdict,
@@ -118,19 +122,64 @@ def verdict(ctx: AnswerContext, u: Understood) -> FindingVerdict:
     topic = ctx.topic(u.topic)
     role = FINDING_ROLE_OF_SECTION.get(topic_role(u.topic) or "")
     findings = ctx.findings.usable()
-    if role is not None and findings is not None:
+    # A measure is a plan: "已经细化了预算编制" asks what a report says is done, which no measure item states (the
+    # units saying so had 预算编制不够细化 as their problem).
+    asked, done = u.topic, says_done(u.topic)
+    if role is not None and findings is not None and not (done and role == "measure"):
         return finding_verdict(findings, ctx.scoring(), topic, role, u.filters)
+    if done:  # 已经 is the topic's polarity, which the checks judge; the pass looks for what was done
+        u = replace(u, topic=done_stripped(u.topic))
+        topic = ctx.topic(u.topic)
     keyed = Topic(topic.text, topic.vector, ctx.params.key_coverage)
-    accepted, related = select_documents(aggregate_evidence(ctx, u, keyed, best_per_document=True), ctx.params)
-    # A sentence denying what the topic asserts, or only planning what it says is done, is a near miss.
-    checks = [(c, r) for c, r in ((denial_of(u.topic), REASON_DENIED), (plan_of(u.topic), REASON_PLANNED)) if c]
+    # A sentence denying what the topic asserts, saying what it says is done is not, or only planning it: a near miss.
+    judged = ((denial_of, REASON_DENIED), (undone_of, REASON_UNDONE), (plan_of, REASON_PLANNED))
+    checks = [(c, r) for c, r in ((of(asked), r) for of, r in judged) if c]
     if not checks:
+        accepted, related = select_documents(aggregate_evidence(ctx, u, keyed, best_per_document=True), ctx.params)
         return FindingVerdict(accepted, [Related(s, REASON_VAGUE) for s in related])
-    why = [next((r for check, r in checks if check(accepted.text(i))), None) for i in range(len(accepted))]
-    counted = accepted.subset([i for i, r in enumerate(why) if r is None])
-    missed = [i for i, r in enumerate(why) if r is not None][:RELATED_MAX]
-    near = [Related(s, why[i] or "") for i, s in zip(missed, accepted.take(missed))]
-    return FindingVerdict(counted, (near + [Related(s, REASON_VAGUE) for s in related])[:RELATED_MAX])
+    return _checked(aggregate_evidence(ctx, u, keyed), checks, ctx.params, measures_plan=done)
+
+
+def _checked(
+    scored: ScoredSentences,
+    checks: Sequence[tuple[Callable[[str], bool], str]],
+    p: EvidenceParams,
+    *,
+    measures_plan: bool = False,
+) -> FindingVerdict:
+    """The verdict per document from its best sentence that passes the checks (a report saying both "项目资金未实行专账
+    核算" and "按要求实行项目专账核算" states the second); a document whose every sentence at the floor fails one is a
+    near miss with that check's reason, one below the floor a vague one. `measures_plan`: a sentence of a measures
+    section is a plan."""
+    scores, docs = scored.scores, scored.documents()
+    n_accepted = int(np.searchsorted(-scores, -p.aggregate_threshold, side="right"))
+    n_near = int(np.searchsorted(-scores, -p.related_threshold, side="right"))
+    counted: list[int] = []
+    failed: dict[int, tuple[int, str]] = {}  # document → its best failing sentence and why
+    decided: set[int] = set()
+    for i, doc in enumerate(docs[:n_accepted].tolist()):
+        if doc in decided:
+            continue
+        text = scored.text(i)
+        why = next((r for check, r in checks if check(text)), None)
+        if why is None and measures_plan and scored.section_role(i) == "measures":
+            why = REASON_PLANNED
+        if why is None:
+            counted.append(i)
+            decided.add(doc)
+        else:
+            failed.setdefault(doc, (i, why))
+    near = [(i, why) for doc, (i, why) in failed.items() if doc not in decided][:RELATED_MAX]
+    vague: list[int] = []
+    for i, doc in enumerate(docs[n_accepted:n_near].tolist(), start=n_accepted):
+        if len(vague) == RELATED_MAX:
+            break
+        if doc not in decided and doc not in failed:
+            vague.append(i)
+            decided.add(doc)
+    related = [Related(s, why) for (_, why), s in zip(near, scored.take([i for i, _ in near]))]
+    related += [Related(s, REASON_VAGUE) for s in scored.take(vague)]
+    return FindingVerdict(scored.subset(counted), related[:RELATED_MAX])
 
 
 class _Kept(Counted):

@@ -36,6 +36,7 @@ REASON_AS_PROBLEM = "作为存在的问题提到，未提出相应措施"
 REASON_VAGUE = "表述相近，但不足以确定是同一问题"
 REASON_DENIED = "报告写的是未发生或不存在，与问题相反"
 REASON_PLANNED = "报告写的是计划或打算，尚未做到"
+REASON_UNDONE = "报告写的是尚未做到，与问题相反"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ other topics from the corpus-wide pass, whose shortcuts must not change a verdic
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -11,8 +12,8 @@ from ingest.schema import DocFields
 from qa.answer import Answerer, Page
 from qa.answering import aggregate
 from qa.answering.aggregate import page_of
-from qa.evidence import Coverage, Sentence, SentenceList, Topic, topic_role
-from qa.findings.evidence import REASON_DENIED, REASON_PLANNED, REASON_VAGUE, RELATED_MAX
+from qa.evidence import Coverage, EvidenceParams, Sentence, SentenceList, Topic, topic_role
+from qa.findings.evidence import REASON_DENIED, REASON_PLANNED, REASON_UNDONE, REASON_VAGUE, RELATED_MAX
 from qa.lexical import tokenize
 from qa.retrieve import Hit, Retriever
 from qa.understand import Turn, understand
@@ -68,6 +69,17 @@ def test_a_plan_is_not_what_a_unit_has_already_done(sample_retriever: Retriever)
     assert done.units == [] and [r.reason for r in done.related] == [REASON_PLANNED], done.answer
     assert "争取一定金额以上的项目均采用社会监理服务" in done.citations[0].text
     assert [u.source for u in answerer.ask("哪些单位提到采用社会监理？").units or []] == [done.related[0].source]
+
+
+def test_a_denial_of_what_is_done_is_not_it(sample_retriever: Retriever) -> None:
+    """Session 26: "哪些单位已经实行了项目专账核算？" listed 开福区 citing its problem "2、项目资金未实行专账核算。"; its
+    recommendation "财务应尽量…，实行项目专账核算" is a plan, not a fact. Both are near misses with their reasons."""
+    ans = Answerer(sample_retriever).ask("哪些单位已经实行了项目专账核算？")
+    assert ans.units == [], ans.answer
+    cited = {c.id: c.text for c in ans.citations}
+    assert [(r.reason, "未实行专账核算" in cited[r.citation_ids[0]]) for r in ans.related][:1] == [
+        (REASON_UNDONE, True)
+    ], ans.answer
 
 
 @pytest.mark.parametrize(
@@ -156,19 +168,46 @@ def test_corpus_wide_pass_embeds_unrelated_sentences_only_from_the_nearest_chunk
 CORPUS_WIDE = ["哪些单位提到招商引资？", "哪些单位存在重大事项？", "哪些单位提到500强企业？", "哪些单位提到项目库？"]
 
 
+def _reference_verdict(
+    every: list[Sentence], denied_by: Callable[[str], bool] | None, p: EvidenceParams
+) -> tuple[list[Sentence], list[Sentence], list[Sentence]]:
+    """Per document, sentence by sentence (best first): counted by its best sentence at the floor that the check
+    does not deny; denied (a near miss) when each of those is; otherwise its best sentence above the near floor is
+    related. Returns counted, denied, related (each in order of the sentence listed)."""
+    counted: dict[str, Sentence] = {}
+    denied: dict[str, Sentence] = {}
+    related: dict[str, Sentence] = {}
+    for s in every:
+        if s.score >= p.aggregate_threshold:
+            if s.doc_id in counted:
+                continue
+            if denied_by is not None and denied_by(s.text):
+                denied.setdefault(s.doc_id, s)
+            else:
+                counted[s.doc_id] = s
+        elif s.score >= p.related_threshold and s.doc_id not in counted and s.doc_id not in denied:
+            related.setdefault(s.doc_id, s)
+    return (
+        list(counted.values()),
+        [s for d, s in denied.items() if d not in counted],
+        list(related.values()),
+    )
+
+
 @pytest.mark.parametrize("denies", [False, True])
 def test_corpus_wide_verdict_is_the_reference_verdict_built_lazily(
     sample_retriever: Retriever, monkeypatch: pytest.MonkeyPatch, denies: bool
 ) -> None:
     """The corpus-wide verdict keeps the pass's sentences as columns and builds only what is listed; oracle: the
-    per-sentence reference (every sentence built, `select_units`, the denial check) at several floors. No sample
-    sentence denies an occurrence, so a stand-in denial (sentences of even length) exercises that branch."""
+    per-sentence reference (every sentence built, `_reference_verdict`) at several floors. No sample sentence
+    denies an occurrence, so a stand-in denial (sentences of even length) exercises that branch: a document whose
+    best sentence is denied is counted by its next one (session 26)."""
     if denies:
         monkeypatch.setattr(aggregate, "denial_of", lambda topic: lambda sentence: len(sentence) % 2 == 0)
     answerer = Answerer(sample_retriever)
     ctx = answerer.ctx
     catalogue = list(sample_retriever.catalogue().values())
-    seen = {"counted": 0, "related": 0, "denied": 0}
+    seen = {"counted": 0, "related": 0, "denied": 0, "counted_after_denial": 0}
     for question in CORPUS_WIDE:
         u = understand(question, (), catalogue, None)
         assert u.intent == "aggregate" and topic_role(u.topic) is None, question
@@ -177,20 +216,24 @@ def test_corpus_wide_verdict_is_the_reference_verdict_built_lazily(
         denied_by = aggregate.denial_of(u.topic)
         for floor, near in ((0.8, 0.75), (0.75, 0.6), (1.05, 0.7)):
             ctx.params = replace(answerer.params, aggregate_threshold=floor, related_threshold=near)
-            accepted, related = aggregate.select_units(every, ctx.params)
-            denied = [s for s in accepted if denied_by is not None and denied_by(s.text)]
-            counted = [s for s in accepted if s not in denied]
+            counted, denied, related = _reference_verdict(every, denied_by, ctx.params)
+            if denied_by is None:
+                accepted, plain = aggregate.select_units(every, ctx.params)
+                assert (counted, related[:RELATED_MAX]) == (accepted, plain)
             got = aggregate.verdict(ctx, u)
             assert got.accepted[:] == counted, (question, floor)
             assert got.accepted.units() == [s.hit.doc.display_unit for s in counted]
             assert [(r.sentence, r.reason) for r in got.related] == [
-                *[(s, REASON_DENIED) for s in denied],
+                *[(s, REASON_DENIED) for s in denied][:RELATED_MAX],
                 *[(s, REASON_VAGUE) for s in related],
             ][:RELATED_MAX]
             seen["counted"] += len(counted)
             seen["related"] += len(related)
             seen["denied"] += len(denied)
+            firsts = {s.doc_id: s for s in reversed(every) if s.score >= floor}
+            seen["counted_after_denial"] += sum(firsts[s.doc_id] is not s for s in counted)
     assert seen["counted"] and seen["related"] and bool(seen["denied"]) == denies, seen
+    assert bool(seen["counted_after_denial"]) == denies, seen
 
 
 def test_units_that_do_not_state_a_topic_and_units_left_out(sample_retriever: Retriever) -> None:
