@@ -40,18 +40,23 @@ _STATED_WITHIN = 12
 _CLAUSE_BREAK = re.compile(r"[，,。；;、:：？?！!（(]")
 _CHANGE = re.compile(r"较|比|同比|增加|减少|增长|下降|增|减|占")
 _BUDGET = re.compile(r"预算")
+_NUMERAL = r"\d+|[一二三四五六七八九十两百千]+"
 
 
 @dataclass(frozen=True)
 class Measure:
     """What a comparison can be about: items ending like `item`, stated as `amount` (the number, then its unit),
-    compared in `unit` (`scale`: each written unit in it)."""
+    compared in `unit` (`scale`: each written unit in it). `counted`: compared as more / fewer (money, counts),
+    not higher / lower; `asks`: how a report's lookup asks for it."""
 
     name: str
     item: re.Pattern[str]
     amount: re.Pattern[str]
     scale: dict[str, float]
     unit: str
+    counted: bool = False
+    asks: str = "{item}是多少？"
+    noun: str = "数值"  # what a value is called in an answer ("金额", "个数")
 
 
 _MEASURES = (
@@ -64,6 +69,8 @@ _MEASURES = (
         re.compile(r"(\d[\d,，]*(?:\.\d+)?)\s*(亿元|万元|元|亿|万)(?!人|户|名|平方|亩|吨|册|次)"),
         {"亿元": 1e4, "亿": 1e4, "万元": 1.0, "万": 1.0, "元": 1e-4},
         "万元",
+        counted=True,
+        noun="金额",
     ),
     # Rates and shares ("预算执行率", "资金到位率", "人员经费占比"), in percent.
     Measure(
@@ -77,8 +84,41 @@ _MEASURES = (
     Measure(
         "score", re.compile(r"(?:得分|评分|分数|总分|分值)$"), re.compile(r"(\d+(?:\.\d+)?)\s*(分)"), {"分": 1.0}, "分"
     ),
+    # Counts of things ("新引进项目", "签约项目", "入驻企业"), in 个 / 家 / 项: asked as a count, so a lookup takes
+    # only a count of that thing (qa.answering.lookup).
+    Measure(
+        "count",
+        re.compile(r"(?:项目|企业|科室|市场|园区)$"),
+        re.compile(rf"({_NUMERAL})\s*(个|家|项)(?!目)"),
+        {"个": 1.0, "家": 1.0, "项": 1.0},
+        "个",
+        counted=True,
+        asks="有多少个{item}？",
+        noun="个数",
+    ),
 )
 _BY_NAME = {m.name: m for m in _MEASURES}
+_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+
+
+def _number(written: str) -> float:
+    """A number as a report writes it: digits ("1,234.5") or Chinese numerals up to the thousands ("三", "十二", "一百零五").
+
+    >>> _number("1,234.5"), _number("三"), _number("十二"), _number("二十"), _number("一百零五")
+    (1234.5, 3.0, 12.0, 20.0, 105.0)
+    """
+    if written[0].isdigit():
+        return float(written.replace(",", "").replace("，", ""))
+    total, digit = 0, 0
+    for c in written:
+        if c in _DIGITS:
+            digit = _DIGITS[c]
+        else:
+            total += (digit or 1) * {"十": 10, "百": 100, "千": 1000}[c]
+            digit = 0
+    return float(total + digit)
+
+
 _QUOTES = re.compile(r"[“”\"'‘’「」]")
 _ITEM = r"[^，,。？?！!、的和与及跟比谁〔〕]{2,16}?"
 # One item alone may contain 和 ("社会保障和就业支出", "年初结转和结余"); two items are split at it.
@@ -134,9 +174,11 @@ _DIFFERENCE = (
 # The measure is the one the question asks for (金额, 比例, 得分), whatever the item ends with (税收, 税金).
 _STATES = re.compile(
     r"(?:给出|列出|写明|写出|公布|披露|提供|报出|说明|写了|提到)了?(?P<item>[^，,。？?！!]{2,24}?)的?(?:具体)?"
-    r"(?P<asked>金额|数额|多少钱|比例|比重|百分比|得分|分数)"
+    r"(?P<asked>金额|数额|多少钱|比例|比重|百分比|得分|分数|个数|数量)"
 )
 _ASKED_MEASURE = {
+    "个数": "count",
+    "数量": "count",
     "金额": "money",
     "数额": "money",
     "多少钱": "money",
@@ -280,7 +322,7 @@ def stated(
         between = text[m.end() : amount.start()]
         if _CLAUSE_BREAK.search(between) or _CHANGE.search(between):
             continue
-        value = float(amount[1].replace(",", "").replace("，", "")) * measure.scale[amount[2]]
+        value = _number(amount[1]) * measure.scale[amount[2]]
         return value, re.sub(r"\s+", "", amount[0]), bool(_BUDGET.search(between)) and not budget_asked
     return None
 
@@ -291,7 +333,7 @@ def _of_report(
     """The report's value of the item: its lookup answer, where that states it."""
     doc = record.doc
     year = f"{doc.year}年" if doc.year else ""
-    asked = f"{doc.display_unit}{year}{item}是多少？"
+    asked = f"{doc.display_unit}{year}" + measure.asks.format(item=item)
     one = replace(
         u,
         standalone=asked,
@@ -337,14 +379,14 @@ def _shown(value: float, measure: Measure) -> str:
 
 
 def _amounts(measure: Measure) -> str:
-    return "金额" if measure.name == "money" else "数值"
+    return measure.noun
 
 
 def _more(measure: Measure, by: float) -> str:
     """ "多 120.91万元", "高 2.5 个百分点", "高 3 分"."""
     if measure.name == "share":
         return f"高{_shown(by, measure)[:-1]}个百分点"
-    return ("多" if measure.name == "money" else "高") + _shown(by, measure)
+    return ("多" if measure.counted else "高") + _shown(by, measure)
 
 
 def figures_question(ctx: AnswerContext, u: Understood) -> FigureQuestion | None:
@@ -397,11 +439,11 @@ def answer_figures(ctx: AnswerContext, u: Understood, q: FigureQuestion, top_k: 
         )
     elif q.kind == "rank":
         top = [x for x in found if x[1].value == found[0][1].value]
-        most = ("最多" if q.descending else "最少") if measure.name == "money" else ("最高" if q.descending else "最低")
+        most = ("最多" if q.descending else "最少") if measure.counted else ("最高" if q.descending else "最低")
         who = "、".join(_label(r, several_years) for r, _ in top)
         order = (
             ("从多到少" if q.descending else "从少到多")
-            if measure.name == "money"
+            if measure.counted
             else ("从高到低" if q.descending else "从低到高")
         )
         head = (
@@ -445,7 +487,7 @@ def _pair_line(item: str, measure: Measure, found: Sequence[tuple[DocRecord, Sta
     if sa.value == sb.value:
         return f"{item}相同，都是{sa.shown}："
     hi, lo, shi, slo = (a, b, sa, sb) if sa.value > sb.value else (b, a, sb, sa)
-    word = "较多" if measure.name == "money" else "较高"
+    word = "较多" if measure.counted else "较高"
     more = f"{_label(hi, several_years)}的{item}{word}，比{_label(lo, several_years)}{_more(measure, shi.value - slo.value)}"
     return more + ("（其中有预算数，请留意口径）：" if sa.budget or sb.budget else "：")
 
@@ -470,7 +512,7 @@ def _two_items(
         result = f"两项合计：{a}{sa.shown} + {b}{sb.shown} = {_shown(sa.value + sb.value, measure)}。"
     else:
         diff = sa.value - sb.value
-        less = "少" if measure.name == "money" else "低"
+        less = "少" if measure.counted else "低"
         by = _more(measure, abs(diff)) if diff >= 0 else less + _more(measure, -diff)[1:]
         result = f"{a}{sa.shown}，{b}{sb.shown}，{a}比{b}{by}。"
     budget = "（其中有预算数，请留意口径）" if sa.budget or sb.budget else ""

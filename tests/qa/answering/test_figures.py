@@ -62,6 +62,7 @@ FURONG = "芙蓉区商务局"
             FigureQuestion("threshold", ("基本支出",), threshold=(">=", 300.0)),
         ),
         ("A局的基本支出多还是B局的多？", {"A局", "B局"}, FigureQuestion("pair", ("基本支出",))),
+        ("哪个单位新引进项目最多？", set(), FigureQuestion("rank", ("新引进项目",), measure="count")),
         # Not comparisons of stated values: mixed measures, a year-on-year change, a count, a which-units topic, a
         # plain lookup.
         ("A局的基本支出比预算执行率多多少？", {"A局"}, None),
@@ -135,6 +136,25 @@ def test_units_whose_reports_state_an_amount(answerer: Answerer) -> None:
     assert "（4.92亿元）：实缴税金4.92亿元" in a.answer and "（1.16亿元）" in a.answer
     none = answerer.ask("哪些单位写明了“三公”经费的具体金额？")
     assert none.units == [] and none.answer == "未在已收录报告中找到给出三公经费的具体金额的单位。"
+
+
+def test_counts_are_compared_as_counts_of_the_named_thing(answerer: Answerer) -> None:
+    """Session 26: a count is a measure too ("哪些单位给出了新引进或签约项目的个数？", "哪个单位新引进项目最多？"), each
+    report's count its lookup's count of that thing: 芙蓉区商务局's 内设科室4个 is no count of 签约项目."""
+    asked = "2021年度的报告中，哪些单位给出了当年新引进或签约项目的个数？"
+    assert read_figures(asked, set(), which_units=True) == FigureQuestion(
+        "stated", ("新引进项目", "签约项目"), measure="count"
+    )
+    a = answerer.ask(asked)
+    assert {u.unit for u in a.units or []} == {f"益阳市{HESHAN}", FURONG}, a.answer
+    assert "（9个）" in a.answer and "（61个）：全区新引进项目61个" in a.answer
+    pair = answerer.ask(f"{HESHAN}和{FURONG}哪个的签约项目多？")
+    assert pair.answer.startswith(f"只有益阳市{HESHAN}的报告列出了签约项目个数：9个，无法比较。"), pair.answer
+    assert figures._number("三") == 3 and figures.stated("已引进项目十二个", "引进项目", figures._BY_NAME["count"]) == (
+        12.0,
+        "十二个",
+        False,
+    )
 
 
 def test_these_two_added_up_after_two_lookups(answerer: Answerer) -> None:
