@@ -90,6 +90,10 @@ _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 )
 
 
+# Expense lines of the 商品和服务支出 class: a question asking for one is answered by that line's amount, not by an
+# amount it is listed under ("该项目资金金额17.99万元，主要用于…差旅费等支出"): the line's number must follow it.
+_OFFICE_LINES = r"办公费|印刷费|邮电费|水电费|物业管理费|维修|租赁费|劳务费|咨询费|手续费|福利费|委托业务费"
+_LINE_ITEMS = frozenset({"会议费", "培训费", "差旅费", _OFFICE_LINES})
 # Budget line items, report figures and facts a question can name exactly. Reports name them the same way, so a number
 # question naming one ("公务接待费是多少？") is answered only by a sentence naming it: without it, the best passage's
 # number is another figure's (a title's year, 基本支出 for 会议费). Each entry: what the question says, what the
@@ -112,7 +116,7 @@ _ITEMS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         (r"出国|出境", r"出国|出境"),
         (
             r"办公费|印刷费|邮电费|水电费|物业管理费|维修(?:\(护\))?费|租赁费|劳务费|咨询费|手续费|福利费|委托业务费",
-            r"办公费|印刷费|邮电费|水电费|物业管理费|维修|租赁费|劳务费|咨询费|手续费|福利费|委托业务费",
+            _OFFICE_LINES,
         ),
         (r"满意度", r"满意"),
         (r"得分|评分|打分|多少分|几分", r"\d\s*分"),
@@ -189,7 +193,14 @@ class NumberAsk:
         return m is not None and m["code"] not in self.question and m["name"].strip() not in self.question
 
     def answers(self, text: str) -> bool:
-        return bool(self.pattern.search(text)) and all(item.search(text) for item in self.items)
+        if not all(item.search(text) for item in self.items):
+            return False
+        if any(item.pattern in _LINE_ITEMS for item in self.items) and not self.states(text):
+            return False  # an expense line's amount follows it (_LINE_ITEMS)
+        actual = _ACTUAL.search(self.question) and not _TARGET.search(self.question)
+        return any(
+            not (actual and _TARGET.search(_clause_before(text, m.start()))) for m in self.pattern.finditer(text)
+        )
 
     def states(self, text: str) -> bool:
         """The text states the asked number of a named item: the item with the number right after it, in one clause
@@ -198,6 +209,16 @@ class NumberAsk:
             any(self.pattern.match(text, m.end() + gap) for m in item.finditer(text) for gap in _gaps(text, m.end()))
             for item in self.items
         )
+
+
+# A question asking what was actually done ("实际完成了多少万美元") is not answered by a target's figure
+# ("外商直接投资目标任务630万美元，超额完成目标任务"): a number whose clause names a target before it.
+_ACTUAL = re.compile(r"实际|实现了|完成了|完成额|完成数")
+_TARGET = re.compile(r"目标|任务数|计划|预期")
+
+
+def _clause_before(text: str, at: int) -> str:
+    return re.split(r"[，,。；;！!？?]", text[:at])[-1]
 
 
 # A table row (ingest.tables: "表名 · 行 · 列 值 · …") whose row is one class of a budget classification, coded.
