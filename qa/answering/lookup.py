@@ -31,6 +31,11 @@ _SHARE = re.compile(_NUMBER + r"\s*[%％]|百分")
 _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     # A rate is a share even when it is a rate of money ("投资回报率是多少" asks for a percentage, not 30亿元).
     (re.compile(r"比例|百分之|(?:率|占比)[^，。？?]{0,3}多少"), _SHARE),
+    # A question asking why ("为什么没有年初预算") is answered by a sentence giving a reason, not by one restating the
+    # fact ("本年度未产生项目招投标等情况" for "为什么没有开展项目招投标").
+    (re.compile(r"为什么|为何|什么原因|原因是什么|咋回事"), re.compile(r"因|由于|原因|导致|所以|为了|主要是|是为")),
+    # Dollars asked are dollars answered ("外商直接投资完成了多少万美元" is not 投资14.83亿元).
+    (re.compile(r"美元"), re.compile(_NUMBER + r"\s*(?:万|亿)?美元")),
     (
         re.compile(
             r"多少钱|多少万|多少元|多少亿|金额|总额|(?:费|资金|支出|预算|收入|投资|补助|拨款|工资|花)[^，。？?]{0,8}多少"
@@ -46,7 +51,7 @@ _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         re.compile(r"\d{1,2}\s*月\s*\d{1,2}|\d{1,2}\s*日|[一二三四五六七八九十]{1,3}日"),
     ),
     (
-        re.compile(r"哪个月|几月份?|什么时[候间]|何时"),
+        re.compile(r"哪个月|几月份?|什么时[候间]|何时|啥时候?"),
         re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,3}月|\d{1,2}\s*日"),
     ),
     # A count answers with the classifier it was asked in ("几所学校" → "3所", not the 12次 of another count).
@@ -197,9 +202,9 @@ class NumberAsk:
             return False
         if any(item.pattern in _LINE_ITEMS for item in self.items) and not self.states(text):
             return False  # an expense line's amount follows it (_LINE_ITEMS)
-        actual = _ACTUAL.search(self.question) and not _TARGET.search(self.question)
+        other = [o for asked, o in _QUALIFIED if asked.search(self.question) and not o.search(self.question)]
         return any(
-            not (actual and _TARGET.search(_clause_before(text, m.start()))) for m in self.pattern.finditer(text)
+            not any(o.search(_clause_before(text, m.start())) for o in other) for m in self.pattern.finditer(text)
         )
 
     def states(self, text: str) -> bool:
@@ -211,10 +216,14 @@ class NumberAsk:
         )
 
 
-# A question asking what was actually done ("实际完成了多少万美元") is not answered by a target's figure
-# ("外商直接投资目标任务630万美元，超额完成目标任务"): a number whose clause names a target before it.
-_ACTUAL = re.compile(r"实际|实现了|完成了|完成额|完成数")
-_TARGET = re.compile(r"目标|任务数|计划|预期")
+# A figure qualified otherwise than asked is another figure: what was actually done ("实际完成了多少万美元") is not a
+# target's ("外商直接投资目标任务630万美元"), and the year's own ("2021年当年完成投资多少") not a cumulative or total one
+# ("累计完成投资304.7万元", "总投资1903万元"). Each: what the question asks, and the qualifier of a number (in its
+# clause, before it) that then does not answer, unless the question names it too.
+_QUALIFIED = (
+    (re.compile(r"实际|实现了|完成了|完成额|完成数"), re.compile(r"目标|任务数|计划|预期")),
+    (re.compile(r"当年|本年|当期|年内"), re.compile(r"累计|总投资")),
+)
 
 
 def _clause_before(text: str, at: int) -> str:
@@ -339,7 +348,8 @@ def lookup_evidence(ctx: AnswerContext, u: Understood, top_k: int | None = None)
     topic = ctx.topic(u.standalone)
     role = asked_role(u.standalone)
     hits: list[Hit] = []
-    if role and u.filters.unit and not u.filters.section_role:
+    # A yes/no question ("有没有被审计查出问题？") asks about one thing, not for the section of its role.
+    if role and u.filters.unit and not u.filters.section_role and not _YES_NO.search(u.standalone):
         # "某单位提出了哪些改进措施？": that unit's measures section is the answer, whatever its wording.
         hits = ctx.retriever.search(
             u.standalone, top_k=top_k or 8, filters=replace(u.filters, section_role=role), vector=topic.vector
