@@ -258,7 +258,13 @@ def unit_aliases(unit: str, region: str) -> tuple[str, ...]:
         for a in list(aliases)
         if (m := re.search(r"管理委员会$|管委会$", a)) and len(a) - len(m.group(0)) >= 4
     ]
-    return tuple(aliases)
+    # "大祥园区" for "…大祥工业集中区…": an industrial park goes by its name and 园区.
+    aliases += [
+        a[: m.start()] + "园区"
+        for a in list(aliases)
+        if (m := re.search(r"(?:工业集中区|工业园区|经济开发区|开发区|高新区|产业园区|工业园)$", a)) and m.start() >= 2
+    ]
+    return tuple(dict.fromkeys(aliases))
 
 
 # A place name (赫山区, 资阳区, 桃江县, 益阳市) and the stems of words ending like one that are not places (开发区, 全县).

@@ -48,6 +48,17 @@ def test_party_department_alias_and_comparison_years() -> None:
     assert understand("社会工作部2024年度支出与2023年相比增加多少？", [], [doc]).filters.year == 2024
 
 
+def test_an_industrial_park_goes_by_its_name_and_yuanqu(sample_retriever: Retriever) -> None:
+    """Session 26: "大祥园区…" was no name of 湖南省大祥工业集中区管理委员会, so "大祥园区的整体支出评价报告自己承认了哪些短板？"
+    was answered from 赫山区's report."""
+    from qa.understand import unit_aliases
+
+    assert "大祥园区" in unit_aliases("湖南省大祥工业集中区管理委员会", "湖南省")
+    catalogue = list(sample_retriever.catalogue().values())
+    u = understand("大祥园区的整体支出评价报告自己承认了哪些短板？", (), catalogue, None)
+    assert u.filters.unit == "湖南省大祥工业集中区管理委员会"
+
+
 def test_counts_worded_as_a_tail_are_aggregates(sample_retriever: Retriever) -> None:
     catalogue = list(sample_retriever.catalogue().values())
     u = understand("提到预算编制不够细化的单位一共有几个？", (), catalogue, None)
