@@ -268,7 +268,8 @@ def unit_aliases(unit: str, region: str) -> tuple[str, ...]:
 
 
 # A place name (赫山区, 资阳区, 桃江县, 益阳市) and the stems of words ending like one that are not places (开发区, 全县).
-PLACE = re.compile(r"[^\s\W市省县区]{1,3}?(?:省|自治区|市|区|县)")
+# Not a word that only contains one: 区域, 市场 ("怡亚通湖南区域公司" names no place 通湖南区).
+PLACE = re.compile(r"[^\s\W市省县区]{1,3}?(?:省|自治区|市(?!场)|区(?!域)|县)")
 _PLACE_BEFORE = re.compile(r"([^\s\W市省县区]{1,3}(?:区|县|市))[的]?$")
 _NOT_PLACE = frozenset(
     "开发 园 城 本 全 该 辖 我 各 集中 工业集中 高新 新 经开 景 社 街 片 校 厂 矿 小 市 县 区 我县 我市 我区".split()

@@ -37,6 +37,7 @@ from qa.evidence import KeyTerms
         "芙蓉区商务局2021年为什么没有开展项目招投标？",  # 本年度未产生项目招投标等情况 gives no reason
         "大祥园区横冲那个污水处理站啥时候能完工？",  # no date
         "芙蓉区商务局2021年的项目资金有没有被审计部门查出问题？",  # its problems section is no answer: no 审计
+        "赫山区引进的粤浙城医美健康产业园项目落户在哪个园区？",  # "已顺利落地" states no place
     ],
 )
 def test_questions_naming_what_no_report_states_are_declined(answerer: Answerer, question: str) -> None:
@@ -94,6 +95,13 @@ def test_a_count_of_a_named_thing_is_a_count_of_that_thing(answerer: Answerer) -
     assert projects.answers("重点在谈项目121个") and not projects.answers("目标任务2个，新引进2家企业")
     plain = asked_number("新引进项目多少个？", none)  # the thing is named before the count: any count in 个
     assert plain is not None and plain.answers("目标任务2个")
+
+
+def test_a_where_question_is_answered_by_a_place(answerer: Answerer) -> None:
+    """Session 26: "…区域公司" was read as the place 通湖南区 (no such report: declined); a where-question is
+    answered by a sentence stating a place (落户自贸区)."""
+    ans = answerer.ask("怡亚通湖南区域公司落户在哪里？")
+    assert ans.kind == "lookup" and "落户自贸区" in ans.answer, ans.answer
 
 
 def test_a_why_question_is_answered_by_a_reason(answerer: Answerer) -> None:
