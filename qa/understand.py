@@ -555,6 +555,20 @@ def _previous_question(history: Sequence[Turn], catalogue: Sequence[DocRecord]) 
 _NEW_SUBJECT = re.compile(r"^(?:那么|那)(?!个|些|里|儿|时|样)")
 
 
+# "赫山那边呢？": where a unit or place is, said of it.
+_DEIXIS = re.compile(r"(?:那边|这边|那里|这里|那儿|这儿|方面)$")
+
+
+def _as_scope(item: str, catalogue: Sequence[DocRecord]) -> str:
+    """A follow-up's new subject as a scope when it names a place by its stem ("赫山那边" → "赫山区"); else as said."""
+    bare = _DEIXIS.sub("", item)
+    if bare != item or not _names_scope(bare, catalogue):
+        for named in (bare, *(bare + suffix for suffix in ("区", "县", "市"))):
+            if len(bare) >= 2 and _names_scope(named, catalogue):
+                return named
+    return item
+
+
 def _scope_and_tail(previous: str, catalogue: Sequence[DocRecord]) -> tuple[str, str] | None:
     """The previous question's scope words (a prefix of it) and its asking tail ("是多少？"): None when it names no
     unit, region or year, or its scope words do not come first."""
@@ -644,7 +658,7 @@ def understand(
         # its own; "那大祥工业集中区呢？": asked of that unit (or place), in the same year; anything else: put in front.
         previous = _previous_question(history, catalogue) or ""
         year_m = _YEAR.search(question)
-        asked_item = _NEW_SUBJECT.sub("", question.rstrip("？?呢的"))
+        asked_item = _as_scope(_NEW_SUBJECT.sub("", question.rstrip("？?呢的")), catalogue)
         split = None if year_m else _scope_and_tail(previous, catalogue)
         if year_m:
             standalone = _with_year(previous, year_m.group(1))
@@ -659,6 +673,9 @@ def understand(
         focus = _previous_units(history, catalogue)
         if focus:
             standalone = _FOLLOWUP_PRONOUN.sub("、".join(focus), question, count=1)
+            # "除了它们，还有谁提到…？": the units are left out of a new list, not asked about.
+            if (exc := _EXCEPT.match(question)) and _FOLLOWUP_PRONOUN.search(exc["who"]):
+                focus = []
 
     elif (
         asked_before

@@ -403,6 +403,31 @@ def test_follow_ups_of_follow_ups_keep_the_unit_and_year(sample_retriever: Retri
     other = understand("那芙蓉区商务局呢？", history[:2], catalogue)
     assert other.standalone == "芙蓉区商务局2021年基本支出是多少？" and other.intent == "lookup"
     assert understand("赫山区的呢？", _turns(first), catalogue).standalone == "赫山区2021年规模以上工业总产值是多少？"
+    # A place by its stem, said of where it is (session 26: "赫山那边呢？" was read as the item 赫山那边 of 大祥).
+    assert understand("赫山那边呢？", _turns(first), catalogue).standalone == "赫山区2021年规模以上工业总产值是多少？"
+    assert understand("赫山呢？", _turns(first), catalogue).standalone == "赫山区2021年规模以上工业总产值是多少？"
+
+
+def test_except_them_leaves_the_last_list_out(sample_retriever: Retriever) -> None:
+    """Session 26: "除了它们，还有谁提到人员不足？" answered each unit of the last list (它们 was read as the units asked
+    about); the units it refers to are left out of a new list."""
+    catalogue = list(sample_retriever.catalogue().values())
+    history = _turns(
+        (
+            "哪些单位提到专业人才缺乏？",
+            "共有 2 个单位提到“专业人才缺乏”：\n1. 芙蓉区商务局：…\n2. 湖南省大祥工业集中区管理委员会：…",
+        )
+    )
+    u = understand("除了它们，还有谁提到人员不足？", history, catalogue)
+    assert (
+        u.intent == "aggregate"
+        and u.units == ()
+        and set(u.excluded)
+        == {
+            "芙蓉区商务局",
+            "湖南省大祥工业集中区管理委员会",
+        }
+    ), u
 
 
 def test_a_long_chat_is_read_from_its_recent_turns(sample_retriever: Retriever) -> None:
