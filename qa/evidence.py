@@ -206,7 +206,7 @@ def says_done(topic: str) -> bool:
     >>> says_done("已经细化了预算编制"), says_done("细化预算编制"), says_done("已经未实行专账核算")
     (True, False, False)
     """
-    return bool(_DONE.search(topic)) and not (_DENIED.search(topic) or _NEGATED.search(_DONE.sub("", topic)))
+    return bool(_DONE.search(topic)) and not (_DENIED.search(topic) or _NEGATED.search(done_stripped(topic)))
 
 
 def denial_of(topic: str) -> Callable[[str], bool] | None:

@@ -562,9 +562,9 @@ _DEIXIS = re.compile(r"(?:那边|这边|那里|这里|那儿|这儿|方面)$")
 def _as_scope(item: str, catalogue: Sequence[DocRecord]) -> str:
     """A follow-up's new subject as a scope when it names a place by its stem ("赫山那边" → "赫山区"); else as said."""
     bare = _DEIXIS.sub("", item)
-    if bare != item or not _names_scope(bare, catalogue):
-        for named in (bare, *(bare + suffix for suffix in ("区", "县", "市"))):
-            if len(bare) >= 2 and _names_scope(named, catalogue):
+    if len(bare) >= 2:
+        for named in (bare, bare + "区", bare + "县", bare + "市"):
+            if _names_scope(named, catalogue):
                 return named
     return item
 

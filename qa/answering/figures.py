@@ -26,7 +26,7 @@ from typing import Literal
 
 from ingest.schema import DocRecord
 from qa.answering.context import AnswerContext
-from qa.answering.lookup import lookup_answer
+from qa.answering.lookup import COUNT_NUMBER, lookup_answer
 from qa.answering.result import Answer, Citation, UnitEvidence, decline
 from qa.evidence import Sentence
 from qa.lexical import words
@@ -40,7 +40,6 @@ _STATED_WITHIN = 12
 _CLAUSE_BREAK = re.compile(r"[，,。；;、:：？?！!（(]")
 _CHANGE = re.compile(r"较|比|同比|增加|减少|增长|下降|增|减|占")
 _BUDGET = re.compile(r"预算")
-_NUMERAL = r"\d+|[一二三四五六七八九十两百千]+"
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ _MEASURES = (
     Measure(
         "count",
         re.compile(r"(?:项目|企业|科室|市场|园区)$"),
-        re.compile(rf"({_NUMERAL})\s*(个|家|项)(?!目)"),
+        re.compile(rf"({COUNT_NUMBER})\s*(个|家|项)(?!目)"),
         {"个": 1.0, "家": 1.0, "项": 1.0},
         "个",
         counted=True,
@@ -378,10 +377,6 @@ def _shown(value: float, measure: Measure) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") + measure.unit
 
 
-def _amounts(measure: Measure) -> str:
-    return measure.noun
-
-
 def _more(measure: Measure, by: float) -> str:
     """ "多 120.91万元", "高 2.5 个百分点", "高 3 分"."""
     if measure.name == "share":
@@ -413,7 +408,7 @@ def answer_figures(ctx: AnswerContext, u: Understood, q: FigureQuestion, top_k: 
         return _two_items(ctx, u, q, reports, top_k)
     if q.kind == "stated":
         return _stating(ctx, u, q, reports, top_k)
-    item, measure, amounts = q.items[0], q.of, _amounts(q.of)
+    item, measure, amounts = q.items[0], q.of, q.of.noun
     several_years = len({r.doc.year for r in reports}) > 1
     found: list[tuple[DocRecord, Stated]] = []
     missing: list[DocRecord] = []
@@ -482,7 +477,7 @@ def _meets(value: float, op: str, limit: float) -> bool:
 def _pair_line(item: str, measure: Measure, found: Sequence[tuple[DocRecord, Stated]], several_years: bool) -> str:
     if len(found) < 2:
         r, s = found[0]
-        return f"只有{_label(r, several_years)}的报告列出了{item}{_amounts(measure)}：{s.shown}，无法比较。"
+        return f"只有{_label(r, several_years)}的报告列出了{item}{measure.noun}：{s.shown}，无法比较。"
     (a, sa), (b, sb) = found[0], found[-1]
     if sa.value == sb.value:
         return f"{item}相同，都是{sa.shown}："
@@ -502,7 +497,7 @@ def _two_items(
     lacking = [item for item, s in got if s is None]
     if lacking:
         return decline(
-            u, f"未在{r.doc.display_unit}的报告中找到{'、'.join(lacking)}的具体{_amounts(measure)}，无法计算。", []
+            u, f"未在{r.doc.display_unit}的报告中找到{'、'.join(lacking)}的具体{measure.noun}，无法计算。", []
         )
     (a, sa), (b, sb) = got
     assert sa is not None and sb is not None
@@ -534,7 +529,7 @@ def _stating(
         s = next((s for s in (_of_report(ctx, u, r, item, q.of, top_k) for item in q.items) if s is not None), None)
         if s is not None:
             found.append((r, s))
-    what = f"{'或'.join(q.items)}的具体{_amounts(q.of)}"
+    what = f"{'或'.join(q.items)}的具体{q.of.noun}"
     if not found:
         return Answer(
             f"未在已收录报告中找到给出{what}的单位。", "aggregate", u.standalone, [], [], [], u.filters, total_units=0

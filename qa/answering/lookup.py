@@ -25,7 +25,8 @@ _ROLE_WORDS = (
 # a share, a count, or any number (or a person, who must at least be named by the asked role). A sentence about the
 # asked thing without it ("“三公”经费支出低于年初预算" for "…“三公”经费支出了多少万元？") does not answer.
 _NUMBER = r"\d[\d,，.]*"
-_NUMERAL = r"(?:\d+|[一二三四五六七八九十两百千]+)\s*余?\s*(?:个|项)"  # a count in the generic classifiers
+COUNT_NUMBER = r"(?:\d+|[一二三四五六七八九十两百千]+)"  # a count as reports write it: digits or Chinese numerals
+_NUMERAL = COUNT_NUMBER + r"\s*余?\s*(?:个|项)"  # a count in the generic classifiers
 _COUNT_OF_ANY = re.compile(_NUMERAL)
 _SHARE = re.compile(_NUMBER + r"\s*[%％]|百分")
 _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
@@ -59,7 +60,7 @@ _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     *(
         (
             re.compile(f"(?:多少|几){asked}"),
-            re.compile(r"(?:\d+|[一二三四五六七八九十两百千]+)\s*余?\s*(?:" + answered + ")"),
+            re.compile(COUNT_NUMBER + r"\s*余?\s*(?:" + answered + ")"),
         )
         for asked, answered in (
             ("个?(?:人|名|位)", "人|名|位"),
@@ -191,6 +192,10 @@ class NumberAsk:
     subject: KeyTerms
     items: tuple[re.Pattern[str], ...] = ()  # budget items the question names: the answer must name each
     question: str = ""
+    # Qualifiers of a number that make it another figure than the one asked (`_QUALIFIED`), and whether an expense
+    # line is asked (`_LINE_ITEMS`): derived from the question by `asked_number`.
+    other_figures: tuple[re.Pattern[str], ...] = ()
+    line_item: bool = False
 
     def part_row(self, text: str) -> bool:
         """The text is a table row of one class of a classification ("支出决算表 · 22001 自然资源事务 · … 基本支出
@@ -201,11 +206,11 @@ class NumberAsk:
     def answers(self, text: str) -> bool:
         if not all(item.search(text) for item in self.items):
             return False
-        if any(item.pattern in _LINE_ITEMS for item in self.items) and not self.states(text):
+        if self.line_item and not self.states(text):
             return False  # an expense line's amount follows it (_LINE_ITEMS)
-        other = [o for asked, o in _QUALIFIED if asked.search(self.question) and not o.search(self.question)]
         return any(
-            not any(o.search(_clause_before(text, m.start())) for o in other) for m in self.pattern.finditer(text)
+            not any(o.search(_clause_before(text, m.start())) for o in self.other_figures)
+            for m in self.pattern.finditer(text)
         )
 
     def states(self, text: str) -> bool:
@@ -258,7 +263,11 @@ def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
     pattern = next((answer for ask, answer in _ASKED_NUMBER if ask.search(question)), _ANY if items else None)
     if pattern is _COUNT_OF_ANY:
         pattern = _count_of(question) or pattern
-    return None if pattern is None else NumberAsk(pattern, subject, items, question)
+    if pattern is None:
+        return None
+    other = tuple(o for asked, o in _QUALIFIED if asked.search(question) and not o.search(question))
+    lines = any(item.pattern in _LINE_ITEMS for item in items)
+    return NumberAsk(pattern, subject, items, question, other, lines)
 
 
 # "引进了多少项目？" / "有几个重点项目？": a count in the generic classifiers (个, 项) of a named thing is answered by a
