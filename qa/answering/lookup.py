@@ -275,6 +275,10 @@ def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
 _ASKED_COUNT = re.compile(r"(?:多少|几)(?:个|项(?!目))?(?P<rest>[^，,。；;？?！!]*)")
 
 
+# The verbs a count of things is asked by, as the count's own clause states them (签约项目9个, 12个项目落地开工).
+_COUNTING_VERB = re.compile(r"(引进|签约|落地|开工|竣工|完工|招引|入驻|储备|在谈|对接|走访|举办|开展|培训|新增)[了过]?$")
+
+
 def _count_of(question: str) -> re.Pattern[str] | None:
     """The answer pattern of a count question naming what it counts: the count with that noun after it (a few
     characters on, in its clause) or just before it. None when the question names nothing after the count.
@@ -286,6 +290,8 @@ def _count_of(question: str) -> re.Pattern[str] | None:
     True
     >>> _count_of("新引进项目多少个？") is None
     True
+    >>> bool(_count_of("新引进了多少个项目？").search("共计11个项目 140.2365亩用地审批"))
+    False
     """
     m = _ASKED_COUNT.search(question)
     # A noun's head is its end ("在建重点项目" is counted as "23个在建项目").
@@ -293,7 +299,13 @@ def _count_of(question: str) -> re.Pattern[str] | None:
     if not heads:
         return None
     n = "(?:" + "|".join(map(re.escape, heads)) + ")"
-    return re.compile(rf"{_NUMERAL}[^，,。；;]{{0,8}}?{n}|{n}[^，,。；;]{{0,6}}?{_NUMERAL}")
+    count = rf"(?:{_NUMERAL}[^，,。；;]{{0,8}}?{n}|{n}[^，,。；;]{{0,6}}?{_NUMERAL})"
+    verb = _COUNTING_VERB.search(question[: m.start()])
+    if verb is None:
+        return re.compile(count)
+    # "新引进了多少个项目？" counts projects brought in, not "共计11个项目…用地审批": the verb shares the count's clause.
+    v = re.escape(verb[1])
+    return re.compile(rf"{v}[^，,。；;]*?{count}|{count}[^，,。；;]*?{v}")
 
 
 # "巡视反馈了几个问题？" asks for a number, not for the list of problems.
