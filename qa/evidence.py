@@ -357,12 +357,17 @@ class Coverage:
         return cov / self._total
 
 
+_YEAR_NUMBER = re.compile(r"(?:19|20)\d{2}|\d")
+
+
 class KeyTerms(Coverage):
-    """Coverage of a topic's key words only: its tokens without the generic ones (`_GENERIC`), numbers (years are
-    filters) and single characters (碳 of 碳达峰, 年, 钱: a character says little on its own).
+    """Coverage of a topic's key words only: its tokens without the generic ones (`_GENERIC`), years (filters read
+    them) and single characters (碳 of 碳达峰, 年, 钱: a character says little on its own).
 
     >>> KeyTerms.key_words(set(tokenize("碳达峰碳中和工作")))
     ['碳达峰']
+    >>> KeyTerms.key_words(set(tokenize("2021年500强")))
+    ['500']
     """
 
     def __init__(self, topic_tokens: set[str], idf: Callable[[str], float]) -> None:
@@ -370,7 +375,8 @@ class KeyTerms(Coverage):
 
     @staticmethod
     def key_words(tokens: AbstractSet[str]) -> list[str]:
-        return sorted(t for t in tokens if t not in _GENERIC and len(t) > 1 and not t.isdigit())
+        # A number is key unless it is a year (filters read those): "500强" is 500 and 强, and 500 is what says it.
+        return sorted(t for t in tokens if t not in _GENERIC and len(t) > 1 and not _YEAR_NUMBER.fullmatch(t))
 
     @classmethod
     def of_topic(cls, text: str, idf: Callable[[str], float]) -> KeyTerms:

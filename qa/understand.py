@@ -395,8 +395,21 @@ def fuzzy_units(mention: str, catalogue: Sequence[DocRecord]) -> list[str]:
 
 
 def _match_region(text: str, catalogue: Sequence[DocRecord]) -> str | None:
-    hits = sorted((p for p in catalogue_names(catalogue).region_parts if p in text), key=len, reverse=True)
-    return hits[0] if hits else None
+    """The longest place of the catalogue the text names, in full or by its stem ("开福楼宇经济中心" names 开福区)."""
+    parts = catalogue_names(catalogue).region_parts
+    hits = sorted((p for p in parts if p in text), key=len, reverse=True)
+    if hits:
+        return hits[0]
+    # A county or district only: a province's or city's stem is part of many company names (怡亚通湖南区域公司).
+    stems = sorted((p for p in parts if _COUNTY.search(p) and is_place(p) and _county_stem(p) in text), key=len)
+    return stems[-1] if stems else None
+
+
+_COUNTY = re.compile(r"[\u4e00-\u9fa5]{2}(?:区|县)$")
+
+
+def _county_stem(place: str) -> str:
+    return place[-3:-1]
 
 
 def named_orgs(text: str) -> list[str]:
@@ -560,13 +573,30 @@ _DEIXIS = re.compile(r"(?:那边|这边|那里|这里|那儿|这儿|方面)$")
 
 
 def _as_scope(item: str, catalogue: Sequence[DocRecord]) -> str:
-    """A follow-up's new subject as a scope when it names a place by its stem ("赫山那边" → "赫山区"); else as said."""
+    """A follow-up's new subject as a scope when it names a place by its stem ("赫山那边" → "赫山区") or the one unit
+    whose name holds its stem ("大祥" / "大祥管委会" → "大祥园区"); else as said."""
     bare = _DEIXIS.sub("", item)
     if len(bare) >= 2:
-        for named in (bare, bare + "区", bare + "县", bare + "市"):
+        said, units = read_filters(bare, catalogue)
+        if units or said.year or (said.region and said.region in bare):
+            return bare
+        # The place in full: its stem alone names it too ("赫山" → 赫山区) but reads worse in the question.
+        for named in (bare + "区", bare + "县", bare + "市", bare):
             if _names_scope(named, catalogue):
                 return named
+    stem = re.sub(r"(?:管理委员会|管委会|那个单位|单位)$", "", bare)
+    if len(stem) >= 2 and not _names_scope(bare, catalogue):
+        owners = {d.doc.unit for d in catalogue if stem in d.doc.unit}
+        if len(owners) == 1:
+            unit = owners.pop()
+            return min((a for a in unit_aliases(unit, "") if stem in a), key=len)
     return item
+
+
+def _names_org(item: str) -> bool:
+    """Whether a follow-up's new subject is itself an organisation or a place ("那天心区商务局呢？"), in the library or
+    not: it is asked the previous question (and declined when no report is its), not taken for an item of the old one."""
+    return [item] == named_orgs(item) or bool(PLACE.fullmatch(item) and is_place(item))
 
 
 def _scope_and_tail(previous: str, catalogue: Sequence[DocRecord]) -> tuple[str, str] | None:
@@ -581,7 +611,8 @@ def _scope_and_tail(previous: str, catalogue: Sequence[DocRecord]) -> tuple[str,
         return core[: -len(item)], previous[len(core) :]
     # The item is not a phrase after the scope ("…总产值同比增长了"): the scope ends with its last year or name.
     ends = [m.end() for m in _YEAR.finditer(core)]
-    names = [*(filters.region,), *(a for u in units for a in unit_aliases(u, ""))]
+    # A unit named loosely ("桃江重点项目中心") ends where that name does.
+    names = [*(filters.region,), *(a for u in units for a in unit_aliases(u, "")), *named_orgs(core)]
     ends += [core.find(n) + len(n) for n in names if n and n in core]
     return (core[: max(ends)], previous[len(core) :]) if ends and max(ends) < len(core) else None
 
@@ -613,6 +644,34 @@ def _these_two(history: Sequence[Turn], catalogue: Sequence[DocRecord], question
     scope = splits[1]
     assert scope is not None
     return f"{scope[0]}{items[0]}和{items[1]}{'一共是多少？' if m['sum'] else '相差多少？'}"
+
+
+# "还有别的单位也提到…吗？", "其他单位有没有也说…的？": the same topic asked of the units not yet named.
+_OTHERS = re.compile(
+    r"^(?:那|那么)?(?:还有)?(?:别的|其他|其它|另外的?)(?:单位|部门|报告)(?:里)?(?:有没有|还有|也有|是否)?(?:也|还)?"
+    r"(?P<said>(?:提到|提及|提出|说到|说了?|谈到|写到|写了|存在|有)[^？?]{2,40})[？?]*$"
+)
+# "这个项目的资金有多少？" after "桃江重点项目中心那个“经费补助缺口”项目是干什么用的？": the thing the previous question
+# named, in its scope; not a word of the question a report would write.
+_THIS_THING = re.compile(
+    r"(?:这个|这一|这项|这笔|这次|本次|此次|该|此|那个)(?P<noun>项目|工程|峰会|活动|会议|资金|经费|平台|园区|政策)"
+)
+_KIND_REPORT = re.compile(r"(?:部门整体支出|整体支出|项目支出|部门决算)(?:绩效)?(?:自评|评价)?报告")
+
+
+def _this_thing(question: str, previous: str, catalogue: Sequence[DocRecord]) -> str | None:
+    """The question in the previous one's scope, its "这个项目" replaced by the project that question named (kept as
+    said when that question only asked which one: "计划办什么峰会")."""
+    m = _THIS_THING.search(question)
+    split = _scope_and_tail(previous, catalogue)
+    if m is None or split is None:
+        return None
+    body = previous[len(split[0]) : len(previous) - len(split[1])]
+    at = body.rfind(m["noun"])
+    phrase = re.sub(r"^(?:的|那个|这个|该|那|这)+", "", body[: at + len(m["noun"])]) if at >= 0 else ""
+    if not phrase or re.search(r"什么|哪|多少|几", phrase):
+        phrase = m.group(0)
+    return split[0] + _NEW_SUBJECT.sub("", question).replace(m.group(0), phrase, 1)
 
 
 def _names_scope(text: str, catalogue: Sequence[DocRecord]) -> bool:
@@ -662,13 +721,30 @@ def understand(
         split = None if year_m else _scope_and_tail(previous, catalogue)
         if year_m:
             standalone = _with_year(previous, year_m.group(1))
-        elif split and _names_scope(asked_item, catalogue):
+        elif split and (_names_scope(asked_item, catalogue) or _names_org(asked_item)):
             year = read_filters(split[0], catalogue)[0].year
-            standalone = f"{asked_item}{f'{year}年' if year else ''}{previous[len(split[0]) :]}"
+            # Another unit's report may be of another kind: "项目支出自评报告里" of the old unit is just "报告里".
+            rest = _KIND_REPORT.sub("报告", previous[len(split[0]) :])
+            standalone = f"{asked_item}{f'{year}年' if year else ''}{rest}"
         elif split and 2 <= len(asked_item) <= 10:
             standalone = f"{split[0]}{asked_item}{split[1] or '是多少？'}"
         else:
             standalone = f"{question.rstrip('？?呢的')}{previous}"
+    elif asked_before and (others := _OTHERS.match(question)):
+        # "还有别的单位也提到预算编制不够细化吗？": a new list without the units the last answer was about.
+        named = _previous_units(history, catalogue) or [
+            u for u in [read_filters(_previous_question(history, catalogue) or "", catalogue)[0].unit] if u
+        ]
+        said = others["said"].rstrip("吗呢没有的？?")
+        standalone = f"除了{'、'.join(named)}，还有哪些单位{said}？" if named else f"哪些单位{said}？"
+    elif (
+        asked_before
+        and _THIS_THING.search(question)
+        and not _AGGREGATE.search(question)
+        and not _names_scope(question, catalogue)
+        and (this := _this_thing(question, _previous_question(history, catalogue) or "", catalogue))
+    ):
+        standalone = this
     elif history and _FOLLOWUP_PRONOUN.search(question):
         focus = _previous_units(history, catalogue)
         if focus:
@@ -688,8 +764,13 @@ def understand(
         previous = _previous_question(history, catalogue) or ""
         asked = _NEW_SUBJECT.sub("", question)
         new_subject = asked != question or opens_with_noun(asked)
-        split = _scope_and_tail(previous, catalogue) if new_subject else None
-        if split and not _names_scope(asked, catalogue):
+        scope, _ = read_filters(asked, catalogue)
+        # "那2022年交了多少税？": the previous scope in another year (its own year would otherwise stay and answer).
+        new_year = scope.year is not None and not (scope.unit or scope.region)
+        split = _scope_and_tail(previous, catalogue) if new_subject or new_year else None
+        if split and new_year:
+            standalone = _with_year(split[0], str(scope.year)) + _YEAR.sub("", asked, count=1).lstrip("度的")
+        elif split and not _names_scope(asked, catalogue):
             standalone = split[0] + asked
         else:
             standalone = _ASKING_TAIL.sub("", previous) + question

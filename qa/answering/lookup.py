@@ -39,7 +39,7 @@ _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (re.compile(r"美元"), re.compile(_NUMBER + r"\s*(?:万|亿)?美元")),
     (
         re.compile(
-            r"多少钱|多少万|多少元|多少亿|金额|总额|(?:费|资金|支出|预算|收入|投资|补助|拨款|工资|花)[^，。？?]{0,8}多少"
+            r"多少钱|多少万|多少元|多少亿|金额|总额|(?:费|资金|支出|预算|收入|投资|补助|拨款|工资|花|安排|拨付|下达)[^，。？?]{0,8}多少"
         ),
         re.compile(_NUMBER + r"\s*(?:万元|元|亿元|万美元|美元|亿|万)"),
     ),
@@ -196,6 +196,7 @@ class NumberAsk:
     # line is asked (`_LINE_ITEMS`): derived from the question by `asked_number`.
     other_figures: tuple[re.Pattern[str], ...] = ()
     line_item: bool = False
+    spent: bool = False  # what was actually spent is asked (`_ASKED_SPENT`)
 
     def part_row(self, text: str) -> bool:
         """The text is a table row of one class of a classification ("支出决算表 · 22001 自然资源事务 · … 基本支出
@@ -203,11 +204,17 @@ class NumberAsk:
         m = _CLASS_ROW.match(text)
         return m is not None and m["code"] not in self.question and m["name"].strip() not in self.question
 
-    def answers(self, text: str) -> bool:
+    def answers(self, text: str, lead: str = "") -> bool:
+        """`lead`: the opening of the list the text is an item of ("项目支出年初预算为450.00万元，其中："), which
+        qualifies its numbers like their own clause does."""
         if not all(item.search(text) for item in self.items):
             return False
         if self.line_item and not self.states(text):
             return False  # an expense line's amount follows it (_LINE_ITEMS)
+        if any(o.search(lead) for o in self.other_figures):
+            return False
+        if self.spent and not _SPENT.search(text):
+            return False  # "农贸市场提质改造项目250万元" is what was planned for it, not what it cost
         return any(
             not any(o.search(_clause_before(text, m.start())) for o in self.other_figures)
             for m in self.pattern.finditer(text)
@@ -227,9 +234,14 @@ class NumberAsk:
 # ("累计完成投资304.7万元", "总投资1903万元"). Each: what the question asks, and the qualifier of a number (in its
 # clause, before it) that then does not answer, unless the question names it too.
 _QUALIFIED = (
-    (re.compile(r"实际|实现了|完成了|完成额|完成数"), re.compile(r"目标|任务数|计划|预期")),
+    (re.compile(r"实际|实现了|完成了|完成额|完成数"), re.compile(r"目标|任务数|计划|预期|预算")),
     (re.compile(r"当年|本年|当期|年内"), re.compile(r"累计|总投资")),
 )
+
+
+# "实际花了多少？" asks what was spent: an amount without a word of spending (a project's line in a plan) does not say.
+_ASKED_SPENT = re.compile(r"实际(?:上)?(?:花|支出|使用|用了|开支|发生|拨付)")
+_SPENT = re.compile(r"实际|支出|使用|花|决算|执行|开支|拨付")
 
 
 def _clause_before(text: str, at: int) -> str:
@@ -267,7 +279,7 @@ def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
         return None
     other = tuple(o for asked, o in _QUALIFIED if asked.search(question) and not o.search(question))
     lines = any(item.pattern in _LINE_ITEMS for item in items)
-    return NumberAsk(pattern, subject, items, question, other, lines)
+    return NumberAsk(pattern, subject, items, question, other, lines, bool(_ASKED_SPENT.search(question)))
 
 
 # "引进了多少项目？" / "有几个重点项目？": a count in the generic classifiers (个, 项) of a named thing is answered by a
@@ -276,7 +288,9 @@ _ASKED_COUNT = re.compile(r"(?:多少|几)(?:个|项(?!目))?(?P<rest>[^，,。�
 
 
 # The verbs a count of things is asked by, as the count's own clause states them (签约项目9个, 12个项目落地开工).
-_COUNTING_VERB = re.compile(r"(引进|签约|落地|开工|竣工|完工|招引|入驻|储备|在谈|对接|走访|举办|开展|培训|新增)[了过]?$")
+_COUNTING_VERB = re.compile(
+    r"(引进|签约|落地|开工|竣工|完工|招引|入驻|储备|在谈|对接|走访|举办|开展|培训|新增)[了过]?$"
+)
 
 
 def _count_of(question: str) -> re.Pattern[str] | None:
@@ -296,7 +310,7 @@ def _count_of(question: str) -> re.Pattern[str] | None:
     m = _ASKED_COUNT.search(question)
     # A noun's head is its end ("在建重点项目" is counted as "23个在建项目").
     heads = sorted({n[-2:] for n in nouns(m["rest"]) if len(n) > 1}) if m else []
-    if not heads:
+    if m is None or not heads:
         return None
     n = "(?:" + "|".join(map(re.escape, heads)) + ")"
     count = rf"(?:{_NUMERAL}[^，,。；;]{{0,8}}?{n}|{n}[^，,。；;]{{0,6}}?{_NUMERAL})"
@@ -327,6 +341,17 @@ class LookupEvidence:
     from_section: bool  # hits are that unit's section itself: its content answers, whatever the wording
 
 
+def list_lead(s: Sentence) -> str:
+    """The opening of the list a sentence is an item of: the text of its chunk since the last 。 before it, up to
+    its "：", when the sentence follows a "；" or that "：" ("其中：招商节会200.00万元；农贸市场提质改造项目250.00万元；");
+    "" for a sentence of its own."""
+    before = s.hit.text[: max(0, s.char_start - s.hit.char_start)]
+    tail = before[before.rfind("。") + 1 :].rstrip()
+    if not tail.endswith(("；", ";", "：", ":")) or "：" not in tail:
+        return ""
+    return tail[: tail.index("：") + 1]
+
+
 def choose_lookup(
     sentences: Sequence[Sentence],
     role: str | None,
@@ -344,7 +369,9 @@ def choose_lookup(
         floor = max(p.lookup_threshold, sentences[0].score - p.number_window)
         subject = number.subject(sentences[0].text) - p.number_subject_gap
         sentences = [
-            s for s in sentences if s.score >= floor and number.answers(s.text) and number.subject(s.text) >= subject
+            s
+            for s in sentences
+            if s.score >= floor and number.answers(s.text, list_lead(s)) and number.subject(s.text) >= subject
         ]
         if not sentences:
             return []

@@ -430,6 +430,60 @@ def test_except_them_leaves_the_last_list_out(sample_retriever: Retriever) -> No
     ), u
 
 
+def test_follow_ups_asking_another_unit_year_or_the_thing_named(sample_retriever: Retriever) -> None:
+    """Session 27 (blind follow-up chats fu-101…132): "那大祥呢？" was read as the item 大祥 of 芙蓉区商务局, "那天心区商务局
+    呢？" as an item too (answered with 芙蓉's figure), "那2022年交了多少税？" kept the old year beside the new one, "这个
+    项目" lost the project named before, and "还有别的单位也提到…吗？" was a lookup of the last unit."""
+    catalogue = list(sample_retriever.catalogue().values())
+
+    def read(*turns: str) -> str:
+        history = [t for q in turns[:-1] for t in (Turn("user", q), Turn("assistant", "……"))]
+        return understand(turns[-1], history, catalogue).standalone
+
+    # A unit by its stem or "stem + 管委会"; another unit's report may be of another kind.
+    assert (
+        read("芙蓉区商务局2021年的项目支出自评报告里说存在哪些问题？", "那大祥呢？")
+        == "大祥园区2021年报告里说存在哪些问题？"
+    )
+    assert read("赫山区投资促进服务中心2021年人员经费是多少？", "那大祥管委会呢？") == "大祥园区2021年人员经费是多少？"
+    # An organisation the library does not hold is asked about (and declined), not taken for an item.
+    assert read("芙蓉区商务局在职一共多少人？", "那天心区商务局呢？") == "天心区商务局在职一共多少人？"
+    # Another year of the same subject.
+    assert read("大祥工业集中区2021年实缴税金多少？", "那2022年交了多少税？") == "大祥工业集中区2022年交了多少税？"
+    # "这个项目" is the project the previous question named, in its scope; kept as said when it only asked which.
+    assert (
+        read("芙蓉区商务局2021年农贸市场提质改造项目的预算是多少？", "那这个项目实际花了多少？")
+        == "芙蓉区商务局2021年农贸市场提质改造项目实际花了多少？"
+    )
+    assert (
+        read("桃江重点项目中心那个“经费补助缺口”项目是干什么用的？", "这个项目的资金有多少？")
+        == "桃江重点项目中心“经费补助缺口”项目的资金有多少？"
+    )
+    assert (
+        read("开福区楼宇经济那个中心2021年计划办什么峰会？", "最后有多少家企业来参加了这次峰会？")
+        == "开福区楼宇经济那个中心2021年最后有多少家企业来参加了这次峰会？"
+    )
+    # The same topic asked of the units not named yet.
+    u = understand(
+        "还有别的单位也提到预算编制不够细化吗？",
+        _turns(
+            (
+                "赫山区投资促进服务中心2021年报告里存在什么问题？",
+                "益阳市赫山区投资促进服务中心指出预算编制工作有待细化。",
+            )
+        ),
+        catalogue,
+    )
+    assert (u.intent, u.topic, u.excluded) == ("aggregate", "预算编制不够细化", ("益阳市赫山区投资促进服务中心",)), u
+
+
+def test_a_place_by_its_stem_scopes_a_question(sample_retriever: Retriever) -> None:
+    """Session 27: "开福楼宇经济中心的编制人数是多少？" named no place (开福区 only in full), so 赫山's 编制人数13人 answered."""
+    catalogue = list(sample_retriever.catalogue().values())
+    assert understand("开福楼宇经济中心的编制人数是多少？", [], catalogue).filters.region == "开福区"
+    assert understand("编制人数是多少？", [], catalogue).filters.region is None
+
+
 def test_a_long_chat_is_read_from_its_recent_turns(sample_retriever: Retriever) -> None:
     """Each earlier question is read again in its own context; a long chat must not make that unbounded."""
     catalogue = list(sample_retriever.catalogue().values())

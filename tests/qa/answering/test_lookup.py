@@ -38,6 +38,11 @@ from qa.evidence import KeyTerms
         "大祥园区横冲那个污水处理站啥时候能完工？",  # no date
         "芙蓉区商务局2021年的项目资金有没有被审计部门查出问题？",  # its problems section is no answer: no 审计
         "赫山区引进的粤浙城医美健康产业园项目落户在哪个园区？",  # "已顺利落地" states no place
+        # Session 27, blind probes (dx-039, dz-NNN) and follow-ups (fu-125):
+        "大祥工业集中区2021年新引进了多少个项目？",  # 共计11个项目…用地审批: land approvals, not projects brought in
+        "芙蓉区商务局2021年农贸市场提质改造项目实际花了多少？",  # 250.00万元 is its line of the 年初预算
+        "开福楼宇经济中心的编制人数是多少？",  # 开福 names 开福区: 赫山's 编制人数13人 is another unit's
+        "开福楼宇中心的楼宇促进会专用经费2021年单独安排了多少？",  # a heading names it, with no amount
     ],
 )
 def test_questions_naming_what_no_report_states_are_declined(answerer: Answerer, question: str) -> None:
@@ -92,7 +97,11 @@ def test_a_count_of_a_named_thing_is_a_count_of_that_thing(answerer: Answerer) -
     none = KeyTerms(set(), lambda t: 1.0)
     projects = asked_number("引进了几个500强项目？", none)
     assert projects is not None and projects.answers("已引进三个500强项目") and not projects.answers("内设科室4个")
-    assert projects.answers("重点在谈项目121个") and not projects.answers("目标任务2个，新引进2家企业")
+    assert not projects.answers("目标任务2个，新引进2家企业")
+    # Asked with its verb, the count shares the verb's clause (session 27: 11个项目…用地审批 is no 新引进项目).
+    assert not projects.answers("重点在谈项目121个") and not projects.answers("共计11个项目 140.2365亩用地审批")
+    key = asked_number("有几个重点项目？", none)
+    assert key is not None and key.answers("重点在谈项目121个")
     plain = asked_number("新引进项目多少个？", none)  # the thing is named before the count: any count in 个
     assert plain is not None and plain.answers("目标任务2个")
 
