@@ -371,7 +371,8 @@ class KeyTerms(Coverage):
     """
 
     def __init__(self, topic_tokens: set[str], idf: Callable[[str], float]) -> None:
-        super().__init__(set(self.key_words(topic_tokens)), idf)
+        self.words = tuple(self.key_words(topic_tokens))
+        super().__init__(set(self.words), idf)
 
     @staticmethod
     def key_words(tokens: AbstractSet[str]) -> list[str]:

@@ -71,6 +71,34 @@ def _tagger() -> jieba.posseg.POSTokenizer:
 _NOUN_TAGS = frozenset({"n", "vn", "nz", "eng"})
 
 
+_COUNT_LEAD = re.compile(r"(?:了|过)?(?:一共|总共|共|累计)?$")
+
+
+def verb_before(text: str, at: int) -> str | None:
+    """The word of two or more characters a count at `at` is asked by: a verb, or whatever was done before 了 / 过
+    ("集中学习了几次", "新引进了多少个"; none in "有几个"), as jieba tags the text before it.
+
+    >>> verb_before("组织党员干部集中学习了几次？", 11), verb_before("新引进了多少个项目？", 4), verb_before("有几个人？", 1)
+    ('集中学习', '引进', None)
+    """
+    lead = text[:at]
+    m = _COUNT_LEAD.search(lead)
+    assert m is not None  # it matches the empty string at worst
+    words = _tagger().lcut(lead[: m.start()])
+    last = words[-1] if words else None
+    if last is None or len(last.word) < 2:
+        return None
+    # Before 了 / 过 it is what was done, however jieba tags it ("集中学习" is a noun in its dictionary). A verb
+    # relating the count to its whole (共涉及多少个项目, 包括几个) says nothing a report's count repeats.
+    done = m.group(0).startswith(("了", "过"))
+    if last.word in _RELATING or not (last.flag in ("v", "vn") or (done and last.flag[0] not in "mqr")):
+        return None
+    return str(last.word)
+
+
+_RELATING = frozenset("涉及 包括 包含 涵盖 达到 共计 合计 总计 累计 计有 拥有 有关".split())
+
+
 def nouns(text: str) -> list[str]:
     """The nouns of a text, in order (jieba's part-of-speech tags with the fiscal user dictionary).
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from qa.answering.context import AnswerContext
 from qa.answering.result import Answer, Citation, decline
 from qa.evidence import EvidenceParams, KeyTerms, Sentence, score_sentences
-from qa.lexical import LexicalIndex, nouns, tokenize
+from qa.lexical import LexicalIndex, nouns, tokenize, verb_before
 from qa.llm import Passage
 from qa.retrieve import Hit
 from qa.understand import Understood
@@ -220,6 +220,16 @@ class NumberAsk:
             for m in self.pattern.finditer(text)
         )
 
+    def names_figure(self, text: str) -> bool:
+        """The text states the asked kind of number right after a key word of the question ("该项目资金金额17.99万元"
+        for "…“经费补助缺口”项目资金有多少？", "绩效分值100分" for "…绩效自评得分是多少？")."""
+        return any(
+            self.pattern.match(text, m.end() + gap)
+            for w in self.subject.words
+            for m in re.finditer(re.escape(w), text)
+            for gap in _gaps(text, m.end())
+        )
+
     def states(self, text: str) -> bool:
         """The text states the asked number of a named item: the item with the number right after it, in one clause
         ("基本支出为388.07万元", not "公用经费254.49万元，占基本支出的65.58%"). Never true when no item is named."""
@@ -277,6 +287,8 @@ def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
         pattern = _count_of(question) or pattern
     if pattern is None:
         return None
+    if pattern is _COUNT_OF_ANY or pattern.pattern.startswith(COUNT_NUMBER):
+        pattern = _counted_by_verb(question, pattern)
     other = tuple(o for asked, o in _QUALIFIED if asked.search(question) and not o.search(question))
     lines = any(item.pattern in _LINE_ITEMS for item in items)
     return NumberAsk(pattern, subject, items, question, other, lines, bool(_ASKED_SPENT.search(question)))
@@ -287,10 +299,15 @@ def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
 _ASKED_COUNT = re.compile(r"(?:多少|几)(?:个|项(?!目))?(?P<rest>[^，,。；;？?！!]*)")
 
 
-# The verbs a count of things is asked by, as the count's own clause states them (签约项目9个, 12个项目落地开工).
-_COUNTING_VERB = re.compile(
-    r"(引进|签约|落地|开工|竣工|完工|招引|入驻|储备|在谈|对接|走访|举办|开展|培训|新增)[了过]?$"
-)
+def _counted_by_verb(question: str, count: re.Pattern[str]) -> re.Pattern[str]:
+    """A count asked with its verb ("新引进了多少个项目？", "集中学习了几次？") is answered by a count sharing a clause
+    with that verb: "共计11个项目…用地审批" brought no project in, "对接客商220余次" was no study session."""
+    m = re.search(r"多少|几", question)
+    verb = verb_before(question, m.start()) if m else None
+    if verb is None:
+        return count
+    v, c = re.escape(verb), count.pattern
+    return re.compile(rf"{v}[^，,。；;]*?(?:{c})|(?:{c})[^，,。；;]*?{v}")
 
 
 def _count_of(question: str) -> re.Pattern[str] | None:
@@ -304,8 +321,6 @@ def _count_of(question: str) -> re.Pattern[str] | None:
     True
     >>> _count_of("新引进项目多少个？") is None
     True
-    >>> bool(_count_of("新引进了多少个项目？").search("共计11个项目 140.2365亩用地审批"))
-    False
     """
     m = _ASKED_COUNT.search(question)
     # A noun's head is its end ("在建重点项目" is counted as "23个在建项目").
@@ -313,13 +328,7 @@ def _count_of(question: str) -> re.Pattern[str] | None:
     if m is None or not heads:
         return None
     n = "(?:" + "|".join(map(re.escape, heads)) + ")"
-    count = rf"(?:{_NUMERAL}[^，,。；;]{{0,8}}?{n}|{n}[^，,。；;]{{0,6}}?{_NUMERAL})"
-    verb = _COUNTING_VERB.search(question[: m.start()])
-    if verb is None:
-        return re.compile(count)
-    # "新引进了多少个项目？" counts projects brought in, not "共计11个项目…用地审批": the verb shares the count's clause.
-    v = re.escape(verb[1])
-    return re.compile(rf"{v}[^，,。；;]*?{count}|{count}[^，,。；;]*?{v}")
+    return re.compile(rf"{_NUMERAL}[^，,。；;]{{0,8}}?{n}|{n}[^，,。；;]{{0,6}}?{_NUMERAL}")
 
 
 # "巡视反馈了几个问题？" asks for a number, not for the list of problems.
@@ -352,6 +361,17 @@ def list_lead(s: Sentence) -> str:
     return tail[: tail.index("：") + 1]
 
 
+# "该项目资金金额17.99万元": the sentence names its subject in one before it (the report's opening, which names the
+# project and outranks it), so how much of the question it repeats says little.
+_ANAPHOR = re.compile(r"该(?:项目|资金|单位|中心|局|工程)|此项目|本项目|上述")
+
+
+def _refers_back(s: Sentence, number: NumberAsk, p: EvidenceParams) -> bool:
+    """A sentence referring back to its subject that states the asked kind of number after a word of the question
+    answers it, however far below the best sentence it ranks (above the lookup threshold)."""
+    return s.score >= p.lookup_threshold and bool(_ANAPHOR.search(s.text)) and number.names_figure(s.text)
+
+
 def choose_lookup(
     sentences: Sequence[Sentence],
     role: str | None,
@@ -371,7 +391,8 @@ def choose_lookup(
         sentences = [
             s
             for s in sentences
-            if s.score >= floor and number.answers(s.text, list_lead(s)) and number.subject(s.text) >= subject
+            if number.answers(s.text, list_lead(s))
+            and ((s.score >= floor and number.subject(s.text) >= subject) or _refers_back(s, number, p))
         ]
         if not sentences:
             return []

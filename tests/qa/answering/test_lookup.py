@@ -43,6 +43,7 @@ from qa.evidence import KeyTerms
         "芙蓉区商务局2021年农贸市场提质改造项目实际花了多少？",  # 250.00万元 is its line of the 年初预算
         "开福楼宇经济中心的编制人数是多少？",  # 开福 names 开福区: 赫山's 编制人数13人 is another unit's
         "开福楼宇中心的楼宇促进会专用经费2021年单独安排了多少？",  # a heading names it, with no amount
+        "赫山投促中心2021年组织党员干部集中学习了几次？",  # 对接客商220余次 counts no study session
     ],
 )
 def test_questions_naming_what_no_report_states_are_declined(answerer: Answerer, question: str) -> None:
@@ -148,3 +149,16 @@ def test_what_an_answer_must_hold_for_dates_counts_comparisons_and_companies() -
     company = "项目的中标单位是哪家公司？"
     assert answers(company, "由湖南某建设有限公司中标") and not answers(company, "工程招投标等工作已全部完成")
     assert not answers("其中增值税有多少？", "累计全口径税收1.16亿元")
+
+
+def test_a_sentence_referring_back_answers_with_the_asked_figure(answerer: Answerer) -> None:
+    """Session 27: "该项目资金金额17.99万元" ranks far below the report's opening ("…对2022年度“经费补助缺口”项目资金
+    开展了绩效评价"), which names the project but no amount: the number window declined the question. A sentence
+    referring back (该项目…) that states the asked kind of number after a word of the question answers it."""
+    ans = answerer.ask("桃江县重点项目建设事务中心的“经费补助缺口”项目资金有多少？")
+    assert ans.kind == "lookup" and "17.99万元" in ans.answer, ans.answer
+    score = answerer.ask("桃江县重点项目建设事务中心绩效自评得分是多少？")
+    assert score.kind == "lookup" and "实得100分" in score.answer, score.answer
+    # A count asked with a verb relating it to its whole (共涉及) needs no such verb in the answer.
+    land = answerer.ask("大祥工业集中区管理委员会完善用地手续共涉及多少个项目、多少亩？")
+    assert land.kind == "lookup" and "11个项目" in land.answer, land.answer
