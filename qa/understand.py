@@ -123,7 +123,7 @@ _KIND = (
 # The extractive composer lists near misses after this line; a follow-up's "它们" never refers to them.
 RELATED_HEADER = "以下单位有相近但不相同的表述，未计入："
 _FOLLOWUP_PRONOUN = re.compile(
-    r"它们|他们|这些单位|上述单位|以上单位|这几个单位|这几家|其中|该单位|这个单位|这家单位|它的|他们的"
+    r"它们|他们|这些单位|上述单位|以上单位|这几个单位|这几家|这两个单位|这两家(?:单位)?|其中|该单位|这个单位|这家单位|它的|他们的"
 )
 _FOLLOWUP_ELLIPSIS = re.compile(r"^(?:那|那么)?(?:(?:19|20)\d{2}\s*年(?:度)?|.{1,20}?)的?呢[？?]?$")
 # After a which-units question, questions about its list: the same list again ("分别是哪些？" after "有多少单位提到…？",
@@ -514,12 +514,55 @@ def _strip_filter_words(topic: str, filters: Filters, units: Sequence[str]) -> s
 
 
 def _previous_units(history: Sequence[Turn], catalogue: Sequence[DocRecord]) -> list[str]:
-    for turn in reversed(history):
+    for i in range(len(history) - 1, -1, -1):
+        turn = history[i]
         if turn.role == "assistant":
-            units = match_units(turn.content.split(RELATED_HEADER)[0], catalogue)
+            said = turn.content.split(RELATED_HEADER)[0]
+            units = match_units(said, catalogue)
+            asked = history[i - 1].content if i > 0 and history[i - 1].role == "user" else ""
+            # A list written in other words than ours ("开福区楼宇经济中心…和区商务局（芙蓉区）…"): its units by place.
+            if _AGGREGATE.search(asked):
+                units += [u for u in _units_by_place(said, catalogue) if u not in units]
             if units:
                 return units
     return []
+
+
+# "第二个单位呢？", "第一家提了哪些改进措施？": a unit of the last list by its place in it.
+_ORDINAL = re.compile(
+    r"第(?P<n>[一二三四五六七八九十]|\d{1,2})(?:个单位|家单位|家|个(?=呢|的|提|有|是|在|说|写|[，,？?]|$))"
+)
+
+
+def _ordinal_named(question: str, history: Sequence[Turn], catalogue: Sequence[DocRecord]) -> str:
+    """The question with "第N个单位" replaced by the Nth unit of the last answer naming several (as said)."""
+    m = _ORDINAL.search(question)
+    if m is None:
+        return question
+    n = int(m["n"]) if m["n"].isdigit() else "一二三四五六七八九十".index(m["n"]) + 1
+    for turn in reversed(history[-_CONTEXT_TURNS:]):
+        if turn.role != "assistant":
+            continue
+        said = turn.content.split(RELATED_HEADER)[0]
+        units = match_units(said, catalogue)
+        units += [u for u in _units_by_place(said, catalogue) if u not in units]
+        if len(units) >= 2:
+            return question[: m.start()] + units[n - 1] + question[m.end() :] if n <= len(units) else question
+    return question
+
+
+def _units_by_place(text: str, catalogue: Sequence[DocRecord]) -> list[str]:
+    """The units a text names by their county or district ("区商务局（芙蓉区）"; a report naming no unit, by its
+    place): for each such place of the catalogue the text names, the one unit there (none when it has several)."""
+    found: list[tuple[int, str]] = []
+    for place in catalogue_names(catalogue).region_parts:
+        at = text.find(place)
+        if at < 0 or not (_COUNTY.search(place) and is_place(place)):
+            continue
+        units = {d.doc.display_unit for d in catalogue if place in d.doc.region}
+        if len(units) == 1:
+            found.append((at, units.pop()))
+    return [u for _, u in sorted(found)]
 
 
 def _before(history: Sequence[Turn], question: str) -> list[Turn]:
@@ -682,7 +725,7 @@ def _names_scope(text: str, catalogue: Sequence[DocRecord]) -> bool:
 def understand(
     question: str, history: Sequence[Turn], catalogue: Sequence[DocRecord], explicit: Filters | None = None
 ) -> Understood:
-    question = normalize_years(question.strip())
+    question = _ordinal_named(normalize_years(question.strip()), history, catalogue)
     # Whether there is a previous question; what it was understood as is worked out only by the branches that
     # build on it (it reads each earlier question again).
     asked_before = any(t.role == "user" and t.content.strip() for t in history[-_CONTEXT_TURNS:])

@@ -477,6 +477,43 @@ def test_follow_ups_asking_another_unit_year_or_the_thing_named(sample_retriever
     assert (u.intent, u.topic, u.excluded) == ("aggregate", "预算编制不够细化", ("益阳市赫山区投资促进服务中心",)), u
 
 
+def test_a_list_in_other_words_and_its_units_by_place_or_order(sample_retriever: Retriever) -> None:
+    """Session 27: a list written by someone else ("开福区楼宇经济中心的报告…和区商务局（芙蓉区）的报告…") named no
+    unit as the catalogue spells it, so "它们各自给了什么建议？" asked about nobody; "第二个单位呢？" and "这两个单位里…"
+    were not read as units of the list."""
+    catalogue = list(sample_retriever.catalogue().values())
+    listed = (
+        "哪些报告把绩效目标或绩效指标不够细化列为问题？",
+        "两份：开福区楼宇经济中心的报告（部分项目绩效产出效益指标不够细化明晰）和区商务局（芙蓉区）的报告。",
+    )
+    u = understand("它们各自给了什么建议？", _turns(listed), catalogue)
+    assert u.units == ("000_b17f134b7a6d8e07.txt", "芙蓉区商务局"), u
+    staff = (
+        "哪些单位的报告写了人员编制或在职人数？",
+        "两家：益阳市赫山区投资促进服务中心（编制13人）和区商务局（芙蓉区，合计在职20人）。",
+    )
+    both = understand("这两个单位里谁的在职人数多？", _turns(staff), catalogue)
+    assert both.units == ("益阳市赫山区投资促进服务中心", "芙蓉区商务局"), both
+    # Places named outside a list do not make one: a lookup's answer keeps its one unit.
+    said = ("赫山区投资促进服务中心2021年基本支出是多少？", "益阳市赫山区投资促进服务中心：…（芙蓉区不在此列）")
+    assert understand("它的人员经费是多少？", _turns(said), catalogue).standalone.startswith(
+        "益阳市赫山区投资促进服务中心"
+    )
+    # The Nth unit of the last list, however many turns ago it was given.
+    kinds = (
+        "库里哪几份是部门整体支出绩效评价报告？",
+        "有两份：1. 益阳市赫山区投资促进服务中心2021年度部门整体支出绩效评价报告；2. 湖南省大祥工业集中区管理委员会2021年度部门整体支出绩效评价报告。",
+    )
+    first = understand("第一个单位提了哪些改进措施？", _turns(kinds), catalogue)
+    assert first.standalone == "益阳市赫山区投资促进服务中心提了哪些改进措施？", first
+    history = _turns(kinds, ("第一个单位提了哪些改进措施？", "益阳市赫山区投资促进服务中心提出三方面改进措施：……"))
+    assert (
+        understand("第二个单位呢？", history, catalogue).standalone
+        == "湖南省大祥工业集中区管理委员会提了哪些改进措施？"
+    )
+    assert "第二个问题" in understand("第二个问题是什么？", _turns(kinds), catalogue).standalone  # no unit
+
+
 def test_a_place_by_its_stem_scopes_a_question(sample_retriever: Retriever) -> None:
     """Session 27: "开福楼宇经济中心的编制人数是多少？" named no place (开福区 only in full), so 赫山's 编制人数13人 answered."""
     catalogue = list(sample_retriever.catalogue().values())
