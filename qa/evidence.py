@@ -183,6 +183,13 @@ _ASSERTED = re.compile(_OCCURS)
 
 
 _DONE = re.compile(r"已经|(?<![而])已(?![知有])")
+# "开展了服务对象满意度调查", "制定出台了考核办法": an action's completed aspect says it is done as much as 已 does (a
+# plan to do it is no answer); not what merely occurs or exists (发生了, 存在了: `denial_of`), nor what a report
+# says (提到了, 反映了, 给出了: "反映了前期工作不足的问题" is stated by "认识不足", which negates 前期工作).
+_DONE_ASPECT = re.compile(
+    r"(?!提到|提及|说到|谈到|写到|写明|反映|指出|提出|给出|列出|报告|披露|说明|存在|发生|出现|有)"
+    r"[\u4e00-\u9fa5]{1,4}了(?=[\u4e00-\u9fa5“]{2})"
+)
 # 要 and 应 as modals, not inside 要求 / 主要 / 相应 / 应用.
 _PLANNED = re.compile(
     r"争取|力争|将|拟|计划|准备|打算|下一步|下阶段|今后|进一步|(?<![主重必纲概摘])要(?![求素点])|"
@@ -205,8 +212,11 @@ def says_done(topic: str) -> bool:
 
     >>> says_done("已经细化了预算编制"), says_done("细化预算编制"), says_done("已经未实行专账核算")
     (True, False, False)
+    >>> says_done("开展了服务对象满意度调查"), says_done("存在了资金挪用"), says_done("预算做得太粗了")
+    (True, False, False)
     """
-    return bool(_DONE.search(topic)) and not (_DENIED.search(topic) or _NEGATED.search(done_stripped(topic)))
+    done = _DONE.search(topic) or _DONE_ASPECT.match(topic)
+    return bool(done) and not (_DENIED.search(topic) or _NEGATED.search(done_stripped(topic)))
 
 
 def denial_of(topic: str) -> Callable[[str], bool] | None:

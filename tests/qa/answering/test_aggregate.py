@@ -71,6 +71,15 @@ def test_a_plan_is_not_what_a_unit_has_already_done(sample_retriever: Retriever)
     assert [u.source for u in answerer.ask("哪些单位提到采用社会监理？").units or []] == [done.related[0].source]
 
 
+def test_an_action_asked_as_done_with_le_is_not_a_plan(sample_retriever: Retriever) -> None:
+    """Session 27 (blind which-units probes, agq-043): "哪些单位开展了服务对象满意度调查？" listed 赫山区 by its
+    measure "注重服务对象满意度调查工作…"; a completed action (开展了, 制定出台了) is asked as done, like 已经."""
+    ans = Answerer(sample_retriever).ask("哪些单位开展了服务对象满意度调查？")
+    assert ans.units == [] and [r.reason for r in ans.related] == [REASON_PLANNED], ans.answer
+    done = Answerer(sample_retriever).ask("哪些单位制定出台了重点项目工作考核办法？")
+    assert [u.unit for u in done.units or []] == ["桃江县重点项目建设事务中心"], done.answer
+
+
 def test_a_denial_of_what_is_done_is_not_it(sample_retriever: Retriever) -> None:
     """Session 26: "哪些单位已经实行了项目专账核算？" listed 开福区 citing its problem "2、项目资金未实行专账核算。"; its
     recommendation "财务应尽量…，实行项目专账核算" is a plan, not a fact. Both are near misses with their reasons."""
