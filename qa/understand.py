@@ -551,6 +551,16 @@ def _ordinal_named(question: str, history: Sequence[Turn], catalogue: Sequence[D
     return question
 
 
+def _picked(question: str, units: list[str], catalogue: Sequence[DocRecord]) -> list[str]:
+    """The units of a list a follow-up picks by name or place ("其中桃江县那家…"), else all of them."""
+    named = [u for u in match_units(question, catalogue) if u in units]
+    if named:
+        return named
+    region = read_filters(question, catalogue)[0].region
+    there = {d.doc.display_unit for d in catalogue if region and region in d.doc.region}
+    return [u for u in units if u in there] or units
+
+
 def _units_by_place(text: str, catalogue: Sequence[DocRecord]) -> list[str]:
     """The units a text names by their county or district ("区商务局（芙蓉区）"; a report naming no unit, by its
     place): for each such place of the catalogue the text names, the one unit there (none when it has several)."""
@@ -789,7 +799,7 @@ def understand(
     ):
         standalone = this
     elif history and _FOLLOWUP_PRONOUN.search(question):
-        focus = _previous_units(history, catalogue)
+        focus = _picked(question, _previous_units(history, catalogue), catalogue)
         if focus:
             standalone = _FOLLOWUP_PRONOUN.sub("、".join(focus), question, count=1)
             # "除了它们，还有谁提到…？": the units are left out of a new list, not asked about.

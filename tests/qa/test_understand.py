@@ -494,6 +494,10 @@ def test_a_list_in_other_words_and_its_units_by_place_or_order(sample_retriever:
     )
     both = understand("这两个单位里谁的在职人数多？", _turns(staff), catalogue)
     assert both.units == ("益阳市赫山区投资促进服务中心", "芙蓉区商务局"), both
+    # A unit of the list picked by its place is asked alone (with the list's units found by place, "其中…那家"
+    # became a question to each unit of the list).
+    picked = understand("其中芙蓉区那家的在职人数是多少？", _turns(staff), catalogue)
+    assert picked.intent == "lookup" and picked.standalone.startswith("芙蓉区商务局"), picked
     # Places named outside a list do not make one: a lookup's answer keeps its one unit.
     said = ("赫山区投资促进服务中心2021年基本支出是多少？", "益阳市赫山区投资促进服务中心：…（芙蓉区不在此列）")
     assert understand("它的人员经费是多少？", _turns(said), catalogue).standalone.startswith(
