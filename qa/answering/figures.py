@@ -125,7 +125,7 @@ _ONE_ITEM = r"[^，,。？?！!、的与及跟比谁〔〕]{2,16}?"
 _MORE = r"(?P<dir>多|高|大|少|低|小)"
 _WHICH = r"(?:哪个|哪家|哪一个|哪一家|哪些|谁)(?:单位|部门)?"
 # Words a question puts around its item, taken off its front: "哪个单位的", "各单位", "在", "年度", "的".
-_ITEM_LEAD = re.compile(rf"^(?:{_WHICH}|各个?单位|所有单位|年度|在|中|里|的|了|，|,)+")
+_ITEM_LEAD = re.compile(rf"^(?:{_WHICH}|各个?单位|所有单位|年度|在(?![谈建手职编岗])|中|里|的|了|，|,)+")
 _RANK = (
     re.compile(rf"{_WHICH}的?(?P<item>{_ONE_ITEM})(?:是)?最{_MORE}"),
     re.compile(rf"(?P<item>{_ONE_ITEM})最{_MORE}的(?:是|为)?{_WHICH}"),
@@ -172,7 +172,7 @@ _DIFFERENCE = (
 # "哪些单位给出了税收或税金的具体金额？": the units whose reports state an amount of the item (of any item joined by 或).
 # The measure is the one the question asks for (金额, 比例, 得分), whatever the item ends with (税收, 税金).
 _STATES = re.compile(
-    r"(?:给出|列出|写明|写出|公布|披露|提供|报出|说明|写了|提到)了?(?P<item>[^，,。？?！!]{2,24}?)的?(?:具体)?"
+    r"(?:给出|列出|写明|写出|公布|披露|提供|报出|说明|写了|提到|(?:报告|汇报)(?=了))了?(?P<item>[^，,。？?！!]{2,24}?)的?(?:具体)?"
     r"(?P<asked>金额|数额|多少钱|比例|比重|百分比|得分|分数|个数|数量)"
 )
 _ASKED_MEASURE = {

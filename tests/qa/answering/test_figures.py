@@ -157,6 +157,16 @@ def test_counts_are_compared_as_counts_of_the_named_thing(answerer: Answerer) ->
     )
 
 
+def test_units_that_report_a_count_of_a_thing(answerer: Answerer) -> None:
+    """Session 27 (blind which-units probes, agq-011): "哪些单位报告了在谈项目的数量？" was read as a topic 在谈项目的数量
+    (报告了 was not a verb of stating a figure) and listed 赫山区 by "…数量、质量指标…"; the item kept its 在 (在谈)."""
+    asked = "哪些单位报告了在谈项目的数量？"
+    assert read_figures(asked, set(), which_units=True) == FigureQuestion("stated", ("在谈项目",), measure="count")
+    a = answerer.ask(asked)
+    assert {u.unit for u in a.units or []} == {f"益阳市{HESHAN}", FURONG}, a.answer
+    assert "（42个）" in a.answer and "（121个）" in a.answer
+
+
 def test_these_two_added_up_after_two_lookups(answerer: Answerer) -> None:
     history = [
         Turn("user", f"{HESHAN}2021年基本支出是多少？"),
