@@ -35,6 +35,11 @@ _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     # A question asking why ("为什么没有年初预算") is answered by a sentence giving a reason, not by one restating the
     # fact ("本年度未产生项目招投标等情况" for "为什么没有开展项目招投标").
     (re.compile(r"为什么|为何|什么原因|原因是什么|咋回事"), re.compile(r"因|由于|原因|导致|所以|为了|主要是|是为")),
+    # A rank asked ("排第几", "第几名") is answered by a rank: "排名第一", "第3位"; not "排名前列" nor the amount ranked.
+    (
+        re.compile(r"排(?:名|在)?第几|第几[名位]|排多少名|名次"),
+        re.compile(r"第\s*[一二三四五六七八九十\d]+\s*(?:名|位)?|排(?:名|位|行)\s*[一二三四五六七八九十\d]+"),
+    ),
     # Dollars asked are dollars answered ("外商直接投资完成了多少万美元" is not 投资14.83亿元).
     (re.compile(r"美元"), re.compile(_NUMBER + r"\s*(?:万|亿)?美元")),
     (

@@ -44,6 +44,8 @@ from qa.evidence import KeyTerms
         "开福楼宇经济中心的编制人数是多少？",  # 开福 names 开福区: 赫山's 编制人数13人 is another unit's
         "开福楼宇中心的楼宇促进会专用经费2021年单独安排了多少？",  # a heading names it, with no amount
         "赫山投促中心2021年组织党员干部集中学习了几次？",  # 对接客商220余次 counts no study session
+        "大祥园区2021年规模工业总产值在邵阳市各园区里排第几？",  # 110.74亿元 is the amount, not its rank
+        "赫山区港洽周合同引资43.7亿元在益阳市各区县中排第几名？",  # "全市排名前列" names no place
     ],
 )
 def test_questions_naming_what_no_report_states_are_declined(answerer: Answerer, question: str) -> None:
@@ -162,3 +164,9 @@ def test_a_sentence_referring_back_answers_with_the_asked_figure(answerer: Answe
     # A count asked with a verb relating it to its whole (共涉及) needs no such verb in the answer.
     land = answerer.ask("大祥工业集中区管理委员会完善用地手续共涉及多少个项目、多少亩？")
     assert land.kind == "lookup" and "11个项目" in land.answer, land.answer
+
+
+def test_a_rank_is_answered_by_a_rank(answerer: Answerer) -> None:
+    """Session 27 (dz-044): "…在邵阳市各园区里排第几？" was answered with the amount ranked (110.74亿元)."""
+    ans = answerer.ask("芙蓉区2021年跨境电商总量排第几？")
+    assert ans.kind == "lookup" and "总量排名第一" in ans.answer, ans.answer
