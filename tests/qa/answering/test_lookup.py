@@ -153,20 +153,20 @@ def test_what_an_answer_must_hold_for_dates_counts_comparisons_and_companies() -
     assert not answers("其中增值税有多少？", "累计全口径税收1.16亿元")
 
 
-def test_a_sentence_referring_back_answers_with_the_asked_figure(answerer: Answerer) -> None:
-    """Session 27: "该项目资金金额17.99万元" ranks far below the report's opening ("…对2022年度“经费补助缺口”项目资金
-    开展了绩效评价"), which names the project but no amount: the number window declined the question. A sentence
-    referring back (该项目…) that states the asked kind of number after a word of the question answers it."""
-    ans = answerer.ask("桃江县重点项目建设事务中心的“经费补助缺口”项目资金有多少？")
-    assert ans.kind == "lookup" and "17.99万元" in ans.answer, ans.answer
-    score = answerer.ask("桃江县重点项目建设事务中心绩效自评得分是多少？")
-    assert score.kind == "lookup" and "实得100分" in score.answer, score.answer
-    # A count asked with a verb relating it to its whole (共涉及) needs no such verb in the answer.
-    land = answerer.ask("大祥工业集中区管理委员会完善用地手续共涉及多少个项目、多少亩？")
-    assert land.kind == "lookup" and "11个项目" in land.answer, land.answer
-
-
-def test_a_rank_is_answered_by_a_rank(answerer: Answerer) -> None:
-    """Session 27 (dz-044): "…在邵阳市各园区里排第几？" was answered with the amount ranked (110.74亿元)."""
-    ans = answerer.ask("芙蓉区2021年跨境电商总量排第几？")
-    assert ans.kind == "lookup" and "总量排名第一" in ans.answer, ans.answer
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # Session 27: "该项目资金金额17.99万元" ranks far below the report's opening ("…对2022年度“经费补助缺口”项目资金
+        # 开展了绩效评价", no amount), which set the number window: a sentence referring back (该项目…) that states
+        # the asked kind of number after a word of the question answers it.
+        ("桃江县重点项目建设事务中心的“经费补助缺口”项目资金有多少？", "17.99万元"),
+        ("桃江县重点项目建设事务中心绩效自评得分是多少？", "实得100分"),
+        # A count asked with a verb relating it to its whole (共涉及) needs no such verb in the answer.
+        ("大祥工业集中区管理委员会完善用地手续共涉及多少个项目、多少亩？", "11个项目"),
+        # A rank is answered by a rank (dz-044 "…排第几？" was answered with the amount ranked, 110.74亿元).
+        ("芙蓉区2021年跨境电商总量排第几？", "总量排名第一"),
+    ],
+)
+def test_answered_with_the_asked_figure(answerer: Answerer, question: str, answer: str) -> None:
+    ans = answerer.ask(question)
+    assert ans.kind == "lookup" and answer in ans.answer, ans.answer
