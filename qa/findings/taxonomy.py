@@ -320,9 +320,15 @@ class Categorizer:
         # 围挡和覆盖 reached 项目前期工作不足 (0.86) and 编外人员社保没交足 专业人才缺乏 (0.86), each listing 40-50 units.
         # Only the words not inside a longer one count (施工 of 施工现场 is in the concept's texts, 施工现场 is not).
         whole = [w for w in key_words if not any(w != o and w in o for o in key_words)]
-        if weak and whole and not any(w in self.categories[c].text for w in whole):
+        # A word of every budget text (资金, 项目) shared with the concept says nothing of the subject: 资金被挤占挪用
+        # reached 资金使用效益不高 by 资金.
+        telling = [w for w in whole if w not in _UBIQUITOUS] or whole
+        if weak and telling and not any(w in self.categories[c].text for w in telling):
             return None
         return c
+
+
+_UBIQUITOUS = frozenset("资金 项目 预算 经费 支出 管理 单位 部门 财政 绩效".split())
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,13 @@ def test_an_action_asked_as_done_with_le_is_not_a_plan(sample_retriever: Retriev
     assert [u.unit for u in done.units or []] == ["桃江县重点项目建设事务中心"], done.answer
 
 
+def test_a_word_of_every_budget_text_does_not_map_a_topic_onto_a_concept(sample_retriever: Retriever) -> None:
+    """Session 27 (agq-042, agp-024): "资金被挤占、挪用或套取" mapped weakly onto 资金使用效益不高 through 资金 alone and
+    listed 芙蓉区商务局 for "项目的经济效益和社会效益还有待提升"; no report states it (000 and 003 deny it)."""
+    ans = Answerer(sample_retriever).ask("哪些单位存在资金被挤占、挪用或套取的问题？")
+    assert ans.units == [], ans.answer
+
+
 def test_a_denial_of_what_is_done_is_not_it(sample_retriever: Retriever) -> None:
     """Session 26: "哪些单位已经实行了项目专账核算？" listed 开福区 citing its problem "2、项目资金未实行专账核算。"; its
     recommendation "财务应尽量…，实行项目专账核算" is a plan, not a fact. Both are near misses with their reasons."""
