@@ -367,7 +367,7 @@ class Coverage:
         return cov / self._total
 
 
-_YEAR_NUMBER = re.compile(r"(?:19|20)\d{2}|\d")
+_YEAR_NUMBER = re.compile(r"(?:19|20)\d{2}")
 
 
 class KeyTerms(Coverage):

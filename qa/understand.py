@@ -152,7 +152,8 @@ def without_exception(text: str) -> str:
 # A count of units, not an amount ("其中基本支出有多少？" is about the listed reports); the part is a year or a place
 # ("其中赫山区的基本支出呢？" asks about a unit, not about the list).
 # Or a kind of report ("其中哪个单位是部门整体支出报告？").
-_KIND_PART = re.compile(r"(部门整体支出|整体支出|项目支出|部门决算)(?:绩效)?(?:自评|评价)?(?:报告)?")
+_KIND_WORDS = r"(部门整体支出|整体支出|项目支出|部门决算)(?:绩效)?(?:自评|评价)?"
+_KIND_PART = re.compile(_KIND_WORDS + r"(?:报告)?")
 _PART = rf"(?:19|20)\d{{2}}\s*年(?:度)?|{_KIND_PART.pattern}|[^\W\d的哪是]{{1,12}}?(?:省|市|区|县|州|旗|镇|乡)"
 _PART_OF_LIST = re.compile(
     rf"^(?:那|那么)?其中(?:(?P<part>{_PART})的?(?:单位)?(?:有哪些|是哪些|有几个|有几家|有多少个|有多少家|呢)?"
@@ -317,6 +318,26 @@ class CatalogueNames:
                 out.setdefault(d.doc.unit or d.doc.source, {}).update(dict.fromkeys(names))
         return {unit: tuple(names) for unit, names in out.items()}
 
+    @functools.cached_property
+    def units_in(self) -> dict[str, frozenset[str]]:
+        """Each place part with the units (as answers name them) whose region holds it."""
+        out: dict[str, set[str]] = {p: set() for p in self.region_parts}
+        parts_of: dict[str, list[str]] = {}  # per distinct region: a province's reports share a few hundred
+        for records in self.by_aliases.values():
+            for _, d in records:
+                region = d.doc.region
+                if region not in parts_of:
+                    parts_of[region] = [p for p in self.region_parts if p in region]
+                for p in parts_of[region]:
+                    out[p].add(d.doc.display_unit)
+        return {p: frozenset(u) for p, u in out.items()}
+
+    @functools.cached_property
+    def counties(self) -> tuple[str, ...]:
+        """The county and district places ("开福区", "桃江县"), which a question may name by their two-character stem;
+        a province's or city's stem is part of many company names (怡亚通湖南区域公司)."""
+        return tuple(sorted(p for p in self.region_parts if _COUNTY.fullmatch(p) and is_place(p)))
+
     def names_of(self, units: Iterable[str | None]) -> list[str]:
         """Every name of these units (none for None), longest first: what a question may call them."""
         return sorted({a for x in units if x for a in self.aliases.get(x, ())}, key=len, reverse=True)
@@ -395,21 +416,14 @@ def fuzzy_units(mention: str, catalogue: Sequence[DocRecord]) -> list[str]:
 
 
 def _match_region(text: str, catalogue: Sequence[DocRecord]) -> str | None:
-    """The longest place of the catalogue the text names, in full or by its stem ("开福楼宇经济中心" names 开福区)."""
-    parts = catalogue_names(catalogue).region_parts
-    hits = sorted((p for p in parts if p in text), key=len, reverse=True)
-    if hits:
-        return hits[0]
-    # A county or district only: a province's or city's stem is part of many company names (怡亚通湖南区域公司).
-    stems = sorted((p for p in parts if _COUNTY.search(p) and is_place(p) and _county_stem(p) in text), key=len)
-    return stems[-1] if stems else None
+    """The longest place of the catalogue the text names, in full, or a county's by its stem ("开福楼宇经济中心" names
+    开福区)."""
+    names = catalogue_names(catalogue)
+    hits = sorted((p for p in names.region_parts if p in text), key=len, reverse=True)
+    return hits[0] if hits else next((p for p in names.counties if p[:2] in text), None)
 
 
-_COUNTY = re.compile(r"[\u4e00-\u9fa5]{2}(?:区|县)$")
-
-
-def _county_stem(place: str) -> str:
-    return place[-3:-1]
+_COUNTY = re.compile(r"[\u4e00-\u9fa5]{2}(?:区|县)")
 
 
 def named_orgs(text: str) -> list[str]:
@@ -515,17 +529,20 @@ def _strip_filter_words(topic: str, filters: Filters, units: Sequence[str]) -> s
 
 def _previous_units(history: Sequence[Turn], catalogue: Sequence[DocRecord]) -> list[str]:
     for i in range(len(history) - 1, -1, -1):
-        turn = history[i]
-        if turn.role == "assistant":
-            said = turn.content.split(RELATED_HEADER)[0]
-            units = match_units(said, catalogue)
+        if history[i].role == "assistant":
             asked = history[i - 1].content if i > 0 and history[i - 1].role == "user" else ""
             # A list written in other words than ours ("开福区楼宇经济中心…和区商务局（芙蓉区）…"): its units by place.
-            if _AGGREGATE.search(asked):
-                units += [u for u in _units_by_place(said, catalogue) if u not in units]
+            units = _units_said(history[i].content, catalogue, by_place=bool(_AGGREGATE.search(asked)))
             if units:
                 return units
     return []
+
+
+def _units_said(answer: str, catalogue: Sequence[DocRecord], by_place: bool) -> list[str]:
+    """The units an answer names (not its near misses), by name and, `by_place`, by their county or district."""
+    said = answer.split(RELATED_HEADER)[0]
+    units = match_units(said, catalogue)
+    return units + [u for u in _units_by_place(said, catalogue) if u not in units] if by_place else units
 
 
 # "第二个单位呢？", "第一家提了哪些改进措施？": a unit of the last list by its place in it.
@@ -543,9 +560,7 @@ def _ordinal_named(question: str, history: Sequence[Turn], catalogue: Sequence[D
     for turn in reversed(history[-_CONTEXT_TURNS:]):
         if turn.role != "assistant":
             continue
-        said = turn.content.split(RELATED_HEADER)[0]
-        units = match_units(said, catalogue)
-        units += [u for u in _units_by_place(said, catalogue) if u not in units]
+        units = _units_said(turn.content, catalogue, by_place=True)
         if len(units) >= 2:
             return question[: m.start()] + units[n - 1] + question[m.end() :] if n <= len(units) else question
     return question
@@ -557,22 +572,20 @@ def _picked(question: str, units: list[str], catalogue: Sequence[DocRecord]) -> 
     if named:
         return named
     region = read_filters(question, catalogue)[0].region
-    there = {d.doc.display_unit for d in catalogue if region and region in d.doc.region}
+    there = catalogue_names(catalogue).units_in.get(region or "", frozenset())
     return [u for u in units if u in there] or units
 
 
 def _units_by_place(text: str, catalogue: Sequence[DocRecord]) -> list[str]:
     """The units a text names by their county or district ("区商务局（芙蓉区）"; a report naming no unit, by its
     place): for each such place of the catalogue the text names, the one unit there (none when it has several)."""
-    found: list[tuple[int, str]] = []
-    for place in catalogue_names(catalogue).region_parts:
-        at = text.find(place)
-        if at < 0 or not (_COUNTY.search(place) and is_place(place)):
-            continue
-        units = {d.doc.display_unit for d in catalogue if place in d.doc.region}
-        if len(units) == 1:
-            found.append((at, units.pop()))
-    return [u for _, u in sorted(found)]
+    names = catalogue_names(catalogue)
+    found = sorted(
+        (text.find(p), next(iter(names.units_in[p])))
+        for p in names.counties
+        if p in text and len(names.units_in[p]) == 1
+    )
+    return [u for _, u in found]
 
 
 def _before(history: Sequence[Turn], question: str) -> list[Turn]:
@@ -639,9 +652,9 @@ def _as_scope(item: str, catalogue: Sequence[DocRecord]) -> str:
                 return named
     stem = re.sub(r"(?:管理委员会|管委会|那个单位|单位)$", "", bare)
     if len(stem) >= 2 and not _names_scope(bare, catalogue):
-        owners = {d.doc.unit for d in catalogue if stem in d.doc.unit}
+        owners = [u for u in catalogue_names(catalogue).aliases if stem in u]
         if len(owners) == 1:
-            unit = owners.pop()
+            unit = owners[0]
             return min((a for a in unit_aliases(unit, "") if stem in a), key=len)
     return item
 
@@ -709,7 +722,7 @@ _OTHERS = re.compile(
 _THIS_THING = re.compile(
     r"(?:这个|这一|这项|这笔|这次|本次|此次|该|此|那个)(?P<noun>项目|工程|峰会|活动|会议|资金|经费|平台|园区|政策)"
 )
-_KIND_REPORT = re.compile(r"(?:部门整体支出|整体支出|项目支出|部门决算)(?:绩效)?(?:自评|评价)?报告")
+_KIND_REPORT = re.compile(_KIND_WORDS + "报告")
 
 
 def _this_thing(question: str, previous: str, catalogue: Sequence[DocRecord]) -> str | None:

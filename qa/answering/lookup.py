@@ -29,6 +29,41 @@ COUNT_NUMBER = r"(?:\d+|[一二三四五六七八九十两百千]+)"  # a count 
 _NUMERAL = COUNT_NUMBER + r"\s*余?\s*(?:个|项)"  # a count in the generic classifiers
 _COUNT_OF_ANY = re.compile(_NUMERAL)
 _SHARE = re.compile(_NUMBER + r"\s*[%％]|百分")
+# A count in a classifier answers with that classifier ("几所学校" → "3所", not the 12次 of another count).
+_CLASSIFIED: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (
+        re.compile(f"(?:多少|几){asked}"),
+        re.compile(COUNT_NUMBER + r"\s*余?\s*(?:" + answered + ")"),
+    )
+    for asked, answered in (
+        ("个?(?:人|名|位)", "人|名|位"),
+        ("(?:栋|幢)", "栋|幢"),
+        *(
+            (c, c)
+            for c in (
+                "期",
+                "家",
+                "次",
+                "亩",
+                "条",
+                "件",
+                "户",
+                "所",
+                "座",
+                "公里",
+                "平方米",
+                "辆",
+                "台",
+                "套",
+                "场",
+                "批",
+                "篇",
+                "份",
+            )
+        ),
+    )
+)
+_CLASSIFIED_COUNTS = frozenset(answer for _, answer in _CLASSIFIED)
 _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     # A rate is a share even when it is a rate of money ("投资回报率是多少" asks for a percentage, not 30亿元).
     (re.compile(r"比例|百分之|(?:率|占比)[^，。？?]{0,3}多少"), _SHARE),
@@ -60,41 +95,9 @@ _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         re.compile(r"哪个月|几月份?|什么时[候间]|何时|啥时候?"),
         re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,3}月|\d{1,2}\s*日"),
     ),
-    # A count answers with the classifier it was asked in ("几所学校" → "3所", not the 12次 of another count).
+    # A count in 个 / 项 (of the thing named, `_count_of`), or in the classifier it was asked in (`_CLASSIFIED`).
     (re.compile(r"(?:多少|几)(?:个|项)(?!人)"), _COUNT_OF_ANY),  # "几个人" counts people
-    *(
-        (
-            re.compile(f"(?:多少|几){asked}"),
-            re.compile(COUNT_NUMBER + r"\s*余?\s*(?:" + answered + ")"),
-        )
-        for asked, answered in (
-            ("个?(?:人|名|位)", "人|名|位"),
-            ("(?:栋|幢)", "栋|幢"),
-            *(
-                (c, c)
-                for c in (
-                    "期",
-                    "家",
-                    "次",
-                    "亩",
-                    "条",
-                    "件",
-                    "户",
-                    "所",
-                    "座",
-                    "公里",
-                    "平方米",
-                    "辆",
-                    "台",
-                    "套",
-                    "场",
-                    "批",
-                    "篇",
-                    "份",
-                )
-            ),
-        )
-    ),
+    *_CLASSIFIED,
     (re.compile(r"多少|几"), re.compile(r"\d|[一二三四五六七八九十百千万]")),
     # A person: no number, but the sentence must still name the asked role ("主任是谁" → a sentence with 主任).
     (re.compile(r"是谁|哪位|姓名"), re.compile(r".")),
@@ -228,20 +231,16 @@ class NumberAsk:
     def names_figure(self, text: str) -> bool:
         """The text states the asked kind of number right after a key word of the question ("该项目资金金额17.99万元"
         for "…“经费补助缺口”项目资金有多少？", "绩效分值100分" for "…绩效自评得分是多少？")."""
-        return any(
-            self.pattern.match(text, m.end() + gap)
-            for w in self.subject.words
-            for m in re.finditer(re.escape(w), text)
-            for gap in _gaps(text, m.end())
-        )
+        return any(self._number_after(text, re.compile(re.escape(w))) for w in self.subject.words)
+
+    def _number_after(self, text: str, word: re.Pattern[str]) -> bool:
+        """The asked kind of number within `_STATED_WITHIN` characters after an occurrence of the word, in its clause."""
+        return any(self.pattern.match(text, m.end() + gap) for m in word.finditer(text) for gap in _gaps(text, m.end()))
 
     def states(self, text: str) -> bool:
         """The text states the asked number of a named item: the item with the number right after it, in one clause
         ("基本支出为388.07万元", not "公用经费254.49万元，占基本支出的65.58%"). Never true when no item is named."""
-        return bool(self.items) and all(
-            any(self.pattern.match(text, m.end() + gap) for m in item.finditer(text) for gap in _gaps(text, m.end()))
-            for item in self.items
-        )
+        return bool(self.items) and all(self._number_after(text, item) for item in self.items)
 
 
 # A figure qualified otherwise than asked is another figure: what was actually done ("实际完成了多少万美元") is not a
@@ -288,12 +287,10 @@ def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
     items = tuple(named_items(question))
     # "…的办公地址在哪里？" asks for no number, but its answer must still name what it asks about.
     pattern = next((answer for ask, answer in _ASKED_NUMBER if ask.search(question)), _ANY if items else None)
-    if pattern is _COUNT_OF_ANY:
-        pattern = _count_of(question) or pattern
     if pattern is None:
         return None
-    if pattern is _COUNT_OF_ANY or pattern.pattern.startswith(COUNT_NUMBER):
-        pattern = _counted_by_verb(question, pattern)
+    if pattern is _COUNT_OF_ANY or pattern in _CLASSIFIED_COUNTS:
+        pattern = _counted_by_verb(question, (_count_of(question) if pattern is _COUNT_OF_ANY else None) or pattern)
     other = tuple(o for asked, o in _QUALIFIED if asked.search(question) and not o.search(question))
     lines = any(item.pattern in _LINE_ITEMS for item in items)
     return NumberAsk(pattern, subject, items, question, other, lines, bool(_ASKED_SPENT.search(question)))
