@@ -245,6 +245,83 @@ def denial_of(topic: str) -> Callable[[str], bool] | None:
     return denied
 
 
+# "哪些单位明确表示不存在挤占、挪用资金的情况？", "…全年未发生安全事故？": a topic denying a fault asks for the reports
+# that deny it (an auditor asking who states compliance), which no problems section holds; not a problem stated with a
+# negation ("资金没有及时拨付", "未实行专账核算": what is negated there is no fault).
+# Faults by kind: a report denying one of a kind denies what the question asks in another word of it ("钱没有被挪作
+# 他用" is denied by "不存在截留、挤占、挪用…").
+_FAULT_KINDS = (
+    ("挤占", "挪用", "挪作", "套取", "套走", "截留", "虚列", "冒领", "骗取", "侵占", "贪污", "占用"),
+    ("违规", "违纪", "违法", "违反"),
+    ("事故",),
+    ("浪费", "超支", "超标", "损失", "闲置"),
+    ("差错", "失误"),
+    ("投诉", "处罚"),
+)
+_FAULT = "|".join(w for kind in _FAULT_KINDS for w in kind)
+# 问题 is a fault only right after the denial ("未发现问题", "不存在明显问题"): "未按期完成项目的问题" is a problem.
+_DENIED_FAULT = (
+    rf"(?:不存在|没有|没|无|未|杜绝了?)(?:发生|出现|存在|发现|有过?)?(?:[^，,。；;！!？?]{{0,12}}?(?:{_FAULT})|"
+    r"(?:明显|重大|任何|其他)?问题)"
+)
+# At a clause's start ("全年未发生安全事故", "专款专用、没有挪用"), or after its subject when the fault follows the denial
+# at once ("资金不存在违规使用", "资金没有被挤占挪用"; not "项目未按期完成造成损失", a problem).
+_DENIAL_TOPIC = re.compile(
+    rf"(?:^|[、，,；;])(?:全年|本年度?|今年|当年|均|都|从|从来|一直)?{_DENIED_FAULT}|"
+    rf"^[^，,。；;]{{1,8}}?(?:不存在|没有|没|未|无)(?:发生|出现|存在|发现|被)?(?:任何|明显|重大)?(?:{_FAULT})"
+)
+_FAULT_DENIED = re.compile(_DENIED_FAULT)
+
+
+def denied_faults(topic: str) -> list[str] | None:
+    """When the topic denies a fault ("不存在挤占、挪用资金的情况", "资金没有被挤占挪用"): the faults it denies. None for
+    any other topic, also a problem stated with a negation ("资金没有及时拨付").
+
+    >>> denied_faults("不存在挤占、挪用、套取资金的情况"), denied_faults("资金没有被挤占挪用")
+    (['挤占', '挪用', '套取'], ['挤占', '挪用'])
+    >>> denied_faults("全年未发生安全事故"), denied_faults("资金没有及时拨付"), denied_faults("挤占挪用资金")
+    (['事故'], None, None)
+    >>> denied_faults("资金不存在违规使用"), denied_faults("专款专用、没有挪用"), denied_faults("项目未按期完成造成损失")
+    (['违规'], ['挪用'], None)
+    """
+    m = _DENIAL_TOPIC.search(topic)
+    if not m:
+        return None
+    faults = re.findall(rf"{_FAULT}|问题", topic[m.start() :])
+    return list(dict.fromkeys(faults)) or None
+
+
+def fault_words(faults: Sequence[str]) -> list[str]:
+    """The faults with every word of their kinds (`_FAULT_KINDS`), the asked ones first.
+
+    >>> fault_words(["挪作", "问题"])[:4]
+    ['挪作', '问题', '挤占', '挪用']
+    """
+    return list(dict.fromkeys([*faults, *(w for kind in _FAULT_KINDS if set(kind) & set(faults) for w in kind)]))
+
+
+def denies(faults: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a sentence denies one of the faults in a clause ("不存在截留、挤占、挪用等情况", "无挪用、占用、套取的现象
+    发生"; the clause runs to the next comma, so the fault listed after 、 is still denied).
+
+    >>> denied = denies(["挤占", "挪用"])
+    >>> denied("不存在截留、挤占、挪用、虚列支出等情况。"), denied("无挪用、占用、套取的现象发生。"), denied("存在挤占挪用。")
+    (True, True, False)
+    >>> denies(["挪作", "套走"])("不存在截留、挤占、挪用等情况。"), denies(["事故"])("不存在挤占挪用。")
+    (True, False)
+    """
+    wanted = set(fault_words(faults))
+
+    def denied(sentence: str) -> bool:
+        for m in _FAULT_DENIED.finditer(sentence):
+            clause = re.split(r"[，,。；;！!？?]", sentence[m.start() :], maxsplit=1)[0]
+            if any(f in clause for f in wanted):
+                return True
+        return False
+
+    return denied
+
+
 def _done_words(topic: str) -> set[str] | None:
     """The words of what a topic says is done, None when it says nothing is (`says_done`)."""
     if not says_done(topic):

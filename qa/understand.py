@@ -79,7 +79,7 @@ _LEAD = re.compile(
     rf"的报告|报告|自评(?:时|中)?发现[了过]?|中|里|都|也|还|分别|曾经|自己|问题(?:是|为|在于|主要是)|"
     # "被审计指出…的单位": who pointed it out is no part of the topic.
     r"被(?:审计|巡视|巡察|检查|督查|上级|财政)?(?:指出|发现|点名|通报)[了过]?|发现[了过]?|反映出?|"
-    r"提到[了过]?|提出[了过]?|提及|[谈讲说写]到[了过]?|谈及|[写注]明[了过]?|说明了|披露[了过]?|存在|承认|表示|反映[了过]?|说[了过]?|写[了过]?|指出|认为|遇到[了过]?|面临|出现[了过]?|能看到|看到|"
+    r"提到[了过]?|提出[了过]?|提及|[谈讲说写]到[了过]?|谈及|[写注]明[了过]?|说明了|披露[了过]?|存在|承认|表示|(?:声|自)?称|明确(?=表示|说|提|指出|写|承认|声明)|反映[了过]?|说[了过]?|写[了过]?|指出|认为|遇到[了过]?|面临|出现[了过]?|能看到|看到|"
     r"有|了|的|，|,|：|:)"
 )
 _TAIL = re.compile(
@@ -713,9 +713,12 @@ def _these_two(history: Sequence[Turn], catalogue: Sequence[DocRecord], question
 
 
 # "还有别的单位也提到…吗？", "其他单位有没有也说…的？": the same topic asked of the units not yet named.
+# "别的单位呢？还有谁明确说过…的？": the same, asked with 还有谁.
+_SAID = r"(?:明确|专门)?(?:提到|提及|提出|说到|说[了过]?|谈到|写到|写[了过]|表示|存在|有)[^？?]{2,40}"
 _OTHERS = re.compile(
-    r"^(?:那|那么)?(?:还有)?(?:别的|其他|其它|另外的?)(?:单位|部门|报告)(?:里)?(?:有没有|还有|也有|是否)?(?:也|还)?"
-    r"(?P<said>(?:提到|提及|提出|说到|说了?|谈到|写到|写了|存在|有)[^？?]{2,40})[？?]*$"
+    rf"^(?:那|那么)?(?:还有)?(?:别的|其他|其它|另外的?)(?:单位|部门|报告)(?:里)?(?:有没有|还有|也有|是否)?(?:也|还)?(?P<said>{_SAID})[？?]*$|"
+    rf"^(?:那|那么)?(?:(?:别的|其他|其它|另外的?)(?:单位|部门)呢[？?，,]?)?还有(?:谁|哪些单位|哪些部门|哪个单位|哪家单位?)(?:也|还)?"
+    rf"(?P<said2>{_SAID})[？?]*$"
 )
 # "这个项目的资金有多少？" after "桃江重点项目中心那个“经费补助缺口”项目是干什么用的？": the thing the previous question
 # named, in its scope; not a word of the question a report would write.
@@ -801,7 +804,7 @@ def understand(
         named = _previous_units(history, catalogue) or [
             u for u in [read_filters(_previous_question(history, catalogue) or "", catalogue)[0].unit] if u
         ]
-        said = others["said"].rstrip("吗呢没有的？?")
+        said = (others["said"] or others["said2"]).rstrip("吗呢没有的？?")
         standalone = f"除了{'、'.join(named)}，还有哪些单位{said}？" if named else f"哪些单位{said}？"
     elif (
         asked_before

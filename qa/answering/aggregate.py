@@ -30,7 +30,10 @@ from qa.evidence import (
     Sentence,
     Topic,
     denial_of,
+    denied_faults,
+    denies,
     done_stripped,
+    fault_words,
     plan_of,
     says_done,
     score_candidates,
@@ -39,6 +42,7 @@ from qa.evidence import (
 )
 from qa.findings.evidence import (
     REASON_DENIED,
+    REASON_NOT_DENIED,
     REASON_PLANNED,
     REASON_UNDONE,
     REASON_VAGUE,
@@ -125,6 +129,9 @@ def verdict(ctx: AnswerContext, u: Understood) -> FindingVerdict:
     # A measure is a plan: "已经细化了预算编制" asks what a report says is done, which no measure item states (the
     # units saying so had 预算编制不够细化 as their problem).
     asked, done = u.topic, says_done(u.topic)
+    faults = denied_faults(u.topic)
+    if faults:
+        return _denying(ctx, u, faults)
     if role is not None and findings is not None and not (done and role == "measure"):
         return finding_verdict(findings, ctx.scoring(), topic, role, u.filters)
     if done:  # 已经 is the topic's polarity, which the checks judge; the pass looks for what was done
@@ -138,6 +145,35 @@ def verdict(ctx: AnswerContext, u: Understood) -> FindingVerdict:
         accepted, related = select_documents(aggregate_evidence(ctx, u, keyed, best_per_document=True), ctx.params)
         return FindingVerdict(accepted, [Related(s, REASON_VAGUE) for s in related])
     return _checked(aggregate_evidence(ctx, u, keyed), checks, ctx.params, measures_plan=done)
+
+
+def _denying(ctx: AnswerContext, u: Understood, faults: Sequence[str]) -> FindingVerdict:
+    """Who denies a fault ("哪些单位明确表示不存在挤占、挪用资金的情况？"), which no problems section does: the corpus-wide
+    pass over the sentences naming a fault of the kinds asked, in the reports' words whatever the question's ("钱没有被挪
+    作他用" → 挤占, 挪用, 套取…); a document counts by a sentence denying one (`denies`), however it scores, since
+    the denial is the criterion and the words are the fault's. Sentences naming it without denying it are near misses."""
+    p = ctx.params
+    words = fault_words(faults)
+    text = f"{u.topic} 不存在{'、'.join(words)}"
+    keyed = Topic(text, ctx.topic(text).vector, 1e-9)  # any key word: the denial decides
+    scored = aggregate_evidence(ctx, replace(u, topic=text), keyed)
+    denied = denies(faults)
+    counted: list[int] = []
+    near: list[int] = []
+    decided: set[int] = set()
+    for i, doc in enumerate(scored.documents().tolist()):
+        if doc in decided:
+            continue
+        if denied(scored.text(i)):
+            counted.append(i)
+            decided.add(doc)
+    for i, doc in enumerate(scored.documents().tolist()):
+        if len(near) == RELATED_MAX or scored.scores[i] < p.related_threshold:
+            break
+        if doc not in decided and any(w in scored.text(i) for w in words):
+            near.append(i)
+            decided.add(doc)
+    return FindingVerdict(scored.subset(counted), [Related(s, REASON_NOT_DENIED) for s in scored.take(near)])
 
 
 def _checked(

@@ -37,6 +37,7 @@ REASON_VAGUE = "表述相近，但不足以确定是同一问题"
 REASON_DENIED = "报告写的是未发生或不存在，与问题相反"
 REASON_PLANNED = "报告写的是计划或打算，尚未做到"
 REASON_UNDONE = "报告写的是尚未做到，与问题相反"
+REASON_NOT_DENIED = "报告没有写明未发生或不存在"
 
 
 @dataclass(frozen=True)

@@ -475,6 +475,13 @@ def test_follow_ups_asking_another_unit_year_or_the_thing_named(sample_retriever
         catalogue,
     )
     assert (u.intent, u.topic, u.excluded) == ("aggregate", "预算编制不够细化", ("益阳市赫山区投资促进服务中心",)), u
+    # Session 28 (fu-219): asked with 还有谁, after "别的单位呢？"; 明确 is how it was said, not what.
+    u = understand(
+        "别的单位呢？还有谁明确说过没有挪用的？",
+        _turns(("芙蓉区商务局的专项资金有没有被挪用？", "报告称专项资金专款专用，无挪用、占用、套取的现象发生。")),
+        catalogue,
+    )
+    assert (u.intent, u.topic, u.excluded) == ("aggregate", "没有挪用", ("芙蓉区商务局",)), u
 
 
 def test_a_list_in_other_words_and_its_units_by_place_or_order(sample_retriever: Retriever) -> None:

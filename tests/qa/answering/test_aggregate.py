@@ -13,7 +13,14 @@ from qa.answer import Answerer, Page
 from qa.answering import aggregate
 from qa.answering.aggregate import page_of
 from qa.evidence import Coverage, EvidenceParams, Sentence, SentenceList, Topic, topic_role
-from qa.findings.evidence import REASON_DENIED, REASON_PLANNED, REASON_UNDONE, REASON_VAGUE, RELATED_MAX
+from qa.findings.evidence import (
+    REASON_DENIED,
+    REASON_NOT_DENIED,
+    REASON_PLANNED,
+    REASON_UNDONE,
+    REASON_VAGUE,
+    RELATED_MAX,
+)
 from qa.lexical import tokenize
 from qa.retrieve import Hit, Retriever
 from qa.understand import Turn, understand
@@ -96,6 +103,22 @@ def test_a_denial_of_what_is_done_is_not_it(sample_retriever: Retriever) -> None
     assert [(r.reason, "未实行专账核算" in cited[r.citation_ids[0]]) for r in ans.related][:1] == [
         (REASON_UNDONE, True)
     ], ans.answer
+
+
+@pytest.mark.parametrize(
+    "asked", ["哪些单位明确表示不存在挤占、挪用、套取资金的情况？", "哪些单位称资金没有被挤占挪用？"]
+)
+def test_a_topic_denying_a_fault_lists_the_units_that_deny_it(sample_retriever: Retriever, asked: str) -> None:
+    """Session 28 (blind which-units probes, agq-004): a question asking who states there was no misuse read 不存在挤占
+    挪用 as the problem 挤占挪用 and listed nobody (no problems section states it). 000 and 003 deny it; 桃江 only
+    checks "是否存在截留、挪用等情况", which denies nothing: a near miss with its reason."""
+    ans = Answerer(sample_retriever).ask(asked)
+    assert sorted(u.source for u in ans.units or []) == ["000_b17f134b7a6d8e07.txt", "003_332cd0b86e5ac67a.txt"], (
+        ans.answer
+    )
+    assert all(r.reason == REASON_NOT_DENIED for r in ans.related), ans.answer
+    # The problem itself, asked without the denial, is still stated by nobody.
+    assert Answerer(sample_retriever).ask("哪些单位存在挤占挪用资金的问题？").units == []
 
 
 @pytest.mark.parametrize(
