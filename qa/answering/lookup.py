@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from qa.answering.context import AnswerContext
 from qa.answering.result import Answer, Citation, decline
-from qa.evidence import EvidenceParams, KeyTerms, Sentence, score_sentences
+from qa.evidence import _GENERIC, EvidenceParams, KeyTerms, Sentence, score_sentences
 from qa.lexical import LexicalIndex, nouns, tokenize, verb_before
 from qa.llm import Passage
 from qa.retrieve import Hit
@@ -66,7 +66,7 @@ _CLASSIFIED: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
 _CLASSIFIED_COUNTS = frozenset(answer for _, answer in _CLASSIFIED)
 _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     # A rate is a share even when it is a rate of money ("投资回报率是多少" asks for a percentage, not 30亿元).
-    (re.compile(r"比例|百分之|(?:率|占比)[^，。？?]{0,3}多少"), _SHARE),
+    (re.compile(r"比例|百分之|(?:率|占比|比重)[^，。？?]{0,3}多少"), _SHARE),
     # A question asking why ("为什么没有年初预算") is answered by a sentence giving a reason, not by one restating the
     # fact ("本年度未产生项目招投标等情况" for "为什么没有开展项目招投标").
     (re.compile(r"为什么|为何|什么原因|原因是什么|咋回事"), re.compile(r"因|由于|原因|导致|所以|为了|主要是|是为")),
@@ -205,6 +205,12 @@ class NumberAsk:
     other_figures: tuple[re.Pattern[str], ...] = ()
     line_item: bool = False
     spent: bool = False  # what was actually spent is asked (`_ASKED_SPENT`)
+    measure: tuple[str, ...] = ()  # what the number is of (`measured_words`): an answer names one of them
+
+    def names_measure(self, text: str) -> bool:
+        """The text names what the number asked is of ("外商直接投资" for "…外商直接投资完成了多少？"), or refers back to
+        a subject named before it ("该项目资金金额17.99万元"); always true when the question names nothing measured."""
+        return not self.measure or any(w in text for w in self.measure) or bool(_ANAPHOR.search(text))
 
     def part_row(self, text: str) -> bool:
         """The text is a table row of one class of a classification ("支出决算表 · 22001 自然资源事务 · … 基本支出
@@ -250,6 +256,8 @@ class NumberAsk:
 _QUALIFIED = (
     (re.compile(r"实际|实现了|完成了|完成额|完成数"), re.compile(r"目标|任务数|计划|预期|预算")),
     (re.compile(r"当年|本年|当期|年内"), re.compile(r"累计|总投资")),
+    # A share of a whole ("占全区税收的比重") is not a growth rate ("实缴税金4.92亿元，同比增长18%").
+    (re.compile(r"占[^，。？?]{0,16}(?:比重|比例)|占比"), re.compile(r"同比|增长|增速|增幅|下降|降幅|较上年|比上年")),
 )
 
 
@@ -275,7 +283,7 @@ def _gaps(text: str, start: int) -> range:
     return range(end - start + 1)
 
 
-def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
+def asked_number(question: str, subject: KeyTerms, measure: Sequence[str] = ()) -> NumberAsk | None:
     """What an answer to a question asking for a number (or naming an item, `_ITEMS`) must contain, or None for
     other questions.
 
@@ -293,7 +301,62 @@ def asked_number(question: str, subject: KeyTerms) -> NumberAsk | None:
         pattern = _counted_by_verb(question, (_count_of(question) if pattern is _COUNT_OF_ANY else None) or pattern)
     other = tuple(o for asked, o in _QUALIFIED if asked.search(question) and not o.search(question))
     lines = any(item.pattern in _LINE_ITEMS for item in items)
-    return NumberAsk(pattern, subject, items, question, other, lines, bool(_ASKED_SPENT.search(question)))
+    spent = bool(_ASKED_SPENT.search(question))
+    return NumberAsk(pattern, subject, items, question, other, lines, spent, tuple(measure))
+
+
+# What a number question asks the number of: the words between its scope (a year, the last 的) and the question word,
+# and the thing counted after it ("外商直接投资完成了多少？", "…的政府性债务余额有多少？", "发行了多少地方政府专项债券？").
+# Without one of them the best passage's number is another figure's ("完成园区各类投资14.83亿元" for 外商直接投资,
+# "落实银行贷款2000万元" for 部门整体支出决算总额). Not measured: words of the unit's name (投促 of 赫山投促中心), of
+# every budget text (`_GENERIC`), single characters, amounts and the verbs of asking; nor a word no report holds (a
+# paraphrase the library cannot match: no check, as before).
+_HOW_MANY = re.compile(r"多少|第几|几(?=[个家人项次天名位所年月号倍]|$|[？?。])")
+_SCOPE_END = re.compile(r"(?:19|20)\d{2}\s*年度?|的")
+_ASKING_TAIL = re.compile(r"(?:一共|总共|共计|合计|累计|大概|大约|约|具体)?(?:是|为|有|达到|达|在)?$")
+_NOT_MEASURED = frozenset(
+    "万元 亿元 元 万 亿 美元 亿美元 万美元 个 家 人 项 次 名 位 所 平方米 亩 吨 分 完成 实现 达到 花 用 支出 是 为 "
+    "一共 总共 合计 累计 共计 具体 分别 大概 大约 目前 实际 全年 当年 本年 其中".split()
+)
+# Everyday names of budget figures: the figure's own term names it too ("维持机构日常运转花了多少钱" → 公用经费).
+_MEASURE_TERMS = (
+    (re.compile(r"日常运转|机构运转|维持运转|运转经费|运行经费|办公经费"), ("公用经费",)),
+    (re.compile(r"工资|人头费|养人"), ("人员经费", "工资")),
+)
+
+
+def measured_words(question: str, unit_names: Iterable[str], known: Callable[[str], bool]) -> tuple[str, ...]:
+    """The words naming what a number question asks the number of (see `_HOW_MANY`); () when it names none.
+    `known`: whether a word occurs in the library.
+
+    >>> known = lambda w: w in "外商直接投资目标任务 完成园区各类投资 公用经费"
+    >>> measured_words("大祥工业集中区2021年外商直接投资完成了多少？", ["湖南省大祥工业集中区管理委员会"], known)
+    ('外商', '直接', '投资')
+    >>> measured_words("赫山投促中心维持机构日常运转一共花了多少钱？", ["益阳市赫山区投资促进服务中心"], known)
+    ('公用', '经费', '公用经费')
+    """
+    m = _HOW_MANY.search(question)
+    if m is None:
+        return ()
+    before = question[: m.start()]
+    scope = [e.end() for e in _SCOPE_END.finditer(before)]
+    span = _ASKING_TAIL.sub("", before[scope[-1] :] if scope else before)
+    after = re.split(r"[，,。？?！!；;]", question[m.end() :], maxsplit=1)[0]
+    words = list(tokenize(f"{span} {after}"))
+    words += [w for pattern, terms in _MEASURE_TERMS if pattern.search(span) for t in terms for w in tokenize(t)]
+    names = list(unit_names)
+    return tuple(
+        dict.fromkeys(
+            w
+            for w in words
+            if len(w) > 1
+            and w not in _GENERIC
+            and w not in _NOT_MEASURED
+            and not re.fullmatch(r"[\d.]+", w)
+            and not any(all(c in n for c in w) for n in names)
+            and known(w)
+        )
+    )
 
 
 # "引进了多少项目？" / "有几个重点项目？": a count in the generic classifiers (个, 项) of a named thing is answered by a
@@ -394,6 +457,7 @@ def choose_lookup(
             s
             for s in sentences
             if number.answers(s.text, list_lead(s))
+            and number.names_measure(list_lead(s) + s.text)
             and ((s.score >= floor and number.subject(s.text) >= subject) or _refers_back(s, number, p))
         ]
         if not sentences:
@@ -486,7 +550,8 @@ def lookup_answer(
     ignore = unit_words(ev.hits)
     lexical = ctx.scoring().lexical
     subject = KeyTerms(set(tokenize(u.standalone)) - ignore, lexical.idf)
-    ask = asked_number(u.standalone, subject)
+    names = {n for h in ev.hits for n in (h.doc.unit, h.doc.display_unit)}
+    ask = asked_number(u.standalone, subject, measured_words(u.standalone, names, lambda w: lexical.df(w) > 0))
     # A report's title line names the unit, the year and the kind: it repeats a question's words, never answers it.
     titles = {_bare(h.doc.title) for h in ev.hits if h.doc.title}
     sentences = [s for s in ev.sentences if not (len(_bare(s.text)) >= 6 and any(_bare(s.text) in t for t in titles))]

@@ -46,6 +46,12 @@ from qa.evidence import KeyTerms
         "赫山投促中心2021年组织党员干部集中学习了几次？",  # 对接客商220余次 counts no study session
         "大祥园区2021年规模工业总产值在邵阳市各园区里排第几？",  # 110.74亿元 is the amount, not its rank
         "赫山区港洽周合同引资43.7亿元在益阳市各区县中排第几名？",  # "全市排名前列" names no place
+        # Session 28, blind probes: the best passage's number is another figure's; no answer names what is measured.
+        "大祥工业集中区管委会2021年部门整体支出决算总额是多少？",  # 落实银行贷款2000万元
+        "大祥工业集中区管委会的政府性债务余额有多少？",  # 投资1600余万元完成…用地审批
+        "赫山区2021年社会消费品零售总额完成了多少亿元？",  # 基本支出为388.07万元
+        "芙蓉区商务局2021年招商节会项目实际支出了多少？",  # 实际完成跨境电商6985万美元
+        "大祥工业集中区2021年实缴税金占大祥区全区税收的比重是多少？",  # 同比增长18% is a growth rate, not a share
     ],
 )
 def test_questions_naming_what_no_report_states_are_declined(answerer: Answerer, question: str) -> None:
@@ -165,6 +171,11 @@ def test_what_an_answer_must_hold_for_dates_counts_comparisons_and_companies() -
         ("大祥工业集中区管理委员会完善用地手续共涉及多少个项目、多少亩？", "11个项目"),
         # A rank is answered by a rank (dz-044 "…排第几？" was answered with the amount ranked, 110.74亿元).
         ("芙蓉区2021年跨境电商总量排第几？", "总量排名第一"),
+        # What is measured, named in everyday words, is named by the figure's own term (公用经费), or by a word of the
+        # answer (限额以上社零 → 限上社零总额); the asked figure's words after the question word count too.
+        ("赫山那个招商服务中心2021年维持机构日常运转一共花了多少钱？", "254.49万元"),
+        ("2021年芙蓉区限额以上社零是多少？", "266.26亿元"),
+        ("大祥园区的企业2021年一共交了多少税？", "4.92亿元"),
     ],
 )
 def test_answered_with_the_asked_figure(answerer: Answerer, question: str, answer: str) -> None:
