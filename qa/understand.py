@@ -25,7 +25,8 @@ from qa.retrieve import Filters
 Intent = Literal["aggregate", "lookup"]
 
 # What a which-units question asks for: units, or what stands for them (部门, 报告, 学校, 县区 …).
-_ENTITY = r"(?:(?:项目)?单位|部门|机构|报告|学校|医院|乡镇|街道(?!办)|县区|区县|地方|地区)"
+# Not "花在哪些地方" (where money went).
+_ENTITY = r"(?:(?:项目)?单位|部门|机构|报告|学校|医院|乡镇|街道(?!办)|县区|区县|(?<![在到于]哪些)地方|地区)"
 # Several of them joined ("…的医院和学校有哪些？", "有没有学校或医院…").
 _ENTITIES = rf"{_ENTITY}(?:[和与及或、]?{_ENTITY})*"
 # After 哪些 also the kinds of office a question names by their suffix ("哪些派出所或司法所…", "哪些站所…", "哪些局的…"); not
@@ -52,8 +53,10 @@ _WHO = r"(?:^|(?<=[年，,：:省市区县]))(?:请问)?谁家?"
 # How a which-units question ends when the units come last ("…的单位有哪些？", "…的单位名单", "…的都是谁？").
 _ASKED = r"(?:有哪些|是哪些|有哪几个|有哪几家|是哪几个|是哪几家|包括哪些|有谁|是谁|多吗|多不多|有没有)"
 _LIST = r"(?:名单|清单|列表)"
+# "益阳市的单位中，哪些在报告里写了…": 哪些 right after the units it picks from.
+_AMONG_UNITS = r"(?:(?<=单位[中里])|(?<=单位[中里][，,])|(?<=单位当中)|(?<=单位当中[，,])|(?<=部门[中里])|(?<=部门[中里][，,]))哪(?:一?些|几个|几家)"
 _AGGREGATE = re.compile(
-    rf"哪(?:一?些|几个|几家)?{_ENTITIES}|哪(?:一?些|几个|几家){_ORGS}|{_PROJECTS}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
+    rf"{_AMONG_UNITS}|哪(?:一?些|几个|几家)?{_ENTITIES}|哪(?:一?些|几个|几家){_ORGS}|{_PROJECTS}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
     rf"列出|列举|(?:是否有|有没有){_ENTITIES}|^(?:请问)?(?:是否有|有没有)|^(?:请问)?有{_ENTITIES}|列(?:个|一下|一个)?{_LIST}|的{_ENTITIES}(?:给我|帮我)?列一下|有哪些单位|所有单位|各单位|各个单位|分别|"
     rf"的(?:单位|部门)(?:一共|总共|共)?有(?:几个|几家|多少个?|多少家){_END}|"  # "提到X的单位一共有几个？": a count, not a lookup
     rf"的报告(?:一共|总共|共)?有(?:几份|多少份?){_END}|"  # "提到X的报告有多少份？"
@@ -68,7 +71,7 @@ _AGGREGATE = re.compile(
 _THOSE_WHICH = re.compile(r"的(?:都|还)?(?:有哪些|是哪些|有哪几个|是哪几个|有哪几家|是哪几家)[？?。！!\s]*$")
 # Words around an aggregate question's topic ("请列出所有提到" + topic + "的单位？"), stripped repeatedly.
 _WHICH_UNITS_WORDS = (
-    rf"哪(?:一?些|几个|几家){_ORGS}(?:的单位|的部门)?|哪(?:一?些|几个|几家)?{_ENTITIES}(?:的单位|的部门)?|{_PROJECTS}的?|哪个单位|哪家单位|哪一个单位|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|"
+    rf"{_AMONG_UNITS}|哪(?:一?些|几个|几家){_ORGS}(?:的单位|的部门)?|哪(?:一?些|几个|几家)?{_ENTITIES}(?:的单位|的部门)?|{_PROJECTS}的?|哪个单位|哪家单位|哪一个单位|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|"
     rf"几(?:个|家)单位|(?:是否有|有没有){_ENTITIES}|有哪些单位|都有谁|有谁|{_WHO}的|{_WHO}"
 )
 _LEAD = re.compile(
@@ -79,7 +82,7 @@ _LEAD = re.compile(
     rf"的报告|报告|自评(?:时|中)?发现[了过]?|中|里|都|也|还|分别|曾经|自己|问题(?:是|为|在于|主要是)|"
     # "被审计指出…的单位": who pointed it out is no part of the topic.
     r"被(?:审计|巡视|巡察|检查|督查|上级|财政)?(?:指出|发现|点名|通报)[了过]?|发现[了过]?|反映出?|"
-    r"提到[了过]?|提出[了过]?|提及|[谈讲说写]到[了过]?|谈及|[写注]明[了过]?|说明了|披露[了过]?|存在|承认|表示|(?:声|自)?称|明确(?=表示|说|提|指出|写|承认|声明)|反映[了过]?|说[了过]?|写[了过]?|指出|认为|遇到[了过]?|面临|出现[了过]?|能看到|看到|"
+    r"提到[了过]?|提出[了过]?|提及|[谈讲说写]到[了过]?|谈及|[写注]明[了过]?|说明了|披露[了过]?|交代[了过]?|介绍[了过]?|列明[了过]?|载明[了过]?|存在|承认|表示|(?:声|自)?称|明确(?=表示|说|提|指出|写|承认|声明)|反映[了过]?|说[了过]?|写[了过]?|指出|认为|遇到[了过]?|面临|出现[了过]?|能看到|看到|"
     r"有|了|的|，|,|：|:)"
 )
 _TAIL = re.compile(
@@ -117,13 +120,25 @@ _COMPARED = re.compile(r"(?:比|较|与|同|对比|相比)\s*$")
 _ASKING_TAIL = re.compile(r"(?:是多少|有多少|有哪些|是什么|是哪些|多少|如何|怎么样|情况)?[？?。]?$")
 _KIND = (
     ("部门决算", re.compile(r"部门决算|决算报告")),
-    ("部门整体支出", re.compile(r"部门整体支出(?:[（(][^）)]{0,20}[）)])?(?:绩效)?(?:自评|评价)?报告|整体支出报告")),
-    ("项目支出", re.compile(r"项目支出(?:[（(][^）)]{0,20}[）)])?(?:绩效)?(?:自评|评价)?报告|项目支出绩效")),
+    # "项目支出类的自评报告": of that kind, said with 类 (的).
+    # "哪些报告是讲项目支出的？": the kind said after the report.
+    (
+        "部门整体支出",
+        re.compile(
+            r"部门整体支出(?:[（(][^）)]{0,20}[）)]|类的?)?(?:绩效)?(?:自评|评价)?报告|整体支出报告|(?<=报告)(?:是|属于)?(?:讲|关于)?部门整体支出(?:类)?的"
+        ),
+    ),
+    (
+        "项目支出",
+        re.compile(
+            r"项目支出(?:[（(][^）)]{0,20}[）)]|类的?)?(?:绩效)?(?:自评|评价)?报告|项目支出绩效|(?<=报告)(?:是|属于)?(?:讲|关于)?项目支出(?:类)?的"
+        ),
+    ),
 )
 # The extractive composer lists near misses after this line; a follow-up's "它们" never refers to them.
 RELATED_HEADER = "以下单位有相近但不相同的表述，未计入："
 _FOLLOWUP_PRONOUN = re.compile(
-    r"它们|他们|这些单位|上述单位|以上单位|这几个单位|这几家|这两个单位|这两家(?:单位)?|其中|该单位|这个单位|这家单位|它的|他们的"
+    r"它们|他们|这些单位|上述单位|以上单位|这几个单位|这几家|这两个单位|这两家(?:单位)?|这俩|其中|该单位|这个单位|这家单位|它的|他们的"
 )
 _FOLLOWUP_ELLIPSIS = re.compile(r"^(?:那|那么)?(?:(?:19|20)\d{2}\s*年(?:度)?|.{1,20}?)的?呢[？?]?$")
 # After a which-units question, questions about its list: the same list again ("分别是哪些？" after "有多少单位提到…？",
@@ -156,7 +171,7 @@ _KIND_WORDS = r"(部门整体支出|整体支出|项目支出|部门决算)(?:�
 _KIND_PART = re.compile(_KIND_WORDS + r"(?:报告)?")
 _PART = rf"(?:19|20)\d{{2}}\s*年(?:度)?|{_KIND_PART.pattern}|[^\W\d的哪是]{{1,12}}?(?:省|市|区|县|州|旗|镇|乡)"
 _PART_OF_LIST = re.compile(
-    rf"^(?:那|那么)?其中(?:(?P<part>{_PART})的?(?:单位)?(?:有哪些|是哪些|有几个|有几家|有多少个|有多少家|呢)?"
+    rf"^(?:那|那么)?(?:其中|这些(?:里面?|当中|中间?)|这里面|它们(?:里面?|当中|中间?))(?:(?P<part>{_PART})的?(?:单位)?(?:有哪些|是哪些|有几个|有几家|有多少个|有多少家|呢)?"
     # "其中哪些是2021年的？", "其中哪几个是芙蓉区的单位？"
     rf"|(?:哪些|哪几个|哪几家|哪个|哪家|有几个|有几家|有多少个?)(?:单位)?(?:是|属于|在|的报告是)(?P<asked_part>{_PART})的?(?:单位|报告)?)"
     r"[？?。！!]*$"
@@ -547,7 +562,8 @@ def _units_said(answer: str, catalogue: Sequence[DocRecord], by_place: bool) -> 
 
 # "第二个单位呢？", "第一家提了哪些改进措施？": a unit of the last list by its place in it.
 _ORDINAL = re.compile(
-    r"第(?P<n>[一二三四五六七八九十]|\d{1,2})(?:个单位|家单位|家|个(?=呢|的|提|有|是|在|说|写|[，,？?]|$))"
+    r"(?:第(?P<n>[一二三四五六七八九十]|\d{1,2})|(?P<first>头一|首)|(?P<last>最后一))"
+    r"(?:个单位|家单位|家|个(?=呢|的|提|有|是|在|说|写|编|[，,？?]|$))"
 )
 
 
@@ -556,13 +572,23 @@ def _ordinal_named(question: str, history: Sequence[Turn], catalogue: Sequence[D
     m = _ORDINAL.search(question)
     if m is None:
         return question
-    n = int(m["n"]) if m["n"].isdigit() else "一二三四五六七八九十".index(m["n"]) + 1
+    n = (
+        1
+        if m["first"]
+        else -1
+        if m["last"]
+        else int(m["n"])
+        if m["n"].isdigit()
+        else "一二三四五六七八九十".index(m["n"]) + 1
+    )
     for turn in reversed(history[-_CONTEXT_TURNS:]):
         if turn.role != "assistant":
             continue
         units = _units_said(turn.content, catalogue, by_place=True)
         if len(units) >= 2:
-            return question[: m.start()] + units[n - 1] + question[m.end() :] if n <= len(units) else question
+            at = n - 1 if n > 0 else len(units) + n
+            unit = units[at] if 0 <= at < len(units) else None
+            return question[: m.start()] + unit + question[m.end() :] if unit else question
     return question
 
 
@@ -631,7 +657,7 @@ def _previous_question(history: Sequence[Turn], catalogue: Sequence[DocRecord]) 
 # A short follow-up that names a new item of the same unit and year: "人员经费呢？", "那公用经费占多少？" or "公用经费占
 # 基本支出的比例是多少？" after "赫山区投资促进服务中心2021年基本支出是多少？" asks it of the scope of the previous
 # question (the words naming its unit, region and year), not of its item (基本支出).
-_NEW_SUBJECT = re.compile(r"^(?:那么|那)(?!个|些|里|儿|时|样)")
+_NEW_SUBJECT = re.compile(r"^(?:(?:那么|那)(?!个|些|里|儿|时|样)|换成|换作|改成|如果是|要是)")
 
 
 # "赫山那边呢？": where a unit or place is, said of it.
@@ -717,13 +743,14 @@ def _these_two(history: Sequence[Turn], catalogue: Sequence[DocRecord], question
 _SAID = r"(?:明确|专门)?(?:提到|提及|提出|说到|说[了过]?|谈到|写到|写[了过]|表示|存在|有)[^？?]{2,40}"
 _OTHERS = re.compile(
     rf"^(?:那|那么)?(?:还有)?(?:别的|其他|其它|另外的?)(?:单位|部门|报告)(?:里)?(?:有没有|还有|也有|是否)?(?:也|还)?(?P<said>{_SAID})[？?]*$|"
-    rf"^(?:那|那么)?(?:(?:别的|其他|其它|另外的?)(?:单位|部门)呢[？?，,]?)?还有(?:谁|哪些单位|哪些部门|哪个单位|哪家单位?)(?:也|还)?"
+    rf"^(?:那|那么)?(?:(?:别的|其他|其它|另外的?)(?:单位|部门)呢[？?，,]?)?还有(?:谁|哪些单位|哪些部门|哪个单位|哪家(?:单位)?)(?:也|还)?"
     rf"(?P<said2>{_SAID})[？?]*$"
 )
 # "这个项目的资金有多少？" after "桃江重点项目中心那个“经费补助缺口”项目是干什么用的？": the thing the previous question
 # named, in its scope; not a word of the question a report would write.
 _THIS_THING = re.compile(
-    r"(?:这个|这一|这项|这笔|这次|本次|此次|该|此|那个)(?P<noun>项目|工程|峰会|活动|会议|资金|经费|平台|园区|政策)"
+    r"(?:这个|这一|这项|这笔|这次|本次|此次|该|此|那个)(?P<noun>项目|工程|峰会|活动|会议|资金|经费|平台|园区|政策|钱)|"
+    r"这(?P<money>钱)"
 )
 _KIND_REPORT = re.compile(_KIND_WORDS + "报告")
 
@@ -736,10 +763,17 @@ def _this_thing(question: str, previous: str, catalogue: Sequence[DocRecord]) ->
     if m is None or split is None:
         return None
     body = previous[len(split[0]) : len(previous) - len(split[1])]
-    at = body.rfind(m["noun"])
-    phrase = re.sub(r"^(?:的|那个|这个|该|那|这)+", "", body[: at + len(m["noun"])]) if at >= 0 else ""
-    if not phrase or re.search(r"什么|哪|多少|几", phrase):
-        phrase = m.group(0)
+    noun = m["noun"] or m["money"]
+    # "这笔钱" is the money of the project or fund named before ("那个“经费补助缺口”项目有多少钱？").
+    named = sorted(
+        (at, n, phrase)
+        for n in (("资金", "经费", "项目") if noun == "钱" else (noun,))
+        if (at := body.rfind(n)) >= 0
+        and not re.search(r"什么|哪|多少|几", phrase := re.sub(r"^(?:的|那个|这个|该|那|这)+", "", body[: at + len(n)]))
+    )
+    _, found, phrase = named[-1] if named else (0, noun, m.group(0))
+    if noun == "钱" and found == "项目":
+        phrase += "资金"
     return split[0] + _NEW_SUBJECT.sub("", question).replace(m.group(0), phrase, 1)
 
 

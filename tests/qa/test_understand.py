@@ -484,6 +484,46 @@ def test_follow_ups_asking_another_unit_year_or_the_thing_named(sample_retriever
     assert (u.intent, u.topic, u.excluded) == ("aggregate", "没有挪用", ("芙蓉区商务局",)), u
 
 
+def test_which_units_among_units_of_a_kind_of_report_and_what_they_set_out(sample_retriever: Retriever) -> None:
+    """Session 28 (blind which-units probes agr-NNN): "…的单位中，哪些…" was a lookup, "项目支出类的自评报告中" no kind
+    filter, and 交代了 stayed in the topic."""
+    catalogue = list(sample_retriever.catalogue().values())
+    u = understand("益阳市的单位中，哪些在报告里写了外商直接投资的完成情况？", [], catalogue)
+    assert (u.intent, u.filters.region, u.topic) == ("aggregate", "益阳市", "外商直接投资的完成情况"), u
+    u = understand("项目支出类的自评报告中，哪些单位召开了座谈会？", [], catalogue)
+    assert (u.filters.report_kind, u.topic) == ("项目支出", "召开了座谈会"), u
+    assert understand("几家单位在报告里交代了编制数和实有人数？", [], catalogue).topic == "编制数和实有人数"
+    # A unit's own report is still asked about as a lookup.
+    assert understand("赫山投促中心的报告中哪些措施提到细化预算？", [], catalogue).intent == "lookup"
+
+
+def test_follow_ups_by_first_unit_these_two_another_place_and_this_money(sample_retriever: Retriever) -> None:
+    """Session 28 (blind follow-up chats fu-201…230): "头一个单位…" was no ordinal, "除了这俩" left out nobody, "换成赫山的
+    呢？" no new subject, "这笔钱" no thing named before, and "花在哪些地方" asked for places (and which units)."""
+    catalogue = list(sample_retriever.catalogue().values())
+
+    def read(*turns: str) -> str:
+        history = _turns(*zip(turns[:-1:2], turns[1:-1:2]))
+        return understand(turns[-1], history, catalogue).standalone
+
+    listed = (
+        "有哪些单位的报告提到了外商直接投资？",
+        "两家：赫山区投资促进服务中心（目标任务630万美元）和芙蓉区商务局（28000万美元）。",
+    )
+    assert read(*listed, "头一个单位编制几个人？") == "益阳市赫山区投资促进服务中心编制几个人？"
+    assert read(*listed, "最后一家的报告是哪年的？") == "芙蓉区商务局的报告是哪年的？"
+    u = understand("除了这俩，还有谁提到招商引资？", _turns(listed), catalogue)
+    assert (u.intent, u.excluded) == ("aggregate", ("益阳市赫山区投资促进服务中心", "芙蓉区商务局")), u
+    fdi = ("芙蓉区商务局2021年外商直接投资完成了多少？", "完成外商直接投资28000万美元。")
+    assert read(*fdi, "换成赫山的呢？") == "赫山区2021年外商直接投资完成了多少？"
+    money = ("桃江县重点项目建设事务中心2022年“经费补助缺口”项目有多少钱？", "项目资金金额为17.99万元。")
+    u = understand("这笔钱主要花在哪些地方？", _turns(money), catalogue)
+    assert (u.intent, u.standalone) == (
+        "lookup",
+        "桃江县重点项目建设事务中心2022年“经费补助缺口”项目资金主要花在哪些地方？",
+    ), u
+
+
 def test_a_list_in_other_words_and_its_units_by_place_or_order(sample_retriever: Retriever) -> None:
     """Session 27: a list written by someone else ("开福区楼宇经济中心的报告…和区商务局（芙蓉区）的报告…") named no
     unit as the catalogue spells it, so "它们各自给了什么建议？" asked about nobody; "第二个单位呢？" and "这两个单位里…"
