@@ -44,6 +44,20 @@ def test_a_place_whose_report_names_no_unit_leaves_the_unit_open(answerer: Answe
     assert "未在已收录报告中找到开福区" not in ans.answer, ans.answer
 
 
+def test_a_district_a_unit_is_named_after_is_in_the_library(answerer: Answerer) -> None:
+    """Session 28 (blind probes dv-001, dw-025): "…向大祥区反馈巡视意见的？" was declined as a question about a place the
+    library lacks (read as 向大祥区); 大祥区 is where 大祥工业集中区 is, and its report states the day. A district no
+    unit is named after is still declined (资阳区, above), also after the city the library has ("益阳市资阳区…" read
+    益阳市 and was answered from 赫山区's report)."""
+    ans = answerer.ask("省委第六巡视组是哪一天向大祥区反馈巡视意见的？")
+    assert ans.kind == "lookup" and "3月31日" in ans.answer, ans.answer
+    # A district of a region the library has, named right after it, is asked about too; a place a report merely
+    # mentions is not ("拿到了长沙市的…荣誉" read 了长沙市 as a place).
+    assert answerer.ask("益阳市资阳区2021年招商引资到位资金是多少？").kind == "unanswerable"
+    honour = answerer.ask("开福区“楼长制”拿到了长沙市的什么荣誉？")
+    assert honour.kind == "lookup" and "十佳重点攻坚改革成果" in honour.answer, honour.answer
+
+
 @pytest.mark.parametrize("kinds", ["社区或街道", "派出所或社区", "社区"])
 def test_the_kinds_of_unit_asked_for_are_no_place(answerer: Answerer, kinds: str) -> None:
     """ "哪些社区或街道…" asks which units, whatever their kind: 社区 is no region the library lacks (it was read as the
