@@ -660,6 +660,8 @@ def _previous_question(history: Sequence[Turn], catalogue: Sequence[DocRecord]) 
 _NEW_SUBJECT = re.compile(r"^(?:(?:那么|那)(?!个|些|里|儿|时|样)|换成|换作|改成|如果是|要是)")
 
 
+_ACTUAL = re.compile(r"实际|决算|最后花|最终花|花掉")
+_BUDGETED = re.compile(r"(?:年初)?预算(?:数|额|金额)?(?:为|是|有)?")
 # "赫山那边呢？": where a unit or place is, said of it.
 _DEIXIS = re.compile(r"(?:那边|这边|那里|这里|那儿|这儿|方面)$")
 
@@ -876,7 +878,11 @@ def understand(
         elif split and not _names_scope(asked, catalogue):
             standalone = split[0] + asked
         else:
-            standalone = _ASKING_TAIL.sub("", previous) + question
+            core = _ASKING_TAIL.sub("", previous)
+            # "最后实际花了多少？" after "…项目支出年初预算多少？": what was spent, not the budget asked before.
+            if _ACTUAL.search(question):
+                core = _BUDGETED.sub("", core)
+            standalone = core + question
 
     # The units an "except" clause names are no filter: the rest of the question is read without it.
     exc = _EXCEPT.match(standalone) if not focus else None

@@ -64,6 +64,11 @@ _CLASSIFIED: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
     )
 )
 _CLASSIFIED_COUNTS = frozenset(answer for _, answer in _CLASSIFIED)
+_AMOUNT = re.compile(_NUMBER + r"\s*(?:万元|元|亿元|万美元|美元|亿|万)")
+# "该项目资金金额17.99万元" states the amount of a project asked as "…项目一共多少钱？" (钱 is one character, so no
+# key word); not a line or share of it ("人均经费", "宣传费具体用了多少").
+_AMOUNT_WORDS = re.compile(r"资金|金额|经费|总额|总投资")
+_PROJECT_MONEY = re.compile(r"项目的?(?:资金|经费|总额|金额)?(?:一共|总共|共|合计)?(?:有|是|为)?多少钱")
 _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     # A rate is a share even when it is a rate of money ("投资回报率是多少" asks for a percentage, not 30亿元).
     (re.compile(r"比例|百分之|(?:率|占比|比重)[^，。？?]{0,3}多少"), _SHARE),
@@ -79,9 +84,9 @@ _ASKED_NUMBER: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (re.compile(r"美元"), re.compile(_NUMBER + r"\s*(?:万|亿)?美元")),
     (
         re.compile(
-            r"多少钱|多少万|多少元|多少亿|金额|总额|(?:费|资金|支出|预算|收入|投资|补助|拨款|工资|花|安排|拨付|下达)[^，。？?]{0,8}多少"
+            r"多少钱|多少万|多少元|多少亿|多少税|金额|总额|(?:费|资金|支出|预算|收入|投资|补助|拨款|工资|花|安排|拨付|下达)[^，。？?]{0,8}多少"
         ),
-        re.compile(_NUMBER + r"\s*(?:万元|元|亿元|万美元|美元|亿|万)"),
+        _AMOUNT,
     ),
     (re.compile(r"多少分|几分|得分|分值|打分"), re.compile(_NUMBER + r"\s*分")),
     (re.compile(r"增幅|降幅|增长了多少|下降了多少"), _SHARE),
@@ -154,7 +159,7 @@ _ITEMS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         (r"单位性质", r"性质|行政单位|事业单位|参公|参照公务员"),
         (r"增值税", r"增值税"),
         (r"所得税", r"所得税"),
-        (r"税收|税款|纳税|税金", r"税"),
+        (r"税收|税款|纳税|税金|[交缴]了?(?:多少|几)?(?:亿|万)?(?:元)?(?:的)?税", r"税"),
         # Which company: an answer names one, not only the tender ("工程招投标等工作已全部完成").
         (r"哪家公司|哪个公司|哪家企业|中标单位|中标方|承建单位|施工单位", r"公司|集团|有限|研究院|设计院|事务所"),
         # A comparison with another year ("比2020年多了几个？", "同比增长了百分之多少？"): the answer compares too, not
@@ -242,7 +247,10 @@ class NumberAsk:
     def names_figure(self, text: str) -> bool:
         """The text states the asked kind of number right after a key word of the question ("该项目资金金额17.99万元"
         for "…“经费补助缺口”项目资金有多少？", "绩效分值100分" for "…绩效自评得分是多少？")."""
-        return any(self._number_after(text, re.compile(re.escape(w))) for w in self.subject.words)
+        words = [re.compile(re.escape(w)) for w in self.subject.words]
+        if _PROJECT_MONEY.search(self.question):
+            words.append(_AMOUNT_WORDS)
+        return any(self._number_after(text, w) for w in words)
 
     def _number_after(self, text: str, word: re.Pattern[str]) -> bool:
         """The asked kind of number within `_STATED_WITHIN` characters after an occurrence of the word, in its clause."""
@@ -272,7 +280,12 @@ _SPENT = re.compile(r"实际|支出|使用|花|决算|执行|开支|拨付")
 
 
 def _clause_before(text: str, at: int) -> str:
-    return re.split(r"[，,。；;！!？?]", text[:at])[-1]
+    """The clause a number at `at` stands in, up to it; a clause opening with 其中 with the one before it, whose
+    figure it breaks down ("项目支出年初预算为450.00万元，其中：招商节会200.00万元": a budget line)."""
+    clauses = re.split(r"[，,。；;！!？?]", text[:at])
+    if len(clauses) > 1 and clauses[-1].lstrip().startswith("其中"):
+        return f"{clauses[-2]}，{clauses[-1]}"
+    return clauses[-1]
 
 
 # A table row (ingest.tables: "表名 · 行 · 列 值 · …") whose row is one class of a budget classification, coded.
@@ -327,6 +340,8 @@ _NOT_MEASURED = frozenset(
 _MEASURE_TERMS = (
     (re.compile(r"日常运转|机构运转|维持运转|运转经费|运行经费|办公经费"), ("公用经费",)),
     (re.compile(r"工资|人头费|养人"), ("人员经费", "工资")),
+    (re.compile(r"日常开销|日常开支|日常花销"), ("公用经费",)),
+    (re.compile(r"外资"), ("外商直接投资", "外商投资", "利用外资")),
 )
 
 
@@ -348,7 +363,9 @@ def measured_words(question: str, unit_names: Iterable[str], known: Callable[[st
     span = _ASKING_TAIL.sub("", before[scope[-1] :] if scope else before)
     after = re.split(r"[，,。？?！!；;]", question[m.end() :], maxsplit=1)[0]
     words = list(tokenize(f"{span} {after}"))
-    words += [w for pattern, terms in _MEASURE_TERMS if pattern.search(span) for t in terms for w in tokenize(t)]
+    words += [
+        w for pattern, terms in _MEASURE_TERMS if pattern.search(f"{span} {after}") for t in terms for w in tokenize(t)
+    ]
     names = list(unit_names)
     return tuple(
         dict.fromkeys(

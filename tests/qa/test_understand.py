@@ -524,6 +524,15 @@ def test_follow_ups_by_first_unit_these_two_another_place_and_this_money(sample_
     ), u
 
 
+def test_what_was_spent_after_the_budget_is_not_the_budget(sample_retriever: Retriever) -> None:
+    """Session 28 (fu-223): "最后实际花了多少？" after "…项目支出年初预算多少？" kept 年初预算 in the question, so the
+    budget's own lines answered it."""
+    catalogue = list(sample_retriever.catalogue().values())
+    budget = ("芙蓉区商务局2021年项目支出年初预算多少？", "年初预算450.00万元。")
+    u = understand("最后实际花了多少？", _turns(budget), catalogue)
+    assert u.standalone == "芙蓉区商务局2021年项目支出最后实际花了多少？", u
+
+
 def test_a_list_in_other_words_and_its_units_by_place_or_order(sample_retriever: Retriever) -> None:
     """Session 27: a list written by someone else ("开福区楼宇经济中心的报告…和区商务局（芙蓉区）的报告…") named no
     unit as the catalogue spells it, so "它们各自给了什么建议？" asked about nobody; "第二个单位呢？" and "这两个单位里…"

@@ -52,6 +52,7 @@ from qa.evidence import KeyTerms
         "赫山区2021年社会消费品零售总额完成了多少亿元？",  # 基本支出为388.07万元
         "芙蓉区商务局2021年招商节会项目实际支出了多少？",  # 实际完成跨境电商6985万美元
         "大祥工业集中区2021年实缴税金占大祥区全区税收的比重是多少？",  # 同比增长18% is a growth rate, not a share
+        "芙蓉区商务局2021年项目支出最后实际花了多少？",  # "年初预算为450.00万元，其中：招商节会200.00万元" is budget
     ],
 )
 def test_questions_naming_what_no_report_states_are_declined(answerer: Answerer, question: str) -> None:
@@ -176,6 +177,10 @@ def test_what_an_answer_must_hold_for_dates_counts_comparisons_and_companies() -
         ("赫山那个招商服务中心2021年维持机构日常运转一共花了多少钱？", "254.49万元"),
         ("2021年芙蓉区限额以上社零是多少？", "266.26亿元"),
         ("大祥园区的企业2021年一共交了多少税？", "4.92亿元"),
+        # Session 28 (blind dp-NNN): "多少钱" states its amount after 资金 / 金额 in a sentence referring back; 外资 is
+        # named by 外商直接投资 (not 跨境电商6985万美元).
+        ("桃江重点办那个“经费补助缺口”项目一共多少钱？", "17.99万元"),
+        ("芙蓉商务局2021年招来多少外资？", "28000万美元"),
     ],
 )
 def test_answered_with_the_asked_figure(answerer: Answerer, question: str, answer: str) -> None:
