@@ -325,7 +325,7 @@ def asked_number(question: str, subject: KeyTerms, measure: Sequence[str] = ()) 
 
 # What a number question asks the number of: the words between its scope (a year, the last 的) and the question word,
 # and the thing counted after it ("外商直接投资完成了多少？", "…的政府性债务余额有多少？", "发行了多少地方政府专项债券？").
-# Without one of them the best passage's number is another figure's ("完成园区各类投资14.83亿元" for 外商直接投资,
+# Without one of them the best passage's number is another figure's ("基本支出为388.07万元" for 社会消费品零售总额,
 # "落实银行贷款2000万元" for 部门整体支出决算总额). Not measured: words of the unit's name (投促 of 赫山投促中心), of
 # every budget text (`_GENERIC`), single characters, amounts and the verbs of asking; nor a word no report holds (a
 # paraphrase the library cannot match: no check, as before).
