@@ -234,10 +234,16 @@ def denial_of(topic: str) -> Callable[[str], bool] | None:
     if not _ASSERTED.search(topic) or _DENIED.search(topic):
         return None
     words = {t for t in tokenize(topic) if len(t) > 1 and not _ASSERTED.fullmatch(t) and t not in _GENERIC}
+    return _denied_in_clause(_DENIED, words, after=True)
+
+
+def _denied_in_clause(denial: re.Pattern[str], words: AbstractSet[str], *, after: bool) -> Callable[[str], bool]:
+    """Whether a sentence holds a denial whose clause (to the next comma or stop) holds one of the words: after the
+    denial (`after`), or from its start when the denial's match takes in the denied word itself."""
 
     def denied(sentence: str) -> bool:
-        for m in _DENIED.finditer(sentence):
-            clause = re.split(r"[，,。；;！!？?]", sentence[m.end() :], maxsplit=1)[0]
+        for m in denial.finditer(sentence):
+            clause = re.split(r"[，,。；;！!？?]", sentence[m.end() if after else m.start() :], maxsplit=1)[0]
             if any(w in clause for w in words):
                 return True
         return False
@@ -310,16 +316,7 @@ def denies(faults: Sequence[str]) -> Callable[[str], bool]:
     >>> denies(["挪作", "套走"])("不存在截留、挤占、挪用等情况。"), denies(["事故"])("不存在挤占挪用。")
     (True, False)
     """
-    wanted = set(fault_words(faults))
-
-    def denied(sentence: str) -> bool:
-        for m in _FAULT_DENIED.finditer(sentence):
-            clause = re.split(r"[，,。；;！!？?]", sentence[m.start() :], maxsplit=1)[0]
-            if any(f in clause for f in wanted):
-                return True
-        return False
-
-    return denied
+    return _denied_in_clause(_FAULT_DENIED, set(fault_words(faults)), after=False)
 
 
 def _done_words(topic: str) -> set[str] | None:
