@@ -118,22 +118,21 @@ def normalize_years(text: str) -> str:
 
 _COMPARED = re.compile(r"(?:比|较|与|同|对比|相比)\s*$")
 _ASKING_TAIL = re.compile(r"(?:是多少|有多少|有哪些|是什么|是哪些|多少|如何|怎么样|情况)?[？?。]?$")
+
+
+def _kind_of_report(kind: str, other: str) -> re.Pattern[str]:
+    """How a question names a kind of report: "项目支出（…）绩效自评报告", "项目支出类的自评报告" (with 类的), or the
+    kind said after the report ("哪些报告是讲项目支出的？"); `other`: a further way of saying it."""
+    return re.compile(
+        rf"{kind}(?:[（(][^）)]{{0,20}}[）)]|类的?)?(?:绩效)?(?:自评|评价)?报告|{other}|"
+        rf"(?<=报告)(?:是|属于)?(?:讲|关于)?{kind}(?:类)?的"
+    )
+
+
 _KIND = (
     ("部门决算", re.compile(r"部门决算|决算报告")),
-    # "项目支出类的自评报告": of that kind, said with 类 (的).
-    # "哪些报告是讲项目支出的？": the kind said after the report.
-    (
-        "部门整体支出",
-        re.compile(
-            r"部门整体支出(?:[（(][^）)]{0,20}[）)]|类的?)?(?:绩效)?(?:自评|评价)?报告|整体支出报告|(?<=报告)(?:是|属于)?(?:讲|关于)?部门整体支出(?:类)?的"
-        ),
-    ),
-    (
-        "项目支出",
-        re.compile(
-            r"项目支出(?:[（(][^）)]{0,20}[）)]|类的?)?(?:绩效)?(?:自评|评价)?报告|项目支出绩效|(?<=报告)(?:是|属于)?(?:讲|关于)?项目支出(?:类)?的"
-        ),
-    ),
+    ("部门整体支出", _kind_of_report("部门整体支出", "整体支出报告")),
+    ("项目支出", _kind_of_report("项目支出", "项目支出绩效")),
 )
 # The extractive composer lists near misses after this line; a follow-up's "它们" never refers to them.
 RELATED_HEADER = "以下单位有相近但不相同的表述，未计入："
@@ -572,22 +571,17 @@ def _ordinal_named(question: str, history: Sequence[Turn], catalogue: Sequence[D
     m = _ORDINAL.search(question)
     if m is None:
         return question
-    n = (
-        1
-        if m["first"]
-        else -1
-        if m["last"]
-        else int(m["n"])
-        if m["n"].isdigit()
-        else "一二三四五六七八九十".index(m["n"]) + 1
-    )
+    # Index into the list: the first, the last (from the end), or the Nth.
+    if m["first"] or m["last"]:
+        at = 0 if m["first"] else -1
+    else:
+        at = (int(m["n"]) if m["n"].isdigit() else "一二三四五六七八九十".index(m["n"]) + 1) - 1
     for turn in reversed(history[-_CONTEXT_TURNS:]):
         if turn.role != "assistant":
             continue
         units = _units_said(turn.content, catalogue, by_place=True)
         if len(units) >= 2:
-            at = n - 1 if n > 0 else len(units) + n
-            unit = units[at] if 0 <= at < len(units) else None
+            unit = units[at] if -len(units) <= at < len(units) else None
             return question[: m.start()] + unit + question[m.end() :] if unit else question
     return question
 
@@ -767,13 +761,13 @@ def _this_thing(question: str, previous: str, catalogue: Sequence[DocRecord]) ->
     body = previous[len(split[0]) : len(previous) - len(split[1])]
     noun = m["noun"] or m["money"]
     # "这笔钱" is the money of the project or fund named before ("那个“经费补助缺口”项目有多少钱？").
-    named = sorted(
-        (at, n, phrase)
-        for n in (("资金", "经费", "项目") if noun == "钱" else (noun,))
-        if (at := body.rfind(n)) >= 0
-        and not re.search(r"什么|哪|多少|几", phrase := re.sub(r"^(?:的|那个|这个|该|那|这)+", "", body[: at + len(n)]))
-    )
-    _, found, phrase = named[-1] if named else (0, noun, m.group(0))
+    # The noun said last in the previous question, unless what precedes it is still a question ("多少钱").
+    found, phrase, last = noun, m.group(0), -1
+    for n in ("资金", "经费", "项目") if noun == "钱" else (noun,):
+        at = body.rfind(n)
+        said = re.sub(r"^(?:的|那个|这个|该|那|这)+", "", body[: at + len(n)])
+        if at > last and not re.search(r"什么|哪|多少|几", said):
+            found, phrase, last = n, said, at
     if noun == "钱" and found == "项目":
         phrase += "资金"
     return split[0] + _NEW_SUBJECT.sub("", question).replace(m.group(0), phrase, 1)

@@ -158,16 +158,16 @@ def _denying(ctx: AnswerContext, u: Understood, faults: Sequence[str]) -> Findin
     keyed = Topic(text, ctx.topic(text).vector, 1e-9)  # any key word: the denial decides
     scored = aggregate_evidence(ctx, replace(u, topic=text), keyed)
     denied = denies(faults)
+    docs = scored.documents().tolist()
     counted: list[int] = []
     near: list[int] = []
     decided: set[int] = set()
-    for i, doc in enumerate(scored.documents().tolist()):
-        if doc in decided:
-            continue
-        if denied(scored.text(i)):
+    for i, doc in enumerate(docs):
+        if doc not in decided and denied(scored.text(i)):
             counted.append(i)
             decided.add(doc)
-    for i, doc in enumerate(scored.documents().tolist()):
+    # Then, best first, the documents naming a fault without denying it anywhere.
+    for i, doc in enumerate(docs):
         if len(near) == RELATED_MAX or scored.scores[i] < p.related_threshold:
             break
         if doc not in decided and any(w in scored.text(i) for w in words):

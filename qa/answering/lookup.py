@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from qa.answering.context import AnswerContext
 from qa.answering.result import Answer, Citation, decline
-from qa.evidence import _GENERIC, EvidenceParams, KeyTerms, Sentence, score_sentences
+from qa.evidence import EvidenceParams, KeyTerms, Sentence, score_sentences
 from qa.lexical import LexicalIndex, nouns, tokenize, verb_before
 from qa.llm import Passage
 from qa.retrieve import Hit
@@ -331,7 +331,7 @@ def asked_number(question: str, subject: KeyTerms, measure: Sequence[str] = ()) 
 # paraphrase the library cannot match: no check, as before).
 _HOW_MANY = re.compile(r"多少|第几|几(?=[个家人项次天名位所年月号倍]|$|[？?。])")
 _SCOPE_END = re.compile(r"(?:19|20)\d{2}\s*年度?|的")
-_ASKING_TAIL = re.compile(r"(?:一共|总共|共计|合计|累计|大概|大约|约|具体)?(?:是|为|有|达到|达|在)?$")
+_ASKING_VERB = re.compile(r"(?:一共|总共|共计|合计|累计|大概|大约|约|具体)?(?:是|为|有|达到|达|在)?$")
 _NOT_MEASURED = frozenset(
     "万元 亿元 元 万 亿 美元 亿美元 万美元 个 家 人 项 次 名 位 所 平方米 亩 吨 分 完成 实现 达到 花 用 支出 是 为 "
     "一共 总共 合计 累计 共计 具体 分别 大概 大约 目前 实际 全年 当年 本年 其中".split()
@@ -360,19 +360,19 @@ def measured_words(question: str, unit_names: Iterable[str], known: Callable[[st
         return ()
     before = question[: m.start()]
     scope = [e.end() for e in _SCOPE_END.finditer(before)]
-    span = _ASKING_TAIL.sub("", before[scope[-1] :] if scope else before)
+    span = _ASKING_VERB.sub("", before[scope[-1] :] if scope else before)
     after = re.split(r"[，,。？?！!；;]", question[m.end() :], maxsplit=1)[0]
     words = list(tokenize(f"{span} {after}"))
     words += [
         w for pattern, terms in _MEASURE_TERMS if pattern.search(f"{span} {after}") for t in terms for w in tokenize(t)
     ]
     names = list(unit_names)
+    keys = set(KeyTerms.key_words(set(words)))  # no generic word, single character or year
     return tuple(
         dict.fromkeys(
             w
             for w in words
-            if len(w) > 1
-            and w not in _GENERIC
+            if w in keys
             and w not in _NOT_MEASURED
             and not re.fullmatch(r"[\d.]+", w)
             and not any(all(c in n for c in w) for n in names)

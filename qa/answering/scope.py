@@ -92,7 +92,7 @@ def out_of_scope(u: Understood, catalogue: Sequence[DocRecord]) -> str | None:
     for place in (p for p in places_asked if not region or (p not in region and f"{region}{p}" in asked)):
         # "向大祥区反馈巡视意见": a place may carry a preposition before it, and a district whose stem a unit's name
         # holds (大祥 of 大祥工业集中区) is that unit's place, not one the library lacks.
-        if not any(p in known_places or (len(p) >= 3 and p[:-1] in known_places) for p in (place, place[1:])):
+        if not any(n in known_places or (len(n) >= 3 and n[:-1] in known_places) for n in (place, place[1:])):
             regions = [p for d in catalogue for p in PLACE.findall(d.doc.region) if is_place(p)]
             near = _closest(place, regions)
             return f"未在已收录报告中找到{place}的报告。" + (f"已收录的相近地区：{'、'.join(near)}。" if near else "")
