@@ -51,43 +51,68 @@ _PROJECTS = r"^(?:请问)?哪(?:些|几个)(?:项目|工程)"
 # "谁" opening the question or its clause after a year or place ("2021年谁的预算编得粗？"); not "由谁负责".
 _WHO = r"(?:^|(?<=[年，,：:省市区县]))(?:请问)?谁家?"
 # How a which-units question ends when the units come last ("…的单位有哪些？", "…的单位名单", "…的都是谁？").
-_ASKED = r"(?:有哪些|是哪些|有哪几个|有哪几家|是哪几个|是哪几家|包括哪些|有谁|是谁|多吗|多不多|有没有)"
-_LIST = r"(?:名单|清单|列表)"
+_ASKED = r"(?:有哪些|是哪些|有哪几个|有哪几家|有哪几所|是哪几个|是哪几家|是哪几所|包括哪些|能举出哪些|有谁|是谁|多吗|多不多|有没有)"
+_LIST = r"(?:名单|清单|列表|名录)"
+# A search-box request: the topic, a space, then the units ("拆分采购 规避招标 单位", "…超支 单位数量").
+# "…的街道，报告里点到了哪几个？", "…的，报告里能数出多少家单位？": the units asked for after the topic, in a clause of its own.
+_REPORTS_NAMED = r"[，,](?:在?报告[里中])?(?:点到|提到|写到|点名|数出|能数出)了?(?:哪几个|哪几家|哪些|多少家?(?:单位|部门)?)[？?。！!\s]*$"
+# Kinds of unit a count names ("有几个局…", "…的乡镇有多少个？"); not 报告 (a count of reports is a lookup) nor 机构.
+_COUNTED = r"(?:(?:项目)?单位|部门|学校|医院|乡镇|街道(?!办)|县区|区县|局)"
+# How a request for the list or its size may end, after the units it is about ("…的单位，给我列一下", "…的单位名录",
+# "…的部门名单发我一下", "…的单位，能找出来吗", "…的单位家数", "…的单位统共几家", "…的单位，数量上有多少").
+_REQUEST_END = (
+    r"(?:[，,]\s*)?(?:请|麻烦)?(?:给我|帮我|发我|发给我)?(?:列一下|列个名单|点出来|找出来|能找出来吗|报个数|发我一下|发给我)|"
+    # "…的部门都拎出来", "…的单位筛出来", "…的单位能不能拉个表出来", "…的单位计数"
+    r"都?(?:拎|筛|挑|找|点|列)出来(?:吗)?|(?:能不能|能否|可否)?(?:拉|列)个?(?:表|单子|清单)(?:出来)?|计数|"
+    r"家数|(?:[，,]\s*)?(?:数量上|加起来|统共|总共|一共|合计|共计|总计|共)(?:有|是|占了?)?(?:多少|几)(?:个|家|所)?|"
+    r"(?:[，,]\s*)?占了?(?:多少|几)(?:个|家)|(?:有|是)?(?:多少|几)所"
+)
 # "益阳市的单位中，哪些在报告里写了…": 哪些 right after the units it picks from.
 _AMONG_UNITS = r"(?:(?<=单位[中里])|(?<=单位[中里][，,])|(?<=单位当中)|(?<=单位当中[，,])|(?<=部门[中里])|(?<=部门[中里][，,]))哪(?:一?些|几个|几家)"
 _AGGREGATE = re.compile(
-    rf"{_AMONG_UNITS}|哪(?:一?些|几个|几家)?{_ENTITIES}|哪(?:一?些|几个|几家){_ORGS}|{_PROJECTS}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?单位|多少(?:个|家)单位|几(?:个|家)单位|有几家|"
+    rf"{_AMONG_UNITS}|哪(?:一?些|几个|几家)?{_ENTITIES}|哪(?:一?些|几个|几家){_ORGS}|{_PROJECTS}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?{_COUNTED}|多少(?:个|家){_COUNTED}|几(?:个|家){_COUNTED}|有几家|"
     rf"列出|列举|(?:是否有|有没有){_ENTITIES}|^(?:请问)?(?:是否有|有没有)|^(?:请问)?有{_ENTITIES}|列(?:个|一下|一个)?{_LIST}|的{_ENTITIES}(?:给我|帮我)?列一下|有哪些单位|所有单位|各单位|各个单位|分别|"
-    rf"的(?:单位|部门)(?:一共|总共|共)?有(?:几个|几家|多少个?|多少家){_END}|"  # "提到X的单位一共有几个？": a count, not a lookup
+    rf"的{_COUNTED}(?:一共|总共|共计|合计|总计|共|到底|大概|大约)?有?(?:几个|几家|多少个?|多少家){_END}|^{_COUNTED}(?:当中|之中|里面?)[，,]|"  # "提到X的单位一共有几个？": a count, not a lookup
     rf"的报告(?:一共|总共|共)?有(?:几份|多少份?){_END}|"  # "提到X的报告有多少份？"
-    rf"的(?:单位|部门)(?:数量|数目|个数|数)(?:是多少|有多少|为多少|是几个)?{_END}|"  # "…的单位数量是多少"
+    rf"的(?:单位|部门)(?:数量|数目|总数|个数|数)(?:是多少|有多少|为多少|是几个)?{_END}|"  # "…的单位数量是多少"
     # Which-units questions put the other way round: "预算编制粗的单位有哪些？", "…的单位都有谁？", "谁说过…",
     # "有谁提到…", and requests ending in what they want listed ("存在…问题的单位", "给出…的单位名单").
-    rf"的{_ENTITIES}{_LIST}?(?:都|还)?{_ASKED}?{_END}|的都?是谁{_END}|{_WHO}|都有谁|有谁"
+    rf"的{_ENTITIES}{_LIST}?(?:都|还)?{_ASKED}?{_END}|的都?是谁{_END}|{_WHO}|都有谁|有谁|"
+    rf"的(?:预算|事业|行政)?{_ENTITIES}{_LIST}?(?:{_REQUEST_END}){_END}|^(?:请)?(?:列示|罗列)|"
+    rf"{_REPORTS_NAMED}|\s(?:涉及)?{_COUNTED}(?:{_LIST}|数量|个数|数目|计数|总数)?{_END}|哪(?:一?些|几个|几家)(?:预算|事业|行政){_COUNTED}"
 )
 # "预算编制不细化的有哪些？": the ones that state a problem, asked without saying what they are. Only when the words
 # before it state a problem (qa.evidence.topic_role) and name no unit: "赫山区投资促进服务中心2021年新增的有哪些" stays a
 # lookup.
-_THOSE_WHICH = re.compile(r"的(?:都|还)?(?:有哪些|是哪些|有哪几个|是哪几个|有哪几家|是哪几家)[？?。！!\s]*$")
+_THOSE_WHICH = re.compile(
+    r"的[，,]?(?:都|还)?(?:有哪些|是哪些|有哪几个|是哪几个|有哪几家|是哪几家|"
+    r"(?:一共|总共|共计|合计|到底|大概|大约)?有?(?:多少|几)(?:个|家))[？?。！!\s]*$"
+)
 # Words around an aggregate question's topic ("请列出所有提到" + topic + "的单位？"), stripped repeatedly.
 _WHICH_UNITS_WORDS = (
-    rf"{_AMONG_UNITS}|哪(?:一?些|几个|几家){_ORGS}(?:的单位|的部门)?|哪(?:一?些|几个|几家)?{_ENTITIES}(?:的单位|的部门)?|{_PROJECTS}的?|哪个单位|哪家单位|哪一个单位|哪几家单位|有多少(?:个|家)?单位|多少(?:个|家)单位|"
-    rf"几(?:个|家)单位|(?:是否有|有没有){_ENTITIES}|有哪些单位|都有谁|有谁|{_WHO}的|{_WHO}"
+    rf"{_AMONG_UNITS}|哪(?:一?些|几个|几家){_ORGS}(?:的单位|的部门)?|哪(?:一?些|几个|几家)?(?:预算|事业|行政)?{_ENTITIES}(?:的单位|的部门)?|{_PROJECTS}的?|哪个单位|哪家单位|哪一个单位|哪几家单位|有多少(?:个|家)?{_COUNTED}|多少(?:个|家){_COUNTED}|"
+    rf"几(?:个|家){_COUNTED}|(?:是否有|有没有){_ENTITIES}|有哪些单位|都有谁|有谁|{_WHO}的|{_WHO}"
 )
 _LEAD = re.compile(
     rf"^(?:请问|请|给出|给我|帮我|帮忙|我想知道|想知道|能告诉我|告诉我|(?:能|能不能|可以|可不可以)?(?:列出|列举出?)|列一下|找出|找一下|查一下|统计|一下|所有|全部|"
     # "有没有疾控、医院这类单位…": the kinds of unit asked about are scope, not topic.
     rf"[^，,。？?]{{1,12}}?(?:这类|这样的|之类的?){_ENTITY}|"
-    rf"{_WHICH_UNITS_WORDS}|有没有|是否有|有{_ENTITIES}|还有|哪几家|各个单位|各单位|哪些|在(?:其|各自的|自己的)?(?:自评)?报告[里中]|(?:自评)?报告[里中]|"
-    rf"的报告|报告|自评(?:时|中)?发现[了过]?|中|里|都|也|还|分别|曾经|自己|问题(?:是|为|在于|主要是)|"
+    rf"{_WHICH_UNITS_WORDS}|有没有|是否有|有{_ENTITIES}|还有|哪几家|各个单位|各单位|哪些|在(?:其|各自的|自己的)?(?:自评|绩效|评价|决算)?报告[里中]|(?:自评|绩效|评价|决算)?报告[里中]|"
+    rf"的报告|报告|(?:自评|自查|检查)(?:时|中)?发现[了过]?|中|里|都|也|还|分别|曾经|自己|问题(?:是|为|在于|主要是)|"
     # "被审计指出…的单位": who pointed it out is no part of the topic.
     r"被(?:审计|巡视|巡察|检查|督查|上级|财政)?(?:指出|发现|点名|通报)[了过]?|发现[了过]?|反映出?|"
+    # "请罗列…", "麻烦梳理一下…", "自评中被指出…", "给个名单：…"
+    r"列示|罗列|梳理(?:一下)?|汇总(?:一下)?|调一下|核实一下|麻烦|想看看|给个名单[：:]?|(?:自评|自查)(?:报告)?(?:时|中)|"
+    r"(?:我|我们)?(?:听说|记得|据说)|有人(?:反映|说|提到)|(?:能不能|能否|可否|请)?把|查一下|"
+    rf"{_COUNTED}(?:当中|之中|里面?)[，,]|"
     r"提到[了过]?|提出[了过]?|提及|[谈讲说写]到[了过]?|谈及|[写注]明[了过]?|说明了|披露[了过]?|交代[了过]?|介绍[了过]?|列明[了过]?|载明[了过]?|存在|承认|表示|(?:声|自)?称|明确(?=表示|说|提|指出|写|承认|声明)|反映[了过]?|说[了过]?|写[了过]?|指出|认为|遇到[了过]?|面临|出现[了过]?|能看到|看到|"
     r"有|了|的|，|,|：|:)"
 )
 _TAIL = re.compile(
-    rf"(?:方面)?(?:的{_ENTITIES}(?:{_LIST}|数量|数目|个数|数)?|的问题|的情况|的)?(?:都|还)?(?:一共|总共|共)?"
-    rf"(?:{_ASKED}|有多少(?:个|家|份)?|有几个|有几家|有几份|是多少|为多少|吗|呢)?[？?。！!\s]*$"
+    rf"(?:方面)?(?:(?:的|\s(?:涉及)?)(?:预算|事业|行政)?{_ENTITIES}(?:{_LIST}|数量|数目|总数|个数|计数|数)?|的问题|的情况|的)?"
+    rf"(?:{_REQUEST_END})?"
+    rf"[，,]?(?:都|还)?(?:一共|总共|共计|合计|总计|共|到底|大概|大约)?"
+    rf"(?:{_ASKED}|有?多少(?:个|家|份)?(?:{_ENTITIES})?|有?几(?:个|家|份)(?:{_ENTITIES})?|是多少|为多少|吗|呢)?[？?。！!\s]*$"
 )
 # "三公超支的部门给我列个名单": the request for a list ends the question, after the units it is about.
 _LIST_REQUEST = re.compile(
@@ -96,6 +121,10 @@ _LIST_REQUEST = re.compile(
 # Where "which units" stands inside the question, the words before it are scope ("在2021年度的项目支出报告中，"),
 # read as filters by read_filters, not topic.
 _WHICH_UNITS = re.compile(_WHICH_UNITS_WORDS)
+_REFERS_BACK = re.compile(
+    r"(?:这种|这类|这样的?|此类|这个|这一|该|上述|以上)(?:情况|问题|现象|做法)|中招|在列|上榜|"
+    r"(?:在|于)?(?:自查|自评|评价|报告)?[中里]?(?:主动|明确|专门|如实)?(?:写|提|说|谈|反映|列)(?:出来|到|出)了?[？?。！!\s]*$"
+)
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 # Years as people type them: "21年" and "二〇二一年" for 2021. A report year 2015-2035 only, and not a duration
 # ("实施期为10年", "使用年限15年", "工作21年来", "近3年").
@@ -287,11 +316,19 @@ def unit_aliases(unit: str, region: str) -> tuple[str, ...]:
 PLACE = re.compile(r"[^\s\W市省县区]{1,3}?(?:省|自治区|市(?!场)|区(?!域)|县)")
 _PLACE_BEFORE = re.compile(r"([^\s\W市省县区]{1,3}(?:区|县|市))[的]?$")
 _NOT_PLACE = frozenset(
-    "开发 园 城 本 全 该 辖 我 各 集中 工业集中 高新 新 经开 景 社 街 片 校 厂 矿 小 市 县 区 我县 我市 我区".split()
+    "开发 园 城 本 全 该 辖 我 各 各地 地 地级 集中 工业集中 高新 新 经开 景 社 街 片 校 厂 矿 小 市 县 区 我县 我市 我区".split()
 )
-# An organisation named in a question ("长沙市财政局", "赫山那个招商服务中心").
-ORG = re.compile(r"[\u4e00-\u9fa5]{2,14}?(?:局|中心|委员会|管委会|办公室|政府|医院|学校|研究院)")
-_NOT_ORG = re.compile(r"哪|谁|单位|提到|是否|什么|多少|如何|怎么|的报告|和|与|在")
+# An organisation named in a question ("长沙市财政局", "赫山那个招商服务中心"). A suffix that begins a longer word
+# is none ("提及政府采购不规范的单位…" named no 提及政府 and was declined as out of library; 中心工作, 工作局面).
+ORG = re.compile(
+    r"[\u4e00-\u9fa5]{2,14}?(?:局(?![面限势部])|中心(?!工作|任务|城区|环节)|委员会|管委会|办公室|"
+    r"政府(?!采购|购买|性|债|投资|补助|补贴|信息|会计|预算|和社会|与社会)|医院|学校|研究院)"
+)
+# Not an organisation: a question word ("有几个局…") or a description of the kind ("…未用于改进管理的医院"), unless a
+# place is what comes before 的 ("长沙市的财政局").
+_NOT_ORG = re.compile(
+    r"哪|谁|几|有些|一些|某些|个别|部分|单位|提到|是否|什么|多少|如何|怎么|的报告|和|与|在|^(?![^的]{2,8}?[省市县区]的)[^的]+的"
+)
 
 
 def is_place(name: str) -> bool:
@@ -441,7 +478,11 @@ _COUNTY = re.compile(r"[\u4e00-\u9fa5]{2}(?:区|县)")
 
 
 def named_orgs(text: str) -> list[str]:
-    """Organisations a question names ("长沙市天心区商务局"), whether or not the library has them."""
+    """Organisations a question names ("长沙市天心区商务局"), whether or not the library has them.
+
+    >>> named_orgs("提及政府采购不规范的单位数量是多少？"), named_orgs("长沙市财政局的政府采购支出是多少？")
+    ([], ['长沙市财政局'])
+    """
     return [m.group(0) for m in ORG.finditer(text) if not _NOT_ORG.search(m.group(0))]
 
 
@@ -488,16 +529,24 @@ def merge_filters(read: Filters, explicit: Filters | None) -> Filters:
 
 def aggregate_topic(question: str) -> str:
     """'哪些单位提到预算编制不够细化？' → '预算编制不够细化'; '在2021年度的报告中，哪些单位提到招商引资？' → '招商引资'."""
-    topic = _TAIL.sub("", _LIST_REQUEST.sub("", question.strip()))
+    topic = _TAIL.sub("", _LIST_REQUEST.sub("", re.sub(_REPORTS_NAMED, "", question.strip())))
     which = _WHICH_UNITS.search(topic)
     if which and which.start() > 0:
         after = _strip_lead(topic[which.end() :])
-        # "预算编制不够细化，哪些单位提到了": nothing after it, the topic comes first.
+        # "预算编制不够细化，哪些单位提到了": nothing after it, the topic comes first; so where what follows only refers
+        # back to it ("…——哪些单位有这种情况？", "…的问题，有几家单位在自查中主动写出来了？").
         topic = (
             after
-            if after and not _LEAD.fullmatch(after)
-            else re.sub(r"(?:的情况)?(?:的|有|都|是|在|[，,]|涉及|出现|存在于?|见于)*$", "", topic[: which.start()])
+            if after and not _LEAD.fullmatch(after) and not _REFERS_BACK.match(after)
+            else re.sub(
+                r"(?:[，,]?(?:这种|这类|这样的?|此类|上述)(?:情况|问题|现象))?(?:的情况)?"
+                r"(?:的|有|都|是|在|[，,：:]|[—－-]+|涉及|出现|存在于?|见于|具体指|指的是|具体是|到底是)*$",
+                "",
+                topic[: which.start()],
+            )
         )
+    # "…，这种情况涉及多少家单位？": the words referring back to the topic are no part of it.
+    topic = re.sub(r"[，,]?(?:这种|这类|这样的?|此类|上述)(?:情况|问题|现象)(?:涉及|出现在|存在于)?$", "", topic)
     # "在湖南省，资产管理不规范的单位都有谁？": a scope clause before the topic is read as filters, not topic.
     topic = re.sub(r"^在[^，,]{0,20}[，,]", "", topic)
     topic = _strip_lead(topic).strip(" ，,：:")
@@ -532,7 +581,7 @@ def _first_word(text: str) -> str:
 
 
 def _strip_filter_words(topic: str, filters: Filters, units: Sequence[str]) -> str:
-    text = _YEAR.sub("", topic)
+    text = re.sub(rf"{_YEAR.pattern}度?", "", topic)  # "请列示2022年度绩效报告中…": not 度绩效报告
     if filters.region:
         text = text.replace(filters.region, "")
     for unit in units:

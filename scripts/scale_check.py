@@ -10,15 +10,17 @@ sets written from eval_sets/scale/author_brief.md, against the cached tuning lib
 2. Question topics: does each question's topic map onto its concept (`Categorizer.topic_concept`), and do the
    nobody questions' topics map onto none?
 3. Questions: each everyday question is asked through `Answerer.ask` on the cached tuning library and its unit list
-   is scored against the units whose reports state the topic (the generator's ground truth of the canonical
-   question): micro precision / recall and how many questions give that list (Jaccard ≥ 0.95); the nobody
-   questions' listed units are all false.
+   is scored against the units whose reports state the topic (the generator's ground truth), within the year and
+   place the question names (none for a place the library lacks: such a question is to be declined): micro
+   precision / recall and how many questions give that list (Jaccard ≥ 0.95); the nobody questions' listed units
+   are all false.
 A set whose file name says `heldout` prints the summary lines only, never its text: held-out sets are measured, not
 read (eval_sets/scale/README.md). The reporting half is refused.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,13 +35,27 @@ from qa.findings import Categorizer, load_taxonomy
 from qa.findings.evidence import topic_concept
 from qa.retrieve import open_retriever
 from qa.scale.bank import Bank, load_bank, load_common
-from qa.scale.generate import DEFAULT_DOCS, DEFAULT_SEED, generate_library
+from qa.scale.generate import DEFAULT_DOCS, DEFAULT_SEED, Library, generate_library
 from qa.scale.harness import ROOT, asked_of, latest_store
-from qa.scale.questions import build_questions
+from qa.scale.questions import gold_units
 from qa.settings import get_settings
 from qa.understand import aggregate_topic
 
 CHECK = ROOT / "eval_sets" / "scale" / "check_tuning.yaml"
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_PLACE = re.compile(r"[\u4e00-\u9fa5]{2,3}?(?:省|市)(?!场)")
+
+
+def scoped_gold(question: str, topic_id: str, library: Library) -> set[str]:
+    """The units whose reports state the topic within the year and place the question names; none for a place the
+    library has no report of (the question is then to be declined)."""
+    places = sorted({p for d in library.docs for p in (d.province, d.city) if p}, key=len, reverse=True)
+    year = _YEAR.search(question)
+    named = [p for p in _PLACE.findall(question) if not p.startswith(("各", "地", "全", "本", "该"))]  # 各地市
+    if any(p not in places for p in named):  # "浙江省杭州市…" when the library has 浙江省 but no 杭州市
+        return set()
+    region = named[-1] if named else next((p for p in places if p in question), None)
+    return set(gold_units(library, topic_id, year=int(year.group(1)) if year else None, region=region))
 
 
 @dataclass
@@ -87,7 +103,6 @@ def main() -> int:
         return 2
     bank = load_bank("tuning")
     library = generate_library(bank, load_common(), DEFAULT_DOCS, DEFAULT_SEED)
-    canonical = {q.topic: q for q in build_questions(bank, library) if q.frame == "canonical"}
     embedder = get_embedder()
     categorizer = Categorizer(load_taxonomy(settings.taxonomy), embedder)
     names = categorizer.taxonomy.names
@@ -147,8 +162,8 @@ def main() -> int:
     tp = fp = fn = same = asked = nobody_units = 0
     for s in sets:
         for topic_id, (_, _, questions) in s.topics.items():
-            gold = set(canonical[topic_id].gold)
             for question in questions:
+                gold = scoped_gold(question, topic_id, library)
                 units = set(asked_of(answerer.ask(question), 0.0).units)
                 asked += 1
                 tp, fp, fn = tp + len(units & gold), fp + len(units - gold), fn + len(gold - units)

@@ -19,6 +19,7 @@ from ingest.schema import DocRecord
 from qa.understand import PLACE, Understood, fuzzy_units, is_place, match_units, named_orgs, without_exception
 
 _SUGGEST = 3
+_PREPOSITIONS = frozenset("向在对从于给为到和与及跟")
 
 
 def _closest(name: str, options: Sequence[str]) -> list[str]:
@@ -92,7 +93,8 @@ def out_of_scope(u: Understood, catalogue: Sequence[DocRecord]) -> str | None:
     for place in (p for p in places_asked if not region or (p not in region and f"{region}{p}" in asked)):
         # "向大祥区反馈巡视意见": a place may carry a preposition before it, and a district whose stem a unit's name
         # holds (大祥 of 大祥工业集中区) is that unit's place, not one the library lacks.
-        if not any(n in known_places or (len(n) >= 3 and n[:-1] in known_places) for n in (place, place[1:])):
+        said = (place, place[1:]) if place[0] in _PREPOSITIONS else (place,)  # 荆州市 is not 州市 of 广州市
+        if not any(n in known_places or (len(n) >= 3 and n[:-1] in known_places) for n in said):
             regions = [p for d in catalogue for p in PLACE.findall(d.doc.region) if is_place(p)]
             near = _closest(place, regions)
             return f"未在已收录报告中找到{place}的报告。" + (f"已收录的相近地区：{'、'.join(near)}。" if near else "")

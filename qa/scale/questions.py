@@ -33,7 +33,8 @@ class Question:
         return (self.year is None or doc.year == self.year) and (self.region is None or doc.in_region(self.region))
 
 
-def _gold(library: Library, topic: str, year: int | None = None, region: str | None = None) -> tuple[str, ...]:
+def gold_units(library: Library, topic: str, year: int | None = None, region: str | None = None) -> tuple[str, ...]:
+    """The units whose reports state the topic, within a year and a region when given."""
     return tuple(
         sorted(
             {
@@ -55,7 +56,7 @@ def build_questions(bank: Bank, library: Library) -> list[Question]:
     questions: list[Question] = []
     for n, t in enumerate(bank.topics):
         stating = [d for d in library.docs if t.id in d.stated]
-        gold = _gold(library, t.id)
+        gold = gold_units(library, t.id)
         questions.append(Question(f"{t.id}/canonical", t.id, "canonical", t.canonical_question, gold))
         questions += [Question(f"{t.id}/para-{i}", t.id, "paraphrase", q, gold) for i, q in enumerate(t.paraphrases, 1)]
         years: Counter[int] = Counter()
@@ -64,7 +65,7 @@ def build_questions(bank: Bank, library: Library) -> list[Question]:
         for i, year in enumerate(_pick_two(years)):
             text = bank.templates["year"][(n + i) % len(bank.templates["year"])].format(year=year, topic=t.canonical)
             questions.append(
-                Question(f"{t.id}/year-{year}", t.id, "year", text, _gold(library, t.id, year=year), year=year)
+                Question(f"{t.id}/year-{year}", t.id, "year", text, gold_units(library, t.id, year=year), year=year)
             )
         provinces: Counter[str] = Counter(p for p, _ in {(d.province, d.unit) for d in stating} if p)
         province = _pick_two(provinces)[:1]
@@ -79,7 +80,12 @@ def build_questions(bank: Bank, library: Library) -> list[Question]:
             )
             questions.append(
                 Question(
-                    f"{t.id}/region-{region}", t.id, "region", text, _gold(library, t.id, region=region), region=region
+                    f"{t.id}/region-{region}",
+                    t.id,
+                    "region",
+                    text,
+                    gold_units(library, t.id, region=region),
+                    region=region,
                 )
             )
         count_text = bank.templates["count"][n % len(bank.templates["count"])].format(topic=t.canonical)

@@ -157,6 +157,47 @@ def test_which_units_in_everyday_frames(question: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "question",
+    [
+        "预算编制不够细化的单位共计多少个？",
+        "存在预算编制不够细化问题的单位总数是多少？",
+        "一共有几个部门说预算编制不够细化？",
+        "有几个局提到预算编制不够细化？",
+        "报告里写了预算编制不够细化的一共几个单位？",
+        "共有多少单位自查发现预算编制不够细化？",
+        "预算编制不够细化的乡镇有多少个？",
+        "预算编制不够细化的单位统共几家？",
+        "汇总一下预算编制不够细化的单位家数。",
+        "学校当中，报告里提到预算编制不够细化的有多少所？",
+        "预算编制不够细化的，都有哪些？",
+        "请罗列预算编制不够细化的预算单位。",
+        "请列示2022年度绩效报告中提及预算编制不够细化的预算单位。",
+        "预算编制不够细化的单位，给我列一下。",
+        "预算编制不够细化的部门名单发我一下。",
+        "预算编制不够细化的单位，能找出来吗？",
+        "麻烦梳理一下预算编制不够细化的单位。",
+        "预算编制不够细化的街道，报告里点到了哪几个？",
+        "预算编制不够细化——哪些单位有这种情况？",
+        "预算编制不够细化的问题，有几家单位在自查中主动写出来了？",
+        "自评中被指出预算编制不够细化的单位有哪些？",
+    ],
+)
+def test_counts_and_requests_in_more_frames(question: str) -> None:
+    """Session 29: frames of blind-written scale questions that were read as lookups (answered from one report or
+    declined) or kept request words in the topic; a question scoped by year keeps its filter, not 度."""
+    u = understand(question, [], [])
+    assert (u.intent, u.topic) == ("aggregate", "预算编制不够细化")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["一共收录了多少份报告？", "赫山区投资促进服务中心有几个预算单位？", "赫山区投资促进服务中心内设几个机构？"],
+)
+def test_counts_of_reports_and_of_a_units_parts_stay_lookups(question: str) -> None:
+    assert understand(question, [], []).intent == "lookup"
+
+
+@pytest.mark.parametrize(
     ("question", "topic"),
     [
         ("哪些单位提到还本付息？", "还本付息"),

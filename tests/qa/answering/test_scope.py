@@ -66,3 +66,18 @@ def test_the_kinds_of_unit_asked_for_are_no_place(answerer: Answerer, kinds: str
     ans = answerer.ask(f"哪些{kinds}提到预算编制不够细化？")
     assert plain.units and ans.kind == "aggregate", ans.answer
     assert [u.unit for u in ans.units] == [u.unit for u in plain.units], ans.answer
+
+
+def test_a_place_is_checked_whole_and_question_words_name_no_unit(answerer: Answerer) -> None:
+    """Session 29 (blind scale questions): "荆州市的…" passed the check because 州市 is part of a place the library
+    has (广州市; here 岳阳市 and 益阳市); "提及政府采购不规范的…" was declined as a question about 提及政府, "有几个局…"
+    about 有几个局, "…未用于改进管理的医院有几家" about a hospital of that name, "各地市" as a place."""
+    ans = answerer.ask("岳阳市有哪些单位提到预算编制不够细化？")
+    assert ans.kind == "unanswerable" and "岳阳市" in ans.answer, ans.answer
+    for question in (
+        "提及政府采购不规范的单位数量是多少？",
+        "有几个局提到预算编制不够细化？",
+        "绩效评价结果未用于改进管理的医院有几家？",
+        "各地市中，哪些单位提到预算编制不够细化？",
+    ):
+        assert answerer.ask(question).kind == "aggregate", question
