@@ -43,7 +43,7 @@ _SECOND_KIND = (
     r"(?:卫生院|卫生室|卫生服务中心|服务中心|医院|学校|中学|小学|幼儿园|派出所|司法所|财政所|林场|农场|文化站|站所)"
 )
 _ORGS = rf"(?:{_ENTITY}|{_ORG})(?:[和与及或、](?:{_ENTITY}|{_ORG})|{_SECOND_KIND})*"
-_END = r"(?=[？?。！!\s]*$)"
+_END = r"(?=呢?[？?。！!\s]*$)"
 # Projects and works when the question opens with them ("哪些项目投入不少、效果却不明显？"): the units whose reports state
 # the problem answer it, each with its sentence about the project. Not later in the question, where a unit is usually
 # named ("开福区楼宇经济中心有哪些项目？" stays a lookup).
@@ -51,11 +51,13 @@ _PROJECTS = r"^(?:请问)?哪(?:些|几个)(?:项目|工程)"
 # "谁" opening the question or its clause after a year or place ("2021年谁的预算编得粗？"); not "由谁负责".
 _WHO = r"(?:^|(?<=[年，,：:省市区县]))(?:请问)?谁家?"
 # How a which-units question ends when the units come last ("…的单位有哪些？", "…的单位名单", "…的都是谁？").
-_ASKED = r"(?:有哪些|是哪些|有哪几个|有哪几家|有哪几所|是哪几个|是哪几家|是哪几所|包括哪些|能举出哪些|有谁|是谁|多吗|多不多|有没有)"
+_ASKED = r"(?:具体有哪些|有哪些|是哪些|有哪几个|有哪几家|有哪几所|是哪几个|是哪几家|是哪几所|包括哪些|能举出哪些|有谁|是谁|多吗|多不多|有没有)"
 _LIST = r"(?:名单|清单|列表|名录)"
 # A search-box request: the topic, a space, then the units ("拆分采购 规避招标 单位", "…超支 单位数量").
 # "…的街道，报告里点到了哪几个？", "…的，报告里能数出多少家单位？": the units asked for after the topic, in a clause of its own.
 _REPORTS_NAMED = r"[，,](?:在?报告[里中])?(?:点到|提到|写到|点名|数出|能数出)了?(?:哪几个|哪几家|哪些|多少家?(?:单位|部门)?)[？?。！!\s]*$"
+# An auditor's written request ending a statement of the topic: "…的问题，请说明所涉单位。", "…。请列明具体单位。"
+_NAME_THE_UNITS = r"请(?:逐一)?(?:说明|列明|列出|列示)(?:所涉|涉及的?|具体)(?:单位|部门)"
 # Kinds of unit a count names ("有几个局…", "…的乡镇有多少个？"); not 报告 (a count of reports is a lookup) nor 机构.
 _COUNTED = r"(?:(?:项目)?单位|部门|学校|医院|乡镇|街道(?!办)|县区|区县|局)"
 # How a request for the list or its size may end, after the units it is about ("…的单位，给我列一下", "…的单位名录",
@@ -63,7 +65,10 @@ _COUNTED = r"(?:(?:项目)?单位|部门|学校|医院|乡镇|街道(?!办)|县�
 _REQUEST_END = (
     r"(?:[，,]\s*)?(?:请|麻烦)?(?:给我|帮我|发我|发给我)?(?:列一下|列个名单|点出来|找出来|能找出来吗|报个数|发我一下|发给我)|"
     # "…的部门都拎出来", "…的单位筛出来", "…的单位能不能拉个表出来", "…的单位计数"
-    r"都?(?:拎|筛|挑|找|点|列)出来(?:吗)?|(?:能不能|能否|可否)?(?:拉|列)个?(?:表|单子|清单)(?:出来)?|计数|"
+    r"都?(?:拎|筛|挑|找|点|列)出来(?:吗)?|(?:能不能|能否|可否)?(?:拉|列)个?(?:表|单子|清单)(?:出来)?|计数|户数|"
+    # "…的单位，能给个名单吗", "…的单位清单有吗", "…的单位给我拉个名单", "…的部门，数一数有多少", "…，能数出几家"
+    r"(?:[，,]\s*)?能给个(?:名单|清单|数)吗|(?:名单|清单)有吗|(?:给我)?拉个(?:名单|清单)|"
+    r"(?:[，,]\s*)?(?:数一数|能数出|统计下|统计一下|算一下)(?:有)?(?:多少|几)(?:个|家)?|"
     r"家数|(?:[，,]\s*)?(?:数量上|加起来|统共|总共|一共|合计|共计|总计|共)(?:有|是|占了?)?(?:多少|几)(?:个|家|所)?|"
     r"(?:[，,]\s*)?占了?(?:多少|几)(?:个|家)|(?:有|是)?(?:多少|几)所"
 )
@@ -72,26 +77,27 @@ _AMONG_UNITS = r"(?:(?<=单位[中里])|(?<=单位[中里][，,])|(?<=单位当�
 _AGGREGATE = re.compile(
     rf"{_AMONG_UNITS}|哪(?:一?些|几个|几家)?{_ENTITIES}|哪(?:一?些|几个|几家){_ORGS}|{_PROJECTS}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?{_COUNTED}|多少(?:个|家){_COUNTED}|几(?:个|家){_COUNTED}|有几家|"
     rf"列出|列举|(?:是否有|有没有){_ENTITIES}|^(?:请问)?(?:是否有|有没有)|^(?:请问)?有{_ENTITIES}|列(?:个|一下|一个)?{_LIST}|的{_ENTITIES}(?:给我|帮我)?列一下|有哪些单位|所有单位|各单位|各个单位|分别|"
-    rf"的{_COUNTED}(?:一共|总共|共计|合计|总计|共|到底|大概|大约)?有?(?:几个|几家|多少个?|多少家){_END}|^{_COUNTED}(?:当中|之中|里面?)[，,]|"  # "提到X的单位一共有几个？": a count, not a lookup
+    rf"的{_COUNTED}(?:一共|总共|共计|合计|总计|共|到底|大概|大约)?有?(?:几个|几家|多少个?|多少家){_END}|"
+    rf"的{_COUNTED}[，,]\s*(?:数量|数目|总数|个数|户数)(?:是多少|有多少|为多少|是几个)?{_END}|^{_COUNTED}(?:当中|之中|里面?)[，,]|"  # "提到X的单位一共有几个？": a count, not a lookup
     rf"的报告(?:一共|总共|共)?有(?:几份|多少份?){_END}|"  # "提到X的报告有多少份？"
     rf"的(?:单位|部门)(?:数量|数目|总数|个数|数)(?:是多少|有多少|为多少|是几个)?{_END}|"  # "…的单位数量是多少"
     # Which-units questions put the other way round: "预算编制粗的单位有哪些？", "…的单位都有谁？", "谁说过…",
     # "有谁提到…", and requests ending in what they want listed ("存在…问题的单位", "给出…的单位名单").
     rf"的{_ENTITIES}{_LIST}?(?:都|还)?{_ASKED}?{_END}|的都?是谁{_END}|{_WHO}|都有谁|有谁|"
     rf"的(?:预算|事业|行政)?{_ENTITIES}{_LIST}?(?:{_REQUEST_END}){_END}|^(?:请)?(?:列示|罗列)|"
-    rf"{_REPORTS_NAMED}|\s(?:涉及)?{_COUNTED}(?:{_LIST}|数量|个数|数目|计数|总数)?{_END}|哪(?:一?些|几个|几家)(?:预算|事业|行政){_COUNTED}"
+    rf"{_REPORTS_NAMED}|{_NAME_THE_UNITS}|[，,]\s*涉及的?{_COUNTED}(?:数|数量|个数|户数)?(?:是多少|有多少|有几个|为多少)?{_END}|\s(?:涉及)?{_COUNTED}(?:{_LIST}|数量|个数|数目|计数|总数)?{_END}|哪(?:一?些|几个|几家)(?:预算|事业|行政){_COUNTED}"
 )
 # "预算编制不细化的有哪些？": the ones that state a problem, asked without saying what they are. Only when the words
 # before it state a problem (qa.evidence.topic_role) and name no unit: "赫山区投资促进服务中心2021年新增的有哪些" stays a
 # lookup.
 _THOSE_WHICH = re.compile(
     r"的[，,]?(?:都|还)?(?:有哪些|是哪些|有哪几个|是哪几个|有哪几家|是哪几家|"
-    r"(?:一共|总共|共计|合计|到底|大概|大约)?有?(?:多少|几)(?:个|家))[？?。！!\s]*$"
+    r"(?:一共|总共|共计|合计|到底|大概|大约|加起来|统共|总计)?有?(?:多少|几)(?:个|家))[？?。！!\s]*$"
 )
 # Words around an aggregate question's topic ("请列出所有提到" + topic + "的单位？"), stripped repeatedly.
 _WHICH_UNITS_WORDS = (
     rf"{_AMONG_UNITS}|哪(?:一?些|几个|几家){_ORGS}(?:的单位|的部门)?|哪(?:一?些|几个|几家)?(?:预算|事业|行政)?{_ENTITIES}(?:的单位|的部门)?|{_PROJECTS}的?|哪个单位|哪家单位|哪一个单位|哪几家单位|有多少(?:个|家)?{_COUNTED}|多少(?:个|家){_COUNTED}|"
-    rf"几(?:个|家){_COUNTED}|(?:是否有|有没有){_ENTITIES}|有哪些单位|都有谁|有谁|{_WHO}的|{_WHO}"
+    rf"几(?:个|家){_COUNTED}|{_NAME_THE_UNITS}|(?:是否有|有没有){_ENTITIES}|有哪些单位|都有谁|有谁|{_WHO}的|{_WHO}"
 )
 _LEAD = re.compile(
     rf"^(?:请问|请|给出|给我|帮我|帮忙|我想知道|想知道|能告诉我|告诉我|(?:能|能不能|可以|可不可以)?(?:列出|列举出?)|列一下|找出|找一下|查一下|统计|一下|所有|全部|"
@@ -104,15 +110,17 @@ _LEAD = re.compile(
     # "请罗列…", "麻烦梳理一下…", "自评中被指出…", "给个名单：…"
     r"列示|罗列|梳理(?:一下)?|汇总(?:一下)?|调一下|核实一下|麻烦|想看看|给个名单[：:]?|(?:自评|自查)(?:报告)?(?:时|中)|"
     r"(?:我|我们)?(?:听说|记得|据说)|有人(?:反映|说|提到)|(?:能不能|能否|可否|请)?把|查一下|"
+    r"能数一下|(?:帮忙)?算一?下|(?:请)?说明(?!了)|这边[，,]?|请?逐一列示|请列明|针对|经查[，,]?|经统计[，,]?|(?:审计|评价|检查)关注到|坦言|"
+    r"(?:部分|个别|有些|一些)(?:单位|部门)|"
     rf"{_COUNTED}(?:当中|之中|里面?)[，,]|"
     r"提到[了过]?|提出[了过]?|提及|[谈讲说写]到[了过]?|谈及|[写注]明[了过]?|说明了|披露[了过]?|交代[了过]?|介绍[了过]?|列明[了过]?|载明[了过]?|存在|承认|表示|(?:声|自)?称|明确(?=表示|说|提|指出|写|承认|声明)|反映[了过]?|说[了过]?|写[了过]?|指出|认为|遇到[了过]?|面临|出现[了过]?|能看到|看到|"
     r"有|了|的|，|,|：|:)"
 )
 _TAIL = re.compile(
-    rf"(?:方面)?(?:(?:的|\s(?:涉及)?)(?:预算|事业|行政)?{_ENTITIES}(?:{_LIST}|数量|数目|总数|个数|计数|数)?|的问题|的情况|的)?"
+    rf"(?:方面)?(?:(?:的|\s(?:涉及)?|[，,]\s*涉及的?)(?:预算|事业|行政)?{_ENTITIES}[，,]?(?:{_LIST}|数量|数目|总数|个数|计数|户数|数)?|的问题|的情况|的)?"
     rf"(?:{_REQUEST_END})?"
     rf"[，,]?(?:都|还)?(?:一共|总共|共计|合计|总计|共|到底|大概|大约)?"
-    rf"(?:{_ASKED}|有?多少(?:个|家|份)?(?:{_ENTITIES})?|有?几(?:个|家|份)(?:{_ENTITIES})?|是多少|为多少|吗|呢)?[？?。！!\s]*$"
+    rf"(?:{_ASKED}|有?多少(?:个|家|份)?(?:{_ENTITIES})?|有?几(?:个|家|份)(?:{_ENTITIES})?|是多少|为多少|吗|呢)?呢?[？?。！!\s]*$"
 )
 # "三公超支的部门给我列个名单": the request for a list ends the question, after the units it is about.
 _LIST_REQUEST = re.compile(
@@ -529,7 +537,8 @@ def merge_filters(read: Filters, explicit: Filters | None) -> Filters:
 
 def aggregate_topic(question: str) -> str:
     """'哪些单位提到预算编制不够细化？' → '预算编制不够细化'; '在2021年度的报告中，哪些单位提到招商引资？' → '招商引资'."""
-    topic = _TAIL.sub("", _LIST_REQUEST.sub("", re.sub(_REPORTS_NAMED, "", question.strip())))
+    asked = re.sub(rf"[，,。]?\s*{_NAME_THE_UNITS}[。？?！!\s]*$", "", re.sub(_REPORTS_NAMED, "", question.strip()))
+    topic = _TAIL.sub("", _LIST_REQUEST.sub("", asked))
     which = _WHICH_UNITS.search(topic)
     if which and which.start() > 0:
         after = _strip_lead(topic[which.end() :])
@@ -540,7 +549,7 @@ def aggregate_topic(question: str) -> str:
             if after and not _LEAD.fullmatch(after) and not _REFERS_BACK.match(after)
             else re.sub(
                 r"(?:[，,]?(?:这种|这类|这样的?|此类|上述)(?:情况|问题|现象))?(?:的情况)?"
-                r"(?:的|有|都|是|在|[，,：:]|[—－-]+|涉及|出现|存在于?|见于|具体指|指的是|具体是|到底是)*$",
+                r"(?:的|有|都|是|在|[，,：:。]|[—－-]+|涉及|出现|存在于?|见于|具体指|指的是|具体是|到底是)*$",
                 "",
                 topic[: which.start()],
             )
@@ -827,10 +836,32 @@ def _names_scope(text: str, catalogue: Sequence[DocRecord]) -> bool:
     return bool(f.unit or f.region or f.year)
 
 
+# How a question typed in a chat may end after what it asks: particles ("…都是谁啊", "…有多少家呗") and requests to
+# look it up ("…有几个，麻烦报个数", "…，给个数就行", "…的单位，麻烦您帮忙整理下", "…共有多少个？请说明。").
+_PARTICLES = re.compile(
+    r"(?:[呀啊哈呗吧嘛哦]|(?<=[个家少所])吗)+(?=[？?。！!\s]*$)"
+)  # "…有几个吗", not "…吗" asking yes or no
+_POLITE_TAIL = re.compile(
+    r"[，,。？?]\s*(?:请|麻烦您?|帮忙|帮我)*(?:说明|查|找|整理|统计|算|数|列|报个数|给个数)(?:一下|下)?(?:就行)?"
+    r"[？?。！!\s]*$"
+)
+
+
+def plain(question: str) -> str:
+    """The question without the chat endings it may carry (`_PARTICLES`, `_POLITE_TAIL`).
+
+    >>> plain("三公经费控制不严的单位都是谁啊"), plain("年中钱还没花出去的单位有几个，麻烦报个数")
+    ('三公经费控制不严的单位都是谁', '年中钱还没花出去的单位有几个')
+    >>> plain("赫山区投资促进服务中心2021年基本支出是多少？")
+    '赫山区投资促进服务中心2021年基本支出是多少？'
+    """
+    return _POLITE_TAIL.sub("", _PARTICLES.sub("", question.strip())) or question.strip()
+
+
 def understand(
     question: str, history: Sequence[Turn], catalogue: Sequence[DocRecord], explicit: Filters | None = None
 ) -> Understood:
-    question = _ordinal_named(normalize_years(question.strip()), history, catalogue)
+    question = _ordinal_named(normalize_years(plain(question)), history, catalogue)
     # Whether there is a previous question; what it was understood as is worked out only by the branches that
     # build on it (it reads each earlier question again).
     asked_before = any(t.role == "user" and t.content.strip() for t in history[-_CONTEXT_TURNS:])

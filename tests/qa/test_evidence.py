@@ -99,6 +99,9 @@ def test_coverage_without_jieba_for_sentences_lacking_every_topic_token(sample_r
         ("去年指出的毛病今年照样存在", "problems"),
         ("换来的成效很有限", "problems"),
         ("有限公司", None),
+        ("评价归评价、安排钱归安排", "problems"),
+        ("年中一会儿追加一会儿调减", "problems"),
+        ("项目归口管理", None),
         ("少先队", None),
     ],
 )

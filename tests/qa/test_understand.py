@@ -191,6 +191,35 @@ def test_counts_and_requests_in_more_frames(question: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
+    [
+        "预算编制不够细化的单位都是谁啊",
+        "预算编制不够细化的单位有几个，麻烦报个数",
+        "预算编制不够细化的单位有多少，给个数就行",
+        "预算编制不够细化的单位，麻烦您帮忙整理下",
+        "预算编制不够细化的单位，能给个名单吗？",
+        "预算编制不够细化的单位清单有吗？",
+        "预算编制不够细化的单位给我拉个名单",
+        "预算编制不够细化的部门，数一数有多少？",
+        "预算编制不够细化的，加起来多少家？",
+        "预算编制不够细化的单位有哪些呢？",
+        "能数一下预算编制不够细化的单位有几个吗",
+        "针对预算编制不够细化的问题，请说明所涉单位。",
+        "经查，部分单位预算编制不够细化。请列明具体单位。",
+        "预算编制不够细化，请列出涉及的单位。",
+        "请说明预算编制不够细化的单位户数。",
+        "预算编制不够细化的单位，总数是多少？",
+        "预算编制不够细化，涉及单位数是多少？",
+    ],
+)
+def test_chat_endings_and_written_requests(question: str) -> None:
+    """Session 29 (blind set P: chat messages and auditors' written queries): particles, requests to look it up and
+    "请说明所涉单位" after the topic were read as lookups or kept in the topic."""
+    u = understand(question, [], [])
+    assert (u.intent, u.topic) == ("aggregate", "预算编制不够细化")
+
+
+@pytest.mark.parametrize(
+    "question",
     ["一共收录了多少份报告？", "赫山区投资促进服务中心有几个预算单位？", "赫山区投资促进服务中心内设几个机构？"],
 )
 def test_counts_of_reports_and_of_a_units_parts_stay_lookups(question: str) -> None:
