@@ -220,6 +220,32 @@ def test_chat_endings_and_written_requests(question: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
+    [
+        "预算编制不够细化的单位，请给出名称。",
+        "预算编制不够细化的部门，帮我点个名。",
+        "预算编制不够细化的单位，能告诉我数量吗？",
+        "预算编制不够细化的单位，总数多少？",
+        "预算编制不够细化的单位是多少家。",
+        "预算编制不够细化的学校，都是哪几所？",
+        "整理一份预算编制不够细化的部门情况，列明单位名称。",
+        "列一份预算编制不够细化的单位清单给我。",
+        "按单位计，预算编制不够细化的有多少？",
+        "是不是有单位预算编制不够细化？是哪些？",
+        "是不是有单位预算编制不够细化？都有谁？",
+        "预算编制不够细化，有单位这么说吗？是哪些？",
+        "我听说有些乡镇预算编制不够细化，具体是哪些乡镇这么写的？",
+        "人大代表想问：预算编制不够细化的单位都有谁？",
+        "刚入职，术语不熟：预算编制不够细化的单位有哪些？",
+    ],
+)
+def test_briefing_requests_and_questions_asked_twice(question: str) -> None:
+    """Session 29 (blind set R: new staff, briefing requests, analysts)."""
+    u = understand(question, [], [])
+    assert (u.intent, u.topic) == ("aggregate", "预算编制不够细化")
+
+
+@pytest.mark.parametrize(
+    "question",
     ["一共收录了多少份报告？", "赫山区投资促进服务中心有几个预算单位？", "赫山区投资促进服务中心内设几个机构？"],
 )
 def test_counts_of_reports_and_of_a_units_parts_stay_lookups(question: str) -> None:
