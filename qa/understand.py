@@ -53,7 +53,11 @@ _WHO = r"(?:^|(?<=[年，,：:省市区县]))(?:请问)?谁家?"
 # How a which-units question ends when the units come last ("…的单位有哪些？", "…的单位名单", "…的都是谁？").
 _ASKED = r"(?:具体有哪些|有哪些|是哪些|有哪几个|有哪几家|有哪几所|是哪几个|是哪几家|是哪几所|包括哪些|能举出哪些|有谁|是谁|多吗|多不多|有没有)"
 _LIST = r"(?:名单|清单|列表|名录)"
-# A search-box request: the topic, a space, then the units ("拆分采购 规避招标 单位", "…超支 单位数量").
+# What a count of the units is called ("…的单位数量", "…的单位户数"), and the words for "in all" before it.
+_COUNT_NOUN = r"(?:数量|数目|总数|个数|户数|计数|数)"
+_IN_ALL = r"(?:一共|总共|共计|合计|总计|统共|加起来|到底|大概|大约|共)"
+# Words referring back to the topic said before them ("…——哪些单位有这种情况？").
+_THIS_CASE = r"(?:这种|这类|这样的?|此类|上述)(?:情况|问题|现象)"
 # "…的街道，报告里点到了哪几个？", "…的，报告里能数出多少家单位？": the units asked for after the topic, in a clause of its own.
 _REPORTS_NAMED = r"[，,](?:在?报告[里中])?(?:点到|提到|写到|点名|数出|能数出)了?(?:哪几个|哪几家|哪些|多少家?(?:单位|部门)?)[？?。！!\s]*$"
 # An auditor's written request ending a statement of the topic: "…的问题，请说明所涉单位。", "…。请列明具体单位。"
@@ -74,7 +78,7 @@ _REQUEST_END = (
     r"(?:[，,]\s*)?(?:这类\S{0,2})?(?:请|帮我|给我)?(?:给我|点(?:个|一下)?名|给出名称|列明单位名称|报个名单|梳理出来给我|"
     r"把它们筛出来|能告诉我数量吗)|(?:[，,]\s*)?(?:总数|数量)(?:是|为)?多少|"
     r"(?:[，,]\s*)?(?:数一数|能数出|统计下|统计一下|算一下)(?:有)?(?:多少|几)(?:个|家)?|"
-    r"家数|(?:[，,]\s*)?(?:数量上|加起来|统共|总共|一共|合计|共计|总计|共)(?:有|是|占了?)?(?:多少|几)(?:个|家|所)?|"
+    rf"家数|(?:[，,]\s*)?(?:数量上|{_IN_ALL})(?:有|是|占了?)?(?:多少|几)(?:个|家|所)?|"
     r"(?:[，,]\s*)?占了?(?:多少|几)(?:个|家)|(?:有|是)?(?:多少|几)所"
 )
 # "益阳市的单位中，哪些在报告里写了…": 哪些 right after the units it picks from.
@@ -82,22 +86,25 @@ _AMONG_UNITS = r"(?:(?<=单位[中里])|(?<=单位[中里][，,])|(?<=单位当�
 _AGGREGATE = re.compile(
     rf"{_AMONG_UNITS}|哪(?:一?些|几个|几家)?{_ENTITIES}|哪(?:一?些|几个|几家){_ORGS}|{_PROJECTS}|哪个单位|哪家单位|哪一个单位|哪几家|有多少(?:个|家)?{_COUNTED}|多少(?:个|家){_COUNTED}|几(?:个|家){_COUNTED}|有几家|"
     rf"列出|列举|(?:是否有|有没有){_ENTITIES}|^(?:请问)?(?:是否有|有没有)|^(?:请问)?有{_ENTITIES}|列(?:个|一下|一个)?{_LIST}|的{_ENTITIES}(?:给我|帮我)?列一下|有哪些单位|所有单位|各单位|各个单位|分别|"
-    rf"的{_COUNTED}(?:一共|总共|共计|合计|总计|共|到底|大概|大约)?(?:有|是)?(?:几个|几家|多少个?|多少家){_END}|"
-    rf"的{_COUNTED}[，,]\s*(?:数量|数目|总数|个数|户数)(?:是多少|有多少|为多少|是几个)?{_END}|^{_COUNTED}(?:当中|之中|里面?)[，,]|"  # "提到X的单位一共有几个？": a count, not a lookup
+    # "提到X的单位一共有几个？", "…的单位数量是多少", "…的单位，总数是多少": a count, not a lookup.
+    rf"的{_COUNTED}{_IN_ALL}?(?:有|是)?(?:几个|几家|多少个?|多少家){_END}|"
+    rf"的{_COUNTED}[，,]?\s*{_COUNT_NOUN}(?:是多少|有多少|为多少|是几个)?{_END}|^{_COUNTED}(?:当中|之中|里面?)[，,]|"
     rf"的报告(?:一共|总共|共)?有(?:几份|多少份?){_END}|"  # "提到X的报告有多少份？"
-    rf"的(?:单位|部门)(?:数量|数目|总数|个数|数)(?:是多少|有多少|为多少|是几个)?{_END}|"  # "…的单位数量是多少"
     # Which-units questions put the other way round: "预算编制粗的单位有哪些？", "…的单位都有谁？", "谁说过…",
     # "有谁提到…", and requests ending in what they want listed ("存在…问题的单位", "给出…的单位名单").
     rf"的{_ENTITIES}{_LIST}?[，,]?(?:都|还)?{_ASKED}?{_END}|的{_ENTITIES}[，,]\s*都是哪(?:些|几[个家所])|的都?是谁{_END}|{_WHO}|都有谁|有谁|"
     rf"的(?:预算|事业|行政)?{_ENTITIES}(?:{_LIST}|情况)?(?:{_REQUEST_END})+{_END}|的{_ENTITIES}情况{_END}|^(?:请)?(?:列示|罗列)|"
-    rf"{_REPORTS_NAMED}|{_NAME_THE_UNITS}|{_WHICH_AFTER}|^(?:请问)?是不是有{_ENTITIES}|[，,]\s*涉及的?{_COUNTED}(?:数|数量|个数|户数)?(?:是多少|有多少|有几个|为多少)?{_END}|\s(?:涉及)?{_COUNTED}(?:{_LIST}|数量|个数|数目|计数|总数)?{_END}|哪(?:一?些|几个|几家)(?:预算|事业|行政){_COUNTED}"
+    rf"{_REPORTS_NAMED}|{_NAME_THE_UNITS}|{_WHICH_AFTER}|^(?:请问)?是不是有{_ENTITIES}|"
+    rf"[，,]\s*涉及的?{_COUNTED}{_COUNT_NOUN}?(?:是多少|有多少|有几个|为多少)?{_END}|"
+    # A search-box request: the topic, a space, then the units ("拆分采购 规避招标 单位", "…超支 单位数量").
+    rf"\s(?:涉及)?{_COUNTED}(?:{_LIST}|{_COUNT_NOUN})?{_END}|哪(?:一?些|几个|几家)(?:预算|事业|行政){_COUNTED}"
 )
 # "预算编制不细化的有哪些？": the ones that state a problem, asked without saying what they are. Only when the words
 # before it state a problem (qa.evidence.topic_role) and name no unit: "赫山区投资促进服务中心2021年新增的有哪些" stays a
 # lookup.
 _THOSE_WHICH = re.compile(
     r"的[，,]?(?:都|还)?(?:有哪些|是哪些|有哪几个|是哪几个|有哪几家|是哪几家|"
-    r"(?:一共|总共|共计|合计|到底|大概|大约|加起来|统共|总计)?有?(?:多少(?:个|家)?|几(?:个|家)))[？?。！!\s]*$"
+    rf"{_IN_ALL}?有?(?:多少(?:个|家)?|几(?:个|家)))[？?。！!\s]*$"
 )
 # Words around an aggregate question's topic ("请列出所有提到" + topic + "的单位？"), stripped repeatedly.
 _WHICH_UNITS_WORDS = (
@@ -126,9 +133,9 @@ _LEAD = re.compile(
     r"有|了|的|，|,|：|:)"
 )
 _TAIL = re.compile(
-    rf"(?:方面)?(?:(?:的|\s(?:涉及)?|[，,]\s*涉及的?)(?:预算|事业|行政)?{_ENTITIES}[，,]?(?:{_LIST}|数量|数目|总数|个数|计数|户数|情况|数)?|的问题|的情况|的)?"
+    rf"(?:方面)?(?:(?:的|\s(?:涉及)?|[，,]\s*涉及的?)(?:预算|事业|行政)?{_ENTITIES}[，,]?(?:{_LIST}|{_COUNT_NOUN}|情况)?|的问题|的情况|的)?"
     rf"(?:{_REQUEST_END})*"
-    rf"[，,]?(?:都|还)?(?:一共|总共|共计|合计|总计|共|到底|大概|大约)?"
+    rf"[，,]?(?:都|还)?{_IN_ALL}?"
     rf"(?:{_ASKED}|都是哪(?:些|几[个家所])|(?:有|是)?多少(?:个|家|份)?(?:{_ENTITIES})?|有?几(?:个|家|份)(?:{_ENTITIES})?|是多少|为多少|吗|呢)?呢?[？?。！!\s]*$"
 )
 # "三公超支的部门给我列个名单": the request for a list ends the question, after the units it is about.
@@ -559,14 +566,14 @@ def aggregate_topic(question: str) -> str:
             after
             if after and not _LEAD.fullmatch(after) and not _REFERS_BACK.match(after)
             else re.sub(
-                r"(?:[，,]?(?:这种|这类|这样的?|此类|上述)(?:情况|问题|现象))?(?:的情况)?"
+                rf"(?:[，,]?{_THIS_CASE})?(?:的情况)?"
                 r"(?:的|有|都|是|在|[，,：:。]|[—－-]+|涉及|出现|存在于?|见于|具体指|指的是|具体是|到底是|具体)*$",
                 "",
                 topic[: which.start()],
             )
         )
     # "…，这种情况涉及多少家单位？": the words referring back to the topic are no part of it.
-    topic = re.sub(r"[，,]?(?:这种|这类|这样的?|此类|上述)(?:情况|问题|现象)(?:涉及|出现在|存在于)?$", "", topic)
+    topic = re.sub(rf"[，,]?{_THIS_CASE}(?:涉及|出现在|存在于)?$", "", topic)
     # "在湖南省，资产管理不规范的单位都有谁？": a scope clause before the topic is read as filters, not topic.
     topic = re.sub(r"^在[^，,]{0,20}[，,]", "", topic)
     topic = _strip_lead(topic).strip(" ，,：:")
@@ -849,9 +856,8 @@ def _names_scope(text: str, catalogue: Sequence[DocRecord]) -> bool:
 
 # How a question typed in a chat may end after what it asks: particles ("…都是谁啊", "…有多少家呗") and requests to
 # look it up ("…有几个，麻烦报个数", "…，给个数就行", "…的单位，麻烦您帮忙整理下", "…共有多少个？请说明。").
-_PARTICLES = re.compile(
-    r"(?:[呀啊哈呗吧嘛哦]|(?<=[个家少所])吗)+(?=[？?。！!\s]*$)"
-)  # "…有几个吗", not "…吗" asking yes or no
+# 吗 only after a count ("…有几个吗"), not where it asks yes or no.
+_PARTICLES = re.compile(r"(?:[呀啊哈呗吧嘛哦]|(?<=[个家少所])吗)+(?=[？?。！!\s]*$)")
 _POLITE_TAIL = re.compile(
     r"[，,。？?]\s*(?:请|麻烦您?|帮忙|帮我)*(?:说明|查|找|整理|统计|算|数|列|报个数|给个数)(?:一下|下)?(?:就行)?"
     r"[？?。！!\s]*$"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,10 +47,9 @@ _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _PLACE = re.compile(r"[\u4e00-\u9fa5]{2,3}?(?:省|市)(?!场)")
 
 
-def scoped_gold(question: str, topic_id: str, library: Library) -> set[str]:
+def scoped_gold(question: str, topic_id: str, library: Library, places: Sequence[str]) -> set[str]:
     """The units whose reports state the topic within the year and place the question names; none for a place the
-    library has no report of (the question is then to be declined)."""
-    places = sorted({p for d in library.docs for p in (d.province, d.city) if p}, key=len, reverse=True)
+    library has no report of (the question is then to be declined). `places`: the library's, longest first."""
     year = _YEAR.search(question)
     named = [p for p in _PLACE.findall(question) if not p.startswith(("各", "地", "全", "本", "该"))]  # 各地市
     if any(p not in places for p in named):  # "浙江省杭州市…" when the library has 浙江省 but no 杭州市
@@ -103,6 +103,7 @@ def main() -> int:
         return 2
     bank = load_bank("tuning")
     library = generate_library(bank, load_common(), DEFAULT_DOCS, DEFAULT_SEED)
+    places = sorted({p for d in library.docs for p in (d.province, d.city) if p}, key=len, reverse=True)
     embedder = get_embedder()
     categorizer = Categorizer(load_taxonomy(settings.taxonomy), embedder)
     names = categorizer.taxonomy.names
@@ -163,7 +164,7 @@ def main() -> int:
     for s in sets:
         for topic_id, (_, _, questions) in s.topics.items():
             for question in questions:
-                gold = scoped_gold(question, topic_id, library)
+                gold = scoped_gold(question, topic_id, library, places)
                 units = set(asked_of(answerer.ask(question), 0.0).units)
                 asked += 1
                 tp, fp, fn = tp + len(units & gold), fp + len(units - gold), fn + len(gold - units)

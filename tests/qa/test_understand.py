@@ -147,18 +147,8 @@ def test_counts_worded_as_a_tail_are_aggregates(sample_retriever: Retriever) -> 
         "有单位提到预算编制不够细化吗？",
         "各单位中哪些提到了预算编制不够细化？",
         "哪些单位的问题是预算编制不够细化？",
-    ],
-)
-def test_which_units_in_everyday_frames(question: str) -> None:
-    """Session 11: these frames were read as lookups (one unit's answer, or none) or kept question words in the
-    topic, so an everyday wording of a which-units question got another list than the canonical one."""
-    u = understand(question, [], [])
-    assert (u.intent, u.topic) == ("aggregate", "预算编制不够细化")
-
-
-@pytest.mark.parametrize(
-    "question",
-    [
+        # Session 29, blind set M / O: counts, requests after the units, the topic referred back to; a year keeps its
+        # filter, not 度.
         "预算编制不够细化的单位共计多少个？",
         "存在预算编制不够细化问题的单位总数是多少？",
         "一共有几个部门说预算编制不够细化？",
@@ -180,18 +170,7 @@ def test_which_units_in_everyday_frames(question: str) -> None:
         "预算编制不够细化——哪些单位有这种情况？",
         "预算编制不够细化的问题，有几家单位在自查中主动写出来了？",
         "自评中被指出预算编制不够细化的单位有哪些？",
-    ],
-)
-def test_counts_and_requests_in_more_frames(question: str) -> None:
-    """Session 29: frames of blind-written scale questions that were read as lookups (answered from one report or
-    declined) or kept request words in the topic; a question scoped by year keeps its filter, not 度."""
-    u = understand(question, [], [])
-    assert (u.intent, u.topic) == ("aggregate", "预算编制不够细化")
-
-
-@pytest.mark.parametrize(
-    "question",
-    [
+        # Session 29, blind set P: chat endings, requests to look it up, auditors' written requests.
         "预算编制不够细化的单位都是谁啊",
         "预算编制不够细化的单位有几个，麻烦报个数",
         "预算编制不够细化的单位有多少，给个数就行",
@@ -209,18 +188,7 @@ def test_counts_and_requests_in_more_frames(question: str) -> None:
         "请说明预算编制不够细化的单位户数。",
         "预算编制不够细化的单位，总数是多少？",
         "预算编制不够细化，涉及单位数是多少？",
-    ],
-)
-def test_chat_endings_and_written_requests(question: str) -> None:
-    """Session 29 (blind set P: chat messages and auditors' written queries): particles, requests to look it up and
-    "请说明所涉单位" after the topic were read as lookups or kept in the topic."""
-    u = understand(question, [], [])
-    assert (u.intent, u.topic) == ("aggregate", "预算编制不够细化")
-
-
-@pytest.mark.parametrize(
-    "question",
-    [
+        # Session 29, blind set R: briefing requests, a question asked again after a yes/no one, preambles.
         "预算编制不够细化的单位，请给出名称。",
         "预算编制不够细化的部门，帮我点个名。",
         "预算编制不够细化的单位，能告诉我数量吗？",
@@ -238,8 +206,10 @@ def test_chat_endings_and_written_requests(question: str) -> None:
         "刚入职，术语不熟：预算编制不够细化的单位有哪些？",
     ],
 )
-def test_briefing_requests_and_questions_asked_twice(question: str) -> None:
-    """Session 29 (blind set R: new staff, briefing requests, analysts)."""
+def test_which_units_in_everyday_frames(question: str) -> None:
+    """Session 11: these frames were read as lookups (one unit's answer, or none) or kept question words in the
+    topic, so an everyday wording of a which-units question got another list than the canonical one. Session 29:
+    the same for frames of blind-written scale questions (eval_sets/scale/independent_m … r)."""
     u = understand(question, [], [])
     assert (u.intent, u.topic) == ("aggregate", "预算编制不够细化")
 
